@@ -1,0 +1,139 @@
+# pgx - build, test, install.  `make`, `make check`, `make sanitize`, `make install`.
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.DEFAULT_GOAL := all
+
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+SHAREDIR  ?= $(PREFIX)/share
+MANDIR    ?= $(SHAREDIR)/man
+BASHCOMPDIR ?= $(SHAREDIR)/bash-completion/completions
+BUILD     ?= build
+VERSION   := 0.1.0
+
+CC        ?= cc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+PKG_CONFIG ?= pkg-config
+CFLAGS    ?= -O2 -g
+WARNINGS  := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wno-unused-parameter -Wformat=2
+CPPFLAGS  += -D_GNU_SOURCE -Ilib -I$(BUILD) -DPGX_VERSION='"$(VERSION)"' \
+             -DPGX_SHAREDIR='"$(SHAREDIR)/pgx"' \
+             $(shell $(PKG_CONFIG) --cflags jansson libpq)
+ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -std=gnu11
+LIB_LIBS  := $(shell $(PKG_CONFIG) --libs jansson) -lm
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIBPGX   := $(BUILD)/libpgx.a
+
+# Every command lives in cmd/pgx-NAME/ and may add cmd/pgx-NAME/module.mk
+# setting PKGS_pgx-NAME (pkg-config names), LIBS_pgx-NAME, and extra rules.
+COMMANDS := $(notdir $(wildcard cmd/pgx-*))
+BINS     := $(COMMANDS:%=$(BUILD)/bin/%)
+-include $(wildcard cmd/*/module.mk)
+
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(EXTRA_CPPFLAGS_$(word 2,$(subst /, ,$*))) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBPGX): $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)$(AR) rcs $@ $^
+
+define command_rule
+$(1)_OBJS := $$(patsubst %.c,$$(BUILD)/%.o,$$(wildcard cmd/$(1)/*.c))
+$$(BUILD)/bin/$(1): $$($(1)_OBJS) $$(LIBPGX)
+	@mkdir -p $$(@D)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $$(LIBPGX) \
+		$$(if $$(PKGS_$(1)),$$(shell $$(PKG_CONFIG) --libs $$(PKGS_$(1)))) $$(LIBS_$(1)) $$(LIB_LIBS)
+$$($(1)_OBJS): CPPFLAGS += $$(if $$(PKGS_$(1)),$$(shell $$(PKG_CONFIG) --cflags $$(PKGS_$(1))))
+endef
+$(foreach c,$(COMMANDS),$(eval $(call command_rule,$(c))))
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- tests ----
+BATS      ?= bats
+TESTS     ?= test
+check: all
+	PATH="$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
+	PGX_BUILD="$(CURDIR)/$(BUILD)" $(BATS) --timing $(BATS_FLAGS) $(TESTS)
+
+# The same suite, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+sanitize:
+	$(MAKE) BUILD=build-san CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" check \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+
+# ---- fuzzing (libFuzzer) ----
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(notdir $(basename $(wildcard test/fuzz/fuzz_*.c)))
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=$(CLANG) CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+		LDFLAGS="-fsanitize=address,undefined" $(FUZZ_TARGETS:%=build-fuzz/fuzz/%)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build-fuzz/corpus/$$t; \
+		echo "  FUZZ    $$t ($(FUZZ_SECONDS)s)"; \
+		build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+			build-fuzz/corpus/$$t test/fuzz/corpus/$$t || exit 1; \
+	done
+
+-include test/fuzz/module.mk
+
+# ---- install ----
+MAN1 := $(wildcard man/*.1)
+MAN7 := $(wildcard man/*.7)
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/pgx $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	cp -R share/pgx/. $(DESTDIR)$(SHAREDIR)/pgx/
+	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1)
+	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7)
+	install -m 644 $(wildcard completions/*) $(DESTDIR)$(BASHCOMPDIR)
+
+uninstall:
+	rm -f $(COMMANDS:%=$(DESTDIR)$(BINDIR)/%) $(COMMANDS:%=$(DESTDIR)$(BASHCOMPDIR)/%)
+	rm -f $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) $(MAN7:man/%=$(DESTDIR)$(MANDIR)/man7/%)
+	rm -rf $(DESTDIR)$(SHAREDIR)/pgx
+
+# ---- packages the build and tests need (Debian) ----
+DEBIAN_PACKAGES := build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
+	libjansson-dev libyaml-dev libpcre2-dev libpq-dev libcurl4-openssl-dev libarchive-dev \
+	postgresql-15 postgresql-contrib bats bats-assert bats-support bats-file jq mandoc \
+	docker.io debootstrap valgrind procps iproute2 python3
+deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+		missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+		if [ -n "$$missing" ]; then \
+			echo "installing:" $$missing; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		fi; \
+	else \
+		echo "pgx: run as root, or install the packages yourself:"; \
+		echo "  apt-get install $(DEBIAN_PACKAGES)"; exit 2; \
+	fi
+
+# ---- demo: the README's main job on a throwaway PostgreSQL ----
+demo: all
+	@PATH="$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" share/pgx/demo.sh
+
+lint-man:
+	mandoc -Tlint -W warning $(MAN1) $(MAN7)
+
+clean:
+	rm -rf build build-san build-fuzz
+
+.PHONY: all check sanitize fuzz install uninstall deps demo lint-man clean

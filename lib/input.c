@@ -1,0 +1,200 @@
+/* input.c - line-oriented reading with line numbers and a bounded length */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "pgx.h"
+
+#define READ_CHUNK (256u << 10)
+#define FOLLOW_POLL_NS 200000000L
+
+struct pgx_input {
+	int fd;
+	char *name;
+	char *buf;
+	size_t cap, start, end;
+	size_t max_line;
+	unsigned long lineno, errors;
+	bool eof, follow, skipping;
+};
+
+struct pgx_input *pgx_input_open(const char *path, size_t max_line)
+{
+	bool is_stdin = !path || !strcmp(path, "-");
+	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	struct pgx_input *in;
+
+	if (fd < 0) {
+		pgx_error("cannot open \"%s\": %s", path, strerror(errno));
+		return NULL;
+	}
+	in = calloc(1, sizeof(*in));
+	if (!in)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	in->fd = fd;
+	in->name = pgx_xstrdup(is_stdin ? "stdin" : path);
+	in->max_line = max_line ? max_line : PGX_MAX_LINE_DEFAULT;
+	in->cap = READ_CHUNK < in->max_line + 1 ? READ_CHUNK : in->max_line + 1;
+	in->buf = pgx_xmalloc(in->cap);
+	return in;
+}
+
+const char *pgx_input_name(const struct pgx_input *in)
+{
+	return in->name;
+}
+
+void pgx_input_follow(struct pgx_input *in, bool follow)
+{
+	in->follow = follow;
+}
+
+unsigned long pgx_input_errors(const struct pgx_input *in)
+{
+	return in->errors;
+}
+
+void pgx_input_close(struct pgx_input *in)
+{
+	if (!in)
+		return;
+	if (in->fd != STDIN_FILENO)
+		close(in->fd);
+	free(in->name);
+	free(in->buf);
+	free(in);
+}
+
+static void make_room(struct pgx_input *in)
+{
+	if (in->start > 0) {
+		memmove(in->buf, in->buf + in->start, in->end - in->start);
+		in->end -= in->start;
+		in->start = 0;
+	}
+	if (in->end + 1 >= in->cap && in->cap < in->max_line + 1) {
+		in->cap = in->cap * 2 < in->max_line + 1 ? in->cap * 2 : in->max_line + 1;
+		in->buf = pgx_xrealloc(in->buf, in->cap);
+	}
+}
+
+/* 1 data read, 0 end of input (or stop signal), -1 error */
+static int fill(struct pgx_input *in)
+{
+	static const struct timespec pause = { 0, FOLLOW_POLL_NS };
+	ssize_t n;
+
+	make_room(in);
+	for (;;) {
+		if (pgx_stop_signal)
+			return 0;
+		n = read(in->fd, in->buf + in->end, in->cap - in->end - 1);
+		if (n > 0) {
+			in->end += (size_t)n;
+			return 1;
+		}
+		if (n == 0 && !in->follow)
+			return 0;
+		if (n == 0)
+			nanosleep(&pause, NULL);
+		else if (errno != EINTR) {
+			pgx_error("%s: read error: %s", in->name, strerror(errno));
+			in->errors++;
+			return -1;
+		}
+	}
+}
+
+static void set_line(struct pgx_input *in, struct pgx_line *line, size_t len, bool no_newline)
+{
+	line->text = in->buf + in->start;
+	line->text[len] = '\0';
+	line->len = len;
+	line->lineno = ++in->lineno;
+	line->no_newline = no_newline;
+	in->start += len + !no_newline;
+}
+
+static void skip_long_line(struct pgx_input *in)
+{
+	pgx_error("%s:%lu: line longer than %zu bytes, skipped", in->name, ++in->lineno, in->max_line);
+	in->errors++;
+	in->skipping = true;
+	in->start = in->end = 0;
+}
+
+int pgx_input_next(struct pgx_input *in, struct pgx_line *line)
+{
+	int got;
+
+	for (;;) {
+		char *nl = memchr(in->buf + in->start, '\n', in->end - in->start);
+
+		if (nl && in->skipping) {
+			in->start = (size_t)(nl - in->buf) + 1;
+			in->skipping = false;
+			continue;
+		}
+		if (nl) {
+			set_line(in, line, (size_t)(nl - in->buf) - in->start, false);
+			return 1;
+		}
+		if (in->end - in->start >= in->max_line) {
+			if (in->skipping)
+				in->start = in->end = 0;
+			else
+				skip_long_line(in);
+		}
+		if (in->eof || (got = fill(in)) == 0) {
+			in->eof = true;
+			if (in->end == in->start || in->skipping)
+				return 0;
+			set_line(in, line, in->end - in->start, true);
+			return 1;
+		}
+		if (got < 0)
+			return -1;
+	}
+}
+
+json_t *pgx_json_parse_line(const struct pgx_line *line, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *rec;
+	size_t i = 0;
+
+	if (err && errlen)
+		err[0] = '\0';
+	while (i < line->len && (line->text[i] == ' ' || line->text[i] == '\t'))
+		i++;
+	if (i == line->len || line->text[i] != '{')
+		return NULL;
+	rec = json_loadb(line->text, line->len, JSON_ALLOW_NUL, &jerr);
+	if (!rec && err)
+		snprintf(err, errlen, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+	return rec;
+}
+
+static bool is_blank(const struct pgx_line *line)
+{
+	return line->len == strspn(line->text, " \t\r");
+}
+
+int pgx_ndjson_next(struct pgx_input *in, struct pgx_line *line, json_t **rec)
+{
+	char err[256];
+	int got;
+
+	while ((got = pgx_input_next(in, line)) == 1) {
+		if (is_blank(line))
+			continue;
+		*rec = pgx_json_parse_line(line, err, sizeof(err));
+		if (*rec)
+			return 1;
+		pgx_error("%s:%lu: %s", in->name, line->lineno, err[0] ? err : "not a JSON object");
+		in->errors++;
+	}
+	return got;
+}

@@ -1,0 +1,111 @@
+/* output.c - NDJSON records on stdout, one compact line each */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "pgx.h"
+
+/* %.16g keeps microseconds on epoch seconds (10 integer digits). */
+#define PGX_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(16))
+
+static int flush_each = -1;	/* unknown until the first write */
+static int write_errno;
+
+static bool stdout_is_interactive(void)
+{
+	struct stat st;
+
+	if (fstat(STDOUT_FILENO, &st) < 0)
+		return true;
+	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode);
+}
+
+static bool finish_line(void)
+{
+	if (flush_each < 0)
+		flush_each = stdout_is_interactive();
+	if (putchar('\n') == EOF || (flush_each && fflush(stdout) == EOF)) {
+		if (!write_errno)
+			write_errno = errno ? errno : EIO;
+		return false;
+	}
+	return true;
+}
+
+bool pgx_emit_raw(const char *line, size_t len)
+{
+	if (write_errno)
+		return false;
+	if (len && fwrite(line, 1, len, stdout) != len) {
+		write_errno = errno ? errno : EIO;
+		return false;
+	}
+	return finish_line();
+}
+
+bool pgx_emit(json_t *rec)
+{
+	char *text;
+	bool ok;
+
+	if (!rec)
+		return false;
+	text = json_dumps(rec, PGX_DUMP_FLAGS);
+	json_decref(rec);
+	if (!text)
+		pgx_die(PGX_EXIT_INTERNAL, "cannot serialise record (out of memory or invalid UTF-8)");
+	ok = pgx_emit_raw(text, strlen(text));
+	free(text);
+	return ok;
+}
+
+int pgx_finish(int status)
+{
+	errno = 0;
+	if (fflush(stdout) == EOF && !write_errno)
+		write_errno = errno ? errno : EIO;
+	if (ferror(stdout) && !write_errno)
+		write_errno = EIO;
+	if (fclose(stdout) == EOF && !write_errno)
+		write_errno = errno ? errno : EIO;
+	if (write_errno) {
+		pgx_error("error writing standard output: %s", strerror(write_errno));
+		return PGX_EXIT_OUTPUT;
+	}
+	return status;
+}
+
+json_t *pgx_record_new(const char *type, double ts)
+{
+	json_t *rec = json_object();
+
+	if (!rec)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	json_object_set_new(rec, "type", json_string(type));
+	pgx_set_ts(rec, "ts", ts < 0 ? pgx_now() : ts);
+	json_object_set_new(rec, "src", json_string(pgx_progname()));
+	return rec;
+}
+
+void pgx_set_ts(json_t *rec, const char *key, double ts)
+{
+	json_object_set_new(rec, key, json_real(pgx_round_us(ts)));
+}
+
+const char *pgx_rec_type(const json_t *rec)
+{
+	return pgx_rec_str(rec, "type");
+}
+
+const char *pgx_rec_str(const json_t *rec, const char *key)
+{
+	return json_string_value(json_object_get(rec, key));
+}
+
+double pgx_rec_ts(const json_t *rec)
+{
+	json_t *ts = json_object_get(rec, "ts");
+
+	return json_is_number(ts) ? json_number_value(ts) : -1;
+}

@@ -1,0 +1,131 @@
+/* pgx.h - the helper library every pgx command links. */
+#ifndef PGX_H
+#define PGX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <signal.h>
+#include <jansson.h>
+
+#ifndef PGX_VERSION
+#define PGX_VERSION "0.1.0"
+/* ---- installed data ---- */
+/* Find share/pgx/REL: $PGX_SHARE_DIR, then beside the binary (installed or
+ * build tree), then the compiled-in PGX_SHAREDIR. Caller frees; NULL if none. */
+char *pgx_share_path(const char *rel);
+
+#endif
+
+/* Exit codes shared by every command; documented in pgx-events(7). */
+enum pgx_exit {
+	PGX_EXIT_OK = 0,
+	PGX_EXIT_FINDINGS = 1,	/* threshold breached, alert firing, nothing matched */
+	PGX_EXIT_USAGE = 2,	/* bad option, bad rules or configuration file */
+	PGX_EXIT_INPUT = 3,	/* input could not be read or parsed */
+	PGX_EXIT_CONNECT = 4,	/* PostgreSQL server or Docker daemon unreachable */
+	PGX_EXIT_PRIVILEGE = 5,	/* not root, missing capability, permission denied */
+	PGX_EXIT_OUTPUT = 6,	/* write error on stdout (EPIPE, ENOSPC) */
+	PGX_EXIT_FAILED = 7,	/* the subject failed (container died before ready...) */
+	PGX_EXIT_INTERNAL = 8,	/* out of memory, unexpected library failure */
+	PGX_EXIT_INTERRUPTED = 130,	/* stopped by SIGINT or SIGTERM */
+};
+
+/* ---- diagnostics: "pgx-foo: message" on stderr ---- */
+void pgx_init(const char *progname);	/* call first in main() */
+const char *pgx_progname(void);
+void pgx_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pgx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pgx_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pgx_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* error + exit(code); flushes stdout first so no record is lost */
+void pgx_die(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+void *pgx_xmalloc(size_t n);	/* dies with PGX_EXIT_INTERNAL on failure */
+void *pgx_xrealloc(void *p, size_t n);
+char *pgx_xstrdup(const char *s);
+
+/* ---- options ---- */
+/* Parse an integer in [min, max]; on failure print "invalid value 'x' for --opt"
+ * and return false. */
+bool pgx_parse_long(const char *arg, const char *optname, long min, long max, long *out);
+/* Sizes with an optional K/M/G suffix (powers of 1024). */
+bool pgx_parse_size(const char *arg, const char *optname, unsigned long long *out);
+/* Seconds, possibly fractional, optional ms/s/m/h suffix. */
+bool pgx_parse_seconds(const char *arg, const char *optname, double *out);
+void pgx_print_version(void);	/* "pgx-foo (pgx) 0.1.0" on stdout */
+/* "Try 'pgx-foo --help' for more information." and exit(PGX_EXIT_USAGE) */
+void pgx_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* ---- the clock: Unix epoch seconds, microsecond precision ---- */
+double pgx_now(void);	/* CLOCK_REALTIME */
+double pgx_round_us(double t);
+
+/* ---- signals ---- */
+extern volatile sig_atomic_t pgx_stop_signal;	/* SIGINT/SIGTERM number, or 0 */
+/* Installs SIGINT/SIGTERM handlers (no SA_RESTART, so blocking calls return
+ * EINTR) and ignores SIGPIPE so that a closed stdout is a write error. */
+void pgx_install_signals(void);
+/* Called from the signal handler after the flag is set; must be
+ * async-signal-safe (PQcancel is). One hook at a time; NULL removes it. */
+void pgx_set_stop_hook(void (*hook)(void));
+
+/* ---- NDJSON output ---- */
+/* New record {"type":type,"ts":ts,"src":progname}; ts < 0 means now. */
+json_t *pgx_record_new(const char *type, double ts);
+void pgx_set_ts(json_t *rec, const char *key, double ts);	/* rounded to us */
+/* Write one record as one compact line; flushed at once when stdout is a pipe
+ * or a tty. Steals the reference. Returns false on write error. */
+bool pgx_emit(json_t *rec);
+/* Write a line that came in, byte for byte (pass-through). */
+bool pgx_emit_raw(const char *line, size_t len);
+/* Flush and close stdout; on a write error report it and return
+ * PGX_EXIT_OUTPUT, else return status unchanged. Call as `return pgx_finish(st)`. */
+int pgx_finish(int status);
+
+/* ---- line and NDJSON input ---- */
+#define PGX_MAX_LINE_DEFAULT (1u << 20)	/* 1 MiB */
+
+struct pgx_input;
+struct pgx_line {
+	char *text;		/* NUL-terminated, without the newline */
+	size_t len;
+	unsigned long lineno;	/* 1-based */
+	bool no_newline;	/* last line of input had no trailing newline */
+};
+/* path "-" or NULL is stdin. Returns NULL and reports when it can't open. */
+struct pgx_input *pgx_input_open(const char *path, size_t max_line);
+const char *pgx_input_name(const struct pgx_input *in);	/* "stdin" or path */
+/* Follow mode: at EOF wait for more data instead of ending (like tail -f). */
+void pgx_input_follow(struct pgx_input *in, bool follow);
+/* Next line: 1 line read, 0 end of input, -1 error (already reported as
+ * "pgx-foo: NAME:LINE: reason"). An over-long line is reported, skipped to its
+ * end and counted in pgx_input_errors(); reading goes on. */
+int pgx_input_next(struct pgx_input *in, struct pgx_line *line);
+unsigned long pgx_input_errors(const struct pgx_input *in);
+void pgx_input_close(struct pgx_input *in);
+
+/* Parse a line as a JSON object. Returns NULL if the line is not JSON
+ * (does not start with '{'); on invalid JSON returns NULL and, if err is
+ * given, fills it ("invalid JSON at column 12: ..."). */
+json_t *pgx_json_parse_line(const struct pgx_line *line, char *err, size_t errlen);
+/* Read the next NDJSON record; non-object or invalid lines are reported with
+ * NAME:LINE and counted as input errors; returns 1, 0 at end, -1 on error. */
+int pgx_ndjson_next(struct pgx_input *in, struct pgx_line *line, json_t **rec);
+
+/* Byte offset of the first invalid UTF-8 sequence, or -1 if valid. */
+long pgx_utf8_invalid_at(const char *s, size_t len);
+/* Copy with every invalid sequence replaced by U+FFFD; caller frees. */
+char *pgx_utf8_sanitize(const char *s, size_t len, size_t *outlen);
+
+/* Record accessors that tolerate missing or mistyped fields. */
+const char *pgx_rec_type(const json_t *rec);
+const char *pgx_rec_str(const json_t *rec, const char *key);
+double pgx_rec_ts(const json_t *rec);	/* -1 if absent */
+
+/* ---- installed data ---- */
+/* Find share/pgx/REL: $PGX_SHARE_DIR, then beside the binary (installed or
+ * build tree), then the compiled-in PGX_SHAREDIR. Caller frees; NULL if none. */
+char *pgx_share_path(const char *rel);
+
+#endif

@@ -1,0 +1,27 @@
+/* pgx_pq.h - libpq helper for the commands that talk to PostgreSQL. */
+#ifndef PGX_PQ_H
+#define PGX_PQ_H
+
+#include <stdbool.h>
+#include <libpq-fe.h>
+
+struct pgx_pq_options {
+	const char *dsn;		/* conninfo string or URI; NULL: PG* environment */
+	int connect_timeout_s;		/* 0: libpq default */
+	int statement_timeout_ms;	/* 0: leave server setting */
+	int lock_timeout_ms;		/* 0: leave server setting */
+	bool read_only;			/* default_transaction_read_only=on */
+};
+
+/* Connect with fallback_application_name = progname and the session settings
+ * above. On failure reports "pgx-foo: connection to server failed: ..."
+ * (never the password) and returns NULL. Arms cancel-on-SIGINT for this
+ * connection: pgx_pq_cancel_requested() then turns a running query into an error. */
+PGconn *pgx_pq_connect(const struct pgx_pq_options *opt);
+void pgx_pq_finish(PGconn *conn);
+/* PQping with the same DSN handling; returns PQPING_* */
+PGPing pgx_pq_ping(const char *dsn, int connect_timeout_s);
+/* The DSN with any password replaced by "********", for messages; caller frees. */
+char *pgx_pq_redact(const char *dsn);
+
+#endif

@@ -1,0 +1,162 @@
+/* pq.c - libpq sessions the pgx way: environment, timeouts, read-only, cancel */
+#include <stdlib.h>
+#include <string.h>
+#include "pgx.h"
+#include "pgx_pq.h"
+
+static PGcancel *volatile active_cancel;
+
+static void cancel_active_query(void)
+{
+	char errbuf[256];
+	PGcancel *cancel = active_cancel;
+
+	if (cancel)
+		PQcancel(cancel, errbuf, sizeof(errbuf));
+}
+
+/* libpq messages span lines ("...failed: ...\n\tIs the server running"). */
+static char *one_line(const char *msg)
+{
+	char *out = pgx_xmalloc(strlen(msg) * 2 + 1), *o = out;
+
+	for (const char *p = msg; *p; p++) {
+		if (*p == '\n') {
+			while (p[1] == '\t' || p[1] == ' ')
+				p++;
+			if (p[1])
+				*o++ = ';', *o++ = ' ';
+		} else
+			*o++ = *p;
+	}
+	*o = '\0';
+	return out;
+}
+
+static bool run_setting(PGconn *conn, const char *sql)
+{
+	PGresult *res = PQexec(conn, sql);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok) {
+		char *msg = one_line(PQerrorMessage(conn));
+		pgx_error("%s: %s", sql, msg);
+		free(msg);
+	}
+	PQclear(res);
+	return ok;
+}
+
+static bool apply_session_settings(PGconn *conn, const struct pgx_pq_options *opt)
+{
+	char sql[96];
+
+	if (opt->statement_timeout_ms > 0) {
+		snprintf(sql, sizeof(sql), "SET statement_timeout = %d", opt->statement_timeout_ms);
+		if (!run_setting(conn, sql))
+			return false;
+	}
+	if (opt->lock_timeout_ms > 0) {
+		snprintf(sql, sizeof(sql), "SET lock_timeout = %d", opt->lock_timeout_ms);
+		if (!run_setting(conn, sql))
+			return false;
+	}
+	return !opt->read_only || run_setting(conn, "SET default_transaction_read_only = on");
+}
+
+static PGconn *connect_params(const char *dsn, int connect_timeout_s)
+{
+	char timeout[16];
+	const char *keys[4], *values[4];
+	int n = 0;
+
+	keys[n] = "dbname", values[n++] = dsn;
+	keys[n] = "fallback_application_name", values[n++] = pgx_progname();
+	if (connect_timeout_s > 0) {
+		snprintf(timeout, sizeof(timeout), "%d", connect_timeout_s);
+		keys[n] = "connect_timeout", values[n++] = timeout;
+	}
+	keys[n] = NULL, values[n] = NULL;
+	/* A NULL or empty dbname leaves PG* variables, the service file and .pgpass in charge. */
+	return PQconnectdbParams(keys, values, 1);
+}
+
+PGconn *pgx_pq_connect(const struct pgx_pq_options *opt)
+{
+	PGconn *conn = connect_params(opt->dsn, opt->connect_timeout_s);
+	char *msg;
+
+	if (!conn)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	if (PQstatus(conn) != CONNECTION_OK) {
+		msg = one_line(PQerrorMessage(conn));
+		pgx_error("%s", msg);
+		free(msg);
+		PQfinish(conn);
+		return NULL;
+	}
+	if (!apply_session_settings(conn, opt)) {
+		PQfinish(conn);
+		return NULL;
+	}
+	active_cancel = PQgetCancel(conn);
+	pgx_set_stop_hook(cancel_active_query);
+	return conn;
+}
+
+void pgx_pq_finish(PGconn *conn)
+{
+	PGcancel *cancel = active_cancel;
+
+	if (!conn)
+		return;
+	pgx_set_stop_hook(NULL);
+	active_cancel = NULL;
+	if (cancel)
+		PQfreeCancel(cancel);
+	PQfinish(conn);
+}
+
+PGPing pgx_pq_ping(const char *dsn, int connect_timeout_s)
+{
+	char timeout[16];
+	const char *keys[4] = { "dbname", "fallback_application_name", NULL, NULL };
+	const char *values[4] = { dsn, pgx_progname(), NULL, NULL };
+
+	if (connect_timeout_s > 0) {
+		snprintf(timeout, sizeof(timeout), "%d", connect_timeout_s);
+		keys[2] = "connect_timeout", values[2] = timeout;
+	}
+	return PQpingParams(keys, values, 1);
+}
+
+char *pgx_pq_redact(const char *dsn)
+{
+	PQconninfoOption *opts = PQconninfoParse(dsn ? dsn : "", NULL);
+	char *out, *o;
+	size_t cap = 1;
+
+	if (!opts)
+		return pgx_xstrdup("(invalid connection string)");
+	for (PQconninfoOption *p = opts; p->keyword; p++)
+		if (p->val)
+			cap += strlen(p->keyword) + 2 * strlen(p->val) + 16;
+	out = o = pgx_xmalloc(cap);
+	*o = '\0';
+	for (PQconninfoOption *p = opts; p->keyword; p++) {
+		if (!p->val)
+			continue;
+		o += sprintf(o, "%s%s='", o == out ? "" : " ", p->keyword);
+		if (!strcmp(p->keyword, "password"))
+			o += sprintf(o, "********");
+		else
+			for (const char *v = p->val; *v; v++) {
+				if (*v == '\'' || *v == '\\')
+					*o++ = '\\';
+				*o++ = *v;
+			}
+		*o++ = '\'', *o = '\0';
+	}
+	PQconninfoFree(opts);
+	return out;
+}

@@ -1,0 +1,66 @@
+/* utf8.c - UTF-8 validation (RFC 3629: no overlongs, no surrogates) */
+#include <string.h>
+#include "pgx.h"
+
+/* Length of the valid sequence at s, or 0 if it is invalid. */
+static size_t utf8_sequence_len(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xBF;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+	else
+		return 0;
+	if (avail < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}
+
+long pgx_utf8_invalid_at(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, n;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (!(n = utf8_sequence_len(s + i, len - i)))
+			return (long)i;
+		i += n;
+	}
+	return -1;
+}
+
+char *pgx_utf8_sanitize(const char *str, size_t len, size_t *outlen)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	char *out = pgx_xmalloc(len * 3 + 1), *o = out;
+	size_t i = 0, n;
+
+	while (i < len) {
+		if ((n = utf8_sequence_len(s + i, len - i))) {
+			memcpy(o, s + i, n);
+			o += n, i += n;
+		} else {
+			memcpy(o, "\xEF\xBF\xBD", 3);
+			o += 3, i++;
+		}
+	}
+	*o = '\0';
+	if (outlen)
+		*outlen = (size_t)(o - out);
+	return out;
+}

@@ -1,0 +1,89 @@
+# Shared bats helpers: load with `load test_helper` from test/*.bats.
+bats_load_library bats-support 2>/dev/null || load /usr/lib/bats/bats-support/load.bash
+bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load.bash
+
+PGX_TEST_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PGX_FIXTURES="$PGX_TEST_DIR/fixtures"
+PG_BINDIR="${PG_BINDIR:-/usr/lib/postgresql/15/bin}"
+export LC_ALL=C.UTF-8 TZ=UTC
+
+# Skip a test that needs root (eBPF, cgroups, dockerd); CI runs as root.
+require_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root (${1:-privileged operation})"
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Run as the cluster owner: PostgreSQL refuses to run as root.
+as_pg_owner() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# Start a throwaway PostgreSQL 15 in a temp dir: Unix socket in that dir plus
+# 127.0.0.1 on a free port, pg_stat_statements preloaded, stderr and jsonlog
+# logs under $PGX_PG_DIR/log.  Exports PGX_PG_DIR, PGX_PG_PORT, PGX_PG_SOCKDIR,
+# PGX_PG_DSN and the PG* variables for psql.  Extra server flags: $1.
+pg_start() {
+	local extra="${1:-}"
+	PGX_PG_DIR="$(mktemp -d /tmp/pgx-pg.XXXXXX)"
+	PGX_PG_PORT="$(free_port)"
+	PGX_PG_SOCKDIR="$PGX_PG_DIR"
+	chmod 755 "$PGX_PG_DIR"
+	[ "$(id -u)" = 0 ] && chown postgres: "$PGX_PG_DIR"
+	as_pg_owner "$PG_BINDIR/initdb" -D "$PGX_PG_DIR/data" -U postgres -A trust \
+		--no-sync >"$PGX_PG_DIR/initdb.log" 2>&1 || { cat "$PGX_PG_DIR/initdb.log" >&2; return 1; }
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -l "$PGX_PG_DIR/server.log" -w -t 60 \
+		-o "-c listen_addresses=127.0.0.1 -c port=$PGX_PG_PORT -c unix_socket_directories=$PGX_PG_SOCKDIR \
+		    -c shared_preload_libraries=pg_stat_statements -c logging_collector=on \
+		    -c log_destination=stderr,jsonlog -c log_directory=$PGX_PG_DIR/log \
+		    -c log_filename=postgresql.log -c log_line_prefix='%m [%p] ' -c fsync=off $extra" \
+		start >/dev/null || { cat "$PGX_PG_DIR/server.log" >&2; return 1; }
+	PGX_PG_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=postgres dbname=postgres"
+	export PGX_PG_DIR PGX_PG_PORT PGX_PG_SOCKDIR PGX_PG_DSN
+	export PGHOST="$PGX_PG_SOCKDIR" PGPORT="$PGX_PG_PORT" PGUSER=postgres PGDATABASE=postgres
+}
+
+pg_stop() {
+	[ -n "${PGX_PG_DIR:-}" ] || return 0
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+	rm -rf "$PGX_PG_DIR"
+	unset PGX_PG_DIR
+}
+
+psql_q() {
+	"$PG_BINDIR/psql" -X -q -A -t -v ON_ERROR_STOP=1 "$@"
+}
+
+# Every command answers --help and --version, and rejects a bad option with 2.
+assert_standard_options() {
+	local cmd="$1"
+	run "$cmd" --help
+	assert_success
+	assert_output --partial "Usage:"
+	run "$cmd" --version
+	assert_success
+	assert_output --regexp "^$cmd \(pgx\) [0-9]+\.[0-9]+\.[0-9]+$"
+	run "$cmd" --no-such-option
+	assert_failure 2
+	assert_output --partial "Try '$cmd --help'"
+}
+
+# The options in --help, the man page and the bash completion agree.
+assert_options_documented() {
+	local cmd="$1" opt
+	local help_opts man_opts comp_opts
+	help_opts="$("$cmd" --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u)"
+	man_opts="$(grep -oE -- '^\.It Fl (- )?-?[a-z][a-z0-9-]+' "$PGX_TEST_DIR/../man/$cmd.1" |
+		sed -E 's/^\.It Fl (- )?-?/--/' | sort -u)"
+	comp_opts="$(grep -oE -- '--[a-z][a-z0-9-]+' "$PGX_TEST_DIR/../completions/$cmd" | sort -u)"
+	for opt in $help_opts; do
+		grep -qx -- "$opt" <<<"$man_opts" || fail "$cmd: $opt in --help but not in man/$cmd.1"
+		grep -qx -- "$opt" <<<"$comp_opts" || fail "$cmd: $opt in --help but not in completions/$cmd"
+	done
+}
