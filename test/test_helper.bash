@@ -79,8 +79,8 @@ assert_options_documented() {
 	local cmd="$1" opt
 	local help_opts man_opts comp_opts
 	help_opts="$("$cmd" --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u)"
-	man_opts="$(grep -oE -- '^\.It Fl (- )?-?[a-z][a-z0-9-]+' "$PGX_TEST_DIR/../man/$cmd.1" |
-		sed -E 's/^\.It Fl (- )?-?/--/' | sort -u)"
+	man_opts="$(grep -oE -- 'Fl -[a-z][a-z0-9-]+' "$PGX_TEST_DIR/../man/$cmd.1" |
+		sed -E 's/^Fl -/--/' | sort -u)"
 	comp_opts="$(grep -oE -- '--[a-z][a-z0-9-]+' "$PGX_TEST_DIR/../completions/$cmd" | sort -u)"
 	for opt in $help_opts; do
 		grep -qx -- "$opt" <<<"$man_opts" || fail "$cmd: $opt in --help but not in man/$cmd.1"
