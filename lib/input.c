@@ -1,6 +1,7 @@
 /* input.c - line-oriented reading with line numbers and a bounded length */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -80,6 +81,13 @@ static void make_room(struct pgx_input *in)
 	}
 }
 
+static bool would_block(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 0;
+}
+
 /* 1 data read, 0 end of input (or stop signal), -1 error */
 static int fill(struct pgx_input *in)
 {
@@ -90,11 +98,13 @@ static int fill(struct pgx_input *in)
 	for (;;) {
 		if (pgx_stop_signal)
 			return 0;
+		pgx_output_hold(!would_block(in->fd));
 		n = read(in->fd, in->buf + in->end, in->cap - in->end - 1);
 		if (n > 0) {
 			in->end += (size_t)n;
 			return 1;
 		}
+		pgx_output_hold(false);
 		if (n == 0 && !in->follow)
 			return 0;
 		if (n == 0)

@@ -11,6 +11,9 @@
 
 static int flush_each = -1;	/* unknown until the first write */
 static int write_errno;
+static bool held;
+static char *dump_buf;	/* json_dumpb target kept across records */
+static size_t dump_cap;
 
 static bool stdout_is_interactive(void)
 {
@@ -25,12 +28,19 @@ static bool finish_line(void)
 {
 	if (flush_each < 0)
 		flush_each = stdout_is_interactive();
-	if (putchar('\n') == EOF || (flush_each && fflush(stdout) == EOF)) {
+	if (putchar('\n') == EOF || (flush_each && !held && fflush(stdout) == EOF)) {
 		if (!write_errno)
 			write_errno = errno ? errno : EIO;
 		return false;
 	}
 	return true;
+}
+
+void pgx_output_hold(bool hold)
+{
+	held = hold;
+	if (!hold && fflush(stdout) == EOF && !write_errno)
+		write_errno = errno ? errno : EIO;
 }
 
 bool pgx_emit_raw(const char *line, size_t len)
@@ -46,22 +56,25 @@ bool pgx_emit_raw(const char *line, size_t len)
 
 bool pgx_emit(json_t *rec)
 {
-	char *text;
-	bool ok;
+	size_t len;
 
 	if (!rec)
 		return false;
-	text = json_dumps(rec, PGX_DUMP_FLAGS);
+	while ((len = json_dumpb(rec, dump_buf, dump_cap, PGX_DUMP_FLAGS)) > dump_cap) {
+		dump_cap = len * 2;
+		dump_buf = pgx_xrealloc(dump_buf, dump_cap);
+	}
 	json_decref(rec);
-	if (!text)
+	if (!len)
 		pgx_die(PGX_EXIT_INTERNAL, "cannot serialise record (out of memory or invalid UTF-8)");
-	ok = pgx_emit_raw(text, strlen(text));
-	free(text);
-	return ok;
+	return pgx_emit_raw(dump_buf, len);
 }
 
 int pgx_finish(int status)
 {
+	free(dump_buf);
+	dump_buf = NULL;
+	dump_cap = 0;
 	errno = 0;
 	if (fflush(stdout) == EOF && !write_errno)
 		write_errno = errno ? errno : EIO;

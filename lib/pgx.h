@@ -77,6 +77,10 @@ void pgx_set_ts(json_t *rec, const char *key, double ts);	/* rounded to us */
 /* Write one record as one compact line; flushed at once when stdout is a pipe
  * or a tty. Steals the reference. Returns false on write error. */
 bool pgx_emit(json_t *rec);
+/* While input keeps arriving, per-record flushes are held back; the input
+ * reader releases them before it would wait, so no record sits in a buffer
+ * while the command waits.  pgx_input_next() does this by itself. */
+void pgx_output_hold(bool hold);
 /* Write a line that came in, byte for byte (pass-through). */
 bool pgx_emit_raw(const char *line, size_t len);
 /* Flush and close stdout; on a write error report it and return

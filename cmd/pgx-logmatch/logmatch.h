@@ -1,0 +1,75 @@
+/* logmatch.h - rules, timestamps and PostgreSQL log formats for pgx-logmatch */
+#ifndef LOGMATCH_H
+#define LOGMATCH_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+struct ts_spec {
+	pcre2_code *re;
+	pcre2_match_data *md;
+	unsigned group;		/* the group named "ts", else 1 */
+	char *format;
+};
+
+struct rule {
+	char *name;
+	char *origin;		/* "FILE:LINE" of the rule, for messages */
+	pcre2_code *re;
+	pcre2_match_data *md;
+	char **captures;	/* NULL: every named group */
+	size_t ncaptures;
+	char **numbers;		/* captures emitted as JSON numbers */
+	size_t nnumbers;
+	long occurrence;	/* 0: every match */
+	bool marks_ready;
+	unsigned long seen;
+	char *literal;		/* a substring every match contains, or NULL */
+	size_t literal_len;
+};
+
+struct ruleset {
+	struct rule *rules;
+	size_t nrules;
+	struct ts_spec *ts;
+	size_t nts;
+};
+
+/* rules.c */
+bool ruleset_load(struct ruleset *rs, const char *path);	/* reports errors */
+void ruleset_free(struct ruleset *rs);
+/* The longest literal run every match of a PCRE2 pattern must contain. */
+size_t regex_required_literal(const char *re, char *out, size_t outlen);
+
+/* prefilter.c: which rules can possibly match a line, decided from literals */
+struct prefilter;
+struct prefilter *prefilter_new(const struct ruleset *rs);
+/* Sets cand[i] for rules that may match; returns how many. */
+size_t prefilter_scan(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand);
+void prefilter_free(struct prefilter *pf);
+
+/* timestamp.c */
+#define TS_FORMAT_POSTGRES "%Y-%m-%d %H:%M:%S%f %Z"
+bool ts_parse(const char *format, const char *s, size_t len, double *out,
+	      char *why, size_t whylen);
+/* Try every spec on a line; true with *out set on the first that parses. */
+bool ts_from_line(const struct ruleset *rs, const char *s, size_t len, double *out,
+		  char *why, size_t whylen);
+
+/* pglog.c: csvlog and jsonlog */
+struct pglog_entry {
+	char *text;		/* "SEVERITY:  message", to match rules against */
+	char *timestamp;	/* log_time as PostgreSQL wrote it */
+	long pid;
+};
+bool pglog_is_jsonlog(const json_t *rec);
+void pglog_from_jsonlog(const json_t *rec, struct pglog_entry *e);
+bool pglog_csv_starts(const char *s, size_t len);
+bool pglog_csv_complete(const char *s, size_t len);
+bool pglog_from_csv(const char *s, size_t len, struct pglog_entry *e);
+void pglog_entry_free(struct pglog_entry *e);
+
+#endif

@@ -1,0 +1,140 @@
+/* pgx-logmatch - turn log lines into match records using YAML rules */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "pgx.h"
+#include "logmatch.h"
+#include "match.h"
+#include "reader.h"
+
+struct options {
+	const char **rules;
+	size_t nrules;
+	bool only_matching, follow, check_rules;
+	size_t max_line;
+};
+
+static void usage(void)
+{
+	printf("%s turns log lines into match records using YAML rules.\n\n"
+	       "Usage:\n"
+	       "  %s [OPTION]... [FILE]...\n\n"
+	       "Reads plain log lines (PostgreSQL stderr, csvlog or jsonlog, or any\n"
+	       "application log) and NDJSON log records from FILEs or standard input;\n"
+	       "other records pass through unchanged.\n\n"
+	       "Options:\n"
+	       "  -r, --rules=FILE|NAME     rules to use (repeatable; default: \"default\";\n"
+	       "                            a NAME is share/pgx/rules/NAME.yaml)\n"
+	       "  -o, --only-matching       emit match records only, drop unmatched lines\n"
+	       "  -f, --follow              keep reading a growing file, like tail -f\n"
+	       "  -L, --max-line-length=N   longest line accepted, in bytes (default 1M)\n"
+	       "      --check-rules         load and compile the rules, then exit\n"
+	       "  -V, --version             output version information, then exit\n"
+	       "  -h, --help                show this help, then exit\n\n"
+	       "Exit status: 0 ok, 2 usage or rules error, 3 some input unreadable or\n"
+	       "invalid (reported with FILE:LINE), 6 write error, 130 interrupted.\n",
+	       pgx_progname(), pgx_progname());
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "rules", required_argument, NULL, 'r' },
+		{ "only-matching", no_argument, NULL, 'o' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "max-line-length", required_argument, NULL, 'L' },
+		{ "check-rules", no_argument, NULL, 1 },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long long size;
+	int c;
+
+	o->rules = pgx_xmalloc(sizeof(char *) * (size_t)argc);
+	while ((c = getopt_long(argc, argv, "r:ofL:Vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r': o->rules[o->nrules++] = optarg; break;
+		case 'o': o->only_matching = true; break;
+		case 'f': o->follow = true; break;
+		case 'L':
+			if (!pgx_parse_size(optarg, "--max-line-length", &size) || size < 64 || size > (1ULL << 30))
+				pgx_usage_error("--max-line-length must be between 64 and 1G bytes");
+			o->max_line = (size_t)size;
+			break;
+		case 1: o->check_rules = true; break;
+		case 'V': pgx_print_version(); exit(PGX_EXIT_OK);
+		case 'h': usage(); exit(PGX_EXIT_OK);
+		default: pgx_usage_error(NULL);
+		}
+	}
+	if (!o->nrules)
+		o->rules[o->nrules++] = "default";
+}
+
+/* A name without a slash that is not a file is one of share/pgx/rules/. */
+static char *rules_path(const char *arg)
+{
+	char rel[256];
+	char *path;
+
+	if (strchr(arg, '/') || access(arg, F_OK) == 0)
+		return pgx_xstrdup(arg);
+	snprintf(rel, sizeof(rel), "rules/%s.yaml", arg);
+	if ((path = pgx_share_path(rel)))
+		return path;
+	pgx_error("no rules file \"%s\" and no built-in rules named \"%s\"", arg, arg);
+	pgx_hint("built-in rules live in share/pgx/rules/; set PGX_SHARE_DIR if pgx is not installed");
+	return NULL;
+}
+
+static bool load_rules(struct matcher *m, const struct options *o)
+{
+	for (size_t i = 0; i < o->nrules; i++) {
+		char *path = rules_path(o->rules[i]);
+		bool ok = path && ruleset_load(&m->rules, path);
+
+		free(path);
+		if (!ok)
+			return false;
+	}
+	matcher_ready(m);
+	return true;
+}
+
+static int run(struct matcher *m, const struct options *o, char **files, int nfiles)
+{
+	bool ok = true;
+
+	if (nfiles == 0)
+		ok = match_input(m, "-", false, o->max_line);
+	for (int i = 0; ok && i < nfiles && !pgx_stop_signal; i++)
+		ok = match_input(m, files[i], o->follow, o->max_line);
+	if (!ok)
+		return PGX_EXIT_OUTPUT;	/* pgx_finish names the write error */
+	if (pgx_stop_signal)
+		return PGX_EXIT_INTERRUPTED;
+	return m->input_errors ? PGX_EXIT_INPUT : PGX_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts = { 0 };
+	struct matcher m;
+	int status;
+
+	pgx_init(argv[0]);
+	parse_options(argc, argv, &opts);
+	pgx_install_signals();
+	matcher_init(&m, opts.only_matching);
+	if (!load_rules(&m, &opts))
+		status = PGX_EXIT_USAGE;
+	else if (opts.check_rules)
+		status = PGX_EXIT_OK;
+	else
+		status = run(&m, &opts, argv + optind, argc - optind);
+	matcher_free(&m);
+	free(opts.rules);
+	return pgx_finish(status);
+}

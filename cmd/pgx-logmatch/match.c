@@ -1,0 +1,192 @@
+/* match.c - apply the rules to one log line and emit match or log records */
+#include <stdlib.h>
+#include <string.h>
+#include "pgx.h"
+#include "logmatch.h"
+#include "match.h"
+
+void matcher_init(struct matcher *m, bool only_matching)
+{
+	memset(m, 0, sizeof(*m));
+	m->only_matching = only_matching;
+}
+
+void matcher_ready(struct matcher *m)
+{
+	m->pf = prefilter_new(&m->rules);
+	m->cand = pgx_xmalloc(m->rules.nrules ? m->rules.nrules : 1);
+}
+
+void matcher_free(struct matcher *m)
+{
+	prefilter_free(m->pf);
+	free(m->cand);
+	free(m->last_ts_problem);
+	ruleset_free(&m->rules);
+}
+
+static void warn_ts_problem(struct matcher *m, const struct log_source *src, const char *why)
+{
+	if (m->last_ts_problem && !strcmp(m->last_ts_problem, why))
+		return;		/* once per distinct problem, not once per line */
+	pgx_warn("%s:%lu: %s; using the %s time instead", src->input, src->lineno, why,
+		 src->carrier && pgx_rec_ts(src->carrier) >= 0 ? "record's" : "reading");
+	free(m->last_ts_problem);
+	m->last_ts_problem = pgx_xstrdup(why);
+}
+
+static const char *resolve_ts(struct matcher *m, const struct log_source *src, const char *text,
+			      size_t len, double *ts)
+{
+	char why[160] = "";
+	bool own = src->timestamp ? ts_parse(TS_FORMAT_POSTGRES, src->timestamp, strlen(src->timestamp), ts,
+					      why, sizeof(why))
+				  : ts_from_line(&m->rules, text, len, ts, why, sizeof(why));
+
+	if (own)
+		return "log";
+	if (why[0])
+		warn_ts_problem(m, src, why);
+	if (src->carrier && (*ts = pgx_rec_ts(src->carrier)) >= 0)
+		return "record";
+	*ts = pgx_now();
+	return "read";
+}
+
+static json_t *line_string(struct matcher *m, const struct log_source *src, const char *text, size_t len)
+{
+	long bad = pgx_utf8_invalid_at(text, len);
+	json_t *str;
+	char *clean;
+	size_t clean_len;
+
+	if (bad < 0)
+		return json_stringn(text, len);
+	pgx_warn("%s:%lu: invalid UTF-8 at byte %ld, replaced with U+FFFD", src->input, src->lineno, bad + 1);
+	m->input_errors++;
+	clean = pgx_utf8_sanitize(text, len, &clean_len);
+	str = json_stringn(clean, clean_len);
+	free(clean);
+	return str;
+}
+
+/* Fields shared by match and log records. */
+static json_t *line_record(struct matcher *m, const char *type, const struct log_source *src,
+			   const char *text, size_t len)
+{
+	double ts;
+	const char *ts_source = resolve_ts(m, src, text, len, &ts);
+	json_t *rec = pgx_record_new(type, ts), *v;
+	const char *key;
+
+	json_object_set_new(rec, "line", line_string(m, src, text, len));
+	json_object_set_new(rec, "input", json_string(src->input));
+	json_object_set_new(rec, "lineno", json_integer((json_int_t)src->lineno));
+	json_object_set_new(rec, "ts_source", json_string(ts_source));
+	if (src->format)
+		json_object_set_new(rec, "format", json_string(src->format));
+	if (src->pid > 0)
+		json_object_set_new(rec, "pid", json_integer(src->pid));
+	if (src->carrier)	/* keep the carrying log record's context (stream, container...) */
+		json_object_foreach((json_t *)src->carrier, key, v)
+			if (!json_object_get(rec, key))
+				json_object_set(rec, key, v);
+	return rec;
+}
+
+static json_t *capture_value(const struct rule *r, const char *name, const char *val, size_t len)
+{
+	char *end;
+	double num;
+
+	for (size_t i = 0; i < r->nnumbers; i++)
+		if (!strcmp(r->numbers[i], name)) {
+			num = strtod(val, &end);
+			return end != val ? json_real(num) : json_null();
+		}
+	return json_stringn(val, len);
+}
+
+static bool wanted_capture(const struct rule *r, const char *name)
+{
+	if (!r->captures)
+		return true;
+	for (size_t i = 0; i < r->ncaptures; i++)
+		if (!strcmp(r->captures[i], name))
+			return true;
+	return false;
+}
+
+static json_t *captures_object(const struct rule *r, const char *text)
+{
+	uint32_t count, entry_size;
+	PCRE2_SPTR table;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->md);
+	json_t *caps = json_object();
+
+	pcre2_pattern_info(r->re, PCRE2_INFO_NAMECOUNT, &count);
+	pcre2_pattern_info(r->re, PCRE2_INFO_NAMEENTRYSIZE, &entry_size);
+	pcre2_pattern_info(r->re, PCRE2_INFO_NAMETABLE, &table);
+	for (uint32_t i = 0; i < count; i++, table += entry_size) {
+		unsigned group = (unsigned)(table[0] << 8 | table[1]);
+		const char *name = (const char *)table + 2;
+		if (ov[2 * group] == PCRE2_UNSET || !wanted_capture(r, name))
+			continue;
+		json_object_set_new(caps, name, capture_value(r, name, text + ov[2 * group],
+							      ov[2 * group + 1] - ov[2 * group]));
+	}
+	return caps;
+}
+
+static bool emit_match(struct matcher *m, const struct rule *r, const struct log_source *src,
+		       const char *text, size_t len)
+{
+	json_t *rec = line_record(m, "match", src, text, len);
+
+	json_object_set_new(rec, "rule", json_string(r->name));
+	json_object_set_new(rec, "occurrence", json_integer((json_int_t)r->seen));
+	if (r->marks_ready)
+		json_object_set_new(rec, "marks_ready", json_true());
+	json_object_set_new(rec, "captures", captures_object(r, text));
+	return pgx_emit(rec);
+}
+
+/* 1 matched (and emitted), 0 no match, -1 write error */
+static int try_rule(struct matcher *m, struct rule *r, const struct log_source *src, const char *text, size_t len)
+{
+	int rc = pcre2_match(r->re, (PCRE2_SPTR)text, len, 0, 0, r->md, NULL);
+
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc < 0) {
+		PCRE2_UCHAR msg[160];
+		pcre2_get_error_message(rc, msg, sizeof(msg));
+		pgx_warn("%s:%lu: rule \"%s\": %s", src->input, src->lineno, r->name, msg);
+		return 0;
+	}
+	r->seen++;
+	if (r->occurrence && (long)r->seen != r->occurrence)
+		return 0;
+	return emit_match(m, r, src, text, len) ? 1 : -1;
+}
+
+bool matcher_line(struct matcher *m, const struct log_source *src, const char *text, size_t len,
+		  const char *raw, size_t raw_len)
+{
+	size_t candidates = prefilter_scan(m->pf, text, len, m->cand);
+	int matched = 0, rc;
+
+	for (size_t i = 0; candidates && i < m->rules.nrules; i++) {
+		if (!m->cand[i])
+			continue;
+		candidates--;
+		if ((rc = try_rule(m, &m->rules.rules[i], src, text, len)) < 0)
+			return false;
+		matched += rc;
+	}
+	if (matched || m->only_matching)
+		return true;
+	if (raw)		/* an NDJSON log record that matched nothing goes on unchanged */
+		return pgx_emit_raw(raw, raw_len);
+	return pgx_emit(line_record(m, "log", src, text, len));
+}

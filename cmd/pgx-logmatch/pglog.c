@@ -1,0 +1,120 @@
+/* pglog.c - PostgreSQL's csvlog and jsonlog, read natively */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pgx.h"
+#include "logmatch.h"
+
+enum csvlog_column {
+	CSV_LOG_TIME = 0,
+	CSV_PROCESS_ID = 3,
+	CSV_ERROR_SEVERITY = 11,
+	CSV_MESSAGE = 13,
+	CSV_COLUMNS_NEEDED = 14,
+};
+
+static char *severity_text(const char *severity, const char *message)
+{
+	char *text;
+
+	if (asprintf(&text, "%s:  %s", severity ? severity : "LOG", message ? message : "") < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	return text;
+}
+
+bool pglog_is_jsonlog(const json_t *rec)
+{
+	return !json_object_get(rec, "type") && json_is_string(json_object_get(rec, "timestamp")) &&
+	       json_is_string(json_object_get(rec, "message"));
+}
+
+void pglog_from_jsonlog(const json_t *rec, struct pglog_entry *e)
+{
+	json_t *pid = json_object_get(rec, "pid");
+
+	e->text = severity_text(pgx_rec_str(rec, "error_severity"), pgx_rec_str(rec, "message"));
+	e->timestamp = pgx_xstrdup(pgx_rec_str(rec, "timestamp"));
+	e->pid = json_is_integer(pid) ? (long)json_integer_value(pid) : -1;
+}
+
+/* "2026-11-22 03:16:43.123 UTC," : a csvlog line starts with log_time and
+ * a comma right after the zone; stderr lines have a space there instead. */
+bool pglog_csv_starts(const char *s, size_t len)
+{
+	static const char shape[] = "dddd-dd-dd dd:dd:dd.ddd ";
+	const size_t zone_at = sizeof(shape) - 1, zone_max = 8;
+
+	if (len < sizeof(shape) || s[4] != '-' || s[10] != ' ' || s[19] != '.' || s[23] != ' ')
+		return false;
+	for (size_t i = zone_at; i < len && i < zone_at + zone_max; i++) {
+		if (s[i] == ',')
+			break;
+		if (s[i] == ' ')
+			return false;
+	}
+	for (size_t i = 0; i < zone_at; i++)
+		if (shape[i] == 'd' && (s[i] < '0' || s[i] > '9'))
+			return false;
+	return memchr(s + zone_at, ',', len - zone_at < zone_max ? len - zone_at : zone_max) != NULL;
+}
+
+/* A quoted field may hold newlines: the entry ends once quotes balance. */
+bool pglog_csv_complete(const char *s, size_t len)
+{
+	bool in_quotes = false;
+
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '"')
+			in_quotes = !in_quotes;	/* "" inside quotes toggles twice */
+	return !in_quotes;
+}
+
+/* Split one csv record; fields[i] are malloc'd, unquoted. */
+static size_t csv_split(const char *s, size_t len, char **fields, size_t max)
+{
+	size_t n = 0, i = 0;
+
+	while (n < max && i <= len) {
+		char *f = pgx_xmalloc(len - i + 1), *o = f;
+		if (i < len && s[i] == '"') {
+			for (i++; i < len; i++) {
+				if (s[i] == '"' && i + 1 < len && s[i + 1] == '"')
+					*o++ = '"', i++;
+				else if (s[i] == '"')
+					break;
+				else
+					*o++ = s[i];
+			}
+			i++;
+		}
+		while (i < len && s[i] != ',')
+			*o++ = s[i++];
+		*o = '\0';
+		fields[n++] = f;
+		i++;
+	}
+	return n;
+}
+
+bool pglog_from_csv(const char *s, size_t len, struct pglog_entry *e)
+{
+	char *f[CSV_COLUMNS_NEEDED];
+	size_t n = csv_split(s, len, f, CSV_COLUMNS_NEEDED);
+	bool ok = n == CSV_COLUMNS_NEEDED;
+
+	if (ok) {
+		e->text = severity_text(f[CSV_ERROR_SEVERITY], f[CSV_MESSAGE]);
+		e->timestamp = pgx_xstrdup(f[CSV_LOG_TIME]);
+		e->pid = atol(f[CSV_PROCESS_ID]);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(f[i]);
+	return ok;
+}
+
+void pglog_entry_free(struct pglog_entry *e)
+{
+	free(e->text);
+	free(e->timestamp);
+	memset(e, 0, sizeof(*e));
+}

@@ -1,0 +1,135 @@
+/* reader.c - read one input: plain lines, NDJSON records, csvlog, jsonlog */
+#include <stdlib.h>
+#include <string.h>
+#include "pgx.h"
+#include "logmatch.h"
+#include "match.h"
+#include "reader.h"
+
+/* A csvlog entry whose quoted message spans several lines. */
+struct csv_pending {
+	char *buf;
+	size_t len, cap;
+	unsigned long first_line;
+};
+
+static void csv_append(struct csv_pending *c, const struct pgx_line *line)
+{
+	if (c->len + line->len + 2 > c->cap) {
+		c->cap = (c->len + line->len + 2) * 2;
+		c->buf = pgx_xrealloc(c->buf, c->cap);
+	}
+	if (c->len)
+		c->buf[c->len++] = '\n';
+	memcpy(c->buf + c->len, line->text, line->len);
+	c->len += line->len;
+	c->buf[c->len] = '\0';
+}
+
+static bool match_pglog(struct matcher *m, struct log_source *src, struct pglog_entry *e)
+{
+	bool ok;
+
+	src->timestamp = e->timestamp;
+	src->pid = e->pid;
+	ok = matcher_line(m, src, e->text, strlen(e->text), NULL, 0);
+	pglog_entry_free(e);
+	return ok;
+}
+
+static bool match_csv(struct matcher *m, struct log_source *src, struct csv_pending *c)
+{
+	struct pglog_entry e = { 0 };
+
+	src->lineno = c->first_line;
+	c->len = 0;
+	src->format = "csvlog";
+	if (pglog_from_csv(c->buf, strlen(c->buf), &e))
+		return match_pglog(m, src, &e);
+	src->format = NULL;	/* looked like csvlog but is not: a plain line */
+	return matcher_line(m, src, c->buf, strlen(c->buf), NULL, 0);
+}
+
+static bool match_record(struct matcher *m, struct log_source *src, const struct pgx_line *line, json_t *rec)
+{
+	const char *type = pgx_rec_type(rec), *text = pgx_rec_str(rec, "line");
+	struct pglog_entry e = { 0 };
+
+	if (type && !strcmp(type, "log") && text) {
+		src->carrier = rec;
+		return matcher_line(m, src, text, json_string_length(json_object_get(rec, "line")),
+				    line->text, line->len);
+	}
+	if (pglog_is_jsonlog(rec)) {
+		src->format = "jsonlog";
+		pglog_from_jsonlog(rec, &e);
+		return match_pglog(m, src, &e);
+	}
+	return pgx_emit_raw(line->text, line->len);	/* not ours: pass it on */
+}
+
+static bool handle_line(struct matcher *m, struct pgx_input *in, const struct pgx_line *line,
+			struct csv_pending *csv)
+{
+	struct log_source src = { .input = pgx_input_name(in), .lineno = line->lineno };
+	char err[200];
+	json_t *rec;
+	bool ok;
+
+	if (csv->len) {
+		csv_append(csv, line);
+		return !pglog_csv_complete(csv->buf, csv->len) || match_csv(m, &src, csv);
+	}
+	if ((rec = pgx_json_parse_line(line, err, sizeof(err)))) {
+		ok = match_record(m, &src, line, rec);
+		json_decref(rec);
+		return ok;
+	}
+	if (err[0]) {
+		pgx_error("%s:%lu: %s; read as a plain log line", src.input, src.lineno, err);
+		m->input_errors++;
+	}
+	if (pglog_csv_starts(line->text, line->len)) {
+		csv->first_line = line->lineno;
+		csv_append(csv, line);
+		return !pglog_csv_complete(csv->buf, csv->len) || match_csv(m, &src, csv);
+	}
+	return matcher_line(m, &src, line->text, line->len, NULL, 0);
+}
+
+static bool flush_csv(struct matcher *m, struct pgx_input *in, struct csv_pending *csv)
+{
+	struct log_source src = { .input = pgx_input_name(in) };
+
+	if (!csv->len)
+		return true;
+	pgx_error("%s:%lu: csvlog entry has an unterminated quoted field", src.input, csv->first_line);
+	m->input_errors++;
+	return match_csv(m, &src, csv);
+}
+
+bool match_input(struct matcher *m, const char *path, bool follow, size_t max_line)
+{
+	struct pgx_input *in = pgx_input_open(path, max_line);
+	struct csv_pending csv = { 0 };
+	struct pgx_line line;
+	bool ok = true;
+	int got;
+
+	if (!in) {
+		m->input_errors++;
+		return true;
+	}
+	pgx_input_follow(in, follow);
+	while (ok && (got = pgx_input_next(in, &line)) == 1) {
+		if (line.no_newline)
+			pgx_warn("%s:%lu: last line has no newline (truncated?)", pgx_input_name(in), line.lineno);
+		ok = handle_line(m, in, &line, &csv);
+	}
+	if (ok)
+		ok = flush_csv(m, in, &csv);
+	m->input_errors += pgx_input_errors(in);
+	free(csv.buf);
+	pgx_input_close(in);
+	return ok;
+}

@@ -1,0 +1,10 @@
+/* reader.h - one input file through the matcher */
+#ifndef LOGMATCH_READER_H
+#define LOGMATCH_READER_H
+
+#include "match.h"
+
+/* false only on a write error; input problems are counted in m->input_errors */
+bool match_input(struct matcher *m, const char *path, bool follow, size_t max_line);
+
+#endif

@@ -1,0 +1,178 @@
+/* timestamp.c - read a log line's own time into the pgx clock */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "pgx.h"
+#include "logmatch.h"
+
+/* Abbreviations PostgreSQL prints with %m/%t for common log_timezone
+ * settings.  Ambiguous ones (IST, CST in Asia) follow the tz database's
+ * most common use; a numeric zone or UTC avoids the question entirely. */
+static const struct {
+	const char *name;
+	int offset_min;
+} zone_abbrevs[] = {
+	{ "UTC", 0 }, { "GMT", 0 }, { "Z", 0 }, { "UCT", 0 },
+	{ "WET", 0 }, { "WEST", 60 }, { "BST", 60 }, { "IST", 60 },
+	{ "CET", 60 }, { "CEST", 120 }, { "MET", 60 }, { "MEST", 120 },
+	{ "EET", 120 }, { "EEST", 180 }, { "MSK", 180 },
+	{ "EST", -300 }, { "EDT", -240 }, { "CST", -360 }, { "CDT", -300 },
+	{ "MST", -420 }, { "MDT", -360 }, { "PST", -480 }, { "PDT", -420 },
+	{ "AKST", -540 }, { "AKDT", -480 }, { "HST", -600 },
+	{ "JST", 540 }, { "KST", 540 }, { "HKT", 480 }, { "SGT", 480 },
+	{ "AWST", 480 }, { "ACST", 570 }, { "ACDT", 630 }, { "AEST", 600 }, { "AEDT", 660 },
+	{ "NZST", 720 }, { "NZDT", 780 }, { "SAST", 120 }, { "WIB", 420 },
+};
+
+struct cursor {
+	const char *p, *end;
+};
+
+static bool read_digits(struct cursor *c, int min, int max, long *out)
+{
+	int n = 0;
+	long v = 0;
+
+	while (c->p < c->end && n < max && isdigit((unsigned char)*c->p))
+		v = v * 10 + (*c->p++ - '0'), n++;
+	*out = v;
+	return n >= min;
+}
+
+/* ".123456" or ",123": optional fractional seconds */
+static double read_fraction(struct cursor *c)
+{
+	double frac = 0, scale = 0.1;
+
+	if (c->p + 1 >= c->end || (*c->p != '.' && *c->p != ',') || !isdigit((unsigned char)c->p[1]))
+		return 0;
+	for (c->p++; c->p < c->end && isdigit((unsigned char)*c->p); c->p++, scale /= 10)
+		frac += (*c->p - '0') * scale;
+	return frac;
+}
+
+/* "+02", "-0530", "+05:30" */
+static bool read_numeric_zone(struct cursor *c, int *offset_min)
+{
+	int sign = *c->p == '-' ? -1 : 1;
+	long hh, mm = 0;
+
+	c->p++;
+	if (!read_digits(c, 2, 2, &hh))
+		return false;
+	if (c->p < c->end && *c->p == ':')
+		c->p++;
+	if (c->p < c->end && isdigit((unsigned char)*c->p) && !read_digits(c, 2, 2, &mm))
+		return false;
+	*offset_min = sign * (int)(hh * 60 + mm);
+	return true;
+}
+
+static bool read_zone(struct cursor *c, int *offset_min, char *why, size_t whylen)
+{
+	const char *start = c->p;
+	size_t len;
+
+	if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
+		return read_numeric_zone(c, offset_min);
+	while (c->p < c->end && isalpha((unsigned char)*c->p))
+		c->p++;
+	len = (size_t)(c->p - start);
+	if (len == 0) {
+		*offset_min = 0;	/* no zone given: UTC */
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(zone_abbrevs) / sizeof(*zone_abbrevs); i++)
+		if (strlen(zone_abbrevs[i].name) == len && !strncmp(zone_abbrevs[i].name, start, len)) {
+			*offset_min = zone_abbrevs[i].offset_min;
+			return true;
+		}
+	snprintf(why, whylen, "unknown time zone abbreviation \"%.*s\"", (int)len, start);
+	return false;
+}
+
+static bool read_epoch(struct cursor *c, double *out)
+{
+	long secs;
+
+	if (!read_digits(c, 1, 12, &secs))
+		return false;
+	*out = (double)secs + read_fraction(c);
+	return true;
+}
+
+struct parsed_time {
+	struct tm tm;
+	double frac;
+	int offset_min;
+	bool is_epoch;
+	double epoch;
+};
+
+static bool read_field(char conv, struct cursor *c, struct parsed_time *t, char *why, size_t whylen)
+{
+	long v;
+
+	switch (conv) {
+	case 'Y': return read_digits(c, 4, 4, &v) && (t->tm.tm_year = (int)v - 1900, true);
+	case 'm': return read_digits(c, 1, 2, &v) && (t->tm.tm_mon = (int)v - 1, true);
+	case 'd': return read_digits(c, 1, 2, &v) && (t->tm.tm_mday = (int)v, true);
+	case 'H': return read_digits(c, 1, 2, &v) && (t->tm.tm_hour = (int)v, true);
+	case 'M': return read_digits(c, 1, 2, &v) && (t->tm.tm_min = (int)v, true);
+	case 'S': return read_digits(c, 1, 2, &v) && (t->tm.tm_sec = (int)v, true);
+	case 'f': t->frac = read_fraction(c); return true;
+	case 'Z':
+	case 'z': return read_zone(c, &t->offset_min, why, whylen);
+	case 's': return (t->is_epoch = true) && read_epoch(c, &t->epoch);
+	case '%': return c->p < c->end && *c->p++ == '%';
+	}
+	snprintf(why, whylen, "unsupported conversion %%%c in timestamp format", conv);
+	return false;
+}
+
+bool ts_parse(const char *format, const char *s, size_t len, double *out, char *why, size_t whylen)
+{
+	struct cursor c = { s, s + len };
+	struct parsed_time t;
+	time_t secs;
+
+	memset(&t, 0, sizeof(t));
+	t.tm.tm_mday = 1;
+	snprintf(why, whylen, "timestamp \"%.*s\" does not match format \"%s\"", (int)(len > 40 ? 40 : len), s, format);
+	for (const char *f = format; *f; f++) {
+		if (*f == '%' && f[1]) {
+			if (!read_field(*++f, &c, &t, why, whylen))
+				return false;
+		} else if (isspace((unsigned char)*f)) {
+			while (c.p < c.end && isspace((unsigned char)*c.p))
+				c.p++;
+		} else if (c.p >= c.end || *c.p++ != *f)
+			return false;
+	}
+	if (t.is_epoch) {
+		*out = t.epoch;
+		return true;
+	}
+	secs = timegm(&t.tm);
+	*out = (double)secs - t.offset_min * 60.0 + t.frac;
+	return true;
+}
+
+bool ts_from_line(const struct ruleset *rs, const char *s, size_t len, double *out, char *why, size_t whylen)
+{
+	why[0] = '\0';
+	for (size_t i = 0; i < rs->nts; i++) {
+		const struct ts_spec *t = &rs->ts[i];
+		PCRE2_SIZE *ov;
+
+		if (pcre2_match(t->re, (PCRE2_SPTR)s, len, 0, 0, t->md, NULL) <= (int)t->group)
+			continue;
+		ov = pcre2_get_ovector_pointer(t->md);
+		if (ov[2 * t->group] == PCRE2_UNSET)
+			continue;
+		if (ts_parse(t->format, s + ov[2 * t->group], ov[2 * t->group + 1] - ov[2 * t->group], out, why, whylen))
+			return true;
+	}
+	return false;
+}
