@@ -1,0 +1,66 @@
+# docker_helper.bash - a dockerd and the pgx test image for test/docker.bats.
+# docker_setup (from setup_file) starts dockerd when none answers and builds
+# the test image when its tag is missing; docker_teardown (from teardown_file)
+# stops only the daemon that docker_setup started.  The harness may use the
+# docker CLI; pgx-docker itself never does.
+
+PGX_TEST_IMAGE="${PGX_TEST_IMAGE:-pgx-test/postgres:15}"
+PGX_DOCKERD_LOG="${PGX_DOCKERD_LOG:-/tmp/pgx-dockerd.log}"
+PGX_DOCKERD_STATE="${PGX_DOCKERD_STATE:-/tmp/pgx-dockerd.started}"
+
+docker_alive() {
+	timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1
+}
+
+# Bridge, iptables and ip6tables off: containers use host networking only.
+dockerd_start() {
+	local i
+	command -v dockerd >/dev/null || { echo "dockerd not installed (docker.io)" >&2; return 1; }
+	setsid dockerd --bridge=none --iptables=false --ip6tables=false \
+		--host unix:///var/run/docker.sock >"$PGX_DOCKERD_LOG" 2>&1 </dev/null &
+	echo $! >"$PGX_DOCKERD_STATE"
+	for i in $(seq 1 120); do
+		docker_alive && return 0
+		kill -0 "$(cat "$PGX_DOCKERD_STATE")" 2>/dev/null || break
+		sleep 0.5
+	done
+	echo "dockerd did not come up; its log:" >&2
+	tail -n 20 "$PGX_DOCKERD_LOG" >&2
+	return 1
+}
+
+dockerd_stop() {
+	local pid i
+	[ -s "$PGX_DOCKERD_STATE" ] || return 0
+	pid="$(cat "$PGX_DOCKERD_STATE")"
+	rm -f "$PGX_DOCKERD_STATE"
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 60); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.5
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Cached by tag: a second run finds the image and skips debootstrap.
+test_image_build() {
+	docker image inspect "$PGX_TEST_IMAGE" >/dev/null 2>&1 && return 0
+	echo "# building $PGX_TEST_IMAGE (debootstrap, about a minute)" >&3
+	"$PGX_TEST_DIR/image/build.sh" "$PGX_TEST_IMAGE"
+}
+
+docker_setup() {
+	docker_alive || dockerd_start || return 1
+	test_image_build
+}
+
+docker_teardown() {
+	dockerd_stop
+}
+
+# Remove the containers a test made, by the label pgx-docker puts on them.
+docker_remove_test_containers() {
+	local ids
+	ids="$(docker ps -aq --filter "label=pgx.test=$PGX_TEST_LABEL" 2>/dev/null)" || return 0
+	[ -z "$ids" ] || docker rm -fv $ids >/dev/null 2>&1 || true
+}
