@@ -1,0 +1,160 @@
+/* records.c - one NDJSON record per kernel event */
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pgx_trace.h"
+#include "trace.h"
+
+/* Kernel strings are bytes: keep them valid UTF-8 for JSON. */
+static void set_text(json_t *rec, const char *key, const char *s, size_t max)
+{
+	size_t len = strnlen(s, max), outlen;
+	char *clean = pgx_utf8_sanitize(s, len, &outlen);
+
+	json_object_set_new(rec, key, json_stringn(clean, outlen));
+	free(clean);
+}
+
+static void set_int(json_t *rec, const char *key, long long v)
+{
+	json_object_set_new(rec, key, json_integer(v));
+}
+
+static json_t *record_base(const char *type, const struct pgxt_hdr *h, double ts)
+{
+	json_t *rec = pgx_record_new(type, ts);
+
+	set_int(rec, "pid", h->pid);
+	set_text(rec, "comm", h->comm, sizeof(h->comm));
+	set_int(rec, "cgroup_id", (long long)h->cgroup_id);
+	return rec;
+}
+
+static json_t *argv_array(const struct pgxt_exec *e, size_t size)
+{
+	size_t avail = size - offsetof(struct pgxt_exec, args), off = 0, len;
+	json_t *argv = json_array();
+	char *clean;
+	unsigned int i;
+
+	if (avail > e->args_size)
+		avail = e->args_size;
+	for (i = 0; i < e->args_count && off < avail; i++) {
+		len = strnlen(e->args + off, avail - off);
+		clean = pgx_utf8_sanitize(e->args + off, len, &len);
+		json_array_append_new(argv, json_stringn(clean, len));
+		free(clean);
+		off += strnlen(e->args + off, avail - off) + 1;
+	}
+	return argv;
+}
+
+static json_t *exec_record(const struct pgxt_exec *e, size_t size, double ts)
+{
+	json_t *rec = record_base("exec", &e->hdr, ts);
+
+	set_int(rec, "ppid", e->ppid);
+	set_text(rec, "filename", e->filename, sizeof(e->filename));
+	json_object_set_new(rec, "argv", argv_array(e, size));
+	json_object_set_new(rec, "argv_truncated",
+			    json_boolean(e->flags & TRACE_EXEC_ARGV_TRUNCATED));
+	return rec;
+}
+
+static bool open_wanted(const struct record_opts *o, const char *path)
+{
+	char **g;
+
+	if (!o->open_globs || !o->open_globs[0])
+		return true;
+	for (g = o->open_globs; *g; g++)
+		if (fnmatch(*g, path, 0) == 0)
+			return true;
+	return false;
+}
+
+static json_t *open_record(const struct record_opts *o, const struct pgxt_open *e, double ts)
+{
+	char path[TRACE_PATH_LEN];
+	const char *name;
+	json_t *rec;
+
+	memcpy(path, e->path, sizeof(path));
+	path[sizeof(path) - 1] = '\0';
+	if (!open_wanted(o, path))
+		return NULL;
+	rec = record_base("open", &e->hdr, ts);
+	set_int(rec, "tid", e->hdr.tid);
+	set_text(rec, "path", path, sizeof(path));
+	set_int(rec, "flags", e->flags);
+	set_int(rec, "result", e->ret);
+	if (e->ret < 0) {
+		name = strerrorname_np(-e->ret);
+		json_object_set_new(rec, "errno", name ? json_string(name) : json_sprintf("E%d", -e->ret));
+	}
+	return rec;
+}
+
+static json_t *fork_record(const struct pgxt_fork *e, double ts)
+{
+	json_t *rec = pgx_record_new("fork", ts);
+
+	set_int(rec, "parent_pid", e->parent_pid);
+	set_int(rec, "child_pid", e->child_pid);
+	set_text(rec, "comm", e->hdr.comm, sizeof(e->hdr.comm));
+	set_int(rec, "cgroup_id", (long long)e->hdr.cgroup_id);
+	return rec;
+}
+
+static json_t *exit_record(const struct pgxt_exit *e, double ts)
+{
+	json_t *rec = record_base("exit", &e->hdr, ts);
+
+	set_int(rec, "code", e->code);
+	set_int(rec, "signal", e->signal);
+	json_object_set_new(rec, "core_dumped", json_boolean(e->core_dumped));
+	return rec;
+}
+
+json_t *record_from_event(const struct record_opts *o, const void *data, size_t size,
+			  double *ts)
+{
+	const struct pgxt_hdr *h = data;
+
+	if (size < sizeof(*h))
+		return NULL;
+	*ts = pgx_round_us(trace_clock__epoch(o->clock, h->ts_ns));
+	switch (h->type) {
+	case TRACE_EXEC:
+		if (size < offsetof(struct pgxt_exec, args))
+			return NULL;
+		return exec_record(data, size, *ts);
+	case TRACE_OPEN:
+		return size < sizeof(struct pgxt_open) ? NULL : open_record(o, data, *ts);
+	case TRACE_FORK:
+		return size < sizeof(struct pgxt_fork) ? NULL : fork_record(data, *ts);
+	case TRACE_EXIT:
+		return size < sizeof(struct pgxt_exit) ? NULL : exit_record(data, *ts);
+	}
+	return NULL;
+}
+
+json_t *record_lost(double ts, unsigned long long count)
+{
+	json_t *rec = pgx_record_new("lost", ts);
+
+	set_int(rec, "count", (long long)count);
+	return rec;
+}
+
+json_t *record_log(double ts, const char *line, size_t len)
+{
+	json_t *rec = pgx_record_new("log", ts);
+	size_t outlen;
+	char *clean = pgx_utf8_sanitize(line, len, &outlen);
+
+	json_object_set_new(rec, "line", json_stringn(clean, outlen));
+	json_object_set_new(rec, "stream", json_string("stdout"));
+	free(clean);
+	return rec;
+}
