@@ -21,7 +21,7 @@ static bool stdout_is_interactive(void)
 
 	if (fstat(STDOUT_FILENO, &st) < 0)
 		return true;
-	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode);
+	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(STDOUT_FILENO);
 }
 
 static bool finish_line(void)
@@ -83,7 +83,7 @@ int pgx_finish(int status)
 	if (fclose(stdout) == EOF && !write_errno)
 		write_errno = errno ? errno : EIO;
 	if (write_errno) {
-		pgx_error("error writing standard output: %s", strerror(write_errno));
+		pgx_error("write error on standard output: %s", strerror(write_errno));
 		return PGX_EXIT_OUTPUT;
 	}
 	return status;
