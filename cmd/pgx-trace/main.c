@@ -248,7 +248,27 @@ static int drain(struct run *r, int status)
 	return merge__flush(r->merge, INFINITY) ? status : PGX_EXIT_OUTPUT;
 }
 
-static int open_subject(const struct options *o, struct tracer_opts *t, struct subject **sub)
+/* After attach, so that a fork in between is caught by the BPF side. */
+static void track_descendants(struct run *r, pid_t root)
+{
+	pid_t *pids;
+	size_t n = proc_descendants(root, &pids), i;
+
+	for (i = 1; i < n; i++)
+		tracer__track(r->tracer, pids[i]);
+	free(pids);
+}
+
+static void announce(const struct options *o, const char *cgroup)
+{
+	if (o->cgroup)
+		pgx_info("tracing cgroup \"%s\" and its descendants", cgroup);
+	else if (o->pid > 0)
+		pgx_info("tracing PID %ld and its descendants", o->pid);
+}
+
+static int open_subject(const struct options *o, struct tracer_opts *t, struct subject **sub,
+			char **cgroup)
 {
 	const char *root = cgroup_v2_root();
 	int rc;
@@ -259,7 +279,7 @@ static int open_subject(const struct options *o, struct tracer_opts *t, struct s
 		return PGX_EXIT_INTERNAL;
 	}
 	if (o->cgroup) {
-		t->cgroup_fd = cgroup_open(root, o->cgroup, NULL);
+		t->cgroup_fd = cgroup_open(root, o->cgroup, cgroup);
 		return t->cgroup_fd < 0 ? PGX_EXIT_USAGE : 0;
 	}
 	if (o->pid > 0 && kill((pid_t)o->pid, 0) != 0 && errno == ESRCH) {
@@ -277,10 +297,11 @@ static int run_trace(const struct options *o)
 	struct tracer_opts t = { .buffer_size = o->buffer_size, .no_open = o->no_open,
 				 .comm = o->comm, .cgroup_fd = -1, .pid = (pid_t)o->pid };
 	struct run r = { .opts = o, .rec_opts.open_globs = o->globs };
+	char *cgroup = NULL;
 	int rc;
 
 	pgx_install_signals();
-	rc = open_subject(o, &t, &r.subject);
+	rc = open_subject(o, &t, &r.subject, &cgroup);
 	if (rc)
 		goto cleanup;
 	if (r.subject)
@@ -297,12 +318,16 @@ static int run_trace(const struct options *o)
 		if (rc)
 			goto cleanup;
 	}
+	if (o->pid > 0)
+		track_descendants(&r, (pid_t)o->pid);
+	announce(o, cgroup);
 	rc = drain(&r, loop(&r));
 cleanup:
 	lines__free(r.lines);
 	tracer__free(r.tracer);
 	subject__free(r.subject);
 	merge__free(r.merge);
+	free(cgroup);
 	if (o->cgroup && t.cgroup_fd >= 0)
 		close(t.cgroup_fd);
 	return rc;

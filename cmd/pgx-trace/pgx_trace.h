@@ -23,6 +23,10 @@ int cgroup_open(const char *root, const char *path, char **resolved);
 /* Directory of this process's own cgroup; caller frees. */
 char *cgroup_self_dir(const char *root);
 
+/* ---- procs.c ---- */
+/* root and its running descendants (root first); caller frees *out. */
+size_t proc_descendants(pid_t root, pid_t **out);
+
 /* ---- tracer.c: the BPF side ---- */
 struct tracer_opts {
 	unsigned long long buffer_size;
@@ -42,6 +46,7 @@ int tracer__new(const struct tracer_opts *opts, tracer_event_fn fn, void *ctx,
 		struct tracer **out);
 int tracer__fd(const struct tracer *tr);	/* readable when events wait */
 int tracer__consume(struct tracer *tr);		/* < 0 on error */
+bool tracer__track(struct tracer *tr, pid_t pid);	/* add to the --pid set */
 unsigned long long tracer__lost(const struct tracer *tr);	/* running total */
 void tracer__free(struct tracer *tr);
 

@@ -240,6 +240,15 @@ int tracer__consume(struct tracer *tr)
 	return 0;
 }
 
+bool tracer__track(struct tracer *tr, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+	__u8 one = 1;
+
+	return bpf_map__update_elem(tr->skel->maps.tracked, &key, sizeof(key), &one,
+				    sizeof(one), BPF_ANY) == 0;
+}
+
 unsigned long long tracer__lost(const struct tracer *tr)
 {
 	unsigned long long *per_cpu, total = 0;

@@ -1,0 +1,273 @@
+#!/usr/bin/env bats
+# pgx-trace: real eBPF, as root.
+
+bats_require_minimum_version 1.5.0
+load test_helper
+
+CGROOT=/sys/fs/cgroup/unified
+
+setup() {
+	TRACE_BG=""
+	TRACE_CG=""
+	LOOP_PID=""
+}
+
+teardown() {
+	[ -n "$LOOP_PID" ] && kill "$LOOP_PID" 2>/dev/null
+	[ -n "$TRACE_BG" ] && kill -INT "$TRACE_BG" 2>/dev/null && wait "$TRACE_BG" 2>/dev/null
+	if [ -n "$TRACE_CG" ] && [ -d "$TRACE_CG" ]; then
+		rmdir "$TRACE_CG"/*/ "$TRACE_CG" 2>/dev/null || true
+	fi
+	return 0
+}
+
+# Run pgx-trace with a time limit; stdout in $output, stderr in $stderr.
+trace() {
+	run --separate-stderr timeout 120 pgx-trace "$@"
+}
+
+# The records of $output that match a jq condition, one per line.
+records() {
+	jq -c "select($1)" <<<"$output"
+}
+
+count() {
+	records "$1" | wc -l
+}
+
+# Start pgx-trace in the background and wait until it says it is tracing.
+trace_bg() {
+	pgx-trace "$@" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	TRACE_BG=$!
+	for _ in $(seq 100); do
+		grep -q "tracing" "$BATS_TEST_TMPDIR/err" && return 0
+		kill -0 "$TRACE_BG" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$BATS_TEST_TMPDIR/err" >&2
+	fail "pgx-trace did not start"
+}
+
+# Wait for the background pgx-trace; its status in $status, stdout in $output.
+wait_bg() {
+	status=0
+	wait "$TRACE_BG" || status=$?
+	TRACE_BG=""
+	output="$(cat "$BATS_TEST_TMPDIR/out")"
+	stderr="$(cat "$BATS_TEST_TMPDIR/err")"
+}
+
+@test "pgx-trace answers --help and --version and rejects an unknown option" {
+	assert_standard_options pgx-trace
+}
+
+@test "every option in --help is in the man page and the completion" {
+	assert_options_documented pgx-trace
+}
+
+@test "the man page is mandoc -Tlint clean" {
+	command -v mandoc >/dev/null || skip "mandoc not installed"
+	run mandoc -Tlint -W warning "$PGX_TEST_DIR/../man/pgx-trace.1"
+	assert_success
+	assert_output ""
+}
+
+@test "a shell command's execs, opens and exits are traced and its status returned" {
+	require_root eBPF
+	trace -- sh -c 'cat /etc/hostname; cat /nonexistent 2>/dev/null; /bin/true; exit 3'
+	assert_failure 3
+	# exec of sh, cat (twice) and true, with their argv
+	[ "$(count '.type=="exec" and .comm=="sh" and .argv[0]=="sh" and .argv[1]=="-c"')" -eq 1 ]
+	[ "$(count '.type=="exec" and .comm=="cat" and .argv==["cat","/etc/hostname"]')" -eq 1 ]
+	[ "$(count '.type=="exec" and .comm=="cat" and .argv==["cat","/nonexistent"]')" -eq 1 ]
+	[ "$(count '.type=="exec" and .comm=="true" and .filename=="/bin/true" and .argv_truncated==false')" -eq 1 ]
+	# the successful open of /etc/hostname and the failed one
+	[ "$(count '.type=="open" and .path=="/etc/hostname" and .result>=0 and (has("errno")|not)')" -eq 1 ]
+	[ "$(count '.type=="open" and .path=="/nonexistent" and .result==-2 and .errno=="ENOENT"')" -eq 1 ]
+	# exits with their codes: sh 3, the failed cat 1, true 0
+	[ "$(count '.type=="exit" and .comm=="sh" and .code==3 and .signal==0')" -eq 1 ]
+	[ "$(count '.type=="exit" and .comm=="cat" and .code==1')" -eq 1 ]
+	[ "$(count '.type=="exit" and .comm=="true" and .code==0')" -eq 1 ]
+	# forks of the shell, and cat's output as a log record
+	[ "$(count '.type=="fork" and .child_pid>0 and .parent_pid>0')" -ge 3 ]
+	[ "$(count ".type==\"log\" and .line==\"$(cat /etc/hostname)\" and .stream==\"stdout\"")" -eq 1 ]
+}
+
+@test "every record has type, src, a current epoch ts and a cgroup_id, in time order" {
+	require_root eBPF
+	local now
+	now=$(date +%s)
+	trace -- sh -c 'cat /etc/hostname >/dev/null'
+	assert_success
+	[ "$(count 'true')" -gt 3 ]
+	[ "$(count '(.ts|type)!="number" or .src!="pgx-trace" or (.type|type)!="string"')" -eq 0 ]
+	[ "$(count ".ts < $now - 5 or .ts > $now + 60")" -eq 0 ]
+	[ "$(count '.type!="log" and .type!="lost" and (.cgroup_id|type)!="number"')" -eq 0 ]
+	run jq -s '[.[].ts] as $t | $t == ($t|sort)' <<<"$output"
+	assert_output true
+}
+
+@test "the command's JSON lines pass through byte for byte and other lines become log records" {
+	require_root eBPF
+	trace --no-open -- sh -c 'echo "{\"type\":\"x\", \"ts\":1, \"k\":[1,  2]}"; echo plain text; printf "no newline"'
+	assert_success
+	assert_line '{"type":"x", "ts":1, "k":[1,  2]}'
+	[ "$(count '.type=="log" and .line=="plain text" and .stream=="stdout" and .src=="pgx-trace"')" -eq 1 ]
+	[ "$(count '.type=="log" and .line=="no newline"')" -eq 1 ]
+}
+
+@test "a command that cannot be found exits 127 like a shell" {
+	require_root eBPF
+	run -127 --separate-stderr timeout 60 pgx-trace -- /nonexistent/pgx-no-such-command
+	[[ "$stderr" == *'cannot run "/nonexistent/pgx-no-such-command"'* ]]
+}
+
+@test "a command killed by a signal gives 128 plus the signal and an exit record with it" {
+	require_root eBPF
+	trace --no-open -- sh -c 'kill -TERM $$'
+	assert_failure 143
+	[ "$(count '.type=="exit" and .comm=="sh" and .signal==15')" -eq 1 ]
+}
+
+@test "a busy loop outside the subject produces no record" {
+	require_root eBPF
+	local marker="$BATS_TEST_TMPDIR/outside-marker"
+	echo x >"$marker"
+	(while :; do /bin/cat "$marker" >/dev/null; done) &
+	LOOP_PID=$!
+	trace -- sh -c 'sleep 1; cat /etc/hostname'
+	kill "$LOOP_PID"
+	LOOP_PID=""
+	assert_success
+	[ "$(count '.type=="exec" and .comm=="sleep"')" -eq 1 ]
+	refute_output --partial outside-marker
+	# everything traced is in the one cgroup pgx-trace made for the command
+	[ "$(records '.type!="log"' | jq -s 'map(.cgroup_id) | unique | length')" -eq 1 ]
+	[ "$(ls -d "$CGROOT"/pgx-trace.* "$CGROOT"/*/pgx-trace.* 2>/dev/null | wc -l)" -eq 0 ]
+}
+
+@test "--cgroup traces a process started in a child cgroup after attach, and SIGINT stops it with 130" {
+	require_root eBPF
+	TRACE_CG="$CGROOT/pgx-bats-$$-$BATS_TEST_NUMBER"
+	mkdir "$TRACE_CG"
+	trace_bg --cgroup "${TRACE_CG#"$CGROOT"/}"
+	mkdir "$TRACE_CG/child"
+	sh -c 'echo $$ >"$1/cgroup.procs"; exec /bin/cat /etc/hostname' sh "$TRACE_CG/child" >/dev/null
+	/bin/cat /etc/hostname >/dev/null	# outside: not traced
+	sleep 0.3
+	kill -INT "$TRACE_BG"
+	wait_bg
+	[ "$status" -eq 130 ]
+	local inode
+	inode=$(stat -c %i "$TRACE_CG/child")
+	[ "$(count ".type==\"exec\" and .argv==[\"/bin/cat\",\"/etc/hostname\"] and .cgroup_id==$inode")" -eq 1 ]
+	[ "$(count '.type=="exec"')" -eq 1 ]
+}
+
+@test "--pid traces the process's children forked after attach and stops after --duration" {
+	require_root eBPF
+	local fifo="$BATS_TEST_TMPDIR/go" pid
+	mkfifo "$fifo"
+	bash -c 'read -r _ <"$1"; /bin/echo child-ran >/dev/null; true' bash "$fifo" &
+	pid=$!
+	LOOP_PID=$pid
+	trace_bg --pid "$pid" --duration 2
+	/bin/echo not-traced >/dev/null
+	echo go >"$fifo"
+	wait_bg
+	[ "$status" -eq 0 ]
+	[ "$(count ".type==\"fork\" and .parent_pid==$pid")" -eq 1 ]
+	[ "$(count ".type==\"exec\" and .argv==[\"/bin/echo\",\"child-ran\"] and .ppid==$pid")" -eq 1 ]
+	[ "$(count ".type==\"exit\" and .pid==$pid and .code==0")" -eq 1 ]
+	refute_output --partial not-traced
+}
+
+@test "a tiny --buffer-size under a burst yields a lost record with a non-zero count" {
+	require_root eBPF
+	trace --buffer-size 4K -- bash -c 'for i in $(seq 5000); do : </etc/hostname; done'
+	assert_success
+	[ "$(count '.type=="lost" and .count>0')" -ge 1 ]
+	[[ "$stderr" == *"lost"*"events"* ]]
+}
+
+@test "the default buffer loses nothing on a small burst" {
+	require_root eBPF
+	trace -- bash -c 'for i in $(seq 2000); do : </etc/hostname; done'
+	assert_success
+	[ "$(count '.type=="lost"')" -eq 0 ]
+	[ "$(count '.type=="open" and .path=="/etc/hostname"')" -eq 2000 ]
+}
+
+@test "--no-open, --filter-open and --comm narrow the records" {
+	require_root eBPF
+	trace --no-open -- sh -c 'cat /etc/hostname'
+	assert_success
+	[ "$(count '.type=="open"')" -eq 0 ]
+	[ "$(count '.type=="exec"')" -eq 2 ]
+	trace --filter-open '/etc/host*' -- sh -c 'cat /etc/hostname /etc/hosts >/dev/null'
+	assert_success
+	[ "$(count '.type=="open"')" -eq 2 ]
+	[ "$(count '.type=="open" and (.path|startswith("/etc/host")|not)')" -eq 0 ]
+	trace --comm cat -- sh -c 'cat /etc/hostname >/dev/null'
+	assert_success
+	[ "$(count '.type=="exec" and .comm=="cat"')" -eq 1 ]
+	[ "$(count '.type!="log" and .comm!="cat"')" -eq 0 ]
+}
+
+@test "argv is cut at 32 arguments and 511 bytes each, with argv_truncated set" {
+	require_root eBPF
+	trace --no-open -- /bin/true $(seq 40)
+	assert_success
+	[ "$(count '.type=="exec" and (.argv|length)==32 and .argv[31]=="31" and .argv_truncated')" -eq 1 ]
+	trace --no-open -- /bin/true "$(printf 'x%.0s' $(seq 600))"
+	assert_success
+	[ "$(count '.type=="exec" and (.argv[1]|length)==511 and .argv_truncated')" -eq 1 ]
+}
+
+@test "tracing a PostgreSQL startup shows initdb, postgres and the open of postgresql.conf" {
+	require_root eBPF
+	[ -x "$PG_BINDIR/initdb" ] || skip "PostgreSQL 15 not installed"
+	trace -- bash -c 'load() { :; }; bats_load_library() { :; }
+		source "$1"; pg_start && pg_stop' bash "$PGX_TEST_DIR/test_helper.bash"
+	assert_success
+	[ "$(count '.type=="exec" and (.filename|endswith("/initdb"))')" -eq 1 ]
+	[ "$(count '.type=="exec" and (.filename|endswith("/pg_ctl"))')" -ge 1 ]
+	[ "$(count '.type=="exec" and .comm=="postgres" and (.filename|endswith("/postgres"))')" -ge 1 ]
+	[ "$(count '.type=="open" and .comm=="postgres" and (.path|endswith("/postgresql.conf")) and .result>=0')" -ge 1 ]
+	[ "$(count '.type=="exit" and .comm=="postgres"')" -ge 1 ]
+	[ "$(count '.type=="lost"')" -eq 0 ]
+}
+
+@test "without root pgx-trace exits 5 with a one-line error" {
+	require_root "to drop privileges"
+	run --separate-stderr runuser -u nobody -- "$(command -v pgx-trace)" -- true
+	assert_failure 5
+	assert_output ""
+	[ "$stderr" = "pgx-trace: error: permission denied: tracing needs root, or CAP_BPF and CAP_PERFMON" ]
+}
+
+@test "bad options and subjects are usage errors (exit 2)" {
+	run pgx-trace
+	assert_failure 2
+	assert_output --partial "nothing to trace"
+	run pgx-trace --buffer-size lots -- true
+	assert_failure 2
+	assert_output --partial 'invalid size "lots" for option --buffer-size'
+	run pgx-trace --buffer-size 2G -- true
+	assert_failure 2
+	run pgx-trace --pid 0
+	assert_failure 2
+	run pgx-trace --duration 1 -- true
+	assert_failure 2
+	assert_output --partial "--duration applies to --cgroup and --pid only"
+	run pgx-trace --cgroup / --pid 1
+	assert_failure 2
+	run pgx-trace --comm this-name-is-too-long -- true
+	assert_failure 2
+	run pgx-trace --cgroup pgx-no-such-cgroup
+	assert_failure 2
+	assert_output --partial 'cgroup "pgx-no-such-cgroup" not found'
+	run pgx-trace --pid 4194303
+	assert_failure 2
+	assert_output --partial "no process with PID 4194303"
+}
