@@ -1,4 +1,5 @@
 # Shared bats helpers: load with `load test_helper` from test/*.bats.
+bats_require_minimum_version 1.5.0
 bats_load_library bats-support 2>/dev/null || load /usr/lib/bats/bats-support/load.bash
 bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load.bash
 

@@ -1,0 +1,258 @@
+#!/usr/bin/env bats
+# pgx-logmatch: rules, timestamps, formats, pass-through and bad input.
+
+load test_helper
+
+setup_file() {
+	load test_helper
+	# One real PostgreSQL 15 run that writes stderr, csvlog and jsonlog at once,
+	# with an error, an extension, a multi-line message and a checkpoint.
+	pg_start "-c log_destination=stderr,csvlog,jsonlog -c log_statement=ddl -c log_checkpoints=on"
+	psql_q -c 'CREATE EXTENSION pgstattuple' >/dev/null
+	psql_q -c "SELECT 'two
+lines' / 0" >/dev/null 2>&1 || true
+	psql_q -c 'CHECKPOINT' >/dev/null
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m fast -w stop >/dev/null
+	export PGX_LOGS="$(mktemp -d /tmp/pgx-logs.XXXXXX)"
+	cp "$PGX_PG_DIR"/log/* "$PGX_LOGS/"
+	pg_stop
+}
+
+teardown_file() {
+	rm -rf "$PGX_LOGS"
+}
+
+@test "pgx-logmatch answers --help, --version and rejects a bad option" {
+	assert_standard_options pgx-logmatch
+}
+
+@test "pgx-logmatch documents every option in its man page and completion" {
+	assert_options_documented pgx-logmatch
+}
+
+@test "a real PostgreSQL 15 stderr log yields the startup, extension, error and checkpoint matches" {
+	run pgx-logmatch --only-matching "$PGX_LOGS/postgresql.log"
+	assert_success
+	rules="$(jq -r .rule <<<"$output" | sort -u | tr '\n' ' ')"
+	for r in server_starting server_listening server_ready create_extension error checkpoint_start checkpoint_complete shutdown_request server_shutdown; do
+		[[ " $rules " == *" $r "* ]] || fail "rule $r did not match; got: $rules"
+	done
+	run jq -r 'select(.rule=="create_extension") | .captures.extension' <<<"$output"
+	assert_output pgstattuple
+}
+
+@test "match timestamps are the log's own time, to the millisecond" {
+	run pgx-logmatch --only-matching "$PGX_LOGS/postgresql.log"
+	assert_success
+	# the ts of every match equals its line's %m prefix read by date(1)
+	while IFS=$'\t' read -r ts src line; do
+		[ "$src" = log ] || fail "ts_source $src for: $line"
+		want="$(date -u -d "${line:0:23} UTC" +%s.%3N)"
+		awk -v a="$ts" -v b="$want" 'BEGIN { d = a - b; exit !(d < 0.0005 && d > -0.0005) }' ||
+			fail "ts $ts, expected $want for: $line"
+	done < <(jq -r '[.ts, .ts_source, .line] | @tsv' <<<"$output")
+}
+
+@test "jsonlog is read natively: same matches and times as the stderr log" {
+	run pgx-logmatch --only-matching "$PGX_LOGS/postgresql.json"
+	assert_success
+	json="$(jq -c 'select(.rule=="server_ready") | [.format, .ts_source, .ts, (.pid > 0)]' <<<"$output")"
+	stderr_ts="$(pgx-logmatch -o "$PGX_LOGS/postgresql.log" | jq 'select(.rule=="server_ready") | .ts')"
+	assert_equal "$json" "[\"jsonlog\",\"log\",$stderr_ts,true]"
+	run jq -r 'select(.rule=="error") | .line' <<<"$output"
+	assert_output --partial 'ERROR:  invalid input syntax for type integer: "two'
+}
+
+@test "csvlog is read natively, including a quoted message over several lines" {
+	run pgx-logmatch --only-matching "$PGX_LOGS/postgresql.csv"
+	assert_success
+	run jq -r 'select(.format=="csvlog") | .rule' <<<"$output"
+	assert_line server_ready
+	assert_line checkpoint_complete
+	# the failing statement spans two lines; its entry must not split
+	csv_lines="$(wc -l <"$PGX_LOGS/postgresql.csv")"
+	run pgx-logmatch "$PGX_LOGS/postgresql.csv"
+	assert_success
+	entries="$(jq -s 'map(select(.format=="csvlog")) | length' <<<"$output")"
+	[ "$entries" -lt "$csv_lines" ] || fail "$entries entries for $csv_lines lines: a quoted newline was split"
+	assert_equal "$(jq -c 'select(.line | startswith("lines"))' <<<"$output")" ""
+	assert_equal "$(jq -c 'select(.line | endswith("\"two\nlines\"")) | .format' <<<"$output")" '"csvlog"'
+}
+
+@test "PostgreSQL timestamp prefixes with zone names, offsets, %t and %n give exact epoch times" {
+	run pgx-logmatch --only-matching "$PGX_FIXTURES/timestamps.log"
+	assert_success
+	run jq -r '[.lineno, .ts, .ts_source] | @tsv' <<<"$output"
+	assert_line $'1\t1795317403.123\tlog'
+	assert_line $'2\t1795317403.25\tlog'
+	assert_line $'3\t1795317403.5\tlog'
+	assert_line $'4\t1795317403\tlog'
+	assert_line $'5\t1795317403\tlog'
+	assert_line $'6\t1795317403.123\tlog'
+	assert_line $'7\t1795317403.125\tlog'
+}
+
+@test "an unknown zone abbreviation is reported once and the read time is used" {
+	printf '2026-11-22 03:16:43.123 XYZT [1] LOG:  database system is shut down\n%.0s' 1 2 >"$BATS_TEST_TMPDIR/z.log"
+	run --separate-stderr pgx-logmatch -o "$BATS_TEST_TMPDIR/z.log"
+	assert_success
+	[ "$(grep -c 'unknown time zone abbreviation "XYZT"' <<<"$stderr")" = 1 ] || fail "stderr: $stderr"
+	run jq -r .ts_source <<<"$output"
+	assert_output $'read\nread'
+}
+
+@test "records it does not consume pass through byte for byte and in order" {
+	input=$'{"type":"exec","ts":1.0e0,"src":"pgx-trace","x":[1,2]}\n2026-11-22 03:16:43.123 UTC [1] LOG:  database system is shut down\n{ "type" : "other" }'
+	run pgx-logmatch <<<"$input"
+	assert_success
+	assert_line --index 0 '{"type":"exec","ts":1.0e0,"src":"pgx-trace","x":[1,2]}'
+	assert_line --index 2 '{ "type" : "other" }'
+	run jq -r .rule <<<"${lines[1]}"
+	assert_output server_shutdown
+}
+
+@test "log records carry their ts and context into the match; unmatched ones pass unchanged" {
+	input=$'{"type":"log","ts":1795317403.5,"src":"pgx-docker","stream":"stderr","container_id":"abc","line":"CREATE EXTENSION IF NOT EXISTS vector;"}\n{"type":"log","ts":2,"src":"pgx-docker","line":"nothing here"}'
+	run pgx-logmatch <<<"$input"
+	assert_success
+	run jq -c '[.type, .rule, .ts, .ts_source, .stream, .container_id, .captures.extension]' <<<"${lines[0]}"
+	assert_output '["match","create_extension",1795317403.5,"record","stderr","abc","vector"]'
+	run pgx-logmatch <<<"$input"
+	assert_line --index 1 '{"type":"log","ts":2,"src":"pgx-docker","line":"nothing here"}'
+}
+
+@test "unmatched plain lines become log records with their position, unless --only-matching" {
+	printf 'first\n2026-11-22 03:16:43.123 UTC [1] FATAL:  role "x" does not exist\nthird\n' >"$BATS_TEST_TMPDIR/a.log"
+	run pgx-logmatch "$BATS_TEST_TMPDIR/a.log"
+	assert_success
+	run jq -c '[.type, .lineno, .line, (.rule // null)]' <<<"$output"
+	assert_output - <<-EOF
+	["log",1,"first",null]
+	["match",2,"2026-11-22 03:16:43.123 UTC [1] FATAL:  role \"x\" does not exist","fatal"]
+	["log",3,"third",null]
+	EOF
+	run pgx-logmatch --only-matching "$BATS_TEST_TMPDIR/a.log"
+	assert_equal "${#lines[@]}" 1
+}
+
+@test "occurrence, capture lists and numbers shape the match records" {
+	cat >"$BATS_TEST_TMPDIR/r.yaml" <<-'EOF'
+	patterns:
+	  - name: second_ready
+	    regex: 'ready to accept connections'
+	    occurrence: 2
+	    marks_ready: true
+	  - name: timing
+	    regex: 'took (?<ms>\d+(?:\.\d+)?) ms in (?<phase>\w+) by (?<who>\w+)'
+	    capture: [ms, phase]
+	    numbers: [ms]
+	EOF
+	printf 'a ready to accept connections\nb ready to accept connections\nc ready to accept connections\ntook 12.5 ms in init by me\n' >"$BATS_TEST_TMPDIR/in.log"
+	run pgx-logmatch -o -r "$BATS_TEST_TMPDIR/r.yaml" "$BATS_TEST_TMPDIR/in.log"
+	assert_success
+	run jq -c '[.rule, .lineno, .occurrence, .marks_ready, .captures]' <<<"$output"
+	assert_output - <<-'EOF'
+	["second_ready",2,2,true,{}]
+	["timing",4,1,null,{"ms":12.5,"phase":"init"}]
+	EOF
+}
+
+@test "built-in rules are found by name and client-timing reads application timings" {
+	run pgx-logmatch -o --rules client-timing <<<'GET /users elapsed=12.5ms status=200'
+	assert_success
+	run jq -c '[.rule, .captures.elapsed, .captures.unit]' <<<"$output"
+	assert_output '["client_elapsed",12.5,"ms"]'
+	run pgx-logmatch --rules no-such-rules </dev/null
+	assert_failure 2
+	assert_output --partial 'no rules file "no-such-rules"'
+}
+
+@test "a regex that does not compile names the file, line, rule and offset, and exits 2 before reading input" {
+	printf 'patterns:\n  - name: ok\n    regex: fine\n  - name: broken\n    regex: "a(b"\n' >"$BATS_TEST_TMPDIR/bad.yaml"
+	run pgx-logmatch -r "$BATS_TEST_TMPDIR/bad.yaml" <<<'2026-11-22 03:16:43.123 UTC [1] LOG:  fine'
+	assert_failure 2
+	assert_output --regexp "^pgx-logmatch: error: .*/bad.yaml:5: rule \"broken\": regex does not compile at offset 3: missing closing parenthesis$"
+}
+
+@test "broken YAML and unknown keys are reported with file and line, exit 2" {
+	printf 'patterns:\n  - name: x\n    regex: [unclosed\n' >"$BATS_TEST_TMPDIR/y.yaml"
+	run pgx-logmatch -r "$BATS_TEST_TMPDIR/y.yaml" </dev/null
+	assert_failure 2
+	assert_output --regexp 'y.yaml:[0-9]+: invalid YAML'
+	printf 'patterns:\n  - name: x\n    regexp: typo\n' >"$BATS_TEST_TMPDIR/k.yaml"
+	run pgx-logmatch --check-rules -r "$BATS_TEST_TMPDIR/k.yaml"
+	assert_failure 2
+	assert_output --partial 'k.yaml:3: unknown rule key "regexp"'
+	run pgx-logmatch --check-rules
+	assert_success
+}
+
+@test "invalid UTF-8 is reported with line and byte, replaced, and the exit status is 3" {
+	printf 'ok line\nbad \xff\xfe byte ERROR:  x\nlast\n' >"$BATS_TEST_TMPDIR/u.log"
+	run --separate-stderr pgx-logmatch "$BATS_TEST_TMPDIR/u.log"
+	assert_failure 3
+	assert_equal "$stderr" "pgx-logmatch: warning: $BATS_TEST_TMPDIR/u.log:2: invalid UTF-8 at byte 5, replaced with U+FFFD"
+	assert_equal "$(jq -r 'select(.lineno==2) | .line' <<<"$output")" $'bad \uFFFD\uFFFD byte ERROR:  x'
+	assert_equal "${#lines[@]}" 3
+}
+
+@test "an over-long line is skipped with its line number and the rest is still read" {
+	{ echo first; head -c 5000 /dev/zero | tr '\0' x; echo; echo 'third ERROR:  boom'; } >"$BATS_TEST_TMPDIR/long.log"
+	run --separate-stderr pgx-logmatch -L 1K "$BATS_TEST_TMPDIR/long.log"
+	assert_failure 3
+	assert_equal "$stderr" "pgx-logmatch: error: $BATS_TEST_TMPDIR/long.log:2: line longer than 1024 bytes, skipped"
+	run jq -c '[.lineno, .type]' <<<"$output"
+	assert_output $'[1,"log"]\n[3,"match"]'
+}
+
+@test "malformed NDJSON is reported with its position and kept as a log line" {
+	run --separate-stderr pgx-logmatch <<<$'{"type":"log","line":"ok"}\n{"type": "log", "line": oops}'
+	assert_failure 3
+	assert_equal "$stderr" "pgx-logmatch: error: stdin:2: invalid JSON at column 28: invalid token near 'oops'; read as a plain log line"
+	run jq -r .line <<<"${lines[1]}"
+	assert_output '{"type": "log", "line": oops}'
+}
+
+@test "an unreadable input file is named, the others are still read, exit 3" {
+	run --separate-stderr pgx-logmatch /nonexistent/file "$PGX_FIXTURES/timestamps.log"
+	assert_failure 3
+	assert_equal "$stderr" 'pgx-logmatch: error: cannot open "/nonexistent/file": No such file or directory'
+	assert_equal "${#lines[@]}" 7
+}
+
+@test "a last line without a newline is reported and still matched" {
+	run --separate-stderr pgx-logmatch -o < <(printf 'x\n2026-11-22 03:16:43.123 UTC [1] PANIC:  disk gone')
+	assert_success
+	assert_equal "$stderr" 'pgx-logmatch: warning: stdin:2: last line has no newline (truncated?)'
+	assert_equal "$(jq -r .rule <<<"$output")" panic
+}
+
+@test "a closed stdout is a clear write error with exit status 6" {
+	run bash -c 'pgx-logmatch "$1" "$1" "$1" | head -n 1 >/dev/null; echo "status=${PIPESTATUS[0]}"' _ "$PGX_LOGS/postgresql.log"
+	assert_line 'status=6'
+	assert_line 'pgx-logmatch: error: write error on standard output: Broken pipe'
+}
+
+@test "records are flushed while the input pipe stays open" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	{ echo '2026-11-22 03:16:43.123 UTC [1] LOG:  database system is shut down'; sleep 5; } >"$BATS_TEST_TMPDIR/in" &
+	writer=$!
+	run timeout 3 head -n 1 < <(pgx-logmatch <"$BATS_TEST_TMPDIR/in")
+	kill "$writer" 2>/dev/null || true
+	assert_success
+	assert_equal "$(jq -r .rule <<<"$output")" server_shutdown
+}
+
+@test "--follow reads lines appended to a growing file and stops on SIGTERM with 130" {
+	log="$BATS_TEST_TMPDIR/grow.log"
+	: >"$log"
+	pgx-logmatch -o -f "$log" >"$BATS_TEST_TMPDIR/out" &
+	pid=$!
+	sleep 0.5
+	echo '2026-11-22 03:16:43.123 UTC [1] LOG:  database system is ready to accept connections' >>"$log"
+	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.1; done
+	kill -TERM "$pid"
+	run wait "$pid"
+	assert_equal "$status" 130
+	assert_equal "$(jq -r .rule "$BATS_TEST_TMPDIR/out")" server_ready
+}
