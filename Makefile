@@ -86,7 +86,7 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p build-fuzz/corpus/$$t; \
 		echo "  FUZZ    $$t ($(FUZZ_SECONDS)s)"; \
-		build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -close_fd_mask=3 \
 			build-fuzz/corpus/$$t test/fuzz/corpus/$$t || exit 1; \
 	done
 

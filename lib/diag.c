@@ -18,6 +18,7 @@ const char *pgx_progname(void)
 	return progname;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: %s", progname, prefix);

@@ -21,25 +21,30 @@ struct pgx_input {
 	bool eof, follow, skipping;
 };
 
+struct pgx_input *pgx_input_fdopen(int fd, const char *name, size_t max_line)
+{
+	struct pgx_input *in = calloc(1, sizeof(*in));
+
+	if (!in)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	in->fd = fd;
+	in->name = pgx_xstrdup(name);
+	in->max_line = max_line ? max_line : PGX_MAX_LINE_DEFAULT;
+	in->cap = READ_CHUNK < in->max_line + 1 ? READ_CHUNK : in->max_line + 1;
+	in->buf = pgx_xmalloc(in->cap);
+	return in;
+}
+
 struct pgx_input *pgx_input_open(const char *path, size_t max_line)
 {
 	bool is_stdin = !path || !strcmp(path, "-");
 	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-	struct pgx_input *in;
 
 	if (fd < 0) {
 		pgx_error("cannot open \"%s\": %s", path, strerror(errno));
 		return NULL;
 	}
-	in = calloc(1, sizeof(*in));
-	if (!in)
-		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
-	in->fd = fd;
-	in->name = pgx_xstrdup(is_stdin ? "stdin" : path);
-	in->max_line = max_line ? max_line : PGX_MAX_LINE_DEFAULT;
-	in->cap = READ_CHUNK < in->max_line + 1 ? READ_CHUNK : in->max_line + 1;
-	in->buf = pgx_xmalloc(in->cap);
-	return in;
+	return pgx_input_fdopen(fd, is_stdin ? "stdin" : path, max_line);
 }
 
 const char *pgx_input_name(const struct pgx_input *in)

@@ -99,6 +99,8 @@ struct pgx_line {
 };
 /* path "-" or NULL is stdin. Returns NULL and reports when it can't open. */
 struct pgx_input *pgx_input_open(const char *path, size_t max_line);
+/* Read an open descriptor (a pipe, a socket); closed by pgx_input_close. */
+struct pgx_input *pgx_input_fdopen(int fd, const char *name, size_t max_line);
 const char *pgx_input_name(const struct pgx_input *in);	/* "stdin" or path */
 /* Follow mode: at EOF wait for more data instead of ending (like tail -f). */
 void pgx_input_follow(struct pgx_input *in, bool follow);
