@@ -58,9 +58,23 @@ docker_teardown() {
 	dockerd_stop
 }
 
-# Remove the containers a test made, by the label pgx-docker puts on them.
-docker_remove_test_containers() {
-	local ids
-	ids="$(docker ps -aq --filter "label=pgx.test=$PGX_TEST_LABEL" 2>/dev/null)" || return 0
-	[ -z "$ids" ] || docker rm -fv $ids >/dev/null 2>&1 || true
+# The container a test names, removed whatever the test did.
+docker_remove_container() {
+	docker rm -fv "$1" >/dev/null 2>&1 || true
+}
+
+# Wait until FILE holds a record that the jq filter selects.
+wait_for_record() {
+	local file="$1" filter="$2" seconds="${3:-120}" i
+	for i in $(seq 1 $((seconds * 10))); do
+		[ -n "$(jq -c "$filter" "$file" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	echo "no record matching '$filter' in $file after ${seconds}s:" >&2
+	cat "$file" >&2
+	return 1
+}
+
+cgroup2_mount() {
+	findmnt -n -t cgroup2 -o TARGET | head -n1
 }

@@ -252,7 +252,8 @@ teardown_file() {
 	echo '2026-11-22 03:16:43.123 UTC [1] LOG:  database system is ready to accept connections' >>"$log"
 	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.1; done
 	kill -TERM "$pid"
-	run wait "$pid"
-	assert_equal "$status" 130
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 130
 	assert_equal "$(jq -r .rule "$BATS_TEST_TMPDIR/out")" server_ready
 }
