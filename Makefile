@@ -92,9 +92,17 @@ fuzz:
 
 -include test/fuzz/module.mk
 
+# ---- man pages ----
+# pgx-events(7) is assembled from the contract and each command's record
+# types (man/events/*.mdoc); the result is committed so man/ reads as is.
+EVENT_PARTS := man/pgx-events.head $(sort $(wildcard man/events/*.mdoc)) man/pgx-events.tail
+man/pgx-events.7: $(EVENT_PARTS)
+	cat $(EVENT_PARTS) >$@
+all: man/pgx-events.7
+
 # ---- install ----
 MAN1 := $(wildcard man/*.1)
-MAN7 := $(wildcard man/*.7)
+MAN7 := man/pgx-events.7
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/pgx $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR)
@@ -130,7 +138,7 @@ deps:
 demo: all
 	@PATH="$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" share/pgx/demo.sh
 
-lint-man:
+lint-man: man/pgx-events.7
 	mandoc -Tlint -W warning $(MAN1) $(MAN7)
 
 clean:
