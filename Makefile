@@ -67,7 +67,13 @@ $(foreach c,$(COMMANDS),$(eval $(call command_rule,$(c))))
 # ---- tests ----
 BATS      ?= bats
 TESTS     ?= test
-check: all
+# Test-only drivers for lib/ (not installed).
+$(BUILD)/test/pq_check: test/unit/pq_check.c $(LIBPGX)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPGX) \
+		$(shell $(PKG_CONFIG) --libs libpq) $(LIB_LIBS)
+
+check: all $(BUILD)/test/pq_check
 	PATH="$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
 	PGX_BUILD="$(CURDIR)/$(BUILD)" $(BATS) --timing $(BATS_FLAGS) $(TESTS)
 

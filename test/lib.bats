@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# lib/: the libpq helper against a real PostgreSQL 15.
+
+load test_helper
+
+setup_file() {
+	load test_helper
+	pg_start
+}
+
+teardown_file() {
+	pg_stop
+}
+
+pq_check() {
+	"$PGX_BUILD/test/pq_check" "$@"
+}
+
+@test "a pgx session names itself and sets statement_timeout, lock_timeout and read-only" {
+	run pq_check session "$PGX_PG_DSN"
+	assert_success
+	run jq -c '[.type, .application_name, .statement_timeout, .lock_timeout, .default_transaction_read_only]' <<<"$output"
+	assert_output '["session","pq_check","1234ms","567ms","on"]'
+}
+
+@test "an application_name in the DSN wins over the fallback" {
+	run pq_check session "$PGX_PG_DSN application_name=mine"
+	assert_success
+	assert_equal "$(jq -r .application_name <<<"$output")" mine
+}
+
+@test "PG* environment variables apply when the DSN leaves them out" {
+	run env PGHOST="$PGX_PG_SOCKDIR" PGPORT="$PGX_PG_PORT" PGUSER=postgres "$PGX_BUILD/test/pq_check" session ""
+	assert_success
+	assert_equal "$(jq -r .default_transaction_read_only <<<"$output")" on
+}
+
+@test "the read-only session refuses writes" {
+	run pq_check write "$PGX_PG_DSN"
+	assert_failure 7
+	assert_output --partial 'cannot execute CREATE TABLE in a read-only transaction'
+}
+
+@test "SIGINT cancels a running query and the program exits 130" {
+	"$PGX_BUILD/test/pq_check" sleep "$PGX_PG_DSN" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	for _ in $(seq 50); do
+		[ "$(psql_q -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'")" = 1 ] && break
+		sleep 0.1
+	done
+	start=$SECONDS
+	kill -INT "$pid"
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 130
+	[ $((SECONDS - start)) -lt 5 ] || fail "the query was not cancelled"
+	grep -q 'canceling statement due to user request' "$BATS_TEST_TMPDIR/err"
+}
+
+@test "a bad DSN or a down server is one line, exit 4, and never shows the password" {
+	run pq_check session "host=127.0.0.1 port=1 user=u password=s3cret connect_timeout=2"
+	assert_failure 4
+	assert_equal "${#lines[@]}" 1
+	assert_output --partial 'connection to server at "127.0.0.1", port 1 failed'
+	refute_output --partial s3cret
+	run pq_check session "postgresql://u:s3cret@127.0.0.1:1/db?sslmode=nonsense"
+	assert_failure 4
+	assert_equal "${#lines[@]}" 1
+	refute_output --partial s3cret
+}
+
+@test "a DSN is shown with its password hidden" {
+	run pq_check redact "postgresql://alice:s3cret@db.example:5433/app"
+	assert_success
+	refute_output --partial s3cret
+	assert_output --partial "password='********'"
+	assert_output --partial "user='alice'"
+}
+
+@test "ping tells a running server from a stopped one" {
+	run pq_check ping "$PGX_PG_DSN"
+	assert_output 0
+	run pq_check ping "host=127.0.0.1 port=1"
+	assert_output 2
+}
