@@ -1,4 +1,5 @@
 /* output.c - NDJSON records on stdout, one compact line each */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,8 +7,11 @@
 #include <unistd.h>
 #include "pgx.h"
 
-/* %.16g keeps microseconds on epoch seconds (10 integer digits). */
-#define PGX_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(16))
+/* jansson prints every real with one precision: 17 digits is exact for all
+ * of them, and shortest_reals() then trims each to the fewest digits that
+ * read back as the same double (as jq and Python print numbers), so epoch
+ * microseconds survive and 79.4 does not become 79.40000000000001. */
+#define PGX_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(17))
 
 static int flush_each = -1;	/* unknown until the first write */
 static int write_errno;
@@ -54,6 +58,52 @@ bool pgx_emit_raw(const char *line, size_t len)
 	return finish_line();
 }
 
+static size_t format_shortest(double v, char *out, size_t outlen)
+{
+	int n = 0;
+
+	for (int digits = 15; digits <= 17; digits++) {
+		n = snprintf(out, outlen, "%.*g", digits, v);
+		if (strtod(out, NULL) == v)
+			break;
+	}
+	return (size_t)n;
+}
+
+/* Rewrite, in place, each real number token outside strings; never grows. */
+static size_t shortest_reals(char *s, size_t len)
+{
+	size_t r = 0, w = 0;
+	bool in_string = false;
+
+	while (r < len) {
+		size_t start = r, n;
+		char num[40];
+		bool is_real = false;
+
+		if (in_string || s[r] == '"' || !(s[r] == '-' || isdigit((unsigned char)s[r]))) {
+			if (in_string && s[r] == '\\' && r + 1 < len)
+				s[w++] = s[r++];
+			else if (s[r] == '"')
+				in_string = !in_string;
+			s[w++] = s[r++];
+			continue;
+		}
+		while (r < len && strchr("0123456789+-.eE", s[r]))
+			is_real |= s[r] == '.' || s[r] == 'e' || s[r] == 'E', r++;
+		n = r - start;
+		if (is_real && n < sizeof(num)) {
+			memcpy(num, s + start, n);
+			num[n] = '\0';
+			n = format_shortest(strtod(num, NULL), num, sizeof(num));
+			memcpy(s + w, num, n);
+		} else
+			memmove(s + w, s + start, n);
+		w += n;
+	}
+	return w;
+}
+
 bool pgx_emit(json_t *rec)
 {
 	size_t len;
@@ -67,7 +117,7 @@ bool pgx_emit(json_t *rec)
 	json_decref(rec);
 	if (!len)
 		pgx_die(PGX_EXIT_INTERNAL, "cannot serialise record (out of memory or invalid UTF-8)");
-	return pgx_emit_raw(dump_buf, len);
+	return pgx_emit_raw(dump_buf, shortest_reals(dump_buf, len));
 }
 
 int pgx_finish(int status)

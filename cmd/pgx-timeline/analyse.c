@@ -1,0 +1,219 @@
+/* analyse.c - phases, scripts, extensions, workers and the profile record */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pgx.h"
+#include "timeline.h"
+#include "analyse.h"
+
+struct phase {
+	const char *name;
+	double start, end;
+	const char *source;
+};
+
+/* Phases are the intervals between consecutive known moments, so they
+ * never overlap and they add up to the total. */
+static size_t build_phases(const struct bounds *b, struct phase *out)
+{
+	const struct {
+		const char *name;
+		const struct moment *end;
+	} chain[] = {
+		{ "container_create", &b->started },
+		{ b->is_container ? "container_init" : "command_init",
+		  b->initdb_exec.ts != NO_TIME ? &b->initdb_exec : &b->server_exec },
+		{ "initdb", &b->initdb_exit },
+		{ "temp_server_start", &b->temp_ready },
+		{ "init_scripts", &b->temp_stop_begin },
+		{ "temp_server_stop", &b->temp_stop_end },
+		{ "final_server_start", &b->ready },
+	};
+	double prev = b->start;
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(chain) / sizeof(*chain); i++) {
+		const struct moment *end = chain[i].end;
+		if (end->ts == NO_TIME || end->ts <= prev)
+			continue;
+		out[n++] = (struct phase){ chain[i].name, prev, end->ts, end->source };
+		prev = end->ts;
+	}
+	return n;
+}
+
+static json_t *span_record(const char *type, double start, double end)
+{
+	json_t *rec = pgx_record_new(type, start);
+
+	pgx_set_ts(rec, "start", start);
+	if (end != NO_TIME) {
+		pgx_set_ts(rec, "end", end);
+		pgx_set_ts(rec, "duration_s", end - start);
+	}
+	return rec;
+}
+
+static double percent(double part, double whole)
+{
+	return whole > 0 ? round(part / whole * 1000) / 10 : 0;	/* one decimal */
+}
+
+static bool emit_phases(const struct phase *ph, size_t n, double total)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *rec = span_record("phase", ph[i].start, ph[i].end);
+		json_object_set_new(rec, "name", json_string(ph[i].name));
+		json_object_set_new(rec, "pct", json_real(percent(ph[i].end - ph[i].start, total)));
+		json_object_set_new(rec, "source", json_string(ph[i].source));
+		if (!pgx_emit(rec))
+			return false;
+	}
+	return true;
+}
+
+static bool emit_extensions(const struct timeline *t)
+{
+	for (size_t i = 0; i < t->nmarks; i++) {
+		const struct milestone *m = &t->marks[i];
+		double end = NO_TIME;
+		json_t *rec;
+
+		if (strcmp(m->rule, "create_extension") || !m->capture)
+			continue;
+		for (size_t j = 0; j < t->nline_ts; j++)	/* the next line is an upper bound */
+			if (t->line_ts[j] > m->ts && (end == NO_TIME || t->line_ts[j] < end))
+				end = t->line_ts[j];
+		rec = span_record("extension", m->ts, end);
+		json_object_set_new(rec, "name", json_string(m->capture));
+		json_object_set_new(rec, "source", json_string("log"));
+		if (!pgx_emit(rec))
+			return false;
+	}
+	return true;
+}
+
+static bool emit_bgworkers(const struct timeline *t, const struct bounds *b)
+{
+	static const char prefix[] = "bgworker_";
+
+	for (size_t i = 0; i < t->nmarks; i++) {
+		const struct milestone *m = &t->marks[i];
+		json_t *rec;
+
+		if (strncmp(m->rule, prefix, sizeof(prefix) - 1) || !strcmp(m->rule, "bgworker_exited"))
+			continue;
+		rec = pgx_record_new("bgworker", m->ts);
+		json_object_set_new(rec, "name", json_string(m->capture ? m->capture : m->rule + sizeof(prefix) - 1));
+		pgx_set_ts(rec, "offset_s", m->ts - b->start);
+		if (!pgx_emit(rec))
+			return false;
+	}
+	return true;
+}
+
+static bool emit_processes(const struct timeline *t)
+{
+	for (size_t i = 0; i < t->nprocs; i++) {
+		const struct proc_span *p = &t->procs[i];
+		json_t *rec = span_record("process", p->start, p->end);
+
+		json_object_set_new(rec, "pid", json_integer(p->pid));
+		json_object_set_new(rec, "ppid", json_integer(p->ppid));
+		json_object_set_new(rec, "comm", json_string(p->comm));
+		json_object_set(rec, "argv", p->argv);
+		if (p->exited)
+			json_object_set_new(rec, "exit_code", json_integer(p->exit_code));
+		if (!pgx_emit(rec))
+			return false;
+	}
+	return true;
+}
+
+static char *subject_of(const struct timeline *t)
+{
+	const struct proc_span *first = NULL;
+	char *s;
+
+	if (t->ctr.image)
+		return pgx_xstrdup(t->ctr.image);
+	for (size_t i = 0; i < t->nprocs; i++)
+		if (!first || t->procs[i].start < first->start)
+			first = &t->procs[i];
+	if (!first)
+		return pgx_xstrdup("(unknown)");
+	s = json_dumps(first->argv, JSON_COMPACT);
+	return s ? s : pgx_xstrdup(first->comm);
+}
+
+static json_t *warnings_of(const struct timeline *t, const struct bounds *b, size_t log_scripts)
+{
+	json_t *w = json_array();
+	char msg[200];
+
+	if (t->lost) {
+		snprintf(msg, sizeof(msg), "%lu events lost by pgx-trace: spans may be incomplete", t->lost);
+		json_array_append_new(w, json_string(msg));
+	}
+	if (b->ready.ts == NO_TIME) {
+		if (t->ctr.die != NO_TIME)
+			snprintf(msg, sizeof(msg), "never ready: the container died with exit code %d", t->ctr.exit_code);
+		else
+			snprintf(msg, sizeof(msg), "never ready: no connection, pg_ctl or ready line after the final server start");
+		json_array_append_new(w, json_string(msg));
+	}
+	if (log_scripts) {
+		snprintf(msg, sizeof(msg), "%zu init script(s) timed from log lines only (no exec/exit seen)", log_scripts);
+		json_array_append_new(w, json_string(msg));
+	}
+	for (size_t i = 0; i < t->nmarks; i++)
+		if (t->marks[i].ts < b->start - 1.0) {
+			snprintf(msg, sizeof(msg), "log time %.3f s before the start (rule %s): clocks disagree",
+				 b->start - t->marks[i].ts, t->marks[i].rule);
+			json_array_append_new(w, json_string(msg));
+			break;
+		}
+	return w;
+}
+
+static bool emit_profile(const struct timeline *t, const struct bounds *b, size_t log_scripts)
+{
+	json_t *rec = pgx_record_new("profile", b->start);
+	char *subject = subject_of(t);
+
+	json_object_set_new(rec, "subject", json_string(subject));
+	free(subject);
+	json_object_set_new(rec, "subject_kind", json_string(b->is_container ? "container" : "command"));
+	pgx_set_ts(rec, "start", b->start);
+	if (b->ready.ts != NO_TIME) {
+		pgx_set_ts(rec, "ready", b->ready.ts);
+		pgx_set_ts(rec, "total_s", b->ready.ts - b->start);
+	} else {
+		json_object_set_new(rec, "ready", json_null());
+		json_object_set_new(rec, "total_s", json_null());
+	}
+	json_object_set_new(rec, "ready_source", json_string(b->ready.source ? b->ready.source : "none"));
+	json_object_set_new(rec, "lost_events", json_integer((json_int_t)t->lost));
+	json_object_set_new(rec, "warnings", warnings_of(t, b, log_scripts));
+	return pgx_emit(rec);
+}
+
+bool timeline_emit(const struct timeline *t, bool *ready_found)
+{
+	struct bounds b;
+	struct phase phases[8];
+	size_t nphases, log_scripts = 0;
+	double total;
+
+	if (t->first_ts == NO_TIME) {
+		*ready_found = false;
+		return true;	/* no records with time: nothing to say */
+	}
+	find_bounds(t, &b);
+	nphases = build_phases(&b, phases);
+	total = nphases ? phases[nphases - 1].end - b.start : 0;
+	*ready_found = b.ready.ts != NO_TIME;
+	return emit_phases(phases, nphases, total) && emit_scripts(t, &b, &log_scripts) &&
+	       emit_extensions(t) && emit_bgworkers(t, &b) && emit_processes(t) &&
+	       emit_profile(t, &b, log_scripts);
+}

@@ -1,0 +1,29 @@
+/* analyse.h - moments of a startup and the records derived from them */
+#ifndef ANALYSE_H
+#define ANALYSE_H
+
+#include "timeline.h"
+
+struct moment {
+	double ts;		/* NO_TIME when not seen */
+	const char *source;	/* "trace", "log", "docker", "ping", "pg_ctl" */
+};
+
+struct bounds {
+	bool is_container;
+	double start;		/* container create, or the first record */
+	struct moment started;	/* container started */
+	struct moment initdb_exec, initdb_exit;
+	struct moment temp_ready, temp_stop_begin, temp_stop_end;
+	struct moment server_exec;	/* first server exec when there was no initdb */
+	struct moment ready;
+};
+
+/* bounds.c */
+void find_bounds(const struct timeline *t, struct bounds *b);
+const struct milestone *first_mark(const struct timeline *t, const char *rule, double after);
+
+/* scripts.c; *log_scripts counts scripts timed from log lines only */
+bool emit_scripts(const struct timeline *t, const struct bounds *b, size_t *log_scripts);
+
+#endif

@@ -1,0 +1,195 @@
+/* collect.c - keep exec/exit spans, container milestones and log matches */
+#include <stdlib.h>
+#include <string.h>
+#include "pgx.h"
+#include "timeline.h"
+
+#define GROW(arr, n, cap)                                                      \
+	do {                                                                   \
+		if ((n) == (cap)) {                                            \
+			(cap) = (cap) ? (cap) * 2 : 64;                        \
+			(arr) = pgx_xrealloc((arr), (cap) * sizeof(*(arr)));   \
+		}                                                              \
+	} while (0)
+
+void timeline_init(struct timeline *t, const char *init_dir)
+{
+	memset(t, 0, sizeof(*t));
+	t->first_ts = NO_TIME;
+	t->ctr.create = t->ctr.start = t->ctr.ready = t->ctr.die = NO_TIME;
+	t->init_dir = init_dir;
+}
+
+void timeline_free(struct timeline *t)
+{
+	for (size_t i = 0; i < t->nprocs; i++) {
+		free(t->procs[i].comm);
+		json_decref(t->procs[i].argv);
+	}
+	for (size_t i = 0; i < t->nmarks; i++) {
+		free(t->marks[i].rule);
+		free(t->marks[i].capture);
+	}
+	free(t->procs);
+	free(t->pid_slots);
+	free(t->marks);
+	free(t->line_ts);
+	free(t->ctr.image);
+}
+
+static long rec_int(const json_t *rec, const char *key, long dflt)
+{
+	json_t *v = json_object_get(rec, key);
+
+	return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
+}
+
+/* ---- pid -> latest span, open addressing with linear probing ---- */
+
+static size_t *slot_for(const struct timeline *t, long pid, size_t *slot)
+{
+	size_t mask = t->pid_slots_cap - 1;
+
+	for (*slot = ((size_t)pid * 2654435761u) & mask;; *slot = (*slot + 1) & mask) {
+		long idx = t->pid_slots[*slot];
+		if (!idx || t->procs[idx - 1].pid == pid)
+			return slot;
+	}
+}
+
+static void rehash(struct timeline *t)
+{
+	size_t slot;
+
+	free(t->pid_slots);
+	t->pid_slots_cap = t->pid_slots_cap ? t->pid_slots_cap * 2 : 256;
+	t->pid_slots = calloc(t->pid_slots_cap, sizeof(*t->pid_slots));
+	if (!t->pid_slots)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	for (size_t i = 0; i < t->nprocs; i++) {
+		slot_for(t, t->procs[i].pid, &slot);
+		t->pid_slots[slot] = (long)i + 1;	/* later spans of a pid win */
+	}
+}
+
+static struct proc_span *latest_span(const struct timeline *t, long pid)
+{
+	size_t slot;
+
+	if (!t->pid_slots_cap)
+		return NULL;
+	slot_for(t, pid, &slot);
+	return t->pid_slots[slot] ? &t->procs[t->pid_slots[slot] - 1] : NULL;
+}
+
+static void take_exec(struct timeline *t, const json_t *rec, double ts)
+{
+	long pid = rec_int(rec, "pid", -1);
+	struct proc_span *prev = latest_span(t, pid), *p;
+	json_t *argv = json_object_get(rec, "argv");
+	size_t slot;
+
+	if (prev && !prev->exited && prev->end == NO_TIME)
+		prev->end = ts;	/* the image was replaced */
+	if ((t->nprocs + 1) * 2 > t->pid_slots_cap)
+		rehash(t);
+	GROW(t->procs, t->nprocs, t->procs_cap);
+	p = &t->procs[t->nprocs++];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->ppid = rec_int(rec, "ppid", -1);
+	p->comm = pgx_xstrdup(pgx_rec_str(rec, "comm") ? pgx_rec_str(rec, "comm") : "?");
+	p->argv = json_is_array(argv) ? json_deep_copy(argv) : json_array();
+	p->start = ts;
+	p->end = NO_TIME;
+	slot_for(t, pid, &slot);
+	t->pid_slots[slot] = (long)t->nprocs;
+}
+
+static void take_exit(struct timeline *t, const json_t *rec, double ts)
+{
+	struct proc_span *p = latest_span(t, rec_int(rec, "pid", -1));
+	long sig = rec_int(rec, "signal", 0);
+
+	if (!p || p->exited)
+		return;
+	if (p->end == NO_TIME)
+		p->end = ts;
+	p->exited = true;
+	p->exit_code = sig ? 128 + (int)sig : (int)rec_int(rec, "code", 0);
+}
+
+static const char *capture_of(const json_t *rec)
+{
+	static const char *const keys[] = { "script", "extension", "worker" };
+	json_t *caps = json_object_get(rec, "captures");
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		if (json_is_string(json_object_get(caps, keys[i])))
+			return json_string_value(json_object_get(caps, keys[i]));
+	return NULL;
+}
+
+static void take_match(struct timeline *t, const json_t *rec, double ts)
+{
+	struct milestone *m;
+	const char *rule = pgx_rec_str(rec, "rule"), *cap = capture_of(rec);
+
+	if (!rule)
+		return;
+	GROW(t->marks, t->nmarks, t->marks_cap);
+	m = &t->marks[t->nmarks++];
+	m->rule = pgx_xstrdup(rule);
+	m->capture = cap ? pgx_xstrdup(cap) : NULL;
+	m->ts = ts;
+	m->pid = rec_int(rec, "pid", -1);
+	m->marks_ready = json_is_true(json_object_get(rec, "marks_ready"));
+}
+
+static void take_container(struct timeline *t, const json_t *rec, double ts)
+{
+	const char *action = pgx_rec_str(rec, "action"), *image = pgx_rec_str(rec, "image");
+
+	if (!action)
+		return;
+	if (image && !t->ctr.image)
+		t->ctr.image = pgx_xstrdup(image);
+	if (!strcmp(action, "create") && t->ctr.create == NO_TIME)
+		t->ctr.create = ts;
+	else if (!strcmp(action, "start") && t->ctr.start == NO_TIME)
+		t->ctr.start = ts;
+	else if (!strcmp(action, "ready") && t->ctr.ready == NO_TIME)
+		t->ctr.ready = ts;
+	else if (!strcmp(action, "die") && t->ctr.die == NO_TIME) {
+		t->ctr.die = ts;
+		t->ctr.exit_code = (int)rec_int(rec, "exit_code", -1);
+	}
+}
+
+bool timeline_take(struct timeline *t, const json_t *rec)
+{
+	const char *type = pgx_rec_type(rec);
+	double ts = pgx_rec_ts(rec);
+
+	if (!type || ts < 0)
+		return false;
+	if (t->first_ts == NO_TIME || ts < t->first_ts)
+		t->first_ts = ts;
+	if (!strcmp(type, "log") || !strcmp(type, "match")) {
+		GROW(t->line_ts, t->nline_ts, t->line_ts_cap);
+		t->line_ts[t->nline_ts++] = ts;
+	}
+	if (!strcmp(type, "exec"))
+		take_exec(t, rec, ts);
+	else if (!strcmp(type, "exit"))
+		take_exit(t, rec, ts);
+	else if (!strcmp(type, "match"))
+		take_match(t, rec, ts);
+	else if (!strcmp(type, "container"))
+		take_container(t, rec, ts);
+	else if (!strcmp(type, "lost"))
+		t->lost += (unsigned long)rec_int(rec, "count", 0);
+	else
+		return false;
+	return true;
+}

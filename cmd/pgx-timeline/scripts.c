@@ -1,0 +1,143 @@
+/* scripts.c - one record per init script, from exec/exit or log lines */
+#include <stdlib.h>
+#include <string.h>
+#include "pgx.h"
+#include "timeline.h"
+#include "analyse.h"
+
+struct script {
+	const char *name;	/* points into a proc's argv or a milestone */
+	double start, end;
+	int exit_code;
+	bool has_exit;
+	const char *source;
+};
+
+struct script_list {
+	struct script *items;
+	size_t n;
+};
+
+/* The init file a process runs: an argument under the init directory. */
+static const char *script_arg(const struct timeline *t, const struct proc_span *p)
+{
+	size_t dirlen = strlen(t->init_dir), i;
+	json_t *a;
+
+	json_array_foreach(p->argv, i, a) {
+		const char *s = json_string_value(a);
+		if (s && !strncmp(s, t->init_dir, dirlen) && s[dirlen] == '/' && s[dirlen + 1])
+			return s + dirlen + 1;
+	}
+	return NULL;
+}
+
+static struct script *find_script(struct script_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->items[i].name, name))
+			return &l->items[i];
+	return NULL;
+}
+
+static struct script *add_script(struct script_list *l, const char *name, double start, const char *source)
+{
+	struct script *s;
+
+	l->items = pgx_xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+	s = &l->items[l->n++];
+	*s = (struct script){ .name = name, .start = start, .end = NO_TIME, .source = source };
+	return s;
+}
+
+/* Several processes may run one file (a shell and its psql): take them all. */
+static void scripts_from_trace(const struct timeline *t, struct script_list *l)
+{
+	for (size_t i = 0; i < t->nprocs; i++) {
+		const struct proc_span *p = &t->procs[i];
+		const char *name = script_arg(t, p);
+		struct script *s;
+
+		if (!name)
+			continue;
+		if (!(s = find_script(l, name)))
+			s = add_script(l, name, p->start, "trace");
+		if (p->start < s->start)
+			s->start = p->start;
+		if (p->end != NO_TIME && (s->end == NO_TIME || p->end > s->end)) {
+			s->end = p->end;
+			s->exit_code = p->exit_code;
+			s->has_exit = p->exited;
+		}
+	}
+}
+
+/* A script ends where the next begins, or where the temporary server stops. */
+static double log_script_end(const struct timeline *t, const struct bounds *b, double start)
+{
+	static const char *const next_rules[] = { "init_script", "shutdown_request", "init_complete" };
+	double end = b->temp_stop_begin.ts;
+
+	for (size_t i = 0; i < sizeof(next_rules) / sizeof(*next_rules); i++) {
+		const struct milestone *m = first_mark(t, next_rules[i], start + 1e-6);
+		if (m && (end == NO_TIME || m->ts < end))
+			end = m->ts;
+	}
+	return end != NO_TIME && end > start ? end : NO_TIME;
+}
+
+static size_t scripts_from_log(const struct timeline *t, const struct bounds *b, struct script_list *l)
+{
+	size_t added = 0;
+
+	for (size_t i = 0; i < t->nmarks; i++) {
+		const struct milestone *m = &t->marks[i];
+		if (strcmp(m->rule, "init_script") || !m->capture || find_script(l, m->capture))
+			continue;
+		add_script(l, m->capture, m->ts, "log")->end = log_script_end(t, b, m->ts);
+		added++;
+	}
+	return added;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	double d = ((const struct script *)a)->start - ((const struct script *)b)->start;
+
+	return (d > 0) - (d < 0);
+}
+
+static bool emit_script(const struct timeline *t, const struct script *s)
+{
+	json_t *rec = pgx_record_new("script", s->start);
+	char *path;
+
+	json_object_set_new(rec, "name", json_string(s->name));
+	if (asprintf(&path, "%s/%s", t->init_dir, s->name) < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	json_object_set_new(rec, "path", json_string(path));
+	free(path);
+	pgx_set_ts(rec, "start", s->start);
+	if (s->end != NO_TIME) {
+		pgx_set_ts(rec, "end", s->end);
+		pgx_set_ts(rec, "duration_s", s->end - s->start);
+	}
+	if (s->has_exit)
+		json_object_set_new(rec, "exit_code", json_integer(s->exit_code));
+	json_object_set_new(rec, "source", json_string(s->source));
+	return pgx_emit(rec);
+}
+
+bool emit_scripts(const struct timeline *t, const struct bounds *b, size_t *log_scripts)
+{
+	struct script_list l = { NULL, 0 };
+	bool ok = true;
+
+	scripts_from_trace(t, &l);
+	*log_scripts = scripts_from_log(t, b, &l);
+	qsort(l.items, l.n, sizeof(*l.items), by_start);
+	for (size_t i = 0; ok && i < l.n; i++)
+		ok = emit_script(t, &l.items[i]);
+	free(l.items);
+	return ok;
+}

@@ -1,0 +1,61 @@
+/* timeline.h - what pgx-timeline keeps from a merged record stream */
+#ifndef TIMELINE_H
+#define TIMELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#define NO_TIME (-1.0)
+
+/* One process image: exec to the next exec of the same pid, or to its exit. */
+struct proc_span {
+	long pid, ppid;
+	char *comm;
+	json_t *argv;		/* array of strings, owned */
+	double start, end;	/* end NO_TIME while running */
+	int exit_code;
+	bool exited;
+};
+
+/* A match record of pgx-logmatch. */
+struct milestone {
+	char *rule;
+	char *capture;		/* script, extension or worker name, or NULL */
+	double ts;
+	long pid;
+	bool marks_ready;
+};
+
+struct container_info {
+	char *image;
+	double create, start, ready, die;
+	int exit_code;
+};
+
+struct timeline {
+	struct proc_span *procs;
+	size_t nprocs, procs_cap;
+	long *pid_slots;	/* open addressing: pid -> index of its latest span + 1 */
+	size_t pid_slots_cap;
+	struct milestone *marks;
+	size_t nmarks, marks_cap;
+	double *line_ts;	/* ts of every log/match record, for "next line" ends */
+	size_t nline_ts, line_ts_cap;
+	struct container_info ctr;
+	double first_ts;
+	unsigned long lost;
+	const char *init_dir;	/* "/docker-entrypoint-initdb.d" */
+};
+
+/* collect.c */
+void timeline_init(struct timeline *t, const char *init_dir);
+void timeline_free(struct timeline *t);
+/* Take what matters from a record; false if the record is not used. */
+bool timeline_take(struct timeline *t, const json_t *rec);
+
+/* analyse.c: emit the derived records; returns false on a write error.
+ * *ready_found tells whether the subject became ready. */
+bool timeline_emit(const struct timeline *t, bool *ready_found);
+
+#endif
