@@ -1,0 +1,110 @@
+#!/usr/bin/env bats
+# pgx-timeline: phases, scripts and the profile from merged streams.
+
+load test_helper
+
+F="$PGX_FIXTURES/timeline"
+
+derived() {	# the derived records of a stream, compact
+	pgx-timeline -d "$@"
+}
+
+@test "pgx-timeline answers --help, --version and rejects a bad option" {
+	assert_standard_options pgx-timeline
+}
+
+@test "pgx-timeline documents every option in its man page and completion" {
+	assert_options_documented pgx-timeline
+}
+
+@test "kernel spans give contiguous phases in order that add up to the total" {
+	run derived "$F/traced-scripts.ndjson"
+	assert_success
+	run jq -c 'select(.type=="phase") | [.name, .start, .end, .source]' <<<"$output"
+	assert_output - <<-'EOF'
+	["container_create",100,100.2,"docker"]
+	["container_init",100.2,100.3,"trace"]
+	["initdb",100.3,101.5,"trace"]
+	["temp_server_start",101.5,101.9,"trace"]
+	["init_scripts",101.9,103.4,"trace"]
+	["temp_server_stop",103.4,103.7,"trace"]
+	["final_server_start",103.7,104.2,"ping"]
+	EOF
+	run bash -c "pgx-timeline -d '$F/traced-scripts.ndjson' | jq -s '[(map(select(.type==\"phase\").duration_s) | add * 1e6 | round / 1e6), (map(select(.type==\"profile\"))[0].total_s), (map(select(.type==\"phase\").pct) | add)]' -c"
+	assert_output '[4.2,4.2,100]'
+}
+
+@test "init scripts are timed from the exec and exit of the processes running them" {
+	run derived "$F/traced-scripts.ndjson"
+	run jq -c 'select(.type=="script") | [.name, .path, .duration_s, .exit_code, .source]' <<<"$output"
+	assert_output - <<-'EOF'
+	["01-schema.sql","/docker-entrypoint-initdb.d/01-schema.sql",0.25,0,"trace"]
+	["02-load.sh","/docker-entrypoint-initdb.d/02-load.sh",1,3,"trace"]
+	EOF
+}
+
+@test "workers are placed from the start, and every process span is written" {
+	run derived "$F/traced-scripts.ndjson"
+	assert_equal "$(jq -c 'select(.type=="bgworker") | [.name, .offset_s]' <<<"$output")" '["logical_replication",4.1]'
+	assert_equal "$(jq -s 'map(select(.type=="process")) | length' <<<"$output")" 8
+	assert_equal "$(jq -c 'select(.type=="process" and .pid==1) | [.comm, .end]' <<<"$output")" '["postgres",null]'
+}
+
+@test "a container seen through its log alone still gets phases, scripts and a warning" {
+	pgx-logmatch -o "$F/container-fresh.ndjson" >"$BATS_TEST_TMPDIR/in"
+	run derived "$BATS_TEST_TMPDIR/in"
+	assert_success
+	run jq -r 'select(.type=="phase") | .name' <<<"$output"
+	assert_output $'container_create\ncontainer_init\ninitdb\ntemp_server_start\ninit_scripts\ntemp_server_stop\nfinal_server_start'
+	run derived "$BATS_TEST_TMPDIR/in"
+	sleep_s="$(jq 'select(.type=="script" and .name=="02-sleep.sql") | .duration_s' <<<"$output")"
+	awk -v d="$sleep_s" 'BEGIN { exit !(d >= 1.0 && d <= 1.1) }' || fail "02-sleep.sql took $sleep_s s"
+	run jq -c 'select(.type=="profile") | [.subject, .subject_kind, .ready_source, .total_s > 2, (.warnings | length)]' <<<"$output"
+	assert_output '["pgx-test/postgres:15","container","ping",true,1]'
+}
+
+@test "an existing data directory has no initdb or temporary server phases" {
+	jq -c 'select(.type=="container" or (.type=="log" and (.line | test("ready to accept|starting PostgreSQL|Skipping"))))' \
+		"$F/container-fresh.ndjson" | tail -n 6 >"$BATS_TEST_TMPDIR/existing"
+	run bash -c "pgx-logmatch -o '$BATS_TEST_TMPDIR/existing' | pgx-timeline -d | jq -r 'select(.type==\"phase\") | .name'"
+	refute_output --partial initdb
+	refute_output --partial temp_server
+	assert_output --partial final_server_start
+}
+
+@test "a subject that never becomes ready gives a partial profile, a warning and exit 7" {
+	printf '%s\n' '{"type":"container","ts":1,"src":"pgx-docker","action":"create","image":"bad"}' \
+		'{"type":"container","ts":1.5,"src":"pgx-docker","action":"start","image":"bad"}' \
+		'{"type":"container","ts":2,"src":"pgx-docker","action":"die","image":"bad","exit_code":1}' >"$BATS_TEST_TMPDIR/dead"
+	run derived "$BATS_TEST_TMPDIR/dead"
+	assert_failure 7
+	run jq -c 'select(.type=="profile") | [.ready, .ready_source, .warnings[0]]' <<<"$output"
+	assert_output '[null,"none","never ready: the container died with exit code 1"]'
+}
+
+@test "every input record passes through unchanged and first, derived records follow" {
+	run pgx-timeline "$F/traced-scripts.ndjson"
+	assert_success
+	n="$(wc -l <"$F/traced-scripts.ndjson")"
+	assert_equal "$(head -n "$n" <<<"$output")" "$(cat "$F/traced-scripts.ndjson")"
+	assert_equal "$(tail -n 1 <<<"$output" | jq -r .type)" profile
+}
+
+@test "malformed input is reported with its position and exit 3" {
+	run --separate-stderr pgx-timeline -d <<<$'{"type":"container","ts":1,"action":"create"}\n{"type":'
+	assert_failure 3
+	assert_equal "$stderr" "pgx-timeline: error: stdin:2: invalid JSON at column 8: unexpected token near end of file"
+}
+
+@test "a traced local cluster start is profiled: initdb, server start, ready by pg_ctl" {
+	require_root "eBPF"
+	dir="$(mktemp -d /tmp/pgx-tl.XXXXXX)"
+	chmod 755 "$dir"; chown postgres: "$dir"
+	run --separate-stderr bash -c "pgx-trace --no-open -- runuser -u postgres -- sh -c '$PG_BINDIR/initdb -D $dir/d -U postgres -A trust --no-sync >/dev/null && $PG_BINDIR/pg_ctl -D $dir/d -l $dir/log -w -o \"-c listen_addresses= -c unix_socket_directories=$dir\" start >/dev/null' | pgx-timeline -d"
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$dir/d" -m immediate -w stop >/dev/null 2>&1 || true
+	rm -rf "$dir"
+	assert_success
+	assert_equal "$(jq -r 'select(.type=="phase") | .name' <<<"$output" | tr '\n' ' ')" "command_init initdb final_server_start "
+	run jq -c 'select(.type=="profile") | [.subject_kind, .ready_source, (.total_s > 0.3)]' <<<"$output"
+	assert_output '["command","pg_ctl",true]'
+}
