@@ -1,0 +1,277 @@
+/* pgx-report - render startup profiles: table, JSON, SVG; compare; aggregate runs */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pgx.h"
+#include "report.h"
+
+enum format { FORMAT_DEFAULT, FORMAT_TABLE, FORMAT_JSON, FORMAT_SVG };
+enum mode { MODE_REPORT, MODE_COMPARE, MODE_AGGREGATE };
+
+struct options {
+	enum mode mode;
+	enum format format;
+	struct view_opts view;
+	struct compare_opts cmp;
+	const char *output;
+	char **operands;
+	size_t noperands;
+};
+
+static void usage(void)
+{
+	printf("%s renders PostgreSQL startup profiles written by pgx-timeline.\n\n"
+	       "Usage:\n"
+	       "  %s [OPTION]... [FILE]...\n"
+	       "  %s compare [OPTION]... BASE CANDIDATE\n"
+	       "  %s aggregate [OPTION]... [FILE]...\n\n"
+	       "Reads NDJSON records from FILEs or standard input; records other than\n"
+	       "phase, script, extension, bgworker, process and profile are ignored.\n"
+	       "compare shows what changed between two profiles (runs or aggregates);\n"
+	       "aggregate turns the profiles of N runs into median/min/max records.\n\n"
+	       "Options:\n"
+	       "  -f, --format=FORMAT       table (default), json or svg\n"
+	       "  -v, --verbose             add the traced processes (table and json)\n"
+	       "  -n, --top=N               init scripts shown in the table (default 5)\n"
+	       "  -o, --output=FILE         write to FILE instead of standard output\n"
+	       "      --fail-if-slower=PCT  compare: exit 1 when the candidate is more\n"
+	       "                            than PCT percent slower than the base\n"
+	       "      --phase=NAME          compare: apply --fail-if-slower to phase NAME\n"
+	       "                            instead of the total\n"
+	       "  -V, --version             output version information, then exit\n"
+	       "  -h, --help                show this help, then exit\n\n"
+	       "Exit status: 0 ok, 1 slower than --fail-if-slower allows, 2 usage error,\n"
+	       "3 input unreadable or invalid or without a profile, 6 write error,\n"
+	       "7 a profile never became ready, 130 interrupted.\n",
+	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname());
+}
+
+static enum format parse_format(const char *arg)
+{
+	if (!strcmp(arg, "table"))
+		return FORMAT_TABLE;
+	if (!strcmp(arg, "json"))
+		return FORMAT_JSON;
+	if (!strcmp(arg, "svg"))
+		return FORMAT_SVG;
+	pgx_usage_error("invalid value \"%s\" for option --format (use table, json or svg)", arg);
+}
+
+static double parse_pct(const char *arg)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (end != arg && *end == '%')
+		end++;
+	if (errno || end == arg || *end || !isfinite(v) || v < 0 || v > 100000)
+		pgx_usage_error("invalid value \"%s\" for option --fail-if-slower (a percentage, 0 or more)", arg);
+	return v;
+}
+
+/* The first operand may name a subcommand; "./compare" is a file. */
+static void set_mode(struct options *o)
+{
+	if (!o->noperands)
+		return;
+	if (!strcmp(o->operands[0], "compare"))
+		o->mode = MODE_COMPARE;
+	else if (!strcmp(o->operands[0], "aggregate"))
+		o->mode = MODE_AGGREGATE;
+	if (o->mode != MODE_REPORT) {
+		o->operands++;
+		o->noperands--;
+	}
+}
+
+static void check_options(const struct options *o)
+{
+	if (o->mode != MODE_COMPARE && (o->cmp.fail_if_slower >= 0 || o->cmp.phase))
+		pgx_usage_error("--fail-if-slower and --phase apply to compare only");
+	if (o->mode == MODE_COMPARE && o->noperands != 2)
+		pgx_usage_error("compare takes two files, BASE and CANDIDATE");
+	if (o->mode == MODE_COMPARE && o->format == FORMAT_SVG)
+		pgx_usage_error("compare writes a table or json, not svg");
+	if (o->mode == MODE_AGGREGATE && o->format != FORMAT_DEFAULT)
+		pgx_usage_error("aggregate writes NDJSON records; --format does not apply");
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "top", required_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "fail-if-slower", required_argument, NULL, 1 },
+		{ "phase", required_argument, NULL, 2 },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->view.top = 5;
+	o->cmp.fail_if_slower = -1;
+	while ((c = getopt_long(argc, argv, "f:vn:o:Vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o->format = parse_format(optarg); break;
+		case 'v': o->view.verbose = true; break;
+		case 'n':
+			if (!pgx_parse_long(optarg, "--top", 0, 1000000, &o->view.top))
+				pgx_usage_error(NULL);
+			break;
+		case 'o': o->output = optarg; break;
+		case 1: o->cmp.fail_if_slower = parse_pct(optarg); break;
+		case 2: o->cmp.phase = optarg; break;
+		case 'V': pgx_print_version(); exit(PGX_EXIT_OK);
+		case 'h': usage(); exit(PGX_EXIT_OK);
+		default: pgx_usage_error(NULL);
+		}
+	}
+	o->operands = argv + optind;
+	o->noperands = (size_t)(argc - optind);
+	set_mode(o);
+	check_options(o);
+	o->cmp.json = o->format == FORMAT_JSON;
+}
+
+/* Opened only once the input is read, so a failed run leaves FILE alone. */
+static bool open_output(const char *path)
+{
+	if (!path || !strcmp(path, "-"))
+		return true;
+	if (freopen(path, "w", stdout))
+		return true;
+	pgx_error("cannot write \"%s\": %s", path, strerror(errno));
+	return false;
+}
+
+static int input_status(const struct profile_set *set)
+{
+	if (pgx_stop_signal)
+		return PGX_EXIT_INTERRUPTED;
+	return set->unreadable || set->input_errors ? PGX_EXIT_INPUT : PGX_EXIT_OK;
+}
+
+static bool load_some(struct profile_set *set, char *const *files, size_t nfiles, const char *what)
+{
+	profiles_load(set, files, nfiles);
+	if (set->items.n || pgx_stop_signal)
+		return set->items.n > 0;
+	pgx_error("no profile record in %s", what);
+	pgx_hint("pgx-report reads the output of pgx-timeline");
+	return false;
+}
+
+static void render(const struct profile *p, const struct options *o, bool first)
+{
+	json_t *doc;
+
+	switch (o->format) {
+	case FORMAT_JSON:
+		doc = json_document(p, &o->view);
+		json_dumpf(doc, stdout, JSON_COMPACT | JSON_REAL_PRECISION(16));
+		putchar('\n');
+		json_decref(doc);
+		break;
+	case FORMAT_SVG:
+		svg_render(stdout, p, &o->view);
+		break;
+	default:
+		if (!first)
+			putchar('\n');
+		table_render(stdout, p, &o->view);
+	}
+}
+
+static int run_report(const struct options *o)
+{
+	struct profile_set set = { 0 };
+	int status = PGX_EXIT_INPUT;
+
+	if (!load_some(&set, o->operands, o->noperands, o->noperands ? "the input files" : "stdin"))
+		goto cleanup;
+	if (!open_output(o->output)) {
+		status = PGX_EXIT_OUTPUT;
+		goto cleanup;
+	}
+	if (o->format == FORMAT_SVG && set.items.n > 1)
+		pgx_warn("%zu profiles in the input; the SVG shows the first", set.items.n);
+	status = input_status(&set);
+	for (size_t i = 0; i < set.items.n && (i == 0 || o->format != FORMAT_SVG); i++) {
+		const struct profile *p = set.items.v[i];
+
+		render(p, o, i == 0);
+		if (p->partial && status == PGX_EXIT_OK)
+			status = PGX_EXIT_INPUT;
+		if (!p->has_total && status == PGX_EXIT_OK)
+			status = PGX_EXIT_FAILED;
+	}
+cleanup:
+	profiles_free(&set);
+	return status;
+}
+
+static int run_compare(const struct options *o)
+{
+	struct profile_set base = { 0 }, cand = { 0 };
+	int status = PGX_EXIT_INPUT;
+
+	if (!load_some(&base, o->operands, 1, o->operands[0]) ||
+	    !load_some(&cand, o->operands + 1, 1, o->operands[1]))
+		goto cleanup;
+	if (base.items.n > 1 || cand.items.n > 1)
+		pgx_warn("several profiles in one file; comparing the first of each");
+	if (!open_output(o->output)) {
+		status = PGX_EXIT_OUTPUT;
+		goto cleanup;
+	}
+	status = compare_profiles(stdout, base.items.v[0], cand.items.v[0], &o->cmp);
+	if (status == PGX_EXIT_OK || status == PGX_EXIT_FINDINGS) {
+		int in = input_status(&base) ? input_status(&base) : input_status(&cand);
+
+		status = in ? in : status;
+	}
+cleanup:
+	profiles_free(&base);
+	profiles_free(&cand);
+	return status;
+}
+
+static int run_aggregate(const struct options *o)
+{
+	struct profile_set set = { 0 };
+	int status = PGX_EXIT_INPUT;
+
+	if (!load_some(&set, o->operands, o->noperands, o->noperands ? "the input files" : "stdin"))
+		goto cleanup;
+	if (!open_output(o->output)) {
+		status = PGX_EXIT_OUTPUT;
+		goto cleanup;
+	}
+	status = aggregate_emit(&set) ? input_status(&set) : PGX_EXIT_OUTPUT;
+cleanup:
+	profiles_free(&set);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts = { 0 };
+	int status;
+
+	pgx_init(argv[0]);
+	parse_options(argc, argv, &opts);
+	pgx_install_signals();
+	switch (opts.mode) {
+	case MODE_COMPARE: status = run_compare(&opts); break;
+	case MODE_AGGREGATE: status = run_aggregate(&opts); break;
+	default: status = run_report(&opts); break;
+	}
+	return pgx_finish(status);
+}
