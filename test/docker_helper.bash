@@ -75,6 +75,26 @@ wait_for_record() {
 	return 1
 }
 
+# Run pgx-docker in the background with its records going to FILE as they
+# come: through a pipe, where pgx_emit flushes every record (a plain file
+# would be block-buffered).  Sets BG_PID (pgx-docker) and BG_CAT.
+pgx_docker_bg() {
+	local file="$1"
+	shift
+	mkfifo "$file.fifo"
+	cat "$file.fifo" >"$file" &
+	BG_CAT=$!
+	timeout 300 pgx-docker "$@" >"$file.fifo" 2>"$file.err" &
+	BG_PID=$!
+}
+
+# Wait for the background pgx-docker; its exit status in BG_STATUS.
+pgx_docker_bg_wait() {
+	BG_STATUS=0
+	wait "$BG_PID" || BG_STATUS=$?
+	wait "$BG_CAT" || true
+}
+
 cgroup2_mount() {
 	findmnt -n -t cgroup2 -o TARGET | head -n1
 }
