@@ -123,9 +123,9 @@ assert_records_wellformed() {
 	run jq -e -s '[.[] | select(.type == "log")] | all(.container == $id and
 		(.stream | IN("stdout", "stderr")))' --arg id "$id" "$WORK/out"
 	assert_success
-	run jq -e 'select(.action == "ready") | .addr == "127.0.0.1:'"$PORT"'" and .elapsed > 0' "$WORK/out"
+	run jq -e -s 'map(select(.action == "ready"))[0] | .addr == "127.0.0.1:'"$PORT"'" and .elapsed > 0' "$WORK/out"
 	assert_success
-	run jq -e 'select(.action == "die") | .exit_code == 0 and
+	run jq -e -s 'map(select(.action == "die"))[0] | .exit_code == 0 and
 		(.last_lines | any(test("database system is shut down")))' "$WORK/out"
 	assert_success
 }
@@ -162,7 +162,7 @@ assert_records_wellformed() {
 	assert_records_wellformed "$WORK/out"
 	run jq -r 'select(.type == "container") | .action' "$WORK/out"
 	assert_output "$(printf '%s\n' create start die remove)"
-	run jq -e 'select(.action == "die") | .exit_code == 3 and
+	run jq -e -s 'map(select(.action == "die"))[0] | .exit_code == 3 and
 		(.last_lines | sort) == ["fatal: no config", "starting"]' "$WORK/out"
 	assert_success
 	# stdout and stderr are separate pipes: their relative order is not fixed.

@@ -6,7 +6,8 @@
 
 PGX_TEST_IMAGE="${PGX_TEST_IMAGE:-pgx-test/postgres:15}"
 PGX_DOCKERD_LOG="${PGX_DOCKERD_LOG:-/tmp/pgx-dockerd.log}"
-PGX_DOCKERD_STATE="${PGX_DOCKERD_STATE:-/tmp/pgx-dockerd.started}"
+# Per bats run, so that a daemon started by someone else is never stopped.
+PGX_DOCKERD_STATE="${BATS_FILE_TMPDIR:-/tmp}/pgx-dockerd.pid"
 
 docker_alive() {
 	timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1

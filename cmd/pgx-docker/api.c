@@ -10,6 +10,7 @@ struct docker {
 	CURL *curl;
 	char *socket;		/* path of the daemon's Unix socket */
 	char version[16];	/* negotiated API version, "1.43" */
+	int failure;		/* exit status of the last transport failure */
 };
 
 struct buffer {
@@ -116,7 +117,7 @@ static long perform(struct docker *d, CURL *curl)
 	CURLcode rc = curl_easy_perform(curl);
 
 	if (rc != CURLE_OK) {
-		report_transport(d, curl, rc);
+		d->failure = report_transport(d, curl, rc);
 		return -1;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -198,7 +199,7 @@ long docker_stream(struct docker *d, const char *method, const char *path, const
 	rc = curl_easy_perform(d->curl);
 	curl_slist_free_all(hdrs);
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && s.stopped)) {
-		report_transport(d, d->curl, rc);
+		d->failure = report_transport(d, d->curl, rc);
 		status = -1;
 	} else {
 		curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -226,6 +227,11 @@ char *docker_escape(struct docker *d, const char *s)
 	copy = pgx_xstrdup(e);
 	curl_free(e);
 	return copy;
+}
+
+int docker_failure(const struct docker *d)
+{
+	return d->failure ? d->failure : PGX_EXIT_CONNECT;
 }
 
 const char *docker_api_version(const struct docker *d)
@@ -257,6 +263,9 @@ struct docker_follow *docker_follow_start(struct docker *d, const char *path,
 	f->s.ctx = ctx;
 	f->s.curl = f->curl;
 	prepare(d, f->curl, "GET", path);
+	/* The caller's loop watches for signals; the stream must outlive one so
+	 * that a stop's last log lines still arrive. */
+	curl_easy_setopt(f->curl, CURLOPT_NOPROGRESS, 1L);
 	curl_easy_setopt(f->curl, CURLOPT_WRITEFUNCTION, deliver);
 	curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, &f->s);
 	curl_multi_add_handle(f->multi, f->curl);

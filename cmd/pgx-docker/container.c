@@ -32,7 +32,7 @@ int container_info_get(struct docker *d, const char *id, struct container_info *
 		else if (status > 0)
 			pgx_error("cannot inspect container \"%s\": %s", id, docker_message(answer));
 		json_decref(answer);
-		return status == 404 ? PGX_EXIT_INPUT : status < 0 ? PGX_EXIT_CONNECT : PGX_EXIT_FAILED;
+		return status == 404 ? PGX_EXIT_INPUT : status < 0 ? docker_failure(d) : PGX_EXIT_FAILED;
 	}
 	state = json_object_get(answer, "State");
 	config = json_object_get(answer, "Config");

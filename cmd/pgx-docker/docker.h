@@ -30,6 +30,9 @@ long docker_call(struct docker *d, const char *method, const char *path,
 long docker_stream(struct docker *d, const char *method, const char *path,
 		   const char *ctype, const void *body, size_t len,
 		   docker_data_fn fn, void *ctx);
+/* Exit status for the last call that returned -1: PGX_EXIT_CONNECT,
+ * PGX_EXIT_PRIVILEGE, or PGX_EXIT_INTERRUPTED when a signal aborted it. */
+int docker_failure(const struct docker *d);
 /* The daemon's error message from an error answer, never NULL. */
 const char *docker_message(const json_t *answer);
 /* Percent-encoded copy for a query string; caller frees. */

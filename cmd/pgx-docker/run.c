@@ -75,7 +75,7 @@ static int pull_image(struct docker *d, const char *image)
 	free(esc);
 	status = docker_stream(d, "POST", path, NULL, NULL, 0, pull_line, &error);
 	if (status < 0 || status >= 300)
-		rc = status < 0 ? PGX_EXIT_CONNECT : PGX_EXIT_INPUT;
+		rc = status < 0 ? docker_failure(d) : PGX_EXIT_INPUT;
 	else if (error) {
 		pgx_error("cannot pull image \"%s\": %s", image, json_string_value(error));
 		rc = PGX_EXIT_INPUT;
@@ -94,7 +94,7 @@ static int ensure_image(struct docker *d, const struct run_opts *o)
 	status = docker_call(d, "GET", path, NULL, &answer);
 	if (status == 200 || status < 0) {
 		json_decref(answer);
-		return status < 0 ? PGX_EXIT_CONNECT : PGX_EXIT_OK;
+		return status < 0 ? docker_failure(d) : PGX_EXIT_OK;
 	}
 	if (status != 404)
 		pgx_error("cannot inspect image \"%s\": %s", o->image, docker_message(answer));
@@ -129,7 +129,7 @@ static int create_container(struct run *r)
 		pgx_error("cannot create container from \"%s\": %s", r->o->image, docker_message(answer));
 	json_decref(answer);
 	if (status != 201)
-		return status < 0 ? PGX_EXIT_CONNECT : PGX_EXIT_FAILED;
+		return status < 0 ? docker_failure(r->d) : PGX_EXIT_FAILED;
 	rec.id = r->id;
 	return emit_container(&rec) ? PGX_EXIT_OK : PGX_EXIT_OUTPUT;
 }
@@ -147,7 +147,7 @@ static int start_container(struct run *r)
 		pgx_error("cannot start container %.12s: %s", r->id, docker_message(answer));
 	json_decref(answer);
 	if (status < 0)
-		return PGX_EXIT_CONNECT;
+		return docker_failure(r->d);
 	if (status != 204 && status != 304)
 		return PGX_EXIT_FAILED;
 	r->started = pgx_now();
@@ -259,7 +259,7 @@ static int stop_container(struct run *r)
 		pgx_error("cannot stop container %.12s: %s", r->id, docker_message(answer));
 	json_decref(answer);
 	if (status < 0)
-		return PGX_EXIT_CONNECT;
+		return docker_failure(r->d);
 	/* The shutdown's own log lines, until the stream ends. */
 	give_up = pgx_now() + 5;
 	while (!pgx_stop_signal && pgx_now() < give_up && docker_follow_step(r->follow, 50))
@@ -282,7 +282,7 @@ static int remove_container(struct run *r)
 		pgx_error("cannot remove container %.12s: %s", r->id, docker_message(answer));
 	json_decref(answer);
 	if (status != 204)
-		return status < 0 ? PGX_EXIT_CONNECT : PGX_EXIT_FAILED;
+		return status < 0 ? docker_failure(r->d) : PGX_EXIT_FAILED;
 	rec.ts = pgx_now();
 	return emit_container(&rec) ? PGX_EXIT_OK : PGX_EXIT_OUTPUT;
 }
