@@ -11,6 +11,9 @@ const volatile bool filter_cgroup = false;
 const volatile bool filter_pid = false;
 const volatile bool filter_comm = false;
 const volatile char targ_comm[TRACE_COMM_LEN] = {};
+/* Wake pgx-trace only once this much waits: it polls on a timer anyway,
+ * and a wakeup per event costs the subject a context switch each. */
+const volatile unsigned long long wakeup_bytes = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -111,6 +114,14 @@ static __always_inline void fill_hdr(struct pgxt_hdr *h, unsigned int type)
 	h->pid = id >> 32;
 	h->tid = (u32)id;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+static __always_inline u64 submit_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void *reserve(u64 size)
@@ -221,7 +232,7 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 		len = __builtin_offsetof(struct pgxt_exec, args) + e->args_size;
 		if (len > sizeof(*e))
 			len = sizeof(*e);
-		if (bpf_ringbuf_output(&events, e, len, 0))
+		if (bpf_ringbuf_output(&events, e, len, submit_flags()))
 			count_lost();
 	}
 	bpf_map_delete_elem(&execs, &old_tid);
@@ -256,7 +267,7 @@ static __always_inline int open_exit(long ret)
 		e->ret = ret;
 		if (bpf_probe_read_user_str(e->path, sizeof(e->path), args->path) < 0)
 			e->path[0] = '\0';
-		bpf_ringbuf_submit(e, 0);
+		bpf_ringbuf_submit(e, submit_flags());
 	}
 	bpf_map_delete_elem(&opens, &tid);
 	return 0;
@@ -325,7 +336,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	}
 	e->parent_pid = parent->tgid;
 	e->child_pid = child_tgid;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -359,7 +370,7 @@ int handle_exit(struct trace_event_raw_sched_process_exit *ctx)
 	e->code = (code >> 8) & 0xff;
 	e->signal = code & 0x7f;
 	e->core_dumped = !!(code & 0x80);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 #include "trace.h"
 
 #define POLL_MS 50
-#define HOLD_SECONDS 0.2	/* how long a record may wait for an earlier one */
+#define HOLD_SECONDS 0.05	/* how long a record may wait for an earlier one */
 #define LOST_CHECK_SECONDS 0.1
 #define STOP_GRACE_SECONDS 2.0	/* CMD's time to exit after a forwarded signal */
 

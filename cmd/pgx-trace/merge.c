@@ -6,11 +6,14 @@
 #include <string.h>
 #include "pgx_trace.h"
 
+/* What pgx_emit() writes: records are serialised when they arrive, so
+ * that thousands of held records are one string each, not a JSON tree. */
+#define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(16))
+
 struct item {
 	double ts;
 	unsigned long long seq;
-	json_t *rec;		/* or, for a pass-through line: */
-	char *raw;
+	char *line;
 	size_t len;
 };
 
@@ -83,36 +86,29 @@ static void push(struct merge *m, struct item it)
 
 void merge__push(struct merge *m, double ts, json_t *rec)
 {
-	struct item it = { .ts = ts, .rec = rec };
+	struct item it = { .ts = ts, .line = json_dumps(rec, DUMP_FLAGS) };
 
+	json_decref(rec);
+	if (!it.line)
+		pgx_die(PGX_EXIT_INTERNAL, "cannot serialise record (out of memory)");
+	it.len = strlen(it.line);
 	push(m, it);
 }
 
 void merge__push_raw(struct merge *m, double ts, const char *line, size_t len)
 {
-	struct item it = { .ts = ts, .raw = pgx_xmalloc(len + 1), .len = len };
+	struct item it = { .ts = ts, .line = pgx_xmalloc(len + 1), .len = len };
 
-	memcpy(it.raw, line, len);
-	it.raw[len] = '\0';
+	memcpy(it.line, line, len);
+	it.line[len] = '\0';
 	push(m, it);
 }
 
-static bool emit(struct merge *m, struct item *it)
+static void emit(struct merge *m, struct item *it)
 {
-	bool ok;
-
-	if (m->failed) {
-		json_decref(it->rec);
-		ok = false;
-	} else if (it->raw) {
-		ok = pgx_emit_raw(it->raw, it->len);
-	} else {
-		ok = pgx_emit(it->rec);
-	}
-	free(it->raw);
-	if (!ok)
+	if (!m->failed && !pgx_emit_raw(it->line, it->len))
 		m->failed = true;
-	return ok;
+	free(it->line);
 }
 
 bool merge__flush(struct merge *m, double upto)
@@ -134,10 +130,8 @@ void merge__free(struct merge *m)
 
 	if (!m)
 		return;
-	for (i = 0; i < m->n; i++) {
-		json_decref(m->heap[i].rec);
-		free(m->heap[i].raw);
-	}
+	for (i = 0; i < m->n; i++)
+		free(m->heap[i].line);
 	free(m->heap);
 	free(m);
 }

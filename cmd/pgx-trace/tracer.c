@@ -166,6 +166,7 @@ static int arm_filters(struct tracer *tr, const struct tracer_opts *o)
 
 static int load(struct tracer *tr, const struct tracer_opts *o)
 {
+	unsigned long long size;
 	int err;
 
 	tr->skel = trace_bpf__open();
@@ -175,7 +176,9 @@ static int load(struct tracer *tr, const struct tracer_opts *o)
 	}
 	set_rodata(tr->skel, o);
 	choose_programs(tr->skel, o);
-	bpf_map__set_max_entries(tr->skel->maps.events, (__u32)ring_size(o->buffer_size));
+	size = ring_size(o->buffer_size);
+	bpf_map__set_max_entries(tr->skel->maps.events, (__u32)size);
+	tr->skel->rodata->wakeup_bytes = size / 4;
 	err = trace_bpf__load(tr->skel);
 	if (err) {
 		pgx_error("cannot load the BPF programs: %s", strerror(-err));
