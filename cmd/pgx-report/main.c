@@ -163,8 +163,7 @@ static bool load_some(struct profile_set *set, char *const *files, size_t nfiles
 	profiles_load(set, files, nfiles);
 	if (set->items.n || pgx_stop_signal)
 		return set->items.n > 0;
-	pgx_error("no profile record in %s", what);
-	pgx_hint("pgx-report reads the output of pgx-timeline");
+	pgx_error("no profile record in %s (pgx-report reads the output of pgx-timeline)", what);
 	return false;
 }
 

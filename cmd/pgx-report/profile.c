@@ -189,6 +189,15 @@ static int by_script_start(const void *a, const void *b)
 	return (x->t.start > y->t.start) - (x->t.start < y->t.start);
 }
 
+static int by_process_start(const void *a, const void *b)
+{
+	const struct process *x = a, *y = b;
+
+	if (x->t.start != y->t.start)
+		return x->t.start < y->t.start ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
 /* Stable enough: records arrive in start order already; sorting fixes the rest. */
 static void sort_profile(struct profile *p)
 {
@@ -196,6 +205,8 @@ static void sort_profile(struct profile *p)
 		qsort(p->phases.v, p->phases.n, sizeof(*p->phases.v), by_phase_start);
 	if (p->scripts.n)
 		qsort(p->scripts.v, p->scripts.n, sizeof(*p->scripts.v), by_script_start);
+	if (p->processes.n)
+		qsort(p->processes.v, p->processes.n, sizeof(*p->processes.v), by_process_start);
 }
 
 /* Records after the last profile record: a partial report when phases exist. */
@@ -404,6 +415,7 @@ const char *phase_label(const char *name)
 	static const char *const labels[][2] = {
 		{ "container_create", "Container create" },
 		{ "container_init", "Container init" },
+		{ "command_init", "Command init" },
 		{ "initdb", "initdb" },
 		{ "temp_server_start", "Temp server start" },
 		{ "init_scripts", "Init scripts" },

@@ -1,0 +1,335 @@
+#!/usr/bin/env bats
+# pgx-report: table, JSON and SVG views of a profile, compare, aggregate, bad input.
+# Fixtures: test/fixtures/report/, written by gen.py there.
+
+load test_helper
+
+F="$PGX_FIXTURES/report"
+
+# Every line of $output is at most 80 columns (characters, not bytes).
+assert_80_columns() {
+	local line n=0
+	while IFS= read -r line; do
+		n=$((n + 1))
+		[ "${#line}" -le 80 ] || fail "line $n has ${#line} columns: $line"
+	done <<<"$output"
+	[ "$n" -gt 10 ] || fail "only $n lines"
+}
+
+# 200 traced processes, 10 ms apart, each 0.5 s, and the profile around them.
+two_hundred_processes() {
+	awk 'BEGIN {
+		for (i = 0; i < 200; i++) {
+			t = 1795317400 + i * 0.01
+			printf "{\"type\":\"process\",\"ts\":%.2f,\"src\":\"pgx-timeline\",\"pid\":%d,\"ppid\":1,", t, 1000 + i
+			printf "\"comm\":\"p%d\",\"argv\":[\"worker-%d\",\"--n=%d\"],\"start\":%.2f,\"end\":%.2f,", i, i, i, t, t + 0.5
+			printf "\"duration_s\":0.5,\"exit_code\":0}\n"
+		}
+	}'
+	grep -v '"type":"profile"' "$F/base.ndjson"
+	grep '"type":"profile"' "$F/base.ndjson"
+}
+
+@test "pgx-report answers --help, --version and rejects a bad option" {
+	assert_standard_options pgx-report
+}
+
+@test "pgx-report documents every option in its man page and completion" {
+	assert_options_documented pgx-report
+	for sub in compare aggregate; do
+		grep -q "$sub" "$PGX_TEST_DIR/../completions/pgx-report" || fail "completion lacks $sub"
+	done
+}
+
+@test "the man page is mandoc -Tlint clean" {
+	command -v mandoc >/dev/null || skip "mandoc not installed"
+	run mandoc -Tlint -W warning "$PGX_TEST_DIR/../man/pgx-report.1"
+	assert_success
+	assert_output ""
+}
+
+@test "the table lists the phases in order with durations and percents" {
+	run pgx-report "$F/base.ndjson"
+	assert_success
+	assert_line --index 1 "PostgreSQL Container Startup Profile"
+	assert_line "Subject:   pgx-test/postgres:15"
+	assert_line "Total:     5.000s (ready by ping)"
+	phases="$(sed -n '/^PHASES$/,/^$/p' <<<"$output" | grep -E '^  [A-Za-z]' | tail -n +2)"
+	assert_equal "$phases" "$(printf '%s\n' \
+		"  Container create                  0.120s    2.4%" \
+		"  Container init                    0.080s    1.6%" \
+		"  initdb                            1.500s   30.0%" \
+		"  Temp server start                 0.300s    6.0%" \
+		"  Init scripts                      1.600s   32.0%" \
+		"  Temp server stop                  0.400s    8.0%" \
+		"  Final server start                1.000s   20.0%" \
+		"  Total                             5.000s  100.0%")"
+}
+
+@test "the table shows the top scripts longest first, extensions and workers, within 80 columns" {
+	run pgx-report --top 2 "$F/base.ndjson"
+	assert_success
+	assert_80_columns
+	assert_line "INIT SCRIPTS (top 2 of 3 by duration)"
+	scripts="$(sed -n '/^INIT SCRIPTS/,/^$/p' <<<"$output" | grep -E '^  [0-9.]' | awk '{ print $1, $2 }')"
+	assert_equal "$scripts" "$(printf '%s\n' "02-sleep.sql 1.050s" "01-ext.sql 0.400s" "... 1")"
+	assert_line --regexp '^  pg_stat_statements +0\.250s$'
+	assert_line --regexp '^  logical replication launcher +4\.900s$'
+	refute_line --partial "PROCESSES"
+}
+
+@test "long UTF-8 names, --verbose processes and aggregates stay within 80 columns" {
+	run pgx-report --verbose "$F/escape.ndjson"
+	assert_success
+	assert_80_columns
+	assert_line --partial "PROCESSES (exec to exit)"
+	assert_line --regexp '^  \.\.\.é+\.sql +0\.100s +1\.9% +0$'
+	run pgx-report aggregate "$F"/run{1,2,3}.ndjson
+	assert_success
+	run pgx-report --verbose <<<"$output"
+	assert_success
+	assert_80_columns
+}
+
+@test "json output is one document with phases in order, scripts, extensions and workers" {
+	run pgx-report --format json "$F/base.ndjson"
+	assert_success
+	assert_equal "${#lines[@]}" 1
+	run jq -c '[.subject, .total_s, .ready_source, .runs, .partial, .warnings]' <<<"$output"
+	assert_output '["pgx-test/postgres:15",5,"ping",1,false,[]]'
+	run jq -r '.phases[] | [.name, .duration_s, .pct, .offset_s] | @tsv' < <(pgx-report -f json "$F/base.ndjson")
+	assert_output "$(printf '%s\t%s\t%s\t%s\n' container_create 0.12 2.4 0 container_init 0.08 1.6 0.12 \
+		initdb 1.5 30 0.2 temp_server_start 0.3 6 1.7 init_scripts 1.6 32 2 \
+		temp_server_stop 0.4 8 3.6 final_server_start 1 20 4)"
+	run jq -c '[.scripts[].name], [.extensions[] | .name, .duration_s], [.bgworkers[] | .name, .offset_s], has("processes")' \
+		< <(pgx-report -f json "$F/base.ndjson")
+	assert_output "$(printf '%s\n' '["01-ext.sql","02-sleep.sql","03-setup.sh"]' \
+		'["pg_stat_statements",0.25]' '["logical replication launcher",4.9]' false)"
+}
+
+@test "json --verbose adds the process spans" {
+	run pgx-report -f json -v "$F/base.ndjson"
+	assert_success
+	run jq -c '[.processes[] | [.pid, .comm, .offset_s, .duration_s, .exit_code]]' <<<"$output"
+	assert_output '[[21,"initdb",0.2,1.5,0],[80,"psql",2,0.4,0],[81,"psql",2.4,1.05,0],[82,"sh",3.45,0.15,0]]'
+}
+
+@test "svg output is valid XML with every phase label and duration" {
+	command -v xmllint >/dev/null || skip "xmllint not installed (apt-get install libxml2-utils)"
+	run pgx-report --format svg -o "$BATS_TEST_TMPDIR/p.svg" "$F/base.ndjson"
+	assert_success
+	assert_output ""
+	run xmllint --noout "$BATS_TEST_TMPDIR/p.svg"
+	assert_success
+	for label in "container_create (0.120s)" "container_init (0.080s)" "initdb (1.500s)" \
+		"temp_server_start (0.300s)" "init_scripts (1.600s)" "temp_server_stop (0.400s)" \
+		"final_server_start (1.000s)" "02-sleep.sql (1.050s)"; do
+		grep -qF ">$label</text>" "$BATS_TEST_TMPDIR/p.svg" || fail "no label \"$label\""
+	done
+	# one mark per second over the 5 s
+	for s in 0s 1s 2s 3s 4s 5s; do
+		grep -q "class=\"tick\"[^>]*>$s<" "$BATS_TEST_TMPDIR/p.svg" || fail "no grid mark $s"
+	done
+}
+
+@test "svg escapes names for XML" {
+	command -v xmllint >/dev/null || skip "xmllint not installed"
+	run pgx-report -f svg "$F/escape.ndjson"
+	assert_success
+	xmllint --noout - <<<"$output" || fail "invalid XML"
+	assert_output --partial "05-a&amp;b&lt;c&gt;.sql (0.200s)"
+	assert_output --partial "img&lt;&amp;&quot;&apos;&gt;:15"
+}
+
+@test "svg draws one row per process when 200 processes are shown" {
+	command -v xmllint >/dev/null || skip "xmllint not installed"
+	two_hundred_processes >"$BATS_TEST_TMPDIR/200.ndjson"
+	run pgx-report -f svg "$BATS_TEST_TMPDIR/200.ndjson"
+	assert_success
+	xmllint --noout - <<<"$output" || fail "invalid XML"
+	# the 200 plus the base profile's own 4
+	assert_equal "$(grep -c '<rect class="process" ' <<<"$output")" 204
+	assert_equal "$(grep -cE '>worker-[0-9]+ --n=[0-9]+ \[1[0-9]{3}\] \(0\.500s\)</text>' <<<"$output")" 200
+	assert_output --partial ">worker-199 --n=199 [1199] (0.500s)</text>"
+	# rows do not overlap: 200 processes plus 7 phases, 5 scripts and others fit the height
+	rows="$(grep -c '<rect class="[a-z]*" x=' <<<"$output")"
+	height="$(grep -o '<svg [^>]*height="[0-9]*"' <<<"$output" | grep -o '[0-9]*"$' | tr -d '"')"
+	[ "$height" -ge $((rows * 18)) ] || fail "$rows rows in $height px"
+}
+
+@test "compare attributes a slower script's delta to it and --fail-if-slower 5 exits 1" {
+	run pgx-report compare "$F/base.ndjson" "$F/slower.ndjson" --fail-if-slower 5
+	assert_failure 1
+	assert_line --regexp '^  Init scripts +1\.600s +2\.600s +\+1\.000s +\+62\.5%$'
+	assert_line --regexp '^  Total +5\.000s +6\.000s +\+1\.000s +\+20\.0%$'
+	assert_line --regexp '^  02-sleep\.sql +1\.050s +2\.050s +\+1\.000s +\+95\.2%  slower$'
+	assert_line "Biggest change: script 02-sleep.sql, +1.000s (+95.2%), in phase init_scripts"
+	assert_line --partial "pgx-report: candidate total is +20.0% slower than base, over the limit of 5.0%"
+	assert_80_columns
+}
+
+@test "compare of a profile with itself exits 0, and a generous limit passes" {
+	run pgx-report compare "$F/base.ndjson" "$F/base.ndjson" --fail-if-slower 5
+	assert_success
+	assert_line "Biggest change: none"
+	assert_line "Threshold: total +0.0% against a limit of +5.0%: within the limit"
+	run pgx-report compare --fail-if-slower 25 "$F/base.ndjson" "$F/slower.ndjson"
+	assert_success
+}
+
+@test "compare --phase applies the limit to one phase" {
+	run pgx-report compare "$F/base.ndjson" "$F/slower.ndjson" --phase initdb --fail-if-slower 1
+	assert_success
+	run pgx-report compare "$F/base.ndjson" "$F/slower.ndjson" --phase init_scripts --fail-if-slower 50
+	assert_failure 1
+	run pgx-report compare "$F/base.ndjson" "$F/slower.ndjson" --phase no_such_phase --fail-if-slower 1
+	assert_failure 2
+	assert_output --partial 'no phase "no_such_phase"'
+}
+
+@test "compare lists new and removed scripts, also as json" {
+	run pgx-report compare -f json "$F/base.ndjson" "$F/changed.ndjson"
+	assert_success
+	run jq -c '[.scripts[] | [.name, .status, .delta_s]], .total.delta_s, .biggest.kind' <<<"$output"
+	assert_output "$(printf '%s\n' \
+		'[["01-ext.sql","same",0],["02-sleep.sql","same",0],["03-setup.sh","removed",-0.15],["04-new.sql","new",0.15]]' \
+		0 '"script"')"
+	run pgx-report compare "$F/base.ndjson" "$F/changed.ndjson"
+	assert_line --regexp '^  04-new\.sql +- +0\.150s +\+0\.150s +n/a  new$'
+	assert_line --regexp '^  03-setup\.sh +0\.150s +- +-0\.150s +n/a  removed$'
+}
+
+@test "aggregate of 3 runs gives median, min and max per phase, script and total" {
+	run pgx-report aggregate "$F/run1.ndjson" "$F/run2.ndjson" "$F/run3.ndjson"
+	assert_success
+	run jq -c 'select(.type=="phase" and .name=="initdb") | [.duration_s, .duration_min_s, .duration_max_s, .runs, .src]' <<<"$output"
+	assert_output '[1.5,1.4,1.7,3,"pgx-report"]'
+	run pgx-report aggregate "$F"/run{3,1,2}.ndjson
+	run jq -c 'select(.type=="script" and .name=="02-sleep.sql") | [.duration_s, .duration_min_s, .duration_max_s, .runs]' <<<"$output"
+	assert_output '[1.05,1,1.1,3]'
+	run pgx-report aggregate "$F"/run{3,1,2}.ndjson
+	run jq -c 'select(.type=="profile") | [.total_s, .total_min_s, .total_max_s, .runs, .ready_source]' <<<"$output"
+	assert_output '[5,4.85,5.25,3,"ping"]'
+	run pgx-report aggregate "$F"/run{3,1,2}.ndjson
+	run jq -r '.type' <<<"$output"
+	assert_equal "$(tail -1 <<<"$output")" profile
+	# two runs: the median is the mean of both
+	run pgx-report aggregate "$F/run1.ndjson" "$F/run2.ndjson"
+	run jq -c 'select(.type=="phase" and .name=="initdb") | .duration_s' <<<"$output"
+	assert_output 1.6
+}
+
+@test "compare on aggregates rests on medians, not on one noisy run" {
+	pgx-report aggregate "$F"/run{1,2,3}.ndjson >"$BATS_TEST_TMPDIR/base.agg"
+	pgx-report aggregate "$F"/cand{1,2,3}.ndjson >"$BATS_TEST_TMPDIR/cand.agg"
+	pgx-report aggregate "$F"/slow{1,2,3}.ndjson >"$BATS_TEST_TMPDIR/slow.agg"
+	# the outlier run alone looks 78% slower
+	run pgx-report compare "$F/run1.ndjson" "$F/cand3.ndjson" --fail-if-slower 5
+	assert_failure 1
+	run pgx-report compare "$BATS_TEST_TMPDIR/base.agg" "$BATS_TEST_TMPDIR/cand.agg" --fail-if-slower 5
+	assert_success
+	assert_line --regexp '^Base: .*median of 3 runs\)$'
+	assert_line --regexp '^  Total +5\.000s +5\.100s +\+0\.100s +\+2\.0%$'
+	run pgx-report compare "$BATS_TEST_TMPDIR/base.agg" "$BATS_TEST_TMPDIR/slow.agg" --fail-if-slower 5
+	assert_failure 1
+	assert_line "Biggest change: script 02-sleep.sql, +1.000s (+95.2%), in phase init_scripts"
+}
+
+@test "an aggregate renders as a table with median, min and max" {
+	run pgx-report aggregate "$F"/run{1,2,3}.ndjson
+	run pgx-report <<<"$output"
+	assert_success
+	assert_line "Runs:      3, medians shown (total min 4.850s, max 5.250s)"
+	assert_line --regexp '^  initdb +1\.500s +1\.400s +1\.700s +30\.0%$'
+}
+
+@test "malformed NDJSON is reported as FILE:LINE and exits 3" {
+	run pgx-report "$F/malformed.ndjson"
+	assert_failure 3
+	assert_line --partial "pgx-report: error: $F/malformed.ndjson:5: invalid JSON"
+	# the rest of the input is still reported
+	assert_line "Total:     5.000s (ready by ping)"
+	run pgx-report compare "$F/malformed.ndjson" "$F/base.ndjson"
+	assert_failure 3
+	run pgx-report aggregate - <"$F/malformed.ndjson"
+	assert_failure 3
+	assert_line --partial "pgx-report: error: stdin:5: invalid JSON"
+}
+
+@test "input without a profile record is one error line and exits 3" {
+	run pgx-report <<<'{"type":"exec","ts":1,"src":"pgx-trace","pid":1}'
+	assert_failure 3
+	assert_output "pgx-report: error: no profile record in stdin (pgx-report reads the output of pgx-timeline)"
+	run pgx-report "$BATS_TEST_TMPDIR/missing.ndjson"
+	assert_failure 3
+	assert_line --partial "cannot open"
+}
+
+@test "phases without a profile record give a partial report with a warning, exit 3" {
+	run pgx-report "$F/partial.ndjson"
+	assert_failure 3
+	assert_line "Total:     5.000s (from its phases: no profile record)"
+	assert_line --regexp '^Warnings:  no profile record in '
+	run pgx-report -f json "$F/partial.ndjson"
+	assert_failure 3
+	assert_equal "$(jq -c '[.partial, .total_s, (.phases | length)]' <<<"$output")" '[true,5,7]'
+}
+
+@test "a profile that never became ready is shown with its warning and exits 7" {
+	run pgx-report "$F/notready.ndjson"
+	assert_failure 7
+	assert_line "Total:     - (not ready)"
+	assert_line "Warnings:  no ready: the server did not accept connections"
+	refute_line --partial "Final server start"
+	run pgx-report compare "$F/base.ndjson" "$F/notready.ndjson"
+	assert_failure 3
+	assert_output --partial "no total"
+}
+
+@test "usage errors exit 2" {
+	run pgx-report --format xml "$F/base.ndjson"
+	assert_failure 2
+	assert_output --partial 'invalid value "xml" for option --format'
+	run pgx-report compare "$F/base.ndjson"
+	assert_failure 2
+	run pgx-report --fail-if-slower 5 "$F/base.ndjson"
+	assert_failure 2
+	run pgx-report compare --fail-if-slower abc "$F/base.ndjson" "$F/base.ndjson"
+	assert_failure 2
+	run pgx-report --top -1 "$F/base.ndjson"
+	assert_failure 2
+	run pgx-report aggregate -f json "$F/base.ndjson"
+	assert_failure 2
+}
+
+@test "a write error on standard output exits 6" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	run bash -c 'pgx-report "$1" >/dev/full' _ "$F/base.ndjson"
+	assert_failure 6
+	assert_output --partial "pgx-report: error: write error on standard output"
+	run pgx-report -o /dev/full -f svg "$F/base.ndjson"
+	assert_failure 6
+}
+
+@test "pgx-report leaks nothing over every view and bad input (valgrind)" {
+	command -v valgrind >/dev/null || skip "valgrind not installed"
+	vg() {
+		valgrind --quiet --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
+			--error-exitcode=99 pgx-report "$@"
+	}
+	two_hundred_processes >"$BATS_TEST_TMPDIR/200.ndjson"
+	for fmt in table json svg; do
+		run vg -v -f "$fmt" "$F/base.ndjson" "$F/escape.ndjson" "$BATS_TEST_TMPDIR/200.ndjson"
+		assert_success
+	done
+	run vg compare -f json "$F/base.ndjson" "$F/changed.ndjson" --fail-if-slower 1
+	assert_success
+	run vg compare "$F/base.ndjson" "$F/slower.ndjson" --fail-if-slower 1
+	assert_failure 1
+	run vg aggregate "$F"/run{1,2,3}.ndjson "$F/notready.ndjson"
+	assert_success
+	run vg "$F/malformed.ndjson" "$F/partial.ndjson"
+	assert_failure 3
+	run vg </dev/null
+	assert_failure 3
+}
