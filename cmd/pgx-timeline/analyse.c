@@ -72,25 +72,49 @@ static bool emit_phases(const struct phase *ph, size_t n, double total)
 	return true;
 }
 
+static int compare_double(const void *a, const void *b)
+{
+	double d = *(const double *)a - *(const double *)b;
+
+	return (d > 0) - (d < 0);
+}
+
+/* The first line time after ts in sorted times, or NO_TIME. */
+static double next_after(const double *sorted, size_t n, double ts)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sorted[mid] <= ts)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n ? sorted[lo] : NO_TIME;
+}
+
 static bool emit_extensions(const struct timeline *t)
 {
-	for (size_t i = 0; i < t->nmarks; i++) {
+	double *sorted = pgx_xmalloc(t->nline_ts * sizeof(*sorted));
+	bool ok = true;
+
+	memcpy(sorted, t->line_ts, t->nline_ts * sizeof(*sorted));
+	qsort(sorted, t->nline_ts, sizeof(*sorted), compare_double);
+	for (size_t i = 0; ok && i < t->nmarks; i++) {
 		const struct milestone *m = &t->marks[i];
-		double end = NO_TIME;
 		json_t *rec;
 
 		if (strcmp(m->rule, "create_extension") || !m->capture)
 			continue;
-		for (size_t j = 0; j < t->nline_ts; j++)	/* the next line is an upper bound */
-			if (t->line_ts[j] > m->ts && (end == NO_TIME || t->line_ts[j] < end))
-				end = t->line_ts[j];
-		rec = span_record("extension", m->ts, end);
+		/* the next line of the log is an upper bound of the statement's end */
+		rec = span_record("extension", m->ts, next_after(sorted, t->nline_ts, m->ts));
 		json_object_set_new(rec, "name", json_string(m->capture));
 		json_object_set_new(rec, "source", json_string("log"));
-		if (!pgx_emit(rec))
-			return false;
+		ok = pgx_emit(rec);
 	}
-	return true;
+	free(sorted);
+	return ok;
 }
 
 static bool emit_bgworkers(const struct timeline *t, const struct bounds *b)

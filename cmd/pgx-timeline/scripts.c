@@ -32,12 +32,17 @@ static const char *script_arg(const struct timeline *t, const struct proc_span *
 	return NULL;
 }
 
-static struct script *find_script(struct script_list *l, const char *name)
+static int by_name(const void *a, const void *b)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->items[i].name, name))
-			return &l->items[i];
-	return NULL;
+	return strcmp(((const struct script *)a)->name, ((const struct script *)b)->name);
+}
+
+/* l must be sorted by name */
+static struct script *find_script(const struct script_list *l, const char *name)
+{
+	struct script key = { .name = name };
+
+	return l->n ? bsearch(&key, l->items, l->n, sizeof(*l->items), by_name) : NULL;
 }
 
 static struct script *add_script(struct script_list *l, const char *name, double start, const char *source)
@@ -50,9 +55,24 @@ static struct script *add_script(struct script_list *l, const char *name, double
 	return s;
 }
 
-/* Several processes may run one file (a shell and its psql): take them all. */
+/* Fold s into the script it shares a file with: the earliest start, and the
+ * exit of the process that ended last (a shell and its psql run one file). */
+static void fold(struct script *into, const struct script *s)
+{
+	if (s->start < into->start)
+		into->start = s->start;
+	if (s->end != NO_TIME && (into->end == NO_TIME || s->end > into->end)) {
+		into->end = s->end;
+		into->exit_code = s->exit_code;
+		into->has_exit = s->has_exit;
+	}
+}
+
+/* One entry per process running an init file, then one per file; sorted by name. */
 static void scripts_from_trace(const struct timeline *t, struct script_list *l)
 {
+	size_t kept = 0;
+
 	for (size_t i = 0; i < t->nprocs; i++) {
 		const struct proc_span *p = &t->procs[i];
 		const char *name = script_arg(t, p);
@@ -60,16 +80,19 @@ static void scripts_from_trace(const struct timeline *t, struct script_list *l)
 
 		if (!name)
 			continue;
-		if (!(s = find_script(l, name)))
-			s = add_script(l, name, p->start, "trace");
-		if (p->start < s->start)
-			s->start = p->start;
-		if (p->end != NO_TIME && (s->end == NO_TIME || p->end > s->end)) {
-			s->end = p->end;
-			s->exit_code = p->exit_code;
-			s->has_exit = p->exited;
-		}
+		s = add_script(l, name, p->start, "trace");
+		s->end = p->end;
+		s->exit_code = p->exit_code;
+		s->has_exit = p->exited;
 	}
+	qsort(l->items, l->n, sizeof(*l->items), by_name);
+	for (size_t i = 0; i < l->n; i++) {
+		if (kept && !strcmp(l->items[kept - 1].name, l->items[i].name))
+			fold(&l->items[kept - 1], &l->items[i]);
+		else
+			l->items[kept++] = l->items[i];
+	}
+	l->n = kept;
 }
 
 /* A script ends where the next begins, or where the temporary server stops. */
@@ -88,11 +111,12 @@ static double log_script_end(const struct timeline *t, const struct bounds *b, d
 
 static size_t scripts_from_log(const struct timeline *t, const struct bounds *b, struct script_list *l)
 {
-	size_t added = 0;
+	size_t traced = l->n, added = 0;
 
 	for (size_t i = 0; i < t->nmarks; i++) {
 		const struct milestone *m = &t->marks[i];
-		if (strcmp(m->rule, "init_script") || !m->capture || find_script(l, m->capture))
+		struct script_list seen = { l->items, traced };
+		if (strcmp(m->rule, "init_script") || !m->capture || find_script(&seen, m->capture))
 			continue;
 		add_script(l, m->capture, m->ts, "log")->end = log_script_end(t, b, m->ts);
 		added++;
