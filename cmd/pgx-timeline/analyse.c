@@ -99,8 +99,10 @@ static bool emit_extensions(const struct timeline *t)
 	double *sorted = pgx_xmalloc(t->nline_ts * sizeof(*sorted));
 	bool ok = true;
 
-	memcpy(sorted, t->line_ts, t->nline_ts * sizeof(*sorted));
-	qsort(sorted, t->nline_ts, sizeof(*sorted), compare_double);
+	if (t->nline_ts) {
+		memcpy(sorted, t->line_ts, t->nline_ts * sizeof(*sorted));
+		qsort(sorted, t->nline_ts, sizeof(*sorted), compare_double);
+	}
 	for (size_t i = 0; ok && i < t->nmarks; i++) {
 		const struct milestone *m = &t->marks[i];
 		json_t *rec;

@@ -85,7 +85,8 @@ static void scripts_from_trace(const struct timeline *t, struct script_list *l)
 		s->exit_code = p->exit_code;
 		s->has_exit = p->exited;
 	}
-	qsort(l->items, l->n, sizeof(*l->items), by_name);
+	if (l->n)
+		qsort(l->items, l->n, sizeof(*l->items), by_name);
 	for (size_t i = 0; i < l->n; i++) {
 		if (kept && !strcmp(l->items[kept - 1].name, l->items[i].name))
 			fold(&l->items[kept - 1], &l->items[i]);
@@ -159,7 +160,8 @@ bool emit_scripts(const struct timeline *t, const struct bounds *b, size_t *log_
 
 	scripts_from_trace(t, &l);
 	*log_scripts = scripts_from_log(t, b, &l);
-	qsort(l.items, l.n, sizeof(*l.items), by_start);
+	if (l.n)
+		qsort(l.items, l.n, sizeof(*l.items), by_start);
 	for (size_t i = 0; ok && i < l.n; i++)
 		ok = emit_script(t, &l.items[i]);
 	free(l.items);

@@ -1,0 +1,88 @@
+#!/usr/bin/env bats
+# The startup profile end to end: pgx-trace -- pgx-docker run | pgx-logmatch |
+# pgx-timeline (| pgx-report), on a real dockerd with eBPF (root only).
+
+load test_helper
+load docker_helper
+
+setup_file() {
+	[ "$(id -u)" = 0 ] || return 0
+	docker_setup
+	INITD="$(mktemp -d /tmp/pgx-initd.XXXXXX)"
+	echo 'CREATE EXTENSION pg_stat_statements;' >"$INITD/01-ext.sql"
+	echo 'SELECT pg_sleep(1);' >"$INITD/02-sleep.sql"
+	printf '#!/bin/sh\necho setting up\nsleep 0.2\n' >"$INITD/03-setup.sh"
+	chmod 755 "$INITD" "$INITD/03-setup.sh"
+	chmod 644 "$INITD"/*.sql
+	export INITD
+}
+
+teardown_file() {
+	[ "$(id -u)" = 0 ] || return 0
+	rm -rf "$INITD"
+	docker_teardown
+}
+
+setup() {
+	require_root "eBPF and dockerd"
+	PORT="$(free_port)"
+	NAME="pgx-profile-$BATS_TEST_NUMBER-$$"
+	DATA="$(mktemp -d /tmp/pgx-data.XXXXXX)"
+}
+
+teardown() {
+	docker_remove_container "$NAME" 2>/dev/null || true
+	rm -rf "$DATA"
+}
+
+# profile [pgx-docker run options...]: the whole pipeline into $BATS_TEST_TMPDIR/profile
+profile() {
+	pgx-trace --no-open -- pgx-docker run pgx-test/postgres:15 --name "$NAME" -p "$PORT" \
+		-v "$INITD:/docker-entrypoint-initdb.d:ro" "$@" |
+		pgx-logmatch | pgx-timeline -d >"$BATS_TEST_TMPDIR/profile"
+}
+
+@test "a fresh container: every phase in order, every script, the sleeping one at 1.0 s" {
+	profile --until ready --rm
+	run jq -r 'select(.type=="phase") | .name' "$BATS_TEST_TMPDIR/profile"
+	assert_output $'container_create\ncontainer_init\ninitdb\ntemp_server_start\ninit_scripts\ntemp_server_stop\nfinal_server_start'
+	run jq -c 'select(.type=="script") | [.name, .source, .exit_code]' "$BATS_TEST_TMPDIR/profile"
+	assert_output $'["01-ext.sql","trace",0]\n["02-sleep.sql","trace",0]\n["03-setup.sh","trace",0]'
+	sleep_s="$(jq 'select(.type=="script" and .name=="02-sleep.sql") | .duration_s' "$BATS_TEST_TMPDIR/profile")"
+	awk -v d="$sleep_s" 'BEGIN { exit !(d >= 0.9 && d <= 1.1) }' || fail "02-sleep.sql took $sleep_s s"
+	run jq -s -c '[(map(select(.type=="phase").duration_s) | add), (map(select(.type=="profile"))[0].total_s)]
+		| (.[0] - .[1]) / .[1] | fabs < 0.01' "$BATS_TEST_TMPDIR/profile"
+	assert_output true
+	run jq -c 'select(.type=="profile") | [.subject, .ready_source, .lost_events, .warnings]' "$BATS_TEST_TMPDIR/profile"
+	assert_output '["pgx-test/postgres:15","ping",0,[]]'
+}
+
+@test "the profile's total agrees within 5% with the test's own measurement to a connection" {
+	t0="$(date +%s.%N)"
+	profile --until ready --stop &
+	pipeline=$!
+	until "$PG_BINDIR/pg_isready" -q -h 127.0.0.1 -p "$PORT" -t 1; do sleep 0.01; done
+	t1="$(date +%s.%N)"
+	wait "$pipeline"
+	total="$(jq 'select(.type=="profile") | .total_s' "$BATS_TEST_TMPDIR/profile")"
+	awk -v p="$total" -v m="$(echo "$t1 - $t0" | bc -l)" 'BEGIN { d = (p - m) / m; exit !(d < 0.05 && d > -0.05) }' ||
+		fail "profile total $total s, measured $(echo "$t1 - $t0" | bc -l) s"
+}
+
+@test "an existing data directory: no initdb or temporary server, ready still found" {
+	pgx-docker run pgx-test/postgres:15 --name "$NAME" -p "$PORT" -v "$DATA:/var/lib/postgresql/data" \
+		--until ready --rm >/dev/null
+	pgx-trace --no-open -- pgx-docker run pgx-test/postgres:15 --name "$NAME" -p "$PORT" \
+		-v "$DATA:/var/lib/postgresql/data" --until ready --rm |
+		pgx-logmatch | pgx-timeline -d >"$BATS_TEST_TMPDIR/profile"
+	run jq -r 'select(.type=="phase") | .name' "$BATS_TEST_TMPDIR/profile"
+	assert_output $'container_create\ncontainer_init\nfinal_server_start'
+	assert_equal "$(jq -r 'select(.type=="profile") | .ready_source' "$BATS_TEST_TMPDIR/profile")" ping
+}
+
+@test "a container that never becomes ready: a partial profile, a warning, a non-zero exit" {
+	run bash -c "pgx-docker run pgx-test/postgres:15 --name '$NAME' -p '$PORT' --until ready --rm -- sh -c 'echo broken; exit 3' |
+		pgx-logmatch | pgx-timeline -d; echo \"status=\${PIPESTATUS[*]}\""
+	assert_line --regexp '^status=7 0 7$'
+	assert_output --partial '"never ready: the container died with exit code 3"'
+}
