@@ -243,3 +243,23 @@ assert_records_wellformed() {
 	run docker ps -aq --filter "name=^/$NAME\$"
 	assert_output ""
 }
+
+@test "a closed stdout ends the run with exit 6 and --rm still removes the container" {
+	require_root
+	run bash -c 'timeout 180 pgx-docker run "$1" --name "$2" --port "$3" --until ready --rm 2>/dev/null |
+		head -n 2 >/dev/null; echo "${PIPESTATUS[0]}"' _ "$PGX_TEST_IMAGE" "$NAME" "$PORT"
+	assert_success
+	assert_output 6
+	run docker ps -aq --filter "name=^/$NAME\$"
+	assert_output ""
+}
+
+@test "--until SECONDS stops streaming after that time and --stop stops the container" {
+	require_root
+	run --separate-stderr timeout 120 pgx-docker run "$PGX_TEST_IMAGE" --name "$NAME" \
+		--port "$PORT" --until 1s --stop -- sh -c 'trap "exit 0" TERM; echo tick; sleep 30 & wait'
+	assert_success
+	run jq -r -s 'map(select(.type == "container") | .action) | join(",")' <<<"$output"
+	assert_output "create,start,stop,die"
+	assert_equal "$(docker inspect -f '{{.State.Running}}' "$NAME")" false
+}

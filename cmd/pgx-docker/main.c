@@ -179,7 +179,7 @@ static int cmd_container(struct docker **d, int argc, char **argv, bool logs)
 		follow = true;
 	}
 	if (optind != argc - 1)
-		pgx_usage_error("%s needs one CONTAINER", argv[0]);
+		pgx_usage_error("%s needs one CONTAINER", logs ? "logs" : "inspect");
 	if (!valid_ref(argv[optind], "container name"))
 		pgx_usage_error(NULL);
 	if ((*d = docker_open(&status)))
@@ -188,10 +188,8 @@ static int cmd_container(struct docker **d, int argc, char **argv, bool logs)
 	return status;
 }
 
-static int dispatch(struct docker **d, int argc, char **argv)
+static int dispatch(struct docker **d, const char *sub, int argc, char **argv)
 {
-	const char *sub = argv[0];
-
 	if (!strcmp(sub, "run"))
 		return cmd_run(d, argc, argv);
 	if (!strcmp(sub, "build"))
@@ -208,9 +206,11 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct docker *d = NULL;
+	const char *sub;
 	int c, status;
 
 	pgx_init(argv[0]);
+	argv[0] = (char *)pgx_progname();	/* getopt's messages: "pgx-docker: ..." */
 	while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h': usage(); return pgx_finish(PGX_EXIT_OK);
@@ -223,7 +223,9 @@ int main(int argc, char **argv)
 	pgx_install_signals();
 	argc -= optind, argv += optind;
 	optind = 0;	/* restart getopt for the subcommand, argv[0] is its name */
-	status = dispatch(&d, argc, argv);
+	sub = argv[0];
+	argv[0] = (char *)pgx_progname();
+	status = dispatch(&d, sub, argc, argv);
 	docker_close(d);
 	return pgx_finish(status);
 }

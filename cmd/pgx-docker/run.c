@@ -251,8 +251,9 @@ static int stop_container(struct run *r)
 	long status;
 	double give_up;
 
-	if (!emit_container(&rec))
-		return PGX_EXIT_OUTPUT;
+	bool wrote = emit_container(&rec);	/* stop even if stdout is gone */
+	int rc;
+
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", r->id, STOP_TIMEOUT);
 	status = docker_call(r->d, "POST", path, NULL, &answer);
 	if (status > 0 && status != 204 && status != 304)
@@ -265,7 +266,8 @@ static int stop_container(struct run *r)
 	while (!pgx_stop_signal && pgx_now() < give_up && docker_follow_step(r->follow, 50))
 		;
 	r->ended = true;
-	return record_death(r);
+	rc = record_death(r);
+	return wrote || rc != PGX_EXIT_OK ? rc : PGX_EXIT_OUTPUT;
 }
 
 static int remove_container(struct run *r)
@@ -316,7 +318,8 @@ static int wind_down(struct run *r, int status)
 			status = judge_death(r);
 	} else if (!r->ended && r->follow && (r->o->stop || r->o->rm))
 		rc = stop_container(r);
-	if (r->o->rm && (rc == PGX_EXIT_OK || rc == PGX_EXIT_FAILED)) {
+	/* --rm holds after every failure: a broken pipe must not leave it behind. */
+	if (r->o->rm && r->id) {
 		int rm = remove_container(r);
 		if (rc == PGX_EXIT_OK)
 			rc = rm;
