@@ -234,11 +234,6 @@ int docker_failure(const struct docker *d)
 	return d->failure ? d->failure : PGX_EXIT_CONNECT;
 }
 
-const char *docker_api_version(const struct docker *d)
-{
-	return d->version;
-}
-
 /* ---- a stream followed step by step ---- */
 struct docker_follow {
 	struct docker *d;

@@ -20,7 +20,6 @@ typedef bool (*docker_data_fn)(void *ctx, const char *data, size_t len);
  * with *exit_code set (PGX_EXIT_CONNECT, PGX_EXIT_PRIVILEGE...). */
 struct docker *docker_open(int *exit_code);
 void docker_close(struct docker *d);
-const char *docker_api_version(const struct docker *d);
 /* One request with a JSON body (or NULL); the JSON answer (or NULL) in *out.
  * Returns the HTTP status, or -1 after reporting a transport error. */
 long docker_call(struct docker *d, const char *method, const char *path,

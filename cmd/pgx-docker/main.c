@@ -41,6 +41,12 @@ static void usage(void)
 	       "unix://" DOCKER_DEFAULT_SOCKET);
 }
 
+static void __attribute__((noreturn)) help_and_exit(void)
+{
+	usage();
+	exit(pgx_finish(PGX_EXIT_OK));
+}
+
 /* Names go into URL paths as they are, so keep them to reference characters. */
 static bool valid_ref(const char *s, const char *what)
 {
@@ -112,15 +118,18 @@ static int cmd_run(struct docker **d, int argc, char **argv)
 		{ "cgroup-parent", required_argument, NULL, 'G' },
 		{ "until", required_argument, NULL, 'u' }, { "stop", no_argument, NULL, 'S' },
 		{ "rm", no_argument, NULL, 'R' }, { "pull", no_argument, NULL, 'P' },
-		{ NULL, 0, NULL, 0 }
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
 	struct run_opts o = { .env = json_array(), .binds = json_array(), .port = 5432 };
 	int c, status;
 
 	argc = split_command(argc, argv, &o.cmd);
-	while ((c = getopt_long(argc, argv, "e:v:p:u:", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "e:v:p:u:h", longopts, NULL)) != -1) {
+		if (c == 'h')
+			help_and_exit();
 		if (!parse_run_option(c, &o))
 			pgx_usage_error(NULL);
+	}
 	if (optind != argc - 1)
 		pgx_usage_error(optind >= argc ? "run needs an IMAGE" : "run takes one IMAGE, got \"%s\" too",
 				argv[optind + 1]);
@@ -140,13 +149,15 @@ static int cmd_build(struct docker **d, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "dockerfile", required_argument, NULL, 'f' },
 		{ "context", required_argument, NULL, 'c' },
-		{ "tag", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 }
+		{ "tag", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
 	};
 	struct build_opts o = { .context = "." };
 	int c, status;
 
-	while ((c = getopt_long(argc, argv, "f:c:t:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:c:t:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'h': help_and_exit();
 		case 'f': o.dockerfile = optarg; break;
 		case 'c': o.context = optarg; break;
 		case 't': o.tag = optarg; break;
@@ -168,12 +179,16 @@ static int cmd_build(struct docker **d, int argc, char **argv)
 static int cmd_container(struct docker **d, int argc, char **argv, bool logs)
 {
 	static const struct option longopts[] = {
-		{ "follow", no_argument, NULL, 'F' }, { NULL, 0, NULL, 0 }
+		{ "follow", no_argument, NULL, 'F' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
 	};
 	bool follow = false;
 	int c, status;
 
-	while ((c = getopt_long(argc, argv, "", logs ? longopts : longopts + 1, NULL)) != -1) {
+	/* inspect knows --help only */
+	while ((c = getopt_long(argc, argv, "h", logs ? longopts : longopts + 1, NULL)) != -1) {
+		if (c == 'h')
+			help_and_exit();
 		if (c != 'F')
 			pgx_usage_error(NULL);
 		follow = true;

@@ -152,7 +152,9 @@ bool log_demux_feed(struct log_demux *m, const char *data, size_t len)
 			if (m->header_len < HEADER_LEN)
 				break;
 			m->header_len = 0;
-			m->frame_stream = m->header[0] == 2 ? 2 : 1;
+			/* 0 stdin and 1 stdout read as stdout; 2 stderr and 3 (the
+			 * daemon's own errors) as stderr. */
+			m->frame_stream = m->header[0] >= 2 ? 2 : 1;
 			m->frame_left = (size_t)m->header[4] << 24 | (size_t)m->header[5] << 16 |
 					(size_t)m->header[6] << 8 | m->header[7];
 			continue;
