@@ -334,3 +334,29 @@ two_hundred_processes() {
 	run vg </dev/null
 	assert_failure 3
 }
+
+@test "several profiles in one stream are reported in turn" {
+	run bash -c 'cat "$1" "$2" | pgx-report -f json' _ "$F/base.ndjson" "$F/slower.ndjson"
+	assert_success
+	assert_equal "${#lines[@]}" 2
+	assert_equal "$(jq -c '[.input, .total_s]' <<<"$output")" "$(printf '%s\n' '["stdin",5]' '["stdin",6]')"
+	run pgx-report "$F/base.ndjson" - <"$F/slower.ndjson"
+	assert_success
+	assert_equal "$(grep -c '^PostgreSQL Container Startup Profile$' <<<"$output")" 2
+	assert_line "Total:     6.000s (ready by ping)"
+}
+
+@test "pgx-timeline output renders as it comes, in every format" {
+	command -v pgx-timeline >/dev/null || skip "pgx-timeline not built"
+	pgx-timeline "$PGX_FIXTURES/timeline/traced-scripts.ndjson" >"$BATS_TEST_TMPDIR/t.ndjson"
+	run pgx-report -v "$BATS_TEST_TMPDIR/t.ndjson"
+	assert_success
+	assert_80_columns
+	assert_line --regexp '^  initdb +[0-9]+\.[0-9]{3}s +[0-9]+\.[0-9]%$'
+	run pgx-report -f json "$BATS_TEST_TMPDIR/t.ndjson"
+	assert_success
+	assert_equal "$(jq '(.phases | length) > 0 and .total_s > 0' <<<"$output")" true
+	if command -v xmllint >/dev/null; then
+		pgx-report -f svg "$BATS_TEST_TMPDIR/t.ndjson" | xmllint --noout - || fail "invalid SVG"
+	fi
+}

@@ -1,9 +1,11 @@
 /* pgx-report - render startup profiles: table, JSON, SVG; compare; aggregate runs */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "pgx.h"
 #include "report.h"
 
@@ -140,15 +142,23 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->cmp.json = o->format == FORMAT_JSON;
 }
 
-/* Opened only once the input is read, so a failed run leaves FILE alone. */
+/* Opened only once the input is read, so a failed run leaves FILE alone;
+ * put on descriptor 1 so that pgx_finish() checks its writes like stdout's. */
 static bool open_output(const char *path)
 {
+	int fd;
+
 	if (!path || !strcmp(path, "-"))
 		return true;
-	if (freopen(path, "w", stdout))
-		return true;
-	pgx_error("cannot write \"%s\": %s", path, strerror(errno));
-	return false;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0 || fflush(stdout) == EOF || dup2(fd, STDOUT_FILENO) < 0) {
+		pgx_error("cannot write \"%s\": %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
 }
 
 static int input_status(const struct profile_set *set)

@@ -51,18 +51,19 @@ static void xml_text(FILE *f, const char *s)
 	}
 }
 
-static void add_row(struct chart *c, enum row_kind kind, const char *name, const struct span *t)
+static struct row *add_row(struct chart *c, enum row_kind kind, const char *name, const struct span *t)
 {
 	struct row *r;
 
 	if (!t->has_start)
-		return;
+		return NULL;
 	r = vec_push(&c->rows);
 	r->kind = kind;
 	r->name = name;
 	r->start = t->start - c->origin;
 	r->open_end = !t->has_end;
 	r->end = t->has_end ? t->end - c->origin : c->span_s;
+	return r;
 }
 
 static int by_start(const void *a, const void *b)
@@ -83,9 +84,10 @@ static void collect_rows(struct chart *c, const struct profile *p)
 	for (size_t i = 0; i < p->extensions.n; i++)
 		add_row(c, ROW_EXTENSION, p->extensions.v[i].name, &p->extensions.v[i].t);
 	for (size_t i = 0; i < p->processes.n; i++) {
-		add_row(c, ROW_PROCESS, p->processes.v[i].cmdline, &p->processes.v[i].t);
-		if (c->rows.n && c->rows.v[c->rows.n - 1].name == p->processes.v[i].cmdline)
-			c->rows.v[c->rows.n - 1].pid = p->processes.v[i].pid;
+		struct row *r = add_row(c, ROW_PROCESS, p->processes.v[i].cmdline, &p->processes.v[i].t);
+
+		if (r)
+			r->pid = p->processes.v[i].pid;
 	}
 	for (size_t i = 0; i < p->bgworkers.n; i++) {
 		struct span t = { .start = c->origin + p->bgworkers.v[i].offset_s, .has_start = true };
