@@ -271,3 +271,25 @@ wait_bg() {
 	assert_failure 2
 	assert_output --partial "no process with PID 4194303"
 }
+
+@test "a process the command leaves running is moved out and does not hold pgx-trace" {
+	require_root eBPF
+	trace --no-open -- sh -c 'sleep 30 & echo $! >"$1"' sh "$BATS_TEST_TMPDIR/daemon"
+	local daemon
+	daemon=$(cat "$BATS_TEST_TMPDIR/daemon")
+	LOOP_PID=$daemon
+	assert_success
+	[[ "$stderr" == *"1 process left running, moved to cgroup"* ]]
+	kill -0 "$daemon"
+	run grep -c pgx-trace "/proc/$daemon/cgroup"
+	assert_output 0
+	[ "$(ls -d "$CGROOT"/pgx-trace.* "$CGROOT"/*/pgx-trace.* 2>/dev/null | wc -l)" -eq 0 ]
+}
+
+@test "a closed standard output ends pgx-trace with exit 6" {
+	require_root eBPF
+	run --separate-stderr bash -c 'pgx-trace -- sh -c "for i in \$(seq 3000); do echo line \$i; done" |
+		head -1 >/dev/null; echo "${PIPESTATUS[0]}"'
+	assert_output 6
+	[[ "$stderr" == "pgx-trace: error: "*"standard output"* ]]
+}
