@@ -263,3 +263,14 @@ assert_records_wellformed() {
 	assert_output "create,start,stop,die"
 	assert_equal "$(docker inspect -f '{{.State.Running}}' "$NAME")" false
 }
+
+@test "a long line split by Docker, invalid UTF-8 and a last line without newline come out whole" {
+	require_root
+	run --separate-stderr timeout 120 pgx-docker run "$PGX_TEST_IMAGE" --name "$NAME" --rm -- \
+		bash -c 'head -c 40000 /dev/zero | tr "\0" a; echo; printf "bad \xff byte\n"; printf "no newline at end"'
+	assert_success
+	run jq -e -s '[.[] | select(.type == "log") | .line] as $l |
+		($l | length) == 3 and ($l[0] | length) == 40000 and ($l[0] | test("^a+$")) and
+		$l[1] == "bad \ufffd byte" and $l[2] == "no newline at end"' <<<"$output"
+	assert_success
+}

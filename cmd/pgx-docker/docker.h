@@ -171,6 +171,9 @@ void log_sink_hold(struct log_sink *s, double ts);
 bool log_sink_holding_later(const struct log_sink *s);	/* a later line arrived */
 bool log_sink_release(struct log_sink *s);
 json_t *log_sink_last_lines(const struct log_sink *s);	/* borrowed */
+/* After a follow stream ended: the lines Docker logged after it ended
+ * (delivered, then flushed); PGX_EXIT_OK or the exit status. */
+int log_sink_catch_up(struct docker *d, struct log_sink *s, const char *id);
 bool log_sink_write_failed(const struct log_sink *s);
 void log_sink_free(struct log_sink *s);
 /* A die record from the container's state; last_lines NULL: fetch them. */

@@ -11,6 +11,9 @@ struct log_sink {
 	json_t *last;		/* the last DOCKER_LAST_LINES lines, oldest first */
 	double hold_after;	/* < 0: nothing held */
 	json_t *held;		/* log records stamped after hold_after */
+	unsigned long lines;	/* lines taken so far */
+	unsigned long skip;	/* lines to drop: already taken before a re-read */
+	bool raw;
 	bool write_failed;
 };
 
@@ -36,6 +39,11 @@ static bool on_line(void *ctx, const struct log_line *line)
 		.line = line->text, .len = line->len,
 	};
 
+	if (s->skip) {
+		s->skip--;
+		return true;
+	}
+	s->lines++;
 	remember(s, line->text, line->len);
 	if (s->quiet)
 		return true;
@@ -55,6 +63,7 @@ struct log_sink *log_sink_new(const struct container_info *ci, bool quiet)
 	memset(s, 0, sizeof(*s));
 	s->container = ci->id;
 	s->quiet = quiet;
+	s->raw = ci->tty;
 	s->demux = log_demux_new(ci->tty, on_line, s);
 	s->last = json_array();
 	s->held = json_array();
@@ -147,6 +156,23 @@ static int pump(struct docker *d, const char *path, struct log_sink *s)
 	return status;
 }
 
+/* Docker ends a follow stream when the container stops, sometimes before it
+ * has logged the last line (a final line without newline, flushed at EOF).
+ * Read the whole log again and take only the lines not taken yet. */
+int log_sink_catch_up(struct docker *d, struct log_sink *s, const char *id)
+{
+	char path[512];
+	int status;
+
+	log_demux_free(s->demux);
+	s->demux = log_demux_new(s->raw, on_line, s);
+	s->skip = s->lines;
+	logs_path(path, sizeof(path), id, false, 0);
+	status = pump(d, path, s);
+	s->skip = 0;
+	return status;
+}
+
 int docker_logs(struct docker *d, const char *container, bool follow)
 {
 	struct container_info ci;
@@ -159,6 +185,8 @@ int docker_logs(struct docker *d, const char *container, bool follow)
 	s = log_sink_new(&ci, false);
 	logs_path(path, sizeof(path), ci.id, follow, 0);
 	status = pump(d, path, s);
+	if (follow && status == PGX_EXIT_OK)
+		status = log_sink_catch_up(d, s, ci.id);
 	log_sink_free(s);
 	container_info_free(&ci);
 	return status;

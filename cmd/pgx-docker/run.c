@@ -231,8 +231,8 @@ static int record_death(struct run *r)
 {
 	int rc;
 
-	if (!log_sink_flush(r->sink))
-		return PGX_EXIT_OUTPUT;
+	if ((rc = log_sink_catch_up(r->d, r->sink, r->id)) != PGX_EXIT_OK)
+		return rc;
 	if (r->ready_at >= 0 && !r->ready && !emit_ready(r))
 		return PGX_EXIT_OUTPUT;
 	container_info_free(&r->ci);

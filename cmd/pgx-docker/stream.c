@@ -11,9 +11,13 @@
 
 #define HEADER_LEN 8
 
+#define PER_LINE_TS (-2.0)	/* raw stream: each line starts with its time */
+#define MAX_FRAME (1u << 20)	/* larger frames are passed on in pieces */
+
 struct line_buf {
 	char *data;
 	size_t len, cap;
+	double ts;		/* time of the message the line started in */
 };
 
 struct log_demux {
@@ -22,10 +26,20 @@ struct log_demux {
 	size_t header_len;
 	size_t frame_left;	/* payload bytes still to come in this frame */
 	int frame_stream;	/* 1 stdout, 2 stderr */
+	struct line_buf frame;	/* the frame's payload so far */
+	bool frame_split;	/* too large to hold: passed on in pieces */
 	struct line_buf lines[2];
 	log_line_fn fn;
 	void *ctx;
 };
+
+static void buf_add(struct line_buf *b, const char *data, size_t len)
+{
+	if (b->len + len > b->cap)
+		b->data = pgx_xrealloc(b->data, b->cap = (b->len + len) * 2);
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+}
 
 struct log_demux *log_demux_new(bool raw, log_line_fn fn, void *ctx)
 {
@@ -43,6 +57,7 @@ void log_demux_free(struct log_demux *m)
 {
 	if (!m)
 		return;
+	free(m->frame.data);
 	free(m->lines[0].data);
 	free(m->lines[1].data);
 	free(m);
@@ -87,25 +102,28 @@ double docker_parse_time(const char *s, size_t len, size_t *used)
 	return (double)timegm(&tm) + frac;
 }
 
-/* One complete line: split off the timestamp, hand it on. */
-static bool deliver_line(struct log_demux *m, int stream, const char *text, size_t len)
+/* One complete line, with the time of the message it started in. */
+static bool deliver_line(struct log_demux *m, int stream, double ts, const char *text, size_t len)
 {
-	struct log_line line = { .ts = -1, .stream = stream == 2 ? "stderr" : "stdout" };
+	struct log_line line = { .ts = ts, .stream = stream == 2 ? "stderr" : "stdout" };
 	size_t used = 0;
 
+	if (ts == PER_LINE_TS) {
+		line.ts = docker_parse_time(text, len, &used);
+		if (line.ts >= 0)
+			used += used < len && text[used] == ' ';
+		text += used, len -= used;
+	}
 	if (len && text[len - 1] == '\r')
 		len--;
-	line.ts = docker_parse_time(text, len, &used);
-	if (line.ts >= 0 && used < len && text[used] == ' ')
-		text += used + 1, len -= used + 1;
-	else if (line.ts >= 0)
-		text += used, len -= used;
 	line.text = text;
 	line.len = len;
 	return m->fn(m->ctx, &line);
 }
 
-static bool add_payload(struct log_demux *m, int stream, const char *data, size_t len)
+/* Text of one message (or of a raw stream) split into lines; a line may span
+ * messages when Docker split a long one into partial messages. */
+static bool add_payload(struct log_demux *m, int stream, double ts, const char *data, size_t len)
 {
 	struct line_buf *b = &m->lines[stream == 2];
 	const char *nl;
@@ -115,55 +133,74 @@ static bool add_payload(struct log_demux *m, int stream, const char *data, size_
 		bool ok;
 
 		if (b->len) {
-			if (b->len + part > b->cap)
-				b->data = pgx_xrealloc(b->data, b->cap = (b->len + part) * 2);
-			memcpy(b->data + b->len, data, part);
-			ok = deliver_line(m, stream, b->data, b->len + part);
+			buf_add(b, data, part);
+			ok = deliver_line(m, stream, b->ts, b->data, b->len);
 			b->len = 0;
 		} else
-			ok = deliver_line(m, stream, data, part);
+			ok = deliver_line(m, stream, ts, data, part);
 		if (!ok)
 			return false;
 		data += part + 1;
 		len -= part + 1;
 	}
 	if (len) {
-		if (b->len + len > b->cap)
-			b->data = pgx_xrealloc(b->data, b->cap = (b->len + len) * 2);
-		memcpy(b->data + b->len, data, len);
-		b->len += len;
+		if (!b->len)
+			b->ts = ts;
+		buf_add(b, data, len);
 	}
 	return true;
+}
+
+/* Each frame is one message: Docker's time, a space, the text. */
+static bool add_frame(struct log_demux *m, const char *data, size_t len)
+{
+	size_t used = 0;
+	double ts = docker_parse_time(data, len, &used);
+
+	if (ts >= 0)
+		used += used < len && data[used] == ' ';
+	return add_payload(m, m->frame_stream, ts, data + used, len - used);
+}
+
+static void start_frame(struct log_demux *m)
+{
+	const unsigned char *h = m->header;
+
+	m->header_len = 0;
+	m->frame_stream = h[0] >= 2 ? 2 : 1;	/* 3: the daemon's own errors */
+	m->frame_left = (size_t)h[4] << 24 | (size_t)h[5] << 16 | (size_t)h[6] << 8 | h[7];
+	m->frame.len = 0;
+	m->frame_split = m->frame_left > MAX_FRAME;
+}
+
+static bool frame_data(struct log_demux *m, const char *data, size_t len)
+{
+	m->frame_left -= len;
+	if (m->frame_split)	/* the time is lost with the pieces; rare */
+		return add_payload(m, m->frame_stream, -1, data, len);
+	buf_add(&m->frame, data, len);
+	return m->frame_left || add_frame(m, m->frame.data, m->frame.len);
 }
 
 bool log_demux_feed(struct log_demux *m, const char *data, size_t len)
 {
 	if (m->raw)
-		return add_payload(m, 1, data, len);
+		return add_payload(m, 1, PER_LINE_TS, data, len);
 	while (len) {
-		if (!m->frame_left) {
-			size_t take = HEADER_LEN - m->header_len;
+		size_t take;
 
-			if (take > len)
-				take = len;
+		if (!m->frame_left) {
+			take = HEADER_LEN - m->header_len < len ? HEADER_LEN - m->header_len : len;
 			memcpy(m->header + m->header_len, data, take);
 			m->header_len += take;
 			data += take, len -= take;
-			if (m->header_len < HEADER_LEN)
-				break;
-			m->header_len = 0;
-			/* 0 stdin and 1 stdout read as stdout; 2 stderr and 3 (the
-			 * daemon's own errors) as stderr. */
-			m->frame_stream = m->header[0] >= 2 ? 2 : 1;
-			m->frame_left = (size_t)m->header[4] << 24 | (size_t)m->header[5] << 16 |
-					(size_t)m->header[6] << 8 | m->header[7];
+			if (m->header_len == HEADER_LEN)
+				start_frame(m);
 			continue;
 		}
-		size_t take = m->frame_left < len ? m->frame_left : len;
-
-		if (!add_payload(m, m->frame_stream, data, take))
+		take = m->frame_left < len ? m->frame_left : len;
+		if (!frame_data(m, data, take))
 			return false;
-		m->frame_left -= take;
 		data += take, len -= take;
 	}
 	return true;
@@ -178,7 +215,7 @@ bool log_demux_flush(struct log_demux *m)
 			size_t len = b->len;
 
 			b->len = 0;
-			if (!deliver_line(m, i + 1, b->data, len))
+			if (!deliver_line(m, i + 1, b->ts, b->data, len))
 				return false;
 		}
 	}
