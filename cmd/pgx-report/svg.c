@@ -117,7 +117,8 @@ static double grid_step(double px_per_s)
 	return 3600;
 }
 
-static void grid(const struct chart *c, int height)
+/* Marks at the top and again under the last row, which may be far down. */
+static void grid(const struct chart *c, int body_end)
 {
 	double step = grid_step(c->px_per_s);
 	char buf[FMT_LEN];
@@ -125,11 +126,33 @@ static void grid(const struct chart *c, int height)
 	for (long k = 0; k * step <= c->span_s + 1e-9; k++) {
 		double x = x_of(c, k * step);
 
-		fprintf(c->f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n",
-			x, HEADER_H - 12, x, height - MARGIN);
 		snprintf(buf, sizeof(buf), "%gs", round_to(k * step, 0.001));
-		fprintf(c->f, "<text class=\"tick\" x=\"%.1f\" y=\"%d\">%s</text>\n", x, HEADER_H - 16, buf);
+		fprintf(c->f, "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n"
+			"<text class=\"tick\" x=\"%.1f\" y=\"%d\">%s</text>\n"
+			"<text class=\"tick\" x=\"%.1f\" y=\"%d\">%s</text>\n",
+			x, HEADER_H - 12, x, body_end + 2, x, HEADER_H - 16, buf, x, body_end + 14, buf);
 	}
+}
+
+/* Every other row shaded, so a label can be followed to its bar. */
+static void stripes(const struct chart *c, int width)
+{
+	for (size_t i = 1; i < c->rows.n; i += 2)
+		fprintf(c->f, "<rect class=\"stripe\" x=\"0\" y=\"%d\" width=\"%d\" height=\"%d\"/>\n",
+			HEADER_H + (int)i * ROW_H - (ROW_H - BAR_H) / 2, width, ROW_H);
+}
+
+static void ready_mark(const struct chart *c, const struct profile *p, int body_end)
+{
+	char buf[FMT_LEN];
+	double x;
+
+	if (!p->has_total || p->partial)
+		return;
+	x = x_of(c, p->total_s);
+	fprintf(c->f, "<line class=\"ready\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n"
+		"<text class=\"ready\" x=\"%.1f\" y=\"%d\">ready (%s)</text>\n",
+		x, HEADER_H - 12, x, body_end + 18, x + 3, body_end + 28, fmt_secs(buf, p->total_s));
 }
 
 static void label_text(FILE *f, const struct row *r)
@@ -183,7 +206,10 @@ static void head(const struct chart *c, const struct profile *p, int width, int 
 		"text { font-family: sans-serif; font-size: 11px; fill: #222; }\n"
 		".title { font-size: 16px; font-weight: bold; }\n"
 		".tick { font-size: 10px; fill: #666; text-anchor: middle; }\n"
-		".grid { stroke: #ddd; stroke-width: 1; }\n", width, height, width, height);
+		".grid { stroke: #ddd; stroke-width: 1; }\n"
+		"rect.stripe { fill: #f5f5f5; }\n"
+		"line.ready { stroke: #c0504d; stroke-width: 1; stroke-dasharray: 4 3; }\n"
+		"text.ready { fill: #c0504d; }\n", width, height, width, height);
 	for (int k = 0; k <= ROW_BGWORKER; k++)
 		fprintf(c->f, "rect.%s { fill: %s; }\n", kind_names[k], colours[k]);
 	fputs("</style>\n<rect x=\"0\" y=\"0\" width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n", c->f);
@@ -206,7 +232,7 @@ static void head(const struct chart *c, const struct profile *p, int width, int 
 void svg_render(FILE *f, const struct profile *p, const struct view_opts *o)
 {
 	struct chart c = { .f = f, .origin = profile_origin(p) };
-	int width, height;
+	int width, height, body_end;
 
 	c.span_s = profile_end(p) - c.origin;
 	if (c.span_s < 0.001)
@@ -216,9 +242,12 @@ void svg_render(FILE *f, const struct profile *p, const struct view_opts *o)
 	c.px_per_s = c.chart_w / c.span_s;
 	collect_rows(&c, p);
 	width = 2 * MARGIN + c.chart_w + LABEL_W;
-	height = HEADER_H + (int)c.rows.n * ROW_H + 2 * MARGIN;
+	body_end = HEADER_H + (int)c.rows.n * ROW_H;
+	height = body_end + 32 + MARGIN;
 	head(&c, p, width, height);
-	grid(&c, height);
+	stripes(&c, width);
+	grid(&c, body_end);
+	ready_mark(&c, p, body_end);
 	for (size_t i = 0; i < c.rows.n; i++)
 		row(&c, &c.rows.v[i], HEADER_H + (int)i * ROW_H);
 	fputs("</svg>\n", f);
