@@ -293,3 +293,15 @@ wait_bg() {
 	assert_output 6
 	[[ "$stderr" == "pgx-trace: error: "*"standard output"* ]]
 }
+
+@test "pgx-trace mounts tracefs when it is missing and says so" {
+	require_root "mount"
+	if mountpoint -q /sys/kernel/tracing; then
+		umount /sys/kernel/tracing 2>/dev/null || skip "tracefs is in use"
+	fi
+	trace --no-open -- /bin/true
+	assert_success
+	[ "$stderr" = "pgx-trace: mounted tracefs on /sys/kernel/tracing" ]
+	mountpoint -q /sys/kernel/tracing
+	[ "$(count '.type=="exec" and .filename=="/bin/true"')" -eq 1 ]
+}
