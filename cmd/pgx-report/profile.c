@@ -152,7 +152,7 @@ static void read_summary(struct profile *p, const json_t *rec)
 	p->ready_source = dup_str(rec, "ready_source", "none");
 	p->has_start = get_num(rec, "start", &p->start) || get_num(rec, "ts", &p->start);
 	p->has_ready = get_num(rec, "ready", &p->ready);
-	p->has_total = get_num(rec, "total_s", &p->total_s);
+	p->has_total = get_num(rec, "total_s", &p->total_s) && p->total_s >= 0;
 	if (!p->has_total && p->has_ready && p->has_start) {
 		p->total_s = p->ready - p->start;
 		p->has_total = true;

@@ -1,4 +1,5 @@
 /* svg.c - a self-contained waterfall timeline, one row per span, like systemd-analyze plot */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
@@ -106,15 +107,18 @@ static double x_of(const struct chart *c, double t)
 	return MARGIN + (t < 0 ? 0 : t) * c->px_per_s;
 }
 
-/* A grid step of at least 100 px between labelled lines. */
+/* A grid step of at least 100 px between labelled lines: 1-2-5 steps of
+ * seconds, then minutes; never more marks than the chart has 100 px. */
 static double grid_step(double px_per_s)
 {
 	static const double steps[] = { 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600 };
+	double raw = 100 / px_per_s, mag;
 
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		if (steps[i] * px_per_s >= 100)
+		if (steps[i] >= raw)
 			return steps[i];
-	return 3600;
+	mag = pow(10, floor(log10(raw)));
+	return raw <= 2 * mag ? 2 * mag : raw <= 5 * mag ? 5 * mag : 10 * mag;
 }
 
 /* Marks at the top and again under the last row, which may be far down. */
