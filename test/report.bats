@@ -171,6 +171,15 @@ two_hundred_processes() {
 	assert_80_columns
 }
 
+@test "compare attributes a change to a phase without scripts to that phase, not to a script" {
+	run pgx-report compare "$F/base.ndjson" "$F/mixed.ndjson"
+	assert_success
+	assert_line "Biggest change: phase initdb, +2.000s (+133.3%)"
+	assert_line --regexp '^  02-sleep\.sql +1\.050s +1\.150s +\+0\.100s +\+9\.5%  slower$'
+	run pgx-report compare -f json "$F/base.ndjson" "$F/mixed.ndjson"
+	assert_equal "$(jq -c '.biggest | [.kind, .name, .delta_s, .phase]' <<<"$output")" '["phase","initdb",2,null]'
+}
+
 @test "compare of a profile with itself exits 0, and a generous limit passes" {
 	run pgx-report compare "$F/base.ndjson" "$F/base.ndjson" --fail-if-slower 5
 	assert_success

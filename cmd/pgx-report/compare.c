@@ -99,24 +99,6 @@ static void pair_scripts(struct comparison *c)
 	}
 }
 
-/* The largest change, in either direction: a script when there are scripts. */
-static void find_biggest(struct comparison *c)
-{
-	const struct delta *best = NULL;
-
-	for (size_t i = 0; i < c->scripts.n; i++)
-		if (!best || fabs(delta_s(&c->scripts.v[i])) > fabs(delta_s(best)))
-			best = &c->scripts.v[i];
-	c->biggest_is_script = best && fabs(delta_s(best)) >= 0.0005;
-	if (!c->biggest_is_script) {
-		best = NULL;
-		for (size_t i = 0; i < c->phases.n; i++)
-			if (!best || fabs(delta_s(&c->phases.v[i])) > fabs(delta_s(best)))
-				best = &c->phases.v[i];
-	}
-	c->biggest = best && fabs(delta_s(best)) >= 0.0005 ? best : NULL;
-}
-
 /* The phase a script ran in, from the profile that has it. */
 static const char *phase_of_script(const struct comparison *c, const char *name)
 {
@@ -137,6 +119,40 @@ static const char *phase_of_script(const struct comparison *c, const char *name)
 		}
 	}
 	return NULL;
+}
+
+static const struct delta *largest(const struct delta *v, size_t n)
+{
+	const struct delta *best = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (!best || fabs(delta_s(&v[i])) > fabs(delta_s(best)))
+			best = &v[i];
+	return best && fabs(delta_s(best)) >= 0.0005 ? best : NULL;
+}
+
+/* The largest change, in either direction.  A phase that holds scripts is
+ * the sum of their changes, so its change is attributed to its largest
+ * script; a phase without scripts (initdb, a server start) stands for
+ * itself.  Scripts that no phase holds compete with the phases directly. */
+static void find_biggest(struct comparison *c)
+{
+	const struct delta *phase = largest(c->phases.v, c->phases.n);
+	const struct delta *script = largest(c->scripts.v, c->scripts.n);
+	bool held = false;
+
+	for (size_t i = 0; script && phase && i < c->scripts.n; i++) {
+		const char *in = phase_of_script(c, c->scripts.v[i].name);
+
+		held |= in && !strcmp(in, phase->name);
+	}
+	if (script && (!phase || held || (!phase_of_script(c, script->name) &&
+					  fabs(delta_s(script)) >= fabs(delta_s(phase))))) {
+		c->biggest = script;
+		c->biggest_is_script = true;
+	} else {
+		c->biggest = phase;
+	}
 }
 
 static int set_limit(struct comparison *c, const struct compare_opts *o)
