@@ -274,3 +274,23 @@ assert_records_wellformed() {
 		$l[1] == "bad \ufffd byte" and $l[2] == "no newline at end"' <<<"$output"
 	assert_success
 }
+
+@test "--env and --cgroup-parent reach the container, and ready means psql can connect" {
+	require_root
+	local parent="/pgx-test-$$" start
+	run --separate-stderr timeout 180 pgx-docker run "$PGX_TEST_IMAGE" --name "$NAME" \
+		--port "$PORT" --env POSTGRES_DB=pgxdb -e GREETING=hello --cgroup-parent "$parent" \
+		--until ready
+	assert_success
+	start="$(jq -c 'select(.action == "start")' <<<"$output")"
+	assert_regex "$(jq -r .cgroup <<<"$start")" "^$parent/[0-9a-f]{64}\$"
+	assert_equal "$(jq -r .cgroup_id <<<"$start")" \
+		"$(stat -c %i "$(cgroup2_mount)$(sed -n 's/^0:://p' "/proc/$(jq -r .pid <<<"$start")/cgroup")")"
+	run psql_q -h 127.0.0.1 -p "$PORT" -U postgres -d pgxdb -c 'SELECT current_database()'
+	assert_success
+	assert_output pgxdb
+	run docker exec "$NAME" printenv GREETING
+	assert_output hello
+	docker_remove_container "$NAME"
+	find /sys/fs/cgroup -maxdepth 2 -type d -name "${parent#/}" -exec rmdir {} + 2>/dev/null || true
+}
