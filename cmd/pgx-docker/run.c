@@ -23,7 +23,6 @@ struct run {
 	double settle_until;
 	bool ready;		/* ready record written */
 	bool ended;		/* the log stream ended: the container stopped */
-	bool died;		/* die record written */
 };
 
 static json_t *create_body(const struct run_opts *o)
@@ -238,7 +237,6 @@ static int record_death(struct run *r)
 	container_info_free(&r->ci);
 	if ((rc = container_info_get(r->d, r->id, &r->ci)) != PGX_EXIT_OK)
 		return rc;
-	r->died = true;
 	return emit_die(r->d, &r->ci, log_sink_last_lines(r->sink)) ? PGX_EXIT_OK : PGX_EXIT_OUTPUT;
 }
 
@@ -250,10 +248,10 @@ static int stop_container(struct run *r)
 	json_t *answer = NULL;
 	long status;
 	double give_up;
-
-	bool wrote = emit_container(&rec);	/* stop even if stdout is gone */
+	bool wrote;
 	int rc;
 
+	wrote = emit_container(&rec);	/* stop even if stdout is gone */
 	snprintf(path, sizeof(path), "/containers/%s/stop?t=%d", r->id, STOP_TIMEOUT);
 	status = docker_call(r->d, "POST", path, NULL, &answer);
 	if (status > 0 && status != 204 && status != 304)
