@@ -160,6 +160,16 @@ two_hundred_processes() {
 	[ "$height" -gt "$(sort -n <<<"$bars" | tail -1)" ] || fail "bars below the height $height"
 }
 
+@test "svg of a profile lasting days keeps a handful of grid marks" {
+	printf '%s\n' '{"type":"phase","name":"initdb","start":0,"end":300000}' \
+		'{"type":"profile","subject":"slow","start":0,"ready":300000,"total_s":300000}' >"$BATS_TEST_TMPDIR/long.ndjson"
+	run pgx-report -f svg "$BATS_TEST_TMPDIR/long.ndjson"
+	assert_success
+	marks="$(grep -c 'class="tick"' <<<"$output")"
+	[ "$marks" -ge 4 ] && [ "$marks" -le 1000 ] || fail "$marks grid marks"
+	assert_output --partial ">initdb (300000.000s)</text>"
+}
+
 @test "compare attributes a slower script's delta to it and --fail-if-slower 5 exits 1" {
 	run pgx-report compare "$F/base.ndjson" "$F/slower.ndjson" --fail-if-slower 5
 	assert_failure 1
