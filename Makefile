@@ -142,7 +142,8 @@ deps:
 
 # ---- demo: the README's main job on a throwaway PostgreSQL ----
 demo: all
-	@PATH="$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" share/pgx/demo.sh
+	@PATH="$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
+		PGX_DEMO_OUT="$(CURDIR)/$(BUILD)/demo" share/pgx/demo.sh
 
 lint-man: man/pgx-events.7
 	mandoc -Tlint -W warning $(MAN1) $(MAN7)

@@ -156,20 +156,31 @@ static bool emit_processes(const struct timeline *t)
 	return true;
 }
 
+/* The image, or the traced command line as a shell would show it. */
 static char *subject_of(const struct timeline *t)
 {
 	const struct proc_span *first = NULL;
+	size_t i, len = 1;
+	json_t *a;
 	char *s;
 
 	if (t->ctr.image)
 		return pgx_xstrdup(t->ctr.image);
-	for (size_t i = 0; i < t->nprocs; i++)
+	for (i = 0; i < t->nprocs; i++)
 		if (!first || t->procs[i].start < first->start)
 			first = &t->procs[i];
-	if (!first)
-		return pgx_xstrdup("(unknown)");
-	s = json_dumps(first->argv, JSON_COMPACT);
-	return s ? s : pgx_xstrdup(first->comm);
+	if (!first || !json_array_size(first->argv))
+		return pgx_xstrdup(first ? first->comm : "(unknown)");
+	json_array_foreach(first->argv, i, a)
+		len += json_string_length(a) + 1;
+	s = pgx_xmalloc(len);
+	s[0] = '\0';
+	json_array_foreach(first->argv, i, a) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, json_string_value(a) ? json_string_value(a) : "");
+	}
+	return s;
 }
 
 static json_t *warnings_of(const struct timeline *t, const struct bounds *b, size_t log_scripts)

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # pgx demo: profile the startup of a throwaway PostgreSQL 15 in a temp dir.
 #
-# initdb + start + a first query, traced by pgx-trace when run as root (eBPF),
-# its log matched by pgx-logmatch, then summarised with jq.  Everything it
-# creates lives in one temp dir, removed on the way out.
+# The subject does what an image's entrypoint does: initdb, a temporary
+# server, one init script (an extension and a table), stop, the final server.
+# As root it runs under pgx-trace (eBPF: every exec and exit); otherwise the
+# profile comes from log lines only.  Then:
+#   pgx-logmatch | pgx-timeline | pgx-report (table, and an SVG timeline)
+# Everything but the SVG lives in one temp dir, removed on the way out.
 set -euo pipefail
 
 pg_bindir="${PG_BINDIR:-/usr/lib/postgresql/15/bin}"
+out_dir="${PGX_DEMO_OUT:-$PWD}"
 work="$(mktemp -d /tmp/pgx-demo.XXXXXX)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 chmod 755 "$work"
@@ -22,23 +26,38 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The subject: what a container entrypoint does, minus the container.
+mkdir -p "$work/initdb.d"
+cat >"$work/initdb.d/01-init.sql" <<'SQL'
+CREATE EXTENSION pg_stat_statements;
+CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric NOT NULL DEFAULT 0);
+INSERT INTO accounts SELECT g, 0 FROM generate_series(1, 100000) g;
+SQL
 cat >"$work/start.sh" <<SCRIPT
 set -e
-"$pg_bindir/initdb" -D "$work/data" -U postgres -A trust 2>&1
-"$pg_bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
-	-o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$work -c log_line_prefix='%m [%p] '" start >/dev/null
-"$pg_bindir/psql" -X -q -h "$work" -p "$port" -U postgres -c 'CREATE EXTENSION pg_stat_statements' postgres
+pg="$pg_bindir"
+"\$pg/initdb" -D "$work/data" -U postgres -A trust 2>&1
+opts="-c port=$port -c unix_socket_directories=$work -c log_line_prefix='%m [%p] ' -c log_statement=ddl"
+"\$pg/pg_ctl" -D "$work/data" -l "$work/server.log" -w -o "-c listen_addresses= \$opts" start
+for f in "$work"/initdb.d/*.sql; do
+	echo "demo: running \$f"
+	"\$pg/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p $port -U postgres -f "\$f" postgres
+done
+"\$pg/pg_ctl" -D "$work/data" -m fast -w stop
+"\$pg/pg_ctl" -D "$work/data" -l "$work/server.log" -w -o "-c listen_addresses=127.0.0.1 \$opts" start
 SCRIPT
-chmod 755 "$work/start.sh"
+chown -R "$(stat -c %U "$work")" "$work/initdb.d"
 
 echo "pgx demo: starting a throwaway PostgreSQL 15 in $work"
-if [ "$(id -u)" = 0 ] && command -v pgx-trace >/dev/null; then
-	# initdb's output lines become log records, timed as pgx-trace reads them
-	pgx-trace --filter-open '*postgresql*' -- "${as_owner[@]}" sh "$work/start.sh" >"$work/trace.ndjson"
+if [ "$(id -u)" = 0 ] && pgx-trace --version >/dev/null 2>&1; then
+	pgx-trace --no-open -- "${as_owner[@]}" sh "$work/start.sh" >"$work/events.ndjson" 2>"$work/trace.err" ||
+		{ cat "$work/trace.err" >&2; exit 1; }
 else
-	echo "pgx demo: not root, so no eBPF trace (run as root to see every exec and open)"
-	"${as_owner[@]}" sh "$work/start.sh" >"$work/trace.ndjson"
+	echo "pgx demo: not root: no eBPF trace, so phases and scripts come from log lines only"
+	"${as_owner[@]}" sh "$work/start.sh" >"$work/events.ndjson"
 fi
-cat "$work/trace.ndjson" "$work/server.log" | pgx-logmatch --only-matching |
-	jq -s -r -f "$(dirname "$0")/demo-summary.jq"
+cat "$work/events.ndjson" "$work/server.log" | pgx-logmatch | pgx-timeline -i "$work/initdb.d" -d \
+	>"$work/profile.ndjson" || true
+pgx-report --format table "$work/profile.ndjson"
+mkdir -p "$out_dir"
+pgx-report --format svg -o "$out_dir/pgx-demo-profile.svg" "$work/profile.ndjson"
+echo "pgx demo: SVG timeline written to $out_dir/pgx-demo-profile.svg"
