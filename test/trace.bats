@@ -255,6 +255,10 @@ wait_bg() {
 	assert_output --partial 'invalid size "lots" for option --buffer-size'
 	run pgx-trace --buffer-size 2G -- true
 	assert_failure 2
+	assert_output --partial "--buffer-size must be between 1 and 1G"
+	run pgx-trace --cgroup / --duration 0
+	assert_failure 2
+	assert_output --partial "--duration must be greater than 0"
 	run pgx-trace --pid 0
 	assert_failure 2
 	run pgx-trace --duration 1 -- true

@@ -88,14 +88,17 @@ static void parse_one(struct options *o, int c)
 
 	switch (c) {
 	case 'b':
-		ok = pgx_parse_size(optarg, "--buffer-size", &o->buffer_size) &&
-		     o->buffer_size > 0;
-		if (ok && o->buffer_size > (1ULL << 30))
-			pgx_usage_error("--buffer-size must be at most 1G");
+		ok = pgx_parse_size(optarg, "--buffer-size", &o->buffer_size);
+		if (ok && (o->buffer_size == 0 || o->buffer_size > (1ULL << 30)))
+			pgx_usage_error("--buffer-size must be between 1 and 1G");
 		break;
 	case 'c': o->cgroup = optarg; break;
 	case 'p': ok = pgx_parse_long(optarg, "--pid", 1, 4194304, &o->pid); break;
-	case 'd': ok = pgx_parse_seconds(optarg, "--duration", &o->duration) && o->duration > 0; break;
+	case 'd':
+		ok = pgx_parse_seconds(optarg, "--duration", &o->duration);
+		if (ok && o->duration <= 0)
+			pgx_usage_error("--duration must be greater than 0");
+		break;
 	case OPT_COMM:
 		if (!*optarg || strlen(optarg) >= TRACE_COMM_LEN)
 			pgx_usage_error("--comm must be 1 to %d characters", TRACE_COMM_LEN - 1);
