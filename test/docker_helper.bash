@@ -1,4 +1,5 @@
 # docker_helper.bash - a dockerd and the pgx test image for test/docker.bats.
+# shellcheck shell=bash disable=SC2034  # BG_STATUS and BG_CAT are read by docker.bats
 # docker_setup (from setup_file) starts dockerd when none answers and builds
 # the test image when its tag is missing; docker_teardown (from teardown_file)
 # stops only the daemon that docker_setup started.  The harness may use the
@@ -43,11 +44,19 @@ dockerd_stop() {
 	kill -KILL "$pid" 2>/dev/null || true
 }
 
-# Cached by tag: a second run finds the image and skips debootstrap.
+# Cached by tag and recipe: a second run finds the image and skips debootstrap;
+# a changed entrypoint or build script rebuilds it.
 test_image_build() {
-	docker image inspect "$PGX_TEST_IMAGE" >/dev/null 2>&1 && return 0
+	local want have old
+	want="$("$PGX_TEST_DIR/image/build.sh" --hash)"
+	have="$(docker image inspect -f '{{index .Config.Labels "org.pgx.recipe"}}' \
+		"$PGX_TEST_IMAGE" 2>/dev/null)" || have=""
+	[ -n "$have" ] && [ "$have" = "$want" ] && return 0
+	old="$(docker image inspect -f '{{.Id}}' "$PGX_TEST_IMAGE" 2>/dev/null)" || old=""
 	echo "# building $PGX_TEST_IMAGE (debootstrap, about a minute)" >&3
-	"$PGX_TEST_DIR/image/build.sh" "$PGX_TEST_IMAGE"
+	"$PGX_TEST_DIR/image/build.sh" "$PGX_TEST_IMAGE" || return 1
+	# The stale image lost its tag; drop it rather than leave 400 MB behind.
+	[ -z "$old" ] || docker rmi "$old" >/dev/null 2>&1 || true
 }
 
 docker_setup() {
@@ -66,8 +75,8 @@ docker_remove_container() {
 
 # Wait until FILE holds a record that the jq filter selects.
 wait_for_record() {
-	local file="$1" filter="$2" seconds="${3:-120}" i
-	for i in $(seq 1 $((seconds * 10))); do
+	local file="$1" filter="$2" seconds="${3:-120}"
+	for _ in $(seq 1 $((seconds * 10))); do
 		[ -n "$(jq -c "$filter" "$file" 2>/dev/null)" ] && return 0
 		sleep 0.1
 	done

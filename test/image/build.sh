@@ -1,5 +1,5 @@
 #!/bin/bash
-# build.sh TAG - build the pgx test image without any registry: debootstrap a
+# build.sh TAG | --hash - build the pgx test image without any registry: debootstrap a
 # minimal Debian with postgresql-15 from the mirror apt already uses, add our
 # entrypoint, and `docker import` the tree.  Needs root, debootstrap and a
 # running dockerd.  The tree lives in a temp dir that is removed afterwards.
@@ -19,6 +19,12 @@ apt_mirror() {
 	printf '%s\n' "${m:-http://deb.debian.org/debian}"
 }
 
+# What the image is made from; the image carries it as a label, so a changed
+# entrypoint or build script makes the cached image stale.
+recipe_hash() {
+	cat "$here/build.sh" "$here/docker-entrypoint.sh" | sha256sum | cut -c1-16
+}
+
 root=""
 cleanup() {
 	[ -z "$root" ] || rm -rf --one-file-system "$root" "$root.log"
@@ -26,6 +32,10 @@ cleanup() {
 
 main() {
 	local mirror
+	if [ "$tag" = --hash ]; then
+		recipe_hash
+		return
+	fi
 	[ "$(id -u)" = 0 ] || { echo "build.sh: needs root" >&2; exit 5; }
 	mirror="${PGX_IMAGE_MIRROR:-$(apt_mirror)}"
 	root="$(mktemp -d /tmp/pgx-image.XXXXXX)"
@@ -46,6 +56,7 @@ main() {
 		--change 'VOLUME /var/lib/postgresql/data' \
 		--change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' \
 		--change 'CMD ["postgres"]' \
+		--change "LABEL org.pgx.recipe=$(recipe_hash)" \
 		- "$tag" >/dev/null
 }
 

@@ -94,7 +94,7 @@ main() {
 	fi
 	if [ "$(id -u)" = 0 ]; then
 		prepare_dirs_as_root
-		exec setpriv --reuid=postgres --regid=postgres --init-groups "$BASH_SOURCE" "$@"
+		exec setpriv --reuid=postgres --regid=postgres --init-groups "${BASH_SOURCE[0]}" "$@"
 	fi
 	if [ ! -s "$PGDATA/PG_VERSION" ]; then
 		init_database_dir
