@@ -116,6 +116,17 @@ wait_bg() {
 	[ "$(count '.type=="log" and .line=="no newline"')" -eq 1 ]
 }
 
+@test "the command gets its cgroup in PGX_TRACE_CGROUP" {
+	require_root eBPF
+	trace --no-open -- sh -c 'echo "$PGX_TRACE_CGROUP"; grep "^0::" /proc/self/cgroup'
+	assert_success
+	local cg
+	cg=$(records '.type=="log"' | jq -r 'select(.line|startswith("/")) | .line')
+	[[ "$cg" =~ ^/([^/]+/)*pgx-trace\.[0-9]+$ ]]
+	[ "$(count ".type==\"log\" and .line==\"0::$cg\"")" -eq 1 ]
+	[ "$(count ".type==\"exec\" and .cgroup_id==$(records '.type=="exec"' | head -1 | jq .cgroup_id)")" -eq 2 ]
+}
+
 @test "a command that cannot be found exits 127 like a shell" {
 	require_root eBPF
 	run -127 --separate-stderr timeout 60 pgx-trace -- /nonexistent/pgx-no-such-command

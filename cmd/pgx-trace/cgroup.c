@@ -31,6 +31,8 @@ static char *join(const char *root, const char *path)
 
 	while (*path == '/')
 		path++;
+	if (!*path)
+		return pgx_xstrdup(root);
 	if (asprintf(&out, "%s/%s", root, path) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	return out;

@@ -1,4 +1,5 @@
 /* subject.c - run CMD in a fresh cgroup, held until the tracer is armed */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,6 +17,7 @@ struct subject {
 	pid_t pid;
 	int pidfd, out_fd, go_fd, cgroup_fd;
 	char *dir, *parent_dir;
+	const char *rel;	/* dir below the cgroup v2 root, "/..." */
 	bool started, reaped;
 	int status;
 };
@@ -31,6 +33,7 @@ static int make_cgroup(struct subject *s, const char *root)
 	s->parent_dir = cgroup_self_dir(root);
 	if (asprintf(&s->dir, "%s/pgx-trace.%d", s->parent_dir, (int)getpid()) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	s->rel = s->dir + strlen(root);
 	if (mkdir(s->dir, 0755) != 0) {
 		pgx_error("cannot create cgroup \"%s\": %s", s->dir, strerror(errno));
 		free(s->dir);
@@ -46,8 +49,11 @@ static int make_cgroup(struct subject *s, const char *root)
 }
 
 /* In the child: wait for the go byte, then become CMD. Exit codes as a
- * shell's: 127 not found, 126 found but not runnable. */
-static void __attribute__((noreturn)) run_child(char **argv, int out_fd, int go_fd)
+ * shell's: 127 not found, 126 found but not runnable. PGX_TRACE_CGROUP
+ * lets CMD put what it starts elsewhere (a container: Docker's
+ * CgroupParent) under the traced cgroup. */
+static void __attribute__((noreturn)) run_child(char **argv, const char *rel, int out_fd,
+						int go_fd)
 {
 	char go;
 
@@ -58,6 +64,7 @@ static void __attribute__((noreturn)) run_child(char **argv, int out_fd, int go_
 		_exit(126);
 	if (read(go_fd, &go, 1) != 1)
 		_exit(126);	/* pgx-trace went away before arming */
+	setenv("PGX_TRACE_CGROUP", rel, 1);
 	execvp(argv[0], argv);
 	pgx_error("cannot run \"%s\": %s", argv[0], strerror(errno));
 	_exit(errno == ENOENT || errno == ENOTDIR ? 127 : 126);
@@ -78,7 +85,7 @@ static int spawn(struct subject *s, char **argv)
 		return PGX_EXIT_INTERNAL;
 	}
 	if (s->pid == 0)
-		run_child(argv, out[1], go[0]);
+		run_child(argv, s->rel, out[1], go[0]);
 	close(out[1]);
 	close(go[0]);
 	s->out_fd = out[0];
@@ -196,6 +203,24 @@ static int move_leftovers(struct subject *s)
 	return moved;
 }
 
+/* On a hybrid layout Docker makes the same path in every v1 hierarchy
+ * for a container under PGX_TRACE_CGROUP: remove those too, if empty. */
+static void remove_v1_twins(const struct subject *s)
+{
+	char path[4096];
+	struct dirent *de;
+	DIR *d;
+
+	if (strncmp(s->dir, "/sys/fs/cgroup/", 15) != 0 || !(d = opendir("/sys/fs/cgroup")))
+		return;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && strcmp(de->d_name, "unified") != 0) {
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/%s%s", de->d_name, s->rel);
+			rmdir(path);
+		}
+	closedir(d);
+}
+
 static void remove_cgroup(struct subject *s)
 {
 	static const struct timespec pause = { 0, 10000000L };
@@ -207,9 +232,12 @@ static void remove_cgroup(struct subject *s)
 		moved += move_leftovers(s);
 		nanosleep(&pause, NULL);
 	}
-	if (tries == 50)
+	if (tries == 50) {
 		pgx_warn("cannot remove cgroup \"%s\": %s", s->dir, strerror(errno));
-	else if (moved)
+		return;
+	}
+	remove_v1_twins(s);
+	if (moved)
 		pgx_info("%d process%s left running, moved to cgroup \"%s\"", moved,
 			 moved == 1 ? "" : "es", s->parent_dir);
 }
