@@ -158,6 +158,8 @@ assert_records_wellformed() {
 	require_root
 	run -7 --separate-stderr timeout 120 pgx-docker run "$PGX_TEST_IMAGE" --name "$NAME" \
 		--port "$PORT" --until ready --rm -- sh -c 'echo starting; echo "fatal: no config" >&2; exit 3'
+	assert_equal "$(wc -l <<<"$stderr")" 1
+	assert_regex "$stderr" '^pgx-docker: error: container [0-9a-f]{12} exited with code 3 before it was ready$'
 	echo "$output" >"$WORK/out"
 	assert_records_wellformed "$WORK/out"
 	run jq -r 'select(.type == "container") | .action' "$WORK/out"
@@ -169,8 +171,6 @@ assert_records_wellformed() {
 	run jq -e -s '[.[] | select(.type == "log")] | map([.stream, .line]) | sort ==
 		[["stderr", "fatal: no config"], ["stdout", "starting"]]' "$WORK/out"
 	assert_success
-	assert_equal "$(wc -l <<<"$stderr")" 1
-	assert_regex "$stderr" '^pgx-docker: error: container [0-9a-f]{12} exited with code 3 before it was ready$'
 }
 
 @test "an image that is not present is an error that promises no registry pull, exit 3" {
@@ -204,6 +204,20 @@ assert_records_wellformed() {
 	run jq -e -s 'any(.[]; .type == "log" and .line == " built image init ran") and
 		any(.[]; .action == "ready")' "$WORK/out"
 	assert_success
+}
+
+@test "a failing build step yields a build error record and exit 7" {
+	require_root
+	mkdir -p "$WORK/ctx"
+	printf 'FROM %s\nRUN exit 3\n' "$PGX_TEST_IMAGE" >"$WORK/ctx/Dockerfile"
+	run -7 --separate-stderr timeout 300 pgx-docker build --dockerfile "$WORK/ctx/Dockerfile" \
+		--context "$WORK/ctx" --tag "pgx-test/failing-$$:1"
+	assert_regex "$stderr" '^pgx-docker: error: build of "pgx-test/failing-[0-9]+:1" failed: '
+	run jq -e -s 'last | .type == "build" and .step == 2 and
+		(.error | test("returned a non-zero code: 3"))' <<<"$output"
+	assert_success
+	run docker image inspect "pgx-test/failing-$$:1"
+	assert_failure
 }
 
 @test "inspect and logs report a container that already exists" {
