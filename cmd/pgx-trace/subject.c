@@ -224,16 +224,18 @@ static void remove_v1_twins(const struct subject *s)
 static void remove_cgroup(struct subject *s)
 {
 	static const struct timespec pause = { 0, 10000000L };
-	int tries, moved = 0;
+	int tries, moved = 0, err = 0;
 
 	for (tries = 0; tries < 50; tries++) {
 		if (rmdir(s->dir) == 0 || errno == ENOENT)
 			break;
+		err = errno;
 		moved += move_leftovers(s);
 		nanosleep(&pause, NULL);
 	}
 	if (tries == 50) {
-		pgx_warn("cannot remove cgroup \"%s\": %s", s->dir, strerror(errno));
+		pgx_warn("cannot remove cgroup \"%s\": %s%s", s->dir, strerror(err),
+			 err == EBUSY ? " (a child cgroup, such as a container's, is still in use)" : "");
 		return;
 	}
 	remove_v1_twins(s);
