@@ -382,3 +382,17 @@ two_hundred_processes() {
 		pgx-report -f svg "$BATS_TEST_TMPDIR/t.ndjson" | xmllint --noout - || fail "invalid SVG"
 	fi
 }
+
+@test "Ctrl-C in a pipeline still shows the profile the stages before write on their way out" {
+	# the writer sends half the stream, then the rest after pgx-report got SIGINT
+	{ head -5 "$F/base.ndjson"; sleep 1; tail -n +6 "$F/base.ndjson"; } |
+		pgx-report >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
+	sleep 0.4
+	kill -INT "$pid"
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 0
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_line "Total:     5.000s (ready by ping)"
+}

@@ -269,6 +269,16 @@ cleanup:
 	return status;
 }
 
+/* Ctrl-C in a pipeline reaches every stage: the ones before pgx-report
+ * stop and write their last records (pgx-timeline its profile), which
+ * pgx-report must still read.  The end of the stream stops it then, not
+ * the signal; only a terminal on stdin means the user is talking to it. */
+static void keep_reading_on_sigint(void)
+{
+	if (!isatty(STDIN_FILENO))
+		signal(SIGINT, SIG_IGN);
+}
+
 int main(int argc, char **argv)
 {
 	struct options opts = { 0 };
@@ -277,6 +287,7 @@ int main(int argc, char **argv)
 	pgx_init(argv[0]);
 	parse_options(argc, argv, &opts);
 	pgx_install_signals();
+	keep_reading_on_sigint();
 	switch (opts.mode) {
 	case MODE_COMPARE: status = run_compare(&opts); break;
 	case MODE_AGGREGATE: status = run_aggregate(&opts); break;
