@@ -308,3 +308,18 @@ assert_records_wellformed() {
 	docker_remove_container "$NAME"
 	find /sys/fs/cgroup -maxdepth 2 -type d -name "${parent#/}" -exec rmdir {} + 2>/dev/null || true
 }
+
+@test "under pgx-trace the container goes below PGX_TRACE_CGROUP unless --cgroup-parent says otherwise" {
+	require_root
+	local parent="/pgx-test-env-$$"
+	PGX_TRACE_CGROUP="$parent" run --separate-stderr timeout 60 pgx-docker run "$PGX_TEST_IMAGE" \
+		--name "$NAME" --rm -- sleep 2
+	assert_success
+	assert_regex "$(jq -r 'select(.action == "start") | .cgroup' <<<"$output")" "^$parent/[0-9a-f]{64}\$"
+	PGX_TRACE_CGROUP="$parent" run --separate-stderr timeout 60 pgx-docker run "$PGX_TEST_IMAGE" \
+		--name "$NAME" --rm --cgroup-parent "$parent-own" -- sleep 2
+	assert_success
+	assert_regex "$(jq -r 'select(.action == "start") | .cgroup' <<<"$output")" "^$parent-own/[0-9a-f]{64}\$"
+	find /sys/fs/cgroup -maxdepth 2 -type d \( -name "${parent#/}" -o -name "${parent#/}-own" \) \
+		-exec rmdir {} + 2>/dev/null || true
+}

@@ -121,7 +121,13 @@ static int cmd_run(struct docker **d, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
 	struct run_opts o = { .env = json_array(), .binds = json_array(), .port = 5432 };
+	const char *traced = getenv("PGX_TRACE_CGROUP");
 	int c, status;
+
+	/* Under pgx-trace, the container goes below the traced cgroup, so that
+	 * what the daemon starts for us is traced too. */
+	if (traced && *traced)
+		o.cgroup_parent = traced;
 
 	argc = split_command(argc, argv, &o.cmd);
 	while ((c = getopt_long(argc, argv, "e:v:p:u:h", longopts, NULL)) != -1) {
