@@ -295,6 +295,12 @@ two_hundred_processes() {
 	run pgx-report -f json "$F/partial.ndjson"
 	assert_failure 3
 	assert_equal "$(jq -c '[.partial, .total_s, (.phases | length)]' <<<"$output")" '[true,5,7]'
+	run pgx-report aggregate "$F/run1.ndjson" "$F/partial.ndjson"
+	assert_failure 3
+	assert_equal "$(jq -c 'select(.type=="profile") | .runs' <<<"$output")" 2
+	run pgx-report compare "$F/base.ndjson" "$F/partial.ndjson"
+	assert_failure 3
+	assert_line --regexp '^Warning: +candidate: no profile record in'
 }
 
 @test "a profile that never became ready is shown with its warning and exits 7" {

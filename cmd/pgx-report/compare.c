@@ -218,6 +218,17 @@ static void delta_header(FILE *f, const char *what, bool status)
 	fputc('\n', f);
 }
 
+/* A delta is only as good as its inputs: say what their makers doubted. */
+static void warnings(FILE *f, const char *side, const struct profile *p)
+{
+	char line[600];
+
+	for (size_t i = 0; i < p->warnings.n; i++) {
+		snprintf(line, sizeof(line), "%s: %s", side, p->warnings.v[i]);
+		put_wrapped(f, "Warning:    ", line, 80);
+	}
+}
+
 static void table_header(FILE *f, const struct comparison *c)
 {
 	char note[64];
@@ -226,14 +237,16 @@ static void table_header(FILE *f, const struct comparison *c)
 	      "PostgreSQL Startup Profile Comparison\n"
 	      "================================================================================\n\n", f);
 	fputs("Base:       ", f);
-	put_trunc(f, c->base->input, 30);
+	put_trunc(f, c->base->input, 26);
 	fputs(" (", f);
-	put_trunc(f, c->base->subject, 20);
+	put_trunc(f, c->base->subject, 18);
 	fprintf(f, "%s)\nCandidate:  ", runs_note(note, c->base));
-	put_trunc(f, c->cand->input, 30);
+	put_trunc(f, c->cand->input, 26);
 	fputs(" (", f);
-	put_trunc(f, c->cand->subject, 20);
+	put_trunc(f, c->cand->subject, 18);
 	fprintf(f, "%s)\n", runs_note(note, c->cand));
+	warnings(f, "base", c->base);
+	warnings(f, "candidate", c->cand);
 }
 
 static void table_out(FILE *f, const struct comparison *c, const struct compare_opts *o)

@@ -120,6 +120,8 @@ void put_wrapped(FILE *f, const char *indent, const char *text, size_t width)
 
 		if (len >= sizeof(word))
 			len = sizeof(word) - 1;
+		while (len && ((unsigned char)p[len] & 0xC0) == 0x80)
+			len--;	/* never cut a character in two */
 		memcpy(word, p, len);
 		word[len] = '\0';
 		w = utf8_width(word);

@@ -161,11 +161,16 @@ static bool open_output(const char *path)
 	return true;
 }
 
+/* A partial profile (no profile record) is incomplete input as well. */
 static int input_status(const struct profile_set *set)
 {
+	bool partial = false;
+
 	if (pgx_stop_signal)
 		return PGX_EXIT_INTERRUPTED;
-	return set->unreadable || set->input_errors ? PGX_EXIT_INPUT : PGX_EXIT_OK;
+	for (size_t i = 0; i < set->items.n; i++)
+		partial |= set->items.v[i]->partial;
+	return set->unreadable || set->input_errors || partial ? PGX_EXIT_INPUT : PGX_EXIT_OK;
 }
 
 static bool load_some(struct profile_set *set, char *const *files, size_t nfiles, const char *what)
@@ -216,8 +221,6 @@ static int run_report(const struct options *o)
 		const struct profile *p = set.items.v[i];
 
 		render(p, o, i == 0);
-		if (p->partial && status == PGX_EXIT_OK)
-			status = PGX_EXIT_INPUT;
 		if (!p->has_total && status == PGX_EXIT_OK)
 			status = PGX_EXIT_FAILED;
 	}
