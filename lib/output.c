@@ -120,6 +120,17 @@ bool pgx_emit(json_t *rec)
 	return pgx_emit_raw(dump_buf, shortest_reals(dump_buf, len));
 }
 
+char *pgx_record_dumps(const json_t *rec, size_t *len)
+{
+	char *text = json_dumps(rec, PGX_DUMP_FLAGS);
+
+	if (!text)
+		pgx_die(PGX_EXIT_INTERNAL, "cannot serialise record (out of memory or invalid UTF-8)");
+	*len = shortest_reals(text, strlen(text));
+	text[*len] = '\0';
+	return text;
+}
+
 int pgx_finish(int status)
 {
 	free(dump_buf);

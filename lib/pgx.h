@@ -10,11 +10,6 @@
 
 #ifndef PGX_VERSION
 #define PGX_VERSION "0.1.0"
-/* ---- installed data ---- */
-/* Find share/pgx/REL: $PGX_SHARE_DIR, then beside the binary (installed or
- * build tree), then the compiled-in PGX_SHAREDIR. Caller frees; NULL if none. */
-char *pgx_share_path(const char *rel);
-
 #endif
 
 /* Exit codes shared by every command; documented in pgx-events(7). */
@@ -81,6 +76,10 @@ bool pgx_emit(json_t *rec);
  * reader releases them before it would wait, so no record sits in a buffer
  * while the command waits.  pgx_input_next() does this by itself. */
 void pgx_output_hold(bool hold);
+/* The line pgx_emit would write for rec (without the newline), for a
+ * command that orders records before writing them; caller frees.
+ * Does not take the reference. */
+char *pgx_record_dumps(const json_t *rec, size_t *len);
 /* Write a line that came in, byte for byte (pass-through). */
 bool pgx_emit_raw(const char *line, size_t len);
 /* Flush and close stdout; on a write error report it and return

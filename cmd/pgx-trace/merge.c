@@ -8,7 +8,6 @@
 
 /* What pgx_emit() writes: records are serialised when they arrive, so
  * that thousands of held records are one string each, not a JSON tree. */
-#define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(16))
 
 struct item {
 	double ts;
@@ -86,12 +85,10 @@ static void push(struct merge *m, struct item it)
 
 void merge__push(struct merge *m, double ts, json_t *rec)
 {
-	struct item it = { .ts = ts, .line = json_dumps(rec, DUMP_FLAGS) };
+	struct item it = { .ts = ts };
 
+	it.line = pgx_record_dumps(rec, &it.len);
 	json_decref(rec);
-	if (!it.line)
-		pgx_die(PGX_EXIT_INTERNAL, "cannot serialise record (out of memory)");
-	it.len = strlen(it.line);
 	push(m, it);
 }
 
