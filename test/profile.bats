@@ -58,12 +58,15 @@ profile() {
 }
 
 @test "the profile's total agrees within 5% with the test's own measurement to a connection" {
-	t0="$(date +%s.%N)"
-	profile --until ready --stop &
+	# t0: the moment pgx-docker is started, after pgx-trace has armed its probes
+	pgx-trace --no-open -- sh -c "date +%s.%N >'$BATS_TEST_TMPDIR/t0'; exec pgx-docker run pgx-test/postgres:15 \
+		--name '$NAME' -p '$PORT' -v '$INITD:/docker-entrypoint-initdb.d:ro' --until ready --stop" |
+		pgx-logmatch | pgx-timeline -d >"$BATS_TEST_TMPDIR/profile" &
 	pipeline=$!
 	until "$PG_BINDIR/pg_isready" -q -h 127.0.0.1 -p "$PORT" -t 1; do sleep 0.01; done
 	t1="$(date +%s.%N)"
 	wait "$pipeline"
+	t0="$(cat "$BATS_TEST_TMPDIR/t0")"
 	total="$(jq 'select(.type=="profile") | .total_s' "$BATS_TEST_TMPDIR/profile")"
 	awk -v p="$total" -v m="$(echo "$t1 - $t0" | bc -l)" 'BEGIN { d = (p - m) / m; exit !(d < 0.05 && d > -0.05) }' ||
 		fail "profile total $total s, measured $(echo "$t1 - $t0" | bc -l) s"

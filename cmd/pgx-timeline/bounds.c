@@ -108,7 +108,7 @@ static void find_initdb(const struct timeline *t, struct bounds *b)
 static void find_temp_server(const struct timeline *t, struct bounds *b, double after)
 {
 	const struct proc_span *start = first_proc(t, is_pg_ctl_start, after), *stop;
-	const struct milestone *ready, *shutdown;
+	const struct milestone *ready, *shutdown, *stopped;
 
 	stop = start ? first_proc(t, is_pg_ctl_stop, start->start) : NULL;
 	if (start && stop && start->end != NO_TIME) {
@@ -122,11 +122,15 @@ static void find_temp_server(const struct timeline *t, struct bounds *b, double 
 		return;		/* traced, and the one server start is the final one */
 	ready = first_mark(t, "server_ready", after);
 	shutdown = ready ? first_mark(t, "shutdown_request", ready->ts) : NULL;
-	if (ready && shutdown) {
-		set_mark(&b->temp_ready, ready);
-		set_mark(&b->temp_stop_begin, shutdown);
-		set_mark(&b->temp_stop_end, first_mark(t, "server_shutdown", shutdown->ts));
-	}
+	stopped = shutdown ? first_mark(t, "server_shutdown", shutdown->ts) : NULL;
+	/* a server stopped for good (docker stop, --rm) is not a temporary one:
+	 * another server must start after it, and before ready */
+	if (!stopped || !first_mark(t, "server_ready", stopped->ts) ||
+	    (t->ctr.ready != NO_TIME && stopped->ts > t->ctr.ready))
+		return;
+	set_mark(&b->temp_ready, ready);
+	set_mark(&b->temp_stop_begin, shutdown);
+	set_mark(&b->temp_stop_end, stopped);
 }
 
 /* The exec that starts the final server (or pg_ctl start of a local one). */
