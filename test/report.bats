@@ -83,6 +83,10 @@ two_hundred_processes() {
 	assert_success
 	assert_80_columns
 	assert_line --partial "PROCESSES (exec to exit)"
+	# a command line keeps its program and its end, where the file is
+	assert_line --regexp '^ +81 +2\.400s +1\.050s +0  psql \.\.\.[a-z-]+initdb\.d/02-sleep\.sql$'
+	assert_line --regexp '^ +84 +3\.800s +0\.100s +0  psql \.\.\.é+\.sql$'
+	assert_line --regexp '^ +21 +0\.200s +1\.500s +0  initdb --username=postgres$'
 	assert_line --regexp '^  \.\.\.é+\.sql +0\.100s +1\.9% +0$'
 	run pgx-report aggregate "$F"/run{1,2,3}.ndjson
 	assert_success

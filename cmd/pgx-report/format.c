@@ -92,6 +92,65 @@ void put_trunc(FILE *f, const char *s, size_t width)
 	}
 }
 
+/* Byte length of the first `keep` code points of s. */
+static size_t utf8_head(const char *s, size_t keep)
+{
+	const char *p = s;
+
+	while (*p && keep) {
+		p++;
+		if (((unsigned char)*p & 0xC0) != 0x80)
+			keep--;
+	}
+	return (size_t)(p - s);
+}
+
+/* The same cuts into a buffer of at least 4 * width + 4 bytes. */
+const char *cut_front(char *out, size_t outlen, const char *s, size_t width)
+{
+	if (utf8_width(s) > width && width > 3)
+		snprintf(out, outlen, "...%s", utf8_tail(s, width - 3));
+	else
+		snprintf(out, outlen, "%s", s);
+	return out;
+}
+
+const char *cut_end(char *out, size_t outlen, const char *s, size_t width)
+{
+	if (utf8_width(s) > width && width > 3)
+		snprintf(out, outlen, "%.*s...", (int)utf8_head(s, width - 3), s);
+	else
+		snprintf(out, outlen, "%s", s);
+	return out;
+}
+
+static const char *cmd_short(const char *cmdline)
+{
+	size_t first = strcspn(cmdline, " ");
+	const char *slash = memrchr(cmdline, '/', first);
+
+	return slash && slash[1] && slash[1] != ' ' ? slash + 1 : cmdline;
+}
+
+/* A command line keeps its program (without directory) and its end, where
+ * the file it works on usually is: "psql ...initdb.d/02-sleep.sql". */
+const char *cut_command(char *out, size_t outlen, const char *cmdline, size_t width)
+{
+	const char *s = cmd_short(cmdline);
+	size_t prog = strcspn(s, " "), prog_w;
+	char head[64];
+
+	if (utf8_width(s) <= width || prog >= sizeof(head))
+		return cut_end(out, outlen, s, width);
+	memcpy(head, s, prog);
+	head[prog] = '\0';
+	prog_w = utf8_width(head);
+	if (prog_w + 4 + 12 > width)
+		return cut_end(out, outlen, s, width);
+	snprintf(out, outlen, "%s ...%s", head, utf8_tail(s, width - prog_w - 4));
+	return out;
+}
+
 void put_cell(FILE *f, const char *s, size_t width, bool right)
 {
 	size_t w = utf8_width(s);

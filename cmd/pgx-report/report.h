@@ -105,6 +105,10 @@ size_t utf8_width(const char *s);
  * long (the end of a path says most), padded on the right or left. */
 void put_cell(FILE *f, const char *s, size_t width, bool right);
 void put_trunc(FILE *f, const char *s, size_t width);	/* cut, never padded */
+const char *cut_front(char *out, size_t outlen, const char *s, size_t width);
+const char *cut_end(char *out, size_t outlen, const char *s, size_t width);
+/* A command line without its program's directory, cut in the middle. */
+const char *cut_command(char *out, size_t outlen, const char *cmdline, size_t width);
 void put_wrapped(FILE *f, const char *indent, const char *text, size_t width);
 json_t *json_secs(double s);	/* a real rounded to the microsecond */
 json_t *json_pct(double pct);	/* a real rounded to 0.1 */

@@ -9,7 +9,7 @@
 #define HEADER_H 84	/* title, subject, total, legend, grid labels */
 #define ROW_H 18
 #define BAR_H 14
-#define LABEL_W 440	/* room right of the chart for the last bars' labels */
+#define LABEL_W 560	/* room right of the chart for the last bars' labels */
 #define LABEL_CHARS 64
 #define MIN_CHART_W 800
 #define MAX_CHART_W 40000
@@ -162,16 +162,12 @@ static void ready_mark(const struct chart *c, const struct profile *p, int body_
 static void label_text(FILE *f, const struct row *r)
 {
 	char buf[FMT_LEN], name[LABEL_CHARS * 4 + 8];
-	size_t w = utf8_width(r->name);
-	FILE *m = fmemopen(name, sizeof(name), "w");
 
-	if (m) {
-		put_trunc(m, r->name, LABEL_CHARS);
-		fclose(m);
-		xml_text(f, name);
-	} else {
-		xml_text(f, w > LABEL_CHARS ? "..." : r->name);
-	}
+	/* a command line says most at its start, a file name at its end */
+	if (r->kind == ROW_PROCESS)
+		xml_text(f, cut_command(name, sizeof(name), r->name, LABEL_CHARS));
+	else
+		xml_text(f, cut_front(name, sizeof(name), r->name, LABEL_CHARS));
 	if (r->pid)
 		fprintf(f, " [%ld]", r->pid);
 	if (r->kind == ROW_BGWORKER)

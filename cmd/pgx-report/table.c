@@ -7,6 +7,7 @@
 #define WIDTH 80
 #define NUM_W 10
 #define PCT_W 8
+#define CMD_W (WIDTH - 2 - 7 - 2 * NUM_W - 5 - 2)
 
 static void rule(FILE *f, char c, size_t n)
 {
@@ -235,7 +236,7 @@ static void bgworkers(FILE *f, const struct profile *p)
 static void processes(FILE *f, const struct profile *p)
 {
 	double origin = profile_origin(p);
-	char buf[FMT_LEN];
+	char buf[FMT_LEN], cmd[4 * CMD_W + 8];
 
 	if (!p->processes.n)
 		return;
@@ -261,7 +262,7 @@ static void processes(FILE *f, const struct profile *p)
 		snprintf(buf, sizeof(buf), "%ld", pr->exit_code);
 		put_cell(f, pr->has_exit ? buf : "-", 5, true);
 		fputs("  ", f);
-		put_trunc(f, pr->cmdline, WIDTH - 2 - 7 - 2 * NUM_W - 5 - 2);
+		fputs(cut_command(cmd, sizeof(cmd), pr->cmdline, CMD_W), f);
 		fputc('\n', f);
 	}
 }
