@@ -95,6 +95,20 @@ two_hundred_processes() {
 	assert_80_columns
 }
 
+@test "phases and scripts timed from log lines only are marked as less exact" {
+	sed 's/"name":"initdb",\(.*\)"source":"trace"/"name":"initdb",\1"source":"log"/; /"type":"script".*02-sleep/s/"source":"trace"/"source":"log"/' \
+		"$F/base.ndjson" >"$BATS_TEST_TMPDIR/log.ndjson"
+	run pgx-report "$BATS_TEST_TMPDIR/log.ndjson"
+	assert_success
+	assert_line --regexp '^  initdb \* +1\.500s +30\.0%$'
+	assert_line --regexp '^  Temp server start +0\.300s +6\.0%$'
+	assert_line --regexp '^  02-sleep\.sql \* +1\.050s'
+	assert_line --regexp '^  01-ext\.sql +0\.400s'
+	assert_equal "$(grep -c '^  \* timed from log lines only' <<<"$output")" 2
+	run pgx-report "$F/base.ndjson"
+	refute_line --partial "timed from log lines"
+}
+
 @test "json output is one document with phases in order, scripts, extensions and workers" {
 	run pgx-report --format json "$F/base.ndjson"
 	assert_success

@@ -86,9 +86,58 @@ static void header(FILE *f, const struct profile *p)
 		put_wrapped(f, i ? "           " : "Warnings:  ", p->warnings.v[i], WIDTH);
 }
 
-static void phases(FILE *f, const struct profile *p)
+static bool from_log(const char *source)
+{
+	return source && !strcmp(source, "log");
+}
+
+/* Times from log lines only are less exact than kernel exec and exit: marked. */
+static void name_cell(FILE *f, const char *name, const char *source, size_t width)
+{
+	char *marked;
+
+	if (!from_log(source)) {
+		put_cell(f, name, width, false);
+		return;
+	}
+	marked = pgx_xmalloc(strlen(name) + 3);
+	sprintf(marked, "%s *", name);
+	put_cell(f, marked, width, false);
+	free(marked);
+}
+
+static void log_note(FILE *f, bool any)
+{
+	if (any)
+		fputs("  * timed from log lines only, less exact than traced exec and exit\n", f);
+}
+
+/* The time no phase covers, then the total. */
+static void total_rows(FILE *f, const struct profile *p, double sum)
 {
 	bool agg = p->agg.runs > 0;
+
+	if (!p->has_total)
+		return;
+	if (p->total_s - sum >= 0.0005) {
+		fputs("  ", f);
+		put_cell(f, "(outside any phase)", 30, false);
+		duration_cells(f, false, p->total_s - sum, NULL);
+		if (agg)
+			fprintf(f, "%*s", 2 * NUM_W, "");
+		pct_cell(f, p->total_s > 0 ? (p->total_s - sum) * 100 / p->total_s : -1);
+		fputc('\n', f);
+	}
+	fputs("  ", f);
+	put_cell(f, "Total", 30, false);
+	duration_cells(f, agg, p->total_s, &p->agg);
+	pct_cell(f, 100);
+	fputc('\n', f);
+}
+
+static void phases(FILE *f, const struct profile *p)
+{
+	bool agg = p->agg.runs > 0, any_log = false;
 	double sum = 0;
 	size_t w;
 
@@ -105,28 +154,15 @@ static void phases(FILE *f, const struct profile *p)
 		const struct phase *ph = &p->phases.v[i];
 
 		fputs("  ", f);
-		put_cell(f, phase_label(ph->name), 30, false);
+		name_cell(f, phase_label(ph->name), ph->source, 30);
 		duration_cells(f, agg, ph->t.duration_s, &ph->agg);
 		pct_cell(f, phase_pct(p, ph));
 		fputc('\n', f);
 		sum += ph->t.duration_s > 0 ? ph->t.duration_s : 0;
+		any_log |= from_log(ph->source);
 	}
-	if (p->has_total && p->total_s - sum >= 0.0005) {
-		fputs("  ", f);
-		put_cell(f, "(outside any phase)", 30, false);
-		duration_cells(f, false, p->total_s - sum, NULL);
-		if (agg)
-			fprintf(f, "%*s", 2 * NUM_W, "");
-		pct_cell(f, p->total_s > 0 ? (p->total_s - sum) * 100 / p->total_s : -1);
-		fputc('\n', f);
-	}
-	if (p->has_total) {
-		fputs("  ", f);
-		put_cell(f, "Total", 30, false);
-		duration_cells(f, agg, p->total_s, &p->agg);
-		pct_cell(f, 100);
-		fputc('\n', f);
-	}
+	total_rows(f, p, sum);
+	log_note(f, any_log);
 }
 
 static int by_duration_desc(const void *a, const void *b)
@@ -144,7 +180,7 @@ static void script_row(FILE *f, const struct profile *p, const struct script *s,
 	char code[16];
 
 	fputs("  ", f);
-	put_cell(f, s->name, name_w, false);
+	name_cell(f, s->name, s->source, name_w);
 	duration_cells(f, agg, s->t.duration_s, &s->agg);
 	pct_cell(f, p->has_total && p->total_s > 0 ? s->t.duration_s * 100 / p->total_s : -1);
 	if (!agg) {
@@ -159,6 +195,7 @@ static void scripts(FILE *f, const struct profile *p, long top)
 	bool agg = p->agg.runs > 0;
 	size_t n = p->scripts.n, shown = (size_t)top < n ? (size_t)top : n, name_w = agg ? 36 : 44;
 	const struct script **order;
+	bool any_log = false;
 	char title[96], buf[FMT_LEN];
 	double rest = 0;
 
@@ -186,6 +223,9 @@ static void scripts(FILE *f, const struct profile *p, long top)
 	}
 	if (shown < n)
 		fprintf(f, "  ... %zu more, %s in all\n", n - shown, fmt_secs(buf, rest));
+	for (size_t i = 0; i < shown; i++)
+		any_log |= from_log(order[i]->source);
+	log_note(f, any_log);
 	free(order);
 }
 
