@@ -303,6 +303,20 @@ two_hundred_processes() {
 	run pgx-report "$BATS_TEST_TMPDIR/missing.ndjson"
 	assert_failure 3
 	assert_line --partial "cannot open"
+	grep -v '"src":"pgx-timeline"' "$F/base.ndjson" >"$BATS_TEST_TMPDIR/raw.ndjson"
+	run pgx-report "$BATS_TEST_TMPDIR/raw.ndjson"
+	assert_failure 3
+	assert_output "pgx-report: error: no profile record in $BATS_TEST_TMPDIR/raw.ndjson (pgx-report reads the output of pgx-timeline)"
+}
+
+@test "SIGTERM stops pgx-report with 130" {
+	sleep 5 | pgx-report >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
+	sleep 0.3
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 130
 }
 
 @test "phases without a profile record give a partial report with a warning, exit 3" {

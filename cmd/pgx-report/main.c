@@ -173,13 +173,17 @@ static int input_status(const struct profile_set *set)
 	return set->unreadable || set->input_errors || partial ? PGX_EXIT_INPUT : PGX_EXIT_OK;
 }
 
-static bool load_some(struct profile_set *set, char *const *files, size_t nfiles, const char *what)
+/* 0 when there is a profile to show, else the exit status. */
+static int load_some(struct profile_set *set, char *const *files, size_t nfiles)
 {
 	profiles_load(set, files, nfiles);
-	if (set->items.n || pgx_stop_signal)
-		return set->items.n > 0;
-	pgx_error("no profile record in %s (pgx-report reads the output of pgx-timeline)", what);
-	return false;
+	if (set->items.n)
+		return PGX_EXIT_OK;
+	if (pgx_stop_signal)
+		return PGX_EXIT_INTERRUPTED;
+	pgx_error("no profile record in %s (pgx-report reads the output of pgx-timeline)",
+		  nfiles == 0 ? "stdin" : nfiles == 1 ? files[0] : "the input files");
+	return PGX_EXIT_INPUT;
 }
 
 static void render(const struct profile *p, const struct options *o, bool first)
@@ -206,9 +210,9 @@ static void render(const struct profile *p, const struct options *o, bool first)
 static int run_report(const struct options *o)
 {
 	struct profile_set set = { 0 };
-	int status = PGX_EXIT_INPUT;
+	int status = load_some(&set, o->operands, o->noperands);
 
-	if (!load_some(&set, o->operands, o->noperands, o->noperands ? "the input files" : "stdin"))
+	if (status)
 		goto cleanup;
 	if (!open_output(o->output)) {
 		status = PGX_EXIT_OUTPUT;
@@ -232,10 +236,9 @@ cleanup:
 static int run_compare(const struct options *o)
 {
 	struct profile_set base = { 0 }, cand = { 0 };
-	int status = PGX_EXIT_INPUT;
+	int status = load_some(&base, o->operands, 1);
 
-	if (!load_some(&base, o->operands, 1, o->operands[0]) ||
-	    !load_some(&cand, o->operands + 1, 1, o->operands[1]))
+	if (status || (status = load_some(&cand, o->operands + 1, 1)))
 		goto cleanup;
 	if (base.items.n > 1 || cand.items.n > 1)
 		pgx_warn("several profiles in one file; comparing the first of each");
@@ -258,9 +261,9 @@ cleanup:
 static int run_aggregate(const struct options *o)
 {
 	struct profile_set set = { 0 };
-	int status = PGX_EXIT_INPUT;
+	int status = load_some(&set, o->operands, o->noperands);
 
-	if (!load_some(&set, o->operands, o->noperands, o->noperands ? "the input files" : "stdin"))
+	if (status)
 		goto cleanup;
 	if (!open_output(o->output)) {
 		status = PGX_EXIT_OUTPUT;
