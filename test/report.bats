@@ -310,7 +310,7 @@ two_hundred_processes() {
 }
 
 @test "SIGTERM stops pgx-report with 130" {
-	sleep 5 | pgx-report >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	sleep 2 | pgx-report >"$BATS_TEST_TMPDIR/out" 2>&1 &
 	pid=$!
 	sleep 0.3
 	kill -TERM "$pid"
