@@ -244,11 +244,14 @@ assert_records_wellformed() {
 	assert_output "create,start,die"
 }
 
-@test "SIGINT stops streaming cleanly and --rm removes the container" {
+@test "SIGINT stops streaming cleanly and --rm removes the container, even after a second SIGINT" {
 	require_root
 	pgx_docker_bg "$WORK/out" run "$PGX_TEST_IMAGE" --name "$NAME" --port "$PORT" --rm
 	wait_for_record "$WORK/out" 'select(.action == "ready")' 180
 	kill -INT "$BG_PID"
+	# A second one (an impatient user) must not leave the container behind.
+	sleep 0.2
+	kill -INT "$BG_PID" 2>/dev/null || true
 	pgx_docker_bg_wait
 	assert_equal "$BG_STATUS" 130
 	assert_equal "$(cat "$WORK/out.err")" ""

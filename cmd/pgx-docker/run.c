@@ -1,4 +1,5 @@
 /* run.c - pgx-docker run: create, start, stream, ready, die, stop, remove */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
@@ -307,8 +308,15 @@ static int wind_down(struct run *r, int status)
 {
 	bool interrupted = status == PGX_EXIT_INTERRUPTED;
 	int rc = PGX_EXIT_OK;
+	sigset_t stops, saved;
 
-	/* Cleanup must still reach the daemon; a second signal aborts it. */
+	/* Cleanup must reach the daemon: further SIGINT/SIGTERM (timeout(1)
+	 * sends its signal twice, to the child and to the group) wait until it
+	 * is done; Docker's stop timeout bounds the wait. */
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stops, &saved);
 	pgx_stop_signal = 0;
 	if (status == PGX_EXIT_OK && r->ended) {
 		rc = record_death(r);
@@ -322,7 +330,8 @@ static int wind_down(struct run *r, int status)
 		if (rc == PGX_EXIT_OK)
 			rc = rm;
 	}
-	if (interrupted)
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	if (interrupted || pgx_stop_signal)
 		return PGX_EXIT_INTERRUPTED;
 	return status != PGX_EXIT_OK ? status : rc;
 }
