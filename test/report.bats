@@ -323,7 +323,7 @@ two_hundred_processes() {
 	run pgx-report "$F/partial.ndjson"
 	assert_failure 3
 	assert_line "Total:     5.000s (from its phases: no profile record)"
-	assert_line --regexp '^Warnings:  no profile record in '
+	assert_line --regexp '^Warnings:  no profile record in'
 	run pgx-report -f json "$F/partial.ndjson"
 	assert_failure 3
 	assert_equal "$(jq -c '[.partial, .total_s, (.phases | length)]' <<<"$output")" '[true,5,7]'
