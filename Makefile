@@ -101,10 +101,16 @@ fuzz:
 # ---- man pages ----
 # pgx-events(7) is assembled from the contract and each command's record
 # types (man/events/*.mdoc); the result is committed so man/ reads as is.
-EVENT_PARTS := man/pgx-events.head $(sort $(wildcard man/events/*.mdoc)) man/pgx-events.tail
+# Record types in pipeline order, then any other command's fragment.
+EVENT_ORDER := pgx-trace pgx-docker pgx-logmatch pgx-timeline pgx-report
+EVENT_FRAGMENTS := $(wildcard $(EVENT_ORDER:%=man/events/%.mdoc)) \
+	$(filter-out $(EVENT_ORDER:%=man/events/%.mdoc),$(sort $(wildcard man/events/*.mdoc)))
+EVENT_PARTS := man/pgx-events.head $(EVENT_FRAGMENTS) man/pgx-events.tail
 man/pgx-events.7: $(EVENT_PARTS)
 	cat $(EVENT_PARTS) >$@
 all: man/pgx-events.7
+print-event-parts:
+	@echo $(EVENT_PARTS)
 
 # ---- install ----
 MAN1 := $(wildcard man/*.1)
@@ -151,4 +157,4 @@ lint-man: man/pgx-events.7
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check sanitize fuzz install uninstall deps demo lint-man clean
+.PHONY: print-event-parts all check sanitize fuzz install uninstall deps demo lint-man clean

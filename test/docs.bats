@@ -13,7 +13,8 @@ top="$PGX_TEST_DIR/.."
 }
 
 @test "pgx-events(7) is up to date with man/events/*.mdoc" {
-	run diff <(cat "$top/man/pgx-events.head" $(ls "$top"/man/events/*.mdoc | sort) "$top/man/pgx-events.tail") "$top/man/pgx-events.7"
+	parts="$(make -s -C "$top" --no-print-directory print-event-parts)"
+	run diff <(cd "$top" && cat $parts) "$top/man/pgx-events.7"
 	assert_success
 }
 
