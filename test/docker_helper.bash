@@ -1,43 +1,48 @@
-# docker_helper.bash - a dockerd and the pgx test image for test/docker.bats.
+# docker_helper.bash - a dockerd and the pgx test image for the bats files.
 # shellcheck shell=bash disable=SC2034  # BG_STATUS and BG_CAT are read by docker.bats
 # docker_setup (from setup_file) starts dockerd when none answers and builds
-# the test image when its tag is missing; docker_teardown (from teardown_file)
-# stops only the daemon that docker_setup started.  The harness may use the
-# docker CLI; pgx-docker itself never does.
+# the test image when it is missing or stale; docker_teardown (from
+# teardown_file) stops the daemon when a harness started it and no other bats
+# file on this machine still uses it.  The harness may use the docker CLI;
+# pgx-docker itself never does.
 
 PGX_TEST_IMAGE="${PGX_TEST_IMAGE:-pgx-test/postgres:15}"
 PGX_DOCKERD_LOG="${PGX_DOCKERD_LOG:-/tmp/pgx-dockerd.log}"
-# Per bats run, so that a daemon started by someone else is never stopped.
-PGX_DOCKERD_STATE="${BATS_FILE_TMPDIR:-/tmp}/pgx-dockerd.pid"
+# Shared by every bats run on the machine: a lock, the pid of a dockerd that
+# a harness started, and one file per bats file that uses the daemon.
+PGX_DOCKERD_RUN="${PGX_DOCKERD_RUN:-/run/pgx-dockerd}"
 
 docker_alive() {
 	timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1
 }
 
 # Bridge, iptables and ip6tables off: containers use host networking only.
+# The daemon must not inherit the lock (fd 9) or bats' output (fd 3).
 dockerd_start() {
-	local i
+	local pid
 	command -v dockerd >/dev/null || { echo "dockerd not installed (docker.io)" >&2; return 1; }
 	setsid dockerd --bridge=none --iptables=false --ip6tables=false \
-		--host unix:///var/run/docker.sock >"$PGX_DOCKERD_LOG" 2>&1 </dev/null &
-	echo $! >"$PGX_DOCKERD_STATE"
-	for i in $(seq 1 120); do
+		--host unix:///var/run/docker.sock >"$PGX_DOCKERD_LOG" 2>&1 </dev/null 3>&- 9>&- &
+	pid=$!
+	echo "$pid" >"$PGX_DOCKERD_RUN/pid"
+	for _ in $(seq 1 120); do
 		docker_alive && return 0
-		kill -0 "$(cat "$PGX_DOCKERD_STATE")" 2>/dev/null || break
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.5
 	done
 	echo "dockerd did not come up; its log:" >&2
 	tail -n 20 "$PGX_DOCKERD_LOG" >&2
+	rm -f "$PGX_DOCKERD_RUN/pid"
 	return 1
 }
 
 dockerd_stop() {
-	local pid i
-	[ -s "$PGX_DOCKERD_STATE" ] || return 0
-	pid="$(cat "$PGX_DOCKERD_STATE")"
-	rm -f "$PGX_DOCKERD_STATE"
+	local pid
+	[ -s "$PGX_DOCKERD_RUN/pid" ] || return 0
+	pid="$(cat "$PGX_DOCKERD_RUN/pid")"
+	rm -f "$PGX_DOCKERD_RUN/pid"
 	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 1 60); do
+	for _ in $(seq 1 60); do
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.5
 	done
@@ -60,12 +65,28 @@ test_image_build() {
 }
 
 docker_setup() {
-	docker_alive || dockerd_start || return 1
-	test_image_build
+	mkdir -p "$PGX_DOCKERD_RUN/users" || return 1
+	(
+		flock 9
+		: >"$PGX_DOCKERD_RUN/users/$$"
+		docker_alive || dockerd_start || exit 1
+		test_image_build
+	) 9>"$PGX_DOCKERD_RUN/lock"
 }
 
+# The last user of a harness-started daemon stops it.
 docker_teardown() {
-	dockerd_stop
+	local f
+	[ -d "$PGX_DOCKERD_RUN/users" ] || return 0
+	(
+		flock 9
+		rm -f "$PGX_DOCKERD_RUN/users/$$"
+		for f in "$PGX_DOCKERD_RUN"/users/*; do
+			[ -e "$f" ] || continue
+			kill -0 "${f##*/}" 2>/dev/null || rm -f "$f"
+		done
+		[ -n "$(ls -A "$PGX_DOCKERD_RUN/users")" ] || dockerd_stop
+	) 9>"$PGX_DOCKERD_RUN/lock"
 }
 
 # The container a test names, removed whatever the test did.
