@@ -122,6 +122,10 @@ int pgx_ndjson_next(struct pgx_input *in, struct pgx_line *line, json_t **rec);
 long pgx_utf8_invalid_at(const char *s, size_t len);
 /* Copy with every invalid sequence replaced by U+FFFD; caller frees. */
 char *pgx_utf8_sanitize(const char *s, size_t len, size_t *outlen);
+/* A JSON string of arbitrary bytes (a log line, an argument): invalid UTF-8
+ * replaced by U+FFFD.  *bad_at, if given, gets the offset of the first
+ * invalid byte, or -1. */
+json_t *pgx_json_text(const char *s, size_t len, long *bad_at);
 
 /* Record accessors that tolerate missing or mistyped fields. */
 const char *pgx_rec_type(const json_t *rec);

@@ -1,4 +1,5 @@
 /* utf8.c - UTF-8 validation (RFC 3629: no overlongs, no surrogates) */
+#include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
 
@@ -42,6 +43,26 @@ long pgx_utf8_invalid_at(const char *str, size_t len)
 		i += n;
 	}
 	return -1;
+}
+
+json_t *pgx_json_text(const char *s, size_t len, long *bad_at)
+{
+	long bad = pgx_utf8_invalid_at(s, len);
+	json_t *str;
+	char *clean;
+
+	if (bad_at)
+		*bad_at = bad;
+	if (bad < 0)
+		str = json_stringn_nocheck(s, len);
+	else {
+		clean = pgx_utf8_sanitize(s, len, &len);
+		str = json_stringn_nocheck(clean, len);
+		free(clean);
+	}
+	if (!str)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	return str;
 }
 
 char *pgx_utf8_sanitize(const char *str, size_t len, size_t *outlen)

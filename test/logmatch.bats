@@ -112,10 +112,10 @@ teardown_file() {
 }
 
 @test "log records carry their ts and context into the match; unmatched ones pass unchanged" {
-	input=$'{"type":"log","ts":1795317403.5,"src":"pgx-docker","stream":"stderr","container_id":"abc","line":"CREATE EXTENSION IF NOT EXISTS vector;"}\n{"type":"log","ts":2,"src":"pgx-docker","line":"nothing here"}'
+	input=$'{"type":"log","ts":1795317403.5,"src":"pgx-docker","stream":"stderr","container":"abc","line":"CREATE EXTENSION IF NOT EXISTS vector;"}\n{"type":"log","ts":2,"src":"pgx-docker","line":"nothing here"}'
 	run pgx-logmatch <<<"$input"
 	assert_success
-	run jq -c '[.type, .rule, .ts, .ts_source, .stream, .container_id, .captures.extension]' <<<"${lines[0]}"
+	run jq -c '[.type, .rule, .ts, .ts_source, .stream, .container, .captures.extension]' <<<"${lines[0]}"
 	assert_output '["match","create_extension",1795317403.5,"record","stderr","abc","vector"]'
 	run pgx-logmatch <<<"$input"
 	assert_line --index 1 '{"type":"log","ts":2,"src":"pgx-docker","line":"nothing here"}'

@@ -19,14 +19,7 @@ struct log_sink {
 
 static void remember(struct log_sink *s, const char *text, size_t len)
 {
-	json_t *v = json_stringn(text, len);
-
-	if (!v) {	/* invalid UTF-8: the record has the cleaned text */
-		char *clean = pgx_utf8_sanitize(text, len, &len);
-		v = json_stringn(clean, len);
-		free(clean);
-	}
-	json_array_append_new(s->last, v);
+	json_array_append_new(s->last, pgx_json_text(text, len, NULL));
 	while (json_array_size(s->last) > DOCKER_LAST_LINES)
 		json_array_remove(s->last, 0);
 }

@@ -10,19 +10,6 @@ static void set_str(json_t *rec, const char *key, const char *value)
 		json_object_set_new(rec, key, json_string(value));
 }
 
-/* Text from a container is not promised to be UTF-8; jansson needs it to be. */
-static json_t *text_value(const char *s, size_t len)
-{
-	json_t *v;
-
-	if (pgx_utf8_invalid_at(s, len) < 0)
-		return json_stringn(s, len);
-	char *clean = pgx_utf8_sanitize(s, len, &len);
-	v = json_stringn(clean, len);
-	free(clean);
-	return v;
-}
-
 bool emit_container(const struct container_rec *r)
 {
 	json_t *rec = pgx_record_new("container", r->ts);
@@ -56,7 +43,7 @@ json_t *log_record(const struct log_rec *r)
 
 	set_str(rec, "container", r->container);
 	set_str(rec, "stream", r->stream);
-	json_object_set_new(rec, "line", text_value(r->line, r->len));
+	json_object_set_new(rec, "line", pgx_json_text(r->line, r->len, NULL));
 	return rec;
 }
 
@@ -75,7 +62,7 @@ bool emit_build(const struct build_rec *r)
 		json_object_set_new(rec, "steps", json_integer(r->steps));
 	}
 	if (r->line)
-		json_object_set_new(rec, "line", text_value(r->line, strlen(r->line)));
+		json_object_set_new(rec, "line", pgx_json_text(r->line, strlen(r->line), NULL));
 	set_str(rec, "error", r->error);
 	set_str(rec, "image_id", r->image_id);
 	return pgx_emit(rec);

@@ -55,18 +55,13 @@ static const char *resolve_ts(struct matcher *m, const struct log_source *src, c
 
 static json_t *line_string(struct matcher *m, const struct log_source *src, const char *text, size_t len)
 {
-	long bad = pgx_utf8_invalid_at(text, len);
-	json_t *str;
-	char *clean;
-	size_t clean_len;
+	long bad;
+	json_t *str = pgx_json_text(text, len, &bad);
 
-	if (bad < 0)
-		return json_stringn(text, len);
-	pgx_warn("%s:%lu: invalid UTF-8 at byte %ld, replaced with U+FFFD", src->input, src->lineno, bad + 1);
-	m->input_errors++;
-	clean = pgx_utf8_sanitize(text, len, &clean_len);
-	str = json_stringn(clean, clean_len);
-	free(clean);
+	if (bad >= 0) {
+		pgx_warn("%s:%lu: invalid UTF-8 at byte %ld, replaced with U+FFFD", src->input, src->lineno, bad + 1);
+		m->input_errors++;
+	}
 	return str;
 }
 

@@ -5,26 +5,9 @@
 #include "pgx_trace.h"
 #include "trace.h"
 
-/* Kernel strings are bytes: keep them valid UTF-8 for JSON. Most are, and
- * copying them (len * 3 bytes, past malloc's fast bins) cost more than
- * all the rest of a record. */
-static json_t *text(const char *s, size_t len)
-{
-	size_t outlen;
-	char *clean;
-	json_t *str;
-
-	if (pgx_utf8_invalid_at(s, len) < 0)
-		return json_stringn_nocheck(s, len);
-	clean = pgx_utf8_sanitize(s, len, &outlen);
-	str = json_stringn_nocheck(clean, outlen);
-	free(clean);
-	return str;
-}
-
 static void set_text(json_t *rec, const char *key, const char *s, size_t max)
 {
-	json_object_set_new_nocheck(rec, key, text(s, strnlen(s, max)));
+	json_object_set_new_nocheck(rec, key, pgx_json_text(s, strnlen(s, max), NULL));
 }
 
 static void set_int(json_t *rec, const char *key, long long v)
@@ -52,7 +35,7 @@ static json_t *argv_array(const struct pgxt_exec *e, size_t size)
 		avail = e->args_size;
 	for (i = 0; i < e->args_count && off < avail; i++) {
 		len = strnlen(e->args + off, avail - off);
-		json_array_append_new(argv, text(e->args + off, len));
+		json_array_append_new(argv, pgx_json_text(e->args + off, len, NULL));
 		off += len + 1;
 	}
 	return argv;
@@ -160,7 +143,7 @@ json_t *record_log(double ts, const char *line, size_t len)
 {
 	json_t *rec = pgx_record_new("log", ts);
 
-	json_object_set_new(rec, "line", text(line, len));
+	json_object_set_new(rec, "line", pgx_json_text(line, len, NULL));
 	json_object_set_new(rec, "stream", json_string("stdout"));
 	return rec;
 }
