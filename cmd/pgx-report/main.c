@@ -207,17 +207,23 @@ static void render(const struct profile *p, const struct options *o, bool first)
 	}
 }
 
+/* Load every operand and open the output: 0, or the exit status to return. */
+static int load_for_output(struct profile_set *set, const struct options *o)
+{
+	int status = load_some(set, o->operands, o->noperands);
+
+	if (!status && !open_output(o->output))
+		status = PGX_EXIT_OUTPUT;
+	return status;
+}
+
 static int run_report(const struct options *o)
 {
 	struct profile_set set = { 0 };
-	int status = load_some(&set, o->operands, o->noperands);
+	int status = load_for_output(&set, o);
 
 	if (status)
 		goto cleanup;
-	if (!open_output(o->output)) {
-		status = PGX_EXIT_OUTPUT;
-		goto cleanup;
-	}
 	if (o->format == FORMAT_SVG && set.items.n > 1)
 		pgx_warn("%zu profiles in the input; the SVG shows the first", set.items.n);
 	status = input_status(&set);
@@ -261,16 +267,11 @@ cleanup:
 static int run_aggregate(const struct options *o)
 {
 	struct profile_set set = { 0 };
-	int status = load_some(&set, o->operands, o->noperands);
+	int status = load_for_output(&set, o);
 
-	if (status)
-		goto cleanup;
-	if (!open_output(o->output)) {
-		status = PGX_EXIT_OUTPUT;
-		goto cleanup;
-	}
-	status = aggregate_emit(&set) ? input_status(&set) : PGX_EXIT_OUTPUT;
-cleanup:
+	if (!status)
+		status = aggregate_emit(&set) ? input_status(&set) : PGX_EXIT_OUTPUT;
+
 	profiles_free(&set);
 	return status;
 }
