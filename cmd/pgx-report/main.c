@@ -271,7 +271,6 @@ static int run_aggregate(const struct options *o)
 
 	if (!status)
 		status = aggregate_emit(&set) ? input_status(&set) : PGX_EXIT_OUTPUT;
-
 	profiles_free(&set);
 	return status;
 }
