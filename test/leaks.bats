@@ -3,9 +3,6 @@
 
 load test_helper
 
-setup() {
-	command -v valgrind >/dev/null || skip "valgrind not installed"
-}
 
 valgrind_clean() {
 	valgrind --quiet --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
@@ -13,6 +10,7 @@ valgrind_clean() {
 }
 
 @test "pgx-logmatch leaks nothing over every input kind, bad input included" {
+	require_valgrind pgx-logmatch
 	{ cat "$PGX_FIXTURES/timestamps.log"
 	  printf '{"type":"log","ts":1,"line":"CREATE EXTENSION x"}\n{"type":"other"}\n{bad\n\xff\n'
 	  printf '2026-11-22 03:16:43.123 UTC,"u","d",1,"h",s,1,,2026-11-22 03:16:43 UTC,,0,LOG,00000,"two\nlines",,,,,,,,,"",client,,0\n'
@@ -22,4 +20,15 @@ valgrind_clean() {
 	assert_failure 3	# the invalid JSON and UTF-8 lines; 99 would mean a leak
 	run valgrind_clean pgx-logmatch -r "$BATS_TEST_TMPDIR/none.yaml" </dev/null
 	assert_failure 2
+}
+
+@test "pgx-timeline leaks nothing on traced, log-only, never-ready and malformed streams" {
+	require_valgrind pgx-timeline
+	run valgrind_clean pgx-timeline "$PGX_FIXTURES/timeline/traced-scripts.ndjson"
+	assert_success
+	pgx-logmatch -o "$PGX_FIXTURES/timeline/container-fresh.ndjson" >"$BATS_TEST_TMPDIR/matched"
+	run valgrind_clean pgx-timeline -d "$BATS_TEST_TMPDIR/matched"
+	assert_success
+	run valgrind_clean pgx-timeline -d <<<$'{"type":"container","ts":1,"action":"create"}\n{"type":'
+	assert_failure 3	# 99 would mean a leak
 }

@@ -372,8 +372,7 @@ two_hundred_processes() {
 }
 
 @test "pgx-report leaks nothing over every view and bad input (valgrind)" {
-	command -v valgrind >/dev/null || skip "valgrind not installed"
-	! ldd "$(command -v pgx-report)" | grep -q libasan || skip "a sanitizer build (ASan checks leaks there)"
+	require_valgrind pgx-report
 	vg() {
 		valgrind --quiet --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
 			--error-exitcode=99 pgx-report "$@"

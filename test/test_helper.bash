@@ -88,3 +88,9 @@ assert_options_documented() {
 		grep -qx -- "$opt" <<<"$comp_opts" || fail "$cmd: $opt in --help but not in completions/$cmd"
 	done
 }
+
+# valgrind runs the plain build only; a sanitizer build checks leaks itself.
+require_valgrind() {
+	command -v valgrind >/dev/null || skip "valgrind not installed"
+	! ldd "$(command -v "$1")" | grep -q libasan || skip "a sanitizer build (ASan checks leaks there)"
+}
