@@ -133,7 +133,7 @@ uninstall:
 DEBIAN_PACKAGES := build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libjansson-dev libyaml-dev libpcre2-dev libpq-dev libcurl4-openssl-dev libarchive-dev \
 	postgresql-15 postgresql-contrib bats bats-assert bats-support bats-file jq mandoc \
-	docker.io debootstrap valgrind procps iproute2 python3
+	docker.io debootstrap valgrind procps iproute2 python3 bc libxml2-utils util-linux
 deps:
 	@if [ "$$(id -u)" = 0 ]; then \
 		missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
