@@ -183,6 +183,10 @@ teardown_file() {
 	run pgx-logmatch --check-rules -r "$BATS_TEST_TMPDIR/k.yaml"
 	assert_failure 2
 	assert_output --partial 'k.yaml:3: unknown rule key "regexp"'
+	printf 'patterns:\n  - name: [a, b]\n    regex: x\n' >"$BATS_TEST_TMPDIR/n.yaml"
+	run pgx-logmatch --check-rules -r "$BATS_TEST_TMPDIR/n.yaml"
+	assert_failure 2
+	assert_output --partial "n.yaml:2: a rule's name must be a non-empty string"
 	run pgx-logmatch --check-rules
 	assert_success
 }

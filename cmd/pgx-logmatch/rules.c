@@ -133,9 +133,12 @@ static bool rule_field(struct rules_file *f, struct rule *r, const char *key, ya
 {
 	long n;
 
-	if (!strcmp(key, "name") && scalar(val))
+	if (!strcmp(key, "name")) {
+		if (!scalar(val) || !*scalar(val))
+			return yaml_fail(f, val, "a rule's name must be a non-empty string");
+		free(r->name);
 		r->name = pgx_xstrdup(scalar(val));
-	else if (!strcmp(key, "regex"))
+	} else if (!strcmp(key, "regex"))
 		*regex_node = val;
 	else if (!strcmp(key, "occurrence")) {
 		if (!scalar(val) || !pgx_parse_long(scalar(val), "occurrence", 1, 1000000, &n))
