@@ -135,15 +135,15 @@ DEBIAN_PACKAGES := build-essential pkg-config clang llvm libbpf-dev bpftool libe
 	postgresql-15 postgresql-contrib bats bats-assert bats-support bats-file jq mandoc \
 	docker.io debootstrap valgrind procps iproute2 python3 bc libxml2-utils util-linux
 deps:
-	@if [ "$$(id -u)" = 0 ]; then \
-		missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
-		if [ -n "$$missing" ]; then \
-			echo "installing:" $$missing; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-		fi; \
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else \
-		echo "pgx: run as root, or install the packages yourself:"; \
-		echo "  apt-get install $(DEBIAN_PACKAGES)"; exit 2; \
+		echo "pgx: missing packages; as root run:"; \
+		echo "  apt-get install" $$missing; exit 2; \
 	fi
 
 # ---- demo: the README's main job on a throwaway PostgreSQL ----
