@@ -53,11 +53,15 @@ if [ "$(id -u)" = 0 ] && pgx-trace --version >/dev/null 2>&1; then
 		{ cat "$work/trace.err" >&2; exit 1; }
 else
 	echo "pgx demo: not root: no eBPF trace, so phases and scripts come from log lines only"
-	"${as_owner[@]}" sh "$work/start.sh" >"$work/events.ndjson"
+	# pgx-logmatch reads the output as it is written: lines without a time
+	# of their own (initdb's) are stamped when they appear
+	"${as_owner[@]}" sh "$work/start.sh" | pgx-logmatch >"$work/events.ndjson"
 fi
 cat "$work/events.ndjson" "$work/server.log" | pgx-logmatch | pgx-timeline -i "$work/initdb.d" -d \
 	>"$work/profile.ndjson" || true
-pgx-report --format table "$work/profile.ndjson"
+status=0
+pgx-report --format table "$work/profile.ndjson" || status=$?
 mkdir -p "$out_dir"
-pgx-report --format svg -o "$out_dir/pgx-demo-profile.svg" "$work/profile.ndjson"
+pgx-report --format svg -o "$out_dir/pgx-demo-profile.svg" "$work/profile.ndjson" 2>/dev/null || true
 echo "pgx demo: SVG timeline written to $out_dir/pgx-demo-profile.svg"
+exit "$status"
