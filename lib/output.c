@@ -70,22 +70,47 @@ static size_t format_shortest(double v, char *out, size_t outlen)
 	return (size_t)n;
 }
 
+/* Index of the quote closing a string whose body starts at r, or len. */
+static size_t string_end(const char *s, size_t r, size_t len)
+{
+	const char *q;
+
+	while ((q = memchr(s + r, '"', len - r))) {
+		size_t at = (size_t)(q - s), backslashes = 0;
+
+		while (at - backslashes > r && s[at - backslashes - 1] == '\\')
+			backslashes++;
+		if (backslashes % 2 == 0)
+			return at;
+		r = at + 1;
+	}
+	return len;
+}
+
+static void move_down(char *s, size_t *w, size_t from, size_t n)
+{
+	if (*w != from)
+		memmove(s + *w, s + from, n);
+	*w += n;
+}
+
 /* Rewrite, in place, each real number token outside strings; never grows. */
 static size_t shortest_reals(char *s, size_t len)
 {
 	size_t r = 0, w = 0;
-	bool in_string = false;
 
 	while (r < len) {
 		size_t start = r, n;
 		char num[40];
 		bool is_real = false;
 
-		if (in_string || s[r] == '"' || !(s[r] == '-' || isdigit((unsigned char)s[r]))) {
-			if (in_string && s[r] == '\\' && r + 1 < len)
-				s[w++] = s[r++];
-			else if (s[r] == '"')
-				in_string = !in_string;
+		if (s[r] == '"') {
+			r = string_end(s, r + 1, len);
+			r += r < len;
+			move_down(s, &w, start, r - start);
+			continue;
+		}
+		if (s[r] != '-' && !isdigit((unsigned char)s[r])) {
 			s[w++] = s[r++];
 			continue;
 		}
@@ -97,9 +122,9 @@ static size_t shortest_reals(char *s, size_t len)
 			num[n] = '\0';
 			n = format_shortest(strtod(num, NULL), num, sizeof(num));
 			memcpy(s + w, num, n);
+			w += n;
 		} else
-			memmove(s + w, s + start, n);
-		w += n;
+			move_down(s, &w, start, n);
 	}
 	return w;
 }

@@ -261,3 +261,11 @@ teardown_file() {
 	assert_equal "$st" 130
 	assert_equal "$(jq -r .rule "$BATS_TEST_TMPDIR/out")" server_ready
 }
+
+@test "numbers are written with the fewest digits that read back exactly; strings are untouched" {
+	run pgx-logmatch -o -r client-timing <<<'2026-11-22 03:16:43.123457 UTC say "1.10" \ elapsed=79.4ms'
+	assert_success
+	assert_output --partial '"ts":1795317403.123457,'
+	assert_output --partial '"captures":{"elapsed":79.4,"unit":"ms"}'
+	assert_output --partial '"line":"2026-11-22 03:16:43.123457 UTC say \"1.10\" \\ elapsed=79.4ms"'
+}
