@@ -263,7 +263,7 @@ teardown_file() {
 }
 
 @test "numbers are written with the fewest digits that read back exactly; strings are untouched" {
-	run pgx-logmatch -o -r client-timing <<<'2026-11-22 03:16:43.123457 UTC say "1.10" \ elapsed=79.4ms'
+	run pgx-logmatch -o -r default -r client-timing <<<'2026-11-22 03:16:43.123457 UTC say "1.10" \ elapsed=79.4ms'
 	assert_success
 	assert_output --partial '"ts":1795317403.123457,'
 	assert_output --partial '"captures":{"elapsed":79.4,"unit":"ms"}'
