@@ -89,3 +89,20 @@ profile() {
 	assert_line --regexp '^status=7 0 7$'
 	assert_output --partial '"never ready: the container died with exit code 3"'
 }
+
+@test "compare on real runs: a slower script is blamed, --fail-if-slower exits 1, a run against itself 0" {
+	profile --until ready --rm
+	mv "$BATS_TEST_TMPDIR/profile" "$BATS_TEST_TMPDIR/base"
+	slow="$(mktemp -d /tmp/pgx-initd-slow.XXXXXX)"
+	cp -p "$INITD"/* "$slow/"
+	chmod 755 "$slow"
+	echo 'SELECT pg_sleep(2.5);' >"$slow/02-sleep.sql"
+	chmod 644 "$slow/02-sleep.sql"
+	INITD="$slow" profile --until ready --rm
+	rm -rf "$slow"
+	run pgx-report compare "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/profile" --fail-if-slower 5
+	assert_failure 1
+	assert_output --regexp 'Biggest change: script 02-sleep\.sql, \+1\.[3-7][0-9]*s .* in phase init_scripts'
+	run pgx-report compare "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/base" --fail-if-slower 5
+	assert_success
+}
