@@ -42,7 +42,7 @@ static size_t build_phases(const struct bounds *b, struct phase *out)
 	return n;
 }
 
-static json_t *span_record(const char *type, double start, double end)
+json_t *span_record(const char *type, double start, double end)
 {
 	json_t *rec = pgx_record_new(type, start);
 

@@ -23,6 +23,9 @@ struct bounds {
 void find_bounds(const struct timeline *t, struct bounds *b);
 const struct milestone *first_mark(const struct timeline *t, const char *rule, double after);
 
+/* analyse.c: a record of a span; end and duration_s only when end is known */
+json_t *span_record(const char *type, double start, double end);
+
 /* scripts.c; *log_scripts counts scripts timed from log lines only */
 bool emit_scripts(const struct timeline *t, const struct bounds *b, size_t *log_scripts);
 

@@ -134,7 +134,7 @@ static int by_start(const void *a, const void *b)
 
 static bool emit_script(const struct timeline *t, const struct script *s)
 {
-	json_t *rec = pgx_record_new("script", s->start);
+	json_t *rec = span_record("script", s->start, s->end);
 	char *path;
 
 	json_object_set_new(rec, "name", json_string(s->name));
@@ -142,11 +142,6 @@ static bool emit_script(const struct timeline *t, const struct script *s)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	json_object_set_new(rec, "path", json_string(path));
 	free(path);
-	pgx_set_ts(rec, "start", s->start);
-	if (s->end != NO_TIME) {
-		pgx_set_ts(rec, "end", s->end);
-		pgx_set_ts(rec, "duration_s", s->end - s->start);
-	}
 	if (s->has_exit)
 		json_object_set_new(rec, "exit_code", json_integer(s->exit_code));
 	json_object_set_new(rec, "source", json_string(s->source));
