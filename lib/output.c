@@ -202,6 +202,13 @@ const char *pgx_rec_str(const json_t *rec, const char *key)
 	return json_string_value(json_object_get(rec, key));
 }
 
+long pgx_rec_int(const json_t *rec, const char *key, long dflt)
+{
+	json_t *v = json_object_get(rec, key);
+
+	return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
+}
+
 double pgx_rec_ts(const json_t *rec)
 {
 	json_t *ts = json_object_get(rec, "ts");

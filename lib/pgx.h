@@ -131,6 +131,7 @@ json_t *pgx_json_text(const char *s, size_t len, long *bad_at);
 const char *pgx_rec_type(const json_t *rec);
 const char *pgx_rec_str(const json_t *rec, const char *key);
 double pgx_rec_ts(const json_t *rec);	/* -1 if absent */
+long pgx_rec_int(const json_t *rec, const char *key, long dflt);
 
 /* ---- installed data ---- */
 /* Find share/pgx/REL: $PGX_SHARE_DIR, then beside the binary (installed or

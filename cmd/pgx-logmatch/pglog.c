@@ -30,11 +30,9 @@ bool pglog_is_jsonlog(const json_t *rec)
 
 void pglog_from_jsonlog(const json_t *rec, struct pglog_entry *e)
 {
-	json_t *pid = json_object_get(rec, "pid");
-
 	e->text = severity_text(pgx_rec_str(rec, "error_severity"), pgx_rec_str(rec, "message"));
 	e->timestamp = pgx_xstrdup(pgx_rec_str(rec, "timestamp"));
-	e->pid = json_is_integer(pid) ? (long)json_integer_value(pid) : -1;
+	e->pid = pgx_rec_int(rec, "pid", -1);
 }
 
 /* "2026-11-22 03:16:43.123 UTC," : a csvlog line starts with log_time and

@@ -37,13 +37,6 @@ void timeline_free(struct timeline *t)
 	free(t->ctr.image);
 }
 
-static long rec_int(const json_t *rec, const char *key, long dflt)
-{
-	json_t *v = json_object_get(rec, key);
-
-	return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
-}
-
 /* ---- pid -> latest span, open addressing with linear probing ---- */
 
 static size_t *slot_for(const struct timeline *t, long pid, size_t *slot)
@@ -84,7 +77,7 @@ static struct proc_span *latest_span(const struct timeline *t, long pid)
 
 static void take_exec(struct timeline *t, const json_t *rec, double ts)
 {
-	long pid = rec_int(rec, "pid", -1);
+	long pid = pgx_rec_int(rec, "pid", -1);
 	struct proc_span *prev = latest_span(t, pid), *p;
 	json_t *argv = json_object_get(rec, "argv");
 	size_t slot;
@@ -97,7 +90,7 @@ static void take_exec(struct timeline *t, const json_t *rec, double ts)
 	p = &t->procs[t->nprocs++];
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
-	p->ppid = rec_int(rec, "ppid", -1);
+	p->ppid = pgx_rec_int(rec, "ppid", -1);
 	p->comm = pgx_xstrdup(pgx_rec_str(rec, "comm") ? pgx_rec_str(rec, "comm") : "?");
 	p->argv = json_is_array(argv) ? json_deep_copy(argv) : json_array();
 	p->start = ts;
@@ -108,15 +101,15 @@ static void take_exec(struct timeline *t, const json_t *rec, double ts)
 
 static void take_exit(struct timeline *t, const json_t *rec, double ts)
 {
-	struct proc_span *p = latest_span(t, rec_int(rec, "pid", -1));
-	long sig = rec_int(rec, "signal", 0);
+	struct proc_span *p = latest_span(t, pgx_rec_int(rec, "pid", -1));
+	long sig = pgx_rec_int(rec, "signal", 0);
 
 	if (!p || p->exited)
 		return;
 	if (p->end == NO_TIME)
 		p->end = ts;
 	p->exited = true;
-	p->exit_code = sig ? 128 + (int)sig : (int)rec_int(rec, "code", 0);
+	p->exit_code = sig ? 128 + (int)sig : (int)pgx_rec_int(rec, "code", 0);
 }
 
 static const char *capture_of(const json_t *rec)
@@ -142,7 +135,7 @@ static void take_match(struct timeline *t, const json_t *rec, double ts)
 	m->rule = pgx_xstrdup(rule);
 	m->capture = cap ? pgx_xstrdup(cap) : NULL;
 	m->ts = ts;
-	m->pid = rec_int(rec, "pid", -1);
+	m->pid = pgx_rec_int(rec, "pid", -1);
 	m->marks_ready = json_is_true(json_object_get(rec, "marks_ready"));
 }
 
@@ -162,7 +155,7 @@ static void take_container(struct timeline *t, const json_t *rec, double ts)
 		t->ctr.ready = ts;
 	else if (!strcmp(action, "die") && t->ctr.die == NO_TIME) {
 		t->ctr.die = ts;
-		t->ctr.exit_code = (int)rec_int(rec, "exit_code", -1);
+		t->ctr.exit_code = (int)pgx_rec_int(rec, "exit_code", -1);
 	}
 }
 
@@ -188,7 +181,7 @@ bool timeline_take(struct timeline *t, const json_t *rec)
 	else if (!strcmp(type, "container"))
 		take_container(t, rec, ts);
 	else if (!strcmp(type, "lost"))
-		t->lost += (unsigned long)rec_int(rec, "count", 0);
+		t->lost += (unsigned long)pgx_rec_int(rec, "count", 0);
 	else
 		return false;
 	return true;
