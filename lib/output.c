@@ -19,6 +19,14 @@ static bool held;
 static char *dump_buf;	/* json_dumpb target kept across records */
 static size_t dump_cap;
 
+/* Keep the first write error for pgx_finish to report; false for callers. */
+static bool note_write_error(void)
+{
+	if (!write_errno)
+		write_errno = errno ? errno : EIO;
+	return false;
+}
+
 static bool stdout_is_interactive(void)
 {
 	struct stat st;
@@ -32,29 +40,24 @@ static bool finish_line(void)
 {
 	if (flush_each < 0)
 		flush_each = stdout_is_interactive();
-	if (putchar('\n') == EOF || (flush_each && !held && fflush(stdout) == EOF)) {
-		if (!write_errno)
-			write_errno = errno ? errno : EIO;
-		return false;
-	}
+	if (putchar('\n') == EOF || (flush_each && !held && fflush(stdout) == EOF))
+		return note_write_error();
 	return true;
 }
 
 void pgx_output_hold(bool hold)
 {
 	held = hold;
-	if (!hold && fflush(stdout) == EOF && !write_errno)
-		write_errno = errno ? errno : EIO;
+	if (!hold && fflush(stdout) == EOF)
+		note_write_error();
 }
 
 bool pgx_emit_raw(const char *line, size_t len)
 {
 	if (write_errno)
 		return false;
-	if (len && fwrite(line, 1, len, stdout) != len) {
-		write_errno = errno ? errno : EIO;
-		return false;
-	}
+	if (len && fwrite(line, 1, len, stdout) != len)
+		return note_write_error();
 	return finish_line();
 }
 
@@ -162,12 +165,12 @@ int pgx_finish(int status)
 	dump_buf = NULL;
 	dump_cap = 0;
 	errno = 0;
-	if (fflush(stdout) == EOF && !write_errno)
-		write_errno = errno ? errno : EIO;
+	if (fflush(stdout) == EOF)
+		note_write_error();
 	if (ferror(stdout) && !write_errno)
 		write_errno = EIO;
-	if (fclose(stdout) == EOF && !write_errno)
-		write_errno = errno ? errno : EIO;
+	if (fclose(stdout) == EOF)
+		note_write_error();
 	if (write_errno) {
 		pgx_error("write error on standard output: %s", strerror(write_errno));
 		return PGX_EXIT_OUTPUT;
