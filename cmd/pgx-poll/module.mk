@@ -1,0 +1,1 @@
+PKGS_pgx-poll := libpq

@@ -1,0 +1,121 @@
+/* query.c - run a section's SQL and turn rows into typed JSON */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pgx.h"
+#include "poll.h"
+
+/* Type OIDs from PostgreSQL's pg_type.dat; stable across versions. */
+enum {
+	OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_OID = 26,
+	OID_JSON = 114, OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_NUMERIC = 1700,
+	OID_JSONB = 3802,
+};
+
+#define SQLSTATE_INSUFFICIENT_PRIVILEGE "42501"
+
+static char *error_line(const PGresult *res, PGconn *conn)
+{
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	char *line = pgx_xstrdup(msg ? msg : PQerrorMessage(conn));
+	char *nl = strchr(line, '\n');
+
+	if (nl)
+		*nl = '\0';
+	return line;
+}
+
+void section_missing(struct section_run *run, const char *what, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (!run->missing)
+		run->missing = json_array();
+	json_array_append_new(run->missing, json_pack("{s:s, s:s}", "what", what, "why", why));
+}
+
+PGresult *section_query(struct section_run *run, const char *sql,
+			int nparams, const char *const *params)
+{
+	PGresult *res = PQexecParams(run->pc->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	const char *state;
+	char *msg;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	msg = error_line(res, run->pc->conn);
+	section_missing(run, pgx_rec_type(run->rec), "%s%s%s%s", msg,
+			state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
+	if (!state || strcmp(state, SQLSTATE_INSUFFICIENT_PRIVILEGE))
+		run->failed = true;
+	free(msg);
+	PQclear(res);
+	return NULL;
+}
+
+static json_t *numeric_value(const char *text)
+{
+	char *end;
+
+	if (!strpbrk(text, ".eEnN")) {
+		errno = 0;
+		long long v = strtoll(text, &end, 10);
+		if (!errno && !*end)
+			return json_integer(v);
+	}
+	double d = strtod(text, &end);
+	return *end ? json_string(text) : json_real(d);
+}
+
+json_t *result_value(const PGresult *res, int row, int col)
+{
+	const char *text = PQgetvalue(res, row, col);
+
+	if (PQgetisnull(res, row, col))
+		return json_null();
+	switch (PQftype(res, col)) {
+	case OID_BOOL:
+		return json_boolean(text[0] == 't');
+	case OID_INT2: case OID_INT4: case OID_INT8: case OID_OID:
+	case OID_FLOAT4: case OID_FLOAT8: case OID_NUMERIC:
+		return numeric_value(text);
+	case OID_JSON: case OID_JSONB: {
+		json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+		return v ? v : json_string(text);
+	}
+	default: {
+		long bad;
+		return pgx_json_text(text, strlen(text), &bad);
+	}
+	}
+}
+
+void result_merge_row(json_t *rec, const PGresult *res, int row)
+{
+	for (int c = 0; c < PQnfields(res); c++)
+		json_object_set_new(rec, PQfname(res, c), result_value(res, row, c));
+}
+
+json_t *result_row(const PGresult *res, int row)
+{
+	json_t *obj = json_object();
+
+	result_merge_row(obj, res, row);
+	return obj;
+}
+
+json_t *result_rows(const PGresult *res)
+{
+	json_t *rows = json_array();
+
+	for (int r = 0; r < PQntuples(res); r++)
+		json_array_append_new(rows, result_row(res, r));
+	return rows;
+}
