@@ -123,22 +123,51 @@ static const char *section_status(const struct section_run *run)
 	return run->missing ? "degraded" : "ok";
 }
 
+static void set_status(struct section_run *run, json_t *rec)
+{
+	json_object_set_new(rec, "status", json_string(section_status(run)));
+	if (run->missing)
+		json_object_set(rec, "missing", run->missing);
+}
+
 /* Collect one section into its record and write it; false on a write error. */
 static bool poll_section(const struct section *s, struct poll_conn *pc,
 			 const struct poll_opts *o, const char *cluster, bool *degraded)
 {
-	struct section_run run = { .pc = pc, .opts = o };
+	struct section_run run = { .pc = pc, .opts = o, .sql = s->sql };
+	char *built = NULL;
+	const char *why = NULL;
+	bool ok = true;
+	size_t i;
+	json_t *r;
 
 	run.rec = pgx_record_new(s->name, pgx_now());
 	json_object_set_new(run.rec, "cluster", json_string(cluster));
 	if (s->per_database)
 		json_object_set_new(run.rec, "db", json_string(pc->dbname));
-	s->collect(&run);
-	json_object_set_new(run.rec, "status", json_string(section_status(&run)));
-	if (run.missing)
-		json_object_set_new(run.rec, "missing", run.missing);
+	if (s->build_sql) {
+		built = s->build_sql(&pc->srv, &why);
+		run.sql = built;
+	}
+	if (run.sql)
+		s->collect(&run);
+	else
+		section_missing(&run, s->name, "%s", why ? why : "not available on this server");
+	if (run.records) {
+		json_array_foreach(run.records, i, r) {
+			set_status(&run, r);
+			ok = ok && pgx_emit(json_incref(r));
+		}
+		json_decref(run.records);
+		json_decref(run.rec);
+	} else {
+		set_status(&run, run.rec);
+		ok = pgx_emit(run.rec);
+	}
 	*degraded = run.missing != NULL;
-	return pgx_emit(run.rec);
+	json_decref(run.missing);
+	free(built);
+	return ok;
 }
 
 static bool emit_sql(const struct section *s)

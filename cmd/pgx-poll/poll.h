@@ -15,9 +15,35 @@ struct poll_opts {
 	unsigned long section_mask;	/* bit i: sections[i] selected */
 };
 
+/* Catalog features the SQL variants depend on.  server_probe() sets them from
+ * pg_attribute/pg_proc on a live server; server_info_assume() sets them from
+ * version numbers alone (what a stock server of that version answers), for
+ * --print-sql and the tests of servers that do not run here.  The table of
+ * probes and the versions they appeared in is in probe.c; add a bit there. */
+enum server_feature {
+	FEAT_PGSS_EXEC_TIME = 1u << 0,	/* pgss total_exec_time (1.8, PG13), else total_time */
+	FEAT_PGSS_PLAN_TIME = 1u << 1,	/* pgss total_plan_time (1.8) */
+	FEAT_PGSS_TOPLEVEL = 1u << 2,	/* pgss toplevel (1.9, PG14) */
+	FEAT_PGSS_INFO = 1u << 3,	/* pg_stat_statements_info view (1.9) */
+	FEAT_PGSS_SHARED_BLK_TIME = 1u << 4, /* shared_blk_read_time (1.11, PG17), else blk_read_time */
+	FEAT_STAT_WAL = 1u << 5,	/* pg_stat_wal (PG14) */
+	FEAT_STAT_WAL_WRITE = 1u << 6,	/* pg_stat_wal.wal_write (PG14..17) */
+	FEAT_STAT_IO = 1u << 7,		/* pg_stat_io (PG16) */
+	FEAT_STAT_CHECKPOINTER = 1u << 8, /* pg_stat_checkpointer (PG17) */
+	FEAT_CONTROL_SYSTEM = 1u << 9,	/* pg_control_system() */
+	FEAT_DB_SESSION_TIME = 1u << 10, /* pg_stat_database.session_time (PG14) */
+	FEAT_VACUUM_DEAD_TUPLE_BYTES = 1u << 11, /* pg_stat_progress_vacuum.dead_tuple_bytes (PG17) */
+	FEAT_SLOT_WAL_STATUS = 1u << 12, /* pg_replication_slots.wal_status (PG13) */
+	FEAT_PGSS_TEMP_BLK_TIME = 1u << 13, /* temp_blk_read_time (1.10, PG15) */
+	FEAT_DB_CHECKSUM_FAILURES = 1u << 14, /* pg_stat_database.checksum_failures (PG12) */
+	FEAT_CHECKPOINTER_NUM_DONE = 1u << 15, /* pg_stat_checkpointer.num_done (PG18) */
+};
+
 /* What probing a connection found; filled once per connection. */
 struct server_info {
 	int version_num;		/* server_version_num, e.g. 150018 */
+	unsigned features;		/* enum server_feature bits */
+	double start_ts;		/* pg_postmaster_start_time(), epoch s */
 	bool in_recovery;
 	bool superuser;
 	bool pg_monitor;		/* member of pg_monitor (or superuser) */
@@ -39,6 +65,8 @@ struct section_run {
 	json_t *rec;			/* type, ts, cluster (and db) already set */
 	json_t *missing;		/* [{what, why}], NULL while nothing is missing */
 	bool failed;			/* a query failed: status "error" */
+	const char *sql;		/* the section's SQL for this server (build_sql or sql) */
+	json_t *records;		/* optional: emit these (section_record()) instead of rec */
 };
 
 enum poll_loop {
@@ -54,6 +82,13 @@ struct section {
 	bool per_database;		/* runs in each database with --all-databases */
 	void (*collect)(struct section_run *run);
 	const char *sql;		/* what --with-sql shows; NULL: built at run time */
+	/* Optional, instead of sql: the SQL for a server, a pure function of the
+	 * probe results so --print-sql --server-version N shows any version's
+	 * variant without a server.  Returns malloc'd text, or NULL when the
+	 * section cannot run there, with *why (static text) saying why: the
+	 * section is then "degraded" without calling collect.  The text reaches
+	 * collect as run->sql. */
+	char *(*build_sql)(const struct server_info *srv, const char **why);
 };
 
 extern const struct section poll_sections[];
@@ -71,9 +106,20 @@ json_t *result_row(const PGresult *res, int row);
 json_t *result_rows(const PGresult *res);
 void result_merge_row(json_t *rec, const PGresult *res, int row);
 
+/* A further record of the running section (same type, ts, cluster, db), for
+ * sections that write one record per row (database); collect fills and
+ * returns it, the caller emits run->records instead of run->rec. */
+json_t *section_record(struct section_run *run);
+
 /* probe.c */
 bool server_probe(struct poll_conn *pc);
 void server_info_clear(struct server_info *srv);
+/* Fill srv as a stock server_version_num with pg_stat_statements pgss_version
+ * (NULL: not installed) would answer the probe. */
+void server_info_assume(struct server_info *srv, int version_num, const char *pgss_version);
+bool server_has(const struct server_info *srv, unsigned feature);
+/* "1.10" -> 110; 0 when NULL or unparsable. */
+int pgss_version_num(const char *version);
 
 /* Section collectors, one file each (sec_NAME.c). */
 void collect_connections(struct section_run *run);

@@ -1,23 +1,104 @@
 /* probe.c - what this server and role can show us, asked once per connection */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
 #include "poll.h"
 
+/* One catalog feature: a relation (col NULL), a column of it, or a function
+ * (rel NULL).  "@pgss" is pg_stat_statements' view in whatever schema the
+ * extension lives.  since/until (server_version_num) and pgss_since (extension
+ * version, 110 = "1.10") are what stock servers answer, for
+ * server_info_assume(); a live server is asked its catalog instead. */
+struct feature_probe {
+	unsigned bit;
+	const char *rel, *col, *func;
+	int since, until, pgss_since;
+};
+
+static const struct feature_probe feature_probes[] = {
+	{ FEAT_PGSS_EXEC_TIME, "@pgss", "total_exec_time", NULL, 0, 0, 108 },
+	{ FEAT_PGSS_PLAN_TIME, "@pgss", "total_plan_time", NULL, 0, 0, 108 },
+	{ FEAT_PGSS_TOPLEVEL, "@pgss", "toplevel", NULL, 0, 0, 109 },
+	{ FEAT_PGSS_INFO, "@pgss_info", NULL, NULL, 0, 0, 109 },
+	{ FEAT_PGSS_SHARED_BLK_TIME, "@pgss", "shared_blk_read_time", NULL, 0, 0, 111 },
+	{ FEAT_PGSS_TEMP_BLK_TIME, "@pgss", "temp_blk_read_time", NULL, 0, 0, 110 },
+	{ FEAT_STAT_WAL, "pg_catalog.pg_stat_wal", NULL, NULL, 140000, 0, 0 },
+	{ FEAT_STAT_WAL_WRITE, "pg_catalog.pg_stat_wal", "wal_write", NULL, 140000, 180000, 0 },
+	{ FEAT_STAT_IO, "pg_catalog.pg_stat_io", NULL, NULL, 160000, 0, 0 },
+	{ FEAT_STAT_CHECKPOINTER, "pg_catalog.pg_stat_checkpointer", NULL, NULL, 170000, 0, 0 },
+	{ FEAT_CHECKPOINTER_NUM_DONE, "pg_catalog.pg_stat_checkpointer", "num_done", NULL,
+	  180000, 0, 0 },
+	{ FEAT_CONTROL_SYSTEM, NULL, NULL, "pg_catalog.pg_control_system", 90600, 0, 0 },
+	{ FEAT_DB_SESSION_TIME, "pg_catalog.pg_stat_database", "session_time", NULL, 140000, 0, 0 },
+	{ FEAT_DB_CHECKSUM_FAILURES, "pg_catalog.pg_stat_database", "checksum_failures", NULL,
+	  120000, 0, 0 },
+	{ FEAT_VACUUM_DEAD_TUPLE_BYTES, "pg_catalog.pg_stat_progress_vacuum", "dead_tuple_bytes",
+	  NULL, 170000, 0, 0 },
+	{ FEAT_SLOT_WAL_STATUS, "pg_catalog.pg_replication_slots", "wal_status", NULL, 130000, 0, 0 },
+};
+#define N_FEATURES (sizeof(feature_probes) / sizeof(feature_probes[0]))
+
 /* Catalog probes rather than version numbers where a feature is optional:
- * pg_stat_statements' schema and version come from pg_extension. */
-static const char probe_sql[] =
-	"SELECT current_setting('server_version_num')::int,"
+ * pg_stat_statements' schema and version come from pg_extension, its columns
+ * from pg_attribute (they follow the installed extension version). */
+static const char probe_head[] =
+	"WITH pgss AS (SELECT n.nspname, e.extversion FROM pg_catalog.pg_extension e"
+	"  JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
+	" WHERE e.extname = 'pg_stat_statements')"
+	" SELECT current_setting('server_version_num')::int,"
 	"       pg_catalog.pg_is_in_recovery(),"
 	"       r.rolsuper,"
 	"       r.rolsuper OR pg_catalog.pg_has_role('pg_monitor', 'USAGE'),"
 	"       r.rolsuper OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'),"
-	"       (SELECT n.nspname FROM pg_catalog.pg_extension e"
-	"          JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
-	"         WHERE e.extname = 'pg_stat_statements'),"
-	"       (SELECT e.extversion FROM pg_catalog.pg_extension e"
-	"         WHERE e.extname = 'pg_stat_statements')"
-	"  FROM pg_catalog.pg_roles r WHERE r.rolname = current_user";
+	"       (SELECT nspname FROM pgss), (SELECT extversion FROM pgss),"
+	"       extract(epoch FROM pg_catalog.pg_postmaster_start_time())::float8";
+#define PROBE_FIXED_COLS 8
+
+static const char *probe_rel_expr(const char *rel, char *buf, size_t len)
+{
+	if (!strcmp(rel, "@pgss") || !strcmp(rel, "@pgss_info")) {
+		snprintf(buf, len, "pg_catalog.to_regclass((SELECT pg_catalog.quote_ident(nspname)"
+			 " FROM pgss) || '.%s')",
+			 strcmp(rel, "@pgss") ? "pg_stat_statements_info" : "pg_stat_statements");
+		return buf;
+	}
+	snprintf(buf, len, "pg_catalog.to_regclass('%s')", rel);
+	return buf;
+}
+
+static void append(char **sql, size_t *len, const char *text)
+{
+	size_t n = strlen(text);
+
+	*sql = pgx_xrealloc(*sql, *len + n + 1);
+	memcpy(*sql + *len, text, n + 1);
+	*len += n;
+}
+
+static char *probe_sql(void)
+{
+	char *sql = NULL, rel[256], expr[512];
+	size_t len = 0;
+
+	append(&sql, &len, probe_head);
+	for (size_t i = 0; i < N_FEATURES; i++) {
+		const struct feature_probe *f = &feature_probes[i];
+
+		if (f->func)
+			snprintf(expr, sizeof(expr), ", pg_catalog.to_regproc('%s') IS NOT NULL", f->func);
+		else if (!f->col)
+			snprintf(expr, sizeof(expr), ", %s IS NOT NULL",
+				 probe_rel_expr(f->rel, rel, sizeof(rel)));
+		else
+			snprintf(expr, sizeof(expr), ", EXISTS (SELECT 1 FROM pg_catalog.pg_attribute"
+				 " WHERE attrelid = %s AND attname = '%s' AND NOT attisdropped)",
+				 probe_rel_expr(f->rel, rel, sizeof(rel)), f->col);
+		append(&sql, &len, expr);
+	}
+	append(&sql, &len, " FROM pg_catalog.pg_roles r WHERE r.rolname = current_user");
+	return sql;
+}
 
 static char *maybe_dup(const PGresult *res, int col)
 {
@@ -26,12 +107,19 @@ static char *maybe_dup(const PGresult *res, int col)
 
 bool server_probe(struct poll_conn *pc)
 {
-	PGresult *res = PQexec(pc->conn, probe_sql);
+	char *sql = probe_sql();
+	PGresult *res = PQexec(pc->conn, sql);
 	struct server_info *srv = &pc->srv;
 	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
 
+	free(sql);
 	if (!ok) {
-		pgx_error("cannot probe the server: %s", PQerrorMessage(pc->conn));
+		char *msg = pgx_xstrdup(PQerrorMessage(pc->conn)), *nl = strchr(msg, '\n');
+
+		if (nl)
+			*nl = '\0';
+		pgx_error("cannot probe the server: %s", msg);
+		free(msg);
 		PQclear(res);
 		return false;
 	}
@@ -43,8 +131,47 @@ bool server_probe(struct poll_conn *pc)
 	srv->read_all_stats = PQgetvalue(res, 0, 4)[0] == 't';
 	srv->pgss_schema = maybe_dup(res, 5);
 	srv->pgss_version = maybe_dup(res, 6);
+	srv->start_ts = atof(PQgetvalue(res, 0, 7));
+	for (size_t i = 0; i < N_FEATURES; i++)
+		if (PQgetvalue(res, 0, PROBE_FIXED_COLS + (int)i)[0] == 't')
+			srv->features |= feature_probes[i].bit;
 	PQclear(res);
 	return true;
+}
+
+int pgss_version_num(const char *version)
+{
+	int major, minor;
+
+	if (!version || sscanf(version, "%d.%d", &major, &minor) != 2)
+		return 0;
+	return major * 100 + minor;
+}
+
+void server_info_assume(struct server_info *srv, int version_num, const char *pgss_version)
+{
+	int pgss = pgss_version_num(pgss_version);
+
+	server_info_clear(srv);
+	srv->version_num = version_num;
+	srv->pg_monitor = srv->read_all_stats = true;
+	if (pgss_version) {
+		srv->pgss_schema = pgx_xstrdup("public");
+		srv->pgss_version = pgx_xstrdup(pgss_version);
+	}
+	for (size_t i = 0; i < N_FEATURES; i++) {
+		const struct feature_probe *f = &feature_probes[i];
+		bool is_pgss = f->rel && f->rel[0] == '@';
+
+		if (is_pgss ? pgss && pgss >= f->pgss_since
+			    : version_num >= f->since && (!f->until || version_num < f->until))
+			srv->features |= f->bit;
+	}
+}
+
+bool server_has(const struct server_info *srv, unsigned feature)
+{
+	return (srv->features & feature) == feature;
 }
 
 void server_info_clear(struct server_info *srv)

@@ -119,3 +119,14 @@ json_t *result_rows(const PGresult *res)
 		json_array_append_new(rows, result_row(res, r));
 	return rows;
 }
+
+json_t *section_record(struct section_run *run)
+{
+	json_t *rec = json_deep_copy(run->rec);
+
+	if (!run->records)
+		run->records = json_array();
+	json_array_append(run->records, rec);
+	json_decref(rec);
+	return rec;
+}
