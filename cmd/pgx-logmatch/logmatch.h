@@ -36,6 +36,7 @@ struct ruleset {
 	size_t nrules;
 	struct ts_spec *ts;
 	size_t nts;
+	bool tab_continuation;	/* a line starting with a tab continues the last */
 };
 
 /* rules.c */
@@ -64,6 +65,7 @@ struct pglog_entry {
 	char *text;		/* "SEVERITY:  message", to match rules against */
 	char *timestamp;	/* log_time as PostgreSQL wrote it */
 	long pid;
+	char *sqlstate;		/* NULL when absent or 00000 */
 };
 bool pglog_is_jsonlog(const json_t *rec);
 void pglog_from_jsonlog(const json_t *rec, struct pglog_entry *e);

@@ -82,6 +82,8 @@ static json_t *line_record(struct matcher *m, const char *type, const struct log
 		json_object_set_new(rec, "format", json_string(src->format));
 	if (src->pid > 0)
 		json_object_set_new(rec, "pid", json_integer(src->pid));
+	if (src->sqlstate)
+		json_object_set_new(rec, "sqlstate", json_string(src->sqlstate));
 	if (src->carrier)	/* keep the carrying log record's context (stream, container...) */
 		json_object_foreach((json_t *)src->carrier, key, v)
 			if (!json_object_get(rec, key))

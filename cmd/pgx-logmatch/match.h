@@ -21,6 +21,7 @@ struct log_source {
 	const char *format;		/* "csvlog", "jsonlog", or NULL for plain lines */
 	const char *timestamp;		/* log_time from csvlog/jsonlog, else NULL */
 	long pid;			/* from csvlog/jsonlog, else 0 */
+	const char *sqlstate;		/* from csvlog/jsonlog, else NULL */
 };
 
 void matcher_init(struct matcher *m, bool only_matching);

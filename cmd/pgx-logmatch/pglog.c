@@ -9,6 +9,7 @@ enum csvlog_column {
 	CSV_LOG_TIME = 0,
 	CSV_PROCESS_ID = 3,
 	CSV_ERROR_SEVERITY = 11,
+	CSV_SQL_STATE = 12,
 	CSV_MESSAGE = 13,
 	CSV_COLUMNS_NEEDED = 14,
 };
@@ -22,6 +23,12 @@ static char *severity_text(const char *severity, const char *message)
 	return text;
 }
 
+/* 00000 (successful completion) is on every LOG line: not worth a field. */
+static char *sqlstate_or_null(const char *code)
+{
+	return code && strlen(code) == 5 && strcmp(code, "00000") ? pgx_xstrdup(code) : NULL;
+}
+
 bool pglog_is_jsonlog(const json_t *rec)
 {
 	return !json_object_get(rec, "type") && json_is_string(json_object_get(rec, "timestamp")) &&
@@ -33,6 +40,7 @@ void pglog_from_jsonlog(const json_t *rec, struct pglog_entry *e)
 	e->text = severity_text(pgx_rec_str(rec, "error_severity"), pgx_rec_str(rec, "message"));
 	e->timestamp = pgx_xstrdup(pgx_rec_str(rec, "timestamp"));
 	e->pid = pgx_rec_int(rec, "pid", -1);
+	e->sqlstate = sqlstate_or_null(pgx_rec_str(rec, "state_code"));
 }
 
 /* "2026-11-22 03:16:43.123 UTC," : a csvlog line starts with log_time and
@@ -104,6 +112,7 @@ bool pglog_from_csv(const char *s, size_t len, struct pglog_entry *e)
 		e->text = severity_text(f[CSV_ERROR_SEVERITY], f[CSV_MESSAGE]);
 		e->timestamp = pgx_xstrdup(f[CSV_LOG_TIME]);
 		e->pid = atol(f[CSV_PROCESS_ID]);
+		e->sqlstate = sqlstate_or_null(f[CSV_SQL_STATE]);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(f[i]);
@@ -114,5 +123,6 @@ void pglog_entry_free(struct pglog_entry *e)
 {
 	free(e->text);
 	free(e->timestamp);
+	free(e->sqlstate);
 	memset(e, 0, sizeof(*e));
 }

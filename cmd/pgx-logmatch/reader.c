@@ -6,7 +6,8 @@
 #include "match.h"
 #include "reader.h"
 
-/* A csvlog entry whose quoted message spans several lines. */
+/* An entry that may span several lines: a csvlog entry whose quoted message
+ * holds newlines, or a stderr line and the tab-led lines continuing it. */
 struct csv_pending {
 	char *buf;
 	size_t len, cap;
@@ -26,12 +27,35 @@ static void csv_append(struct csv_pending *c, const struct pgx_line *line)
 	c->buf[c->len] = '\0';
 }
 
+/* PostgreSQL writes "\n\t" for a newline inside a stderr message: the
+ * entry gets the newline back, without the tab, as csvlog and jsonlog have it. */
+static void stderr_append(struct csv_pending *c, const struct pgx_line *line)
+{
+	struct pgx_line rest = *line;
+
+	if (c->len) {
+		rest.text++;
+		rest.len--;
+	}
+	csv_append(c, &rest);
+}
+
+static bool match_stderr(struct matcher *m, struct pgx_input *in, struct csv_pending *c)
+{
+	struct log_source src = { .input = pgx_input_name(in), .lineno = c->first_line };
+	size_t len = c->len;
+
+	c->len = 0;
+	return matcher_line(m, &src, c->buf, len, NULL, 0);
+}
+
 static bool match_pglog(struct matcher *m, struct log_source *src, struct pglog_entry *e)
 {
 	bool ok;
 
 	src->timestamp = e->timestamp;
 	src->pid = e->pid;
+	src->sqlstate = e->sqlstate;
 	ok = matcher_line(m, src, e->text, strlen(e->text), NULL, 0);
 	pglog_entry_free(e);
 	return ok;
@@ -69,13 +93,19 @@ static bool match_record(struct matcher *m, struct log_source *src, const struct
 }
 
 static bool handle_line(struct matcher *m, struct pgx_input *in, const struct pgx_line *line,
-			struct csv_pending *csv)
+			struct csv_pending *csv, struct csv_pending *entry)
 {
 	struct log_source src = { .input = pgx_input_name(in), .lineno = line->lineno };
 	char err[200];
 	json_t *rec;
 	bool ok;
 
+	if (entry->len && line->len && line->text[0] == '\t') {
+		stderr_append(entry, line);
+		return true;
+	}
+	if (entry->len && !match_stderr(m, in, entry))
+		return false;
 	if (csv->len) {
 		csv_append(csv, line);
 		return !pglog_csv_complete(csv->buf, csv->len) || match_csv(m, &src, csv);
@@ -94,6 +124,11 @@ static bool handle_line(struct matcher *m, struct pgx_input *in, const struct pg
 		csv_append(csv, line);
 		return !pglog_csv_complete(csv->buf, csv->len) || match_csv(m, &src, csv);
 	}
+	if (m->rules.tab_continuation && line->len) {
+		entry->first_line = line->lineno;
+		stderr_append(entry, line);
+		return true;
+	}
 	return matcher_line(m, &src, line->text, line->len, NULL, 0);
 }
 
@@ -111,7 +146,7 @@ static bool flush_csv(struct matcher *m, struct pgx_input *in, struct csv_pendin
 bool match_input(struct matcher *m, const char *path, bool follow, size_t max_line)
 {
 	struct pgx_input *in = pgx_input_open(path, max_line);
-	struct csv_pending csv = { 0 };
+	struct csv_pending csv = { 0 }, entry = { 0 };
 	struct pgx_line line;
 	bool ok = true;
 	int got;
@@ -124,12 +159,15 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 	while (ok && (got = pgx_input_next(in, &line)) == 1) {
 		if (line.no_newline)
 			pgx_warn("%s:%lu: last line has no newline (truncated?)", pgx_input_name(in), line.lineno);
-		ok = handle_line(m, in, &line, &csv);
+		ok = handle_line(m, in, &line, &csv, &entry);
 	}
+	if (ok && entry.len)
+		ok = match_stderr(m, in, &entry);
 	if (ok)
 		ok = flush_csv(m, in, &csv);
 	m->input_errors += pgx_input_errors(in);
 	free(csv.buf);
+	free(entry.buf);
 	pgx_input_close(in);
 	return ok;
 }

@@ -263,18 +263,21 @@ static bool load_document(struct rules_file *f)
 	yaml_node_t *root = yaml_document_get_root_node(&f->doc);
 
 	if (!root || root->type != YAML_MAPPING_NODE)
-		return yaml_fail(f, root, "expected a mapping with \"patterns\" (and optionally \"timestamp\")");
+		return yaml_fail(f, root, "expected a mapping with \"patterns\" (and optionally \"timestamp\", \"tab_continuation\")");
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		const char *key = scalar(yaml_document_get_node(&f->doc, p->key));
 		yaml_node_t *v = yaml_document_get_node(&f->doc, p->value);
-		bool ok;
+		bool ok, b;
 		if (key && !strcmp(key, "patterns"))
 			ok = v->type == YAML_SEQUENCE_NODE ? for_each_item(f, v, load_rule)
 							   : yaml_fail(f, v, "patterns must be a list");
 		else if (key && !strcmp(key, "timestamp"))
 			ok = for_each_item(f, v, load_ts_spec);
+		else if (key && !strcmp(key, "tab_continuation"))
+			ok = scalar_bool(f, v, &b) && ((f->rs->tab_continuation |= b), true);
 		else
-			ok = yaml_fail(f, v, "unknown key \"%s\" (expected patterns, timestamp)", key ? key : "?");
+			ok = yaml_fail(f, v, "unknown key \"%s\" (expected patterns, timestamp, tab_continuation)",
+				       key ? key : "?");
 		if (!ok)
 			return false;
 	}
