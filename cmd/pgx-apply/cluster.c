@@ -1,0 +1,252 @@
+/* cluster.c - what pgx-apply asks PostgreSQL before it changes anything */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "pgx.h"
+#include "pgx_pq.h"
+#include "apply.h"
+
+/* ALTER SYSTEM may wait on nothing but the auto.conf file lock; keep both short. */
+#define STATEMENT_TIMEOUT_MS 30000
+#define LOCK_TIMEOUT_MS 5000
+#define CONNECT_TIMEOUT_S 10
+
+char *pq_one_line(const char *msg)
+{
+	char *out = pgx_xstrdup(msg ? msg : ""), *o = out;
+	size_t n;
+
+	for (const char *p = out; *p; p++)
+		*o++ = (*p == '\n' || *p == '\t') ? ' ' : *p;
+	*o = '\0';
+	for (n = strlen(out); n && out[n - 1] == ' '; n--)
+		out[n - 1] = '\0';
+	return out;
+}
+
+PGconn *cluster_new_session(const char *dsn)
+{
+	struct pgx_pq_options opt = {
+		.dsn = dsn,
+		.connect_timeout_s = CONNECT_TIMEOUT_S,
+		.statement_timeout_ms = STATEMENT_TIMEOUT_MS,
+		.lock_timeout_ms = LOCK_TIMEOUT_MS,
+	};
+
+	return pgx_pq_connect(&opt);
+}
+
+/* One row, one query, text parameters; NULL (reported unless quiet) on error. */
+static PGresult *query(PGconn *conn, const char *sql, int n, const char *const *args, bool quiet)
+{
+	PGresult *res = PQexecParams(conn, sql, n, NULL, args, NULL, NULL, 0);
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	if (!quiet) {
+		char *msg = pq_one_line(PQerrorMessage(conn));
+		pgx_error("query failed: %s", msg);
+		free(msg);
+	}
+	PQclear(res);
+	return NULL;
+}
+
+static char *cell(PGresult *res, int col)
+{
+	return PQntuples(res) && !PQgetisnull(res, 0, col) ? pgx_xstrdup(PQgetvalue(res, 0, col)) : NULL;
+}
+
+static bool cell_true(PGresult *res, int col)
+{
+	return PQntuples(res) && !PQgetisnull(res, 0, col) && !strcmp(PQgetvalue(res, 0, col), "t");
+}
+
+/* system_identifier and port; the host and port when pg_control_system() is not ours to run. */
+static char *fingerprint(struct cluster *c)
+{
+	PGresult *res = query(c->conn, "SELECT (SELECT system_identifier FROM pg_catalog.pg_control_system()),"
+			      " current_setting('port')", 0, NULL, true);
+	char buf[512];
+
+	if (res && !PQgetisnull(res, 0, 0))
+		snprintf(buf, sizeof(buf), "%s-%s", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	else {
+		const char *host = PQhost(c->conn);
+		snprintf(buf, sizeof(buf), "host-%s-%s", host && *host ? host : "local",
+			 PQport(c->conn) ? PQport(c->conn) : "5432");
+		for (char *p = buf; *p; p++)
+			if (!strchr("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_.", *p))
+				*p = '_';
+	}
+	PQclear(res);
+	return pgx_xstrdup(buf);
+}
+
+bool cluster_open(struct cluster *c, const char *dsn)
+{
+	static const char sql[] =
+		"SELECT current_setting('server_version_num')::int, current_user,"
+		" (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user),"
+		" pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE'),"
+		" pg_catalog.has_function_privilege('pg_catalog.pg_reload_conf()', 'EXECUTE'),"
+		" CASE WHEN pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE')"
+		"  THEN current_setting('data_directory') END";
+	PGresult *res;
+
+	memset(c, 0, sizeof(*c));
+	c->dsn = dsn;
+	if (!(c->conn = cluster_new_session(dsn)))
+		return false;
+	if (!(res = query(c->conn, sql, 0, NULL, false))) {
+		cluster_close(c);
+		return false;
+	}
+	c->version_num = atoi(PQgetvalue(res, 0, 0));
+	c->user = cell(res, 1);
+	c->superuser = cell_true(res, 2);
+	c->read_all_settings = c->superuser || cell_true(res, 3);
+	c->can_reload = c->superuser || cell_true(res, 4);
+	c->data_dir = cell(res, 5);
+	PQclear(res);
+	c->fingerprint = fingerprint(c);
+	return true;
+}
+
+void cluster_close(struct cluster *c)
+{
+	pgx_pq_finish(c->conn);
+	c->conn = NULL;
+	free(c->fingerprint);
+	free(c->user);
+	free(c->data_dir);
+	free(c->patroni_why);
+	c->fingerprint = c->user = c->data_dir = c->patroni_why = NULL;
+}
+
+/* Fill p from pg_settings; p->exists stays false for an unknown name. */
+bool cluster_describe(struct cluster *c, struct param *p)
+{
+	static const char sql[] =
+		"SELECT name, setting, unit, vartype, context, source, min_val, max_val,"
+		" enumvals::text, current_setting(name)"
+		" FROM pg_catalog.pg_settings WHERE lower(name) = lower($1)";
+	const char *args[1] = { p->name };
+	PGresult *res = query(c->conn, sql, 1, args, false);
+
+	if (!res)
+		return false;
+	if (PQntuples(res) == 1) {
+		p->exists = true;
+		set_str(&p->name, PQgetvalue(res, 0, 0));
+		p->from_setting = cell(res, 1);
+		p->unit = cell(res, 2);
+		p->vartype = cell(res, 3);
+		p->context = cell(res, 4);
+		p->source = cell(res, 5);
+		p->min_val = cell(res, 6);
+		p->max_val = cell(res, 7);
+		p->enumvals = cell(res, 8);
+		p->from = cell(res, 9);
+		p->restart = p->context && !strcmp(p->context, "postmaster");
+	}
+	PQclear(res);
+	return true;
+}
+
+/* Whether p is in postgresql.auto.conf, and with what value.  pg_file_settings
+ * (superuser) sees a value waiting for a restart too; pg_settings.sourcefile
+ * (pg_read_all_settings) only the live one.  *known false: neither is readable. */
+bool cluster_auto_conf(struct cluster *c, struct param *p, bool *known)
+{
+	static const char file_sql[] =
+		"SELECT setting FROM pg_catalog.pg_file_settings WHERE lower(name) = lower($1)"
+		" AND sourcefile ~ '(^|/)postgresql\\.auto\\.conf$' ORDER BY seqno DESC LIMIT 1";
+	static const char live_sql[] =
+		"SELECT current_setting(name) FROM pg_catalog.pg_settings WHERE name = $1"
+		" AND sourcefile ~ '(^|/)postgresql\\.auto\\.conf$'";
+	const char *args[1] = { p->name };
+	PGresult *res;
+
+	*known = c->read_all_settings;
+	if (!*known)
+		return true;
+	if (!(res = query(c->conn, c->superuser ? file_sql : live_sql, 1, args, false)))
+		return false;
+	p->in_auto_conf = PQntuples(res) > 0;
+	set_str(&p->auto_value, p->in_auto_conf ? PQgetvalue(res, 0, 0) : NULL);
+	PQclear(res);
+	return true;
+}
+
+/* Superuser, or GRANT ALTER SYSTEM ON PARAMETER (PostgreSQL 15 and later). */
+bool cluster_can_alter(struct cluster *c, const char *name)
+{
+	const char *args[1] = { name };
+	PGresult *res;
+	bool ok;
+
+	if (c->superuser)
+		return true;
+	if (c->version_num < 150000)
+		return false;
+	res = query(c->conn, "SELECT pg_catalog.has_parameter_privilege($1, 'ALTER SYSTEM')", 1,
+		    args, true);
+	ok = res && cell_true(res, 0);
+	PQclear(res);
+	return ok;
+}
+
+static bool local_connection(PGconn *conn)
+{
+	const char *host = PQhost(conn);
+
+	return !host || !*host || host[0] == '/' || !strcmp(host, "localhost") ||
+	       !strcmp(host, "127.0.0.1") || !strcmp(host, "::1");
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+	char line[512];
+	bool hit = false;
+	FILE *f = fopen(path, "r");
+
+	for (int i = 0; f && !hit && i < 5 && fgets(line, sizeof(line), f); i++)
+		hit = strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return hit;
+}
+
+/* Patroni manages the cluster if told so, if one of its sessions is
+ * connected, or (same host) if its files are in the data directory. */
+bool cluster_detect_patroni(struct cluster *c, const char *url)
+{
+	char buf[4200];
+	PGresult *res;
+
+	if (url) {
+		snprintf(buf, sizeof(buf), "--patroni %s", url);
+		c->patroni_why = pgx_xstrdup(buf);
+		return true;
+	}
+	res = query(c->conn, "SELECT count(*) FROM pg_catalog.pg_stat_activity"
+		    " WHERE application_name LIKE 'Patroni%'", 0, NULL, true);
+	if (res && strcmp(PQgetvalue(res, 0, 0), "0"))
+		c->patroni_why = pgx_xstrdup("a Patroni session is connected (pg_stat_activity)");
+	PQclear(res);
+	if (!c->patroni_why && c->data_dir && local_connection(c->conn)) {
+		snprintf(buf, sizeof(buf), "%s/patroni.dynamic.json", c->data_dir);
+		if (access(buf, F_OK) == 0) {
+			snprintf(buf, sizeof(buf), "'%s/patroni.dynamic.json' exists", c->data_dir);
+			c->patroni_why = pgx_xstrdup(buf);
+		}
+		snprintf(buf, sizeof(buf), "%s/postgresql.conf", c->data_dir);
+		if (!c->patroni_why && file_has(buf, "overwritten by Patroni")) {
+			snprintf(buf, sizeof(buf), "'%s/postgresql.conf' is written by Patroni", c->data_dir);
+			c->patroni_why = pgx_xstrdup(buf);
+		}
+	}
+	return c->patroni_why != NULL;
+}

@@ -1,0 +1,289 @@
+/* pgx-apply - plan, apply and roll back settings changes, safely */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "pgx.h"
+#include "pgx_pq.h"
+#include "apply.h"
+
+static void usage(void)
+{
+	printf("%s changes PostgreSQL settings safely: a plan first, a record before any\n"
+	       "change, verification after, and a rollback that works even after a crash.\n\n"
+	       "Usage:\n"
+	       "  %s [OPTION]... plan      dry run: what would change, nothing changes\n"
+	       "  %s [OPTION]... apply     ALTER SYSTEM (or PATCH /config), reload, verify\n"
+	       "  %s [OPTION]... rollback ID\n"
+	       "  %s [OPTION]... list      the changesets in the state directory\n\n"
+	       "Reads recommendation records (pgx-tune) or 'name = value' lines from standard\n"
+	       "input or --file; other records pass through.  Writes change and changeset records.\n\n"
+	       "Options:\n"
+	       "  -f, --file=FILE        read the changeset from FILE instead of standard input\n"
+	       "      --state-dir=DIR    changesets and locks (default /var/lib/pgx for root,\n"
+	       "                         else $XDG_STATE_HOME/pgx or ~/.local/state/pgx)\n"
+	       "      --patroni=URL      Patroni REST API of the cluster (http://host:8008)\n"
+	       "      --via-patroni      apply through PATCH /config instead of ALTER SYSTEM\n"
+	       "      --format=FORMAT    records (default) or table (default on a terminal)\n"
+	       "  -w, --wait=SECONDS     how long to wait for values to arrive (default 10,\n"
+	       "                         60 through Patroni)\n"
+	       "  -V, --version          output version information, then exit\n"
+	       "  -h, --help             show this help, then exit\n\n"
+	       "Connection options:\n"
+	       "  -d, --dbname=DSN       conninfo string or URI (default: PG* environment)\n\n"
+	       "Exit status: 0 done, 1 refused (Patroni, command line, internal) or locked,\n"
+	       "2 usage, 3 invalid input or unknown changeset, 4 cannot connect,\n"
+	       "5 privilege refused, 6 write error, 7 a change failed and was undone, 8 internal.\n",
+	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname());
+}
+
+enum { OPT_STATE_DIR = 256, OPT_PATRONI, OPT_VIA_PATRONI, OPT_FORMAT };
+
+static const char *parse_options(int argc, char **argv, struct apply_opts *o, const char **id)
+{
+	static const struct option longopts[] = {
+		{ "dbname", required_argument, NULL, 'd' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "patroni", required_argument, NULL, OPT_PATRONI },
+		{ "via-patroni", no_argument, NULL, OPT_VIA_PATRONI },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd, *format = NULL;
+	int c;
+
+	o->wait_s = -1;
+	while ((c = getopt_long(argc, argv, "d:f:w:Vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->dsn = optarg; break;
+		case 'f': o->file = optarg; break;
+		case OPT_STATE_DIR: o->state_dir = optarg; break;
+		case OPT_PATRONI: o->patroni_url = optarg; break;
+		case OPT_VIA_PATRONI: o->via_patroni = true; break;
+		case OPT_FORMAT: format = optarg; break;
+		case 'w':
+			if (!pgx_parse_seconds(optarg, "--wait", &o->wait_s))
+				pgx_usage_error(NULL);
+			break;
+		case 'V': pgx_print_version(); exit(PGX_EXIT_OK);
+		case 'h': usage(); exit(PGX_EXIT_OK);
+		default: pgx_usage_error(NULL);
+		}
+	}
+	if (optind >= argc)
+		pgx_usage_error("a subcommand is required: plan, apply, rollback ID or list");
+	cmd = argv[optind++];
+	if (strcmp(cmd, "plan") && strcmp(cmd, "apply") && strcmp(cmd, "rollback") && strcmp(cmd, "list"))
+		pgx_usage_error("unknown subcommand '%s'", cmd);
+	if (!strcmp(cmd, "rollback")) {
+		if (optind >= argc)
+			pgx_usage_error("rollback needs a changeset ID (see 'pgx-apply list')");
+		*id = argv[optind++];
+	}
+	if (optind < argc)
+		pgx_usage_error("unexpected argument '%s'", argv[optind]);
+	if (format && strcmp(format, "records") && strcmp(format, "table"))
+		pgx_usage_error("invalid value '%s' for --format (records or table)", format);
+	o->table = format ? !strcmp(format, "table") : isatty(STDOUT_FILENO);
+	if (o->via_patroni && !o->patroni_url)
+		pgx_usage_error("--via-patroni needs --patroni URL");
+	if (o->wait_s < 0)
+		o->wait_s = o->via_patroni ? 60 : 10;
+	return cmd;
+}
+
+/* Reach Patroni when given; its /config holds the prior values. */
+static int open_cluster(struct cluster *c, const struct apply_opts *o)
+{
+	json_t *me = NULL;
+
+	if (!cluster_open(c, o->dsn))
+		return PGX_EXIT_CONNECT;
+	if (o->patroni_url) {
+		if (!patroni_get(o->patroni_url, "patroni", &me) ||
+		    !patroni_get(o->patroni_url, "config", &c->patroni_config)) {
+			json_decref(me);
+			return PGX_EXIT_CONNECT;
+		}
+		json_decref(me);
+	}
+	cluster_detect_patroni(c, o->patroni_url);
+	return 0;
+}
+
+static void init_changeset(struct changeset *cs, const struct cluster *c, const struct apply_opts *o)
+{
+	char host[256] = "";
+
+	gethostname(host, sizeof(host) - 1);
+	cs->cluster = pgx_xstrdup(c->fingerprint);
+	cs->method = pgx_xstrdup(o->via_patroni ? "patroni" : "alter_system");
+	cs->patroni_url = o->patroni_url ? patroni_strip_credentials(o->patroni_url) : NULL;
+	cs->user = c->user ? pgx_xstrdup(c->user) : NULL;
+	cs->host = pgx_xstrdup(host);
+}
+
+/* Under Patroni without --via-patroni: the PATCH that would do it. */
+static json_t *patroni_plan(const struct cluster *c, const struct changeset *cs,
+			    const struct apply_opts *o)
+{
+	json_t *patch;
+	char *text;
+
+	if (!c->patroni_why || o->via_patroni)
+		return NULL;
+	patch = patroni_patch_body(cs, false);
+	text = json_dumps(patch, JSON_COMPACT);
+	pgx_hint("under Patroni, change them with: curl -X PATCH -d '%s' %s/config", text,
+		 cs->patroni_url ? cs->patroni_url : "http://PATRONI:8008");
+	free(text);
+	return patch;
+}
+
+static int do_plan_or_apply(const char *cmd, const struct apply_opts *o)
+{
+	struct changeset cs = { 0 };
+	struct cluster c;
+	enum refusal worst;
+	char *root = NULL, *dir = NULL;
+	json_t *patch = NULL;
+	bool apply = !strcmp(cmd, "apply"), ok;
+	int status, lock;
+
+	if ((status = input_read(o, &cs, !o->table)) || pgx_stop_signal) {
+		changeset_free(&cs);
+		return pgx_stop_signal ? PGX_EXIT_INTERRUPTED : status;
+	}
+	if ((status = open_cluster(&c, o))) {
+		cluster_close(&c);
+		changeset_free(&cs);
+		return status;
+	}
+	init_changeset(&cs, &c, o);
+	cs.status = pgx_xstrdup("planned");
+	if (apply) {
+		root = state_dir_resolve(o->state_dir);
+		if (!(dir = state_cluster_dir(root, c.fingerprint, true)))
+			status = PGX_EXIT_INTERNAL;
+		else if ((lock = state_lock(dir, "apply", NULL)))
+			status = lock == 1 ? PGX_EXIT_FINDINGS : lock == -2 ? PGX_EXIT_PRIVILEGE : PGX_EXIT_INTERNAL;
+	}
+	if (!status) {
+		worst = precheck(&c, &cs, o);
+		patch = patroni_plan(&c, &cs, o);
+		status = exit_for(worst);
+		if (worst != REFUSE_NONE) {
+			set_str(&cs.status, "refused");
+			if (apply)
+				pgx_error("nothing changed: %zu of %zu parameter(s) refused", cs.n - 0,
+					  cs.n), pgx_hint("see each change record's reason");
+		} else if (apply && cs.n) {
+			cs.id = state_new_id();
+			cs.created = pgx_now();
+			status = run_apply(&c, &cs, o, dir);
+		}
+		if (apply)
+			state_unlock(dir);
+		ok = emit_all(&cs, cmd, o->table, patch);
+		if (!ok)
+			status = PGX_EXIT_OUTPUT;
+	}
+	json_decref(patch);
+	json_decref(c.patroni_config);
+	cluster_close(&c);
+	changeset_free(&cs);
+	free(dir);
+	free(root);
+	return status;
+}
+
+static int do_rollback(const char *id, const struct apply_opts *o)
+{
+	struct changeset cs = { 0 };
+	struct cluster c;
+	char *root = state_dir_resolve(o->state_dir), *dir = NULL;
+	int status, rc, lock;
+
+	if ((status = open_cluster(&c, o)))
+		goto out;
+	rc = state_load(root, c.fingerprint, id, &cs);
+	if (rc == 1)
+		status = PGX_EXIT_INPUT, pgx_error("no changeset '%s' in '%s'", id, root);
+	else if (rc == 2)
+		status = PGX_EXIT_INPUT, pgx_error("changeset '%s' belongs to cluster '%s', not to this one ('%s')",
+						   id, cs.cluster, c.fingerprint);
+	else if (rc < 0)
+		status = PGX_EXIT_INPUT;
+	else if (!strcmp(cs.status, "rolled_back"))
+		status = PGX_EXIT_FINDINGS, pgx_error("changeset '%s' was already rolled back", id);
+	if (status)
+		goto out;
+	dir = state_cluster_dir(root, c.fingerprint, true);
+	if (!dir)
+		status = PGX_EXIT_INTERNAL;
+	else if ((lock = state_lock(dir, "rollback", id)))
+		status = lock == 1 ? PGX_EXIT_FINDINGS : lock == -2 ? PGX_EXIT_PRIVILEGE : PGX_EXIT_INTERNAL;
+	else {
+		status = run_rollback(&c, &cs, o, dir);
+		state_unlock(dir);
+		if (!emit_all(&cs, "rollback", o->table, NULL))
+			status = PGX_EXIT_OUTPUT;
+	}
+out:
+	json_decref(c.patroni_config);
+	cluster_close(&c);
+	changeset_free(&cs);
+	free(dir);
+	free(root);
+	return status;
+}
+
+static int do_list(const struct apply_opts *o)
+{
+	char *root = state_dir_resolve(o->state_dir);
+	struct changeset *all;
+	size_t n;
+	bool ok = true;
+	int status = state_list(root, &all, &n) ? PGX_EXIT_INPUT : PGX_EXIT_OK;
+
+	if (o->table && n)
+		printf("%-24s  %-28s  %-13s  %-12s  %s\n", "ID", "CLUSTER", "METHOD", "STATUS", "PARAMETERS");
+	for (size_t i = 0; i < n; i++) {
+		if (o->table) {
+			printf("%-24s  %-28s  %-13s  %-12s ", all[i].id, all[i].cluster, all[i].method,
+			       all[i].status);
+			for (size_t j = 0; j < all[i].n; j++)
+				printf(" %s=%s", all[i].params[j].name, all[i].params[j].to);
+			printf("\n");
+		} else if (ok)
+			ok = emit_changeset(&all[i], "list", NULL);
+		changeset_free(&all[i]);
+	}
+	free(all);
+	free(root);
+	return ok ? status : PGX_EXIT_OUTPUT;
+}
+
+int main(int argc, char **argv)
+{
+	struct apply_opts opts = { 0 };
+	const char *id = NULL, *cmd;
+	int status;
+
+	pgx_init(argv[0]);
+	cmd = parse_options(argc, argv, &opts, &id);
+	pgx_install_signals();
+	patroni_init();
+	if (!strcmp(cmd, "list"))
+		status = do_list(&opts);
+	else if (!strcmp(cmd, "rollback"))
+		status = do_rollback(id, &opts);
+	else
+		status = do_plan_or_apply(cmd, &opts);
+	patroni_cleanup();
+	return pgx_finish(status);
+}

@@ -1,0 +1,107 @@
+/* precheck.c - every check on every parameter, before anything changes */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pgx.h"
+#include "apply.h"
+
+static bool one_of(const char *name, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(name, *list))
+			return true;
+	return false;
+}
+
+/* Exists, and the value fits its type, unit, range or enum. */
+static bool check_value(struct cluster *c, struct param *p)
+{
+	static const char *const not_in_auto_conf[] = { "data_directory", "config_file", NULL };
+	char *why = NULL;
+
+	if (!cluster_describe(c, p))
+		return false;
+	if (!p->exists) {
+		param_refuse(p, REFUSE_INPUT, "unknown parameter (not in pg_settings)");
+		return true;
+	}
+	if (!value_normalize(p, p->to, &p->expect, &why)) {
+		param_refuse(p, REFUSE_INPUT, "invalid value: %s", why);
+		free(why);
+		return true;
+	}
+	if (!strcmp(p->context, "internal"))
+		param_refuse(p, REFUSE_OTHER, "context 'internal': fixed when the server was built or initialised");
+	else if (one_of(p->name, not_in_auto_conf))
+		param_refuse(p, REFUSE_OTHER, "cannot be set in postgresql.auto.conf");
+	return true;
+}
+
+static void check_alter_system(struct cluster *c, struct param *p)
+{
+	bool known;
+
+	if (c->patroni_why) {
+		param_refuse(p, REFUSE_OTHER, "cluster managed by Patroni (%s): ALTER SYSTEM would only "
+			     "drift this node; apply through PATCH /config with --via-patroni", c->patroni_why);
+		return;
+	}
+	if (p->source && !strcmp(p->source, "command line")) {
+		param_refuse(p, REFUSE_OTHER, "set on the server's command line (source 'command line'), "
+			     "which overrides postgresql.auto.conf: ALTER SYSTEM would have no effect");
+		return;
+	}
+	if (!cluster_can_alter(c, p->name)) {
+		param_refuse(p, REFUSE_PRIVILEGE, "role '%s' may not ALTER SYSTEM SET %s (needs superuser%s)",
+			     c->user, p->name, c->version_num >= 150000 ?
+			     " or GRANT ALTER SYSTEM ON PARAMETER" : ", PostgreSQL < 15");
+		return;
+	}
+	if (!c->can_reload) {
+		param_refuse(p, REFUSE_PRIVILEGE, "role '%s' may not run pg_reload_conf()", c->user);
+		return;
+	}
+	if (cluster_auto_conf(c, p, &known) && !known)
+		param_refuse(p, REFUSE_PRIVILEGE, "role '%s' cannot see whether %s is in postgresql.auto.conf "
+			     "(needs superuser or pg_read_all_settings), so it could not be rolled back",
+			     c->user, p->name);
+}
+
+static void check_patroni(struct cluster *c, struct param *p)
+{
+	static const char *const local_only[] = { "listen_addresses", "port", "cluster_name", NULL };
+	json_t *params = json_object_get(json_object_get(c->patroni_config, "postgresql"), "parameters");
+	json_t *v = json_object_get(params, p->name);
+
+	if (one_of(p->name, local_only)) {
+		param_refuse(p, REFUSE_OTHER, "Patroni sets %s from its local configuration, not /config",
+			     p->name);
+		return;
+	}
+	p->in_dcs = v && !json_is_null(v);
+	set_str(&p->dcs_value, NULL);
+	p->dcs_value = p->in_dcs ? patroni_json_value(v) : NULL;
+}
+
+/* Returns the gravest refusal; each parameter carries its own action and reason. */
+enum refusal precheck(struct cluster *c, struct changeset *cs, const struct apply_opts *o)
+{
+	enum refusal worst = REFUSE_NONE;
+
+	for (size_t i = 0; i < cs->n; i++) {
+		struct param *p = &cs->params[i];
+		if (!check_value(c, p))
+			pgx_die(PGX_EXIT_CONNECT, "lost the connection to the server during prechecks");
+		if (p->refusal == REFUSE_NONE) {
+			if (o->via_patroni)
+				check_patroni(c, p);
+			else
+				check_alter_system(c, p);
+		}
+		if (p->refusal == REFUSE_NONE)
+			set_str(&p->action, "plan");
+		if (p->refusal > worst)
+			worst = p->refusal;
+	}
+	return worst;
+}
