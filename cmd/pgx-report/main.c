@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "pgx.h"
 #include "report.h"
+#include "slowlog.h"
 
 enum format { FORMAT_DEFAULT, FORMAT_TABLE, FORMAT_JSON, FORMAT_SVG };
 enum mode { MODE_REPORT, MODE_COMPARE, MODE_AGGREGATE };
@@ -28,7 +29,8 @@ static void usage(void)
 	       "Usage:\n"
 	       "  %s [OPTION]... [FILE]...\n"
 	       "  %s compare [OPTION]... BASE CANDIDATE\n"
-	       "  %s aggregate [OPTION]... [FILE]...\n\n"
+	       "  %s aggregate [OPTION]... [FILE]...\n"
+	       "  %s slowlog [OPTION]... [FILE]...   (see %s slowlog --help)\n\n"
 	       "Reads NDJSON records from FILEs or standard input; records other than\n"
 	       "phase, script, extension, bgworker, process and profile are ignored.\n"
 	       "compare shows what changed between two profiles (runs or aggregates);\n"
@@ -47,7 +49,8 @@ static void usage(void)
 	       "Exit status: 0 ok, 1 slower than --fail-if-slower allows, 2 usage error,\n"
 	       "3 input unreadable or invalid or without a profile, 6 write error,\n"
 	       "7 a profile never became ready, 130 interrupted.\n",
-	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname());
+	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(),
+	       pgx_progname());
 }
 
 static enum format parse_format(const char *arg)
@@ -84,6 +87,8 @@ static void set_mode(struct options *o)
 		o->mode = MODE_COMPARE;
 	else if (!strcmp(o->operands[0], "aggregate"))
 		o->mode = MODE_AGGREGATE;
+	else if (!strcmp(o->operands[0], "slowlog"))
+		pgx_usage_error("slowlog comes first: %s slowlog [OPTION]... [FILE]...", pgx_progname());
 	if (o->mode != MODE_REPORT) {
 		o->operands++;
 		o->noperands--;
@@ -144,7 +149,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 
 /* Opened only once the input is read, so a failed run leaves FILE alone;
  * put on descriptor 1 so that pgx_finish() checks its writes like stdout's. */
-static bool open_output(const char *path)
+bool open_output(const char *path)
 {
 	int fd;
 
@@ -291,6 +296,8 @@ int main(int argc, char **argv)
 	int status;
 
 	pgx_init(argv[0]);
+	if (argc > 1 && !strcmp(argv[1], "slowlog"))	/* its own options */
+		return pgx_finish(slowlog_main(argc - 1, argv + 1));
 	parse_options(argc, argv, &opts);
 	pgx_install_signals();
 	keep_reading_on_sigint();

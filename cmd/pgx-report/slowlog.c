@@ -1,0 +1,479 @@
+/* slowlog.c - pgx-report slowlog: read the match records of
+ * pgx-logmatch --rules slowlog and sum them up per statement shape */
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "pgx.h"
+#include "report.h"
+#include "slowlog.h"
+
+static void usage(void)
+{
+	printf("%s slowlog sums up a PostgreSQL server log: the slowest statement\n"
+	       "shapes, errors by SQLSTATE, lock waits, temporary files, checkpoints\n"
+	       "and autovacuum runs.\n\n"
+	       "Usage:\n"
+	       "  %s slowlog [OPTION]... [FILE]...\n\n"
+	       "Reads the match records of pgx-logmatch --rules slowlog from FILEs or\n"
+	       "standard input; other records are ignored.\n\n"
+	       "Options:\n"
+	       "  -f, --format=FORMAT       table (default), json, or records (NDJSON\n"
+	       "                            slow_query and slowlog_summary records)\n"
+	       "  -n, --top=N               statement shapes shown (default 20)\n"
+	       "  -o, --output=FILE         write to FILE instead of standard output\n"
+	       "  -V, --version             output version information, then exit\n"
+	       "  -h, --help                show this help, then exit\n\n"
+	       "Exit status: 0 ok, 2 usage error, 3 input unreadable or invalid,\n"
+	       "6 write error, 130 interrupted.\n",
+	       pgx_progname(), pgx_progname());
+}
+
+static enum slow_format parse_format(const char *arg)
+{
+	if (!strcmp(arg, "table"))
+		return SLOW_TABLE;
+	if (!strcmp(arg, "json"))
+		return SLOW_JSON;
+	if (!strcmp(arg, "records"))
+		return SLOW_RECORDS;
+	pgx_usage_error("invalid value \"%s\" for option --format (use table, json or records)", arg);
+}
+
+static void parse_options(int argc, char **argv, struct slow_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "top", required_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->top = 20;
+	while ((c = getopt_long(argc, argv, "f:n:o:Vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o->format = parse_format(optarg); break;
+		case 'n':
+			if (!pgx_parse_long(optarg, "--top", 1, 1000000, &o->top))
+				pgx_usage_error(NULL);
+			break;
+		case 'o': o->output = optarg; break;
+		case 'V': pgx_print_version(); exit(PGX_EXIT_OK);
+		case 'h': usage(); exit(PGX_EXIT_OK);
+		default: pgx_usage_error(NULL);
+		}
+	}
+}
+
+/* ---- statement shapes, in an open-addressing hash table ---- */
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void shapes_grow(struct slowlog *sl)
+{
+	size_t cap = sl->cap ? sl->cap * 2 : 256;
+	struct shape **tab = calloc(cap, sizeof(*tab));
+
+	if (!tab)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	for (size_t i = 0; i < sl->cap; i++) {
+		size_t j;
+		if (!sl->tab[i])
+			continue;
+		for (j = sl->tab[i]->hash & (cap - 1); tab[j]; j = (j + 1) & (cap - 1))
+			;
+		tab[j] = sl->tab[i];
+	}
+	free(sl->tab);
+	sl->tab = tab;
+	sl->cap = cap;
+}
+
+/* The shape of query (taken over), created on first sight. */
+static struct shape *shape_get(struct slowlog *sl, char *query)
+{
+	uint64_t h = hash_str(query);
+	size_t j;
+
+	if ((sl->nshapes + 1) * 2 > sl->cap)
+		shapes_grow(sl);
+	for (j = h & (sl->cap - 1); sl->tab[j]; j = (j + 1) & (sl->cap - 1))
+		if (sl->tab[j]->hash == h && !strcmp(sl->tab[j]->query, query)) {
+			free(query);
+			return sl->tab[j];
+		}
+	sl->tab[j] = pgx_xmalloc(sizeof(struct shape));
+	memset(sl->tab[j], 0, sizeof(struct shape));
+	sl->tab[j]->query = query;
+	sl->tab[j]->hash = h;
+	sl->nshapes++;
+	return sl->tab[j];
+}
+
+static void span_add(struct slowlog_span *t, double ts)
+{
+	if (ts < 0)
+		return;
+	if (!t->has || ts < t->first)
+		t->first = ts;
+	if (!t->has || ts > t->last)
+		t->last = ts;
+	t->has = true;
+}
+
+static void add_statement(struct slowlog *sl, const char *sql, double ms, double ts)
+{
+	struct shape *q;
+
+	if (!sql || !isfinite(ms) || ms < 0)
+		return;
+	q = shape_get(sl, sql_normalize(sql, strlen(sql)));
+	if (!q->count || ms > q->max_ms) {
+		free(q->example);
+		q->example = pgx_xstrdup(sql);
+		q->max_ms = ms;
+	}
+	*(double *)vec_push(&q->durations) = ms;
+	q->count++;
+	q->total_ms += ms;
+	span_add(&q->seen, ts);
+	sl->statements++;
+	sl->total_ms += ms;
+	span_add(&sl->seen, ts);
+}
+
+/* ---- log_statement + log_duration: a statement waits for its duration ---- */
+
+static struct pending *pending_slot(struct slowlog *sl, long pid)
+{
+	size_t j;
+
+	if ((sl->npending + 1) * 2 > sl->pending_cap) {
+		size_t cap = sl->pending_cap ? sl->pending_cap * 2 : 64;
+		struct pending *tab = calloc(cap, sizeof(*tab));
+		if (!tab)
+			pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+		for (size_t i = 0; i < sl->pending_cap; i++) {
+			if (!sl->pending[i].used)
+				continue;
+			for (j = (size_t)sl->pending[i].pid & (cap - 1); tab[j].used; j = (j + 1) & (cap - 1))
+				;
+			tab[j] = sl->pending[i];
+		}
+		free(sl->pending);
+		sl->pending = tab;
+		sl->pending_cap = cap;
+	}
+	for (j = (size_t)pid & (sl->pending_cap - 1); sl->pending[j].used; j = (j + 1) & (sl->pending_cap - 1))
+		if (sl->pending[j].pid == pid)
+			return &sl->pending[j];
+	sl->pending[j].used = true;
+	sl->pending[j].pid = pid;
+	sl->npending++;
+	return &sl->pending[j];
+}
+
+/* ---- reading the records ---- */
+
+static double cap_num(const json_t *caps, const char *key)
+{
+	json_t *v = json_object_get(caps, key);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static const char *cap_str(const json_t *caps, const char *key)
+{
+	return json_string_value(json_object_get(caps, key));
+}
+
+/* The server process: the record's (csvlog, jsonlog) or the line's [%p]. */
+static long record_pid(const json_t *rec, const json_t *caps)
+{
+	double pid = cap_num(caps, "pid");
+
+	return isfinite(pid) ? (long)pid : pgx_rec_int(rec, "pid", 0);
+}
+
+static void add_error(struct slowlog *sl, const json_t *rec, const json_t *caps, const char *severity)
+{
+	const char *code = cap_str(caps, "sqlstate");
+	struct error_row *e = NULL;
+
+	if (!code)
+		code = pgx_rec_str(rec, "sqlstate");
+	for (size_t i = 0; i < sl->errors.n && !e; i++)
+		if (!strcmp(sl->errors.v[i].severity, severity) &&
+		    (code ? sl->errors.v[i].sqlstate && !strcmp(sl->errors.v[i].sqlstate, code) : !sl->errors.v[i].sqlstate))
+			e = &sl->errors.v[i];
+	if (!e) {
+		e = vec_push(&sl->errors);
+		e->sqlstate = code ? pgx_xstrdup(code) : NULL;
+		e->severity = pgx_xstrdup(severity);
+		e->example = pgx_xstrdup(cap_str(caps, "message") ? cap_str(caps, "message") : "");
+	}
+	e->count++;
+}
+
+static void add_autovacuum(struct slowlog *sl, const json_t *caps)
+{
+	const char *kind = cap_str(caps, "kind"), *table = cap_str(caps, "table");
+	double s = cap_num(caps, "elapsed_s");
+	struct table_row *t = NULL;
+
+	if (kind && !strcmp(kind, "analyze"))
+		sl->av.analyze++;
+	else
+		sl->av.vacuum++;
+	if (isfinite(s) && s > sl->av.max_s)
+		sl->av.max_s = s;
+	for (size_t i = 0; table && i < sl->av.tables.n && !t; i++)
+		if (!strcmp(sl->av.tables.v[i].table, table))
+			t = &sl->av.tables.v[i];
+	if (table && !t) {
+		t = vec_push(&sl->av.tables);
+		t->table = pgx_xstrdup(table);
+	}
+	if (t)
+		t->runs++;
+}
+
+static void add_statement_half(struct slowlog *sl, const json_t *rec, const json_t *caps, bool duration)
+{
+	struct pending *p = pending_slot(sl, record_pid(rec, caps));
+
+	if (!duration) {
+		free(p->statement);
+		p->statement = pgx_xstrdup(cap_str(caps, "statement") ? cap_str(caps, "statement") : "");
+		return;
+	}
+	if (!p->statement) {
+		sl->unpaired++;
+		return;
+	}
+	add_statement(sl, p->statement, cap_num(caps, "duration_ms"), pgx_rec_ts(rec));
+	free(p->statement);
+	p->statement = NULL;
+}
+
+static void add_sum(struct slowlog_sum *sum, double v, double w)
+{
+	sum->count++;
+	if (isfinite(v)) {
+		sum->total += v;
+		if (v > sum->max)
+			sum->max = v;
+	}
+	if (isfinite(w))
+		sum->extra += w;
+}
+
+static void add_match(struct slowlog *sl, const json_t *rec)
+{
+	const char *rule = pgx_rec_str(rec, "rule");
+	const json_t *caps = json_object_get(rec, "captures");
+
+	if (!rule)
+		return;
+	if (!strcmp(rule, "query_duration"))
+		add_statement(sl, cap_str(caps, "statement"), cap_num(caps, "duration_ms"), pgx_rec_ts(rec));
+	else if (!strcmp(rule, "query_statement") || !strcmp(rule, "query_duration_only"))
+		add_statement_half(sl, rec, caps, rule[6] == 'd');
+	else if (!strcmp(rule, "sql_error") || !strcmp(rule, "error"))
+		add_error(sl, rec, caps, "ERROR");
+	else if (!strcmp(rule, "sql_fatal") || !strcmp(rule, "fatal"))
+		add_error(sl, rec, caps, "FATAL");
+	else if (!strcmp(rule, "sql_panic") || !strcmp(rule, "panic"))
+		add_error(sl, rec, caps, "PANIC");
+	else if (!strcmp(rule, "lock_wait"))
+		add_sum(&sl->locks, cap_num(caps, "wait_ms"), NAN);
+	else if (!strcmp(rule, "temp_file"))
+		add_sum(&sl->temp, cap_num(caps, "size_bytes"), NAN);
+	else if (!strcmp(rule, "checkpoint_stats") || !strcmp(rule, "checkpoint_complete"))
+		add_sum(&sl->ckpt, cap_num(caps, "total_s"), cap_num(caps, "buffers"));
+	else if (!strcmp(rule, "autovacuum"))
+		add_autovacuum(sl, caps);
+	else
+		return;
+	sl->matches++;
+}
+
+#define MAX_BAD_LINES 5
+
+/* false when the input is not NDJSON at all, after a few lines that say so */
+static bool bad_line(struct slowlog *sl, struct pgx_input *in, const struct pgx_line *line,
+		     const char *err, unsigned long *bad)
+{
+	sl->input_errors++;
+	pgx_error("%s:%lu: %s", pgx_input_name(in), line->lineno, err[0] ? err : "not a JSON object");
+	if (++*bad < MAX_BAD_LINES)
+		return true;
+	pgx_error("%s: %d lines are not NDJSON; stopped reading it", pgx_input_name(in), MAX_BAD_LINES);
+	pgx_hint("pgx-report slowlog reads records: pgx-logmatch -o --rules slowlog LOG | pgx-report slowlog");
+	return false;
+}
+
+static void load_file(struct slowlog *sl, const char *path)
+{
+	struct pgx_input *in = pgx_input_open(path, 0);
+	unsigned long bad = 0;
+	struct pgx_line line;
+	char err[256];
+	json_t *rec;
+	int got;
+
+	if (!in) {
+		sl->unreadable = true;
+		return;
+	}
+	while (!pgx_stop_signal && (got = pgx_input_next(in, &line)) == 1) {
+		if (!line.len)
+			continue;
+		if (!(rec = pgx_json_parse_line(&line, err, sizeof(err)))) {
+			if (!bad_line(sl, in, &line, err, &bad))
+				break;
+			continue;
+		}
+		if (pgx_rec_type(rec) && !strcmp(pgx_rec_type(rec), "match"))
+			add_match(sl, rec);
+		json_decref(rec);
+	}
+	if (got < 0)
+		sl->unreadable = true;
+	sl->input_errors += pgx_input_errors(in);
+	pgx_input_close(in);
+}
+
+/* ---- the summary ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest rank: the smallest duration with at least 95% of runs at or below it. */
+static double p95(struct shape *q)
+{
+	size_t rank = (size_t)ceil(0.95 * (double)q->durations.n);
+
+	qsort(q->durations.v, q->durations.n, sizeof(double), cmp_double);
+	return q->durations.v[rank ? rank - 1 : 0];
+}
+
+/* Most total time first; then most runs; then the query text, so ties are stable. */
+static int cmp_shape(const void *a, const void *b)
+{
+	const struct shape *x = *(struct shape *const *)a, *y = *(struct shape *const *)b;
+
+	if (x->total_ms != y->total_ms)
+		return x->total_ms > y->total_ms ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->query, y->query);
+}
+
+static int cmp_error(const void *a, const void *b)
+{
+	const struct error_row *x = a, *y = b;
+
+	return x->count != y->count ? (x->count > y->count ? -1 : 1)
+				    : strcmp(x->sqlstate ? x->sqlstate : "", y->sqlstate ? y->sqlstate : "");
+}
+
+static int cmp_table(const void *a, const void *b)
+{
+	const struct table_row *x = a, *y = b;
+
+	return x->runs != y->runs ? (x->runs > y->runs ? -1 : 1) : strcmp(x->table, y->table);
+}
+
+static void summarize(struct slowlog *sl)
+{
+	size_t n = 0;
+
+	sl->ranked = pgx_xmalloc((sl->nshapes + 1) * sizeof(*sl->ranked));
+	for (size_t i = 0; i < sl->cap; i++)
+		if (sl->tab[i])
+			sl->ranked[n++] = sl->tab[i];
+	qsort(sl->ranked, n, sizeof(*sl->ranked), cmp_shape);
+	for (size_t i = 0; i < n && (long)i < sl->opts.top; i++)
+		sl->ranked[i]->p95_ms = p95(sl->ranked[i]);
+	if (sl->errors.n)
+		qsort(sl->errors.v, sl->errors.n, sizeof(*sl->errors.v), cmp_error);
+	if (sl->av.tables.n)
+		qsort(sl->av.tables.v, sl->av.tables.n, sizeof(*sl->av.tables.v), cmp_table);
+}
+
+static void slowlog_free(struct slowlog *sl)
+{
+	for (size_t i = 0; i < sl->cap; i++)
+		if (sl->tab[i]) {
+			free(sl->tab[i]->query);
+			free(sl->tab[i]->example);
+			free(sl->tab[i]->durations.v);
+			free(sl->tab[i]);
+		}
+	for (size_t i = 0; i < sl->pending_cap; i++)
+		free(sl->pending[i].statement);
+	for (size_t i = 0; i < sl->errors.n; i++) {
+		free(sl->errors.v[i].sqlstate);
+		free(sl->errors.v[i].severity);
+		free(sl->errors.v[i].example);
+	}
+	for (size_t i = 0; i < sl->av.tables.n; i++)
+		free(sl->av.tables.v[i].table);
+	free(sl->av.tables.v);
+	free(sl->errors.v);
+	free(sl->pending);
+	free(sl->ranked);
+	free(sl->tab);
+}
+
+static int input_status(const struct slowlog *sl)
+{
+	if (pgx_stop_signal)
+		return PGX_EXIT_INTERRUPTED;
+	return sl->unreadable || sl->input_errors ? PGX_EXIT_INPUT : PGX_EXIT_OK;
+}
+
+int slowlog_main(int argc, char **argv)
+{
+	struct slowlog sl = { 0 };
+	int status;
+
+	parse_options(argc, argv, &sl.opts);
+	pgx_install_signals();
+	if (!isatty(STDIN_FILENO))	/* as in main.c: the stages before us decide when to stop */
+		signal(SIGINT, SIG_IGN);
+	if (optind == argc)
+		load_file(&sl, "-");
+	for (int i = optind; i < argc && !pgx_stop_signal; i++)
+		load_file(&sl, argv[i]);
+	summarize(&sl);
+	status = input_status(&sl);
+	if (!pgx_stop_signal && !sl.matches && !sl.unreadable)
+		pgx_warn("no slowlog match records in the input (pgx-report slowlog reads the output of "
+			 "pgx-logmatch --rules slowlog)");
+	if (status != PGX_EXIT_INTERRUPTED) {
+		if (!open_output(sl.opts.output))
+			status = PGX_EXIT_OUTPUT;
+		else if (!slowlog_render(stdout, &sl))
+			status = PGX_EXIT_OUTPUT;
+	}
+	slowlog_free(&sl);
+	return status;
+}

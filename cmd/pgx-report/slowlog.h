@@ -1,0 +1,96 @@
+/* slowlog.h - pgx-report slowlog: a Top-N of normalized statements and the
+ * errors, lock waits, temporary files, checkpoints and autovacuum runs of a
+ * server log, read from the match records of pgx-logmatch --rules slowlog */
+#ifndef PGX_SLOWLOG_H
+#define PGX_SLOWLOG_H
+
+#include <stddef.h>
+
+/* normalize.c: one statement shape per query.  Literals (strings, E'',
+ * B'', X'', U&'', dollar quotes, numbers) and $n parameters become ?, IN
+ * lists become "in (...)", comments go, whitespace folds to one space and
+ * everything outside double-quoted identifiers is lower case.  Returns a
+ * malloc'd string no longer than the statement. */
+char *sql_normalize(const char *sql, size_t len);
+
+/* slowlog.c: `pgx-report slowlog [OPTION]... [FILE]...`; an exit status */
+int slowlog_main(int argc, char **argv);
+
+/* ---- what slowlog.c gathers and slowview.c renders ---- */
+#ifdef PGX_REPORT_H
+#include <stdbool.h>
+#include <stdint.h>
+
+enum slow_format { SLOW_TABLE, SLOW_JSON, SLOW_RECORDS };
+
+struct slow_opts {
+	enum slow_format format;
+	long top;
+	const char *output;
+};
+
+struct slowlog_span {
+	double first, last;	/* record times, epoch seconds */
+	bool has;
+};
+
+struct shape {
+	char *query;		/* normalized */
+	char *example;		/* the statement of the slowest run, as logged */
+	uint64_t hash;
+	unsigned long count;
+	double total_ms, max_ms, p95_ms;
+	struct slowlog_span seen;
+	VEC(double) durations;
+};
+
+struct pending {		/* a log_statement line waiting for its log_duration */
+	long pid;
+	bool used;
+	char *statement;
+};
+
+struct error_row {
+	char *sqlstate;		/* NULL: not in the log (no %e in log_line_prefix) */
+	char *severity;
+	char *example;		/* the first message */
+	unsigned long count;
+};
+
+struct table_row {
+	char *table;
+	unsigned long runs;
+};
+
+struct slowlog_sum {
+	unsigned long count;
+	double total, max, extra;
+};
+
+struct slowlog {
+	struct slow_opts opts;
+	struct shape **tab, **ranked;	/* hash table; sorted by total time */
+	size_t cap, nshapes;
+	struct pending *pending;
+	size_t pending_cap, npending;
+	unsigned long statements, matches, unpaired;
+	double total_ms;
+	struct slowlog_span seen;
+	VEC(struct error_row) errors;
+	struct slowlog_sum locks;	/* total, max: wait_ms */
+	struct slowlog_sum temp;	/* total, max: bytes */
+	struct slowlog_sum ckpt;	/* total, max: total_s; extra: buffers */
+	struct {
+		unsigned long vacuum, analyze;
+		double max_s;
+		VEC(struct table_row) tables;
+	} av;
+	unsigned long input_errors;
+	bool unreadable;
+};
+
+/* slowview.c: false on a write error */
+bool slowlog_render(FILE *f, const struct slowlog *sl);
+#endif
+
+#endif
