@@ -6,12 +6,15 @@
 #include "pgx.h"
 #include "pgx_pq.h"
 #include "poll.h"
+#include "explain.h"
 
 static void usage(void)
 {
 	printf("%s takes read-only health snapshots of a PostgreSQL cluster.\n\n"
 	       "Usage:\n"
-	       "  %s [OPTION]...\n\n"
+	       "  %s [OPTION]...\n"
+	       "  %s --explain=SQL [--no-analyze] [OPTION]...\n"
+	       "  %s --advice [OPTION]...\n\n"
 	       "Writes one NDJSON record per section and a poll record about itself.\n\n"
 	       "Options:\n"
 	       "  -s, --sections=LIST        sections to collect, comma-separated (default all)\n"
@@ -20,6 +23,14 @@ static void usage(void)
 	       "                             (default $PGX_CLUSTER, else HOST:PORT)\n"
 	       "      --with-sql             write a sql record with each section's query\n"
 	       "      --once                 one snapshot, then exit (the default)\n"
+	       "      --explain=SQL          EXPLAIN (ANALYZE, BUFFERS) one SELECT in a read-only\n"
+	       "                             transaction that is rolled back; a plan record\n"
+	       "      --explain-file=FILE    the same with the statement read from FILE\n"
+	       "      --no-analyze           with --explain: plan only, execute nothing\n"
+	       "      --advice               index advice for this database: index_advice records\n"
+	       "      --min-rows=N           --advice: seq-scan advice from N live rows (default\n"
+	       "                             and minimum 10000)\n"
+	       "      --indexes-from=FILE    --advice: read the indexes record from FILE\n"
 	       "  -V, --version              output version information, then exit\n"
 	       "  -h, --help                 show this help, then exit\n\n"
 	       "Connection options:\n"
@@ -28,10 +39,43 @@ static void usage(void)
 	       "      --lock-timeout=MS      lock wait limit (default 1000)\n\n"
 	       "Exit status: 0 snapshot written (sections may be degraded), 2 usage,\n"
 	       "4 cannot connect, 6 write error.\n",
-	       pgx_progname(), pgx_progname());
+	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname());
 }
 
 enum { OPT_CLUSTER = 256, OPT_WITH_SQL, OPT_ONCE, OPT_STATEMENT_TIMEOUT, OPT_LOCK_TIMEOUT };
+/* explain.h's query modes */
+enum { OPT_EXPLAIN = 512, OPT_EXPLAIN_FILE, OPT_NO_ANALYZE, OPT_ADVICE, OPT_MIN_ROWS,
+       OPT_INDEXES_FROM };
+
+static bool parse_query_option(int c, struct query_opts *q)
+{
+	switch (c) {
+	case OPT_EXPLAIN: q->explain_sql = optarg; return true;
+	case OPT_EXPLAIN_FILE: q->explain_file = optarg; return true;
+	case OPT_NO_ANALYZE: q->no_analyze = true; return true;
+	case OPT_ADVICE: q->advice = true; return true;
+	case OPT_MIN_ROWS:
+		if (!pgx_parse_long(optarg, "--min-rows", ADVICE_MIN_ROWS, 1L << 50, &q->min_rows))
+			pgx_usage_error(NULL);
+		return true;
+	case OPT_INDEXES_FROM: q->indexes_from = optarg; return true;
+	default: return false;
+	}
+}
+
+static void check_query_options(const struct query_opts *q)
+{
+	if (q->explain_sql && q->explain_file)
+		pgx_usage_error("--explain and --explain-file exclude each other");
+	if ((q->explain_sql || q->explain_file) && q->advice)
+		pgx_usage_error("--explain and --advice exclude each other");
+	if (q->no_analyze && !q->explain_sql && !q->explain_file)
+		pgx_usage_error("--no-analyze applies to --explain only");
+	if ((q->min_rows || q->indexes_from) && !q->advice)
+		pgx_usage_error("--min-rows and --indexes-from apply to --advice only");
+	if (q->explain_sql && !*q->explain_sql)
+		pgx_usage_error("--explain needs a statement");
+}
 
 static void select_sections(struct poll_opts *o, const char *list)
 {
@@ -51,7 +95,7 @@ static void select_sections(struct poll_opts *o, const char *list)
 		pgx_usage_error("--sections needs at least one section");
 }
 
-static void parse_options(int argc, char **argv, struct poll_opts *o)
+static void parse_options(int argc, char **argv, struct poll_opts *o, struct query_opts *q)
 {
 	static const struct option longopts[] = {
 		{ "sections", required_argument, NULL, 's' },
@@ -62,6 +106,12 @@ static void parse_options(int argc, char **argv, struct poll_opts *o)
 		{ "dbname", required_argument, NULL, 'd' },
 		{ "statement-timeout", required_argument, NULL, OPT_STATEMENT_TIMEOUT },
 		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
+		{ "explain", required_argument, NULL, OPT_EXPLAIN },
+		{ "explain-file", required_argument, NULL, OPT_EXPLAIN_FILE },
+		{ "no-analyze", no_argument, NULL, OPT_NO_ANALYZE },
+		{ "advice", no_argument, NULL, OPT_ADVICE },
+		{ "min-rows", required_argument, NULL, OPT_MIN_ROWS },
+		{ "indexes-from", required_argument, NULL, OPT_INDEXES_FROM },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -74,6 +124,8 @@ static void parse_options(int argc, char **argv, struct poll_opts *o)
 	o->cluster = getenv("PGX_CLUSTER");
 	o->section_mask = (1UL << poll_n_sections) - 1;
 	while ((c = getopt_long(argc, argv, "s:n:d:Vh", longopts, NULL)) != -1) {
+		if (parse_query_option(c, q))
+			continue;
 		switch (c) {
 		case 's': select_sections(o, optarg); break;
 		case 'n':
@@ -100,6 +152,7 @@ static void parse_options(int argc, char **argv, struct poll_opts *o)
 	}
 	if (optind < argc)
 		pgx_usage_error("unexpected argument \"%s\"", argv[optind]);
+	check_query_options(q);
 }
 
 static char *cluster_label(const struct poll_opts *o, PGconn *conn)
@@ -211,13 +264,14 @@ static bool poll_once(struct poll_conn *pc, const struct poll_opts *o, const cha
 int main(int argc, char **argv)
 {
 	struct poll_opts opts = { 0 };
+	struct query_opts query = { 0 };
 	struct pgx_pq_options pq = { 0 };
 	struct poll_conn pc = { 0 };
 	char *cluster;
 	int status = PGX_EXIT_OK;
 
 	pgx_init(argv[0]);
-	parse_options(argc, argv, &opts);
+	parse_options(argc, argv, &opts, &query);
 	pgx_install_signals();
 	pq.dsn = opts.dsn;
 	pq.connect_timeout_s = 10;
@@ -231,6 +285,10 @@ int main(int argc, char **argv)
 	cluster = cluster_label(&opts, pc.conn);
 	if (!server_probe(&pc))
 		status = PGX_EXIT_CONNECT;
+	else if (query.explain_sql || query.explain_file)
+		status = explain_run(&pc, &opts, &query, cluster);
+	else if (query.advice)
+		status = advice_run(&pc, &opts, &query, cluster);
 	else if (!poll_once(&pc, &opts, cluster))
 		status = PGX_EXIT_OUTPUT;
 	if (pgx_stop_signal)

@@ -1,0 +1,342 @@
+/* explain.c - EXPLAIN one statement in a read-only transaction that is rolled back
+ *
+ * Three locks keep a data-modifying statement from running: only a statement
+ * that starts with SELECT, WITH, VALUES or TABLE is considered; the server
+ * plans it first without running it (plain EXPLAIN) and a plan with a
+ * ModifyTable node anywhere (INSERT/UPDATE/DELETE/MERGE, also inside a
+ * writable CTE) is refused; and what does run, runs in BEGIN READ ONLY ...
+ * ROLLBACK, where the server itself rejects writes (SELECT INTO, nextval,
+ * FOR UPDATE, a function that writes). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "pgx.h"
+#include "poll.h"
+#include "explain.h"
+
+/* First line of the server's message with its SQLSTATE; caller frees. */
+char *explain_error(PGconn *conn, const PGresult *res)
+{
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	char *line = pgx_xstrdup(msg ? msg : PQerrorMessage(conn));
+	char *nl = strchr(line, '\n'), *out;
+	size_t n;
+
+	if (nl)
+		*nl = '\0';
+	if (!state)
+		return line;
+	n = strlen(line) + 32;
+	out = pgx_xmalloc(n);
+	snprintf(out, n, "%s (SQLSTATE %s)", line, state);
+	free(line);
+	return out;
+}
+
+bool explain_command(PGconn *conn, const char *sql, char **err)
+{
+	PGresult *res = PQexec(conn, sql);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok && err)
+		*err = explain_error(conn, res);
+	PQclear(res);
+	return ok;
+}
+
+/* EXPLAIN (options) sql as one statement of the extended protocol, so a
+ * second statement after a semicolon is an error, never run.  Returns the
+ * first element of the JSON array (the object with "Plan"), or NULL. */
+json_t *explain_json(PGconn *conn, const char *options, const char *sql, char **err)
+{
+	size_t n = strlen(options) + strlen(sql) + 16;
+	char *text = pgx_xmalloc(n);
+	PGresult *res;
+	json_t *doc = NULL, *plan = NULL;
+
+	snprintf(text, n, "EXPLAIN (%s) %s", options, sql);
+	res = PQexecParams(conn, text, 0, NULL, NULL, NULL, NULL, 0);
+	free(text);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		*err = explain_error(conn, res);
+		PQclear(res);
+		return NULL;
+	}
+	doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	PQclear(res);
+	plan = json_incref(json_array_get(doc, 0));
+	json_decref(doc);
+	if (!json_is_object(plan)) {
+		json_decref(plan);
+		*err = pgx_xstrdup("the server's EXPLAIN output is not a JSON plan");
+		return NULL;
+	}
+	return plan;
+}
+
+/* The first ModifyTable node of a plan tree (CTE and sub-plans included). */
+const json_t *plan_find_modify(const json_t *node)
+{
+	const char *type = pgx_rec_str(node, "Node Type");
+	json_t *kids = json_object_get(node, "Plans"), *kid;
+	const json_t *found;
+	size_t i;
+
+	if (type && !strcmp(type, "ModifyTable"))
+		return node;
+	json_array_foreach(kids, i, kid)
+		if ((found = plan_find_modify(kid)))
+			return found;
+	return NULL;
+}
+
+static const char *skip_blanks_and_comments(const char *p)
+{
+	for (;;) {
+		while (isspace((unsigned char)*p) || *p == '(')
+			p++;
+		if (p[0] == '-' && p[1] == '-') {
+			p += strcspn(p, "\n");
+		} else if (p[0] == '/' && p[1] == '*') {
+			const char *end = strstr(p + 2, "*/");
+			p = end ? end + 2 : p + strlen(p);
+		} else {
+			return p;
+		}
+	}
+}
+
+/* NULL when the statement may be explained, else its first word (static). */
+static const char *refused_keyword(const char *sql, char word[32])
+{
+	static const char *const allowed[] = { "select", "with", "values", "table" };
+	const char *p = skip_blanks_and_comments(sql);
+	size_t n = 0;
+
+	while (n < 31 && (isalpha((unsigned char)p[n]) || p[n] == '_'))
+		n++;
+	memcpy(word, p, n);
+	word[n] = '\0';
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		if (!strcasecmp(word, allowed[i]))
+			return NULL;
+	return n ? word : "(empty)";
+}
+
+#define IDENT_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789"
+
+/* Past a dollar-quoted body ($tag$...$tag$) or a parameter ($1) at p. */
+static const char *skip_dollar(const char *p)
+{
+	size_t n = 1 + strspn(p + 1, IDENT_CHARS);
+	char tag[64];
+	const char *end;
+
+	if (p[n] != '$' || n + 1 >= sizeof(tag))
+		return p + 1;
+	memcpy(tag, p, n + 1);
+	tag[n + 1] = '\0';
+	end = strstr(p + n + 1, tag);
+	return end ? end + n + 1 : p + strlen(p);
+}
+
+/* Past a '...' string or "..." identifier at p; backslashes escape in E'...'. */
+static const char *skip_quoted(const char *p, bool backslash)
+{
+	char q = *p;
+
+	for (p++; *p; p++) {
+		if (backslash && *p == '\\' && p[1])
+			p++;
+		else if (*p == q) {
+			if (p[1] != q)
+				return p + 1;
+			p++;
+		}
+	}
+	return p;
+}
+
+/* True when the word INTO appears outside parentheses, strings and comments:
+ * SELECT ... INTO creates a table, and EXPLAIN ANALYZE runs it even in a
+ * read-only transaction. */
+static bool has_top_level_into(const char *p)
+{
+	int depth = 0;
+
+	while (*p) {
+		if (p[0] == '-' && p[1] == '-')
+			p += strcspn(p, "\n");
+		else if (p[0] == '/' && p[1] == '*')
+			p = strstr(p + 2, "*/") ? strstr(p + 2, "*/") + 2 : p + strlen(p);
+		else if ((p[0] == 'E' || p[0] == 'e') && p[1] == '\'')
+			p = skip_quoted(p + 1, true);
+		else if (*p == '\'' || *p == '"')
+			p = skip_quoted(p, false);
+		else if (*p == '$')
+			p = skip_dollar(p);
+		else if (*p == '(' || *p == ')')
+			depth += *p++ == '(' ? 1 : -1;
+		else if (isalpha((unsigned char)*p) || *p == '_') {
+			size_t n = strspn(p, IDENT_CHARS);
+			if (depth == 0 && n == 4 && !strncasecmp(p, "into", 4))
+				return true;
+			p += n;
+		} else
+			p++;
+	}
+	return false;
+}
+
+static char *read_file_text(const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, got;
+
+	if (!f) {
+		pgx_error("cannot open \"%s\": %s", path, strerror(errno));
+		return NULL;
+	}
+	do {
+		if (len + 4096 + 1 > cap)
+			buf = pgx_xrealloc(buf, cap = cap ? cap * 2 : 8192);
+		got = fread(buf + len, 1, cap - len - 1, f);
+		len += got;
+	} while (got > 0);
+	buf[len] = '\0';
+	if (ferror(f)) {
+		pgx_error("cannot read \"%s\": %s", path, strerror(errno));
+		free(buf);
+		buf = NULL;
+	}
+	if (f != stdin)
+		fclose(f);
+	return buf;
+}
+
+/* The statement without surrounding blanks and one trailing semicolon. */
+static char *statement_text(const struct query_opts *q)
+{
+	char *sql = q->explain_file ? read_file_text(q->explain_file) : pgx_xstrdup(q->explain_sql);
+	size_t n;
+
+	if (!sql)
+		return NULL;
+	n = strlen(sql);
+	while (n && (isspace((unsigned char)sql[n - 1]) || (sql[n - 1] == ';')))
+		sql[--n] = '\0';
+	return sql;
+}
+
+static double plan_seconds(const json_t *plan, const char *key)
+{
+	json_t *v = json_object_get(plan, key);
+
+	return json_is_number(v) ? json_number_value(v) / 1000.0 : -1;
+}
+
+static bool emit_plan(const struct poll_conn *pc, const struct poll_opts *o,
+		      const struct query_opts *q, const char *cluster, const char *sql, json_t *plan, double ts)
+{
+	json_t *rec = pgx_record_new("plan", ts);
+	json_t *top = json_object_get(plan, "Plan");
+	double planning = plan_seconds(plan, "Planning Time");
+	double execution = plan_seconds(plan, "Execution Time");
+
+	json_object_set_new(rec, "cluster", json_string(cluster));
+	json_object_set_new(rec, "db", json_string(pc->dbname));
+	json_object_set_new(rec, "query", pgx_json_text(sql, strlen(sql), NULL));
+	json_object_set_new(rec, "analyze", json_boolean(!q->no_analyze));
+	json_object_set_new(rec, "total_cost", json_incref(json_object_get(top, "Total Cost")));
+	if (planning >= 0)
+		json_object_set_new(rec, "planning_time_s", json_real(pgx_round_us(planning)));
+	if (execution >= 0)
+		json_object_set_new(rec, "execution_time_s", json_real(pgx_round_us(execution)));
+	json_object_set_new(rec, "statement_timeout_ms", json_integer(o->statement_timeout_ms));
+	json_object_set_new(rec, "plan", plan);
+	return pgx_emit(rec);
+}
+
+static void refuse_modify(const json_t *node)
+{
+	const char *op = pgx_rec_str(node, "Operation");
+	const char *rel = pgx_rec_str(node, "Relation Name");
+
+	pgx_error("refusing a data-modifying statement: its plan has a ModifyTable node (%s%s%s)",
+		  op ? op : "modify", rel ? " on " : "", rel ? rel : "");
+	pgx_hint("pgx-poll explains SELECT statements only; nothing was executed");
+}
+
+/* Plans sql inside the open read-only transaction: 0 and *out, or an exit status. */
+static int plan_statement(PGconn *conn, const struct query_opts *q, const char *sql, json_t **out)
+{
+	char *err = NULL;
+	json_t *plain = explain_json(conn, "FORMAT JSON", sql, &err);
+	const json_t *modify;
+
+	if (!plain) {
+		pgx_error("cannot explain the statement: %s", err);
+		free(err);
+		return PGX_EXIT_FAILED;
+	}
+	if ((modify = plan_find_modify(json_object_get(plain, "Plan")))) {
+		refuse_modify(modify);
+		json_decref(plain);
+		return PGX_EXIT_USAGE;
+	}
+	if (q->no_analyze) {
+		*out = plain;
+		return PGX_EXIT_OK;
+	}
+	json_decref(plain);
+	*out = explain_json(conn, "ANALYZE, BUFFERS, FORMAT JSON", sql, &err);
+	if (*out)
+		return PGX_EXIT_OK;
+	pgx_error("EXPLAIN ANALYZE failed: %s", err);
+	free(err);
+	return PGX_EXIT_FAILED;
+}
+
+int explain_run(struct poll_conn *pc, const struct poll_opts *o,
+		const struct query_opts *q, const char *cluster)
+{
+	char *sql = statement_text(q), *err = NULL, word[32];
+	const char *bad;
+	json_t *plan = NULL;
+	double ts = pgx_now();
+	int status;
+
+	if (!sql)
+		return PGX_EXIT_INPUT;
+	if ((bad = refused_keyword(sql, word)) || has_top_level_into(sql)) {
+		if (bad)
+			pgx_error("refusing to explain a statement that starts with \"%s\"", bad);
+		else
+			pgx_error("refusing SELECT ... INTO: it creates a table");
+		pgx_hint("give a SELECT, WITH, VALUES or TABLE statement, without EXPLAIN; nothing was executed");
+		free(sql);
+		return PGX_EXIT_USAGE;
+	}
+	if (!explain_command(pc->conn, "BEGIN READ ONLY", &err)) {
+		pgx_error("cannot start a read-only transaction: %s", err);
+		free(err);
+		free(sql);
+		return PGX_EXIT_FAILED;
+	}
+	status = plan_statement(pc->conn, q, sql, &plan);
+	if (!explain_command(pc->conn, "ROLLBACK", &err)) {
+		pgx_warn("ROLLBACK failed: %s", err);
+		free(err);
+	}
+	if (!status && !emit_plan(pc, o, q, cluster, sql, plan, ts))
+		status = PGX_EXIT_OUTPUT;
+	if (pgx_stop_signal)
+		status = PGX_EXIT_INTERRUPTED;
+	free(sql);
+	return status;
+}
