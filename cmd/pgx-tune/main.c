@@ -1,0 +1,275 @@
+/* pgx-tune - recommended PostgreSQL settings for a machine and a workload */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "pgx.h"
+#include "tune.h"
+
+#define DEFAULT_PG_VERSION 15
+
+struct options {
+	struct machine_opts mo;
+	enum profile profile;
+	enum format format;
+	bool all;
+	const char *dsn;
+};
+
+static void usage(void)
+{
+	printf("%s recommends PostgreSQL settings for a machine and a workload.\n\n"
+	       "Usage:\n"
+	       "  %s [OPTION]... [FILE]...\n\n"
+	       "Detects this host's memory (environment override, cgroup limit, /proc/meminfo)\n"
+	       "and CPUs (cgroup quota, cpuset, affinity), or takes them as options, and writes\n"
+	       "a machine record and one recommendation record per setting.  A settings record\n"
+	       "(from pgx-poll) in FILEs or on standard input, or --dbname, gives the current\n"
+	       "values: settings already within 10%% are left out.  Other records pass through.\n\n"
+	       "Options:\n"
+	       "  -p, --profile=NAME        web, oltp, dw, desktop, mixed (pgtune), auto (aza-pg\n"
+	       "                            entrypoint) or conservative (default mixed)\n"
+	       "  -m, --memory=SIZE         memory for PostgreSQL, e.g. 16GB (a bare number is MB)\n"
+	       "  -c, --cpus=N              CPUs for PostgreSQL\n"
+	       "  -s, --storage=TYPE        ssd, hdd, san or nvme (default ssd)\n"
+	       "      --pg-version=N        PostgreSQL major version, 10 to 18 (default: the\n"
+	       "                            server's, else %d)\n"
+	       "      --max-connections=N   connections to plan for, 20 to 262143 (default: the\n"
+	       "                            server's, else the profile's)\n"
+	       "  -f, --format=FORMAT       records, conf, flags, sql or table (default records)\n"
+	       "  -a, --all                 also list settings already within tolerance\n"
+	       "      --root=DIR            read /proc and /sys/fs/cgroup under DIR\n"
+	       "  -V, --version             output version information, then exit\n"
+	       "  -h, --help                show this help, then exit\n\n"
+	       "Connection options:\n"
+	       "  -d, --dbname=CONNSTR      read current settings from this server (read-only)\n\n"
+	       "Environment: PGX_MEMORY, POSTGRES_MEMORY override the detected memory;\n"
+	       "PGX_TUNE_ROOT is the default of --root; PG* variables for --dbname.\n\n"
+	       "Exit status: 0 ok, 2 usage, 3 bad input or machine facts unreadable,\n"
+	       "4 cannot connect, 6 write error, 8 internal error.\n",
+	       pgx_progname(), pgx_progname(), DEFAULT_PG_VERSION);
+}
+
+enum { OPT_PG_VERSION = 256, OPT_MAX_CONNECTIONS, OPT_ROOT };
+
+static int parse_storage(const char *arg)
+{
+	static const char *const names[] = { "ssd", "hdd", "san", "nvme" };
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return i;
+	pgx_usage_error("invalid storage \"%s\" (use ssd, hdd, san or nvme)", arg);
+}
+
+static void parse_option(int c, struct options *o)
+{
+	long v;
+
+	switch (c) {
+	case 'p':
+		if (!profile_parse(optarg, &o->profile))
+			pgx_usage_error("unknown profile \"%s\" (use web, oltp, dw, desktop, mixed, "
+					"auto or conservative)", optarg);
+		break;
+	case 'm':
+		if (!parse_memory(optarg, &o->mo.memory_kb))
+			pgx_usage_error("invalid memory size \"%s\" for --memory (use e.g. 16GB or 512MB)", optarg);
+		if (o->mo.memory_kb < 8 * KB_PER_MB)
+			pgx_usage_error("--memory must be at least 8MB");
+		break;
+	case 'c':
+		if (!pgx_parse_long(optarg, "--cpus", 1, 4096, &o->mo.cpus))
+			pgx_usage_error(NULL);
+		break;
+	case 's': o->mo.storage = parse_storage(optarg); break;
+	case OPT_PG_VERSION:
+		if (!pgx_parse_long(optarg, "--pg-version", 10, 18, &v))
+			pgx_usage_error(NULL);
+		o->mo.pg_version = (int)v;
+		break;
+	case OPT_MAX_CONNECTIONS:
+		if (!pgx_parse_long(optarg, "--max-connections", 20, 262143, &o->mo.max_connections))
+			pgx_usage_error(NULL);
+		break;
+	case 'f':
+		if (!format_parse(optarg, &o->format))
+			pgx_usage_error("unknown format \"%s\" (use records, conf, flags, sql or table)", optarg);
+		break;
+	case 'a': o->all = true; break;
+	case OPT_ROOT: o->mo.root = optarg; break;
+	case 'd': o->dsn = optarg; break;
+	case 'V': pgx_print_version(); exit(PGX_EXIT_OK);
+	case 'h': usage(); exit(PGX_EXIT_OK);
+	default: pgx_usage_error(NULL);
+	}
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "profile", required_argument, NULL, 'p' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "storage", required_argument, NULL, 's' },
+		{ "pg-version", required_argument, NULL, OPT_PG_VERSION },
+		{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+		{ "format", required_argument, NULL, 'f' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "dbname", required_argument, NULL, 'd' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->profile = PROF_MIXED;
+	o->mo.storage = -1;
+	o->mo.root = getenv("PGX_TUNE_ROOT");
+	if (o->mo.root && !*o->mo.root)
+		o->mo.root = NULL;
+	while ((c = getopt_long(argc, argv, "p:m:c:s:f:ad:Vh", longopts, NULL)) != -1)
+		parse_option(c, o);
+	if (o->mo.root && access(o->mo.root, F_OK) != 0)
+		pgx_usage_error("no directory \"%s\" for --root", o->mo.root);
+}
+
+/* Standard input is read when it is a pipe or a file, never a terminal. */
+static bool stdin_has_input(void)
+{
+	struct stat st;
+
+	return fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode));
+}
+
+struct reading {
+	struct settings *settings;
+	bool take_settings, pass;
+	unsigned long errors, settings_seen;
+};
+
+static bool read_input(struct reading *rd, const char *path)
+{
+	struct pgx_input *in = pgx_input_open(path, 0);
+	struct pgx_line line;
+	char err[256];
+	json_t *rec;
+	bool ok = true;
+
+	if (!in) {
+		rd->errors++;
+		return true;
+	}
+	while (ok && !pgx_stop_signal && pgx_ndjson_next(in, &line, &rec) == 1) {
+		const char *type = pgx_rec_type(rec);
+
+		if (rd->take_settings && type && strcmp(type, "settings") == 0) {
+			if (!settings_from_record(rd->settings, rec, err, sizeof(err))) {
+				pgx_error("%s:%lu: %s", pgx_input_name(in), line.lineno, err);
+				rd->errors++;
+			} else if (rd->settings_seen++)
+				pgx_warn("%s:%lu: another settings record; the last one is used",
+					 pgx_input_name(in), line.lineno);
+		} else if (rd->pass)
+			ok = pgx_emit_raw(line.text, line.len);
+		json_decref(rec);
+	}
+	rd->errors += pgx_input_errors(in);
+	pgx_input_close(in);
+	return ok;
+}
+
+/* Version and connection count: the option, else the server's, else a default. */
+static void resolve_facts(struct machine *m, const struct options *o, const struct settings *s)
+{
+	struct current c;
+
+	if (o->mo.pg_version)
+		m->pg_version = o->mo.pg_version, m->pg_version_source = "option";
+	else if (s->version_num >= 100000)
+		m->pg_version = s->version_num / 10000, m->pg_version_source = s->origin;
+	else
+		m->pg_version = DEFAULT_PG_VERSION, m->pg_version_source = "default";
+	if (o->mo.max_connections)
+		m->max_connections = o->mo.max_connections, m->max_connections_source = "option";
+	else if (settings_lookup(s, "max_connections", &c) && c.setting && atol(c.setting) > 0)
+		m->max_connections = atol(c.setting), m->max_connections_source = s->origin;
+	else
+		m->max_connections = profile_connections(o->profile, m->memory_kb),
+		m->max_connections_source = "profile";
+	if (settings_lookup(s, "wal_compression", &c) && c.enumvals) {
+		size_t i;
+		json_t *v;
+
+		json_array_foreach(c.enumvals, i, v)
+			if (json_is_string(v) && strcmp(json_string_value(v), "lz4") == 0)
+				m->wal_lz4 = true;
+	}
+}
+
+static void warn_memory(const struct machine *m, enum profile p)
+{
+	char ram[32];
+
+	format_mem_human(m->memory_kb, ram, sizeof(ram));
+	if (p == PROF_AUTO && m->memory_kb < 512 * KB_PER_MB)
+		pgx_warn("%s of memory is below the 512MB the aza-pg auto-configuration requires", ram);
+	else if (m->memory_kb < 256 * KB_PER_MB)
+		pgx_warn("%s of memory is below the 256MB pgtune's formulas are made for", ram);
+	else if (m->memory_kb > 100 * KB_PER_GB && p != PROF_AUTO)
+		pgx_warn("%s of memory is above the 100GB pgtune's formulas are made for", ram);
+}
+
+static int run(const struct options *o, int nfiles, char **files)
+{
+	struct settings s = { 0 };
+	struct machine m = { 0 };
+	struct recs r = { 0 };
+	struct reading rd = { .settings = &s, .take_settings = !o->dsn,
+			      .pass = o->format == FMT_RECORDS };
+	bool ok = true, remote = false;
+	int status = PGX_EXIT_OK;
+
+	if (o->dsn && !settings_from_server(&s, o->dsn, &remote, &status))
+		return status;
+	if (nfiles == 0 && stdin_has_input())
+		ok = read_input(&rd, "-");
+	for (int i = 0; ok && i < nfiles; i++)
+		ok = read_input(&rd, files[i]);
+	if (!ok || pgx_stop_signal) {
+		settings_free(&s);
+		return ok ? PGX_EXIT_INTERRUPTED : PGX_EXIT_OUTPUT;
+	}
+	if (!machine_detect(&m, &o->mo)) {
+		status = PGX_EXIT_INPUT;
+		goto out;
+	}
+	if (remote && !o->mo.memory_kb)
+		pgx_warn("memory was detected on this host, not on the server; give --memory and --cpus");
+	resolve_facts(&m, o, &s);
+	warn_memory(&m, o->profile);
+	recommend(&m, o->profile, o->mo.max_connections > 0, &r);
+	recs_resolve(&r, &s, o->profile);
+	if (!output_recs(&r, &m, o->profile, o->format, o->all))
+		status = PGX_EXIT_OUTPUT;
+	else if (rd.errors)
+		status = PGX_EXIT_INPUT;
+out:
+	recs_free(&r);
+	machine_free(&m);
+	settings_free(&s);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts = { 0 };
+
+	pgx_init(argv[0]);
+	parse_options(argc, argv, &opts);
+	pgx_install_signals();
+	return pgx_finish(run(&opts, argc - optind, argv + optind));
+}

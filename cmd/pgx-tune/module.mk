@@ -1,0 +1,1 @@
+PKGS_pgx-tune := libpq
