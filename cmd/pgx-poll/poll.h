@@ -10,6 +10,9 @@ struct poll_opts {
 	const char *dsn;
 	const char *cluster;		/* label on every record */
 	long top_n;			/* list length before the "other" rollup */
+	long query_length;		/* query texts cut to this many characters */
+	double long_xact_s;		/* activity: transactions older than this */
+	const char *pgbouncer;		/* PgBouncer admin console conninfo, or NULL */
 	long statement_timeout_ms, lock_timeout_ms;
 	bool with_sql;			/* emit a sql record per section */
 	unsigned long section_mask;	/* bit i: sections[i] selected */
@@ -30,13 +33,15 @@ enum server_feature {
 	FEAT_STAT_WAL_WRITE = 1u << 6,	/* pg_stat_wal.wal_write (PG14..17) */
 	FEAT_STAT_IO = 1u << 7,		/* pg_stat_io (PG16) */
 	FEAT_STAT_CHECKPOINTER = 1u << 8, /* pg_stat_checkpointer (PG17) */
-	FEAT_CONTROL_SYSTEM = 1u << 9,	/* pg_control_system() */
+	FEAT_CONTROL_SYSTEM = 1u << 9,	/* pg_control_system(), and this role may run it */
 	FEAT_DB_SESSION_TIME = 1u << 10, /* pg_stat_database.session_time (PG14) */
 	FEAT_VACUUM_DEAD_TUPLE_BYTES = 1u << 11, /* pg_stat_progress_vacuum.dead_tuple_bytes (PG17) */
 	FEAT_SLOT_WAL_STATUS = 1u << 12, /* pg_replication_slots.wal_status (PG13) */
 	FEAT_PGSS_TEMP_BLK_TIME = 1u << 13, /* temp_blk_read_time (1.10, PG15) */
 	FEAT_DB_CHECKSUM_FAILURES = 1u << 14, /* pg_stat_database.checksum_failures (PG12) */
 	FEAT_CHECKPOINTER_NUM_DONE = 1u << 15, /* pg_stat_checkpointer.num_done (PG18) */
+	FEAT_LOCKS_WAITSTART = 1u << 16, /* pg_locks.waitstart (PG14) */
+	FEAT_IO_OP_BYTES = 1u << 17,	/* pg_stat_io.op_bytes (PG16..17) */
 };
 
 /* What probing a connection found; filled once per connection. */
@@ -48,6 +53,8 @@ struct server_info {
 	bool superuser;
 	bool pg_monitor;		/* member of pg_monitor (or superuser) */
 	bool read_all_stats;		/* member of pg_read_all_stats (or superuser) */
+	long writable_tables;		/* user tables this role could write (guard.c) */
+	char *writable_example;		/* one of them, for the message */
 	char *pgss_schema;		/* NULL: pg_stat_statements not installed here */
 	char *pgss_version;
 };
@@ -89,6 +96,7 @@ struct section {
 	 * section is then "degraded" without calling collect.  The text reaches
 	 * collect as run->sql. */
 	char *(*build_sql)(const struct server_info *srv, const char **why);
+	bool needs_pgbouncer;		/* talks to --pgbouncer, not to PostgreSQL */
 };
 
 extern const struct section poll_sections[];
@@ -99,8 +107,16 @@ const struct section *section_find(const char *name, size_t *index);
  * degrades that section only and is reported in its record, never as zero. */
 PGresult *section_query(struct section_run *run, const char *sql,
 			int nparams, const char *const *params);
+/* The same with parameter types (OIDs), so a parameter may go unused. */
+PGresult *section_query_typed(struct section_run *run, const char *sql, int nparams,
+			      const Oid *types, const char *const *params);
 void section_missing(struct section_run *run, const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Run run->sql and merge its first row into run->rec; with_top passes
+ * $1 = --top and $2 = --query-length.  False when the query failed. */
+bool section_merge(struct section_run *run, bool with_top);
+/* printf into a malloc'd string, for build_sql. */
+char *sql_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 json_t *result_value(const PGresult *res, int row, int col);
 json_t *result_row(const PGresult *res, int row);
 json_t *result_rows(const PGresult *res);
@@ -110,6 +126,11 @@ void result_merge_row(json_t *rec, const PGresult *res, int row);
  * sections that write one record per row (database); collect fills and
  * returns it, the caller emits run->records instead of run->rec. */
 json_t *section_record(struct section_run *run);
+
+/* guard.c: refuse a superuser or a role that can write user tables
+ * (unless allowed: then a warning).  False when refused or the check failed;
+ * *status is then the exit status. */
+bool privilege_guard(struct poll_conn *pc, bool allow_privileged, int *status);
 
 /* probe.c */
 bool server_probe(struct poll_conn *pc);
@@ -121,7 +142,32 @@ bool server_has(const struct server_info *srv, unsigned feature);
 /* "1.10" -> 110; 0 when NULL or unparsable. */
 int pgss_version_num(const char *version);
 
-/* Section collectors, one file each (sec_NAME.c). */
+/* Section collectors, one file each (sec_NAME.c), with their SQL. */
+void collect_identity(struct section_run *run);
+char *sql_identity(const struct server_info *srv, const char **why);
+void collect_prereqs(struct section_run *run);
+extern const char sql_prereqs[];
+void collect_settings(struct section_run *run);
+extern const char sql_settings[];
 void collect_connections(struct section_run *run);
+extern const char sql_connections[];
+void collect_activity(struct section_run *run);
+extern const char sql_activity[];
+void collect_locks(struct section_run *run);
+char *sql_locks(const struct server_info *srv, const char **why);
+void collect_statements(struct section_run *run);
+char *sql_statements(const struct server_info *srv, const char **why);
+void collect_database(struct section_run *run);
+char *sql_database(const struct server_info *srv, const char **why);
+void collect_checkpoints(struct section_run *run);
+char *sql_checkpoints(const struct server_info *srv, const char **why);
+void collect_wal(struct section_run *run);
+char *sql_wal(const struct server_info *srv, const char **why);
+void collect_io(struct section_run *run);
+char *sql_io(const struct server_info *srv, const char **why);
+void collect_archiver(struct section_run *run);
+extern const char sql_archiver[];
+void collect_pgbouncer(struct section_run *run);
+extern const char sql_pgbouncer[];
 
 #endif

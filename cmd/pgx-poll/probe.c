@@ -36,6 +36,8 @@ static const struct feature_probe feature_probes[] = {
 	{ FEAT_VACUUM_DEAD_TUPLE_BYTES, "pg_catalog.pg_stat_progress_vacuum", "dead_tuple_bytes",
 	  NULL, 170000, 0, 0 },
 	{ FEAT_SLOT_WAL_STATUS, "pg_catalog.pg_replication_slots", "wal_status", NULL, 130000, 0, 0 },
+	{ FEAT_LOCKS_WAITSTART, "pg_catalog.pg_locks", "waitstart", NULL, 140000, 0, 0 },
+	{ FEAT_IO_OP_BYTES, "pg_catalog.pg_stat_io", "op_bytes", NULL, 160000, 180000, 0 },
 };
 #define N_FEATURES (sizeof(feature_probes) / sizeof(feature_probes[0]))
 
@@ -86,7 +88,8 @@ static char *probe_sql(void)
 		const struct feature_probe *f = &feature_probes[i];
 
 		if (f->func)
-			snprintf(expr, sizeof(expr), ", pg_catalog.to_regproc('%s') IS NOT NULL", f->func);
+			snprintf(expr, sizeof(expr), ", coalesce(pg_catalog.has_function_privilege("
+				 "pg_catalog.to_regproc('%s')::oid, 'EXECUTE'), false)", f->func);
 		else if (!f->col)
 			snprintf(expr, sizeof(expr), ", %s IS NOT NULL",
 				 probe_rel_expr(f->rel, rel, sizeof(rel)));
@@ -178,5 +181,6 @@ void server_info_clear(struct server_info *srv)
 {
 	free(srv->pgss_schema);
 	free(srv->pgss_version);
+	free(srv->writable_example);
 	memset(srv, 0, sizeof(*srv));
 }

@@ -15,6 +15,8 @@ enum {
 };
 
 #define SQLSTATE_INSUFFICIENT_PRIVILEGE "42501"
+/* e.g. pg_stat_statements installed but not in shared_preload_libraries */
+#define SQLSTATE_PREREQUISITE_STATE "55000"
 
 static char *error_line(const PGresult *res, PGconn *conn)
 {
@@ -40,10 +42,10 @@ void section_missing(struct section_run *run, const char *what, const char *fmt,
 	json_array_append_new(run->missing, json_pack("{s:s, s:s}", "what", what, "why", why));
 }
 
-PGresult *section_query(struct section_run *run, const char *sql,
-			int nparams, const char *const *params)
+PGresult *section_query_typed(struct section_run *run, const char *sql, int nparams,
+			     const Oid *types, const char *const *params)
 {
-	PGresult *res = PQexecParams(run->pc->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	PGresult *res = PQexecParams(run->pc->conn, sql, nparams, types, params, NULL, NULL, 0);
 	const char *state;
 	char *msg;
 
@@ -53,11 +55,18 @@ PGresult *section_query(struct section_run *run, const char *sql,
 	msg = error_line(res, run->pc->conn);
 	section_missing(run, pgx_rec_type(run->rec), "%s%s%s%s", msg,
 			state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
-	if (!state || strcmp(state, SQLSTATE_INSUFFICIENT_PRIVILEGE))
+	if (!state || (strcmp(state, SQLSTATE_INSUFFICIENT_PRIVILEGE) &&
+		       strcmp(state, SQLSTATE_PREREQUISITE_STATE)))
 		run->failed = true;
 	free(msg);
 	PQclear(res);
 	return NULL;
+}
+
+PGresult *section_query(struct section_run *run, const char *sql,
+			int nparams, const char *const *params)
+{
+	return section_query_typed(run, sql, nparams, NULL, params);
 }
 
 static json_t *numeric_value(const char *text)
@@ -129,4 +138,36 @@ json_t *section_record(struct section_run *run)
 	json_array_append(run->records, rec);
 	json_decref(rec);
 	return rec;
+}
+
+bool section_merge(struct section_run *run, bool with_top)
+{
+	static const Oid types[2] = { OID_INT8, OID_INT4 };	/* typed: either may go unused */
+	char top[24], qlen[24];
+	const char *params[2] = { top, qlen };
+	PGresult *res;
+
+	snprintf(top, sizeof(top), "%ld", run->opts->top_n);
+	snprintf(qlen, sizeof(qlen), "%ld", run->opts->query_length);
+	res = section_query_typed(run, run->sql, with_top ? 2 : 0, types, with_top ? params : NULL);
+	if (!res)
+		return false;
+	if (PQntuples(res) > 0)
+		result_merge_row(run->rec, res, 0);
+	PQclear(res);
+	return true;
+}
+
+char *sql_format(const char *fmt, ...)
+{
+	va_list ap;
+	char *out;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&out, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	return out;
 }

@@ -2,10 +2,29 @@
 #include <string.h>
 #include "poll.h"
 
-extern const char sql_connections[];
-
+/* Order is output order.  Designated initializers: .sql for a fixed query,
+ * .build_sql for one that depends on the server (see poll.h). */
 const struct section poll_sections[] = {
-	{ "connections", LOOP_HOT, false, collect_connections, sql_connections },
+	{ .name = "identity", .loops = LOOP_HOURLY, .collect = collect_identity,
+	  .build_sql = sql_identity },
+	{ .name = "prereqs", .loops = LOOP_HOURLY, .collect = collect_prereqs, .sql = sql_prereqs },
+	{ .name = "settings", .loops = LOOP_HOURLY, .collect = collect_settings, .sql = sql_settings },
+	{ .name = "connections", .loops = LOOP_HOT, .collect = collect_connections,
+	  .sql = sql_connections },
+	{ .name = "activity", .loops = LOOP_HOT, .collect = collect_activity, .sql = sql_activity },
+	{ .name = "locks", .loops = LOOP_HOT, .collect = collect_locks, .build_sql = sql_locks },
+	{ .name = "statements", .loops = LOOP_WORKLOAD, .collect = collect_statements,
+	  .build_sql = sql_statements },
+	{ .name = "database", .loops = LOOP_WORKLOAD, .collect = collect_database,
+	  .build_sql = sql_database },
+	{ .name = "checkpoints", .loops = LOOP_WORKLOAD, .collect = collect_checkpoints,
+	  .build_sql = sql_checkpoints },
+	{ .name = "wal", .loops = LOOP_WORKLOAD, .collect = collect_wal, .build_sql = sql_wal },
+	{ .name = "io", .loops = LOOP_WORKLOAD, .collect = collect_io, .build_sql = sql_io },
+	{ .name = "archiver", .loops = LOOP_WORKLOAD, .collect = collect_archiver,
+	  .sql = sql_archiver },
+	{ .name = "pgbouncer", .loops = LOOP_HOT, .collect = collect_pgbouncer,
+	  .sql = sql_pgbouncer, .needs_pgbouncer = true },
 };
 const size_t poll_n_sections = sizeof(poll_sections) / sizeof(poll_sections[0]);
 

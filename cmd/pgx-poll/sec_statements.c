@@ -1,0 +1,106 @@
+/* sec_statements.c - pg_stat_statements: Top-N by total execution time, the rest rolled up */
+#include <stdlib.h>
+#include <string.h>
+#include "pgx.h"
+#include "poll.h"
+
+/* The column names follow the installed extension version (probed in
+ * pg_attribute): total_time before 1.8, total_exec_time after; blk_read_time
+ * became shared_blk_read_time in 1.11 (PG17); toplevel and
+ * pg_stat_statements_info from 1.9 (PG14).  Times are converted to seconds.
+ * plan_time_s_total is NULL unless pg_stat_statements.track_planning is on. */
+/* "name" with inner quotes doubled, for an identifier known only at run time. */
+static char *quote_ident(const char *name)
+{
+	char *out = pgx_xmalloc(2 * strlen(name) + 3), *o = out;
+
+	*o++ = '"';
+	for (const char *p = name; *p; p++) {
+		if (*p == '"')
+			*o++ = '"';
+		*o++ = *p;
+	}
+	*o++ = '"', *o = '\0';
+	return out;
+}
+
+char *sql_statements(const struct server_info *srv, const char **why)
+{
+	bool exec = server_has(srv, FEAT_PGSS_EXEC_TIME);
+	bool shared = server_has(srv, FEAT_PGSS_SHARED_BLK_TIME);
+	bool info = server_has(srv, FEAT_PGSS_INFO);
+	char *nsp, *info_sql = NULL, *sql;
+
+	if (!srv->pgss_schema) {
+		*why = "pg_stat_statements is not installed in this database (CREATE EXTENSION)";
+		return NULL;
+	}
+	nsp = quote_ident(srv->pgss_schema);
+	if (info)
+		info_sql = sql_format("(SELECT dealloc FROM %s.pg_stat_statements_info)"
+				      " AS dealloc_total,\n"
+				      "       (SELECT extract(epoch FROM stats_reset)::float8"
+				      " FROM %s.pg_stat_statements_info) AS stats_reset_ts", nsp, nsp);
+	sql = sql_format(
+		"WITH s AS (\n"
+		"  SELECT s.queryid::text AS queryid, d.datname AS dbname, %s AS toplevel,\n"
+		"         s.calls AS calls_total, s.%s / 1000.0 AS exec_time_s_total,\n"
+		"         s.%s / 1000.0 AS mean_exec_time_s, s.rows AS rows_total,\n"
+		"         s.shared_blks_hit AS shared_blks_hit_total,\n"
+		"         s.shared_blks_read AS shared_blks_read_total,\n"
+		"         s.shared_blks_dirtied AS shared_blks_dirtied_total,\n"
+		"         s.shared_blks_written AS shared_blks_written_total,\n"
+		"         s.temp_blks_read AS temp_blks_read_total,\n"
+		"         s.temp_blks_written AS temp_blks_written_total,\n"
+		"         s.%s / 1000.0 AS blk_read_time_s_total,\n"
+		"         s.%s / 1000.0 AS blk_write_time_s_total,\n"
+		"         %s AS plan_time_s_total,\n"
+		"         CASE WHEN s.query <> '<insufficient privilege>' THEN left(s.query, $2) END"
+		" AS query,\n"
+		"         row_number() OVER (ORDER BY s.%s DESC, s.queryid, s.dbid, s.userid) AS rank\n"
+		"    FROM %s.pg_stat_statements s\n"
+		"    LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid)\n"
+		"SELECT (SELECT extversion FROM pg_catalog.pg_extension"
+		" WHERE extname = 'pg_stat_statements') AS pgss_version,\n"
+		"       %s,\n"
+		"       (SELECT coalesce(pg_catalog.json_agg(pg_catalog.row_to_json(s)"
+		" ORDER BY rank), '[]') FROM s WHERE rank <= $1) AS items,\n"
+		"       (SELECT pg_catalog.json_build_object('count', count(*),\n"
+		"          'calls_total', coalesce(sum(calls_total), 0),\n"
+		"          'exec_time_s_total', coalesce(sum(exec_time_s_total), 0),\n"
+		"          'rows_total', coalesce(sum(rows_total), 0),\n"
+		"          'shared_blks_hit_total', coalesce(sum(shared_blks_hit_total), 0),\n"
+		"          'shared_blks_read_total', coalesce(sum(shared_blks_read_total), 0),\n"
+		"          'shared_blks_written_total', coalesce(sum(shared_blks_written_total), 0),\n"
+		"          'temp_blks_read_total', coalesce(sum(temp_blks_read_total), 0),\n"
+		"          'temp_blks_written_total', coalesce(sum(temp_blks_written_total), 0),\n"
+		"          'blk_read_time_s_total', coalesce(sum(blk_read_time_s_total), 0),\n"
+		"          'blk_write_time_s_total', coalesce(sum(blk_write_time_s_total), 0))\n"
+		"          FROM s WHERE rank > $1) AS other,\n"
+		"       (SELECT count(*) FROM s WHERE query IS NULL) AS hidden_count",
+		server_has(srv, FEAT_PGSS_TOPLEVEL) ? "s.toplevel" : "NULL::bool",
+		exec ? "total_exec_time" : "total_time", exec ? "mean_exec_time" : "mean_time",
+		shared ? "shared_blk_read_time" : "blk_read_time",
+		shared ? "shared_blk_write_time" : "blk_write_time",
+		server_has(srv, FEAT_PGSS_PLAN_TIME)
+			? "CASE WHEN current_setting('pg_stat_statements.track_planning', true)::bool"
+			  " THEN s.total_plan_time / 1000.0 END" : "NULL::float8",
+		exec ? "total_exec_time" : "total_time", nsp,
+		info ? info_sql : "NULL::bigint AS dealloc_total, NULL::float8 AS stats_reset_ts");
+	free(info_sql);
+	free(nsp);
+	return sql;
+}
+
+void collect_statements(struct section_run *run)
+{
+	json_int_t hidden;
+
+	json_object_set_new(run->rec, "db", json_string(run->pc->dbname));
+	if (!section_merge(run, true))
+		return;
+	hidden = json_integer_value(json_object_get(run->rec, "hidden_count"));
+	if (hidden > 0)
+		section_missing(run, "query text", "role lacks pg_read_all_stats: %lld statements"
+				" of other users have no text (and no queryid)", (long long)hidden);
+}
