@@ -61,6 +61,22 @@ bool pgx_emit_raw(const char *line, size_t len)
 	return finish_line();
 }
 
+/* printf's exponent has a sign and two digits at least; jansson's has
+ * neither ("1e-5"), and the rewrite must never grow a token. */
+static size_t trim_exponent(char *out, size_t n)
+{
+	char *e = strchr(out, 'e'), *d;
+
+	if (!e)
+		return n;
+	d = e + 1 + (e[1] == '-');
+	if (e[1] == '+')
+		memmove(e + 1, e + 2, strlen(e + 2) + 1);
+	while (d[0] == '0' && d[1])
+		memmove(d, d + 1, strlen(d + 1) + 1);
+	return strlen(out);
+}
+
 static size_t format_shortest(double v, char *out, size_t outlen)
 {
 	int n = 0;
@@ -70,7 +86,7 @@ static size_t format_shortest(double v, char *out, size_t outlen)
 		if (strtod(out, NULL) == v)
 			break;
 	}
-	return (size_t)n;
+	return trim_exponent(out, (size_t)n);
 }
 
 /* Index of the quote closing a string whose body starts at r, or len. */
