@@ -7,11 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 #include "pgx.h"
+#include "analysis.h"
 #include "report.h"
 #include "slowlog.h"
+#include "health.h"
 
-enum format { FORMAT_DEFAULT, FORMAT_TABLE, FORMAT_JSON, FORMAT_SVG };
-enum mode { MODE_REPORT, MODE_COMPARE, MODE_AGGREGATE };
+enum format { FORMAT_DEFAULT, FORMAT_TABLE, FORMAT_JSON, FORMAT_SVG, FORMAT_PROM, FORMAT_HTML };
+enum mode { MODE_REPORT, MODE_COMPARE, MODE_AGGREGATE, MODE_DIFF };
 
 struct options {
 	enum mode mode;
@@ -19,6 +21,7 @@ struct options {
 	struct view_opts view;
 	struct compare_opts cmp;
 	const char *output;
+	bool top_given;
 	char **operands;
 	size_t noperands;
 };
@@ -30,13 +33,19 @@ static void usage(void)
 	       "  %s [OPTION]... [FILE]...\n"
 	       "  %s compare [OPTION]... BASE CANDIDATE\n"
 	       "  %s aggregate [OPTION]... [FILE]...\n"
-	       "  %s slowlog [OPTION]... [FILE]...   (see %s slowlog --help)\n\n"
+	       "  %s slowlog [OPTION]... [FILE]...   (see %s slowlog --help)\n"
+	       "  %s diff [OPTION]... BEFORE AFTER\n"
+	       "  %s alerts [OPTION]... [FILE]...   (see %s alerts --help)\n\n"
 	       "Reads NDJSON records from FILEs or standard input; records other than\n"
 	       "phase, script, extension, bgworker, process and profile are ignored.\n"
 	       "compare shows what changed between two profiles (runs or aggregates);\n"
-	       "aggregate turns the profiles of N runs into median/min/max records.\n\n"
+	       "aggregate turns the profiles of N runs into median/min/max records.\n"
+	       "Health snapshots (pgx-poll records) render as table, json, prom\n"
+	       "(Prometheus text) or html; diff compares two snapshots; alerts\n"
+	       "evaluates the alert catalog and sends notifications.\n\n"
 	       "Options:\n"
-	       "  -f, --format=FORMAT       table (default), json or svg\n"
+	       "  -f, --format=FORMAT       table (default), json, svg (profiles),\n"
+	       "                            prom or html (health snapshots)\n"
 	       "  -v, --verbose             add the traced processes (table and json)\n"
 	       "  -n, --top=N               init scripts shown in the table (default 5)\n"
 	       "  -o, --output=FILE         write to FILE instead of standard output\n"
@@ -50,7 +59,7 @@ static void usage(void)
 	       "3 input unreadable or invalid or without a profile, 6 write error,\n"
 	       "7 a profile never became ready, 130 interrupted.\n",
 	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(),
-	       pgx_progname());
+	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname());
 }
 
 static enum format parse_format(const char *arg)
@@ -61,7 +70,11 @@ static enum format parse_format(const char *arg)
 		return FORMAT_JSON;
 	if (!strcmp(arg, "svg"))
 		return FORMAT_SVG;
-	pgx_usage_error("invalid value \"%s\" for option --format (use table, json or svg)", arg);
+	if (!strcmp(arg, "prom"))
+		return FORMAT_PROM;
+	if (!strcmp(arg, "html"))
+		return FORMAT_HTML;
+	pgx_usage_error("invalid value \"%s\" for option --format (use table, json, svg, prom or html)", arg);
 }
 
 static double parse_pct(const char *arg)
@@ -87,6 +100,8 @@ static void set_mode(struct options *o)
 		o->mode = MODE_COMPARE;
 	else if (!strcmp(o->operands[0], "aggregate"))
 		o->mode = MODE_AGGREGATE;
+	else if (!strcmp(o->operands[0], "diff"))
+		o->mode = MODE_DIFF;
 	else if (!strcmp(o->operands[0], "slowlog"))
 		pgx_usage_error("slowlog comes first: %s slowlog [OPTION]... [FILE]...", pgx_progname());
 	if (o->mode != MODE_REPORT) {
@@ -103,6 +118,10 @@ static void check_options(const struct options *o)
 		pgx_usage_error("compare takes two files, BASE and CANDIDATE");
 	if (o->mode == MODE_COMPARE && o->format == FORMAT_SVG)
 		pgx_usage_error("compare writes a table or json, not svg");
+	if (o->mode == MODE_DIFF && (o->noperands != 2 || o->format == FORMAT_SVG || o->format >= FORMAT_PROM))
+		pgx_usage_error("diff takes two snapshot files, BEFORE and AFTER, and writes a table or json");
+	if (o->mode == MODE_COMPARE && o->format >= FORMAT_PROM)
+		pgx_usage_error("compare writes a table or json");
 	if (o->mode == MODE_AGGREGATE && o->format != FORMAT_DEFAULT)
 		pgx_usage_error("aggregate writes NDJSON records; --format does not apply");
 }
@@ -131,6 +150,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'n':
 			if (!pgx_parse_long(optarg, "--top", 0, 1000000, &o->view.top))
 				pgx_usage_error(NULL);
+			o->top_given = true;
 			break;
 		case 'o': o->output = optarg; break;
 		case 1: o->cmp.fail_if_slower = parse_pct(optarg); break;
@@ -222,10 +242,26 @@ static int load_for_output(struct profile_set *set, const struct options *o)
 	return status;
 }
 
+/* A health snapshot (pgx-poll records present), else -1: a startup profile. */
+static int run_health(const struct options *o)
+{
+	static const enum health_format hf[] = {
+		[FORMAT_DEFAULT] = HF_TABLE, [FORMAT_TABLE] = HF_TABLE, [FORMAT_JSON] = HF_JSON,
+		[FORMAT_SVG] = HF_TABLE, [FORMAT_PROM] = HF_PROM, [FORMAT_HTML] = HF_HTML,
+	};
+
+	return health_report(o->operands, o->noperands, hf[o->format], o->format != FORMAT_DEFAULT,
+			     o->output, o->top_given ? o->view.top : -1);
+}
+
 static int run_report(const struct options *o)
 {
 	struct profile_set set = { 0 };
-	int status = load_for_output(&set, o);
+	int status = o->format == FORMAT_SVG ? -1 : run_health(o);
+
+	if (status >= 0)
+		return status;
+	status = load_for_output(&set, o);
 
 	if (status)
 		goto cleanup;
@@ -296,12 +332,22 @@ int main(int argc, char **argv)
 	int status;
 
 	pgx_init(argv[0]);
+	if (argc > 1 && !strcmp(argv[1], "plan"))	/* plan.c, its own options */
+		return pgx_finish(plan_main(argc - 1, argv + 1));
+	if (argc > 1 && !strcmp(argv[1], "workload"))	/* workload.c, its own options */
+		return pgx_finish(workload_main(argc - 1, argv + 1));
 	if (argc > 1 && !strcmp(argv[1], "slowlog"))	/* its own options */
 		return pgx_finish(slowlog_main(argc - 1, argv + 1));
+	if (argc > 1 && !strcmp(argv[1], "alerts"))	/* its own options too */
+		return pgx_finish(alerts_main(argc - 1, argv + 1));
 	parse_options(argc, argv, &opts);
 	pgx_install_signals();
 	keep_reading_on_sigint();
 	switch (opts.mode) {
+	case MODE_DIFF:
+		status = health_diff(opts.operands[0], opts.operands[1],
+				     opts.format == FORMAT_JSON, opts.output);
+		break;
 	case MODE_COMPARE: status = run_compare(&opts); break;
 	case MODE_AGGREGATE: status = run_aggregate(&opts); break;
 	default: status = run_report(&opts); break;

@@ -1,0 +1,187 @@
+/* health.c - which input is a health snapshot, and atomic output files */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "pgx.h"
+#include "health.h"
+
+/* Copy stdin to an anonymous file, so it can be read twice: once to see
+ * what it is, once by the view that renders it. */
+static int spool_stdin(void)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd = memfd_create("pgx-report-stdin", MFD_CLOEXEC);
+
+	if (fd < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "cannot buffer standard input: %s", strerror(errno));
+	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR && !pgx_stop_signal)
+			continue;
+		if (n < 0)
+			pgx_die(PGX_EXIT_INPUT, "cannot read stdin: %s", strerror(errno));
+		if (write(fd, buf, (size_t)n) != n)
+			pgx_die(PGX_EXIT_INTERNAL, "cannot buffer standard input: %s", strerror(errno));
+	}
+	return fd;
+}
+
+/* True when a record of a pgx-poll type is in the input; quiet about
+ * malformed lines, which the chosen view reports. */
+static bool scan_input(struct pgx_input *in)
+{
+	struct pgx_line line;
+	bool found = false;
+
+	while (!found && pgx_input_next(in, &line) == 1) {
+		json_t *rec = pgx_json_parse_line(&line, NULL, 0);
+
+		found = rec && health_type(pgx_rec_type(rec));
+		json_decref(rec);
+	}
+	return found;
+}
+
+static bool input_is_health(char *const *files, size_t nfiles, int stdin_fd)
+{
+	bool found = false;
+
+	for (size_t i = 0; !found && i < (nfiles ? nfiles : 1); i++) {
+		struct pgx_input *in = nfiles
+			? pgx_input_open(files[i], PGX_MAX_LINE_DEFAULT)
+			: pgx_input_fdopen(dup(stdin_fd), "stdin", PGX_MAX_LINE_DEFAULT);
+
+		if (!in)
+			continue;
+		found = scan_input(in);
+		pgx_input_close(in);
+		if (!nfiles)
+			lseek(stdin_fd, 0, SEEK_SET);
+	}
+	return found;
+}
+
+struct render_arg {
+	const struct snapshot *s;
+	enum health_format fmt;
+	long top;
+};
+
+static void render_health(FILE *f, void *arg)
+{
+	const struct render_arg *a = arg;
+	json_t *doc;
+
+	switch (a->fmt) {
+	case HF_PROM: prom_render(f, a->s, a->top); break;
+	case HF_HTML: html_render(f, a->s, a->top); break;
+	case HF_JSON:
+		doc = snapshot_document(a->s);
+		json_dumpf(doc, f, JSON_COMPACT | JSON_REAL_PRECISION(16));
+		fputc('\n', f);
+		json_decref(doc);
+		break;
+	default: health_table_render(f, a->s, a->top); break;
+	}
+}
+
+int write_atomic(const char *path, void (*render)(FILE *, void *), void *arg)
+{
+	char *dup = NULL, *tmp = NULL;
+	FILE *f = NULL;
+	mode_t mask;
+	int fd;
+
+	if (!path || !strcmp(path, "-")) {
+		render(stdout, arg);
+		return PGX_EXIT_OK;
+	}
+	dup = pgx_xstrdup(path);
+	if (asprintf(&tmp, "%s/.%s.XXXXXX", dirname(dup), basename((char *)path)) < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	fd = mkstemp(tmp);
+	if (fd < 0 || !(f = fdopen(fd, "w")))
+		goto fail;
+	mask = umask(0);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);	/* mkstemp's 0600 would hide it from node_exporter */
+	render(f, arg);
+	if (fflush(f) == EOF || ferror(f) || fsync(fileno(f)) < 0)
+		goto fail;
+	if (fclose(f) == EOF) {
+		f = NULL;
+		goto fail;
+	}
+	f = NULL;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	free(tmp);
+	free(dup);
+	return PGX_EXIT_OK;
+fail:
+	pgx_error("cannot write \"%s\": %s", path, strerror(errno));
+	if (f)
+		fclose(f);
+	else if (fd >= 0 && errno != 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	free(dup);
+	return PGX_EXIT_OUTPUT;
+}
+
+static int report_snapshot(char *const *files, size_t nfiles, int stdin_fd,
+			   enum health_format fmt, const char *output, long top)
+{
+	struct snapshot s;
+	struct render_arg arg = { &s, fmt, top };
+	int status, w;
+
+	snapshot_init(&s);
+	if (nfiles) {
+		snapshot_load(&s, files, nfiles);
+	} else {
+		struct pgx_input *in = pgx_input_fdopen(stdin_fd, "stdin", PGX_MAX_LINE_DEFAULT);
+		struct pgx_line line;
+		json_t *rec;
+
+		while (pgx_ndjson_next(in, &line, &rec) == 1)
+			snapshot_add(&s, rec);
+		s.input_errors = pgx_input_errors(in);
+		pgx_input_close(in);
+	}
+	status = snapshot_status(&s);
+	if (!s.nhealth) {
+		pgx_error("no pgx-poll record in %s (this format reads the output of pgx-poll)",
+			  nfiles == 0 ? "stdin" : nfiles == 1 ? files[0] : "the input files");
+		status = PGX_EXIT_INPUT;
+	} else if ((w = write_atomic(output, render_health, &arg)) != 0) {
+		status = w;
+	}
+	snapshot_free(&s);
+	return status;
+}
+
+int health_report(char *const *files, size_t nfiles, enum health_format fmt,
+		  bool format_given, const char *output, long top)
+{
+	int stdin_fd = nfiles ? -1 : spool_stdin();
+	bool must = format_given && (fmt == HF_PROM || fmt == HF_HTML);
+
+	lseek(stdin_fd, 0, SEEK_SET);
+	if (!must && !input_is_health(files, nfiles, stdin_fd)) {
+		if (stdin_fd >= 0) {
+			lseek(stdin_fd, 0, SEEK_SET);
+			if (dup2(stdin_fd, STDIN_FILENO) < 0)
+				pgx_die(PGX_EXIT_INTERNAL, "cannot rewind stdin: %s", strerror(errno));
+			close(stdin_fd);
+		}
+		return -1;
+	}
+	return report_snapshot(files, nfiles, stdin_fd, fmt, output, top);
+}

@@ -1,0 +1,65 @@
+/* health.h - pgx-report's views of pgx-poll health snapshots: Prometheus
+ * text, HTML, table, JSON, diff, and the alert catalog with notifications */
+#ifndef PGX_HEALTH_H
+#define PGX_HEALTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <jansson.h>
+
+enum health_format { HF_TABLE, HF_JSON, HF_PROM, HF_HTML };
+
+/* The latest record of each section: sections[type][db or ""] = record.
+ * A stream of samples collapses to its last sample per section. */
+struct snapshot {
+	json_t *sections;	/* {type: {db: record}} */
+	json_t *sql;		/* {section: text} from sql records */
+	json_t *alerts;		/* {key: latest alert record} */
+	json_t *slow;		/* [slow_query records] */
+	json_t *errors;		/* [error records] */
+	const char *cluster;	/* borrowed from a record */
+	double ts;		/* latest ts seen */
+	size_t nhealth;		/* records of pgx-poll types */
+	unsigned long input_errors;
+	bool unreadable;
+};
+
+/* snapshot.c */
+bool health_type(const char *type);	/* a record type pgx-poll writes */
+void snapshot_init(struct snapshot *s);
+void snapshot_add(struct snapshot *s, json_t *rec);	/* takes the reference */
+/* Read files (or stdin when nfiles == 0); reports malformed lines. */
+void snapshot_load(struct snapshot *s, char *const *files, size_t nfiles);
+void snapshot_free(struct snapshot *s);
+json_t *snapshot_get(const struct snapshot *s, const char *type, const char *db);
+json_t *snapshot_section(const struct snapshot *s, const char *type); /* {db: rec} */
+const char *snapshot_sql(const struct snapshot *s, const char *section);
+json_t *snapshot_document(const struct snapshot *s);	/* --format json */
+int snapshot_status(const struct snapshot *s);	/* exit status of the input */
+
+/* Numbers and paths in records: "a.b.c"; NULL when absent or not a number. */
+json_t *jpath(const json_t *obj, const char *path);
+bool jnum(const json_t *obj, const char *path, double *out);
+const char *jstr(const json_t *obj, const char *path);
+
+/* prom.c, html.c, htable.c */
+void prom_render(FILE *f, const struct snapshot *s, long top);
+void html_render(FILE *f, const struct snapshot *s, long top);
+void health_table_render(FILE *f, const struct snapshot *s, long top);
+
+/* health.c: the report entry point for health input.  Returns -1 when the
+ * input holds no pgx-poll record (stdin is then re-readable from the
+ * start, for the startup-profile views), else an exit status. */
+int health_report(char *const *files, size_t nfiles, enum health_format fmt,
+		  bool format_given, const char *output, long top);
+/* Write with `render` to path atomically (temp file + rename), or stdout. */
+int write_atomic(const char *path, void (*render)(FILE *, void *), void *arg);
+
+/* diff.c: `pgx-report diff BEFORE AFTER` */
+int health_diff(const char *before, const char *after, bool json, const char *output);
+
+/* alerts.c: `pgx-report alerts [OPTION]... [FILE]...`, own options */
+int alerts_main(int argc, char **argv);
+
+#endif
