@@ -169,5 +169,24 @@ void collect_archiver(struct section_run *run);
 extern const char sql_archiver[];
 void collect_pgbouncer(struct section_run *run);
 extern const char sql_pgbouncer[];
+void collect_replication(struct section_run *run);
+char *sql_replication(const struct server_info *srv, const char **why);
+void collect_vacuum(struct section_run *run);
+char *sql_vacuum(const struct server_info *srv, const char **why);
+void collect_sizes(struct section_run *run);
+char *sql_sizes(const struct server_info *srv, const char **why);
+void collect_indexes(struct section_run *run);
+char *sql_indexes(const struct server_info *srv, const char **why);
+void collect_bloat(struct section_run *run);
+extern const char sql_bloat[];
+void collect_wraparound(struct section_run *run);
+extern const char sql_wraparound[];
+void collect_sequences(struct section_run *run);
+extern const char sql_sequences[];
+void collect_partitions(struct section_run *run);
+char *sql_partitions(const struct server_info *srv, const char **why);
+/* sec_sizes.c: CTE "locked" (oid) of this database's relations with an
+ * AccessExclusiveLock granted or waited for; size functions would queue. */
+extern const char sql_locked_cte[];
 
 #endif

@@ -1,0 +1,84 @@
+/* sec_bloat.c - table bloat estimated from catalog statistics */
+#include <string.h>
+#include "pgx.h"
+#include "poll.h"
+
+/* The estimate: a tuple is its header (23 bytes plus a null bitmap when a
+ * column has nulls, aligned to 8) plus the average non-null data width from
+ * pg_stats (aligned to 8) plus a 4-byte line pointer; a page holds
+ * (block_size - 24) * fillfactor / 100 bytes of them.  expected pages =
+ * reltuples / tuples per page; bloat = relpages - expected.  Read from
+ * pg_class and pg_stats only: no relation is opened or locked.
+ *
+ * pg_stats shows a column only to roles that may SELECT it: a pg_monitor role
+ * sees no rows for most tables.  Those tables are counted (unreadable_tables)
+ * and the section says so instead of estimating them as zero. */
+const char sql_bloat[] =
+	"WITH tbl AS (\n"
+	"  SELECT c.oid, n.nspname, c.relname, n.nspname || '.' || c.relname AS relation,\n"
+	"         c.relpages::bigint AS relpages, c.reltuples,\n"
+	"         coalesce((SELECT o.option_value::int\n"
+	"                     FROM pg_catalog.pg_options_to_table(c.reloptions) o\n"
+	"                    WHERE o.option_name = 'fillfactor'), 100) AS fillfactor,\n"
+	"         pg_catalog.has_table_privilege(c.oid, 'SELECT') AS readable,\n"
+	"         (SELECT count(*) FROM pg_catalog.pg_attribute a\n"
+	"           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS ncols\n"
+	"    FROM pg_catalog.pg_class c\n"
+	"    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace\n"
+	"   WHERE c.relkind IN ('r', 'm')\n"
+	"     AND n.nspname NOT IN ('pg_catalog', 'information_schema')\n"
+	"     AND n.nspname !~ '^pg_toast'),\n"
+	"st AS (\n"
+	"  SELECT s.schemaname, s.tablename, count(*) AS ncols,\n"
+	"         sum((1 - s.null_frac) * s.avg_width) AS data_width,\n"
+	"         bool_or(s.null_frac > 0) AS has_nulls\n"
+	"    FROM pg_catalog.pg_stats s\n"
+	"   WHERE NOT s.inherited AND s.schemaname NOT IN ('pg_catalog', 'information_schema')\n"
+	"   GROUP BY s.schemaname, s.tablename),\n"
+	"j AS (\n"
+	"  SELECT t.*, coalesce(st.ncols, 0) AS stat_cols, st.data_width, st.has_nulls\n"
+	"    FROM tbl t LEFT JOIN st ON st.schemaname = t.nspname AND st.tablename = t.relname),\n"
+	"est AS (\n"
+	"  SELECT relation, relpages,\n"
+	"         relpages * current_setting('block_size')::bigint AS real_bytes,\n"
+	"         ceil(reltuples / greatest(1, floor(\n"
+	"           (current_setting('block_size')::numeric - 24) * fillfactor / 100\n"
+	"           / (ceil((23 + CASE WHEN has_nulls THEN ceil(ncols / 8.0) ELSE 0 END) / 8.0) * 8\n"
+	"              + ceil(data_width / 8.0) * 8 + 4))))::bigint\n"
+	"           * current_setting('block_size')::bigint AS expected_bytes\n"
+	"    FROM j\n"
+	"   WHERE stat_cols >= ncols AND ncols > 0 AND reltuples >= 0 AND relpages > 0),\n"
+	"ranked AS (\n"
+	"  SELECT *, greatest(real_bytes - expected_bytes, 0) AS bloat_bytes,\n"
+	"         row_number() OVER (ORDER BY greatest(real_bytes - expected_bytes, 0) DESC,\n"
+	"                            relation) AS rn\n"
+	"    FROM est)\n"
+	"SELECT (SELECT count(*) FROM est) AS estimated_tables,\n"
+	"       (SELECT count(*) FROM j WHERE stat_cols < ncols AND readable) AS without_stats_tables,\n"
+	"       (SELECT count(*) FROM j WHERE stat_cols < ncols AND NOT readable)"
+	" AS unreadable_tables,\n"
+	"       (SELECT coalesce(json_agg(json_build_object('relation', relation,\n"
+	"                 'real_bytes', real_bytes, 'expected_bytes', expected_bytes,\n"
+	"                 'bloat_bytes', bloat_bytes,\n"
+	"                 'bloat_pct', round(100.0 * bloat_bytes / nullif(real_bytes, 0), 2),\n"
+	"                 'method', 'catalog-estimate') ORDER BY rn), '[]')\n"
+	"          FROM ranked WHERE rn <= $1) AS tables,\n"
+	"       (SELECT json_build_object('count', count(*),\n"
+	"                 'real_bytes', coalesce(sum(real_bytes), 0),\n"
+	"                 'expected_bytes', coalesce(sum(expected_bytes), 0),\n"
+	"                 'bloat_bytes', coalesce(sum(bloat_bytes), 0))\n"
+	"          FROM ranked WHERE rn > $1) AS other";
+
+void collect_bloat(struct section_run *run)
+{
+	json_int_t hidden;
+
+	if (!section_merge(run, true))
+		return;
+	hidden = json_integer_value(json_object_get(run->rec, "unreadable_tables"));
+	if (hidden > 0)
+		section_missing(run, "bloat",
+				"pg_stats rows of %lld tables are not readable by this role "
+				"(SELECT on them needed): their bloat is not estimated",
+				(long long)hidden);
+}

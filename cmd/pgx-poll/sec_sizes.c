@@ -1,0 +1,94 @@
+/* sec_sizes.c - Top-N tables and indexes, ranked by pg_class first, sized after */
+#include "pgx.h"
+#include "poll.h"
+
+/* Relations of this database with an AccessExclusiveLock granted or waited
+ * for: the size functions take AccessShareLock and would queue behind it
+ * (lock_timeout only turns the wait into a failed section).  A CTE named
+ * "locked" with one column, oid. */
+const char sql_locked_cte[] =
+	"locked AS (\n"
+	"  SELECT DISTINCT l.relation AS oid FROM pg_catalog.pg_locks l\n"
+	"   WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'\n"
+	"     AND l.database = (SELECT oid FROM pg_catalog.pg_database\n"
+	"                        WHERE datname = current_database()))";
+
+/* Ranking reads relpages (as of the last VACUUM, ANALYZE or CREATE INDEX) of
+ * the table, its TOAST table and its indexes; only the Top-N are sized.  A
+ * table is skipped when it, its TOAST table or one of its indexes is locked. */
+static const char sql_sizes_text[] =
+	"WITH %s,\n"
+	"rel AS (\n"
+	"  SELECT c.oid, n.nspname || '.' || c.relname AS relation, c.relkind::text AS relkind,\n"
+	"         c.reltuples, c.reltoastrelid,\n"
+	"         c.relpages::bigint + coalesce(tc.relpages, 0)\n"
+	"           + coalesce((SELECT sum(ic.relpages) FROM pg_catalog.pg_index i\n"
+	"                         JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid\n"
+	"                        WHERE i.indrelid = c.oid), 0) AS relpages,\n"
+	"         (c.oid IN (SELECT oid FROM locked) OR c.reltoastrelid IN (SELECT oid FROM locked)\n"
+	"          OR EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid\n"
+	"                        AND i.indexrelid IN (SELECT oid FROM locked))) AS is_locked\n"
+	"    FROM pg_catalog.pg_class c\n"
+	"    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace\n"
+	"    LEFT JOIN pg_catalog.pg_class tc ON tc.oid = c.reltoastrelid\n"
+	"   WHERE c.relkind IN ('r', 'm')\n"
+	"     AND n.nspname NOT IN ('pg_catalog', 'information_schema')\n"
+	"     AND n.nspname !~ '^pg_toast'),\n"
+	"ranked AS (\n"
+	"  SELECT *, row_number() OVER (ORDER BY relpages DESC, relation) AS rn\n"
+	"    FROM rel WHERE NOT is_locked),\n"
+	"top AS (\n"
+	"  SELECT relation, relkind, rn,\n"
+	"         CASE WHEN reltuples >= 0 THEN reltuples::bigint END AS estimated_rows,\n"
+	"         pg_catalog.pg_total_relation_size(oid) AS total_bytes,\n"
+	"         pg_catalog.pg_relation_size(oid) AS table_bytes,\n"
+	"         pg_catalog.pg_indexes_size(oid) AS index_bytes,\n"
+	"         CASE WHEN reltoastrelid <> 0\n"
+	"              THEN pg_catalog.pg_total_relation_size(reltoastrelid) ELSE 0 END AS toast_bytes\n"
+	"    FROM ranked WHERE rn <= $1),\n"
+	"skipped AS (\n"
+	"  SELECT relation, row_number() OVER (ORDER BY relpages DESC, relation) AS rn\n"
+	"    FROM rel WHERE is_locked),\n"
+	"idx AS (\n"
+	"  SELECT i.indexrelid AS oid, n.nspname || '.' || ic.relname AS index,\n"
+	"         n.nspname || '.' || c.relname AS relation, ic.relpages::bigint AS relpages,\n"
+	"         row_number() OVER (ORDER BY ic.relpages DESC, n.nspname, ic.relname) AS rn\n"
+	"    FROM pg_catalog.pg_index i\n"
+	"    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid\n"
+	"    JOIN pg_catalog.pg_class c ON c.oid = i.indrelid\n"
+	"    JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace\n"
+	"   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')\n"
+	"     AND n.nspname !~ '^pg_toast' AND ic.relkind = 'i'\n"
+	"     AND i.indexrelid NOT IN (SELECT oid FROM locked))\n"
+	"SELECT (SELECT coalesce(json_agg(json_build_object('relation', relation,\n"
+	"                 'relkind', relkind, 'total_bytes', total_bytes, 'table_bytes', table_bytes,\n"
+	"                 'index_bytes', index_bytes, 'toast_bytes', toast_bytes,\n"
+	"                 'estimated_rows', estimated_rows)\n"
+	"                 ORDER BY total_bytes DESC, relation), '[]') FROM top) AS tables,\n"
+	"       (SELECT json_build_object('count', count(*), 'relpages', coalesce(sum(relpages), 0),\n"
+	"                 'estimated_bytes', coalesce(sum(relpages), 0)\n"
+	"                   * current_setting('block_size')::bigint)\n"
+	"          FROM ranked WHERE rn > $1) AS other,\n"
+	"       (SELECT coalesce(json_agg(json_build_object('relation', relation,\n"
+	"                 'why', 'exclusive lock held or waiting') ORDER BY rn), '[]')\n"
+	"          FROM skipped WHERE rn <= $1) AS skipped,\n"
+	"       (SELECT json_build_object('count', count(*)) FROM skipped WHERE rn > $1)"
+	" AS skipped_other,\n"
+	"       pg_catalog.pg_database_size(current_database()) AS database_bytes,\n"
+	"       (SELECT coalesce(json_agg(json_build_object('index', index, 'relation', relation,\n"
+	"                 'bytes', pg_catalog.pg_relation_size(oid)) ORDER BY rn), '[]')\n"
+	"          FROM idx WHERE rn <= $1) AS indexes,\n"
+	"       (SELECT json_build_object('count', count(*), 'relpages', coalesce(sum(relpages), 0),\n"
+	"                 'estimated_bytes', coalesce(sum(relpages), 0)\n"
+	"                   * current_setting('block_size')::bigint)\n"
+	"          FROM idx WHERE rn > $1) AS indexes_other";
+
+char *sql_sizes(const struct server_info *srv, const char **why)
+{
+	return sql_format(sql_sizes_text, sql_locked_cte);
+}
+
+void collect_sizes(struct section_run *run)
+{
+	section_merge(run, true);
+}
