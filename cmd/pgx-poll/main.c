@@ -1,5 +1,6 @@
 /* pgx-poll - read-only health and inspection snapshots of a live cluster */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,8 @@ static void usage(void)
 	       "Usage:\n"
 	       "  %s [OPTION]...\n"
 	       "  %s --explain=SQL [--no-analyze] [OPTION]...\n"
-	       "  %s --advice [OPTION]...\n\n"
+	       "  %s --advice [OPTION]...\n"
+	       "  %s --print-sql [--server-version=N] [--pgss-version=V] [-s LIST]\n\n"
 	       "Writes one NDJSON record per section and a poll record about itself.\n\n"
 	       "Options:\n"
 	       "  -s, --sections=LIST        sections to collect, comma-separated (default all)\n"
@@ -23,6 +25,19 @@ static void usage(void)
 	       "                             (default $PGX_CLUSTER, else HOST:PORT)\n"
 	       "      --with-sql             write a sql record with each section's query\n"
 	       "      --once                 one snapshot, then exit (the default)\n"
+	       "      --interval=DURATION    a snapshot every DURATION until SIGTERM\n"
+	       "      --schedule             the four loops: hot 15s, workload 60s, storage 10m,\n"
+	       "                             hourly 1h, each with its time budget\n"
+	       "      --delta=DURATION       two samples DURATION apart: *_per_s rates\n"
+	       "      --all-databases        per-database sections in every connectable database\n"
+	       "      --pgbouncer=CONNINFO   PgBouncer admin console for the pgbouncer section\n"
+	       "      --long-xact=DURATION   activity lists transactions older than this (default 60s)\n"
+	       "      --query-length=N       statement texts cut to N characters (default 1000)\n"
+	       "      --allow-privileged     run as a superuser or a role that can write (warns)\n"
+	       "      --print-sql            write each section's sql record, connect to nothing\n"
+	       "      --server-version=N     --print-sql: as for server_version_num N (default 150000)\n"
+	       "      --pgss-version=V       --print-sql: pg_stat_statements version, or \"none\"\n"
+	       "                             (default: the one the server version ships)\n"
 	       "      --explain=SQL          EXPLAIN (ANALYZE, BUFFERS) one SELECT in a read-only\n"
 	       "                             transaction that is rolled back; a plan record\n"
 	       "      --explain-file=FILE    the same with the statement read from FILE\n"
@@ -38,11 +53,15 @@ static void usage(void)
 	       "      --statement-timeout=MS per-query limit (default 3000)\n"
 	       "      --lock-timeout=MS      lock wait limit (default 1000)\n\n"
 	       "Exit status: 0 snapshot written (sections may be degraded), 2 usage,\n"
-	       "4 cannot connect, 6 write error.\n",
-	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname());
+	       "4 cannot connect or connection lost, 5 role refused, 6 write error,\n"
+	       "130 interrupted (SIGTERM ends --interval and --schedule with 0).\n",
+	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname());
 }
 
-enum { OPT_CLUSTER = 256, OPT_WITH_SQL, OPT_ONCE, OPT_STATEMENT_TIMEOUT, OPT_LOCK_TIMEOUT };
+enum { OPT_CLUSTER = 256, OPT_WITH_SQL, OPT_ONCE, OPT_STATEMENT_TIMEOUT, OPT_LOCK_TIMEOUT,
+       OPT_INTERVAL, OPT_SCHEDULE, OPT_DELTA, OPT_ALL_DATABASES, OPT_PGBOUNCER, OPT_LONG_XACT,
+       OPT_QUERY_LENGTH, OPT_ALLOW_PRIVILEGED, OPT_PRINT_SQL, OPT_SERVER_VERSION,
+       OPT_PGSS_VERSION };
 /* explain.h's query modes */
 enum { OPT_EXPLAIN = 512, OPT_EXPLAIN_FILE, OPT_NO_ANALYZE, OPT_ADVICE, OPT_MIN_ROWS,
        OPT_INDEXES_FROM };
@@ -77,12 +96,50 @@ static void check_query_options(const struct query_opts *q)
 		pgx_usage_error("--explain needs a statement");
 }
 
+/* Every section but pgbouncer, which needs --pgbouncer. */
+static unsigned long default_sections(void)
+{
+	unsigned long mask = 0;
+
+	for (size_t i = 0; i < poll_n_sections; i++)
+		if (!poll_sections[i].needs_pgbouncer)
+			mask |= 1UL << i;
+	return mask;
+}
+
+static void parse_duration(const char *arg, const char *name, double min, double *out)
+{
+	if (!pgx_parse_seconds(arg, name, out))
+		pgx_usage_error(NULL);
+	if (*out < min)
+		pgx_usage_error("%s must be at least %g s", name, min);
+}
+
+static void check_mode_options(struct poll_opts *o)
+{
+	int modes = (o->interval_s > 0) + o->schedule + (o->delta_s > 0) + o->print_sql;
+
+	if (modes > 1)
+		pgx_usage_error("--interval, --schedule, --delta and --print-sql exclude each other");
+	if (o->pgbouncer && !o->sections_given) {
+		size_t i;
+
+		if (section_find("pgbouncer", &i))
+			o->section_mask |= 1UL << i;
+	}
+	for (size_t i = 0; i < poll_n_sections; i++)
+		if ((o->section_mask & (1UL << i)) && poll_sections[i].needs_pgbouncer &&
+		    !o->pgbouncer && !o->print_sql)
+			pgx_usage_error("section \"%s\" needs --pgbouncer", poll_sections[i].name);
+}
+
 static void select_sections(struct poll_opts *o, const char *list)
 {
 	char *copy = pgx_xstrdup(list), *save = NULL;
 	size_t i;
 
 	o->section_mask = 0;
+	o->sections_given = true;
 	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
 		if (!section_find(name, &i)) {
 			free(copy);
@@ -106,6 +163,17 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 		{ "dbname", required_argument, NULL, 'd' },
 		{ "statement-timeout", required_argument, NULL, OPT_STATEMENT_TIMEOUT },
 		{ "lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "schedule", no_argument, NULL, OPT_SCHEDULE },
+		{ "delta", required_argument, NULL, OPT_DELTA },
+		{ "all-databases", no_argument, NULL, OPT_ALL_DATABASES },
+		{ "pgbouncer", required_argument, NULL, OPT_PGBOUNCER },
+		{ "long-xact", required_argument, NULL, OPT_LONG_XACT },
+		{ "query-length", required_argument, NULL, OPT_QUERY_LENGTH },
+		{ "allow-privileged", no_argument, NULL, OPT_ALLOW_PRIVILEGED },
+		{ "print-sql", no_argument, NULL, OPT_PRINT_SQL },
+		{ "server-version", required_argument, NULL, OPT_SERVER_VERSION },
+		{ "pgss-version", required_argument, NULL, OPT_PGSS_VERSION },
 		{ "explain", required_argument, NULL, OPT_EXPLAIN },
 		{ "explain-file", required_argument, NULL, OPT_EXPLAIN_FILE },
 		{ "no-analyze", no_argument, NULL, OPT_NO_ANALYZE },
@@ -122,7 +190,10 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 	o->statement_timeout_ms = 3000;
 	o->lock_timeout_ms = 1000;
 	o->cluster = getenv("PGX_CLUSTER");
-	o->section_mask = (1UL << poll_n_sections) - 1;
+	o->query_length = 1000;
+	o->long_xact_s = 60;
+	o->server_version = 150000;
+	o->section_mask = default_sections();
 	while ((c = getopt_long(argc, argv, "s:n:d:Vh", longopts, NULL)) != -1) {
 		if (parse_query_option(c, q))
 			continue;
@@ -135,6 +206,23 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 		case OPT_CLUSTER: o->cluster = optarg; break;
 		case OPT_WITH_SQL: o->with_sql = true; break;
 		case OPT_ONCE: break;
+		case OPT_INTERVAL: parse_duration(optarg, "--interval", 0.1, &o->interval_s); break;
+		case OPT_DELTA: parse_duration(optarg, "--delta", 0.1, &o->delta_s); break;
+		case OPT_LONG_XACT: parse_duration(optarg, "--long-xact", 0, &o->long_xact_s); break;
+		case OPT_SCHEDULE: o->schedule = true; break;
+		case OPT_ALL_DATABASES: o->all_databases = true; break;
+		case OPT_PGBOUNCER: o->pgbouncer = optarg; break;
+		case OPT_ALLOW_PRIVILEGED: o->allow_privileged = true; break;
+		case OPT_PRINT_SQL: o->print_sql = true; break;
+		case OPT_PGSS_VERSION: o->pgss_version = optarg; break;
+		case OPT_QUERY_LENGTH:
+			if (!pgx_parse_long(optarg, "--query-length", 1, 1000000, &o->query_length))
+				pgx_usage_error(NULL);
+			break;
+		case OPT_SERVER_VERSION:
+			if (!pgx_parse_long(optarg, "--server-version", 90600, 999999, &o->server_version))
+				pgx_usage_error(NULL);
+			break;
 		case 'd': o->dsn = optarg; break;
 		case OPT_STATEMENT_TIMEOUT:
 			if (!pgx_parse_long(optarg, "--statement-timeout", 1, 3600000,
@@ -153,6 +241,7 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 	if (optind < argc)
 		pgx_usage_error("unexpected argument \"%s\"", argv[optind]);
 	check_query_options(q);
+	check_mode_options(o);
 }
 
 static char *cluster_label(const struct poll_opts *o, PGconn *conn)
@@ -169,103 +258,10 @@ static char *cluster_label(const struct poll_opts *o, PGconn *conn)
 	return label;
 }
 
-static const char *section_status(const struct section_run *run)
-{
-	if (run->failed)
-		return "error";
-	return run->missing ? "degraded" : "ok";
-}
-
-static void set_status(struct section_run *run, json_t *rec)
-{
-	json_object_set_new(rec, "status", json_string(section_status(run)));
-	if (run->missing)
-		json_object_set(rec, "missing", run->missing);
-}
-
-/* Collect one section into its record and write it; false on a write error. */
-static bool poll_section(const struct section *s, struct poll_conn *pc,
-			 const struct poll_opts *o, const char *cluster, bool *degraded)
-{
-	struct section_run run = { .pc = pc, .opts = o, .sql = s->sql };
-	char *built = NULL;
-	const char *why = NULL;
-	bool ok = true;
-	size_t i;
-	json_t *r;
-
-	run.rec = pgx_record_new(s->name, pgx_now());
-	json_object_set_new(run.rec, "cluster", json_string(cluster));
-	if (s->per_database)
-		json_object_set_new(run.rec, "db", json_string(pc->dbname));
-	if (s->build_sql) {
-		built = s->build_sql(&pc->srv, &why);
-		run.sql = built;
-	}
-	if (run.sql)
-		s->collect(&run);
-	else
-		section_missing(&run, s->name, "%s", why ? why : "not available on this server");
-	if (run.records) {
-		json_array_foreach(run.records, i, r) {
-			set_status(&run, r);
-			ok = ok && pgx_emit(json_incref(r));
-		}
-		json_decref(run.records);
-		json_decref(run.rec);
-	} else {
-		set_status(&run, run.rec);
-		ok = pgx_emit(run.rec);
-	}
-	*degraded = run.missing != NULL;
-	json_decref(run.missing);
-	free(built);
-	return ok;
-}
-
-static bool emit_sql(const struct section *s)
-{
-	json_t *rec = pgx_record_new("sql", pgx_now());
-
-	json_object_set_new(rec, "section", json_string(s->name));
-	json_object_set_new(rec, "text", json_string(s->sql));
-	return pgx_emit(rec);
-}
-
-static bool poll_once(struct poll_conn *pc, const struct poll_opts *o, const char *cluster)
-{
-	double start = pgx_now();
-	json_t *done = json_array(), *degraded = json_array();
-	json_t *rec;
-	bool ok = true, d = false;
-
-	for (size_t i = 0; ok && i < poll_n_sections && !pgx_stop_signal; i++) {
-		const struct section *s = &poll_sections[i];
-
-		if (!(o->section_mask & (1UL << i)))
-			continue;
-		if (o->with_sql && s->sql)
-			ok = emit_sql(s);
-		ok = ok && poll_section(s, pc, o, cluster, &d);
-		json_array_append_new(done, json_string(s->name));
-		if (d)
-			json_array_append_new(degraded, json_string(s->name));
-	}
-	rec = pgx_record_new("poll", start);
-	json_object_set_new(rec, "cluster", json_string(cluster));
-	json_object_set_new(rec, "loop", json_string("once"));
-	json_object_set_new(rec, "duration_s", json_real(pgx_round_us(pgx_now() - start)));
-	json_object_set_new(rec, "success", json_boolean(json_array_size(degraded) == 0));
-	json_object_set_new(rec, "sections", done);
-	json_object_set_new(rec, "sections_degraded", degraded);
-	return pgx_emit(rec) && ok;
-}
-
 int main(int argc, char **argv)
 {
 	struct poll_opts opts = { 0 };
 	struct query_opts query = { 0 };
-	struct pgx_pq_options pq = { 0 };
 	struct poll_conn pc = { 0 };
 	char *cluster;
 	int status = PGX_EXIT_OK;
@@ -273,29 +269,20 @@ int main(int argc, char **argv)
 	pgx_init(argv[0]);
 	parse_options(argc, argv, &opts, &query);
 	pgx_install_signals();
-	pq.dsn = opts.dsn;
-	pq.connect_timeout_s = 10;
-	pq.statement_timeout_ms = (int)opts.statement_timeout_ms;
-	pq.lock_timeout_ms = (int)opts.lock_timeout_ms;
-	pq.read_only = true;
-	pc.conn = pgx_pq_connect(&pq);
-	if (!pc.conn)
-		return pgx_finish(PGX_EXIT_CONNECT);
-	pc.dbname = pgx_xstrdup(PQdb(pc.conn));
+	if (opts.print_sql)
+		return pgx_finish(print_sql_run(&opts));
+	if (!poll_connect(&pc, &opts, NULL, &status))
+		return pgx_finish(status);
 	cluster = cluster_label(&opts, pc.conn);
-	if (!server_probe(&pc))
-		status = PGX_EXIT_CONNECT;
-	else if (query.explain_sql || query.explain_file)
+	if (query.explain_sql || query.explain_file)
 		status = explain_run(&pc, &opts, &query, cluster);
 	else if (query.advice)
 		status = advice_run(&pc, &opts, &query, cluster);
-	else if (!poll_once(&pc, &opts, cluster))
-		status = PGX_EXIT_OUTPUT;
-	if (pgx_stop_signal)
+	else
+		status = poll_run(&pc, &opts, cluster);
+	if (pgx_stop_signal == SIGINT)
 		status = PGX_EXIT_INTERRUPTED;
-	server_info_clear(&pc.srv);
-	pgx_pq_finish(pc.conn);
-	free(pc.dbname);
+	poll_disconnect(&pc);
 	free(cluster);
 	return pgx_finish(status);
 }

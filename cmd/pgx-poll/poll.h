@@ -13,9 +13,18 @@ struct poll_opts {
 	long query_length;		/* query texts cut to this many characters */
 	double long_xact_s;		/* activity: transactions older than this */
 	const char *pgbouncer;		/* PgBouncer admin console conninfo, or NULL */
+	double interval_s;		/* --interval: repeat every so many seconds */
+	double delta_s;			/* --delta: two samples this far apart */
+	bool schedule;			/* --schedule: the four loops */
+	bool all_databases;		/* per-database sections in every database */
+	bool allow_privileged;		/* run as superuser/writer anyway (warning) */
+	bool print_sql;			/* --print-sql: the SQL only, no connection */
+	long server_version;		/* --print-sql --server-version */
+	const char *pgss_version;	/* --print-sql --pgss-version */
 	long statement_timeout_ms, lock_timeout_ms;
 	bool with_sql;			/* emit a sql record per section */
 	unsigned long section_mask;	/* bit i: sections[i] selected */
+	bool sections_given;		/* --sections was used */
 };
 
 /* Catalog features the SQL variants depend on.  server_probe() sets them from
@@ -126,6 +135,35 @@ void result_merge_row(json_t *rec, const PGresult *res, int row);
  * sections that write one record per row (database); collect fills and
  * returns it, the caller emits run->records instead of run->rec. */
 json_t *section_record(struct section_run *run);
+
+/* One pass over the selected sections (run.c): records collected in out. */
+struct pass {
+	const struct poll_opts *o;
+	const char *cluster;
+	unsigned long mask;		/* sections of this pass */
+	unsigned long *sql_shown;	/* sections whose sql record went out */
+	json_t *out;			/* records, in output order */
+	json_t *done, *degraded;	/* section names */
+	long errors;			/* failed sections and error records */
+	bool lost;			/* the connection went away */
+	bool refused;			/* the guard refused another database's session */
+	double start_ts;		/* postmaster start time seen by this pass */
+};
+
+/* run.c */
+bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *dsn,
+		  int *status);
+void poll_disconnect(struct poll_conn *pc);
+void pass_run(struct pass *ps, struct poll_conn *pc);
+json_t *error_record(struct pass *ps, const char *section, const char *db,
+		     const char *message);
+
+/* loop.c: the modes; each returns an exit status. */
+int poll_run(struct poll_conn *pc, const struct poll_opts *o, const char *cluster);
+int print_sql_run(const struct poll_opts *o);
+
+/* delta.c: rates from two samples (arrays of records), into the second. */
+void delta_apply(json_t *first, json_t *second, double start1, double start2);
 
 /* guard.c: refuse a superuser or a role that can write user tables
  * (unless allowed: then a warning).  False when refused or the check failed;

@@ -1,0 +1,145 @@
+/* delta.c - per-second rates from two samples, and the resets that forbid them */
+#include <string.h>
+#include "pgx.h"
+#include "poll.h"
+
+/* Records that are not samples. */
+static bool is_sample(const json_t *rec)
+{
+	const char *type = pgx_rec_type(rec);
+
+	return type && strcmp(type, "sql") && strcmp(type, "error") && strcmp(type, "poll");
+}
+
+static bool same_str(const json_t *a, const json_t *b)
+{
+	if (!a || !b)
+		return a == b;
+	return json_equal(a, b);
+}
+
+static json_t *find_sample(json_t *first, const json_t *rec)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(first, i, r)
+		if (is_sample(r) && !strcmp(pgx_rec_type(r), pgx_rec_type(rec)) &&
+		    same_str(json_object_get(r, "db"), json_object_get(rec, "db")))
+			return r;
+	return NULL;
+}
+
+static bool changed(const json_t *a, const json_t *b, const char *key)
+{
+	json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
+
+	return json_is_number(x) && json_is_number(y) && json_number_value(x) != json_number_value(y);
+}
+
+/* name_total -> name_per_s for every counter of o2 also in o1.  False (and
+ * nothing added) when a counter went down: a reset the other checks missed. */
+static bool add_rates(const json_t *o1, json_t *o2, double dt)
+{
+	json_t *rates = json_object(), *v2, *v1;
+	const char *key;
+	bool ok = true;
+
+	json_object_foreach(o2, key, v2) {
+		size_t n = strlen(key);
+		char name[256];
+
+		if (n <= 6 || n >= sizeof(name) || strcmp(key + n - 6, "_total") || !json_is_number(v2))
+			continue;
+		v1 = json_object_get(o1, key);
+		if (!json_is_number(v1))
+			continue;
+		if (json_number_value(v2) < json_number_value(v1)) {
+			ok = false;
+			break;
+		}
+		snprintf(name, sizeof(name), "%.*s_per_s", (int)(n - 6), key);
+		json_object_set_new(rates, name,
+				    json_real((json_number_value(v2) - json_number_value(v1)) / dt));
+	}
+	if (ok)
+		json_object_update(o2, rates);
+	json_decref(rates);
+	return ok;
+}
+
+/* An item's identity: its text and boolean fields (queryid, dbname,
+ * toplevel; backend_type, object, context; relation), not the query text. */
+static bool same_item(const json_t *a, const json_t *b)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)b, key, v) {
+		if (!strcmp(key, "query") || json_is_number(v) || json_is_array(v) || json_is_object(v))
+			continue;
+		if (json_is_null(v) && !strcmp(key, "queryid"))
+			return false;	/* hidden statements cannot be told apart */
+		if (!same_str(json_object_get(a, key), v))
+			return false;
+	}
+	return true;
+}
+
+static void item_rates(json_t *list1, json_t *list2, double dt)
+{
+	size_t i, j;
+	json_t *it2, *it1;
+
+	json_array_foreach(list2, i, it2) {
+		if (!json_is_object(it2))
+			continue;
+		json_array_foreach(list1, j, it1)
+			if (json_is_object(it1) && same_item(it1, it2)) {
+				if (!add_rates(it1, it2, dt))
+					json_object_set_new(it2, "reset", json_string("counter_decreased"));
+				break;
+			}
+	}
+}
+
+static void record_rates(const json_t *r1, json_t *r2, bool restarted)
+{
+	double dt = pgx_rec_ts(r2) - pgx_rec_ts(r1);
+	const char *reset = NULL, *key;
+	json_t *v;
+
+	if (dt <= 0)
+		return;
+	json_object_set_new(r2, "delta_s", json_real(pgx_round_us(dt)));
+	if (restarted)
+		reset = "postmaster_restart";
+	else if (changed(r1, r2, "stats_reset_ts") ||
+		 (json_is_null(json_object_get(r1, "stats_reset_ts")) !=
+		  json_is_null(json_object_get(r2, "stats_reset_ts"))))
+		reset = "stats_reset";
+	if (reset) {
+		json_object_set_new(r2, "reset", json_string(reset));
+		return;
+	}
+	if (json_integer_value(json_object_get(r2, "dealloc_total")) >
+	    json_integer_value(json_object_get(r1, "dealloc_total")))
+		json_object_set_new(r2, "reset", json_string("pgss_dealloc"));
+	if (!add_rates(r1, r2, dt))
+		json_object_set_new(r2, "reset", json_string("counter_decreased"));
+	json_object_foreach(r2, key, v)
+		if (json_is_array(v) && strcmp(key, "missing"))
+			item_rates(json_object_get(r1, key), v, dt);
+}
+
+void delta_apply(json_t *first, json_t *second, double start1, double start2)
+{
+	size_t i;
+	json_t *r2, *r1;
+
+	json_array_foreach(second, i, r2) {
+		if (!is_sample(r2) || !(r1 = find_sample(first, r2)))
+			continue;
+		record_rates(r1, r2, start1 != start2);
+	}
+}

@@ -1,0 +1,281 @@
+/* run.c - sessions (connect, probe, guard) and one pass over the selected sections */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pgx.h"
+#include "pgx_pq.h"
+#include "poll.h"
+
+/* SIGINT cancels the running query (exit 130); SIGTERM lets it finish, bounded
+ * by statement_timeout, so the current record is complete. */
+static PGcancel *volatile cancel_handle;
+
+static void cancel_on_sigint(void)
+{
+	PGcancel *cancel = cancel_handle;
+	char errbuf[256];
+
+	if (cancel && pgx_stop_signal == SIGINT)
+		PQcancel(cancel, errbuf, sizeof(errbuf));
+}
+
+bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *dsn, int *status)
+{
+	struct pgx_pq_options pq = {
+		.dsn = dsn ? dsn : o->dsn, .connect_timeout_s = 10,
+		.statement_timeout_ms = (int)o->statement_timeout_ms,
+		.lock_timeout_ms = (int)o->lock_timeout_ms, .read_only = true,
+	};
+
+	memset(pc, 0, sizeof(*pc));
+	*status = PGX_EXIT_CONNECT;
+	pc->conn = pgx_pq_connect(&pq);
+	if (!pc->conn)
+		return false;
+	pc->dbname = pgx_xstrdup(PQdb(pc->conn));
+	cancel_handle = PQgetCancel(pc->conn);
+	pgx_set_stop_hook(cancel_on_sigint);
+	if (!server_probe(pc) || !privilege_guard(pc, o->allow_privileged, status)) {
+		poll_disconnect(pc);
+		return false;
+	}
+	return true;
+}
+
+void poll_disconnect(struct poll_conn *pc)
+{
+	PGcancel *cancel = cancel_handle;
+
+	if (!pc->conn)
+		return;
+	pgx_set_stop_hook(NULL);
+	cancel_handle = NULL;
+	if (cancel)
+		PQfreeCancel(cancel);
+	pgx_pq_finish(pc->conn);
+	server_info_clear(&pc->srv);
+	free(pc->dbname);
+	memset(pc, 0, sizeof(*pc));
+}
+
+/* The first line of libpq's last message, for records. */
+static char *conn_message(PGconn *conn)
+{
+	char *msg = pgx_xstrdup(conn ? PQerrorMessage(conn) : "no connection"), *nl;
+
+	while ((nl = strchr(msg, '\n')) && nl[1])
+		*nl = ' ';
+	if (nl)
+		*nl = '\0';
+	return msg;
+}
+
+json_t *error_record(struct pass *ps, const char *section, const char *db,
+		     const char *message)
+{
+	json_t *rec = pgx_record_new("error", pgx_now());
+
+	json_object_set_new(rec, "cluster", json_string(ps->cluster));
+	if (section)
+		json_object_set_new(rec, "section", json_string(section));
+	if (db)
+		json_object_set_new(rec, "db", json_string(db));
+	json_object_set_new(rec, "message", json_string(message));
+	json_array_append_new(ps->out, rec);
+	ps->errors++;
+	return rec;
+}
+
+static const char *section_status(const struct section_run *run)
+{
+	if (run->failed)
+		return "error";
+	return run->missing ? "degraded" : "ok";
+}
+
+static void set_status(struct section_run *run, json_t *rec)
+{
+	json_object_set_new(rec, "status", json_string(section_status(run)));
+	if (run->missing)
+		json_object_set(rec, "missing", run->missing);
+}
+
+static void add_sql_record(struct pass *ps, const struct section *s, const char *text)
+{
+	json_t *rec = pgx_record_new("sql", pgx_now());
+
+	json_object_set_new(rec, "section", json_string(s->name));
+	json_object_set_new(rec, "text", text ? json_string(text) : json_null());
+	json_array_append_new(ps->out, rec);
+}
+
+/* Collect one section into ps->out; notices a lost connection. */
+static void run_section(struct pass *ps, const struct section *s, size_t idx,
+			struct poll_conn *pc)
+{
+	struct section_run run = { .pc = pc, .opts = ps->o, .sql = s->sql };
+	char *built = NULL;
+	const char *why = NULL;
+	size_t i;
+	json_t *r;
+
+	run.rec = pgx_record_new(s->name, pgx_now());
+	json_object_set_new(run.rec, "cluster", json_string(ps->cluster));
+	if (s->per_database)
+		json_object_set_new(run.rec, "db", json_string(pc->dbname));
+	if (s->build_sql)
+		run.sql = built = s->build_sql(&pc->srv, &why);
+	if (ps->o->with_sql && !(*ps->sql_shown & (1UL << idx))) {
+		add_sql_record(ps, s, run.sql);
+		*ps->sql_shown |= 1UL << idx;
+	}
+	if (run.sql)
+		s->collect(&run);
+	else
+		section_missing(&run, s->name, "%s", why ? why : "not available on this server");
+	if (run.records) {
+		json_array_foreach(run.records, i, r) {
+			set_status(&run, r);
+			json_array_append(ps->out, r);
+		}
+		json_decref(run.records);
+		json_decref(run.rec);
+	} else {
+		set_status(&run, run.rec);
+		json_array_append_new(ps->out, run.rec);
+	}
+	json_array_append_new(ps->done, json_string(s->name));
+	if (run.missing)
+		json_array_append_new(ps->degraded, json_string(s->name));
+	if (run.failed)
+		ps->errors++;
+	if (!s->needs_pgbouncer && PQstatus(pc->conn) == CONNECTION_BAD) {
+		char *msg = conn_message(pc->conn), *line = NULL;
+
+		if (asprintf(&line, "connection lost: %s", msg) < 0)
+			pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+		error_record(ps, s->name, pc->dbname, line);
+		ps->lost = true;
+		free(line);
+		free(msg);
+	}
+	json_decref(run.missing);
+	free(built);
+}
+
+static bool selected(const struct pass *ps, size_t i, bool per_database)
+{
+	return (ps->mask & (1UL << i)) && poll_sections[i].per_database == per_database;
+}
+
+static void run_sections(struct pass *ps, struct poll_conn *pc, bool per_database)
+{
+	for (size_t i = 0; i < poll_n_sections && !ps->lost; i++) {
+		if (pgx_stop_signal)
+			return;
+		if (selected(ps, i, per_database))
+			run_section(ps, &poll_sections[i], i, pc);
+	}
+}
+
+static bool any_selected(const struct pass *ps, bool per_database)
+{
+	for (size_t i = 0; i < poll_n_sections; i++)
+		if (selected(ps, i, per_database))
+			return true;
+	return false;
+}
+
+/* The conninfo of conn with another dbname (the password stays in memory only). */
+static char *dsn_for_db(PGconn *conn, const char *db)
+{
+	PQconninfoOption *opts = PQconninfo(conn);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	for (PQconninfoOption *p = opts; p && p->keyword; p++) {
+		const char *v = !strcmp(p->keyword, "dbname") ? db : p->val;
+
+		if (!v || !*v)
+			continue;
+		fprintf(f, "%s='", p->keyword);
+		for (; *v; v++) {
+			if (*v == '\'' || *v == '\\')
+				fputc('\\', f);
+			fputc(*v, f);
+		}
+		fputs("' ", f);
+	}
+	fclose(f);
+	PQconninfoFree(opts);
+	return out;
+}
+
+static json_t *connectable_databases(struct pass *ps, struct poll_conn *pc)
+{
+	PGresult *res = PQexec(pc->conn,
+		"SELECT datname FROM pg_catalog.pg_database"
+		" WHERE datallowconn AND NOT datistemplate"
+		"   AND pg_catalog.has_database_privilege(oid, 'CONNECT') ORDER BY datname");
+	json_t *dbs = json_array();
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		char *msg = conn_message(pc->conn);
+
+		error_record(ps, NULL, pc->dbname, msg);
+		free(msg);
+	}
+	for (int r = 0; PQresultStatus(res) == PGRES_TUPLES_OK && r < PQntuples(res); r++)
+		json_array_append_new(dbs, json_string(PQgetvalue(res, r, 0)));
+	PQclear(res);
+	return dbs;
+}
+
+/* Every other connectable database, one connection at a time: the main
+ * connection is closed first (the caller reconnects), so a pass never holds
+ * two.  The DSNs are built from the main connection before it closes. */
+static void run_other_databases(struct pass *ps, struct poll_conn *pc)
+{
+	json_t *dbs = connectable_databases(ps, pc), *db;
+	size_t n = json_array_size(dbs), i;
+	char **dsns = pgx_xmalloc((n ? n : 1) * sizeof(*dsns));
+	char *main_db = pgx_xstrdup(pc->dbname);
+	struct poll_conn other;
+	int status;
+
+	json_array_foreach(dbs, i, db)
+		dsns[i] = dsn_for_db(pc->conn, json_string_value(db));
+	poll_disconnect(pc);
+	json_array_foreach(dbs, i, db) {
+		const char *name = json_string_value(db);
+
+		if (strcmp(name, main_db) && !pgx_stop_signal && !ps->refused) {
+			if (poll_connect(&other, ps->o, dsns[i], &status)) {
+				run_sections(ps, &other, true);
+				poll_disconnect(&other);
+				ps->lost = false;	/* this database's loss; go on */
+			} else if (status == PGX_EXIT_PRIVILEGE)
+				ps->refused = true;
+			else
+				error_record(ps, NULL, name, "cannot connect to this database");
+		}
+		free(dsns[i]);
+	}
+	free(dsns);
+	free(main_db);
+	json_decref(dbs);
+}
+
+/* One pass: cluster-wide sections, then per-database ones in this database
+ * and, with --all-databases, in every other connectable one. */
+void pass_run(struct pass *ps, struct poll_conn *pc)
+{
+	ps->start_ts = pc->srv.start_ts;
+	run_sections(ps, pc, false);
+	if (ps->lost || pgx_stop_signal)
+		return;
+	run_sections(ps, pc, true);
+	if (ps->o->all_databases && !ps->lost && any_selected(ps, true))
+		run_other_databases(ps, pc);
+}
