@@ -55,14 +55,17 @@ static bool reload(PGconn *conn, char **why)
 static enum seen look(PGconn *conn, const struct param *p, const char *expect, char **shown)
 {
 	const char *args[1] = { p->name };
-	PGresult *res = PQexecParams(conn, "SELECT setting, pending_restart, current_setting(name)"
-				     " FROM pg_catalog.pg_settings WHERE name = $1",
+	PGresult *res = PQexecParams(conn, "SELECT setting, pending_restart, current_setting(name),"
+				     " reset_val FROM pg_catalog.pg_settings WHERE name = $1",
 				     1, NULL, args, NULL, NULL, 0);
 	enum seen s = SEEN_OTHER;
 
+	/* A string's setting may be dressed by a show hook (archive_command shows
+	 * "(disabled)"); reset_val is the configured value itself. */
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
 		set_str(shown, PQgetvalue(res, 0, 2));
-		if (value_matches(p, PQgetvalue(res, 0, 0), expect))
+		if (value_matches(p, PQgetvalue(res, 0, 0), expect) ||
+		    (!strcmp(p->vartype, "string") && value_matches(p, PQgetvalue(res, 0, 3), expect)))
 			s = SEEN_LIVE;
 		else if (p->restart && !strcmp(PQgetvalue(res, 0, 1), "t"))
 			s = SEEN_PENDING_RESTART;
@@ -150,7 +153,8 @@ static bool send_prior(struct cluster *c, struct changeset *cs, size_t count,
 		json_t *body = patroni_patch_body(cs, true);
 		ok = url && patroni_patch_config(url, body);
 		json_decref(body);
-		why = pgx_xstrdup("PATCH /config failed");
+		if (!ok)
+			why = pgx_xstrdup("PATCH /config failed");
 	} else if (c->conn || (c->conn = cluster_new_session(c->dsn))) {
 		for (size_t i = count; i-- > 0;) {
 			struct param *p = &cs->params[i];

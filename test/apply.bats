@@ -1,0 +1,326 @@
+#!/usr/bin/env bats
+# pgx-apply: plan, apply, verify and roll back settings on a real PostgreSQL 15
+# (and a real Patroni with etcd), with the safety rules of pgx-apply(1).
+
+load test_helper
+load apply_helper
+
+setup() {
+	export PGX_STATE_DIR="$BATS_TEST_TMPDIR/state"
+}
+
+teardown() {
+	[ -n "${BG_PID:-}" ] && kill -KILL "$BG_PID" 2>/dev/null
+	pg_stop
+	patroni_stop
+}
+
+auto_conf() {
+	echo "$PGX_PG_DIR/data/postgresql.auto.conf"
+}
+
+# Start a cluster and snapshot its postgresql.auto.conf.
+start_cluster() {
+	pg_start
+	psql_q -c "ALTER SYSTEM SET work_mem = '8MB'" -c 'CREATE TABLE t (x int)' >/dev/null
+	cp "$(auto_conf)" "$BATS_TEST_TMPDIR/auto.before"
+}
+
+assert_auto_conf_unchanged() {
+	cmp "$(auto_conf)" "$BATS_TEST_TMPDIR/auto.before" ||
+		fail "postgresql.auto.conf changed: $(cat "$(auto_conf)")"
+}
+
+# jq over the records in $output
+field() {
+	jq -r "$1" <<<"$output"
+}
+
+# Run pgx-apply on FILE in the background, paused after N parameters; sets BG_PID.
+apply_paused() {
+	local n="$1" file="$2"
+	PGX_APPLY_TEST_PAUSE_AFTER="$n" pgx-apply -d "$PGX_PG_DSN" apply --file "$file" \
+		>"$BATS_TEST_TMPDIR/bg.out" 2>"$BATS_TEST_TMPDIR/bg.err" &
+	BG_PID=$!
+	wait_for 30 grep -q 'test pause' "$BATS_TEST_TMPDIR/bg.err" ||
+		fail "apply did not pause: $(cat "$BATS_TEST_TMPDIR/bg.err")"
+}
+
+@test "pgx-apply answers --help, --version and rejects a bad option" {
+	assert_standard_options pgx-apply
+	run pgx-apply
+	assert_failure 2
+	assert_output --partial "a subcommand is required"
+	run pgx-apply frobnicate
+	assert_failure 2
+	run pgx-apply --via-patroni plan </dev/null
+	assert_failure 2
+	assert_output --partial "--via-patroni needs --patroni URL"
+}
+
+@test "pgx-apply documents every option in its man page and completion" {
+	assert_options_documented pgx-apply
+}
+
+@test "plan shows each change from and to, restart needed, and changes nothing" {
+	start_cluster
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" plan <"$PGX_FIXTURES/apply/tune.ndjson"
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | [.parameter, .from, .to, .action, .restart] | @tsv')" \
+		"$(printf 'work_mem\t4MB\t16MB\tplan\tfalse\nshared_buffers\t128MB\t256MB\tplan\ttrue')"
+	assert_equal "$(field 'select(.type=="changeset") | [.operation, .status, .parameters, .id == null] | @tsv')" \
+		"$(printf 'plan\tplanned\t2\ttrue')"
+	assert_auto_conf_unchanged
+	[ ! -e "$PGX_STATE_DIR" ] || fail "plan wrote to the state directory"
+	run pgx-apply -d "$PGX_PG_DSN" plan --format table <"$PGX_FIXTURES/apply/tune.ndjson"
+	assert_success
+	assert_line --regexp '^PARAMETER +FROM +TO +ACTION +RESTART +REASON$'
+	assert_line --regexp '^shared_buffers +128MB +256MB +plan +yes'
+}
+
+@test "records it does not consume pass through unchanged and in order" {
+	start_cluster
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" plan <"$PGX_FIXTURES/apply/tune.ndjson"
+	assert_success
+	assert_equal "${lines[0]}" "$(sed -n 1p "$PGX_FIXTURES/apply/tune.ndjson")"
+	assert_equal "${lines[1]}" "$(sed -n 4p "$PGX_FIXTURES/apply/tune.ndjson")"	# status keep
+	assert_equal "$(field 'select(.type=="change") | .parameter' | grep -c random_page_cost)" 0
+}
+
+@test "apply: work_mem is verified live, shared_buffers pending restart; rollback restores auto.conf byte for byte" {
+	start_cluster
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <"$PGX_FIXTURES/apply/tune.ndjson"
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | [.parameter, .action] | @tsv')" \
+		"$(printf 'work_mem\tverified\nshared_buffers\tpending_restart')"
+	id="$(field 'select(.type=="changeset") | .id')"
+	assert_equal "$(field 'select(.type=="changeset") | [.status, .restart_needed] | @tsv')" "$(printf 'applied\ttrue')"
+	assert_equal "$(psql_q -c 'SHOW work_mem')" 16MB
+	assert_equal "$(psql_q -c "SELECT pending_restart FROM pg_settings WHERE name = 'shared_buffers'")" t
+	# the changeset on disk: private, with the prior values
+	file="$(echo "$PGX_STATE_DIR"/*/changesets/"$id".json)"
+	assert_equal "$(stat -c %a "$file")" 600
+	assert_equal "$(jq -c '[.parameters[] | [.name, .in_auto_conf, .auto_conf_value, .from]]' "$file")" \
+		'[["work_mem",true,"8MB","4MB"],["shared_buffers",false,null,"128MB"]]'
+
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" rollback "$id"
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | [.parameter, .from, .to, .action] | @tsv')" \
+		"$(printf 'work_mem\t16MB\t8MB\trolled_back\nshared_buffers\t256MB\t128MB\trolled_back')"
+	assert_auto_conf_unchanged
+	assert_equal "$(psql_q -c 'SHOW work_mem')" 8MB
+	assert_equal "$(psql_q -c "SELECT pending_restart FROM pg_settings WHERE name = 'shared_buffers'")" f
+	run pgx-apply -d "$PGX_PG_DSN" rollback "$id"
+	assert_failure 1
+	assert_output --partial "already rolled back"
+}
+
+@test "a changeset file in postgresql.conf syntax is applied, and list shows it" {
+	start_cluster
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" --file "$PGX_FIXTURES/apply/changeset.conf" apply </dev/null
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | [.parameter, .to, .action] | @tsv')" \
+		"$(printf 'work_mem\t16MB\tverified\nshared_buffers\t256MB\tpending_restart\nmaintenance_work_mem\t128MB\tverified')"
+	assert_equal "$(psql_q -c 'SHOW maintenance_work_mem')" 128MB
+	id="$(field 'select(.type=="changeset") | .id')"
+	run --separate-stderr pgx-apply list
+	assert_success
+	assert_equal "$(field '[.id, .status, .parameters] | @tsv')" "$(printf '%s\tapplied\t3' "$id")"
+}
+
+@test "an out-of-range value and an unknown parameter are refused before any change" {
+	start_cluster
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<-'EOF'
+		work_mem = 32MB
+		shared_buffers = 8kB
+		no_such_parameter = 1
+		EOF
+	assert_failure 3
+	assert_equal "$(field 'select(.type=="change") | .action' | sort -u | tr '\n' ' ')" "plan refused "
+	assert_equal "$(field 'select(.parameter=="shared_buffers") | .reason')" \
+		"invalid value: '8kB' is outside the valid range 16 .. 1073741823 8kB"
+	assert_equal "$(field 'select(.parameter=="no_such_parameter") | .reason')" \
+		"unknown parameter (not in pg_settings)"
+	assert_equal "$(field 'select(.type=="changeset") | .status')" refused
+	assert_auto_conf_unchanged
+	assert_equal "$(psql_q -c 'SHOW work_mem')" 4MB
+	[ -z "$(ls "$PGX_STATE_DIR"/*/changesets/ 2>/dev/null)" ] || fail "a refused apply wrote a changeset"
+	# units and enums are checked the way PostgreSQL does
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" plan <<-'EOF'
+		work_mem = 16mb
+		wal_level = loud
+		checkpoint_timeout = 5min
+		EOF
+	assert_failure 3
+	assert_equal "$(field 'select(.type=="change") | [.parameter, .action] | @tsv')" \
+		"$(printf 'work_mem\trefused\nwal_level\trefused\ncheckpoint_timeout\tplan')"
+	assert_equal "$(field 'select(.parameter=="work_mem") | .reason')" \
+		"invalid value: '16mb': valid units for this parameter are \"TB\", \"GB\", \"MB\", \"kB\", \"B\""
+}
+
+@test "a name or value carrying SQL is refused or stored literally, never executed" {
+	start_cluster
+	# postgresql.conf syntax: text after the quoted value is a syntax error
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<"work_mem = '1MB'; DROP TABLE t"
+	assert_failure 3
+	assert_equal "$stderr" "pgx-apply: error: stdin:1: unexpected text after the value: work_mem = '1MB'; DROP TABLE t"
+	# as records: an unknown name, an invalid value, a line break
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<-'EOF'
+		{"type":"recommendation","parameter":"work_mem = '1MB'; DROP TABLE t; --","recommended":"1MB"}
+		{"type":"recommendation","parameter":"work_mem","recommended":"1MB'; DROP TABLE t; --"}
+		{"type":"recommendation","parameter":"archive_command","recommended":"true\nDROP TABLE t"}
+		EOF
+	assert_failure 3
+	assert_equal "$(field 'select(.type=="change") | .action' | sort -u)" refused
+	assert_output --partial "unknown parameter"
+	assert_output --partial "a line break"
+	assert_auto_conf_unchanged
+	# a string value with quotes, backslashes and SQL is stored as it is
+	value="x'); DROP TABLE t; -- \\ \"q\" ''"
+	jq -nc --arg v "$value" '{type:"recommendation",parameter:"archive_cleanup_command",recommended:$v}' \
+		>"$BATS_TEST_TMPDIR/literal.ndjson"
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <"$BATS_TEST_TMPDIR/literal.ndjson"
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | .action')" verified
+	assert_equal "$(psql_q -c 'SHOW archive_cleanup_command')" "$value"
+	# as ALTER SYSTEM writes it: quotes and backslashes doubled
+	IFS= read -r stored <<-'EOF'
+		archive_cleanup_command = 'x''); DROP TABLE t; -- \\ "q" '''''
+		EOF
+	grep -qxF "$stored" "$(auto_conf)" || fail "not stored literally: $(cat "$(auto_conf)")"
+	assert_equal "$(psql_q -c "SELECT count(*) FROM pg_class WHERE relname = 't'")" 1
+}
+
+@test "a failure midway undoes the steps already made" {
+	start_cluster
+	# TimeZone passes the prechecks (a string) but ALTER SYSTEM refuses the zone
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<$'work_mem = 16MB\nTimeZone = \'Not/A_Zone\'\nmaintenance_work_mem = 1GB'
+	assert_failure 7
+	assert_equal "$(field 'select(.type=="change") | [.parameter, .action] | @tsv')" \
+		"$(printf 'work_mem\trolled_back\nTimeZone\trolled_back\nmaintenance_work_mem\tplan')"
+	assert_equal "$(field 'select(.parameter=="TimeZone") | .reason')" \
+		'ERROR:  invalid value for parameter "TimeZone": "Not/A_Zone"'
+	assert_equal "$(field 'select(.type=="changeset") | .status')" failed
+	assert_equal "$stderr" "pgx-apply: error: changeset $(field 'select(.type=="changeset") | .id') failed; undoing the 2 change(s) made"
+	assert_auto_conf_unchanged
+	assert_equal "$(psql_q -c 'SHOW work_mem')" 8MB	# auto.conf's, reloaded by the undo
+}
+
+@test "a parameter set on the server's command line is refused with the reason" {
+	start_cluster
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<"log_line_prefix = '%m %p '"
+	assert_failure 1
+	assert_equal "$(field 'select(.type=="change") | .reason')" \
+		"set on the server's command line (source 'command line'), which overrides postgresql.auto.conf: ALTER SYSTEM would have no effect"
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" plan <<<"server_version = 99"
+	assert_failure 1
+	assert_output --partial "context 'internal'"
+	assert_auto_conf_unchanged
+}
+
+@test "a role without privilege is refused per parameter" {
+	start_cluster
+	psql_q -c "CREATE ROLE bob LOGIN" -c "GRANT ALTER SYSTEM ON PARAMETER work_mem TO bob" \
+		-c "GRANT pg_read_all_settings TO bob" \
+		-c "GRANT EXECUTE ON FUNCTION pg_reload_conf() TO bob" >/dev/null
+	# without superuser only the live value's source is visible: make it the file's
+	psql_q -c 'SELECT pg_reload_conf()' >/dev/null
+	bob="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=bob dbname=postgres"
+	run --separate-stderr pgx-apply -d "$bob" apply <"$PGX_FIXTURES/apply/tune.ndjson"
+	assert_failure 5
+	assert_equal "$(field 'select(.type=="change") | [.parameter, .action] | @tsv')" \
+		"$(printf 'work_mem\tplan\nshared_buffers\trefused')"
+	assert_equal "$(field 'select(.parameter=="shared_buffers") | .reason')" \
+		"role 'bob' may not ALTER SYSTEM SET shared_buffers (needs superuser or GRANT ALTER SYSTEM ON PARAMETER)"
+	assert_auto_conf_unchanged
+	# what was granted is applied, and rolled back
+	run --separate-stderr pgx-apply -d "$bob" apply <<<"work_mem = 24MB"
+	assert_success
+	assert_equal "$(psql_q -c 'SHOW work_mem')" 24MB
+	run --separate-stderr pgx-apply -d "$bob" rollback "$(field 'select(.type=="changeset") | .id')"
+	assert_success
+	assert_auto_conf_unchanged
+}
+
+@test "a concurrent apply is refused with the holder shown; an interrupted apply undoes its steps" {
+	start_cluster
+	apply_paused 1 "$PGX_FIXTURES/apply/tune.ndjson"
+	run pgx-apply -d "$PGX_PG_DSN" apply <<<"work_mem = 32MB"
+	assert_failure 1
+	assert_output --regexp "error: cluster is locked by pid $BG_PID on host '[^']+' \(apply - since [0-9T:-]+Z\)"
+	run pgx-apply -d "$PGX_PG_DSN" rollback no-such-id
+	assert_failure 3
+	kill -TERM "$BG_PID"
+	wait "$BG_PID" || status=$?
+	BG_PID=
+	assert_equal "$status" 130
+	assert_auto_conf_unchanged
+	assert_equal "$(jq -r 'select(.type=="changeset") | .status' "$BATS_TEST_TMPDIR/bg.out")" failed
+	[ ! -e "$PGX_STATE_DIR"/*/lock ] || fail "the lock was left behind"
+}
+
+@test "kill -9 in the middle of an apply, then rollback returns every parameter" {
+	start_cluster
+	apply_paused 2 "$PGX_FIXTURES/apply/changeset.conf"
+	grep -q "work_mem = '16MB'" "$(auto_conf)" || fail "work_mem not applied before the pause"
+	grep -q "shared_buffers = '256MB'" "$(auto_conf)" || fail "shared_buffers not applied before the pause"
+	kill -KILL "$BG_PID"
+	wait "$BG_PID" || true
+	killed=$BG_PID BG_PID=
+	run --separate-stderr pgx-apply list
+	assert_equal "$(field '[.status, .parameters] | @tsv')" "$(printf 'applying\t3')"
+	id="$(field .id)"
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" rollback "$id"
+	assert_success
+	[[ "$stderr" =~ ^"pgx-apply: warning: taking over the stale lock of pid $killed on host '"[^\']+"' (apply - since "[0-9T:-]+"Z): that process is gone"$ ]] ||
+		fail "no stale-lock warning: $stderr"
+	assert_equal "$(field 'select(.type=="change") | .action' | sort -u)" rolled_back
+	assert_auto_conf_unchanged
+	assert_equal "$(psql_q -c 'SHOW work_mem')" 8MB
+	assert_equal "$(psql_q -c 'SHOW maintenance_work_mem')" 64MB
+}
+
+@test "a cluster under Patroni: ALTER SYSTEM refused with the PATCH plan; --via-patroni applies and rolls back" {
+	patroni_start
+	auto="$PGX_PAT_DATA/postgresql.auto.conf"
+	cp "$auto" "$BATS_TEST_TMPDIR/pat.auto.before"
+	run --separate-stderr pgx-apply -d "$PGX_PAT_DSN" apply <<<"work_mem = 24MB"
+	assert_failure 1
+	assert_output --partial "cluster managed by Patroni"
+	[[ "$stderr" == *'PATCH -d '\''{"postgresql":{"parameters":{"work_mem":"24MB"}}}'\'* ]] ||
+		fail "no PATCH plan: $stderr"
+	assert_equal "$(field 'select(.type=="changeset") | .patroni_patch.postgresql.parameters.work_mem')" 24MB
+	cmp "$auto" "$BATS_TEST_TMPDIR/pat.auto.before"
+
+	run --separate-stderr pgx-apply -d "$PGX_PAT_DSN" --patroni "$PGX_PAT_URL" --via-patroni apply \
+		<<<$'work_mem = 24MB\nmax_connections = 150'
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | [.parameter, .action, .method] | @tsv')" \
+		"$(printf 'work_mem\tverified\tpatroni\nmax_connections\tpending_restart\tpatroni')"
+	assert_equal "$(psql_q -d "$PGX_PAT_DSN" -c 'SHOW work_mem')" 24MB
+	assert_equal "$(curl -sf "$PGX_PAT_URL/config" | jq -c '.postgresql.parameters | [.work_mem, .max_connections]')" \
+		'["24MB","150"]'
+	cmp "$auto" "$BATS_TEST_TMPDIR/pat.auto.before"
+	id="$(field 'select(.type=="changeset") | .id')"
+
+	run --separate-stderr pgx-apply -d "$PGX_PAT_DSN" --patroni "$PGX_PAT_URL" rollback "$id"
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | .action' | sort -u)" rolled_back
+	assert_equal "$(psql_q -d "$PGX_PAT_DSN" -c 'SHOW work_mem')" 4MB
+	assert_equal "$(curl -sf "$PGX_PAT_URL/config" | jq -c '.postgresql.parameters | [.work_mem, .max_connections]')" \
+		'["4MB",null]'
+}
+
+@test "pgx-apply leaks nothing on plan, refused input and list" {
+	require_valgrind pgx-apply
+	start_cluster
+	vg() { valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 "$@"; }
+	run vg pgx-apply -d "$PGX_PG_DSN" plan <"$PGX_FIXTURES/apply/tune.ndjson"
+	assert_success
+	run vg pgx-apply -d "$PGX_PG_DSN" apply <<<$'work_mem = 1TB\nnope = 1'
+	assert_failure 3
+	run vg pgx-apply -d "$PGX_PG_DSN" apply <<<"work_mem = 12MB"
+	assert_success
+	run vg pgx-apply list
+	assert_success
+}
