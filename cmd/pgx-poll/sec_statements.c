@@ -8,7 +8,8 @@
  * pg_attribute): total_time before 1.8, total_exec_time after; blk_read_time
  * became shared_blk_read_time in 1.11 (PG17); toplevel and
  * pg_stat_statements_info from 1.9 (PG14).  Times are converted to seconds.
- * plan_time_s_total is NULL unless pg_stat_statements.track_planning is on. */
+ * plan_time_s_total is NULL unless pg_stat_statements.track_planning is on,
+ * the block times NULL while track_io_timing is off and nothing was timed. */
 /* "name" with inner quotes doubled, for an identifier known only at run time. */
 static char *quote_ident(const char *name)
 {
@@ -52,8 +53,10 @@ char *sql_statements(const struct server_info *srv, const char **why)
 		"         s.shared_blks_written AS shared_blks_written_total,\n"
 		"         s.temp_blks_read AS temp_blks_read_total,\n"
 		"         s.temp_blks_written AS temp_blks_written_total,\n"
-		"         s.%s / 1000.0 AS blk_read_time_s_total,\n"
-		"         s.%s / 1000.0 AS blk_write_time_s_total,\n"
+		"         CASE WHEN current_setting('track_io_timing')::bool OR s.%s > 0\n"
+		"              THEN s.%s / 1000.0 END AS blk_read_time_s_total,\n"
+		"         CASE WHEN current_setting('track_io_timing')::bool OR s.%s > 0\n"
+		"              THEN s.%s / 1000.0 END AS blk_write_time_s_total,\n"
 		"         %s AS plan_time_s_total,\n"
 		"         CASE WHEN s.query <> '<insufficient privilege>' THEN left(s.query, $2) END"
 		" AS query,\n"
@@ -81,6 +84,8 @@ char *sql_statements(const struct server_info *srv, const char **why)
 		server_has(srv, FEAT_PGSS_TOPLEVEL) ? "s.toplevel" : "NULL::bool",
 		exec ? "total_exec_time" : "total_time", exec ? "mean_exec_time" : "mean_time",
 		shared ? "shared_blk_read_time" : "blk_read_time",
+		shared ? "shared_blk_read_time" : "blk_read_time",
+		shared ? "shared_blk_write_time" : "blk_write_time",
 		shared ? "shared_blk_write_time" : "blk_write_time",
 		server_has(srv, FEAT_PGSS_PLAN_TIME)
 			? "CASE WHEN current_setting('pg_stat_statements.track_planning', true)::bool"
