@@ -10,9 +10,9 @@
 #include "pgx.h"
 #include "health.h"
 
-/* Copy stdin to an anonymous file, so it can be read twice: once to see
- * what it is, once by the view that renders it. */
-static int spool_stdin(void)
+/* Put standard input in an anonymous file on descriptor 0, so it can be
+ * read twice: once to see what it is, once by the view that renders it. */
+static void spool_stdin(void)
 {
 	char buf[65536];
 	ssize_t n;
@@ -23,12 +23,21 @@ static int spool_stdin(void)
 	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
 		if (n < 0 && errno == EINTR && !pgx_stop_signal)
 			continue;
+		if (n < 0 && pgx_stop_signal)
+			break;
 		if (n < 0)
 			pgx_die(PGX_EXIT_INPUT, "cannot read stdin: %s", strerror(errno));
 		if (write(fd, buf, (size_t)n) != n)
 			pgx_die(PGX_EXIT_INTERNAL, "cannot buffer standard input: %s", strerror(errno));
 	}
-	return fd;
+	if (lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, STDIN_FILENO) < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "cannot buffer standard input: %s", strerror(errno));
+	close(fd);
+}
+
+static bool is_stdin(const char *path)
+{
+	return !strcmp(path, "-");
 }
 
 /* True when a record of a pgx-poll type is in the input; quiet about
@@ -47,22 +56,21 @@ static bool scan_input(struct pgx_input *in)
 	return found;
 }
 
-static bool input_is_health(char *const *files, size_t nfiles, int stdin_fd)
+static bool input_is_health(char *const *files, size_t nfiles)
 {
 	bool found = false;
 
-	for (size_t i = 0; !found && i < (nfiles ? nfiles : 1); i++) {
-		struct pgx_input *in = nfiles
-			? pgx_input_open(files[i], PGX_MAX_LINE_DEFAULT)
-			: pgx_input_fdopen(dup(stdin_fd), "stdin", PGX_MAX_LINE_DEFAULT);
+	for (size_t i = 0; !found && i < nfiles; i++) {
+		struct pgx_input *in;
 
-		if (!in)
+		if (is_stdin(files[i]))
+			lseek(STDIN_FILENO, 0, SEEK_SET);
+		if (!(in = pgx_input_open(files[i], PGX_MAX_LINE_DEFAULT)))
 			continue;
 		found = scan_input(in);
 		pgx_input_close(in);
-		if (!nfiles)
-			lseek(stdin_fd, 0, SEEK_SET);
 	}
+	lseek(STDIN_FILENO, 0, SEEK_SET);
 	return found;
 }
 
@@ -135,30 +143,21 @@ fail:
 	return PGX_EXIT_OUTPUT;
 }
 
-static int report_snapshot(char *const *files, size_t nfiles, int stdin_fd,
-			   enum health_format fmt, const char *output, long top)
+static int report_snapshot(char *const *files, size_t nfiles, enum health_format fmt,
+			   const char *output, long top)
 {
 	struct snapshot s;
 	struct render_arg arg = { &s, fmt, top };
 	int status, w;
 
 	snapshot_init(&s);
-	if (nfiles) {
-		snapshot_load(&s, files, nfiles);
-	} else {
-		struct pgx_input *in = pgx_input_fdopen(stdin_fd, "stdin", PGX_MAX_LINE_DEFAULT);
-		struct pgx_line line;
-		json_t *rec;
-
-		while (pgx_ndjson_next(in, &line, &rec) == 1)
-			snapshot_add(&s, rec);
-		s.input_errors = pgx_input_errors(in);
-		pgx_input_close(in);
-	}
+	snapshot_load(&s, files, nfiles);
 	status = snapshot_status(&s);
-	if (!s.nhealth) {
+	if (status == PGX_EXIT_INTERRUPTED) {
+		/* nothing written */
+	} else if (!s.nhealth) {
 		pgx_error("no pgx-poll record in %s (this format reads the output of pgx-poll)",
-			  nfiles == 0 ? "stdin" : nfiles == 1 ? files[0] : "the input files");
+			  nfiles == 1 ? (is_stdin(files[0]) ? "stdin" : files[0]) : "the input files");
 		status = PGX_EXIT_INPUT;
 	} else if ((w = write_atomic(output, render_health, &arg)) != 0) {
 		status = w;
@@ -170,18 +169,21 @@ static int report_snapshot(char *const *files, size_t nfiles, int stdin_fd,
 int health_report(char *const *files, size_t nfiles, enum health_format fmt,
 		  bool format_given, const char *output, long top)
 {
-	int stdin_fd = nfiles ? -1 : spool_stdin();
+	static char *const dash[] = { "-", NULL };
 	bool must = format_given && (fmt == HF_PROM || fmt == HF_HTML);
+	bool any_stdin = nfiles == 0;
 
-	lseek(stdin_fd, 0, SEEK_SET);
-	if (!must && !input_is_health(files, nfiles, stdin_fd)) {
-		if (stdin_fd >= 0) {
-			lseek(stdin_fd, 0, SEEK_SET);
-			if (dup2(stdin_fd, STDIN_FILENO) < 0)
-				pgx_die(PGX_EXIT_INTERNAL, "cannot rewind stdin: %s", strerror(errno));
-			close(stdin_fd);
-		}
-		return -1;
+	for (size_t i = 0; i < nfiles; i++)
+		any_stdin |= is_stdin(files[i]);
+	if (!nfiles) {
+		files = dash;
+		nfiles = 1;
 	}
-	return report_snapshot(files, nfiles, stdin_fd, fmt, output, top);
+	if (any_stdin)
+		spool_stdin();
+	if (pgx_stop_signal)
+		return PGX_EXIT_INTERRUPTED;
+	if (!must && !input_is_health(files, nfiles))
+		return -1;
+	return report_snapshot(files, nfiles, fmt, output, top);
 }
