@@ -220,7 +220,7 @@ extern const char sql_bloat[];
 void collect_wraparound(struct section_run *run);
 extern const char sql_wraparound[];
 void collect_sequences(struct section_run *run);
-extern const char sql_sequences[];
+char *sql_sequences(const struct server_info *srv, const char **why);
 void collect_partitions(struct section_run *run);
 char *sql_partitions(const struct server_info *srv, const char **why);
 /* sec_sizes.c: CTE "locked" (oid) of this database's relations with an

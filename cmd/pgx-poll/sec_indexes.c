@@ -8,7 +8,8 @@
  * columns, operator classes, expressions and predicate (expressions compared
  * deparsed, so the text position they were written at does not matter).
  * Lists are ranked by relpages and only their Top-N sized; a locked index
- * is not sized (bytes null). */
+ * is not sized (bytes null), nor are expressions of a locked table deparsed
+ * (pg_get_expr locks the table): such an index is left out of the duplicates. */
 static const char sql_indexes_text[] =
 	"WITH %s,\n"
 	"ix AS (\n"
@@ -17,7 +18,8 @@ static const char sql_indexes_text[] =
 	"         i.indisunique, i.indisprimary, i.indisexclusion, i.indisvalid, i.indkey::text AS k,\n"
 	"         i.indclass::text AS cls, i.indexprs IS NOT NULL AS has_exprs,\n"
 	"         i.indpred IS NOT NULL AS has_pred,\n"
-	"         i.indexrelid IN (SELECT oid FROM locked) AS is_locked\n"
+	"         (i.indexrelid IN (SELECT oid FROM locked)\n"
+	"          OR i.indrelid IN (SELECT oid FROM locked)) AS is_locked\n"
 	"    FROM pg_catalog.pg_index i\n"
 	"    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid\n"
 	"    JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace\n"

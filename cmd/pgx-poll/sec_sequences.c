@@ -7,13 +7,21 @@
  * sequence feeding an integer column fails at 2^31 - 1.  pg_sequences shows
  * last_value NULL both for a sequence never called and for one this role may
  * not read (pg_monitor): the second is counted as unreadable and reported in
- * missing, not as 0 % used. */
-const char sql_sequences[] =
-	"WITH s AS (\n"
-	"  SELECT c.oid, s.schemaname || '.' || s.sequencename AS sequence,\n"
-	"         s.data_type::text AS data_type, s.last_value, s.min_value, s.max_value,\n"
-	"         s.increment_by, s.cycle,\n"
+ * missing, not as 0 % used.  Read from pg_sequence, not the pg_sequences
+ * view, so a sequence with an exclusive lock pending is not opened (its
+ * last_value would wait): it is counted in locked_sequences. */
+static const char sql_sequences_text[] =
+	"WITH %s,\n"
+	"s AS (\n"
+	"  SELECT c.oid, n.nspname || '.' || c.relname AS sequence,\n"
+	"         q.seqtypid::regtype::text AS data_type,\n"
+	"         CASE WHEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT,USAGE')\n"
+	"               AND c.oid NOT IN (SELECT oid FROM locked)\n"
+	"              THEN pg_catalog.pg_sequence_last_value(c.oid) END AS last_value,\n"
+	"         q.seqmin AS min_value, q.seqmax AS max_value, q.seqincrement AS increment_by,\n"
+	"         q.seqcycle AS cycle,\n"
 	"         pg_catalog.has_sequence_privilege(c.oid, 'SELECT,USAGE') AS readable,\n"
+	"         c.oid IN (SELECT oid FROM locked) AS is_locked,\n"
 	"         (SELECT tn.nspname || '.' || t.relname || '.' || a.attname\n"
 	"            FROM pg_catalog.pg_depend d\n"
 	"            JOIN pg_catalog.pg_class t ON t.oid = d.refobjid\n"
@@ -30,9 +38,10 @@ const char sql_sequences[] =
 	"           WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid\n"
 	"             AND d.refclassid = 'pg_catalog.pg_class'::regclass\n"
 	"             AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i') LIMIT 1) AS column_type\n"
-	"    FROM pg_catalog.pg_sequences s\n"
-	"    JOIN pg_catalog.pg_namespace n ON n.nspname = s.schemaname\n"
-	"    JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename),\n"
+	"    FROM pg_catalog.pg_sequence q\n"
+	"    JOIN pg_catalog.pg_class c ON c.oid = q.seqrelid\n"
+	"    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace\n"
+	"   WHERE c.relpersistence <> 't' OR n.oid = pg_catalog.pg_my_temp_schema()),\n"
 	"lim AS (\n"
 	"  SELECT s.*,\n"
 	"         CASE WHEN increment_by > 0\n"
@@ -51,9 +60,10 @@ const char sql_sequences[] =
 	"    FROM lim),\n"
 	"ranked AS (\n"
 	"  SELECT u.*, row_number() OVER (ORDER BY used_pct DESC NULLS LAST, sequence) AS rn\n"
-	"    FROM u WHERE readable)\n"
+	"    FROM u WHERE readable AND NOT is_locked)\n"
 	"SELECT (SELECT count(*) FROM u WHERE NOT readable) AS unreadable_sequences,\n"
-	"       (SELECT count(*) FROM u WHERE readable AND last_value IS NULL)"
+	"       (SELECT count(*) FROM u WHERE readable AND is_locked) AS locked_sequences,\n"
+	"       (SELECT count(*) FROM u WHERE readable AND NOT is_locked AND last_value IS NULL)"
 	" AS never_used_sequences,\n"
 	"       (SELECT coalesce(json_agg(json_build_object('sequence', sequence,\n"
 	"                 'data_type', data_type, 'last_value', last_value, 'min_value', min_value,\n"
@@ -63,6 +73,11 @@ const char sql_sequences[] =
 	"                 'used_pct', used_pct) ORDER BY rn), '[]')\n"
 	"          FROM ranked WHERE rn <= $1) AS items,\n"
 	"       (SELECT json_build_object('count', count(*)) FROM ranked WHERE rn > $1) AS other";
+
+char *sql_sequences(const struct server_info *srv, const char **why)
+{
+	return sql_format(sql_sequences_text, sql_locked_cte);
+}
 
 void collect_sequences(struct section_run *run)
 {

@@ -36,7 +36,7 @@ const struct section poll_sections[] = {
 	{ .name = "wraparound", .loops = LOOP_HOURLY, .per_database = true,
 	  .collect = collect_wraparound, .sql = sql_wraparound },
 	{ .name = "sequences", .loops = LOOP_HOURLY, .per_database = true,
-	  .collect = collect_sequences, .sql = sql_sequences },
+	  .collect = collect_sequences, .build_sql = sql_sequences },
 	{ .name = "partitions", .loops = LOOP_STORAGE, .per_database = true,
 	  .collect = collect_partitions, .build_sql = sql_partitions },
 	{ .name = "pgbouncer", .loops = LOOP_HOT, .collect = collect_pgbouncer,
