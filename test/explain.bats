@@ -1,0 +1,116 @@
+#!/usr/bin/env bats
+# pgx-poll --explain and pgx-report plan on a real PostgreSQL 15.
+
+load test_helper
+
+setup_file() {
+	pg_start "-c autovacuum=off"
+	# Statistics taken while no row has v = 42, then 100k such rows without
+	# ANALYZE: the planner expects almost nothing and gets everything.
+	psql_q -c "CREATE TABLE skew (id int PRIMARY KEY, v int);
+		INSERT INTO skew SELECT g, g % 10 FROM generate_series(1, 1000) g;
+		ANALYZE skew;
+		INSERT INTO skew SELECT g, 42 FROM generate_series(1001, 101000) g;
+		CREATE ROLE monitor LOGIN; GRANT pg_monitor, pg_read_all_data TO monitor;"
+	# pgx-poll runs as a monitoring role; the refusal tests use the owner
+	# (--allow-privileged), for whom only pgx-poll's checks stand in the way.
+	MONITOR_DSN="$PGX_PG_DSN user=monitor"
+	export MONITOR_DSN
+}
+
+teardown_file() {
+	pg_stop
+}
+
+@test "EXPLAIN ANALYZE of a query on a misleading statistic shows the misestimate highlighted" {
+	run timeout 60 pgx-poll -d "$MONITOR_DSN" --explain "SELECT * FROM skew WHERE v = 42" --cluster test
+	assert_success
+	plan="$output"
+	run jq -r '[.type, .cluster, .analyze, (.plan.Plan["Node Type"]), (.plan.Plan["Actual Rows"]), (.execution_time_s > 0)] | @tsv' <<<"$plan"
+	assert_output "$(printf 'plan\ttest\ttrue\tSeq Scan\t100000\ttrue')"
+	run pgx-report plan <<<"$plan"
+	assert_success
+	assert_line --regexp '^!! +Seq Scan on skew +[0-9]+ +100000 +[0-9.]+x under '
+	assert_output --partial 'Filter: (v = 42)'
+	assert_output --partial 'Misestimates (rows off by more than 10x):'
+	run pgx-report plan --format json <<<"$plan"
+	assert_success
+	run jq -c '[.type, .misestimates, .nodes[0].misestimate, (.nodes[0].rows_off_factor > 10)]' <<<"$output"
+	assert_output '["plan_view",1,true,true]'
+}
+
+@test "a higher --misestimate factor no longer marks the node" {
+	run timeout 60 pgx-poll -d "$MONITOR_DSN" --explain "SELECT * FROM skew WHERE v = 42"
+	assert_success
+	factor="$(pgx-report plan -f json <<<"$output" | jq '.nodes[0].rows_off_factor')"
+	run pgx-report plan --misestimate "$(echo "$factor * 2" | bc)" -f json <<<"$output"
+	run jq -c '[.misestimates, .nodes[0].misestimate]' <<<"$output"
+	assert_output '[0,false]'
+}
+
+@test "--no-analyze plans without executing and the report says so" {
+	run timeout 60 pgx-poll -d "$MONITOR_DSN" --explain-file - --no-analyze <<<"SELECT count(*) FROM skew;"
+	assert_success
+	run jq -c '[.analyze, .execution_time_s, (.plan.Plan | has("Actual Rows")), .query]' <<<"$output"
+	assert_output '[false,null,false,"SELECT count(*) FROM skew"]'
+	run pgx-report plan < <(pgx-poll -d "$MONITOR_DSN" --explain "SELECT 1" --no-analyze)
+	assert_success
+	assert_output --partial 'estimates only (--no-analyze): nothing was executed'
+}
+
+@test "an INSERT is refused before execution and the table is unchanged" {
+	before="$(psql_q -c 'SELECT count(*) FROM skew')"
+	run timeout 60 pgx-poll --allow-privileged --explain "INSERT INTO skew VALUES (0, 0)"
+	assert_failure 2
+	assert_output --partial 'refusing to explain a statement that starts with "INSERT"'
+	run timeout 60 pgx-poll --allow-privileged --explain "/* hidden */ ( INSERT INTO skew VALUES (0, 0) )"
+	assert_failure 2
+	assert_equal "$(psql_q -c 'SELECT count(*) FROM skew')" "$before"
+	run psql_q -c "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'skew'"
+	assert_output 101000
+}
+
+@test "a writable CTE is refused from its plan's ModifyTable node, nothing deleted" {
+	run timeout 60 pgx-poll --allow-privileged --explain "WITH gone AS (DELETE FROM skew WHERE id < 10 RETURNING *) SELECT count(*) FROM gone"
+	assert_failure 2
+	assert_output --partial 'refusing a data-modifying statement: its plan has a ModifyTable node (Delete on skew)'
+	assert_output --partial 'nothing was executed'
+	assert_equal "$(psql_q -c 'SELECT count(*) FROM skew WHERE id < 10')" 9
+	run psql_q -c "SELECT n_tup_del FROM pg_stat_user_tables WHERE relname = 'skew'"
+	assert_output 0
+}
+
+@test "SELECT INTO, a second statement and a row lock never run" {
+	run timeout 60 pgx-poll --allow-privileged --explain "SELECT * INTO copy_of_skew FROM skew"
+	assert_failure 2
+	assert_output --partial 'refusing SELECT ... INTO'
+	run timeout 60 pgx-poll --allow-privileged --explain "SELECT 1; DROP TABLE skew"
+	assert_failure 7
+	assert_output --partial 'cannot insert multiple commands'
+	run timeout 60 pgx-poll --allow-privileged --explain "SELECT * FROM skew WHERE id = 1 FOR UPDATE"
+	assert_failure 7
+	assert_output --partial 'read-only transaction'
+	run psql_q -c "SELECT count(*) FROM pg_class WHERE relname = 'copy_of_skew'"
+	assert_output 0
+	run psql_q -c "SELECT count(*) FROM skew"
+	assert_output 101000
+}
+
+@test "the statement_timeout stops a long EXPLAIN ANALYZE with exit 7" {
+	run timeout 60 pgx-poll -d "$MONITOR_DSN" --statement-timeout 200 --explain "SELECT pg_sleep(5)"
+	assert_failure 7
+	assert_output --partial 'canceling statement due to statement timeout'
+}
+
+@test "explain options are checked" {
+	run pgx-poll --no-analyze
+	assert_failure 2
+	assert_output --partial '--no-analyze applies to --explain only'
+	run pgx-poll --explain "SELECT 1" --explain-file x.sql
+	assert_failure 2
+	run pgx-report plan </dev/null
+	assert_failure 3
+	assert_output --partial 'no plan record'
+	run pgx-report plan --misestimate 0.5 </dev/null
+	assert_failure 2
+}
