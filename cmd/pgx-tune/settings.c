@@ -88,6 +88,7 @@ bool settings_from_server(struct settings *s, const char *dsn, bool *remote, int
 		*exit_code = PGX_EXIT_INTERNAL;
 	} else {
 		s->origin = "server";
+		*exit_code = PGX_EXIT_OK;
 		ok = true;
 	}
 	json_decref(rec);

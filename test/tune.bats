@@ -1,0 +1,374 @@
+#!/usr/bin/env bats
+# pgx-tune: golden formulas, machine detection under fixture roots, current
+# settings from a real PostgreSQL 15 (record and --dbname), every format read
+# back by PostgreSQL itself, bad input and pass-through.
+
+load test_helper
+
+TUNE_FX="$PGX_FIXTURES/tune"
+
+setup_file() {
+	load test_helper
+	# A real server with a few non-default values, so current settings differ.
+	pg_start "-c shared_buffers=512MB -c work_mem=4MB -c max_connections=100 -c random_page_cost=1.1"
+}
+
+teardown_file() {
+	pg_stop
+}
+
+teardown() {
+	if [ -n "${OWN_PG_DIR:-}" ]; then
+		PGX_PG_DIR="$OWN_PG_DIR" pg_stop
+	fi
+	[ -z "${OWN_TMP:-}" ] || rm -rf "$OWN_TMP"
+}
+
+# The settings record pgx-poll writes, built from the real server with psql and jq.
+settings_record() {
+	local version
+	version="$(psql_q -c 'SHOW server_version_num')"
+	psql_q -c "SELECT row_to_json(s) FROM (SELECT name, setting, unit,
+		pg_catalog.current_setting(name) AS value, source, context, vartype, min_val, max_val,
+		enumvals, boot_val, reset_val, pending_restart FROM pg_catalog.pg_settings) s" |
+		jq -cs --argjson v "$version" \
+			'{type: "settings", ts: now, cluster: "test", server_version_num: $v, settings: .}'
+}
+
+# "name=value" of every recommendation, sorted.
+recommended_pairs() {
+	jq -r 'select(.type == "recommendation") | "\(.parameter)=\(.recommended)"' | sort
+}
+
+@test "pgx-tune answers --help, --version and rejects a bad option" {
+	assert_standard_options pgx-tune
+}
+
+@test "pgx-tune documents every option in its man page and completion" {
+	assert_options_documented pgx-tune
+}
+
+@test "every golden case gives exactly the values worked out by hand from the formulas" {
+	local failures=0 n=0
+	while IFS=$'\t' read -r name mem cpus storage profile conn ver expect; do
+		[[ -z "$name" || "$name" == \#* ]] && continue
+		n=$((n + 1))
+		args=(--profile "$profile")
+		if [[ "$mem" == root:* ]]; then
+			args+=(--root "$TUNE_FX/roots/${mem#root:}")
+		else
+			args+=(--memory "$mem")
+		fi
+		[ "$cpus" = - ] || args+=(--cpus "$cpus")
+		[ "$storage" = - ] || args+=(--storage "$storage")
+		[ "$conn" = - ] || args+=(--max-connections "$conn")
+		[ "$ver" = - ] || args+=(--pg-version "$ver")
+		got="$(timeout 10 pgx-tune "${args[@]}" </dev/null 2>/dev/null | recommended_pairs)"
+		want="$(tr ' ' '\n' <<<"$expect" | sort)"
+		if [ "$got" != "$want" ]; then
+			echo "case $name: pgx-tune ${args[*]}"
+			diff <(echo "$want") <(echo "$got") | sed 's/^/  /'
+			failures=$((failures + 1))
+		fi
+	done <"$TUNE_FX/cases.tsv"
+	[ "$n" -ge 20 ] || fail "only $n cases read from cases.tsv"
+	[ "$failures" -eq 0 ] || fail "$failures of $n golden cases differ (< expected, > got)"
+}
+
+@test "a cgroup v2 limit below MemTotal is the memory, found on the parent cgroup; the CPU quota rounds up" {
+	run pgx-tune --root "$TUNE_FX/roots/v2-limit" </dev/null
+	assert_success
+	run jq -c 'select(.type == "machine") | [.memory_bytes, .memory_source, .memory_total_bytes,
+		.memory_limit_bytes, .cgroup, .cgroup_path, .cpus, .cpus_source]' <<<"$output"
+	assert_output '[2147483648,"cgroup2",17179869184,2147483648,"v2","/kubepods/pod1/ctr",2,"cgroup2"]'
+}
+
+@test "cgroup v2 \"max\" means unlimited: MemTotal is used and the cpuset bounds the CPUs" {
+	run pgx-tune --root "$TUNE_FX/roots/v2-max" </dev/null
+	assert_success
+	run jq -c 'select(.type == "machine") | [.memory_bytes, .memory_source, .memory_limit_bytes, .cgroup, .cpus, .cpus_source]' <<<"$output"
+	assert_output '[8589934592,"meminfo",null,"v2",4,"cpuset"]'
+}
+
+@test "a cgroup limit above MemTotal does not raise the memory; online CPUs count when nothing limits them" {
+	run pgx-tune --root "$TUNE_FX/roots/v2-above-total" </dev/null
+	assert_success
+	run jq -c 'select(.type == "machine") | [.memory_bytes, .memory_source, .memory_limit_bytes, .cpus, .cpus_source]' <<<"$output"
+	assert_output '[8589934592,"meminfo",null,6,"sysfs"]'
+}
+
+@test "cgroup v1 memory.limit_in_bytes and the CFS quota are read on a hybrid host" {
+	run pgx-tune --root "$TUNE_FX/roots/v1-limit" </dev/null
+	assert_success
+	run jq -c 'select(.type == "machine") | [.memory_bytes, .memory_source, .cgroup, .cgroup_path, .cpus, .cpus_source]' <<<"$output"
+	assert_output '[1073741824,"cgroup1","v1","/docker/0123abcd",4,"cgroup1"]'
+}
+
+@test "cgroup v1's unlimited value and a quota of -1 mean no limit" {
+	run pgx-tune --root "$TUNE_FX/roots/v1-unlimited" </dev/null
+	assert_success
+	run jq -c 'select(.type == "machine") | [.memory_bytes, .memory_source, .memory_limit_bytes, .cpus, .cpus_source]' <<<"$output"
+	assert_output '[4294967296,"meminfo",null,2,"cpuset"]'
+}
+
+@test "PGX_MEMORY and POSTGRES_MEMORY override the cgroup limit; a bare number is MB" {
+	PGX_MEMORY=3GB run pgx-tune --root "$TUNE_FX/roots/v2-limit" </dev/null
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "machine") | [.memory_bytes, .memory_source]' <<<"$output")" \
+		'[3221225472,"env:PGX_MEMORY"]'
+	POSTGRES_MEMORY=1024 run pgx-tune --root "$TUNE_FX/roots/v2-limit" </dev/null
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "machine") | [.memory_bytes, .memory_source]' <<<"$output")" \
+		'[1073741824,"env:POSTGRES_MEMORY"]'
+	PGX_MEMORY=lots run pgx-tune --root "$TUNE_FX/roots/v2-limit" </dev/null
+	assert_failure 2
+	assert_line --index 0 'pgx-tune: error: invalid memory size "lots" in PGX_MEMORY (use e.g. 16GB, or a number of MB)'
+}
+
+@test "PGX_TUNE_ROOT is the default of --root" {
+	PGX_TUNE_ROOT="$TUNE_FX/roots/v1-limit" run pgx-tune </dev/null
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "machine") | [.memory_source, .root]' <<<"$output")" \
+		"[\"cgroup1\",\"$TUNE_FX/roots/v1-limit\"]"
+}
+
+@test "a root with nothing readable fails with exit 3 and a hint, unless memory and CPUs are given" {
+	run pgx-tune --root "$TUNE_FX/roots/empty" </dev/null
+	assert_failure 3
+	assert_line --partial "pgx-tune: error: cannot tell this host's memory"
+	assert_line 'pgx-tune: hint: give it with --memory, e.g. --memory 16GB'
+	run pgx-tune --root "$TUNE_FX/roots/empty" --memory 4GB --cpus 2 </dev/null
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "machine") | [.memory_source, .cpus_source]' <<<"$output")" \
+		'["option","option"]'
+}
+
+@test "this host's own memory and CPUs are detected within what the kernel reports" {
+	run pgx-tune </dev/null
+	assert_success
+	total_kb="$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
+	run jq -r 'select(.type == "machine") | "\(.memory_bytes) \(.cpus) \(.memory_source) \(.cpus_source)"' <<<"$output"
+	read -r bytes cpus msrc csrc <<<"$output"
+	[ "$bytes" -gt 0 ] && [ "$bytes" -le $((total_kb * 1024)) ] || fail "memory_bytes $bytes vs MemTotal ${total_kb}kB"
+	[ "$cpus" -ge 1 ] && [ "$cpus" -le "$(nproc --all)" ] || fail "cpus $cpus vs nproc --all $(nproc --all)"
+	[[ "$msrc" =~ ^(meminfo|cgroup1|cgroup2)$ ]] || fail "memory_source $msrc"
+	[[ "$csrc" =~ ^(affinity|cpuset|cgroup1|cgroup2|sysconf)$ ]] || fail "cpus_source $csrc"
+}
+
+@test "a settings record from a real server gives current values; those within tolerance are skipped" {
+	settings_record >"$BATS_TEST_TMPDIR/settings.ndjson"
+	run pgx-tune --memory 2GB --cpus 4 --profile mixed "$BATS_TEST_TMPDIR/settings.ndjson"
+	assert_success
+	# the server's shared_buffers (512MB), work_mem (4MB), max_connections (100) and
+	# random_page_cost (1.1) are what mixed recommends for 2GB: left out
+	run jq -r 'select(.type == "recommendation") | .parameter' <<<"$output"
+	refute_line shared_buffers
+	refute_line work_mem
+	refute_line max_connections
+	refute_line random_page_cost
+	assert_line effective_cache_size
+	run pgx-tune --memory 2GB --cpus 4 --profile mixed "$BATS_TEST_TMPDIR/settings.ndjson"
+	assert_equal "$(jq -c 'select(.parameter == "effective_cache_size") | [.current, .recommended, .status, .context, .restart]' <<<"$output")" \
+		'["4GB","1536MB","change","user",false]'
+	assert_equal "$(jq -c 'select(.type == "machine") | [.pg_version, .pg_version_source, .max_connections, .max_connections_source]' <<<"$output")" \
+		'[15,"settings",100,"settings"]'
+	# the server has lz4, so PostgreSQL 15's wal_compression=lz4 is offered
+	assert_equal "$(jq -r 'select(.parameter == "wal_compression") | .recommended' <<<"$output")" lz4
+}
+
+@test "--all lists the skipped settings with status keep" {
+	settings_record >"$BATS_TEST_TMPDIR/settings.ndjson"
+	run pgx-tune --all --memory 2GB --cpus 4 --profile mixed <"$BATS_TEST_TMPDIR/settings.ndjson"
+	assert_success
+	run jq -c 'select(.parameter == "shared_buffers" or .parameter == "work_mem") | [.parameter, .current, .recommended, .status]' <<<"$output"
+	assert_line '["shared_buffers","512MB","512MB","keep"]'
+	assert_line '["work_mem","4MB","4MB","keep"]'
+}
+
+@test "--dbname reads the same current settings as the settings record" {
+	settings_record >"$BATS_TEST_TMPDIR/settings.ndjson"
+	from_record="$(pgx-tune --all --memory 2GB --cpus 4 <"$BATS_TEST_TMPDIR/settings.ndjson" | jq -c 'del(.ts) | del(.pg_version_source, .max_connections_source)')"
+	run pgx-tune --all --memory 2GB --cpus 4 --dbname "$PGX_PG_DSN" </dev/null
+	assert_success
+	from_server="$(jq -c 'del(.ts) | del(.pg_version_source, .max_connections_source)' <<<"$output")"
+	assert_equal "$from_server" "$from_record"
+	assert_equal "$(jq -r 'select(.type == "machine") | .pg_version_source' <<<"$output")" server
+}
+
+@test "--dbname uses a read-only session named pgx-tune" {
+	run pgx-tune --memory 2GB --cpus 2 -d "$PGX_PG_DSN" </dev/null
+	assert_success
+	run psql_q -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgx-tune'"
+	assert_output 0
+	grep -q 'pgx-tune' "$PGX_PG_DIR/server.log" && fail "pgx-tune left errors in the server log" || true
+}
+
+@test "an unreachable server is exit 4 with one error line" {
+	run pgx-tune --memory 2GB --cpus 2 -d "host=127.0.0.1 port=$(free_port) connect_timeout=3" </dev/null
+	assert_failure 4
+	assert_line --index 0 --regexp '^pgx-tune: error: connection to server at "127.0.0.1", port [0-9]+ failed: Connection refused'
+	[ "${#lines[@]}" -eq 1 ] || fail "more than one line: $output"
+}
+
+@test "--format sql runs in psql and the values reach pg_settings: reload, then restart" {
+	pg_start
+	OWN_PG_DIR="$PGX_PG_DIR"
+	pgx-tune --format sql --memory 2GB --cpus 4 --profile web -d "$PGX_PG_DSN" >"$BATS_TEST_TMPDIR/tune.sql" </dev/null
+	# the server's max_connections (100) is kept: (2GB - 512MB) / ((100 + 4) * 3) = 5041kB
+	grep -q "^ALTER SYSTEM SET work_mem = '5041kB';$" "$BATS_TEST_TMPDIR/tune.sql" || fail "$(cat "$BATS_TEST_TMPDIR/tune.sql")"
+	grep -q "^ALTER SYSTEM SET shared_buffers = '512MB';  -- needs a restart$" "$BATS_TEST_TMPDIR/tune.sql" || fail "no restart note"
+	run psql_q -f "$BATS_TEST_TMPDIR/tune.sql"
+	assert_success
+	sleep 1
+	# reloadable ones are live now; postmaster ones wait for a restart
+	run psql_q -c "SELECT name || '=' || current_setting(name) || ' ' || pending_restart FROM pg_settings
+		WHERE name IN ('effective_cache_size', 'random_page_cost', 'max_wal_size', 'jit', 'shared_buffers') ORDER BY name"
+	assert_output "effective_cache_size=1536MB false
+jit=off false
+max_wal_size=4GB false
+random_page_cost=1.1 false
+shared_buffers=128MB true"
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -w -t 60 restart >/dev/null
+	# after the restart the server is what pgx-tune recommends: nothing left to change
+	run pgx-tune --memory 2GB --cpus 4 --profile web -d "$PGX_PG_DSN" </dev/null
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "recommendation") | [.parameter, .current, .recommended]' <<<"$output")" ""
+}
+
+@test "--format flags starts a real server with exactly the recommended values" {
+	flags="$(pgx-tune --format flags --memory 1GB --cpus 4 --profile oltp </dev/null)"
+	[[ "$flags" == "-c max_connections=300 -c shared_buffers=256MB "* ]] || fail "flags: $flags"
+	pg_start "$flags"
+	OWN_PG_DIR="$PGX_PG_DIR"
+	run pgx-tune --memory 1GB --cpus 4 --profile oltp -d "$PGX_PG_DSN" </dev/null
+	assert_success
+	# only what needs the server to know: that it was built with lz4
+	assert_equal "$(jq -c 'select(.type == "recommendation") | [.parameter, .current, .recommended]' <<<"$output")" \
+		'["wal_compression","off","lz4"]'
+	run psql_q -c "SELECT current_setting('shared_buffers') || ' ' || current_setting('work_mem') || ' ' || current_setting('max_connections')"
+	assert_output "256MB 4MB 300"
+}
+
+@test "--format conf is read by postgres -C with each value in the server's base units" {
+	# a copy of the cluster (postgres -C needs one), readable by its owner
+	OWN_TMP="$(mktemp -d /tmp/pgx-tune-conf.XXXXXX)"
+	chmod 755 "$OWN_TMP"
+	cp -a "$PGX_PG_DIR/data" "$OWN_TMP/data"
+	pgx-tune --format conf --memory 2GB --cpus 4 --profile mixed --pg-version 15 </dev/null >"$OWN_TMP/tune.conf"
+	rm -f "$OWN_TMP/data/postmaster.pid" "$OWN_TMP/data/postgresql.auto.conf"
+	echo "include '$OWN_TMP/tune.conf'" >>"$OWN_TMP/data/postgresql.conf"
+	[ "$(id -u)" != 0 ] || chown -R postgres: "$OWN_TMP"
+	got=""
+	for p in max_connections shared_buffers effective_cache_size maintenance_work_mem wal_buffers \
+		work_mem min_wal_size max_wal_size checkpoint_completion_target random_page_cost \
+		effective_io_concurrency huge_pages max_worker_processes max_parallel_workers_per_gather \
+		max_parallel_workers max_parallel_maintenance_workers jit default_statistics_target; do
+		v="$(as_pg_owner "$PG_BINDIR/postgres" -D "$OWN_TMP/data" -C "$p")" || fail "postgres -C $p failed"
+		got+="$p=$v "
+	done
+	# 8kB pages, kB and MB as pg_settings counts them
+	assert_equal "$got" "max_connections=100 shared_buffers=65536 effective_cache_size=196608 maintenance_work_mem=131072 wal_buffers=2048 work_mem=4096 min_wal_size=1024 max_wal_size=4096 checkpoint_completion_target=0.9 random_page_cost=1.1 effective_io_concurrency=200 huge_pages=off max_worker_processes=4 max_parallel_workers_per_gather=2 max_parallel_workers=4 max_parallel_maintenance_workers=2 jit=off default_statistics_target=100 "
+	grep -q '^# \[pgtune.shared_buffers, confidence high, restart\]$' "$OWN_TMP/tune.conf" || fail "no rule comment"
+}
+
+@test "--format table shows current, recommended and status columns" {
+	settings_record >"$BATS_TEST_TMPDIR/settings.ndjson"
+	run pgx-tune --format table --all --memory 2GB --cpus 4 "$BATS_TEST_TMPDIR/settings.ndjson"
+	assert_success
+	assert_line --index 0 --partial 'profile mixed; 2GB RAM (option), 4 CPUs (option)'
+	assert_line --regexp '^parameter +current +recommended +status +confidence +restart +rule +why$'
+	assert_line --regexp '^shared_buffers +512MB +512MB +keep +high +yes +pgtune.shared_buffers +25% '
+	assert_line --regexp '^effective_cache_size +4GB +1536MB +change +high +no '
+}
+
+@test "conservative never touches max_connections, moves memory at most 2x and keeps to high confidence" {
+	run pgx-tune --profile conservative --memory 16GB --cpus 8 -d "$PGX_PG_DSN" </dev/null
+	assert_success
+	run jq -c 'select(.type == "recommendation") | [.parameter, .current, .recommended, .confidence]' <<<"$output"
+	refute_line --partial max_connections
+	refute_line --regexp '^\["work_mem"'
+
+	assert_line '["shared_buffers","512MB","1GB","high"]'
+	assert_line '["effective_cache_size","4GB","8GB","high"]'
+	refute_line --partial '"medium"'
+	refute_line --partial '"low"'
+}
+
+@test "the server's own limits bound a recommendation, and an enum value it lacks is not offered" {
+	settings_record | jq -c '.settings |= map(
+		if .name == "effective_io_concurrency" then .max_val = "100"
+		elif .name == "wal_compression" then .enumvals = ["pglz", "on", "off"] else . end)' \
+		>"$BATS_TEST_TMPDIR/settings.ndjson"
+	run pgx-tune --memory 2GB --cpus 4 "$BATS_TEST_TMPDIR/settings.ndjson"
+	assert_success
+	assert_equal "$(jq -r 'select(.parameter == "effective_io_concurrency") | .recommended' <<<"$output")" 100
+	assert_equal "$(jq -r 'select(.parameter == "effective_io_concurrency") | .rationale' <<<"$output" | grep -c 'Clamped to 100')" 1
+	assert_equal "$(jq -r 'select(.parameter == "wal_compression") | .recommended' <<<"$output")" ""
+}
+
+@test "records it does not consume pass through unchanged and in order; the settings record is consumed" {
+	settings_record >"$BATS_TEST_TMPDIR/settings.ndjson"
+	{
+		echo '{"type":"poll","ts":1.5,"weird":  [1, 2.50]}'
+		cat "$BATS_TEST_TMPDIR/settings.ndjson"
+		echo '{"type":"alert","ts":2,"name":"x"}'
+	} >"$BATS_TEST_TMPDIR/in.ndjson"
+	run pgx-tune --memory 2GB --cpus 4 <"$BATS_TEST_TMPDIR/in.ndjson"
+	assert_success
+	assert_line --index 0 '{"type":"poll","ts":1.5,"weird":  [1, 2.50]}'
+	assert_line --index 1 '{"type":"alert","ts":2,"name":"x"}'
+	assert_equal "$(jq -r .type <<<"$output" | grep -c '^settings$')" 0
+	assert_equal "$(jq -r .type <<<"$output" | sed -n 3p)" machine
+	# a rendered format carries no records
+	run pgx-tune --format flags --memory 2GB --cpus 4 <"$BATS_TEST_TMPDIR/in.ndjson"
+	assert_success
+	refute_output --partial '"type"'
+}
+
+@test "invalid input lines are exit 3 with FILE:LINE, and the recommendations are still written" {
+	printf '{"type":"x","ts":1}\nnot json\n{"type":"settings","ts":1,"settings":7}\n' >"$BATS_TEST_TMPDIR/bad.ndjson"
+	run --separate-stderr pgx-tune --memory 2GB --cpus 4 "$BATS_TEST_TMPDIR/bad.ndjson"
+	assert_failure 3
+	[[ "$stderr" == *"bad.ndjson:2: "* ]] || fail "stderr: $stderr"
+	[[ "$stderr" == *'bad.ndjson:3: settings record without a "settings" array'* ]] || fail "stderr: $stderr"
+	assert_equal "$(jq -r .type <<<"$output" | sort | uniq -c | awk '{print $2":"$1}' | tr '\n' ' ')" \
+		"machine:1 recommendation:18 x:1 "
+}
+
+@test "bad options are exit 2 with one clear error line" {
+	for args in "--profile fast" "--memory lots" "--memory 1MB" "--storage floppy" "--cpus 0" \
+		"--pg-version 9" "--max-connections 5" "--format yaml" "--root /nonexistent/pgx"; do
+		run pgx-tune $args </dev/null
+		assert_failure 2
+		[[ "${lines[0]}" == "pgx-tune: error: "* ]] || fail "$args: ${lines[0]}"
+		assert_line --index 1 "Try 'pgx-tune --help' for more information."
+	done
+	run pgx-tune --profile fast </dev/null
+	assert_line --index 0 'pgx-tune: error: unknown profile "fast" (use web, oltp, dw, desktop, mixed, auto or conservative)'
+}
+
+@test "RAM outside pgtune's range is warned about on stderr, not in the records" {
+	run --separate-stderr pgx-tune --memory 128MB --cpus 1 </dev/null
+	assert_success
+	assert_equal "$stderr" "pgx-tune: warning: 128MB of memory is below the 256MB pgtune's formulas are made for"
+	run --separate-stderr pgx-tune --memory 256MB --cpus 1 --profile auto </dev/null
+	assert_equal "$stderr" "pgx-tune: warning: 256MB of memory is below the 512MB the aza-pg auto-configuration requires"
+}
+
+@test "a closed stdout is exit 6" {
+	run bash -c 'pgx-tune --memory 2GB --cpus 4 </dev/null | true; echo "${PIPESTATUS[0]}"'
+	# the whole output fits the pipe buffer, so only a closed reader before the write fails
+	run bash -c 'exec 3>&1; pgx-tune --memory 2GB --cpus 4 </dev/null >&- 2>/dev/null; echo $?'
+	assert_output 6
+}
+
+@test "pgx-tune does not leak under valgrind" {
+	require_valgrind pgx-tune
+	settings_record >"$BATS_TEST_TMPDIR/settings.ndjson"
+	run valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+		pgx-tune --all --memory 2GB --cpus 4 --format table "$BATS_TEST_TMPDIR/settings.ndjson"
+	assert_success
+	run valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+		pgx-tune --memory 2GB -d "$PGX_PG_DSN" </dev/null
+	assert_success
+}
