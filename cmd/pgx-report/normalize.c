@@ -149,11 +149,30 @@ static bool skip_string(struct norm *z)
 	return false;
 }
 
+/* A '-' before a number is its sign when no operand comes before it:
+ * "a = -1" is "a = ?", "x - 1" stays "x - ?". */
+static bool is_sign(const struct norm *z)
+{
+	size_t n = z->n;
+
+	if (z->s[z->i] != '-' || z->i + 1 >= z->len || !isdigit((unsigned char)z->s[z->i + 1]))
+		return false;
+	while (n && z->out[n - 1] == ' ')
+		n--;
+	return !n || strchr("=<>!(,+-*/%[", z->out[n - 1]);
+}
+
 /* One token of the statement at z->i. */
 static void step(struct norm *z)
 {
 	unsigned char c = (unsigned char)z->s[z->i];
 	bool next_digit = z->i + 1 < z->len && isdigit((unsigned char)z->s[z->i + 1]);
+
+	if (!z->ident && is_sign(z)) {
+		z->i++;
+		c = (unsigned char)z->s[z->i];
+		next_digit = false;
+	}
 
 	if (skip_string(z))
 		put(z, '?');
@@ -177,6 +196,49 @@ static void step(struct norm *z)
 		return;
 	}
 	z->ident = false;
+}
+
+#define OPERATOR_CHARS "=<>!~@#&|^%"
+
+/* One spelling of the spaces between tokens: operators such as = and <>
+ * between spaces, a space after a comma and none before it, none inside
+ * parentheses; quoted identifiers are left alone.  d has room for 3n. */
+static size_t canonical_spaces(const char *s, size_t n, char *d)
+{
+	size_t r = 0, w = 0;
+	bool space = false;
+
+	while (r < n) {
+		char c = s[r];
+		if (c == ' ') {
+			space = true, r++;
+			continue;
+		}
+		if (c == ')' || c == ',')
+			space = false;
+		else if (strchr(OPERATOR_CHARS, c))
+			space = true;
+		if (space && w && d[w - 1] != '(' && d[w - 1] != ' ')
+			d[w++] = ' ';
+		space = false;
+		if (c == '"') {
+			do
+				d[w++] = s[r++];
+			while (r < n && s[r] != '"');
+			if (r < n)
+				d[w++] = s[r++];
+			continue;
+		}
+		if (strchr(OPERATOR_CHARS, c)) {
+			while (r < n && strchr(OPERATOR_CHARS, s[r]))
+				d[w++] = s[r++];
+			space = true;
+			continue;
+		}
+		d[w++] = s[r++];
+		space = c == ',';
+	}
+	return w;
 }
 
 /* "in (?, ?, ?)" and "in (?)" become "in (...)". */
@@ -206,6 +268,8 @@ static size_t collapse_in_lists(char *s, size_t n)
 char *sql_normalize(const char *sql, size_t len)
 {
 	struct norm z = { .s = sql, .len = len, .out = pgx_xmalloc(len + 1) };
+	char *spaced;
+	size_t n;
 
 	while (z.i < len) {
 		unsigned char c = (unsigned char)sql[z.i];
@@ -225,7 +289,10 @@ char *sql_normalize(const char *sql, size_t len)
 	}
 	while (z.n && (z.out[z.n - 1] == ';' || z.out[z.n - 1] == ' '))
 		z.n--;
-	z.n = collapse_in_lists(z.out, z.n);
-	z.out[z.n] = '\0';
-	return z.out;
+	spaced = pgx_xmalloc(3 * z.n + 1);
+	n = canonical_spaces(z.out, z.n, spaced);
+	free(z.out);
+	n = collapse_in_lists(spaced, n);
+	spaced[n] = '\0';
+	return spaced;
 }

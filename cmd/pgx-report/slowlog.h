@@ -9,8 +9,9 @@
 /* normalize.c: one statement shape per query.  Literals (strings, E'',
  * B'', X'', U&'', dollar quotes, numbers) and $n parameters become ?, IN
  * lists become "in (...)", comments go, whitespace folds to one space and
- * everything outside double-quoted identifiers is lower case.  Returns a
- * malloc'd string no longer than the statement. */
+ * everything outside double-quoted identifiers is lower case, and
+ * operators, commas and parentheses are spaced one way.  Returns a malloc'd
+ * string. */
 char *sql_normalize(const char *sql, size_t len);
 
 /* slowlog.c: `pgx-report slowlog [OPTION]... [FILE]...`; an exit status */

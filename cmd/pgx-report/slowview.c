@@ -176,7 +176,7 @@ static void table_queries(FILE *f, const struct slowlog *sl)
 	fprintf(f, "Slow log: %lu statements in %zu shapes, %.3f s in all", sl->statements, sl->nshapes,
 		sl->total_ms / 1000);
 	if (sl->seen.has)
-		fprintf(f, ", %s to %s UTC", fmt_clock(a, sl->seen.first, true),
+		fprintf(f, "\nfrom %s to %s UTC", fmt_clock(a, sl->seen.first, true),
 			fmt_clock(b, sl->seen.last, true));
 	fputs("\n\n", f);
 	if (!sl->nshapes)

@@ -1,0 +1,301 @@
+#!/usr/bin/env bats
+# pgx-logmatch --rules slowlog | pgx-report slowlog: the Top-N of statement
+# shapes and the other events of a server log, checked against the generator's
+# own ground truth, a real PostgreSQL 15's stderr, csvlog and jsonlog, and
+# Debian's pgbadger.
+
+load test_helper
+
+GEN="$PGX_FIXTURES/gen-slowlog.py"
+
+teardown() {
+	[ -n "${PGX_PG_DIR:-}" ] && pg_stop || true
+}
+
+slowlog() {	# slowlog LOG [pgx-report slowlog options]
+	local log="$1"
+	shift
+	timeout 60 pgx-logmatch -o --rules slowlog "$log" | timeout 60 pgx-report slowlog "$@"
+}
+
+# The Top-N computed from the generator's truth file with jq alone:
+# p95 is the nearest rank (the ceil(0.95 n)-th smallest duration).
+expected_top() {
+	jq -sc --argjson n "$2" 'map(select(.kind == "query")) | group_by(.shape)
+		| map({query: .[0].shape, count: length,
+		       total_ms: (map(.ms) | add * 1000 | round / 1000),
+		       max_ms: (map(.ms) | max),
+		       p95_ms: (map(.ms) | sort | .[(length * 0.95 | ceil) - 1])})
+		| sort_by(-.total_ms, -.count, .query) | .[:$n]' "$1"
+}
+
+@test "a generated log gives exactly the Top-N its ground truth gives" {
+	python3 "$GEN" --lines 6000 --seed 11 --truth "$BATS_TEST_TMPDIR/truth.ndjson" >"$BATS_TEST_TMPDIR/pg.log"
+	slowlog "$BATS_TEST_TMPDIR/pg.log" -f json -n 8 >"$BATS_TEST_TMPDIR/got.json"
+	expected="$(expected_top "$BATS_TEST_TMPDIR/truth.ndjson" 8)"
+	run jq -c '[.queries[] | {query, count, total_ms, max_ms, p95_ms}]' "$BATS_TEST_TMPDIR/got.json"
+	assert_success
+	assert_output "$expected"
+	# mean and the statement count agree as well
+	run jq -r '[.statements, (.queries[0] | .total_ms / .count - .mean_ms | fabs < 0.001)] | @tsv' "$BATS_TEST_TMPDIR/got.json"
+	assert_output "$(jq -s 'map(select(.kind == "query")) | length' "$BATS_TEST_TMPDIR/truth.ndjson")	true"
+}
+
+@test "errors by SQLSTATE, lock waits, temp files, checkpoints and autovacuum runs match the ground truth" {
+	t="$BATS_TEST_TMPDIR/truth.ndjson"
+	python3 "$GEN" --lines 6000 --seed 12 --truth "$t" >"$BATS_TEST_TMPDIR/pg.log"
+	slowlog "$BATS_TEST_TMPDIR/pg.log" -f json >"$BATS_TEST_TMPDIR/got.json"
+	run jq -c '[.errors[] | {sqlstate, severity, count}] | sort_by(.sqlstate)' "$BATS_TEST_TMPDIR/got.json"
+	assert_output "$(jq -sc 'map(select(.kind == "error")) | group_by(.sqlstate)
+		| map({sqlstate: .[0].sqlstate, severity: .[0].severity, count: length})' "$t")"
+	run jq -c '[.lock_waits.count, .lock_waits.max_wait_ms, .temp_files.count, .temp_files.total_bytes,
+		    .checkpoints.count, .checkpoints.buffers, .autovacuum.vacuum, .autovacuum.analyze]' "$BATS_TEST_TMPDIR/got.json"
+	assert_output "$(jq -sc '[(map(select(.kind == "lock_wait")) | length, (map(.ms) | max)),
+		(map(select(.kind == "temp_file")) | length, (map(.bytes) | add)),
+		(map(select(.kind == "checkpoint")) | length, (map(.buffers) | add)),
+		(map(select(.kind == "autovacuum" and .what == "vacuum")) | length),
+		(map(select(.kind == "autovacuum" and .what == "analyze")) | length)]' "$t")"
+}
+
+@test "a statement written over several lines is one shape, joined from its tab-led lines" {
+	python3 "$GEN" --lines 3000 --seed 13 --truth "$BATS_TEST_TMPDIR/truth.ndjson" >"$BATS_TEST_TMPDIR/pg.log"
+	grep -q $'^\t  FROM orders o' "$BATS_TEST_TMPDIR/pg.log" || fail "the generator wrote no multi-line statement"
+	want="$(jq -s 'map(select(.kind == "query" and (.shape | startswith("select o.id")))) | length' "$BATS_TEST_TMPDIR/truth.ndjson")"
+	run pgx-logmatch -o --rules slowlog "$BATS_TEST_TMPDIR/pg.log"
+	assert_success
+	run jq -r 'select(.rule == "query_duration" and (.captures.statement | startswith("SELECT o.id")))
+		| .captures.statement' <<<"$output"
+	assert_line --index 0 "SELECT o.id, c.name"
+	assert_line --index 1 "  FROM orders o"
+	slowlog "$BATS_TEST_TMPDIR/pg.log" -f json -n 100 >"$BATS_TEST_TMPDIR/got.json"
+	run jq '.queries[] | select(.query | startswith("select o.id")) | .count' "$BATS_TEST_TMPDIR/got.json"
+	assert_output "$want"
+}
+
+@test "literals, parameters, IN lists, comments, case and spacing fold into one shape" {
+	{
+		echo "2026-11-22 10:00:00.001 UTC [1] LOG:  duration: 1.000 ms  statement: SELECT * FROM t WHERE a = 1 AND b = 'x' AND c IN (1, 2, 3)"
+		echo "2026-11-22 10:00:00.002 UTC [1] LOG:  duration: 2.000 ms  statement: select *   from T where a=2.5e3 and b='it''s' and c in (7);"
+		echo "2026-11-22 10:00:00.003 UTC [1] LOG:  duration: 3.000 ms  execute S_1: SELECT * FROM t /* c */ WHERE a = \$1 AND b = E'\\'q' AND c IN (\$2, \$3)"
+		echo "2026-11-22 10:00:00.004 UTC [1] LOG:  duration: 4.000 ms  statement: -- header"
+		printf '\tSELECT * FROM t WHERE a = -0 AND b = $$x$$ AND c IN (1,2)\n'
+		echo "2026-11-22 10:00:00.005 UTC [1] LOG:  duration: 5.000 ms  statement: SELECT * FROM t WHERE a = 1 AND \"B\" = 'x' AND c IN (1)"
+		echo "2026-11-22 10:00:00.006 UTC [1] LOG:  duration: 6.000 ms  statement: SELECT * FROM t2 WHERE a = 1 AND b = 'x' AND c IN (1)"
+	} >"$BATS_TEST_TMPDIR/pg.log"
+	run slowlog "$BATS_TEST_TMPDIR/pg.log" -f json
+	assert_success
+	run jq -c '.queries[] | [.query, .count, .total_ms, .max_ms]' <<<"$output"
+	assert_line --index 0 '["select * from t where a = ? and b = ? and c in (...)",4,10,4]'
+	assert_line --index 1 '["select * from t2 where a = ? and b = ? and c in (...)",1,6,6]'
+	assert_line --index 2 '["select * from t where a = ? and \"B\" = ? and c in (...)",1,5,5]'
+}
+
+@test "log_statement and log_duration lines are paired by process" {
+	cat >"$BATS_TEST_TMPDIR/pg.log" <<-'EOF'
+	2026-11-22 10:00:00.001 UTC [11] LOG:  statement: SELECT 1
+	2026-11-22 10:00:00.002 UTC [22] LOG:  statement: SELECT 2
+	2026-11-22 10:00:00.003 UTC [22] LOG:  duration: 7.000 ms
+	2026-11-22 10:00:00.004 UTC [11] LOG:  duration: 5.000 ms
+	2026-11-22 10:00:00.005 UTC [33] LOG:  duration: 1.000 ms
+	EOF
+	run slowlog "$BATS_TEST_TMPDIR/pg.log" -f json
+	assert_success
+	run jq -c '[.statements, .total_ms, .unpaired_durations, .queries[0].count, .queries[0].max_ms]' <<<"$output"
+	assert_output '[2,12,1,2,7]'
+}
+
+@test "the table fits 80 columns and names the slowest shape first" {
+	python3 "$GEN" --lines 3000 --seed 14 --truth "$BATS_TEST_TMPDIR/truth.ndjson" >"$BATS_TEST_TMPDIR/pg.log"
+	run slowlog "$BATS_TEST_TMPDIR/pg.log" -n 5
+	assert_success
+	while IFS= read -r line; do
+		[ "${#line}" -le 80 ] || fail "${#line} columns: $line"
+	done <<<"$output"
+	first="$(expected_top "$BATS_TEST_TMPDIR/truth.ndjson" 1 | jq -r '.[0].query')"
+	assert_line --index 0 --regexp '^Slow log: [0-9]+ statements in 12 shapes, '
+	assert_line --index 1 --regexp '^from 2026-11-22 00:00:00 to 2026-11-22 00:00:[0-9]{2} UTC$'
+	assert_line --index 3 --regexp '^  1 '	# $lines has no empty lines
+	assert_line --index 4 "     ${first:0:75}"
+	assert_line --partial "Errors by SQLSTATE"
+	assert_line --regexp '^Checkpoints +[1-9]'
+	assert_output --partial "more shapes; -n to show them"
+}
+
+@test "records mode writes one slow_query record per Top-N row, then a slowlog_summary" {
+	python3 "$GEN" --lines 3000 --seed 15 --truth "$BATS_TEST_TMPDIR/truth.ndjson" >"$BATS_TEST_TMPDIR/pg.log"
+	run slowlog "$BATS_TEST_TMPDIR/pg.log" -f records -n 3
+	assert_success
+	[ "${#lines[@]}" -eq 4 ] || fail "${#lines[@]} records"
+	run jq -c '[.type, .rank, (keys_unsorted[:3]), (.count > 0), (.first_seen <= .last_seen), (.ts == .last_seen),
+		     (has("query") and has("total_ms") and has("mean_ms") and has("p95_ms") and has("max_ms") and has("example"))]' <<<"$output"
+	assert_line --index 0 '["slow_query",1,["type","ts","src"],true,true,true,true]'
+	assert_line --index 2 '["slow_query",3,["type","ts","src"],true,true,true,true]'
+	assert_line --index 3 --partial '["slowlog_summary",null'
+}
+
+# pgbadger keeps dollar-quoted literals (one row per value) and now and then
+# splits a multi-line statement in two: the log for it has neither.
+@test "the top-10 shapes and their counts are pgbadger's on the same log" {
+	command -v pgbadger >/dev/null || skip "pgbadger not installed"
+	python3 "$GEN" --lines 8000 --seed 16 --no-dollar-quotes --single-line >"$BATS_TEST_TMPDIR/pg.log"
+	timeout 120 pgbadger -q -j 1 -f stderr --prefix '%m [%p] %e ' -x json -o "$BATS_TEST_TMPDIR/pgbadger.json" \
+		"$BATS_TEST_TMPDIR/pg.log"
+	badger="$(jq -c '.normalyzed_info.postgres | to_entries | map([.value.count, (.value.duration * 1000 | round)])
+		| sort_by(-.[1]) | .[:10]' "$BATS_TEST_TMPDIR/pgbadger.json")"
+	slowlog "$BATS_TEST_TMPDIR/pg.log" -f json -n 10 >"$BATS_TEST_TMPDIR/got.json"
+	run jq -c '.queries | map([.count, (.total_ms * 1000 | round)])' "$BATS_TEST_TMPDIR/got.json"
+	assert_output "$badger"
+	# the same statements stand behind each row: pgbadger's sample, normalized by us, is our shape
+	jq -r '.normalyzed_info.postgres | to_entries | sort_by(-.value.duration) | .[:10][]
+		| .value.samples | to_entries[0].value.query | gsub("\n"; " ")' "$BATS_TEST_TMPDIR/pgbadger.json" \
+		>"$BATS_TEST_TMPDIR/samples"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/samples")" -eq 10 ] || fail "pgbadger has fewer than 10 top queries"
+	i=0
+	while IFS= read -r sample; do
+		echo "2026-11-22 10:00:00.000 UTC [1] LOG:  duration: 1.000 ms  statement: $sample" >"$BATS_TEST_TMPDIR/one.log"
+		shape="$(slowlog "$BATS_TEST_TMPDIR/one.log" -f json | jq -r '.queries[0].query')"
+		assert_equal "$shape" "$(jq -r ".queries[$i].query" "$BATS_TEST_TMPDIR/got.json")"
+		i=$((i + 1))
+	done <"$BATS_TEST_TMPDIR/samples"
+}
+
+# A real server with every slow-log setting on, a known workload, and its own logs.
+workload() {
+	cat >"$BATS_TEST_TMPDIR/w.sql" <<-'EOF'
+	CREATE TABLE t (id int PRIMARY KEY, note text);
+	INSERT INTO t SELECT g, 'x' FROM generate_series(1, 2000) g;
+	SELECT * FROM t WHERE id = 1;
+	SELECT * FROM t WHERE id = 22;
+	SELECT * FROM t WHERE id = 333;
+	SELECT * FROM t WHERE id = 4444;
+	SELECT * FROM t WHERE id = 5;
+	SELECT count(*)
+	  FROM t
+	 WHERE note = 'x';
+	SELECT count(*)
+	  FROM t
+	 WHERE note = 'y';
+	SELECT count(*)
+	  FROM t
+	 WHERE note = 'z';
+	SET work_mem = '64kB';
+	SELECT count(*) FROM (SELECT g FROM generate_series(1, 100000) g ORDER BY g DESC) s;
+	RESET work_mem;
+	UPDATE t SET note = 'w';
+	CHECKPOINT;
+	EOF
+	psql_q -f "$BATS_TEST_TMPDIR/w.sql" >/dev/null
+	for i in 1 2; do psql_q -c "SELECT * FROM no_such_table_$i" 2>/dev/null && return 1; done
+	psql_q -c "BEGIN; LOCK TABLE t; SELECT pg_sleep(1); COMMIT;" >/dev/null &
+	sleep 0.3
+	psql_q -c "SELECT count(*) FROM t" >/dev/null
+	wait
+}
+
+wait_for_logs() {	# until every log has the marker statement and an autovacuum run
+	local f i
+	psql_q -c "SELECT 'pgx-end-marker'" >/dev/null
+	for i in $(seq 1 300); do
+		for f in "$@"; do
+			grep -q "pgx-end-marker" "$f" && grep -q "automatic vacuum of table" "$f" || { sleep 0.1; continue 2; }
+		done
+		return 0
+	done
+	fail "the server logs never showed the marker and an autovacuum run"
+}
+
+@test "a real PostgreSQL 15's stderr, csvlog and jsonlog give the same shapes and counts" {
+	local settings=(-c log_destination=stderr,csvlog,jsonlog -c "log_line_prefix='%m [%p] %e '"
+		-c log_min_duration_statement=0 -c log_lock_waits=on -c deadlock_timeout=100ms
+		-c log_temp_files=0 -c log_checkpoints=on -c log_autovacuum_min_duration=0
+		-c autovacuum_naptime=1)
+	pg_start "${settings[*]}"
+	workload
+	wait_for_logs "$PGX_PG_DIR"/log/postgresql.{log,csv,json}
+	# stopped, the server has written the same events to every log
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m fast -w stop >/dev/null
+	d="$BATS_TEST_TMPDIR/log"
+	cp -r "$PGX_PG_DIR/log" "$d"
+	pg_stop
+	for f in postgresql.log postgresql.csv postgresql.json; do
+		slowlog "$d/$f" -f json -n 1000 >"$BATS_TEST_TMPDIR/$f.json" || fail "$f: exit $?"
+		run jq -c '[(.queries[] | select(.query == "select * from t where id = ?") | .count),
+			    (.queries[] | select(.query == "select count(*) from t where note = ?") | .count),
+			    ([.errors[] | select(.sqlstate == "42P01") | .count] | add),
+			    (.lock_waits.count > 0), (.temp_files.count > 0), (.checkpoints.count > 0),
+			    (.autovacuum.vacuum > 0)]' "$BATS_TEST_TMPDIR/$f.json"
+		assert_output '[5,3,2,true,true,true,true]'
+	done
+	# the same counts of each event in the three formats, as many as the stderr log has lines for
+	for key in statements shapes lock_waits.count temp_files.count temp_files.total_bytes checkpoints.count \
+		autovacuum.vacuum; do
+		a="$(jq ".$key" "$BATS_TEST_TMPDIR/postgresql.log.json")"
+		assert_equal "$(jq ".$key" "$BATS_TEST_TMPDIR/postgresql.csv.json")" "$a"
+		assert_equal "$(jq ".$key" "$BATS_TEST_TMPDIR/postgresql.json.json")" "$a"
+	done
+	assert_equal "$(jq .temp_files.count "$BATS_TEST_TMPDIR/postgresql.log.json")" \
+		"$(grep -c 'LOG:  temporary file: ' "$d/postgresql.log")"
+	assert_equal "$(jq .lock_waits.count "$BATS_TEST_TMPDIR/postgresql.log.json")" \
+		"$(grep -c 'still waiting for' "$d/postgresql.log")"
+}
+
+@test "csvlog and jsonlog carry the SQLSTATE into match records" {
+	printf '%s\n' '2026-11-22 10:00:00.123 UTC,"app","db",4242,"[local]",1,1,"SELECT",2026-11-22 10:00:00 UTC,3/4,0,ERROR,42P01,"relation ""x"" does not exist",,,,,,"SELECT * FROM x",15,,"psql","client backend",,0' >"$BATS_TEST_TMPDIR/pg.csv"
+	run pgx-logmatch -o --rules slowlog "$BATS_TEST_TMPDIR/pg.csv"
+	assert_success
+	run jq -c '[.rule, .sqlstate, .pid, .captures.message]' <<<"$output"
+	assert_output '["sql_error","42P01",4242,"relation \"x\" does not exist"]'
+	echo '{"timestamp":"2026-11-22 10:00:00.123 UTC","pid":7,"error_severity":"ERROR","state_code":"23505","message":"dup"}' >"$BATS_TEST_TMPDIR/pg.json"
+	run pgx-logmatch -o --rules slowlog "$BATS_TEST_TMPDIR/pg.json"
+	assert_success
+	run jq -c '[.rule, .sqlstate, .pid]' <<<"$output"
+	assert_output '["sql_error","23505",7]'
+}
+
+@test "without tab_continuation (the default rules) tab-led lines stay lines of their own" {
+	printf '2026-11-22 10:00:00.001 UTC [1] ERROR:  a\n\tb\n' >"$BATS_TEST_TMPDIR/pg.log"
+	run pgx-logmatch "$BATS_TEST_TMPDIR/pg.log"
+	assert_success
+	[ "${#lines[@]}" -eq 2 ] || fail "${#lines[@]} records"
+	run pgx-logmatch -o --rules slowlog "$BATS_TEST_TMPDIR/pg.log"
+	assert_success
+	run jq -c '.captures.message' <<<"$output"
+	assert_output '"a"'
+}
+
+@test "a plain log given to pgx-report slowlog is bad input with a hint" {
+	python3 "$GEN" --lines 50 >"$BATS_TEST_TMPDIR/pg.log"
+	run timeout 10 pgx-report slowlog "$BATS_TEST_TMPDIR/pg.log"
+	assert_failure 3
+	assert_line --index 0 --regexp "^pgx-report: error: .*/pg.log:1: "
+	assert_output --partial "stopped reading it"
+	assert_output --partial "pgx-report: hint: pgx-report slowlog reads records: pgx-logmatch"
+	[ "$(grep -c 'error: .*pg.log:[0-9]*:' <<<"$output")" -eq 5 ] || fail "not five line errors"
+}
+
+@test "usage errors: an unknown format, a bad -n, options before slowlog, a missing file" {
+	run pgx-report slowlog -f svg
+	assert_failure 2
+	assert_output --partial 'invalid value "svg" for option --format (use table, json or records)'
+	run pgx-report slowlog -n 0
+	assert_failure 2
+	run pgx-report -n 3 slowlog
+	assert_failure 2
+	assert_output --partial "slowlog comes first"
+	run pgx-report slowlog "$BATS_TEST_TMPDIR/missing.ndjson"
+	assert_failure 3
+	assert_output --partial "missing.ndjson"
+	run pgx-report slowlog --help
+	assert_success
+	assert_output --partial "Usage:"
+	assert_output --partial "slowlog [OPTION]... [FILE]..."
+}
+
+@test "input without slowlog records is an empty report with a warning, not an error" {
+	echo '{"type":"phase","ts":1,"name":"initdb"}' >"$BATS_TEST_TMPDIR/other.ndjson"
+	run pgx-report slowlog -f json "$BATS_TEST_TMPDIR/other.ndjson"
+	assert_success
+	assert_line --index 0 --partial "warning: no slowlog match records"
+	run jq -c '[.statements, .queries]' <<<"${lines[1]}"
+	assert_output '[0,[]]'
+}
