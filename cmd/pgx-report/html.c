@@ -1,3 +1,858 @@
+/* html.c - a health snapshot as one self-contained HTML page: inline CSS
+ * and SVG, no script, no fetch; every text from the input escaped; each
+ * panel shows the SQL that produced it (pgx-poll --with-sql) */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include "pgx.h"
 #include "health.h"
-void html_render(FILE *f, const struct snapshot *s, long top) { fputs("todo\n", f); }
+
+#define HTML_TOP_DEFAULT 20
+
+struct page {
+	FILE *f;
+	const struct snapshot *s;
+	long top;
+};
+
+static void esc(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&#39;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+static void fmt_bytes(char *buf, size_t n, double b)
+{
+	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	int i = 0;
+
+	while (fabs(b) >= 1024 && i < 5) {
+		b /= 1024;
+		i++;
+	}
+	snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+}
+
+static void fmt_age(char *buf, size_t n, double s)
+{
+	if (s < 60)
+		snprintf(buf, n, "%.1fs", s);
+	else if (s < 3600)
+		snprintf(buf, n, "%dm %02ds", (int)(s / 60), (int)fmod(s, 60));
+	else if (s < 86400)
+		snprintf(buf, n, "%dh %02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+	else
+		snprintf(buf, n, "%dd %02dh", (int)(s / 86400), (int)fmod(s / 3600, 24));
+}
+
+static void fmt_ts(char *buf, size_t n, double ts)
+{
+	time_t t = (time_t)ts;
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(buf, n, "?");
+}
+
+enum cell { C_STR, C_NUM, C_BYTES, C_AGE, C_TS, C_PCT, C_CODE, C_BOOL };
+
+/* One <td> from a field of obj: unknown values show as an em dash. */
+static void td(struct page *p, const json_t *obj, const char *key, enum cell kind)
+{
+	char buf[64];
+	json_t *v = jpath(obj, key);
+	double d;
+	bool num = kind != C_STR && kind != C_CODE && kind != C_BOOL;
+
+	fputs(num ? "<td class=n>" : "<td>", p->f);
+	if (kind == C_BOOL && json_is_boolean(v)) {
+		fputs(json_is_true(v) ? "yes" : "no", p->f);
+	} else if ((kind == C_STR || kind == C_CODE) && json_is_string(v)) {
+		fputs(kind == C_CODE ? "<code>" : "", p->f);
+		esc(p->f, json_string_value(v));
+		fputs(kind == C_CODE ? "</code>" : "", p->f);
+	} else if (kind == C_STR && json_is_integer(v)) {
+		fprintf(p->f, "%lld", (long long)json_integer_value(v));
+	} else if (num && jnum(obj, key, &d)) {
+		switch (kind) {
+		case C_BYTES: fmt_bytes(buf, sizeof(buf), d); break;
+		case C_AGE: fmt_age(buf, sizeof(buf), d); break;
+		case C_TS: fmt_ts(buf, sizeof(buf), d); break;
+		case C_PCT: snprintf(buf, sizeof(buf), "%.1f%%", d); break;
+		default: snprintf(buf, sizeof(buf), d == floor(d) && fabs(d) < 1e15 ? "%.0f" : "%.3f", d);
+		}
+		fputs(buf, p->f);
+	} else {
+		fputs("<span class=na>&mdash;</span>", p->f);
+	}
+	fputs("</td>", p->f);
+}
+
+static void thead(struct page *p, const char *const *cols)
+{
+	fputs("<div class=scroll><table><thead><tr>", p->f);
+	for (; *cols; cols++) {
+		fputs("<th>", p->f);
+		esc(p->f, *cols);
+		fputs("</th>", p->f);
+	}
+	fputs("</tr></thead><tbody>\n", p->f);
+}
+
+static void tend(struct page *p)
+{
+	fputs("</tbody></table></div>\n", p->f);
+}
+
+static void panel_begin(struct page *p, const char *id, const char *title)
+{
+	fprintf(p->f, "<section class=panel id=\"%s\"><h2>", id);
+	esc(p->f, title);
+	fputs("</h2>\n", p->f);
+}
+
+/* The SQL behind the panel, one block per section it reads */
+static void panel_end(struct page *p, const char *const *sections)
+{
+	for (; *sections; sections++) {
+		const char *sql = snapshot_sql(p->s, *sections);
+
+		fputs("<details class=sql><summary>SQL: ", p->f);
+		esc(p->f, *sections);
+		fputs("</summary>", p->f);
+		if (sql) {
+			fputs("<pre>", p->f);
+			esc(p->f, sql);
+			fputs("</pre>", p->f);
+		} else {
+			fputs("<p class=na>not recorded (run pgx-poll with --with-sql)</p>", p->f);
+		}
+		fputs("</details>\n", p->f);
+	}
+	fputs("</section>\n", p->f);
+}
+
+static void note(struct page *p, const char *text)
+{
+	fputs("<p class=note>", p->f);
+	esc(p->f, text);
+	fputs("</p>\n", p->f);
+}
+
+/* Status and what the section could not read */
+static void section_status(struct page *p, const json_t *rec)
+{
+	json_t *missing = json_object_get(rec, "missing"), *m;
+	const char *st = jstr(rec, "status");
+	size_t i;
+
+	if (!st || !strcmp(st, "ok"))
+		return;
+	fprintf(p->f, "<p class=warn>%s: ", !strcmp(st, "error") ? "Failed" : "Degraded");
+	esc(p->f, pgx_rec_type(rec));
+	json_array_foreach(missing, i, m) {
+		fputs(i ? "; " : " &mdash; ", p->f);
+		esc(p->f, jstr(m, "what"));
+		fputs(": ", p->f);
+		esc(p->f, jstr(m, "why"));
+	}
+	fputs("</p>\n", p->f);
+}
+
+static void db_heading(struct page *p, const char *db, const json_t *by_db)
+{
+	if (*db && json_object_size(by_db) > 1) {
+		fputs("<h3>Database ", p->f);
+		esc(p->f, db);
+		fputs("</h3>\n", p->f);
+	}
+}
+
+static bool absent(struct page *p, const char *type)
+{
+	if (snapshot_section(p->s, type))
+		return false;
+	fputs("<p class=na>No ", p->f);
+	esc(p->f, type);
+	fputs(" record in this snapshot.</p>\n", p->f);
+	return true;
+}
+
+/* A horizontal bar chart, inline SVG */
+static void svg_bars(struct page *p, const char *const *labels, const double *vals, size_t n,
+		     bool bytes, double max)
+{
+	char buf[64];
+	int h = 22, w = 640, lw = 230;
+
+	if (!n)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (vals[i] > max)
+			max = vals[i];
+	fprintf(p->f, "<svg class=bars role=img viewBox=\"0 0 %d %zu\" width=\"%d\" height=\"%zu\">",
+		w, n * (size_t)h + 4, w, n * (size_t)h + 4);
+	for (size_t i = 0; i < n; i++) {
+		double bw = max > 0 ? (w - lw - 110) * vals[i] / max : 0;
+
+		if (bytes)
+			fmt_bytes(buf, sizeof(buf), vals[i]);
+		else
+			snprintf(buf, sizeof(buf), "%.4g", vals[i]);
+		fprintf(p->f, "<text x=\"%d\" y=\"%zu\" text-anchor=\"end\">", lw - 6, i * (size_t)h + 15);
+		esc(p->f, labels[i]);
+		fprintf(p->f, "</text><rect x=\"%d\" y=\"%zu\" width=\"%.1f\" height=\"%d\" rx=\"2\"/>"
+			"<text x=\"%.1f\" y=\"%zu\">%s</text>", lw, i * (size_t)h + 3, bw, h - 6,
+			lw + bw + 6, i * (size_t)h + 15, buf);
+	}
+	fputs("</svg>\n", p->f);
+}
+
+/* ---- panels ---- */
+
+static void card(struct page *p, const char *label, const char *value, bool bad)
+{
+	fprintf(p->f, "<div class=\"card%s\"><div class=v>", bad ? " bad" : "");
+	esc(p->f, value);
+	fputs("</div><div class=l>", p->f);
+	esc(p->f, label);
+	fputs("</div></div>\n", p->f);
+}
+
+static size_t firing_count(const struct snapshot *s, const char *sev)
+{
+	size_t n = 0;
+	const char *k;
+	json_t *a;
+
+	json_object_foreach(s->alerts, k, a)
+		n += !strcmp(jstr(a, "state") ? jstr(a, "state") : "", "firing") &&
+		     (!sev || !strcmp(jstr(a, "severity") ? jstr(a, "severity") : "", sev));
+	return n;
+}
+
+static void overview(struct page *p)
+{
+	static const char *const sql[] = { "identity", "connections", "database", NULL };
+	json_t *id = snapshot_get(p->s, "identity", NULL), *conn = snapshot_get(p->s, "connections", NULL);
+	json_t *act = snapshot_get(p->s, "activity", NULL), *locks = snapshot_get(p->s, "locks", NULL);
+	json_t *by_db = snapshot_section(p->s, "database"), *rec;
+	char buf[96], b2[48];
+	double v, w, size = 0, hit = 0, read = 0;
+	bool has_size = false;
+	const char *db;
+
+	panel_begin(p, "overview", "Overview");
+	fputs("<div class=cards>\n", p->f);
+	if (jnum(conn, "total", &v) && jnum(conn, "max_connections", &w)) {
+		snprintf(buf, sizeof(buf), "%.0f / %.0f", v, w);
+		card(p, "connections / max", buf, v > 0.8 * w);
+	}
+	if (jnum(act, "oldest_xact_age_s", &v)) {
+		fmt_age(buf, sizeof(buf), v);
+		card(p, "oldest transaction", buf, v > 300);
+	}
+	if (jnum(locks, "blocked_sessions", &v)) {
+		snprintf(buf, sizeof(buf), "%.0f", v);
+		card(p, "blocked sessions", buf, v > 0);
+	}
+	json_object_foreach(by_db, db, rec) {
+		if (jnum(rec, "size_bytes", &v))
+			size += v, has_size = true;
+		if (jnum(rec, "blks_hit_total", &v) && jnum(rec, "blks_read_total", &w))
+			hit += v, read += w;
+	}
+	if (has_size) {
+		fmt_bytes(buf, sizeof(buf), size);
+		card(p, "database size", buf, false);
+	}
+	if (hit + read > 0) {
+		snprintf(buf, sizeof(buf), "%.2f%%", 100 * hit / (hit + read));
+		card(p, "cache hit ratio", buf, hit / (hit + read) < 0.9);
+	}
+	snprintf(buf, sizeof(buf), "%zu (%zu critical)", firing_count(p->s, NULL), firing_count(p->s, "critical"));
+	card(p, "alerts firing", buf, firing_count(p->s, NULL) > 0);
+	fputs("</div>\n<p>", p->f);
+	if (id) {
+		fputs("PostgreSQL ", p->f);
+		esc(p->f, jstr(id, "version"));
+		fputs(", ", p->f);
+		esc(p->f, jstr(id, "role"));
+		if (jnum(id, "uptime_s", &v)) {
+			fmt_age(b2, sizeof(b2), v);
+			fprintf(p->f, ", up %s", b2);
+		}
+		fputs(". ", p->f);
+	}
+	if (p->s->ts >= 0) {
+		fmt_ts(buf, sizeof(buf), p->s->ts);
+		fprintf(p->f, "Snapshot taken %s.", buf);
+	}
+	fputs("</p>\n", p->f);
+	panel_end(p, sql);
+}
+
+static void connections_panel(struct page *p)
+{
+	static const char *const sql[] = { "connections", "activity", NULL };
+	static const char *const lx[] = { "pid", "database", "application", "state", "xact age",
+					  "state age", "wait", "query", NULL };
+	json_t *conn = snapshot_get(p->s, "connections", NULL), *act = snapshot_get(p->s, "activity", NULL);
+	json_t *by = json_object_get(conn, "by_state"), *v, *it;
+	const char *labels[16], *k;
+	double vals[16];
+	size_t n = 0, i;
+
+	panel_begin(p, "connections", "Connections and activity");
+	if (!absent(p, "connections")) {
+		section_status(p, conn);
+		fputs("<h3>Client backends by state</h3>\n", p->f);
+		json_object_foreach(by, k, v)
+			if (n < 16 && json_is_number(v)) {
+				labels[n] = k;
+				vals[n++] = json_number_value(v);
+			}
+		svg_bars(p, labels, vals, n, false, 0);
+	}
+	if (act) {
+		section_status(p, act);
+		fputs("<h3>Long transactions</h3>\n", p->f);
+		if (!json_array_size(json_object_get(act, "long_xacts")))
+			note(p, "None.");
+		else {
+			thead(p, lx);
+			json_array_foreach(json_object_get(act, "long_xacts"), i, it) {
+				fputs("<tr>", p->f);
+				td(p, it, "pid", C_STR);
+				td(p, it, "datname", C_STR);
+				td(p, it, "application_name", C_STR);
+				td(p, it, "state", C_STR);
+				td(p, it, "xact_age_s", C_AGE);
+				td(p, it, "state_age_s", C_AGE);
+				td(p, it, "wait_event", C_STR);
+				td(p, it, "query", C_CODE);
+				fputs("</tr>\n", p->f);
+			}
+			tend(p);
+		}
+	}
+	panel_end(p, sql);
+}
+
+static void lock_children(struct page *p, const json_t *blocked, json_int_t parent, int depth)
+{
+	json_t *b, *by;
+	size_t i, j;
+	bool open = false;
+	char buf[48];
+	double w;
+
+	if (depth > 32)
+		return;
+	json_array_foreach(blocked, i, b) {
+		bool child = false;
+
+		json_array_foreach(json_object_get(b, "blocked_by"), j, by)
+			child |= json_integer_value(by) == parent;
+		if (!child)
+			continue;
+		if (!open)
+			fputs("<ul>", p->f);
+		open = true;
+		fprintf(p->f, "<li><b>pid %lld</b> waits", (long long)json_integer_value(json_object_get(b, "pid")));
+		if (jnum(b, "wait_s", &w)) {
+			fmt_age(buf, sizeof(buf), w);
+			fprintf(p->f, " %s", buf);
+		}
+		fputs(" for ", p->f);
+		esc(p->f, jstr(b, "mode"));
+		fputs(" on ", p->f);
+		esc(p->f, jstr(b, "relation") ? jstr(b, "relation") : jstr(b, "locktype"));
+		if (jstr(b, "query")) {
+			fputs(": <code>", p->f);
+			esc(p->f, jstr(b, "query"));
+			fputs("</code>", p->f);
+		}
+		lock_children(p, blocked, json_integer_value(json_object_get(b, "pid")), depth + 1);
+		fputs("</li>", p->f);
+	}
+	if (open)
+		fputs("</ul>\n", p->f);
+}
+
+static void locks_panel(struct page *p)
+{
+	static const char *const sql[] = { "locks", NULL };
+	json_t *locks = snapshot_get(p->s, "locks", NULL), *t;
+	char buf[48];
+	double v;
+	size_t i;
+
+	panel_begin(p, "locks", "Locks");
+	if (!absent(p, "locks")) {
+		section_status(p, locks);
+		if (!json_array_size(json_object_get(locks, "trees")))
+			note(p, "No session is waiting for a lock.");
+		json_array_foreach(json_object_get(locks, "trees"), i, t) {
+			fprintf(p->f, "<div class=tree><p><b>root pid %lld</b> (",
+				(long long)json_integer_value(json_object_get(t, "root_pid")));
+			esc(p->f, jstr(t, "root_state"));
+			if (jnum(t, "root_xact_age_s", &v)) {
+				fmt_age(buf, sizeof(buf), v);
+				fprintf(p->f, ", transaction open %s", buf);
+			}
+			fprintf(p->f, ") blocks %lld session(s)",
+				(long long)json_integer_value(json_object_get(t, "blocked_count")));
+			if (jstr(t, "root_query")) {
+				fputs(": <code>", p->f);
+				esc(p->f, jstr(t, "root_query"));
+				fputs("</code>", p->f);
+			}
+			fputs("</p>", p->f);
+			lock_children(p, json_object_get(t, "blocked"),
+				      json_integer_value(json_object_get(t, "root_pid")), 0);
+			fputs("</div>\n", p->f);
+		}
+	}
+	panel_end(p, sql);
+}
+
+static void queries_panel(struct page *p)
+{
+	static const char *const sql[] = { "statements", NULL };
+	static const char *const cols[] = { "queryid", "db", "calls", "total s", "mean s", "rows",
+					    "blks read", "temp written", "query", NULL };
+	json_t *st = snapshot_get(p->s, "statements", NULL), *it, *other;
+	size_t i;
+
+	panel_begin(p, "queries", "Top queries");
+	if (!absent(p, "statements")) {
+		section_status(p, st);
+		thead(p, cols);
+		json_array_foreach(json_object_get(st, "items"), i, it) {
+			if ((long)i >= p->top)
+				break;
+			fputs("<tr>", p->f);
+			td(p, it, "queryid", C_STR);
+			td(p, it, "dbname", C_STR);
+			td(p, it, "calls_total", C_NUM);
+			td(p, it, "exec_time_s_total", C_NUM);
+			td(p, it, "mean_exec_time_s", C_NUM);
+			td(p, it, "rows_total", C_NUM);
+			td(p, it, "shared_blks_read_total", C_NUM);
+			td(p, it, "temp_blks_written_total", C_NUM);
+			td(p, it, "query", C_CODE);
+			fputs("</tr>\n", p->f);
+		}
+		if ((other = json_object_get(st, "other"))) {
+			fprintf(p->f, "<tr class=other><td>other (%lld)</td><td></td>",
+				(long long)json_integer_value(json_object_get(other, "count")));
+			td(p, other, "calls_total", C_NUM);
+			td(p, other, "exec_time_s_total", C_NUM);
+			fputs("<td></td>", p->f);
+			td(p, other, "rows_total", C_NUM);
+			td(p, other, "shared_blks_read_total", C_NUM);
+			td(p, other, "temp_blks_written_total", C_NUM);
+			fputs("<td></td></tr>\n", p->f);
+		}
+		tend(p);
+	}
+	panel_end(p, sql);
+}
+
+static void vacuum_panel(struct page *p)
+{
+	static const char *const sql[] = { "vacuum", NULL };
+	static const char *const run[] = { "pid", "relation", "phase", "progress", "elapsed", "wraparound", NULL };
+	static const char *const tab[] = { "relation", "live", "dead", "dead %", "last autovacuum",
+					   "last autoanalyze", "autovacuum", NULL };
+	json_t *by_db = snapshot_section(p->s, "vacuum"), *rec, *it;
+	const char *db;
+	size_t i;
+
+	panel_begin(p, "autovacuum", "Autovacuum");
+	if (!absent(p, "vacuum"))
+		json_object_foreach(by_db, db, rec) {
+			db_heading(p, db, by_db);
+			section_status(p, rec);
+			if (json_array_size(json_object_get(rec, "running"))) {
+				thead(p, run);
+				json_array_foreach(json_object_get(rec, "running"), i, it) {
+					fputs("<tr>", p->f);
+					td(p, it, "pid", C_STR);
+					td(p, it, "relation", C_STR);
+					td(p, it, "phase", C_STR);
+					td(p, it, "progress_pct", C_PCT);
+					td(p, it, "elapsed_s", C_AGE);
+					td(p, it, "is_wraparound", C_BOOL);
+					fputs("</tr>\n", p->f);
+				}
+				tend(p);
+			}
+			thead(p, tab);
+			json_array_foreach(json_object_get(rec, "tables"), i, it) {
+				if ((long)i >= p->top)
+					break;
+				fputs("<tr>", p->f);
+				td(p, it, "relation", C_STR);
+				td(p, it, "n_live_tup", C_NUM);
+				td(p, it, "n_dead_tup", C_NUM);
+				td(p, it, "dead_pct", C_PCT);
+				td(p, it, "last_autovacuum_ts", C_TS);
+				td(p, it, "last_autoanalyze_ts", C_TS);
+				td(p, it, "autovacuum_enabled", C_BOOL);
+				fputs("</tr>\n", p->f);
+			}
+			tend(p);
+		}
+	panel_end(p, sql);
+}
+
+static void sizes_tables(struct page *p, const json_t *rec)
+{
+	static const char *const cols[] = { "relation", "kind", "total", "table", "indexes", "toast", "rows", NULL };
+	const char *labels[64];
+	double vals[64];
+	size_t n = 0, i;
+	json_t *it;
+
+	json_array_foreach(json_object_get(rec, "tables"), i, it)
+		if (n < 12 && jstr(it, "relation") && jnum(it, "total_bytes", &vals[n]))
+			labels[n++] = jstr(it, "relation");
+	svg_bars(p, labels, vals, n, true, 0);
+	thead(p, cols);
+	json_array_foreach(json_object_get(rec, "tables"), i, it) {
+		if ((long)i >= p->top)
+			break;
+		fputs("<tr>", p->f);
+		td(p, it, "relation", C_STR);
+		td(p, it, "relkind", C_STR);
+		td(p, it, "total_bytes", C_BYTES);
+		td(p, it, "table_bytes", C_BYTES);
+		td(p, it, "index_bytes", C_BYTES);
+		td(p, it, "toast_bytes", C_BYTES);
+		td(p, it, "estimated_rows", C_NUM);
+		fputs("</tr>\n", p->f);
+	}
+	tend(p);
+}
+
+static void index_list(struct page *p, const json_t *rec, const char *key, const char *title)
+{
+	static const char *const cols[] = { "index", "relation", "size", "scans", NULL };
+	json_t *list = json_object_get(rec, key), *it;
+	size_t i;
+
+	if (!json_array_size(list))
+		return;
+	fputs("<h4>", p->f);
+	esc(p->f, title);
+	fputs("</h4>\n", p->f);
+	thead(p, cols);
+	json_array_foreach(list, i, it) {
+		fputs("<tr>", p->f);
+		td(p, it, "index", C_STR);
+		td(p, it, "relation", C_STR);
+		td(p, it, "bytes", C_BYTES);
+		td(p, it, "idx_scan_total", C_NUM);
+		fputs("</tr>\n", p->f);
+	}
+	tend(p);
+}
+
+static void storage_panel(struct page *p)
+{
+	static const char *const sql[] = { "sizes", "indexes", "bloat", NULL };
+	static const char *const bl[] = { "relation", "real", "expected", "bloat", "bloat %", NULL };
+	json_t *by_db = snapshot_section(p->s, "sizes"), *rec, *it;
+	const char *db;
+	size_t i;
+
+	panel_begin(p, "storage", "Storage and indexes");
+	if (!absent(p, "sizes"))
+		json_object_foreach(by_db, db, rec) {
+			db_heading(p, db, by_db);
+			section_status(p, rec);
+			sizes_tables(p, rec);
+			index_list(p, rec, "indexes", "Largest indexes");
+		}
+	json_object_foreach(snapshot_section(p->s, "indexes"), db, rec) {
+		section_status(p, rec);
+		index_list(p, rec, "unused", "Unused indexes (never scanned since stats reset)");
+		index_list(p, rec, "invalid", "Invalid indexes");
+	}
+	json_object_foreach(snapshot_section(p->s, "bloat"), db, rec) {
+		section_status(p, rec);
+		if (!json_array_size(json_object_get(rec, "tables")))
+			continue;
+		fputs("<h4>Estimated bloat</h4>\n", p->f);
+		thead(p, bl);
+		json_array_foreach(json_object_get(rec, "tables"), i, it) {
+			fputs("<tr>", p->f);
+			td(p, it, "relation", C_STR);
+			td(p, it, "real_bytes", C_BYTES);
+			td(p, it, "expected_bytes", C_BYTES);
+			td(p, it, "bloat_bytes", C_BYTES);
+			td(p, it, "bloat_pct", C_PCT);
+			fputs("</tr>\n", p->f);
+		}
+		tend(p);
+	}
+	panel_end(p, sql);
+}
+
+static void partitions_panel(struct page *p)
+{
+	static const char *const sql[] = { "partitions", NULL };
+	static const char *const cols[] = { "parent", "strategy", "partitions", "oldest", "newest",
+					    "default", "size", NULL };
+	json_t *by_db = snapshot_section(p->s, "partitions"), *rec, *it;
+	const char *db;
+	size_t i;
+
+	panel_begin(p, "partitions", "Partitions");
+	if (!absent(p, "partitions"))
+		json_object_foreach(by_db, db, rec) {
+			db_heading(p, db, by_db);
+			section_status(p, rec);
+			if (!json_array_size(json_object_get(rec, "parents"))) {
+				note(p, "No partitioned table.");
+				continue;
+			}
+			thead(p, cols);
+			json_array_foreach(json_object_get(rec, "parents"), i, it) {
+				fputs("<tr>", p->f);
+				td(p, it, "parent", C_STR);
+				td(p, it, "strategy", C_STR);
+				td(p, it, "partitions", C_NUM);
+				td(p, it, "oldest", C_STR);
+				td(p, it, "newest", C_STR);
+				td(p, it, "default_partition", C_STR);
+				td(p, it, "total_bytes", C_BYTES);
+				fputs("</tr>\n", p->f);
+			}
+			tend(p);
+		}
+	panel_end(p, sql);
+}
+
+static void replication_panel(struct page *p)
+{
+	static const char *const sql[] = { "replication", "archiver", NULL };
+	static const char *const rc[] = { "replica", "state", "sync", "replay lag", "replay lag bytes", NULL };
+	static const char *const sc[] = { "slot", "type", "active", "wal status", "retained", NULL };
+	json_t *r = snapshot_get(p->s, "replication", NULL), *a = snapshot_get(p->s, "archiver", NULL), *it;
+	size_t i;
+
+	panel_begin(p, "replication", "Replication");
+	if (!absent(p, "replication")) {
+		section_status(p, r);
+		fputs("<p>Role: ", p->f);
+		esc(p->f, jstr(r, "role") ? jstr(r, "role") : "?");
+		fputs("</p>\n", p->f);
+		if (json_array_size(json_object_get(r, "replicas"))) {
+			thead(p, rc);
+			json_array_foreach(json_object_get(r, "replicas"), i, it) {
+				fputs("<tr>", p->f);
+				td(p, it, "application_name", C_STR);
+				td(p, it, "state", C_STR);
+				td(p, it, "sync_state", C_STR);
+				td(p, it, "replay_lag_s", C_AGE);
+				td(p, it, "replay_lag_bytes", C_BYTES);
+				fputs("</tr>\n", p->f);
+			}
+			tend(p);
+		} else {
+			note(p, "No replica connected.");
+		}
+		if (json_array_size(json_object_get(r, "slots"))) {
+			thead(p, sc);
+			json_array_foreach(json_object_get(r, "slots"), i, it) {
+				fputs("<tr>", p->f);
+				td(p, it, "slot_name", C_STR);
+				td(p, it, "slot_type", C_STR);
+				td(p, it, "active", C_BOOL);
+				td(p, it, "wal_status", C_STR);
+				td(p, it, "retained_bytes", C_BYTES);
+				fputs("</tr>\n", p->f);
+			}
+			tend(p);
+		}
+	}
+	if (a) {
+		static const char *const ac[] = { "archive mode", "archived", "failed", "last archived", "last failed", NULL };
+
+		fputs("<h3>WAL archiving</h3>\n", p->f);
+		thead(p, ac);
+		fputs("<tr>", p->f);
+		td(p, a, "archive_mode", C_STR);
+		td(p, a, "archived_count_total", C_NUM);
+		td(p, a, "failed_count_total", C_NUM);
+		td(p, a, "last_archived_ts", C_TS);
+		td(p, a, "last_failed_ts", C_TS);
+		fputs("</tr>\n", p->f);
+		tend(p);
+	}
+	panel_end(p, sql);
+}
+
+static void wraparound_panel(struct page *p)
+{
+	static const char *const sql[] = { "wraparound", "sequences", NULL };
+	static const char *const sc[] = { "sequence", "type", "last value", "max value", "used", NULL };
+	json_t *w = snapshot_get(p->s, "wraparound", NULL), *it, *rec;
+	const char *labels[64], *db;
+	double vals[64];
+	size_t n = 0, i;
+
+	panel_begin(p, "wraparound", "Wraparound");
+	if (!absent(p, "wraparound")) {
+		section_status(p, w);
+		fputs("<h3>Transaction ID age, % of the way to wraparound (2<sup>31</sup>)</h3>\n", p->f);
+		json_array_foreach(json_object_get(w, "databases"), i, it)
+			if (n < 64 && jstr(it, "datname") && jnum(it, "pct_to_wraparound", &vals[n]))
+				labels[n++] = jstr(it, "datname");
+		svg_bars(p, labels, vals, n, false, 100);
+	}
+	json_object_foreach(snapshot_section(p->s, "sequences"), db, rec) {
+		section_status(p, rec);
+		if (!json_array_size(json_object_get(rec, "items")))
+			continue;
+		fputs("<h3>Sequences</h3>\n", p->f);
+		thead(p, sc);
+		json_array_foreach(json_object_get(rec, "items"), i, it) {
+			if ((long)i >= p->top)
+				break;
+			fputs("<tr>", p->f);
+			td(p, it, "sequence", C_STR);
+			td(p, it, "data_type", C_STR);
+			td(p, it, "last_value", C_NUM);
+			td(p, it, "max_value", C_NUM);
+			td(p, it, "used_pct", C_PCT);
+			fputs("</tr>\n", p->f);
+		}
+		tend(p);
+	}
+	panel_end(p, sql);
+}
+
+static void alerts_panel(struct page *p)
+{
+	static const char *const none[] = { NULL };
+	static const char *const cols[] = { "state", "severity", "rule", "message", "since", NULL };
+	const char *k;
+	json_t *a;
+
+	panel_begin(p, "alerts", "Alerts");
+	if (!json_object_size(p->s->alerts)) {
+		note(p, "No alert record in the input: pipe pgx-poll through `pgx-report alerts` to evaluate the catalog.");
+	} else {
+		thead(p, cols);
+		json_object_foreach(p->s->alerts, k, a) {
+			fprintf(p->f, "<tr class=\"%s %s\">", jstr(a, "state") && !strcmp(jstr(a, "state"), "firing") ? "firing" : "",
+				jstr(a, "severity") && !strcmp(jstr(a, "severity"), "critical") ? "crit" : "");
+			td(p, a, "state", C_STR);
+			td(p, a, "severity", C_STR);
+			td(p, a, "rule", C_STR);
+			td(p, a, "message", C_STR);
+			td(p, a, "since_ts", C_TS);
+			fputs("</tr>\n", p->f);
+		}
+		tend(p);
+	}
+	fputs("</section>\n", p->f);
+	(void)none;
+}
+
+static void slow_panel(struct page *p)
+{
+	static const char *const cols[] = { "rank", "count", "total ms", "mean ms", "p95 ms", "max ms", "query", NULL };
+	json_t *it;
+	size_t i;
+
+	if (!json_array_size(p->s->slow))
+		return;
+	panel_begin(p, "slow", "Slow queries (server log)");
+	thead(p, cols);
+	json_array_foreach(p->s->slow, i, it) {
+		fputs("<tr>", p->f);
+		td(p, it, "rank", C_NUM);
+		td(p, it, "count", C_NUM);
+		td(p, it, "total_ms", C_NUM);
+		td(p, it, "mean_ms", C_NUM);
+		td(p, it, "p95_ms", C_NUM);
+		td(p, it, "max_ms", C_NUM);
+		td(p, it, "query", C_CODE);
+		fputs("</tr>\n", p->f);
+	}
+	tend(p);
+	note(p, "From pgx-report slowlog (the server log), not from pg_stat_statements.");
+	fputs("</section>\n", p->f);
+}
+
+static const char css[] =
+	"*{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',"
+	"Roboto,sans-serif;color:#1d2433;background:#f3f5f8}header{background:#1f3a5f;color:#fff;"
+	"padding:14px 24px}header h1{margin:0;font-size:20px}nav a{color:#cfe0ff;margin-right:14px;"
+	"text-decoration:none;font-size:13px}main{max-width:1320px;margin:0 auto;padding:16px 24px}"
+	".panel{background:#fff;border:1px solid #d9dee7;border-radius:6px;padding:12px 18px;"
+	"margin:0 0 16px}.panel h2{margin:0 0 8px;font-size:17px;color:#1f3a5f}h3{font-size:14px;"
+	"margin:12px 0 6px}h4{font-size:13px;margin:10px 0 4px}.scroll{overflow-x:auto}"
+	"table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 8px;"
+	"border-bottom:1px solid #e8ebf0;text-align:left;vertical-align:top}th{background:#f0f3f7;"
+	"font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+	"code{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-word}"
+	".na{color:#8a93a3}.note{color:#4b5566}.warn{color:#8a5300;background:#fff6e0;padding:4px 8px;"
+	"border-radius:4px}.cards{display:flex;flex-wrap:wrap;gap:10px;margin-bottom:8px}"
+	".card{border:1px solid #d9dee7;border-radius:6px;padding:8px 14px;min-width:150px}"
+	".card .v{font-size:20px;font-weight:600}.card .l{color:#5b6475;font-size:12px}"
+	".card.bad{border-color:#d9534f;background:#fdf0ef}details.sql{margin-top:10px}"
+	"details.sql summary{cursor:pointer;color:#2f5d95;font-size:12px}details.sql pre{"
+	"background:#f6f8fa;border:1px solid #e1e4e8;padding:8px;overflow-x:auto;font-size:12px;"
+	"white-space:pre-wrap}svg.bars{max-width:100%;height:auto;font-size:12px}svg.bars rect{"
+	"fill:#4a7bbf}svg.bars text{fill:#1d2433}.tree{border-left:3px solid #d9534f;padding-left:10px;"
+	"margin:8px 0}.tree ul{margin:2px 0;padding-left:20px}tr.firing td{background:#fff6e0}"
+	"tr.firing.crit td{background:#fdecea}tr.other td{color:#5b6475;font-style:italic}";
+
+void html_render(FILE *f, const struct snapshot *s, long top)
+{
+	struct page p = { f, s, top >= 0 ? top : HTML_TOP_DEFAULT };
+	const char *cluster = s->cluster ? s->cluster : "PostgreSQL";
+
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+	      "<title>Health of ", f);
+	esc(f, cluster);
+	fprintf(f, "</title><style>%s</style></head><body>\n<header><h1>PostgreSQL health: ", css);
+	esc(f, cluster);
+	fputs("</h1><nav><a href=\"#overview\">Overview</a><a href=\"#connections\">Connections</a>"
+	      "<a href=\"#locks\">Locks</a><a href=\"#queries\">Top queries</a><a href=\"#autovacuum\">"
+	      "Autovacuum</a><a href=\"#storage\">Storage</a><a href=\"#partitions\">Partitions</a>"
+	      "<a href=\"#replication\">Replication</a><a href=\"#wraparound\">Wraparound</a>"
+	      "<a href=\"#alerts\">Alerts</a>", f);
+	if (json_array_size(s->slow))
+		fputs("<a href=\"#slow\">Slow queries</a>", f);
+	fputs("</nav></header>\n<main>\n", f);
+	overview(&p);
+	connections_panel(&p);
+	locks_panel(&p);
+	queries_panel(&p);
+	vacuum_panel(&p);
+	storage_panel(&p);
+	partitions_panel(&p);
+	replication_panel(&p);
+	wraparound_panel(&p);
+	alerts_panel(&p);
+	slow_panel(&p);
+	fputs("</main></body></html>\n", f);
+}
