@@ -78,7 +78,7 @@ void collect_bloat(struct section_run *run)
 	hidden = json_integer_value(json_object_get(run->rec, "unreadable_tables"));
 	if (hidden > 0)
 		section_missing(run, "bloat",
-				"pg_stats rows of %lld tables are not readable by this role "
+				"pg_stats rows of %lld table(s) are not readable by this role "
 				"(SELECT on them needed): their bloat is not estimated",
 				(long long)hidden);
 }

@@ -88,7 +88,7 @@ void collect_sequences(struct section_run *run)
 	hidden = json_integer_value(json_object_get(run->rec, "unreadable_sequences"));
 	if (hidden > 0)
 		section_missing(run, "sequences",
-				"last_value of %lld sequences is hidden from this role "
+				"last_value is hidden from this role for %lld sequence(s) "
 				"(SELECT or USAGE on them needed): their use is not reported",
 				(long long)hidden);
 }

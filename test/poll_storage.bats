@@ -1,0 +1,282 @@
+#!/usr/bin/env bats
+# pgx-poll storage, maintenance and replication sections on a real cluster:
+# vacuum, sizes, indexes, bloat, wraparound, sequences, partitions, replication.
+
+load test_helper
+load poll_helper
+load poll_storage_helper
+
+setup_file() {
+	load test_helper
+	pg_start
+	psql_q >/dev/null <<-'SQL'
+	CREATE ROLE mon LOGIN;
+	GRANT pg_monitor TO mon;
+	-- vacuum: 400 of 1000 rows deleted, autovacuum off for the table
+	CREATE TABLE dead_rows (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false);
+	INSERT INTO dead_rows SELECT g, 'v' FROM generate_series(1, 1000) g;
+	DELETE FROM dead_rows WHERE id <= 400;
+	-- indexes: one never used, two identical, a unique one never scanned
+	CREATE TABLE items (id int PRIMARY KEY, code text, qty int);
+	INSERT INTO items SELECT g, 'c' || g, g % 10 FROM generate_series(1, 2000) g;
+	CREATE INDEX items_qty_unused ON items (qty);
+	CREATE INDEX items_code_a ON items (code);
+	CREATE INDEX items_code_b ON items (code);
+	CREATE UNIQUE INDEX items_code_id_uniq ON items (code, id);
+	CREATE TABLE dupvals (v int);
+	INSERT INTO dupvals VALUES (1), (1);
+	-- sequences: a smallint one near its end (readable by mon), one hidden from mon
+	CREATE SEQUENCE order_no AS smallint;
+	SELECT setval('order_no', 32000);
+	GRANT SELECT ON SEQUENCE order_no TO mon;
+	CREATE SEQUENCE secret_seq;
+	SELECT nextval('secret_seq');
+	-- partitions: March missing by date, 2000..5000 missing by id
+	CREATE TABLE events (at date NOT NULL, v int) PARTITION BY RANGE (at);
+	CREATE TABLE events_2024_01 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+	CREATE TABLE events_2024_02 PARTITION OF events FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
+	CREATE TABLE events_2024_04 PARTITION OF events FOR VALUES FROM ('2024-04-01') TO ('2024-05-01');
+	CREATE TABLE events_default PARTITION OF events DEFAULT;
+	CREATE TABLE readings (id bigint NOT NULL, v int) PARTITION BY RANGE (id);
+	CREATE TABLE readings_0 PARTITION OF readings FOR VALUES FROM (0) TO (1000);
+	CREATE TABLE readings_1 PARTITION OF readings FOR VALUES FROM (1000) TO (2000);
+	CREATE TABLE readings_5 PARTITION OF readings FOR VALUES FROM (5000) TO (6000);
+	-- bloat: half of a table deleted, readable by mon
+	CREATE TABLE churn (id int, pad text) WITH (autovacuum_enabled = false);
+	INSERT INTO churn SELECT g, repeat('x', 100) FROM generate_series(1, 5000) g;
+	DELETE FROM churn WHERE id % 2 = 0;
+	GRANT SELECT ON churn TO mon;
+	-- sizes: 30 more tables of growing size
+	DO $$ BEGIN
+		FOR i IN 1..30 LOOP
+			EXECUTE format('CREATE TABLE filler_%s (a int, b text)', i);
+			EXECUTE format('INSERT INTO filler_%s SELECT g, md5(g::text) FROM generate_series(1, %s) g',
+				       i, i * 200);
+		END LOOP;
+	END $$;
+	SQL
+	# after the DELETE's statistics are flushed (its session ended)
+	psql_q -c "ANALYZE churn" -c "ANALYZE items" >/dev/null
+	for i in $(seq 30); do echo "ANALYZE filler_$i;"; done | psql_q >/dev/null
+	psql_q -c "CREATE UNIQUE INDEX CONCURRENTLY dupvals_v_invalid ON dupvals (v)" >/dev/null 2>&1 || true
+	export MON_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=mon dbname=postgres"
+	export SU_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=postgres dbname=postgres"
+}
+
+teardown_file() {
+	pg_stop
+}
+
+setup() {
+	HOLD_PIDS=() HOLD_FDS=()
+}
+
+teardown() {
+	release_sessions
+	replica_stop
+}
+
+@test "vacuum shows a table's dead tuples with the right dead_pct and autovacuum off" {
+	poll_section "$MON_DSN" vacuum
+	assert_success
+	rec="$(section_record vacuum)"
+	jq_true "$rec" '.status == "ok" and .db == "postgres"'
+	t="$(jq -c '.tables[] | select(.relation == "public.dead_rows")' <<<"$rec")"
+	[ -n "$t" ] || fail "public.dead_rows not in $rec"
+	jq_true "$t" '.n_dead_tup == 400 and .n_live_tup == 600 and .dead_pct == 40'
+	jq_true "$t" '.autovacuum_enabled == false and .last_autovacuum_ts == null'
+	# sorted by dead tuples; dead_rows was never analyzed: its statistics are stale
+	jq_true "$rec" '[.tables[].n_dead_tup] == ([.tables[].n_dead_tup] | sort | reverse)'
+	jq_true "$rec" '.stale_stats | any(.relation == "public.dead_rows" and .n_mod_since_analyze >= 1400)'
+	jq_true "$rec" '.running | type == "array"'
+	jq_true "$rec" '.other.count >= 0'
+}
+
+@test "indexes lists the never-used index but no primary key or unique index, with the stats age" {
+	poll_section "$MON_DSN" indexes
+	assert_success
+	rec="$(section_record indexes)"
+	jq_true "$rec" '.status == "ok"'
+	jq_true "$rec" '.unused | any(.index == "public.items_qty_unused" and .relation == "public.items"
+		and .idx_scan_total == 0 and .bytes > 0 and .stats_age_s > 0)'
+	jq_true "$rec" '.unused | all(.index != "public.items_pkey" and .index != "public.items_code_id_uniq")'
+	jq_true "$rec" '.stats_age_s > 0'
+}
+
+@test "two indexes on the same columns are reported as one duplicate pair" {
+	poll_section "$MON_DSN" indexes
+	assert_success
+	rec="$(section_record indexes)"
+	jq_true "$rec" '.duplicate == [{"indexes": ["public.items_code_a", "public.items_code_b"],
+		"relation": "public.items", "bytes": .duplicate[0].bytes}]'
+	jq_true "$rec" '.duplicate[0].bytes > 0'
+}
+
+@test "an index left by a failed CREATE UNIQUE INDEX CONCURRENTLY is reported invalid" {
+	[ "$(psql_q -c "SELECT indisvalid FROM pg_index WHERE indexrelid = 'dupvals_v_invalid'::regclass")" = f ]
+	poll_section "$MON_DSN" indexes
+	assert_success
+	rec="$(section_record indexes)"
+	jq_true "$rec" '.invalid | map(.index) == ["public.dupvals_v_invalid"]'
+	jq_true "$rec" '.invalid[0].relation == "public.dupvals"'
+	jq_true "$rec" '.unused | all(.index != "public.dupvals_v_invalid")'
+}
+
+@test "a smallint sequence set near its maximum comes first with its used_pct" {
+	poll_section "$SU_DSN" sequences --allow-privileged
+	assert_success
+	rec="$(section_record sequences)"
+	jq_true "$rec" '.status == "ok"'
+	jq_true "$rec" '.items[0] | .sequence == "public.order_no" and .data_type == "smallint"
+		and .last_value == 32000 and .max_value == 32767 and .limit_value == 32767
+		and .remaining_values == 767 and .used_pct == 97.66'
+}
+
+@test "partitions shows strategy, oldest, newest, the default partition and the gaps" {
+	poll_section "$MON_DSN" partitions
+	assert_success
+	rec="$(section_record partitions)"
+	jq_true "$rec" '.status == "ok"'
+	ev="$(jq -c '.parents[] | select(.parent == "public.events")' <<<"$rec")"
+	jq_true "$ev" '.strategy == "range" and .partitions == 4 and .default_partition == "public.events_default"'
+	jq_true "$ev" '.oldest == "public.events_2024_01" and .newest == "public.events_2024_04"'
+	jq_true "$ev" '.gaps == [{"after": "public.events_2024_02", "before": "public.events_2024_04",
+		"from": "2024-03-01", "to": "2024-04-01"}] and .gaps_count == 1'
+	rd="$(jq -c '.parents[] | select(.parent == "public.readings")' <<<"$rec")"
+	jq_true "$rd" '.gaps == [{"after": "public.readings_1", "before": "public.readings_5",
+		"from": "2000", "to": "5000"}] and .default_partition == null'
+}
+
+@test "wraparound reports xid and multixact ages per database and the worst tables" {
+	poll_section "$MON_DSN" wraparound
+	assert_success
+	rec="$(section_record wraparound)"
+	jq_true "$rec" '.status == "ok" and .autovacuum_freeze_max_age == 200000000'
+	jq_true "$rec" '[.databases[].datname] | contains(["postgres", "template0", "template1"])'
+	jq_true "$rec" '.databases | all(.xid_age > 0 and .xid_age < 2147483648 and .mxid_age >= 0
+		and .pct_to_wraparound >= 0 and .pct_to_wraparound < 100)'
+	now_age="$(psql_q -c "SELECT age(datfrozenxid) FROM pg_database WHERE datname = 'postgres'")"
+	jq_true "$rec" ".databases[] | select(.datname == \"postgres\") | .xid_age <= $now_age + 10"
+	jq_true "$rec" '(.worst_tables | length) > 0 and ([.worst_tables[].xid_age] == ([.worst_tables[].xid_age] | sort | reverse))'
+}
+
+@test "sizes keeps the Top-N tables sized and rolls the rest into other" {
+	poll_section "$MON_DSN" sizes --top 5
+	assert_success
+	rec="$(section_record sizes)"
+	jq_true "$rec" '.status == "ok" and (.tables | length) == 5 and (.indexes | length) == 5'
+	jq_true "$rec" '[.tables[].relation] | contains(["public.filler_30", "public.filler_29"])'
+	jq_true "$rec" '.tables | all(.relation != "public.filler_1")'
+	jq_true "$rec" '.tables | all(.total_bytes >= .table_bytes and .table_bytes > 0)'
+	jq_true "$rec" '[.tables[].total_bytes] == ([.tables[].total_bytes] | sort | reverse)'
+	n="$(psql_q -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind IN ('r', 'm') AND n.nspname = 'public'")"
+	jq_true "$rec" ".other.count == $n - 5 and .other.relpages > 0 and .skipped == []"
+	jq_true "$rec" '.database_bytes > 0'
+}
+
+@test "a relation with an AccessExclusiveLock waiting is skipped, not waited on" {
+	hold_session "BEGIN; SELECT count(*) FROM filler_7;"
+	wait_for 10 "SELECT count(*) FROM pg_locks WHERE relation = 'filler_7'::regclass AND granted" 1
+	hold_session "ALTER TABLE filler_7 ADD COLUMN z int;"
+	wait_for 10 "SELECT count(*) FROM pg_locks WHERE relation = 'filler_7'::regclass
+		AND mode = 'AccessExclusiveLock' AND NOT granted" 1
+	start=$(date +%s.%N)
+	poll_section "$MON_DSN" sizes,indexes,partitions,sequences --lock-timeout 5000
+	elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+	assert_success
+	echo "$elapsed < 5" | bc | grep -qx 1 || fail "poll took $elapsed s, the lock timeout is 5 s"
+	rec="$(section_record sizes)"
+	jq_true "$rec" '.status == "ok"'
+	jq_true "$rec" '.skipped == [{"relation": "public.filler_7", "why": "exclusive lock held or waiting"}]'
+	jq_true "$rec" '.tables | all(.relation != "public.filler_7")'
+	for s in indexes partitions; do
+		jq_true "$(section_record $s)" '.status == "ok"'
+	done
+	jq_true "$(section_record sequences)" '.status == "degraded" and .items[0].used_pct == 97.66'
+
+}
+
+@test "a streaming replica shows on the primary with its lag, and the replica polls as a standby" {
+	replica_start
+	wait_for 30 "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'" 1
+	poll_section "$MON_DSN" replication
+	assert_success
+	rec="$(section_record replication)"
+	jq_true "$rec" '.status == "ok" and .role == "primary" and (.replicas | length) == 1'
+	jq_true "$rec" '.replicas[0] | .state == "streaming" and .sync_state == "async"
+		and (.sent_lag_bytes | type) == "number" and (.replay_lag_bytes | type) == "number"
+		and has("write_lag_s") and has("flush_lag_s") and has("replay_lag_s")
+		and (.replay_lsn | test("^[0-9A-F]+/[0-9A-F]+$"))'
+	jq_true "$rec" '.slots | any(.slot_name == "pollst_replica" and .slot_type == "physical"
+		and .active and .wal_status == "reserved" and .retained_bytes >= 0)'
+
+	psql_q -c "CREATE TABLE after_replica (x int)" >/dev/null
+	lsn="$(psql_q -c "SELECT pg_current_wal_lsn()")"
+	for i in $(seq 100); do
+		[ "$(psql_q -h "$REPLICA_DIR" -p "$REPLICA_PORT" -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" = t ] && break
+		sleep 0.1
+	done
+	sleep 1.5	# the primary is idle now: no lag should build up
+	poll_section "$REPLICA_DSN" replication
+	assert_success
+	rec="$(section_record replication)"
+	jq_true "$rec" '.status == "ok" and .role == "standby" and .wal_receiver_status == "streaming"'
+	jq_true "$rec" '(.receive_lsn | test("^[0-9A-F]+/[0-9A-F]+$")) and (.replay_lsn | test("^[0-9A-F]+/[0-9A-F]+$"))'
+	jq_true "$rec" '.caught_up == true and .replay_lag_bytes == 0 and .replay_lag_s == 0'
+	jq_true "$rec" '.last_replay_ts > 0'
+}
+
+@test "a pg_monitor role gets bloat and sequences degraded with a reason, not zeros" {
+	poll_section "$MON_DSN" bloat,sequences
+	assert_success
+	rec="$(section_record bloat)"
+	jq_true "$rec" '.status == "degraded" and .unreadable_tables > 0'
+	jq_true "$rec" '.missing[0].what == "bloat" and (.missing[0].why | test("not readable"))'
+	# only the table mon may read is estimated; none of the others shows as 0
+	jq_true "$rec" '[.tables[].relation] == ["public.churn"] and .tables[0].bloat_pct > 20'
+	rec="$(section_record sequences)"
+	jq_true "$rec" '.status == "degraded" and .unreadable_sequences == 1'
+	jq_true "$rec" '.missing[0].what == "sequences" and (.missing[0].why | test("hidden"))'
+	jq_true "$rec" '[.items[].sequence] == ["public.order_no"]'
+
+	# the same as a superuser: every table estimated, nothing missing
+	poll_section "$SU_DSN" bloat,sequences --allow-privileged
+	assert_success
+	jq_true "$(section_record bloat)" '.status == "ok" and .unreadable_tables == 0
+		and (.tables | any(.relation == "public.items"))'
+	jq_true "$(section_record sequences)" '.status == "ok" and (.items | any(.sequence == "public.secret_seq" and .last_value == 1))'
+}
+
+# make_tables DB FROM TO: tables t_FROM..t_TO with a primary key and a few rows.
+make_tables() {
+	local db="$1" from="$2" to="$3" i
+	for ((i = from; i <= to; i += 100)); do
+		echo "DO \$\$ BEGIN FOR i IN $i..$((i + 99 < to ? i + 99 : to)) LOOP
+			EXECUTE format('CREATE TABLE t_%s (id int PRIMARY KEY, v text)', i);
+			EXECUTE format('INSERT INTO t_%s SELECT g, ''x'' FROM generate_series(1, %s) g', i, i % 50 + 1);
+		END LOOP; END \$\$;"
+	done | psql_q -d "$db" >/dev/null
+	psql_q -d "$db" -c "ANALYZE" >/dev/null
+}
+
+@test "with --top 5 the records stay the same size from 200 to 2,000 tables" {
+	psql_q -c "CREATE DATABASE many" >/dev/null
+	make_tables many 1 200
+	dsn="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=mon dbname=many"
+	sections=vacuum,sizes,indexes,bloat,wraparound,sequences,partitions,replication
+	run --separate-stderr timeout 60 pgx-poll -d "$dsn" --top 5 --sections "$sections"
+	assert_success
+	small="$(jq -c '{(.type): (tojson | length)}' <<<"$output" | jq -s add)"
+	make_tables many 201 2000
+	[ "$(psql_q -d many -c "SELECT count(*) FROM pg_class WHERE relname ~ '^t_[0-9]+$'")" = 2000 ]
+	run --separate-stderr timeout 60 pgx-poll -d "$dsn" --top 5 --sections "$sections"
+	assert_success
+	big="$(jq -c '{(.type): (tojson | length)}' <<<"$output" | jq -s add)"
+	# a few bytes for longer names and wider numbers, nothing per table
+	jq -e -n --argjson s "$small" --argjson b "$big" \
+		'$b | to_entries | all(.value <= ($s[.key] + 200) and .value < 8192)' >/dev/null ||
+		fail "record sizes grew with the table count: 200 tables $small, 2000 tables $big"
+	jq -e '.other.count >= 1995 and (.tables | length) == 5' <<<"$(section_record sizes)" >/dev/null ||
+		fail "sizes: $(section_record sizes)"
+}
