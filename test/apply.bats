@@ -280,6 +280,47 @@ apply_paused() {
 	assert_equal "$(psql_q -c 'SHOW maintenance_work_mem')" 64MB
 }
 
+@test "changesets undo in reverse order: an older one waits while a newer one on the same parameter is in effect" {
+	start_cluster
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<"work_mem = 16MB"
+	assert_success
+	first="$(field 'select(.type=="changeset") | .id')"
+	sleep 0.01
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<$'work_mem = 32MB\nrandom_page_cost = 1.1'
+	assert_success
+	second="$(field 'select(.type=="changeset") | .id')"
+	run pgx-apply -d "$PGX_PG_DSN" rollback "$first"
+	assert_failure 1
+	assert_line "pgx-apply: error: changeset '$second' is newer and also changes work_mem"
+	assert_equal "$(psql_q -c 'SHOW work_mem')" 32MB
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" rollback "$second"
+	assert_success
+	assert_equal "$(psql_q -c 'SHOW work_mem')" 16MB
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" rollback "$first"
+	assert_success
+	assert_auto_conf_unchanged
+	run --separate-stderr pgx-apply list --format records
+	assert_equal "$(field '.status' | sort -u)" rolled_back
+}
+
+@test "an unreachable server or Patroni REST API is exit 4; a changeset of another cluster is refused" {
+	run pgx-apply -d "host=$BATS_TEST_TMPDIR port=1 connect_timeout=2" plan <<<"work_mem = 16MB"
+	assert_failure 4
+	assert_output --partial "pgx-apply: error: connection to server on socket"
+	start_cluster
+	run pgx-apply -d "$PGX_PG_DSN" --patroni "http://127.0.0.1:$(free_port)" plan <<<"work_mem = 16MB"
+	assert_failure 4
+	assert_output --regexp "^pgx-apply: error: Patroni GET http://127.0.0.1:[0-9]+/patroni failed: "
+	mkdir -p "$PGX_STATE_DIR/other-1/changesets"
+	echo '{"id":"x-1","cluster":"other-1","method":"alter_system","status":"applied","parameters":[]}' \
+		>"$PGX_STATE_DIR/other-1/changesets/x-1.json"
+	run pgx-apply -d "$PGX_PG_DSN" rollback x-1
+	assert_failure 3
+	assert_output --regexp "^pgx-apply: error: changeset 'x-1' belongs to cluster 'other-1', not to this one \('[0-9]+-$PGX_PG_PORT'\)$"
+	run pgx-apply -d "$PGX_PG_DSN" rollback ../../etc/passwd
+	assert_failure 3
+}
+
 @test "a cluster under Patroni: ALTER SYSTEM refused with the PATCH plan; --via-patroni applies and rolls back" {
 	patroni_start
 	auto="$PGX_PAT_DATA/postgresql.auto.conf"

@@ -83,9 +83,9 @@ bool value_matches(const struct param *p, const char *setting, const char *expec
 bool value_parse_conf_line(const char *line, char **name, char **value, const char **err);
 
 /* cluster.c */
-bool cluster_open(struct cluster *c, const char *dsn);
+bool cluster_open(struct cluster *c, const char *dsn, bool read_only);
 void cluster_close(struct cluster *c);
-PGconn *cluster_new_session(const char *dsn);
+PGconn *cluster_new_session(const char *dsn, bool read_only);
 bool cluster_describe(struct cluster *c, struct param *p);
 bool cluster_auto_conf(struct cluster *c, struct param *p, bool *known);
 bool cluster_can_alter(struct cluster *c, const char *name);

@@ -25,10 +25,11 @@ char *pq_one_line(const char *msg)
 	return out;
 }
 
-PGconn *cluster_new_session(const char *dsn)
+PGconn *cluster_new_session(const char *dsn, bool read_only)
 {
 	struct pgx_pq_options opt = {
 		.dsn = dsn,
+		.read_only = read_only,
 		.connect_timeout_s = CONNECT_TIMEOUT_S,
 		.statement_timeout_ms = STATEMENT_TIMEOUT_MS,
 		.lock_timeout_ms = LOCK_TIMEOUT_MS,
@@ -84,7 +85,8 @@ static char *fingerprint(struct cluster *c)
 	return pgx_xstrdup(buf);
 }
 
-bool cluster_open(struct cluster *c, const char *dsn)
+/* A plan runs read-only: the dry run cannot change anything even by mistake. */
+bool cluster_open(struct cluster *c, const char *dsn, bool read_only)
 {
 	static const char sql[] =
 		"SELECT current_setting('server_version_num')::int, current_user,"
@@ -97,7 +99,7 @@ bool cluster_open(struct cluster *c, const char *dsn)
 
 	memset(c, 0, sizeof(*c));
 	c->dsn = dsn;
-	if (!(c->conn = cluster_new_session(dsn)))
+	if (!(c->conn = cluster_new_session(dsn, read_only)))
 		return false;
 	if (!(res = query(c->conn, sql, 0, NULL, false))) {
 		cluster_close(c);

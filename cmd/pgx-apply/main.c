@@ -97,11 +97,11 @@ static const char *parse_options(int argc, char **argv, struct apply_opts *o, co
 }
 
 /* Reach Patroni when given; its /config holds the prior values. */
-static int open_cluster(struct cluster *c, const struct apply_opts *o)
+static int open_cluster(struct cluster *c, const struct apply_opts *o, bool read_only)
 {
 	json_t *me = NULL;
 
-	if (!cluster_open(c, o->dsn))
+	if (!cluster_open(c, o->dsn, read_only))
 		return PGX_EXIT_CONNECT;
 	if (o->patroni_url) {
 		if (!patroni_get(o->patroni_url, "patroni", &me) ||
@@ -144,6 +144,47 @@ static json_t *patroni_plan(const struct cluster *c, const struct changeset *cs,
 	return patch;
 }
 
+static size_t count_refused(const struct changeset *cs)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cs->n; i++)
+		n += cs->params[i].refusal != REFUSE_NONE;
+	return n;
+}
+
+/* A later changeset still in effect on one of the same parameters would be
+ * silently undone too: it has to be rolled back first. */
+static bool newer_in_effect(const char *root, const struct changeset *cs)
+{
+	static const char *const settled[] = { "rolled_back", "failed", "planned", "refused", NULL };
+	struct changeset *all;
+	size_t n;
+	bool found = false;
+
+	if (state_list(root, &all, &n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct changeset *o = &all[i];
+		bool live = true;
+		for (int k = 0; settled[k]; k++)
+			live &= strcmp(o->status, settled[k]) != 0;
+		if (!found && live && !strcmp(o->cluster, cs->cluster) && o->created > cs->created)
+			for (size_t a = 0; a < o->n && !found; a++)
+				for (size_t b = 0; b < cs->n && !found; b++)
+					if (!strcmp(o->params[a].name, cs->params[b].name)) {
+						found = true;
+						pgx_error("changeset '%s' is newer and also changes %s", o->id,
+							  o->params[a].name);
+						pgx_hint("roll back '%s' first", o->id);
+					}
+	}
+	for (size_t i = 0; i < n; i++)
+		changeset_free(&all[i]);
+	free(all);
+	return found;
+}
+
 static int do_plan_or_apply(const char *cmd, const struct apply_opts *o)
 {
 	struct changeset cs = { 0 };
@@ -158,7 +199,7 @@ static int do_plan_or_apply(const char *cmd, const struct apply_opts *o)
 		changeset_free(&cs);
 		return pgx_stop_signal ? PGX_EXIT_INTERRUPTED : status;
 	}
-	if ((status = open_cluster(&c, o))) {
+	if ((status = open_cluster(&c, o, !apply))) {
 		cluster_close(&c);
 		changeset_free(&cs);
 		return status;
@@ -179,8 +220,8 @@ static int do_plan_or_apply(const char *cmd, const struct apply_opts *o)
 		if (worst != REFUSE_NONE) {
 			set_str(&cs.status, "refused");
 			if (apply)
-				pgx_error("nothing changed: %zu of %zu parameter(s) refused", cs.n - 0,
-					  cs.n), pgx_hint("see each change record's reason");
+				pgx_error("nothing changed: %zu of %zu parameter(s) refused",
+					  count_refused(&cs), cs.n);
 		} else if (apply && cs.n) {
 			cs.id = state_new_id();
 			cs.created = pgx_now();
@@ -201,6 +242,24 @@ static int do_plan_or_apply(const char *cmd, const struct apply_opts *o)
 	return status;
 }
 
+/* Checked under the lock, so no apply slips in between. */
+static int rollback_locked(struct cluster *c, struct changeset *cs, const struct apply_opts *o,
+			   const char *root, const char *dir)
+{
+	int status;
+
+	if (!strcmp(cs->status, "rolled_back")) {
+		pgx_error("changeset '%s' was already rolled back", cs->id);
+		return PGX_EXIT_FINDINGS;
+	}
+	if (newer_in_effect(root, cs))
+		return PGX_EXIT_FINDINGS;
+	status = run_rollback(c, cs, o, dir);
+	if (!emit_all(cs, "rollback", o->table, NULL))
+		status = PGX_EXIT_OUTPUT;
+	return status;
+}
+
 static int do_rollback(const char *id, const struct apply_opts *o)
 {
 	struct changeset cs = { 0 };
@@ -208,7 +267,7 @@ static int do_rollback(const char *id, const struct apply_opts *o)
 	char *root = state_dir_resolve(o->state_dir), *dir = NULL;
 	int status, rc, lock;
 
-	if ((status = open_cluster(&c, o)))
+	if ((status = open_cluster(&c, o, false)))
 		goto out;
 	rc = state_load(root, c.fingerprint, id, &cs);
 	if (rc == 1)
@@ -218,20 +277,13 @@ static int do_rollback(const char *id, const struct apply_opts *o)
 						   id, cs.cluster, c.fingerprint);
 	else if (rc < 0)
 		status = PGX_EXIT_INPUT;
-	else if (!strcmp(cs.status, "rolled_back"))
-		status = PGX_EXIT_FINDINGS, pgx_error("changeset '%s' was already rolled back", id);
-	if (status)
-		goto out;
-	dir = state_cluster_dir(root, c.fingerprint, true);
-	if (!dir)
+	else if (!(dir = state_cluster_dir(root, c.fingerprint, true)))
 		status = PGX_EXIT_INTERNAL;
 	else if ((lock = state_lock(dir, "rollback", id)))
 		status = lock == 1 ? PGX_EXIT_FINDINGS : lock == -2 ? PGX_EXIT_PRIVILEGE : PGX_EXIT_INTERNAL;
 	else {
-		status = run_rollback(&c, &cs, o, dir);
+		status = rollback_locked(&c, &cs, o, root, dir);
 		state_unlock(dir);
-		if (!emit_all(&cs, "rollback", o->table, NULL))
-			status = PGX_EXIT_OUTPUT;
 	}
 out:
 	json_decref(c.patroni_config);

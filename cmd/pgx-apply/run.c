@@ -86,7 +86,7 @@ static size_t verify(const char *dsn, struct changeset *cs, char **expect, enum 
 
 	for (;;) {
 		missing = 0;
-		if (!(conn = cluster_new_session(dsn)))
+		if (!(conn = cluster_new_session(dsn, true)))
 			return cs->n;
 		for (size_t i = 0; i < cs->n; i++) {
 			if (!expect[i] || seen[i] == SEEN_LIVE)
@@ -155,7 +155,7 @@ static bool send_prior(struct cluster *c, struct changeset *cs, size_t count,
 		json_decref(body);
 		if (!ok)
 			why = pgx_xstrdup("PATCH /config failed");
-	} else if (c->conn || (c->conn = cluster_new_session(c->dsn))) {
+	} else if (c->conn || (c->conn = cluster_new_session(c->dsn, false))) {
 		for (size_t i = count; i-- > 0;) {
 			struct param *p = &cs->params[i];
 			if (!alter_system(c->conn, p, p->in_auto_conf ? p->auto_value : NULL)) {
