@@ -115,6 +115,25 @@ apply_paused() {
 	assert_output --partial "already rolled back"
 }
 
+@test "pgx-tune's recommendations for a 4GB, 4-CPU OLTP server plan, apply and roll back cleanly" {
+	command -v pgx-tune >/dev/null || skip "pgx-tune not built"
+	start_cluster
+	pgx-tune -d "$PGX_PG_DSN" --memory 4GB --cpus 4 --profile oltp >"$BATS_TEST_TMPDIR/tune.ndjson"
+	wanted="$(jq -r 'select(.type=="recommendation" and .status=="change") | .parameter' "$BATS_TEST_TMPDIR/tune.ndjson")"
+	[ "$(wc -l <<<"$wanted")" -ge 5 ] || fail "too few recommendations: $wanted"
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <"$BATS_TEST_TMPDIR/tune.ndjson"
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | .parameter')" "$wanted"
+	assert_equal "$(field 'select(.type=="change") | .action' | sort -u | tr '\n' ' ')" "pending_restart verified "
+	assert_equal "$(field 'select(.type=="machine") | .type')" machine	# passed through
+	assert_equal "$(psql_q -c 'SHOW shared_buffers')" 128MB	# until a restart
+	assert_equal "$(psql_q -c 'SHOW random_page_cost')" 1.1
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" rollback "$(field 'select(.type=="changeset") | .id')"
+	assert_success
+	assert_auto_conf_unchanged
+	assert_equal "$(psql_q -c 'SHOW random_page_cost')" 4
+}
+
 @test "a changeset file in postgresql.conf syntax is applied, and list shows it" {
 	start_cluster
 	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" --file "$PGX_FIXTURES/apply/changeset.conf" apply </dev/null
