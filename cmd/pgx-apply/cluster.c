@@ -236,7 +236,7 @@ bool cluster_detect_patroni(struct cluster *c, const char *url)
 	res = query(c->conn, "SELECT count(*) FROM pg_catalog.pg_stat_activity"
 		    " WHERE application_name LIKE 'Patroni%'", 0, NULL, true);
 	if (res && strcmp(PQgetvalue(res, 0, 0), "0"))
-		c->patroni_why = pgx_xstrdup("a Patroni session is connected (pg_stat_activity)");
+		c->patroni_why = pgx_xstrdup("a Patroni session in pg_stat_activity");
 	PQclear(res);
 	if (!c->patroni_why && c->data_dir && local_connection(c->conn)) {
 		snprintf(buf, sizeof(buf), "%s/patroni.dynamic.json", c->data_dir);
