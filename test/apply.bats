@@ -340,6 +340,34 @@ apply_paused() {
 	assert_failure 3
 }
 
+@test "a lock held on another host is never taken over; a stale one on this host is" {
+	start_cluster
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" plan <<<"work_mem = 16MB"
+	dir="$PGX_STATE_DIR/$(field 'select(.type=="changeset") | .cluster')"
+	mkdir -p "$dir"
+	echo '{"pid":1,"host":"db-admin-2","started":1795300000,"pid_start":0,"operation":"apply","id":null}' >"$dir/lock"
+	run pgx-apply -d "$PGX_PG_DSN" apply <<<"work_mem = 16MB"
+	assert_failure 1
+	assert_line "pgx-apply: error: cluster is locked by pid 1 on host 'db-admin-2' (apply - since 2026-11-21T22:26:40Z)"
+	assert_auto_conf_unchanged
+	# pid 1 is alive here but started at another time: a reused pid, so stale
+	echo "{\"pid\":1,\"host\":\"$(hostname)\",\"started\":1795300000,\"pid_start\":1,\"operation\":\"rollback\",\"id\":\"x\"}" >"$dir/lock"
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<"work_mem = 16MB"
+	assert_success
+	assert_equal "$stderr" "pgx-apply: warning: taking over the stale lock of pid 1 on host '$(hostname)' (rollback x since 2026-11-21T22:26:40Z): that process is gone"
+	[ ! -e "$dir/lock" ] || fail "lock left behind"
+}
+
+@test "a data directory holding Patroni's files is taken as managed by Patroni" {
+	start_cluster
+	touch "$PGX_PG_DIR/data/patroni.dynamic.json"
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<"work_mem = 16MB"
+	assert_failure 1
+	assert_equal "$(field 'select(.type=="change") | .reason')" \
+		"cluster managed by Patroni ('$PGX_PG_DIR/data/patroni.dynamic.json' exists): ALTER SYSTEM would only drift this node; apply through PATCH /config with --via-patroni"
+	assert_auto_conf_unchanged
+}
+
 @test "a cluster under Patroni: ALTER SYSTEM refused with the PATCH plan; --via-patroni applies and rolls back" {
 	patroni_start
 	auto="$PGX_PAT_DATA/postgresql.auto.conf"
