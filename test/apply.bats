@@ -216,7 +216,7 @@ apply_paused() {
 	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<$'work_mem = 16MB\nTimeZone = \'Not/A_Zone\'\nmaintenance_work_mem = 1GB'
 	assert_failure 7
 	assert_equal "$(field 'select(.type=="change") | [.parameter, .action] | @tsv')" \
-		"$(printf 'work_mem\trolled_back\nTimeZone\trolled_back\nmaintenance_work_mem\tplan')"
+		"$(printf 'work_mem\trolled_back\nTimeZone\trolled_back\nmaintenance_work_mem\tskipped')"
 	assert_equal "$(field 'select(.parameter=="TimeZone") | .reason')" \
 		'ERROR:  invalid value for parameter "TimeZone": "Not/A_Zone"'
 	assert_equal "$(field 'select(.type=="changeset") | .status')" failed
@@ -274,7 +274,10 @@ apply_paused() {
 	BG_PID=
 	assert_equal "$status" 130
 	assert_auto_conf_unchanged
+	assert_equal "$(jq -r 'select(.type=="change") | [.parameter, .action, .reason] | @tsv' "$BATS_TEST_TMPDIR/bg.out")" \
+		"$(printf 'work_mem\trolled_back\t\nshared_buffers\tskipped\tinterrupted')"
 	assert_equal "$(jq -r 'select(.type=="changeset") | .status' "$BATS_TEST_TMPDIR/bg.out")" failed
+	assert_equal "$(psql_q -c 'SHOW work_mem')" 8MB	# auto.conf's, reloaded by the undo
 	[ ! -e "$PGX_STATE_DIR"/*/lock ] || fail "the lock was left behind"
 }
 

@@ -1,4 +1,5 @@
 /* pgx-apply - plan, apply and roll back settings changes, safely */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,7 +210,8 @@ static int do_plan_or_apply(const char *cmd, const struct apply_opts *o)
 	if (apply) {
 		root = state_dir_resolve(o->state_dir);
 		if (!(dir = state_cluster_dir(root, c.fingerprint, true)))
-			status = PGX_EXIT_INTERNAL;
+			status = errno == EACCES || errno == EPERM || errno == EROFS ?
+				 PGX_EXIT_PRIVILEGE : PGX_EXIT_INTERNAL;
 		else if ((lock = state_lock(dir, "apply", NULL)))
 			status = lock == 1 ? PGX_EXIT_FINDINGS : lock == -2 ? PGX_EXIT_PRIVILEGE : PGX_EXIT_INTERNAL;
 	}

@@ -78,7 +78,7 @@ static enum seen look(PGconn *conn, const struct param *p, const char *expect, c
  * parameter shows its expected value, or waits for a restart, or time is up.
  * expect[i] NULL skips a parameter.  Returns how many did not get there. */
 static size_t verify(const char *dsn, struct changeset *cs, char **expect, enum seen *seen,
-		     char **shown, double wait_s)
+		     char **shown, double wait_s, bool undoing)
 {
 	double deadline = pgx_now() + wait_s;
 	size_t missing;
@@ -99,7 +99,8 @@ static size_t verify(const char *dsn, struct changeset *cs, char **expect, enum 
 		for (size_t i = 0; i < cs->n; i++)
 			if (expect[i] && seen[i] == SEEN_PENDING_RESTART)
 				missing--;
-		if (!missing || pgx_now() >= deadline || pgx_stop_signal)
+		/* an undo runs to its end even after SIGINT: it is what SIGINT asked for */
+		if (!missing || pgx_now() >= deadline || (pgx_stop_signal && !undoing))
 			return missing;
 		usleep(200000);
 	}
@@ -198,7 +199,7 @@ static bool restore(struct cluster *c, struct changeset *cs, size_t count, const
 	for (size_t i = 0; i < count; i++)
 		if (!strcmp(cs->params[i].action, "restoring"))
 			expect[i] = prior_expect(c, cs, &cs->params[i]);
-	verify(c->dsn, cs, expect, seen, shown, o->wait_s);
+	verify(c->dsn, cs, expect, seen, shown, o->wait_s, true);
 	for (size_t i = 0; i < count; i++) {
 		struct param *p = &cs->params[i];
 		if (!expect[i])
@@ -315,13 +316,15 @@ int run_apply(struct cluster *c, struct changeset *cs, const struct apply_opts *
 		if (ok) {
 			for (size_t i = 0; i < cs->n; i++)
 				expect[i] = cs->params[i].expect;
-			verify(c->dsn, cs, expect, seen, shown, o->wait_s);
+			verify(c->dsn, cs, expect, seen, shown, o->wait_s, false);
 			ok = judge(cs, seen, shown) && !pgx_stop_signal;
 		}
 		if (ok)
 			save_status(dir, cs, "applied");
 		else {
 			pgx_error("changeset %s failed; undoing the %zu change(s) made", cs->id, done);
+			for (size_t i = done; i < cs->n; i++)
+				set_str(&cs->params[i].action, "skipped");
 			if (done && !restore(c, cs, done, o, true))
 				pgx_error("undo incomplete: run 'pgx-apply rollback %s'", cs->id);
 			save_status(dir, cs, "failed");

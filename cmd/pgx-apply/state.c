@@ -49,8 +49,11 @@ static bool mkdir_p(const char *path)
 			*p = '/';
 		}
 	ok = ok && (mkdir(copy, 0700) == 0 || errno == EEXIST);
-	if (!ok)
+	if (!ok) {
+		int saved = errno;
 		pgx_error("cannot create state directory '%s': %s", copy, strerror(errno));
+		errno = saved;
+	}
 	free(copy);
 	return ok;
 }
