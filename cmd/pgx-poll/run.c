@@ -19,6 +19,12 @@ static void cancel_on_sigint(void)
 		PQcancel(cancel, errbuf, sizeof(errbuf));
 }
 
+/* Server notices (a shutdown's WARNING) are not pgx-poll's to print: what
+ * matters reaches the records as errors. */
+static void ignore_notice(void *arg, const char *message)
+{
+}
+
 bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *dsn, int *status)
 {
 	struct pgx_pq_options pq = {
@@ -33,6 +39,7 @@ bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *d
 	if (!pc->conn)
 		return false;
 	pc->dbname = pgx_xstrdup(PQdb(pc->conn));
+	PQsetNoticeProcessor(pc->conn, ignore_notice, NULL);
 	cancel_handle = PQgetCancel(pc->conn);
 	pgx_set_stop_hook(cancel_on_sigint);
 	if (!server_probe(pc) || !privilege_guard(pc, o->allow_privileged, status)) {
@@ -84,6 +91,21 @@ json_t *error_record(struct pass *ps, const char *section, const char *db,
 	json_array_append_new(ps->out, rec);
 	ps->errors++;
 	return rec;
+}
+
+/* After a failed query: is the session still there?  libpq does not always
+ * mark a connection bad when the server closed it in the middle of a query. */
+static bool connection_alive(PGconn *conn)
+{
+	PGresult *res;
+	bool alive;
+
+	if (PQstatus(conn) == CONNECTION_BAD)
+		return false;
+	res = PQexec(conn, "SELECT 1");
+	alive = PQresultStatus(res) == PGRES_TUPLES_OK;
+	PQclear(res);
+	return alive && PQstatus(conn) == CONNECTION_OK;
 }
 
 static const char *section_status(const struct section_run *run)
@@ -149,7 +171,7 @@ static void run_section(struct pass *ps, const struct section *s, size_t idx,
 		json_array_append_new(ps->degraded, json_string(s->name));
 	if (run.failed)
 		ps->errors++;
-	if (!s->needs_pgbouncer && PQstatus(pc->conn) == CONNECTION_BAD) {
+	if (!s->needs_pgbouncer && run.failed && !connection_alive(pc->conn)) {
 		char *msg = conn_message(pc->conn), *line = NULL;
 
 		if (asprintf(&line, "connection lost: %s", msg) < 0)

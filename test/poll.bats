@@ -1,0 +1,369 @@
+#!/usr/bin/env bats
+# pgx-poll: read-only health snapshots of the harness's real PostgreSQL 15.
+
+load test_helper
+load poll_helper
+
+setup() {
+	poll_setup
+}
+
+teardown() {
+	poll_teardown
+}
+
+@test "pgx-poll answers --help and --version, and its options are documented" {
+	assert_standard_options pgx-poll
+	assert_options_documented pgx-poll
+	run pgx-poll --sections nope
+	assert_failure 2
+	assert_output --partial 'unknown section "nope"'
+	run pgx-poll --interval 5s --delta 1s
+	assert_failure 2
+	run pgx-poll -s pgbouncer
+	assert_failure 2
+	assert_output --partial "needs --pgbouncer"
+}
+
+@test "a snapshot as a pg_monitor role writes every section, each ok or degraded with a reason, then a poll record" {
+	run --separate-stderr timeout 30 pgx-poll -d "$MON_DSN"
+	assert_success
+	assert_equal "$stderr" ""
+	for t in identity prereqs settings connections activity locks statements database checkpoints wal io archiver; do
+		[ -n "$(records "$t")" ] || fail "no $t record"
+	done
+	snap="$output"
+	# every record: type first, ts second, cluster, status; degraded ones say why
+	run jq -e -s 'map(select(.type != "poll")) | all(.cluster == env.PGX_PG_SOCKDIR + ":" + env.PGX_PG_PORT
+		and (.status == "ok" or (.status == "degraded" and (.missing | length > 0))))' <<<"$snap"
+	assert_success
+	run jq -r 'keys_unsorted[0:2] | join(",")' <<<"$snap"
+	assert_equal "$(sort -u <<<"$output")" "type,ts"
+	run jq -r -s '.[-1] | [.type, .loop, .success, .errors, (.sections | index("locks") != null)] | @tsv' <<<"$snap"
+	assert_output $'poll\tonce\ttrue\t0\ttrue'
+}
+
+@test "identity names the cluster: system identifier, stable fingerprint, version, primary role" {
+	run timeout 10 pgx-poll -d "$MON_DSN" -s identity
+	assert_success
+	id1="$(records identity)"
+	sysid="$(as_pg_owner "$PG_BINDIR/pg_controldata" "$PGX_PG_DIR/data" | awk -F': *' '/system identifier/ {print $2}')"
+	assert_equal "$(jq -r .system_identifier <<<"$id1")" "$sysid"
+	assert_equal "$(jq -r '[.role, .in_recovery, .version, .server_version_num >= 150000, .uptime_s > 0] | @tsv' <<<"$id1")" \
+		$'primary\tfalse\t'"$(psql_q -c 'SHOW server_version' | cut -d' ' -f1)"$'\ttrue\ttrue'
+	run timeout 10 pgx-poll -d "$MON_DSN" -s identity
+	assert_equal "$(records identity | jq -r .fingerprint)" "$(jq -r .fingerprint <<<"$id1")"
+}
+
+@test "settings carries every pg_settings row with source and pending_restart for pgx-tune" {
+	run timeout 10 pgx-poll -d "$MON_DSN" -s settings
+	assert_success
+	assert_equal "$(records settings | jq '.settings | length')" "$(psql_q -c 'SELECT count(*) FROM pg_settings')"
+	run jq -r '.settings[] | select(.name == "shared_buffers") | [.setting, .unit, .source, .context, .pending_restart] | @tsv' <<<"$(records settings)"
+	assert_output $'16384\t8kB\tconfiguration file\tpostmaster\tfalse'
+}
+
+@test "a superuser is refused with exit 5 and accepted with --allow-privileged and a warning" {
+	run --separate-stderr timeout 10 pgx-poll -d "$PGX_PG_DSN"
+	assert_failure 5
+	assert_output ""
+	assert_equal "$(head -1 <<<"$stderr")" 'pgx-poll: error: role "postgres" is a superuser'
+	run --separate-stderr timeout 10 pgx-poll -d "$PGX_PG_DSN" --allow-privileged -s connections
+	assert_success
+	assert_equal "$stderr" 'pgx-poll: warning: role "postgres" is a superuser (--allow-privileged): the session stays read-only'
+	assert_equal "$(records connections | jq -r .status)" ok
+}
+
+@test "a role that can insert into one user table is refused; the table is named" {
+	psql_q -c "CREATE TABLE app_t(a int); CREATE ROLE writer LOGIN; GRANT pg_monitor TO writer; GRANT INSERT ON app_t TO writer"
+	run --separate-stderr timeout 10 pgx-poll -d "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=writer dbname=postgres"
+	assert_failure 5
+	assert_output ""
+	assert_equal "$(head -1 <<<"$stderr")" 'pgx-poll: error: role "writer" can write 1 user table in database "postgres" (e.g. "app_t")'
+	# owning a table is writing it too; a grant of SELECT only is fine
+	psql_q -c "REVOKE INSERT ON app_t FROM writer; GRANT SELECT ON app_t TO writer"
+	run timeout 10 pgx-poll -d "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=writer dbname=postgres" -s connections
+	assert_success
+	psql_q -c "CREATE TABLE owned(a int); ALTER TABLE owned OWNER TO writer"
+	run timeout 10 pgx-poll -d "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=writer dbname=postgres" -s connections
+	assert_failure 5
+}
+
+@test "the session is read-only with the given statement and lock timeouts and names itself" {
+	psql_q -c "ALTER ROLE mon SET log_statement = 'all'"
+	run timeout 10 pgx-poll -d "$MON_DSN" -s connections --statement-timeout 1234 --lock-timeout 567
+	assert_success
+	log="$(cat "$PGX_PG_DIR/log/postgresql.log")"
+	grep -q "statement: SET statement_timeout = 1234" <<<"$log" || fail "no statement_timeout in the log"
+	grep -q "statement: SET lock_timeout = 567" <<<"$log" || fail "no lock_timeout in the log"
+	grep -q "statement: SET default_transaction_read_only = on" <<<"$log" || fail "not read-only"
+	# nothing but reads after that: no statement other than SET, SELECT, WITH, SHOW
+	run grep -oE 'statement: [A-Z]+' <<<"$log"
+	refute_output --regexp 'statement: (INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE|ANALYZE|VACUUM|RESET)'
+	psql_q -c "ALTER ROLE mon RESET log_statement"
+	timeout 10 pgx-poll -d "$MON_DSN" -s connections --interval 0.2 >/dev/null &
+	pid=$!
+	wait_for 5 "SELECT string_agg(application_name, ',') FROM pg_stat_activity WHERE usename = 'mon'" pgx-poll
+	kill -TERM "$pid"
+	wait "$pid"
+}
+
+@test "a long transaction and an idle-in-transaction session show in activity with their ages" {
+	hold_session "BEGIN; SELECT txid_current(); SELECT 'idle-marker';"
+	hold_session "BEGIN; SELECT txid_current(); SELECT pg_sleep(30);"
+	wait_for 10 "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()" 1
+	sleep 1.2
+	run timeout 10 pgx-poll -d "$MON_DSN" -s activity --long-xact 1s
+	assert_success
+	act="$(records activity)"
+	run jq -r '[.idle_in_xact_count, .idle_in_xact_max_age_s >= 1, .oldest_xact_age_s >= 1, .oldest_query_age_s >= 1, (.long_xacts | length)] | @tsv' <<<"$act"
+	assert_output $'1\ttrue\ttrue\ttrue\t2'
+	run jq -r '.long_xacts[] | [.state, .xact_age_s >= 1, (.query | test("idle-marker|pg_sleep"))] | @tsv' <<<"$act"
+	assert_line $'idle in transaction\ttrue\ttrue'
+	assert_line $'active\ttrue\ttrue'
+	# both hold back the xmin horizon: backend holders, oldest first
+	assert_equal "$(jq '[.xmin_holders[] | select(.kind == "backend")] | length' <<<"$act")" 2
+	# a prepared transaction holds it too (max_prepared_transactions is 0 here: not shown)
+	run timeout 10 pgx-poll -d "$MON_DSN" -s activity
+	assert_equal "$(records activity | jq '.long_xacts | length')" 0
+}
+
+@test "a three-session blocking chain is one tree under its root blocker, with depths and wait times" {
+	psql_q -c "CREATE TABLE t(a int); INSERT INTO t VALUES (1); CREATE TABLE u(a int)"
+	hold_session "BEGIN; UPDATE t SET a = a WHERE a = 1; SELECT 'root';"
+	wait_for 10 "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'" 1
+	hold_session "BEGIN; LOCK TABLE u IN ACCESS EXCLUSIVE MODE; UPDATE t SET a = a WHERE a = 1;"
+	wait_for 10 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'" 1
+	hold_session "SELECT count(*) FROM u;"
+	wait_for 10 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'" 2
+	sleep 1
+	run timeout 10 pgx-poll -d "$MON_DSN" -s locks
+	assert_success
+	locks="$(records locks)"
+	root="$(psql_q -c "SELECT pid FROM pg_stat_activity WHERE state = 'idle in transaction'")"
+	run jq -r '[.status, .blocked_sessions, .longest_wait_s >= 1, (.trees | length)] | @tsv' <<<"$locks"
+	assert_output $'ok\t2\ttrue\t1'
+	run jq -r '.trees[0] | [.root_pid, .root_state, .blocked_count, .max_wait_s >= 1] | @tsv' <<<"$locks"
+	assert_output "$root"$'\tidle in transaction\t2\ttrue'
+	run jq -r '.trees[0].blocked | sort_by(.depth)[] | [.depth, .locktype, (.relation // "-"), .wait_s >= 1] | @tsv' <<<"$locks"
+	assert_output $'1\ttransactionid\t-\ttrue\n2\trelation\tu\ttrue'
+}
+
+@test "a sort spilling to disk grows temp_files_total in the database record" {
+	run timeout 10 pgx-poll -d "$MON_DSN" -s database
+	before="$(records database | jq 'select(.db == "postgres") | .temp_files_total')"
+	psql_q -c "SET work_mem = '64kB'; SELECT count(*) FROM (SELECT g FROM generate_series(1, 200000) g ORDER BY g DESC) s" >/dev/null
+	run timeout 10 pgx-poll -d "$MON_DSN" -s database
+	assert_success
+	db="$(records database | jq -c 'select(.db == "postgres")')"
+	[ "$(jq .temp_files_total <<<"$db")" -gt "$before" ] || fail "temp_files_total did not grow: $db"
+	[ "$(jq .temp_bytes_total <<<"$db")" -gt 0 ]
+	# one record per database, size only where this role may connect
+	assert_equal "$(records database | jq -r .db | sort | tr '\n' ' ')" "postgres template0 template1 "
+	assert_equal "$(jq '.size_bytes > 0 and .cache_hit_pct <= 100' <<<"$db")" true
+}
+
+@test "without pg_stat_statements in the database, statements is degraded with the reason and the rest is fine" {
+	run timeout 10 pgx-poll -d "$MON_DSN"
+	assert_success
+	run jq -r '[.status, .missing[0].why] | @tsv' <<<"$(records statements)"
+	assert_output $'degraded\tpg_stat_statements is not installed in this database (CREATE EXTENSION)'
+	run jq -r 'select(.type != "poll" and .type != "statements" and .type != "io") | .status' <<<"$(pgx-poll -d "$MON_DSN")"
+	refute_output --partial degraded
+	refute_output --partial error
+}
+
+@test "statements: Top-N by total execution time, the rest rolled up in other" {
+	psql_q -c "CREATE EXTENSION pg_stat_statements"
+	for i in 1 2 3 4 5; do psql_q -c "SELECT pg_sleep(0.0$i), $i AS q$i" >/dev/null; done
+	run timeout 10 pgx-poll -d "$MON_DSN" -s statements --top 2 --query-length 20
+	assert_success
+	st="$(records statements)"
+	run jq -r '[.status, .pgss_version, (.items | length), .other.count > 0, .dealloc_total, (.items[0].exec_time_s_total >= .items[1].exec_time_s_total), (.items[0].queryid | type), (.items | all(.query | length <= 20))] | @tsv' <<<"$st"
+	assert_output $'ok\t1.10\t2\ttrue\t0\ttrue\tstring\ttrue'
+	assert_equal "$(jq '.items[0] | has("toplevel") and .plan_time_s_total == null and .blk_read_time_s_total == null' <<<"$st")" true
+}
+
+@test "--print-sql picks each version's SQL variant without a server" {
+	sql() { pgx-poll --print-sql --server-version "$1" ${3:+--pgss-version "$3"} -s "$2" | jq -r '.text // ("NULL: " + .why)'; }
+	run sql 120000 statements
+	assert_output --partial "s.total_time / 1000.0"
+	refute_output --partial "total_exec_time"
+	assert_output --partial "NULL::bool AS toplevel"
+	assert_output --partial "NULL::bigint AS dealloc_total"
+	run sql 130000 statements
+	assert_output --partial "s.total_exec_time / 1000.0"
+	assert_output --partial "NULL::bool AS toplevel"
+	run sql 140000 statements
+	assert_output --partial "s.toplevel AS toplevel"
+	assert_output --partial '"public".pg_stat_statements_info'
+	run sql 150000 statements
+	assert_output --partial "s.blk_read_time / 1000.0"
+	run sql 160000 statements
+	assert_output --partial "s.blk_read_time / 1000.0"
+	run sql 170000 statements
+	assert_output --partial "s.shared_blk_read_time / 1000.0"
+	refute_output --partial "s.blk_read_time"
+	# the extension's version decides, not the server's: PG14 with an old 1.8 extension
+	run sql 140000 statements 1.8
+	assert_output --partial "NULL::bool AS toplevel"
+	run sql 150000 statements none
+	assert_output "NULL: pg_stat_statements is not installed in this database (CREATE EXTENSION)"
+	run sql 160000 checkpoints
+	assert_output --partial "FROM pg_catalog.pg_stat_bgwriter"
+	run sql 170000 checkpoints
+	assert_output --partial "FROM pg_catalog.pg_stat_checkpointer c"
+	refute_output --partial "num_done"
+	run sql 130000 wal
+	assert_output "NULL: pg_stat_wal needs PostgreSQL 14"
+	run sql 140000 wal
+	assert_output --partial "wal_write AS wal_write_total"
+	run sql 150000 io
+	assert_output "NULL: pg_stat_io needs PostgreSQL 16"
+	run sql 160000 io
+	assert_output --partial "FROM pg_catalog.pg_stat_io"
+	run sql 130000 locks
+	refute_output --partial "waitstart"
+	run sql 140000 locks
+	assert_output --partial "l.waitstart"
+	run sql 130000 database
+	assert_output --partial "NULL::float8 AS session_time_s_total"
+	run sql 140000 database
+	assert_output --partial "d.session_time / 1000.0 AS session_time_s_total"
+}
+
+@test "the PG15 variants --print-sql shows are exactly what runs, ok, on the real PostgreSQL 15" {
+	psql_q -c "CREATE EXTENSION pg_stat_statements"
+	run timeout 20 pgx-poll -d "$MON_DSN" --with-sql
+	assert_success
+	live="$output"
+	printed="$(pgx-poll --print-sql --server-version "$(psql_q -c 'SHOW server_version_num')")"
+	for s in identity statements database checkpoints wal locks activity settings; do
+		a="$(jq -r --arg s "$s" 'select(.type == "sql" and .section == $s) | .text' <<<"$live")"
+		b="$(jq -r --arg s "$s" 'select(.section == $s) | .text' <<<"$printed")"
+		[ -n "$a" ] && [ "$a" = "$b" ] || fail "$s: the live SQL differs from --print-sql's"
+		assert_equal "$(jq -r --arg s "$s" 'select(.type == $s) | .status' <<<"$live" | sort -u)" ok
+	done
+}
+
+@test "--delta gives per-second rates, and a stats reset between samples is reported instead of rates" {
+	psql_q -c "CREATE EXTENSION pg_stat_statements"
+	run timeout 20 pgx-poll -d "$MON_DSN" -s database,statements,wal --delta 1s
+	assert_success
+	db="$(records database | jq -c 'select(.db == "postgres")')"
+	wal="$(records wal)"
+	run jq -r '[.delta_s >= 0.9, (.xact_commit_per_s | type), .xact_commit_per_s > 0, has("reset")] | @tsv' <<<"$db"
+	assert_output $'true\tnumber\ttrue\tfalse'
+	assert_equal "$(jq '.wal_bytes_per_s >= 0' <<<"$wal")" true
+	# a reset between the samples: no rates, the reason instead
+	timeout 20 pgx-poll -d "$MON_DSN" -s database,statements --delta 2s >"$BATS_TEST_TMPDIR/delta" &
+	sleep 1
+	psql_q -c "SELECT pg_stat_reset(), pg_stat_statements_reset()" >/dev/null
+	wait $!
+	run jq -r 'select(.type == "database" and .db == "postgres") | [.reset, has("xact_commit_per_s")] | @tsv' "$BATS_TEST_TMPDIR/delta"
+	assert_output $'stats_reset\tfalse'
+	run jq -r 'select(.type == "statements") | [.reset, (.items | map(has("calls_per_s")) | any)] | @tsv' "$BATS_TEST_TMPDIR/delta"
+	assert_output $'stats_reset\tfalse'
+}
+
+@test "--schedule runs the four loops, each with its budget and its sections, and SIGTERM ends it with 0" {
+	timeout 30 pgx-poll -d "$MON_DSN" --schedule >"$BATS_TEST_TMPDIR/out" &
+	pid=$!
+	sleep 2
+	kill -TERM "$pid"
+	rc=0; wait "$pid" || rc=$?
+	assert_equal "$rc" 0
+	output="$(cat "$BATS_TEST_TMPDIR/out")"
+	run jq -r 'select(.type == "poll") | [.loop, .budget_s, .degraded, .success] | @tsv' <<<"$output"
+	assert_output $'hot\t1\tfalse\ttrue\nworkload\t3\tfalse\ttrue\nstorage\t10\tfalse\ttrue\nhourly\t60\tfalse\ttrue'
+	output="$(cat "$BATS_TEST_TMPDIR/out")"
+	assert_equal "$(records poll | jq -c 'select(.loop == "hot") | .sections')" '["connections","activity","locks"]'
+	assert_equal "$(records poll | jq -c 'select(.loop == "hourly") | .sections | index("settings") != null')" true
+	# every line is whole: SIGTERM finished the current record
+	jq -e . "$BATS_TEST_TMPDIR/out" >/dev/null
+}
+
+@test "a restart during --interval gives an error record, then the loop reconnects and goes on" {
+	timeout 60 pgx-poll -d "$MON_DSN" -s connections --interval 0.5s >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	sleep 1.5
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m fast -w restart >/dev/null
+	deadline=$((SECONDS + 20))
+	until [ "$(jq -s '[.[] | select(.type == "error")] | length' "$BATS_TEST_TMPDIR/out")" -ge 1 ] &&
+	      [ "$(jq -s 'map(.type) | (rindex("error") // 0) < (rindex("connections") // 0)' "$BATS_TEST_TMPDIR/out")" = true ]; do
+		[ "$SECONDS" -lt "$deadline" ] || break
+		sleep 0.2
+	done
+	kill -TERM "$pid"
+	rc=0; wait "$pid" || rc=$?
+	assert_equal "$rc" 0
+	out="$BATS_TEST_TMPDIR/out"
+	run jq -r -s 'map(select(.type == "error"))[0] | [.section, (.message | test("connection lost"))] | @tsv' "$out"
+	assert_output $'connections\ttrue'
+	# after the error: connections records again, and successful loops
+	run jq -s 'map(.type) | rindex("error") < rindex("connections")' "$out"
+	assert_output true
+	assert_equal "$(jq -r -s 'map(select(.type == "poll")) | last | [.loop, .success] | @tsv' "$out")" $'interval\ttrue'
+	assert_equal "$(jq -r -s 'map(select(.type == "poll") | .success) | index(false) != null' "$out")" true
+}
+
+@test "bad DSN and a server that dies between --delta samples: one error line, exit 4" {
+	run --separate-stderr timeout 20 pgx-poll -d "host=127.0.0.1 port=$(free_port) user=mon connect_timeout=2"
+	assert_failure 4
+	assert_output ""
+	assert_equal "$(wc -l <<<"$stderr")" 1
+	assert_regex "$stderr" '^pgx-poll: error: connection to server at "127.0.0.1", port [0-9]+ failed: '
+	timeout 20 pgx-poll -d "$MON_DSN" -s connections --delta 2s >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	sleep 0.7
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m immediate -w stop >/dev/null
+	rc=0; wait "$pid" || rc=$?
+	assert_equal "$rc" 4
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" "pgx-poll: error: connection to the server lost during the snapshot"
+	assert_equal "$(jq -r 'select(.type == "error") | .section' "$BATS_TEST_TMPDIR/out")" connections
+}
+
+@test "pgbouncer: pools per database without user names, stats and lists from the admin console" {
+	pgbouncer_start
+	"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT 1" >/dev/null
+	run --separate-stderr timeout 10 pgx-poll -d "$MON_DSN" --pgbouncer "host=127.0.0.1 port=$PGB_PORT dbname=pgbouncer user=mon" -s pgbouncer
+	assert_success
+	pgb="$(records pgbouncer)"
+	run jq -r '[.status, (.pools | map(.database) | index("postgres") != null), (.pools | all(has("user") | not)), (.stats | map(select(.database == "postgres"))[0].xact_count_total >= 1), (.lists | has("databases"))] | @tsv' <<<"$pgb"
+	assert_output $'ok\ttrue\ttrue\ttrue\ttrue'
+	refute_output --partial '"mon"'
+	# all sections include pgbouncer when --pgbouncer is given
+	run timeout 10 pgx-poll -d "$MON_DSN" --pgbouncer "host=127.0.0.1 port=$PGB_PORT dbname=pgbouncer user=mon"
+	assert_success
+	[ -n "$(records pgbouncer)" ]
+	# an unreachable console degrades the section only
+	run timeout 20 pgx-poll -d "$MON_DSN" --pgbouncer "host=127.0.0.1 port=$(free_port) dbname=pgbouncer user=mon connect_timeout=2" -s pgbouncer,connections
+	assert_success
+	assert_equal "$(records pgbouncer | jq -r .status)" error
+	assert_equal "$(records connections | jq -r .status)" ok
+}
+
+@test "--all-databases runs per-database sections in every connectable database" {
+	psql_q -c "CREATE DATABASE app"
+	psql_q -d app -c "CREATE TABLE big(a int); INSERT INTO big SELECT generate_series(1, 1000)"
+	run timeout 20 pgx-poll -d "$MON_DSN" --all-databases -s connections,vacuum
+	assert_success
+	assert_equal "$(records vacuum | jq -r .db | tr '\n' ' ')" "postgres app "
+	assert_equal "$(records connections | wc -l)" 1
+	assert_equal "$(records poll | jq -r .success)" true
+}
+
+@test "pgx-poll leaks nothing over a snapshot, the SQL printer and a delta (valgrind)" {
+	require_valgrind pgx-poll
+	vg=(valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect
+	    --errors-for-leak-kinds=definite,indirect --error-exitcode=99)
+	psql_q -c "CREATE EXTENSION pg_stat_statements"
+	run timeout 120 "${vg[@]}" pgx-poll -d "$MON_DSN" --with-sql
+	assert_success
+	run timeout 60 "${vg[@]}" pgx-poll --print-sql --server-version 170000
+	assert_success
+	run timeout 120 "${vg[@]}" pgx-poll -d "$MON_DSN" -s database,statements,locks,activity --delta 0.5s
+	assert_success
+	run timeout 60 "${vg[@]}" pgx-poll -d "$PGX_PG_DSN"
+	assert_failure 5
+}
