@@ -234,13 +234,23 @@ static void statements(struct prom *p, const json_t *r, const char *db)
 		}
 		json_array_append(l, it);
 	}
-	const char *d;
-	json_t *l;
-	json_object_foreach(by_db, d, l)
-		list_metrics(p, l, NULL, d, "queryid", "queryid", m, sizeof(m) / sizeof(*m));
-	if (json_is_object(json_object_get(r, "other")))
-		list_metrics(p, json_array(), json_object_get(r, "other"), "", "queryid", "queryid",
-			     m, sizeof(m) / sizeof(*m));
+	/* the record's "other" rolls up into its own database's list */
+	const char *d, *odb = db ? db : "";
+	json_t *l, *other = json_object_get(r, "other");
+	bool placed = false;
+
+	json_object_foreach(by_db, d, l) {
+		bool here = !strcmp(d, odb);
+
+		list_metrics(p, l, here ? other : NULL, d, "queryid", "queryid", m, sizeof(m) / sizeof(*m));
+		placed |= here;
+	}
+	if (!placed && json_is_object(other)) {
+		json_t *none = json_array();
+
+		list_metrics(p, none, other, odb, "queryid", "queryid", m, sizeof(m) / sizeof(*m));
+		json_decref(none);
+	}
 	json_decref(by_db);
 	FIELD(p, r, "dealloc_total", "pg_stat_statements_dealloc_total", C,
 	      "Statements evicted from pg_stat_statements.", 1, NULL);

@@ -1,0 +1,388 @@
+#!/usr/bin/env bats
+# pgx-report health outputs: Prometheus text, alerts with notifications,
+# HTML, table, JSON and diff of pgx-poll snapshots.  Fixture:
+# test/fixtures/health/snapshot.ndjson (gen.py there); the end-to-end tests
+# run the real pgx-poll on a throwaway PostgreSQL, a real Alertmanager and a
+# webhook receiver on 127.0.0.1.  PGX_HEALTH_ARTIFACTS=DIR keeps the
+# Chromium screenshot and the HTML page there (default: the test's temp dir).
+
+load test_helper
+load health_helper
+
+F="$PGX_FIXTURES/health/snapshot.ndjson"
+
+teardown() {
+	hook_stop
+	am_stop
+	[ -n "${BLOCKER_PIDS:-}" ] && kill $BLOCKER_PIDS 2>/dev/null
+	pg_stop
+}
+
+# Every line of $output is at most 80 columns.
+assert_80_columns() {
+	local line n=0
+	while IFS= read -r line; do
+		n=$((n + 1))
+		[ "${#line}" -le 80 ] || fail "line $n has ${#line} columns: $line"
+	done <<<"$output"
+	[ "$n" -gt 10 ] || fail "only $n lines"
+}
+
+# pg_start, plus a monitoring role for pgx-poll (it refuses a superuser).
+pg_start_monitored() {
+	pg_start
+	psql_q -c "CREATE ROLE monitor LOGIN; GRANT pg_monitor TO monitor" >/dev/null
+	MONITOR_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=monitor dbname=postgres"
+}
+
+poll() {
+	timeout 60 pgx-poll -d "$MONITOR_DSN" "$@"
+}
+
+# The fixture with its timestamps moved by $1 seconds (a later sample).
+shifted() {
+	jq -c --argjson d "$1" 'if has("ts") then .ts += $d else . end' "$F"
+}
+
+@test "a full snapshot is Prometheus text that promtool checks without error or warning" {
+	command -v promtool >/dev/null || skip "promtool not installed"
+	run -0 pgx-report --format prom "$F"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/m.prom"
+	run -0 promtool check metrics <"$BATS_TEST_TMPDIR/m.prom"
+	assert_output ""
+	run cat "$BATS_TEST_TMPDIR/m.prom"
+	assert_line 'pg_connections{cluster="/tmp/pgx-fixture:5432"} 87'
+	assert_line 'pg_stmt_calls_total{cluster="/tmp/pgx-fixture:5432",db="",queryid="other"} 90000'
+	assert_line 'pg_relation_size_bytes{cluster="/tmp/pgx-fixture:5432",db="shop",relation="other",relkind=""} 104857600'
+	assert_line 'pg_blocked_sessions{cluster="/tmp/pgx-fixture:5432"} 3'
+	assert_line 'pgx_poll_duration_seconds{cluster="/tmp/pgx-fixture:5432",loop="once"} 0.183'
+	assert_line '# TYPE pg_wal_bytes_written_total counter'
+	# every family has HELP and TYPE; no SQL text, user name or pid as a label
+	families="$(grep -v '^#' "$BATS_TEST_TMPDIR/m.prom" | sed 's/{.*//' | sort -u)"
+	for fam in $families; do
+		grep -q "^# HELP $fam " "$BATS_TEST_TMPDIR/m.prom" || fail "no HELP for $fam"
+		grep -q "^# TYPE $fam " "$BATS_TEST_TMPDIR/m.prom" || fail "no TYPE for $fam"
+	done
+	refute_output --partial 'UPDATE invoices'
+	refute_output --regexp '(pid|usename|user|query)="'
+	refute_output --partial 'billing-worker'
+}
+
+@test "--top caps per-relation and per-query series and rolls the rest into other" {
+	run -0 pgx-report --format prom --top 1 "$F"
+	# shop: its top statement and the other one rolled up; the record's own rollup
+	assert_equal "$(grep -c '^pg_stmt_calls_total{' <<<"$output")" 3
+	assert_line 'pg_stmt_calls_total{cluster="/tmp/pgx-fixture:5432",db="shop",queryid="other"} 5400'
+	assert_line 'pg_stmt_calls_total{cluster="/tmp/pgx-fixture:5432",db="",queryid="other"} 90000'
+	assert_equal "$(grep -c '^pg_relation_size_bytes{' <<<"$output")" 2
+}
+
+@test "a real pgx-poll snapshot is promtool-clean Prometheus text with pgx-poll's own metrics" {
+	command -v promtool >/dev/null || skip "promtool not installed"
+	pg_start_monitored
+	psql_q -c "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'x' FROM generate_series(1, 1000) g" >/dev/null
+	poll >"$BATS_TEST_TMPDIR/snap.ndjson"
+	run -0 pgx-report -f prom -o "$BATS_TEST_TMPDIR/pg.prom" "$BATS_TEST_TMPDIR/snap.ndjson"
+	run -0 promtool check metrics <"$BATS_TEST_TMPDIR/pg.prom"
+	assert_output ""
+	run -0 cat "$BATS_TEST_TMPDIR/pg.prom"
+	assert_line --regexp '^pgx_poll_last_success\{cluster="[^"]+",loop="once"\} 1$'
+	assert_line --regexp '^pg_max_connections\{cluster="[^"]+"\} 100$'
+	assert_line --regexp '^pg_relation_size_bytes\{cluster="[^"]+",db="postgres",relation="public.t",relkind="r"\} [0-9]+$'
+}
+
+@test "--output replaces the file atomically and a failed write leaves it alone" {
+	echo "old" >"$BATS_TEST_TMPDIR/pgx.prom"
+	run -0 pgx-report -f prom -o "$BATS_TEST_TMPDIR/pgx.prom" "$F"
+	assert_output ""
+	run grep -c '^pg_connections{' "$BATS_TEST_TMPDIR/pgx.prom"
+	assert_output 1
+	# no temp file left behind, readable by node_exporter (not 0600)
+	assert_equal "$(ls -A "$BATS_TEST_TMPDIR" | grep -c '^\.pgx\.prom\.')" 0
+	assert_equal "$(stat -c %a "$BATS_TEST_TMPDIR/pgx.prom")" "$(printf '%o' $((0666 & ~$(umask))))"
+	run pgx-report -f prom -o "$BATS_TEST_TMPDIR/no/such/dir/pgx.prom" "$F"
+	assert_failure 6
+	assert_output --partial 'cannot write'
+	# bad input: the old file stays
+	run pgx-report -f prom -o "$BATS_TEST_TMPDIR/pgx.prom" /dev/null
+	assert_failure 3
+	assert_output --partial 'no pgx-poll record in /dev/null'
+	run grep -c '^pg_connections{' "$BATS_TEST_TMPDIR/pgx.prom"
+	assert_output 1
+}
+
+@test "the table of a health snapshot fits 80 columns and shows the seed's tables" {
+	run -0 pgx-report "$F"
+	assert_80_columns
+	assert_line 'Connections:  87 of 100 (87%)'
+	assert_line --partial 'root pid 4242 (idle in transaction, xact 40m12s)'
+	assert_line --regexp '^  shop\.public\.events +2\.0M +800\.0k +28\.57'
+	assert_line --regexp '^  standby_b +streaming'
+	run -0 pgx-report -f table "$F"
+	assert_output --partial 'Top queries (by total execution time)'
+}
+
+@test "json is one snapshot document holding every section" {
+	run -0 pgx-report -f json "$F"
+	assert_equal "${#lines[@]}" 1
+	assert_equal "$(jq -c '[.type, .cluster, .sections.connections.total, .sections.vacuum.shop.tables[0].relation, (.sections.database | keys), .slow_queries[0].count, (.sql | has("locks"))]' <<<"$output")" \
+		'["health_snapshot","/tmp/pgx-fixture:5432",87,"public.events",["postgres","shop"],42,true]'
+}
+
+@test "startup profiles still render: the record types decide which report" {
+	run -0 pgx-report -f json "$PGX_FIXTURES/report/base.ndjson"
+	assert_equal "$(jq -r '.total_s' <<<"$output")" 5
+	run pgx-report -f prom "$PGX_FIXTURES/report/base.ndjson"
+	assert_failure 3
+	assert_output --partial 'no pgx-poll record'
+	run pgx-report -f svg "$F"
+	assert_failure 3
+}
+
+@test "the HTML page renders in headless Chromium with the snapshot's data in every panel" {
+	command -v chromium >/dev/null || skip "chromium not installed"
+	out="${PGX_HEALTH_ARTIFACTS:-$BATS_TEST_TMPDIR}"
+	mkdir -p "$out"
+	pgx-report alerts --alerts-only "$F" >"$BATS_TEST_TMPDIR/alerts.ndjson"
+	run -0 pgx-report -f html -o "$out/health.html" "$F" "$BATS_TEST_TMPDIR/alerts.ndjson"
+	# self-contained: no script, no external fetch
+	run grep -Eic '<script|src=|<link|url\(|https?://' "$out/health.html"
+	assert_output 0
+	run -0 timeout 120 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$BATS_TEST_TMPDIR/chr" \
+		--dump-dom "file://$out/health.html"
+	dom="$output"
+	for panel in Overview "Connections and activity" Locks "Top queries" Autovacuum \
+		"Storage and indexes" Partitions Replication Wraparound Alerts "Slow queries (server log)"; do
+		grep -q "<h2>$panel</h2>" <<<"$dom" || fail "no panel $panel"
+	done
+	for text in '87 / 100' 'root pid 4242' '<b>pid 5003</b> waits 12.0s for AccessShareLock' \
+		'public.events_payload_idx' 'measurements_2026_12' 'standby_b' '>75.06<' \
+		'blocking_locks' '50.0 GiB' 'select * from orders where customer_id = ?' \
+		'SELECT * FROM orders WHERE customer_id = $1 AND created_at &gt; $2 &lt;script&gt;'; do
+		grep -qF -- "$text" <<<"$dom" || fail "the page lacks: $text"
+	done
+	grep -q '<summary>SQL: locks</summary><pre>select pid, pg_blocking_pids' <<<"$dom" || fail "no SQL block for locks"
+	grep -q '<summary>SQL: activity</summary><p class="na">not recorded' <<<"$dom" || fail "no 'not recorded' for activity"
+	run -0 timeout 120 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$BATS_TEST_TMPDIR/chr" \
+		--screenshot="$out/health.png" --window-size=1366,900 "file://$out/health.html"
+	[ "$(head -c 8 "$out/health.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "no PNG screenshot"
+	[ "$(stat -c %s "$out/health.png")" -gt 20000 ] || fail "screenshot too small"
+}
+
+@test "the alert catalog has every rule of the seed plus sequences and invalid indexes" {
+	run -0 pgx-report alerts --list
+	run jq -r '.name' <<<"$output"
+	for rule in connection_saturation long_transaction idle_in_transaction blocking_locks \
+		dead_tuple_backlog stale_stats autovacuum_starvation checkpoint_thrash wal_surge \
+		temp_surge replication_lag xid_wraparound mxid_wraparound unused_indexes \
+		sequence_exhaustion invalid_indexes; do
+		assert_line "$rule"
+	done
+}
+
+@test "alerts pass the input through and add an alert record after the record that fires" {
+	run -0 pgx-report alerts "$F"
+	assert_equal "$(grep -vc '"type":"alert"' <<<"$output")" "$(wc -l <"$F")"
+	# the blocking_locks alert follows the locks record
+	run -0 bash -c "pgx-report alerts '$F' | jq -r '.type + \" \" + (.rule // \"\")' | grep -A1 '^locks'"
+	assert_line 'alert blocking_locks'
+	run -0 pgx-report alerts --alerts-only "$F"
+	assert_equal "$(jq -r 'select(.rule=="blocking_locks") | [.state, .severity, .value, .message] | @tsv' <<<"$output")" \
+		"$(printf 'firing\tcritical\t184.5\t3 session(s) blocked 184.5s by pid 4242 (idle in transaction)')"
+}
+
+@test "thresholds come from the catalog, a user file and PGX_ALERT_<RULE>_<WARN|CRIT|FOR>" {
+	cat >"$BATS_TEST_TMPDIR/mine.yaml" <<-'YML'
+	rules:
+	  - name: blocking_locks
+	    crit: off
+	    warn: 200
+	  - name: sequence_exhaustion
+	    enabled: false
+	YML
+	run -0 pgx-report alerts --alerts-only --alerts "$BATS_TEST_TMPDIR/mine.yaml" "$F"
+	refute_output --partial '"rule":"blocking_locks"'
+	refute_output --partial '"rule":"sequence_exhaustion"'
+	PGX_ALERT_BLOCKING_LOCKS_WARN=100 run -0 pgx-report alerts --alerts-only --alerts "$BATS_TEST_TMPDIR/mine.yaml" "$F"
+	assert_equal "$(jq -r 'select(.rule=="blocking_locks") | [.state, .severity, .threshold] | @tsv' <<<"$output")" "$(printf 'firing\twarning\t100')"
+	PGX_ALERT_BLOCKING_LOCKS_FOR=5m run -0 pgx-report alerts --alerts-only "$F"
+	assert_equal "$(jq -r 'select(.rule=="blocking_locks") | .state' <<<"$output")" pending
+}
+
+@test "a stream of samples: pending, then firing once 'for' has passed, resolved when it clears" {
+	# connection_saturation has for: 2m; samples 60 s apart
+	{
+		cat "$F"
+		shifted 60
+		shifted 120
+		shifted 180 | jq -c 'if .type=="connections" then .used_pct = 50 | .total = 50 else . end'
+	} >"$BATS_TEST_TMPDIR/stream.ndjson"
+	run -0 pgx-report alerts --alerts-only "$BATS_TEST_TMPDIR/stream.ndjson"
+	assert_equal "$(jq -r 'select(.rule=="connection_saturation") | "\(.ts - 1795000000) \(.state)"' <<<"$output")" \
+		"$(printf '0 pending\n120 firing\n180 resolved')"
+	# a chain that ends resolves its alert
+	{
+		cat "$F"
+		shifted 60 | jq -c 'if .type=="locks" then .trees = [] | .blocked_sessions = 0 else . end'
+	} >"$BATS_TEST_TMPDIR/ends.ndjson"
+	run -0 pgx-report alerts --alerts-only "$BATS_TEST_TMPDIR/ends.ndjson"
+	assert_equal "$(jq -r 'select(.rule=="blocking_locks") | .state' <<<"$output")" "$(printf 'firing\nresolved')"
+}
+
+@test "the state file carries 'for' timers across cron runs and --exit-status reports the worst" {
+	st="$BATS_TEST_TMPDIR/state.json"
+	run -1 pgx-report alerts --alerts-only --state "$st" --exit-status --alerts /dev/stdin "$F" <<-'YML'
+	rules:
+	  - name: long_transaction
+	    enabled: false
+	  - name: idle_in_transaction
+	    enabled: false
+	  - name: blocking_locks
+	    enabled: false
+	YML
+	assert_equal "$(jq -r 'select(.rule=="connection_saturation") | .state' <<<"$output")" pending
+	assert_equal "$(jq -r '.alerts | to_entries[] | select(.value.rule=="connection_saturation") | .value.state' "$st")" pending
+	run -2 bash -c "jq -c 'if has(\"ts\") then .ts += 150 else . end' '$F' | pgx-report alerts --alerts-only --state '$st' --exit-status"
+	assert_equal "$(jq -r 'select(.rule=="connection_saturation") | .state' <<<"$output")" firing
+	# nothing new: no record, still firing
+	run -2 bash -c "jq -c 'if has(\"ts\") then .ts += 160 else . end' '$F' | pgx-report alerts --alerts-only --state '$st' --exit-status"
+	refute_output --partial connection_saturation
+	run -0 pgx-report alerts --exit-status --state "$BATS_TEST_TMPDIR/other.json" /dev/null
+}
+
+@test "two runs at once on one state file both count: the lock serialises them" {
+	st="$BATS_TEST_TMPDIR/state.json"
+	for i in 1 2 3 4; do
+		pgx-report alerts --alerts-only --state "$st" "$F" >"$BATS_TEST_TMPDIR/run$i" 2>&1 &
+	done
+	wait
+	# exactly one run saw connection_saturation first (pending); the others found it in the state
+	assert_equal "$(cat "$BATS_TEST_TMPDIR"/run? | grep -c '"rule":"connection_saturation"')" 1
+	run -0 jq -e '.alerts | length > 5' "$st"
+}
+
+@test "a receiver that is down gets the notification on the next run, and its URL is never printed in full" {
+	st="$BATS_TEST_TMPDIR/state.json"
+	port="$(free_port)"
+	url="http://127.0.0.1:$port/hooks/T0KEN-SECRET"
+	run -0 --separate-stderr pgx-report alerts --alerts-only --state "$st" --webhook "$url" "$F"
+	assert_equal "$(jq -r '.queue | length' "$st")" 1
+	grep -q "cannot deliver to webhook http://127.0.0.1:$port/...: " <<<"$stderr" || fail "stderr: $stderr"
+	! grep -q 'T0KEN-SECRET' <<<"$stderr$output" || fail "the token was printed"
+	! grep -q 'T0KEN-SECRET' "$st" || fail "the token is in the state file"
+	HOOK_FILE="$BATS_TEST_TMPDIR/hook.log" hook_start "$port"
+	run -0 pgx-report alerts --alerts-only --state "$st" --webhook "$url" /dev/null
+	assert_equal "$(jq -r '.queue | length' "$st")" 0
+	run -0 cut -d' ' -f1 "$BATS_TEST_TMPDIR/hook.log"
+	assert_output /hooks/T0KEN-SECRET
+	run -0 bash -c "cut -d' ' -f2- '$BATS_TEST_TMPDIR/hook.log' | jq -r '.alerts[] | select(.rule==\"blocking_locks\") | .state'"
+	assert_output firing
+	# without a state file a failed delivery is reported as lost, loudly
+	run --separate-stderr pgx-report alerts --alerts-only --slack "http://127.0.0.1:$(free_port)/services/X/Y/Z" "$F"
+	grep -q 'not delivered and lost' <<<"$stderr" || fail "stderr: $stderr"
+}
+
+@test "Slack gets an incoming-webhook payload" {
+	HOOK_FILE="$BATS_TEST_TMPDIR/slack.log" hook_start
+	run -0 pgx-report alerts --alerts-only --slack "http://127.0.0.1:$HOOK_PORT/services/T/B/X" "$F"
+	run -0 bash -c "cut -d' ' -f2- '$BATS_TEST_TMPDIR/slack.log' | jq -r '.text'"
+	assert_output --partial ':rotating_light: *[FIRING critical]* blocking_locks on /tmp/pgx-fixture:5432: 3 session(s) blocked'
+}
+
+@test "a blocking chain held past the threshold fires at Alertmanager and the webhook, then resolves" {
+	pg_start_monitored
+	am_start
+	HOOK_FILE="$BATS_TEST_TMPDIR/hook.log" hook_start
+	psql_q -c "CREATE TABLE t (id int); GRANT SELECT ON t TO monitor" >/dev/null
+	# the root holds an exclusive lock; a reader queues behind it
+	"$PG_BINDIR/psql" -X -q -c "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120)" >/dev/null 2>&1 3>&- &
+	BLOCKER_PIDS="$!"
+	sleep 0.5
+	"$PG_BINDIR/psql" -X -q -c "SELECT count(*) FROM t" >/dev/null 2>&1 3>&- &
+	BLOCKER_PIDS="$BLOCKER_PIDS $!"
+	for i in $(seq 1 50); do
+		[ "$(psql_q -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")" = 1 ] && break
+		sleep 0.1
+	done
+	export PGX_ALERT_BLOCKING_LOCKS_WARN=1 PGX_ALERT_BLOCKING_LOCKS_CRIT=off PGX_ALERT_BLOCKING_LOCKS_FOR=1s
+	st="$BATS_TEST_TMPDIR/state.json"
+	check() {
+		poll -s locks | pgx-report alerts --alerts-only --state "$st" \
+			--alertmanager "$AM_URL" --webhook "http://127.0.0.1:$HOOK_PORT/pgx"
+	}
+	sleep 1.2
+	run -0 check
+	assert_equal "$(jq -r 'select(.rule=="blocking_locks") | .state' <<<"$output")" pending
+	sleep 1.2
+	run -0 check
+	assert_equal "$(jq -r 'select(.rule=="blocking_locks") | [.state, .severity] | @tsv' <<<"$output")" "$(printf 'firing\twarning')"
+	run -0 am_alerts
+	assert_line --regexp '^blocking_locks warning active '
+	run -0 bash -c "cut -d' ' -f2- '$HOOK_FILE' | jq -r '.alerts[] | [.rule, .state] | @tsv'"
+	assert_line "$(printf 'blocking_locks\tfiring')"
+	# the chain ends
+	psql_q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()" >/dev/null
+	for i in $(seq 1 50); do
+		[ "$(psql_q -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")" = 0 ] && break
+		sleep 0.1
+	done
+	run -0 check
+	assert_equal "$(jq -r 'select(.rule=="blocking_locks") | .state' <<<"$output")" resolved
+	run -0 bash -c "cut -d' ' -f2- '$HOOK_FILE' | jq -r '.alerts[] | [.rule, .state] | @tsv'"
+	assert_line "$(printf 'blocking_locks\tresolved')"
+	sleep 0.5
+	run -0 am_alerts
+	refute_output --regexp 'blocking_locks [a-z]+ active'
+}
+
+@test "diff of two snapshots around an ALTER TABLE and a settings change" {
+	pg_start_monitored
+	psql_q -c "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, repeat('x', 100) FROM generate_series(1, 2000) g; GRANT SELECT ON t TO monitor" >/dev/null
+	poll -s settings,sizes,indexes,database >"$BATS_TEST_TMPDIR/before.ndjson"
+	psql_q -c "ALTER TABLE t ADD COLUMN n float8 DEFAULT random()" >/dev/null
+	psql_q -c "CREATE INDEX t_n ON t (n)" >/dev/null
+	psql_q -c "ALTER SYSTEM SET work_mem = '64MB'" -c "SELECT pg_reload_conf()" >/dev/null
+	sleep 0.5
+	poll -s settings,sizes,indexes,database >"$BATS_TEST_TMPDIR/after.ndjson"
+	run -0 pgx-report diff "$BATS_TEST_TMPDIR/before.ndjson" "$BATS_TEST_TMPDIR/after.ndjson"
+	assert_line '  settings work_mem value: 4MB -> 64MB'
+	assert_line --regexp '^  added indexes public\.t_n$'
+	assert_line --regexp '^  tables public\.t total_bytes: .* -> '
+	run -0 pgx-report diff -f json "$BATS_TEST_TMPDIR/before.ndjson" "$BATS_TEST_TMPDIR/after.ndjson"
+	assert_equal "$(jq -r '.changes[] | select(.item=="tables public.t" and .field=="total_bytes") | .delta > 0' <<<"$output")" true
+	assert_equal "$(jq -r '.changes[] | select(.section=="settings" and .item=="settings work_mem") | .after' <<<"$output")" 64MB
+	assert_equal "$(jq -r '[.changes[] | select(.field=="xact_commit_total") | .rate_per_s > 0] | any' <<<"$output")" true
+}
+
+@test "bad input, a bad catalog and bad options are errors with their exit codes" {
+	printf '{"type":"connections","ts":1,"total":3}\nnot json\n' >"$BATS_TEST_TMPDIR/bad.ndjson"
+	run pgx-report -f prom "$BATS_TEST_TMPDIR/bad.ndjson"
+	assert_failure 3
+	assert_output --partial "$BATS_TEST_TMPDIR/bad.ndjson:2: not a JSON object"
+	run pgx-report alerts --alerts-only "$BATS_TEST_TMPDIR/bad.ndjson"
+	assert_failure 3
+	printf 'rules:\n  - name: x\n    record: locks\n    value: "max_wait_s +"\n' >"$BATS_TEST_TMPDIR/r.yaml"
+	run pgx-report alerts --alerts "$BATS_TEST_TMPDIR/r.yaml" /dev/null
+	assert_failure 2
+	assert_output --partial 'alert rule "x": value: expected a number, a field or a function'
+	printf 'rules:\n  - name: [\n' >"$BATS_TEST_TMPDIR/y.yaml"
+	run pgx-report alerts --alerts "$BATS_TEST_TMPDIR/y.yaml" /dev/null
+	assert_failure 2
+	assert_output --partial "$BATS_TEST_TMPDIR/y.yaml:"
+	PGX_ALERT_BLOCKING_LOCKS_WARN=lots run pgx-report alerts /dev/null
+	assert_failure 2
+	assert_output --partial 'invalid value "lots" for PGX_ALERT_BLOCKING_LOCKS_WARN'
+	echo '{broken' >"$BATS_TEST_TMPDIR/state.json"
+	run pgx-report alerts --state "$BATS_TEST_TMPDIR/state.json" /dev/null
+	assert_failure 3
+	assert_output --partial 'not a pgx-report alerts state file'
+	run pgx-report diff "$F"
+	assert_failure 2
+	run pgx-report diff "$F" "$PGX_FIXTURES/report/base.ndjson"
+	assert_failure 3
+	assert_output --partial 'no pgx-poll record in'
+	run pgx-report -f bogus "$F"
+	assert_failure 2
+	run pgx-report alerts --no-such-option
+	assert_failure 2
+}
