@@ -19,7 +19,7 @@ char *sql_vacuum(const struct server_info *srv, const char **why)
 		"         extract(epoch FROM s.last_analyze)::float8 AS last_analyze_ts,\n"
 		"         extract(epoch FROM s.last_autoanalyze)::float8 AS last_autoanalyze_ts,\n"
 		"         s.vacuum_count, s.autovacuum_count, s.analyze_count, s.autoanalyze_count,\n"
-		"         coalesce((SELECT o.option_value::bool\n"
+		"         c.reloptions IS NULL OR coalesce((SELECT o.option_value::bool\n"
 		"                     FROM pg_catalog.pg_options_to_table(c.reloptions) o\n"
 		"                    WHERE o.option_name = 'autovacuum_enabled'), true)"
 		" AS autovacuum_enabled,\n"
