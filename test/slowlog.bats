@@ -299,3 +299,20 @@ wait_for_logs() {	# until every log has the marker statement and an autovacuum r
 	run jq -c '[.statements, .queries]' <<<"${lines[1]}"
 	assert_output '[0,[]]'
 }
+
+@test "pgx-logmatch --rules slowlog and pgx-report slowlog leak nothing (valgrind)" {
+	require_valgrind pgx-report
+	vg=(valgrind --quiet --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all --error-exitcode=99)
+	python3 "$GEN" --lines 1500 --seed 17 >"$BATS_TEST_TMPDIR/pg.log"
+	printf '2026-11-22 10:00:00.001 UTC [11] LOG:  statement: SELECT 1\n2026-11-22 10:00:00.002 UTC [12] LOG:  duration: 1.000 ms\n' \
+		>>"$BATS_TEST_TMPDIR/pg.log"
+	run "${vg[@]}" pgx-logmatch -o --rules slowlog "$BATS_TEST_TMPDIR/pg.log"
+	assert_success
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/m.ndjson"
+	for f in table json records; do
+		run "${vg[@]}" pgx-report slowlog -f "$f" -n 3 "$BATS_TEST_TMPDIR/m.ndjson"
+		assert_success
+	done
+	run "${vg[@]}" pgx-report slowlog "$BATS_TEST_TMPDIR/pg.log"
+	assert_failure 3	# not NDJSON; 99 would mean a leak or a memory error
+}

@@ -19,6 +19,8 @@ static void csv_append(struct csv_pending *c, const struct pgx_line *line)
 	if (c->len + line->len + 2 > c->cap) {
 		c->cap = (c->len + line->len + 2) * 2;
 		c->buf = pgx_xrealloc(c->buf, c->cap);
+		/* PCRE2's JIT may read a little past the subject's end */
+		memset(c->buf + c->len, 0, c->cap - c->len);
 	}
 	if (c->len)
 		c->buf[c->len++] = '\n';

@@ -332,7 +332,7 @@ static void load_file(struct slowlog *sl, const char *path)
 	struct pgx_line line;
 	char err[256];
 	json_t *rec;
-	int got;
+	int got = 0;
 
 	if (!in) {
 		sl->unreadable = true;
