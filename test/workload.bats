@@ -1,0 +1,109 @@
+#!/usr/bin/env bats
+# pgx-report workload: a real client through a delaying TCP proxy on
+# 127.0.0.1, its own timing lines (pgx-logmatch --rules client-timing) joined
+# with two pgx-poll statements snapshots of a real PostgreSQL 15.
+
+load test_helper
+
+DELAY_MS=50	# one way, added by test/workload/proxy.py
+UNITS=10	# units of work: fetch_item (3 statements) + ack_item (1 statement)
+
+setup_file() {
+	pg_start
+	psql_q -c "CREATE EXTENSION pg_stat_statements;
+		CREATE TABLE items (id int PRIMARY KEY, payload text, acked bool DEFAULT false);
+		INSERT INTO items SELECT g, 'p' FROM generate_series(1, 100) g;
+		CREATE TABLE item_tags (item_id int, tag text);
+		CREATE TABLE owners (id int PRIMARY KEY, name text);
+		INSERT INTO owners SELECT g, 'o' FROM generate_series(0, 4) g;
+		CREATE ROLE monitor LOGIN; GRANT pg_monitor TO monitor;"
+	local dir="$BATS_FILE_TMPDIR" port
+	"$PGX_TEST_DIR/workload/proxy.py" "$PGX_PG_PORT" "$DELAY_MS" "$dir/proxy.port" &
+	echo $! >"$dir/proxy.pid"
+	for _ in $(seq 50); do [ -s "$dir/proxy.port" ] && break; sleep 0.1; done
+	port="$(cat "$dir/proxy.port")"
+	timeout 60 pgx-poll -d "$PGX_PG_DSN user=monitor" -s statements --top 1000 >"$dir/before.ndjson"
+	timeout 120 "$PGX_TEST_DIR/workload/client.py" \
+		"host=127.0.0.1 port=$port user=postgres dbname=postgres" "$UNITS" >"$dir/app.log"
+	timeout 60 pgx-poll -d "$PGX_PG_DSN user=monitor" -s statements --top 1000 >"$dir/after.ndjson"
+	pgx-logmatch -o --rules client-timing "$dir/app.log" >"$dir/client.ndjson"
+	printf '%s\n' '# operation  piece of the normalized query text' \
+		'fetch_item FROM items WHERE' 'fetch_item FROM item_tags' 'fetch_item FROM owners' \
+		'ack_item   UPDATE items' >"$dir/map.txt"
+}
+
+teardown_file() {
+	[ -f "$BATS_FILE_TMPDIR/proxy.pid" ] && kill "$(cat "$BATS_FILE_TMPDIR/proxy.pid")" 2>/dev/null
+	pg_stop
+}
+
+workload_json() {
+	pgx-report workload --map "$BATS_FILE_TMPDIR/map.txt" --format json \
+		"$BATS_FILE_TMPDIR/before.ndjson" "$BATS_FILE_TMPDIR/after.ndjson" "$BATS_FILE_TMPDIR/client.ndjson"
+}
+
+@test "the round trips of each operation are counted exactly" {
+	run workload_json
+	assert_success
+	run jq -c '.operations[] | [.operation, .calls, .server_calls, .round_trips_per_call, .statements]' <<<"$output"
+	assert_output "$(printf '%s\n' "[\"fetch_item\",$UNITS,$((3 * UNITS)),3,3]" "[\"ack_item\",$UNITS,$UNITS,1,1]")"
+}
+
+@test "the latency the proxy adds is attributed to the network within 10%" {
+	run workload_json
+	assert_success
+	json="$output"
+	# 4 round trips per unit, each 2 x DELAY_MS slower through the proxy.
+	added_s="$(echo "$UNITS * 4 * 2 * $DELAY_MS / 1000" | bc -l)"
+	run jq --argjson want "$added_s" '(.network_s - $want) / $want | fabs < 0.10' <<<"$json"
+	assert_output true
+	run jq --argjson d "$DELAY_MS" '.operations[] | select(.operation == "ack_item") | (.network_mean_ms - 2 * $d) / (2 * $d) | fabs < 0.10' <<<"$json"
+	assert_output true
+	run jq '.server_s < 0.1 * .network_s and .application_s > 0' <<<"$json"
+	assert_output true
+}
+
+@test "the markdown report follows the analysis template and ranks the bottlenecks with numbers" {
+	run pgx-report workload -m "$BATS_FILE_TMPDIR/map.txt" \
+		"$BATS_FILE_TMPDIR/before.ndjson" "$BATS_FILE_TMPDIR/after.ndjson" "$BATS_FILE_TMPDIR/client.ndjson"
+	assert_success
+	report="$output"
+	run grep -E '^#+ ' <<<"$report"
+	assert_output "$(printf '%s\n' '# Performance Analysis Report' '## Executive Summary' '## Timing Breakdown' \
+		'## Per-Operation Analysis' '### fetch_item' '### ack_item' '## Identified Bottlenecks' \
+		'### 1. Network dominance' '### 2. Chatty operation fetch_item' '## Optimization Priorities')"
+	run grep -E '^[|] (Network RTT [(]and driver[)]|Server Execution|Application Logic) [|] [0-9.]+ [|] [0-9.]+% [|]$' <<<"$report"
+	assert_equal "${#lines[@]}" 3
+	run grep -F -- "- **Round trips per call**: 3.00" <<<"$report"
+	assert_success
+	run grep -E -- "- \*\*Evidence\*\*: $((3 * UNITS)) statements for $UNITS calls \(3.00 per call\)" <<<"$report"
+	assert_success
+}
+
+@test "without a map, an operation named like a procedure finds its statements" {
+	psql_q -c "CREATE FUNCTION get_owner(i int) RETURNS text LANGUAGE sql AS 'SELECT name FROM owners WHERE id = i'"
+	before="$(pgx-poll -d "$PGX_PG_DSN user=monitor" -s statements --top 1000)"
+	for i in 1 2 3 4 5; do
+		psql_q -c "SELECT get_owner($i)" >/dev/null
+		echo "2026-11-22 06:00:0$i UTC app procedure=get_owner elapsed=2.5ms"
+	done >"$BATS_TEST_TMPDIR/app.log"
+	after="$(pgx-poll -d "$PGX_PG_DSN user=monitor" -s statements --top 1000)"
+	run pgx-report workload -f json <(echo "$before") <(echo "$after") \
+		<(pgx-logmatch -o --rules client-timing "$BATS_TEST_TMPDIR/app.log")
+	assert_success
+	run jq -c '.operations[] | [.operation, .calls, .server_calls, .client_mean_ms]' <<<"$output"
+	assert_output '["get_owner",5,5,2.5]'
+}
+
+@test "missing client timings or statements are input errors" {
+	run pgx-report workload "$BATS_FILE_TMPDIR/before.ndjson"
+	assert_failure 3
+	assert_output --partial 'no client timing in the input'
+	run pgx-report workload "$BATS_FILE_TMPDIR/client.ndjson"
+	assert_failure 3
+	assert_output --partial 'no statements record'
+	printf 'just-one-word\n' >"$BATS_TEST_TMPDIR/bad.map"
+	run pgx-report workload --map "$BATS_TEST_TMPDIR/bad.map" "$BATS_FILE_TMPDIR/client.ndjson"
+	assert_failure 2
+	assert_output --partial 'bad.map:1: a mapping line is "OPERATION PATTERN"'
+}

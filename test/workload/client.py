@@ -1,0 +1,45 @@
+#!/usr/bin/python3
+"""A small application: N units of work, each two operations, timed by itself.
+
+Usage: client.py DSN N
+
+fetch_item runs three statements (three round trips), ack_item one; each
+operation logs "TIMESTAMP op=NAME elapsed=X.XXXms" on stdout, the format
+share/pgx/rules/client-timing.yaml reads.  Autocommit, so no BEGIN/COMMIT
+round trips hide in the driver.
+"""
+import sys
+import time
+
+import psycopg2
+
+
+def timed(cur, name, statements):
+    start = time.perf_counter()
+    for sql, args in statements:
+        cur.execute(sql, args)
+        if cur.description:
+            cur.fetchall()
+    ms = (time.perf_counter() - start) * 1000
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    print(f"{stamp} UTC app op={name} elapsed={ms:.3f}ms", flush=True)
+
+
+def main():
+    dsn, n = sys.argv[1], int(sys.argv[2])
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    cur = conn.cursor()
+    for i in range(1, n + 1):
+        timed(cur, "fetch_item", [
+            ("SELECT id, payload FROM items WHERE id = %s", (i,)),
+            ("SELECT count(*) FROM item_tags WHERE item_id = %s", (i,)),
+            ("SELECT name FROM owners WHERE id = %s", (i % 5,)),
+        ])
+        timed(cur, "ack_item", [("UPDATE items SET acked = true WHERE id = %s", (i,))])
+        time.sleep(0.01)
+    conn.close()
+
+
+if __name__ == "__main__":
+    main()
