@@ -276,6 +276,33 @@ shared_buffers=128MB true"
 	grep -q '^# \[pgtune.shared_buffers, confidence high, restart\]$' "$OWN_TMP/tune.conf" || fail "no rule comment"
 }
 
+@test "no profile yields a value PostgreSQL refuses, even at 8MB or 4TB and 1 or 64 CPUs" {
+	OWN_TMP="$(mktemp -d /tmp/pgx-tune-conf.XXXXXX)"
+	chmod 755 "$OWN_TMP"
+	cp -a "$PGX_PG_DIR/data" "$OWN_TMP/data"
+	rm -f "$OWN_TMP/data/postmaster.pid" "$OWN_TMP/data/postgresql.auto.conf"
+	echo "include '$OWN_TMP/tune.conf'" >>"$OWN_TMP/data/postgresql.conf"
+	[ "$(id -u)" != 0 ] || chown -R postgres: "$OWN_TMP"
+	local n=0
+	for profile in web oltp dw desktop mixed auto conservative; do
+		for mem in 8MB 4TB; do
+			for cpus in 1 64; do
+				pgx-tune --profile "$profile" --memory "$mem" --cpus "$cpus" --storage hdd \
+					--format conf </dev/null >"$OWN_TMP/tune.conf" 2>/dev/null
+				# postgres -C reads and checks every line of the configuration
+				as_pg_owner "$PG_BINDIR/postgres" -D "$OWN_TMP/data" -C work_mem >/dev/null 2>"$OWN_TMP/err" ||
+					fail "$profile $mem $cpus CPUs: $(cat "$OWN_TMP/err")"
+				n=$((n + 1))
+			done
+		done
+	done
+	assert_equal "$n" 28
+	# at 8MB pgtune's share falls below PostgreSQL's minimum: clamped, and said so
+	run --separate-stderr pgx-tune --profile web --memory 8MB --cpus 1 </dev/null
+	assert_equal "$(jq -r 'select(.parameter == "maintenance_work_mem") | .recommended' <<<"$output")" 1MB
+	assert_equal "$(jq -r 'select(.parameter == "maintenance_work_mem") | .rationale' <<<"$output" | grep -c 'Clamped to 1MB')" 1
+}
+
 @test "--format table shows current, recommended and status columns" {
 	settings_record >"$BATS_TEST_TMPDIR/settings.ndjson"
 	run pgx-tune --format table --all --memory 2GB --cpus 4 "$BATS_TEST_TMPDIR/settings.ndjson"
