@@ -141,10 +141,8 @@ static void select_sections(struct poll_opts *o, const char *list)
 	o->section_mask = 0;
 	o->sections_given = true;
 	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		if (!section_find(name, &i)) {
-			free(copy);
-			pgx_usage_error("unknown section \"%s\"", name);
-		}
+		if (!section_find(name, &i))
+			pgx_usage_error("unknown section \"%s\"", name);	/* exits */
 		o->section_mask |= 1UL << i;
 	}
 	free(copy);
