@@ -176,6 +176,22 @@ recommended_pairs() {
 	assert_equal "$(jq -r 'select(.parameter == "wal_compression") | .recommended' <<<"$output")" lz4
 }
 
+@test "pgx-poll's settings record feeds pgx-tune, and pgx-poll's poll record passes through" {
+	run --separate-stderr bash -c "pgx-poll --allow-privileged --sections settings -d '$PGX_PG_DSN' |
+		pgx-tune --memory 2GB --cpus 4 --profile mixed"
+	assert_success
+	assert_equal "$(jq -r .type <<<"$output" | uniq -c | awk '{print $2":"$1}' | tr '\n' ' ')" \
+		"poll:1 machine:1 recommendation:10 "
+	# the server already has what mixed wants for shared_buffers, work_mem, wal_buffers,
+	# random_page_cost, max_connections and four PostgreSQL 15 defaults
+	assert_equal "$(jq -r 'select(.type == "recommendation") | .parameter' <<<"$output" | tr '\n' ' ')" \
+		"effective_cache_size maintenance_work_mem effective_io_concurrency huge_pages min_wal_size max_wal_size max_worker_processes max_parallel_workers jit wal_compression "
+	assert_equal "$(jq -c 'select(.parameter == "effective_cache_size") | [.current, .recommended]' <<<"$output")" \
+		'["4GB","1536MB"]'
+	assert_equal "$(jq -c 'select(.type == "machine") | [.pg_version_source, .max_connections]' <<<"$output")" \
+		'["settings",100]'
+}
+
 @test "--all lists the skipped settings with status keep" {
 	settings_record >"$BATS_TEST_TMPDIR/settings.ndjson"
 	run pgx-tune --all --memory 2GB --cpus 4 --profile mixed <"$BATS_TEST_TMPDIR/settings.ndjson"
