@@ -35,7 +35,9 @@ static void usage(void)
 	       "  %s aggregate [OPTION]... [FILE]...\n"
 	       "  %s slowlog [OPTION]... [FILE]...   (see %s slowlog --help)\n"
 	       "  %s diff [OPTION]... BEFORE AFTER\n"
-	       "  %s alerts [OPTION]... [FILE]...   (see %s alerts --help)\n\n"
+	       "  %s alerts [OPTION]... [FILE]...   (see %s alerts --help)\n"
+	       "  %s plan [OPTION]... [FILE]...     (see %s plan --help)\n"
+	       "  %s workload [OPTION]... [FILE]... (see %s workload --help)\n\n"
 	       "Reads NDJSON records from FILEs or standard input; records other than\n"
 	       "phase, script, extension, bgworker, process and profile are ignored.\n"
 	       "compare shows what changed between two profiles (runs or aggregates);\n"
@@ -59,6 +61,7 @@ static void usage(void)
 	       "3 input unreadable or invalid or without a profile, 6 write error,\n"
 	       "7 a profile never became ready, 130 interrupted.\n",
 	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(),
+	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(),
 	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname());
 }
 
