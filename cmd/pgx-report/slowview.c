@@ -216,7 +216,7 @@ static void table_events(FILE *f, const struct slowlog *sl)
 	fputc('\n', f);
 	fprintf(f, "%-17s %lu", "Lock waits", sl->locks.count);
 	if (sl->locks.count)
-		fprintf(f, " (longest %.3f ms waited before the message)", sl->locks.max);
+		fprintf(f, " (longest logged wait %.3f ms)", sl->locks.max);
 	fprintf(f, "\n%-17s %lu", "Temporary files", sl->temp.count);
 	if (sl->temp.count)
 		fprintf(f, ", %.0f bytes (largest %.0f)", sl->temp.total, sl->temp.max);
