@@ -126,6 +126,7 @@ static void init_changeset(struct changeset *cs, const struct cluster *c, const 
 	cs->patroni_url = o->patroni_url ? patroni_strip_credentials(o->patroni_url) : NULL;
 	cs->user = c->user ? pgx_xstrdup(c->user) : NULL;
 	cs->host = pgx_xstrdup(host);
+	cs->status = pgx_xstrdup("planned");
 }
 
 /* Under Patroni without --via-patroni: the PATCH that would do it. */
@@ -186,56 +187,69 @@ static bool newer_in_effect(const char *root, const struct changeset *cs)
 	return found;
 }
 
+/* The cluster's state directory, locked; *dir is set on success. */
+static int take_lock(const char *root, const char *fingerprint, const char *operation,
+		     const char *id, char **dir)
+{
+	int lock;
+
+	if (!(*dir = state_cluster_dir(root, fingerprint, true)))
+		return errno == EACCES || errno == EPERM || errno == EROFS ?
+		       PGX_EXIT_PRIVILEGE : PGX_EXIT_INTERNAL;
+	lock = state_lock(*dir, operation, id);
+	if (!lock)
+		return PGX_EXIT_OK;
+	free(*dir);
+	*dir = NULL;
+	return lock == 1 ? PGX_EXIT_FINDINGS : lock == -2 ? PGX_EXIT_PRIVILEGE : PGX_EXIT_INTERNAL;
+}
+
+/* Prechecks, then (apply, nothing refused) the change itself; records last. */
+static int plan_or_apply(struct cluster *c, struct changeset *cs, const struct apply_opts *o,
+			 const char *cmd, const char *dir)
+{
+	enum refusal worst = precheck(c, cs, o);
+	json_t *patch = patroni_plan(c, cs, o);
+	int status = exit_for(worst);
+
+	if (worst != REFUSE_NONE) {
+		set_str(&cs->status, "refused");
+		if (dir)
+			pgx_error("nothing changed: %zu of %zu parameter(s) refused", count_refused(cs), cs->n);
+	} else if (dir && cs->n) {
+		cs->id = state_new_id();
+		cs->created = pgx_now();
+		status = run_apply(c, cs, o, dir);
+	}
+	if (dir)
+		state_unlock(dir);
+	if (!emit_all(cs, cmd, o->table, patch))
+		status = PGX_EXIT_OUTPUT;
+	json_decref(patch);
+	return status;
+}
+
 static int do_plan_or_apply(const char *cmd, const struct apply_opts *o)
 {
 	struct changeset cs = { 0 };
-	struct cluster c;
-	enum refusal worst;
+	struct cluster c = { 0 };
 	char *root = NULL, *dir = NULL;
-	json_t *patch = NULL;
-	bool apply = !strcmp(cmd, "apply"), ok;
-	int status, lock;
+	bool apply = !strcmp(cmd, "apply");
+	int status = input_read(o, &cs, !o->table);
 
-	if ((status = input_read(o, &cs, !o->table)) || pgx_stop_signal) {
-		changeset_free(&cs);
-		return pgx_stop_signal ? PGX_EXIT_INTERRUPTED : status;
-	}
-	if ((status = open_cluster(&c, o, !apply))) {
-		cluster_close(&c);
-		changeset_free(&cs);
-		return status;
-	}
-	init_changeset(&cs, &c, o);
-	cs.status = pgx_xstrdup("planned");
-	if (apply) {
-		root = state_dir_resolve(o->state_dir);
-		if (!(dir = state_cluster_dir(root, c.fingerprint, true)))
-			status = errno == EACCES || errno == EPERM || errno == EROFS ?
-				 PGX_EXIT_PRIVILEGE : PGX_EXIT_INTERNAL;
-		else if ((lock = state_lock(dir, "apply", NULL)))
-			status = lock == 1 ? PGX_EXIT_FINDINGS : lock == -2 ? PGX_EXIT_PRIVILEGE : PGX_EXIT_INTERNAL;
-	}
+	if (!status && pgx_stop_signal)
+		status = PGX_EXIT_INTERRUPTED;
+	if (!status)
+		status = open_cluster(&c, o, !apply);
 	if (!status) {
-		worst = precheck(&c, &cs, o);
-		patch = patroni_plan(&c, &cs, o);
-		status = exit_for(worst);
-		if (worst != REFUSE_NONE) {
-			set_str(&cs.status, "refused");
-			if (apply)
-				pgx_error("nothing changed: %zu of %zu parameter(s) refused",
-					  count_refused(&cs), cs.n);
-		} else if (apply && cs.n) {
-			cs.id = state_new_id();
-			cs.created = pgx_now();
-			status = run_apply(&c, &cs, o, dir);
+		init_changeset(&cs, &c, o);
+		if (apply) {
+			root = state_dir_resolve(o->state_dir);
+			status = take_lock(root, c.fingerprint, "apply", NULL, &dir);
 		}
-		if (apply)
-			state_unlock(dir);
-		ok = emit_all(&cs, cmd, o->table, patch);
-		if (!ok)
-			status = PGX_EXIT_OUTPUT;
 	}
-	json_decref(patch);
+	if (!status)
+		status = plan_or_apply(&c, &cs, o, cmd, dir);
 	json_decref(c.patroni_config);
 	cluster_close(&c);
 	changeset_free(&cs);
@@ -265,9 +279,9 @@ static int rollback_locked(struct cluster *c, struct changeset *cs, const struct
 static int do_rollback(const char *id, const struct apply_opts *o)
 {
 	struct changeset cs = { 0 };
-	struct cluster c;
+	struct cluster c = { 0 };
 	char *root = state_dir_resolve(o->state_dir), *dir = NULL;
-	int status, rc, lock;
+	int status, rc;
 
 	if ((status = open_cluster(&c, o, false)))
 		goto out;
@@ -279,11 +293,7 @@ static int do_rollback(const char *id, const struct apply_opts *o)
 						   id, cs.cluster, c.fingerprint);
 	else if (rc < 0)
 		status = PGX_EXIT_INPUT;
-	else if (!(dir = state_cluster_dir(root, c.fingerprint, true)))
-		status = PGX_EXIT_INTERNAL;
-	else if ((lock = state_lock(dir, "rollback", id)))
-		status = lock == 1 ? PGX_EXIT_FINDINGS : lock == -2 ? PGX_EXIT_PRIVILEGE : PGX_EXIT_INTERNAL;
-	else {
+	else if (!(status = take_lock(root, c.fingerprint, "rollback", id, &dir))) {
 		status = rollback_locked(&c, &cs, o, root, dir);
 		state_unlock(dir);
 	}
