@@ -386,3 +386,24 @@ shifted() {
 	run pgx-report alerts --no-such-option
 	assert_failure 2
 }
+
+@test "the health views, diff and alerts free everything they allocate (valgrind)" {
+	require_valgrind pgx-report
+	vg() {
+		valgrind --quiet --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
+			--error-exitcode=99 "$@"
+	}
+	for fmt in prom html table json; do
+		run vg pgx-report -f "$fmt" -o "$BATS_TEST_TMPDIR/out.$fmt" "$F"
+		assert_success
+	done
+	run vg pgx-report diff -f json -o "$BATS_TEST_TMPDIR/d.json" "$F" "$F"
+	assert_success
+	run vg pgx-report alerts --state "$BATS_TEST_TMPDIR/st.json" --slack "http://127.0.0.1:$(free_port)/x" "$F"
+	assert_success
+	refute_output --partial 'definitely lost'
+	run vg pgx-report alerts --state "$BATS_TEST_TMPDIR/st.json" /dev/null
+	assert_success
+	run bash -c "cat '$F' | valgrind --quiet --leak-check=full --errors-for-leak-kinds=all --error-exitcode=99 pgx-report >/dev/null"
+	assert_success
+}
