@@ -243,21 +243,34 @@ static int run_delta(struct poller *p)
 	pass_init(&second, p, p->o->section_mask);
 	pass_run(&first, p->pc);
 	if (sleep_until(start + p->o->delta_s) && !first.lost) {
-		if (!p->pc->conn)	/* --all-databases closed it */
-			poll_connect(p->pc, p->o, NULL, &status);
-		if (p->pc->conn)
+		/* --all-databases closed it, or the server restarted in between:
+		 * the new postmaster start time then voids the rates */
+		if (p->pc->conn && !connection_alive(p->pc->conn))
+			poll_disconnect(p->pc);
+		if (!p->pc->conn && !poll_connect(p->pc, p->o, NULL, &status) &&
+		    status == PGX_EXIT_PRIVILEGE) {
+			p->status = status;
+			pass_free(&first);
+			pass_free(&second);
+			return status;
+		}
+		if (p->pc->conn) {
+			status = PGX_EXIT_OK;
 			pass_run(&second, p->pc);
+		} else	/* libpq's one-line reason is on stderr already */
+			error_record(&second, NULL, NULL, "connection lost between the samples");
 		delta_apply(first.out, second.out, first.start_ts, second.start_ts);
 		if (!emit_all(second.out) || !emit_poll(&second, "delta", start, -1))
 			status = PGX_EXIT_OUTPUT;
-		else if (second.lost || !p->pc->conn)
+		else if (second.lost) {
+			pgx_error("connection to the server lost during the snapshot");
 			status = PGX_EXIT_CONNECT;
+		}
 	} else if (first.lost) {
 		emit_all(first.out);
+		pgx_error("connection to the server lost during the snapshot");
 		status = PGX_EXIT_CONNECT;
 	}
-	if (status == PGX_EXIT_CONNECT)
-		pgx_error("connection to the server lost during the snapshot");
 	pass_free(&first);
 	pass_free(&second);
 	p->status = status;

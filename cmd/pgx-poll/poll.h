@@ -154,6 +154,8 @@ struct pass {
 bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *dsn,
 		  int *status);
 void poll_disconnect(struct poll_conn *pc);
+/* Is the session still there (a failed query may not say)? Runs SELECT 1. */
+bool connection_alive(PGconn *conn);
 void pass_run(struct pass *ps, struct poll_conn *pc);
 json_t *error_record(struct pass *ps, const char *section, const char *db,
 		     const char *message);

@@ -95,7 +95,7 @@ json_t *error_record(struct pass *ps, const char *section, const char *db,
 
 /* After a failed query: is the session still there?  libpq does not always
  * mark a connection bad when the server closed it in the middle of a query. */
-static bool connection_alive(PGconn *conn)
+bool connection_alive(PGconn *conn)
 {
 	PGresult *res;
 	bool alive;
