@@ -273,7 +273,7 @@ static bool what_if(struct advice_ctx *c, const char *text, const char *create, 
 	const char *params[1] = { create };
 	PGresult *res;
 	json_t *after, *w;
-	bool used;
+	bool used = false;
 
 	snprintf(sql, sizeof(sql), "SELECT indexname FROM %s.hypopg_create_index($1)", c->hypopg);
 	if (!(res = adv_query(c, "hypopg", sql, 1, params, NULL)) || PQntuples(res) != 1) {
@@ -296,7 +296,9 @@ static bool what_if(struct advice_ctx *c, const char *text, const char *create, 
 	snprintf(sql, sizeof(sql), "SELECT %s.hypopg_reset()", c->hypopg);
 	PQclear(adv_query(c, "hypopg", sql, 0, NULL, NULL));
 	json_object_set_new(ev, "whatif", w);
-	return after && json_is_true(json_object_get(w, "index_used")) && plan_cost(after) < cost_before;
+	used = after && json_is_true(json_object_get(w, "index_used")) && plan_cost(after) < cost_before;
+	json_decref(after);
+	return used;
 }
 
 /* ---- sequential scans on large tables ---- */
