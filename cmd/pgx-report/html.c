@@ -63,6 +63,35 @@ static void fmt_ts(char *buf, size_t n, double ts)
 		snprintf(buf, n, "?");
 }
 
+/* Long statements are cut in tables (on a UTF-8 boundary); the whole text
+ * is the cell's tooltip. */
+#define CODE_MAX 240
+
+static void code(FILE *f, const char *s)
+{
+	size_t n = strlen(s);
+	char *cut;
+
+	if (n <= CODE_MAX) {
+		fputs("<code>", f);
+		esc(f, s);
+		fputs("</code>", f);
+		return;
+	}
+	n = CODE_MAX;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	cut = pgx_xmalloc(n + 1);
+	memcpy(cut, s, n);
+	cut[n] = '\0';
+	fputs("<code title=\"", f);
+	esc(f, s);
+	fputs("\">", f);
+	esc(f, cut);
+	fputs("&hellip;</code>", f);
+	free(cut);
+}
+
 enum cell { C_STR, C_NUM, C_BYTES, C_AGE, C_TS, C_PCT, C_CODE, C_BOOL };
 
 /* One <td> from a field of obj: unknown values show as an em dash. */
@@ -76,10 +105,10 @@ static void td(struct page *p, const json_t *obj, const char *key, enum cell kin
 	fputs(num ? "<td class=n>" : "<td>", p->f);
 	if (kind == C_BOOL && json_is_boolean(v)) {
 		fputs(json_is_true(v) ? "yes" : "no", p->f);
-	} else if ((kind == C_STR || kind == C_CODE) && json_is_string(v)) {
-		fputs(kind == C_CODE ? "<code>" : "", p->f);
+	} else if (kind == C_CODE && json_is_string(v)) {
+		code(p->f, json_string_value(v));
+	} else if (kind == C_STR && json_is_string(v)) {
 		esc(p->f, json_string_value(v));
-		fputs(kind == C_CODE ? "</code>" : "", p->f);
 	} else if (kind == C_STR && json_is_integer(v)) {
 		fprintf(p->f, "%lld", (long long)json_integer_value(v));
 	} else if (num && jnum(obj, key, &d)) {
