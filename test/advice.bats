@@ -82,6 +82,9 @@ advice() {
 	assert_output 'DROP INDEX CONCURRENTLY public.big_note_again'
 	run jq -r 'select(.type == "index_advice" and .kind == "unused_index") | .statement' <<<"$advice"
 	assert_line 'DROP INDEX CONCURRENTLY public.big_note'
+	run timeout 120 pgx-poll -d "$MONITOR_DSN" --advice --indexes-from "$BATS_TEST_TMPDIR/no-such.ndjson"
+	assert_failure 3
+	assert_output --partial 'no-such.ndjson'
 }
 
 @test "without hypopg the suggestion stands on the plan alone, at medium confidence" {

@@ -36,6 +36,7 @@ struct advice_ctx {
 	json_t *out;		/* index_advice records, in order */
 	json_t *missing;	/* [{what, why}] */
 	long tables_checked, rejected_by_whatif;
+	bool unreadable;	/* --indexes-from could not be read */
 };
 
 static void note_missing(struct advice_ctx *c, const char *what, const char *fmt, ...)
@@ -522,8 +523,10 @@ static json_t *indexes_from_file(struct advice_ctx *c, const char *path)
 	const char *type, *db;
 	int rc;
 
-	if (!in)
+	if (!in) {
+		c->unreadable = true;
 		return NULL;
+	}
 	while ((rc = pgx_ndjson_next(in, &line, &rec)) != 0) {
 		if (rc < 0 || !rec)
 			continue;
@@ -685,6 +688,8 @@ int advice_run(struct poll_conn *pc, const struct poll_opts *o,
 	explain_command(pc->conn, "ROLLBACK", NULL);
 	if (!emit_all(&c))
 		status = PGX_EXIT_OUTPUT;
+	else if (c.unreadable)
+		status = PGX_EXIT_INPUT;
 	if (pgx_stop_signal)
 		status = PGX_EXIT_INTERRUPTED;
 	json_decref(c.out);

@@ -52,8 +52,10 @@ static void usage(void)
 	       "  -d, --dbname=CONNSTR       conninfo string or URI (default: PG* variables)\n"
 	       "      --statement-timeout=MS per-query limit (default 3000)\n"
 	       "      --lock-timeout=MS      lock wait limit (default 1000)\n\n"
-	       "Exit status: 0 snapshot written (sections may be degraded), 2 usage,\n"
+	       "Exit status: 0 snapshot written (sections may be degraded), 2 usage\n"
+	       "(--explain: statement refused), 3 unreadable --explain-file or --indexes-from,\n"
 	       "4 cannot connect or connection lost, 5 role refused, 6 write error,\n"
+	       "7 the explained statement failed,\n"
 	       "130 interrupted (SIGTERM ends --interval and --schedule with 0).\n",
 	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname());
 }
