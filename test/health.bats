@@ -227,6 +227,13 @@ shifted() {
 	} >"$BATS_TEST_TMPDIR/ends.ndjson"
 	run -0 pgx-report alerts --alerts-only "$BATS_TEST_TMPDIR/ends.ndjson"
 	assert_equal "$(jq -r 'select(.rule=="blocking_locks") | .state' <<<"$output")" "$(printf 'firing\nresolved')"
+	# a locks section that failed resolves nothing
+	{
+		cat "$F"
+		shifted 60 | jq -c 'if .type=="locks" then {type, ts, cluster, status: "error", missing: [{what: "locks", why: "canceling statement due to statement timeout"}]} else . end'
+	} >"$BATS_TEST_TMPDIR/failed.ndjson"
+	run -0 pgx-report alerts --alerts-only "$BATS_TEST_TMPDIR/failed.ndjson"
+	assert_equal "$(jq -r 'select(.rule=="blocking_locks") | .state' <<<"$output")" firing
 }
 
 @test "the state file carries 'for' timers across cron runs and --exit-status reports the worst" {

@@ -386,6 +386,11 @@ static void evaluate_record(struct alert_run *run, const json_t *rec)
 
 		if (!type || strcmp(type, r->record))
 			continue;
+		/* a failed section, or one without the list, says nothing:
+		 * its alerts stay as they are rather than resolve */
+		if (same_str(json_object_get(rec, "status"), "error") ||
+		    (r->each && !json_is_array(jpath(rec, r->each))))
+			continue;
 		seen = json_object();
 		if (r->each) {
 			list = jpath(rec, r->each);

@@ -91,6 +91,12 @@ static void sample(struct prom *p, const char *name, const char *type, const cha
 #define G "gauge"
 #define C "counter"
 
+/* A field of each element of a list as one family */
+struct item_metric {
+	const char *key, *name, *type, *help;
+	double scale;
+};
+
 /* A field of rec as a sample, when it is known; scale converts units. */
 #define FIELD(p, rec, key, name, type, help, scale, ...) do { \
 	double v_; \
@@ -146,6 +152,61 @@ static void activity(struct prom *p, const json_t *r, const char *db)
 	      "Sessions idle in transaction.", 1, NULL);
 	FIELD(p, r, "idle_in_xact_max_age_s", "pg_idle_in_transaction_max_age_seconds", G,
 	      "Longest time a session has been idle in transaction.", 1, NULL);
+	{
+		json_t *h;
+		size_t i;
+		double v, kinds[4] = { NAN, NAN, NAN, NAN };
+		static const char *const names[] = { "backend", "replication_slot", "prepared_xact", "standby_feedback" };
+
+		/* the oldest holder of the xmin horizon of each kind: no pid, no name */
+		json_array_foreach(json_object_get(r, "xmin_holders"), i, h)
+			for (size_t k = 0; k < 4; k++)
+				if (jstr(h, "kind") && !strcmp(jstr(h, "kind"), names[k]) && jnum(h, "xmin_age", &v) &&
+				    (isnan(kinds[k]) || v > kinds[k]))
+					kinds[k] = v;
+		for (size_t k = 0; k < 4; k++)
+			if (!isnan(kinds[k]))
+				sample(p, "pg_xmin_horizon_age", G,
+				       "Transactions behind the oldest xmin held, by kind of holder.",
+				       kinds[k], "kind", names[k], NULL);
+	}
+}
+
+static void io(struct prom *p, const json_t *r, const char *db)
+{
+	static const struct item_metric m[] = {
+		{ "reads_total", "pg_io_reads_total", C, "Read operations (pg_stat_io).", 1 },
+		{ "writes_total", "pg_io_writes_total", C, "Write operations (pg_stat_io).", 1 },
+		{ "extends_total", "pg_io_extends_total", C, "Relation extend operations (pg_stat_io).", 1 },
+		{ "hits_total", "pg_io_hits_total", C, "Shared buffer hits (pg_stat_io).", 1 },
+		{ "evictions_total", "pg_io_evictions_total", C, "Buffers evicted (pg_stat_io).", 1 },
+		{ "fsyncs_total", "pg_io_fsyncs_total", C, "fsync calls (pg_stat_io).", 1 },
+	};
+	json_t *it;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "items"), i, it) {
+		const char *bt = jstr(it, "backend_type"), *obj = jstr(it, "object"), *ctx = jstr(it, "context");
+
+		if (!bt || !obj || !ctx)
+			continue;
+		for (size_t j = 0; j < sizeof(m) / sizeof(*m); j++)
+			FIELD(p, it, m[j].key, m[j].name, C, m[j].help, 1, "backend_type", bt,
+			      "object", obj, "context", ctx, NULL);
+	}
+}
+
+static void settings(struct prom *p, const json_t *r, const char *db)
+{
+	json_t *it;
+	size_t i, pending = 0;
+
+	if (!json_is_array(json_object_get(r, "settings")))
+		return;
+	json_array_foreach(json_object_get(r, "settings"), i, it)
+		pending += json_is_true(json_object_get(it, "pending_restart"));
+	sample(p, "pg_settings_pending_restart", G, "Settings changed that wait for a server restart.",
+	       (double)pending, NULL);
 }
 
 static void locks(struct prom *p, const json_t *r, const char *db)
@@ -161,10 +222,6 @@ static void locks(struct prom *p, const json_t *r, const char *db)
 
 /* Top-N items of a list plus the record's "other" rollup, so the label
  * set is bounded whatever the number of relations or queries. */
-struct item_metric {
-	const char *key, *name, *type, *help;
-	double scale;
-};
 
 static void list_metrics(struct prom *p, const json_t *items, const json_t *other,
 			 const char *db, const char *label, const char *id_key,
@@ -565,7 +622,7 @@ void prom_render(FILE *f, const struct snapshot *s, long top)
 		void (*fn)(struct prom *, const json_t *, const char *);
 	} views[] = {
 		{ "identity", identity }, { "connections", connections }, { "activity", activity },
-		{ "locks", locks }, { "statements", statements }, { "database", database },
+		{ "locks", locks }, { "statements", statements }, { "io", io }, { "settings", settings }, { "database", database },
 		{ "checkpoints", checkpoints }, { "wal", wal }, { "replication", replication },
 		{ "archiver", archiver }, { "vacuum", vacuum }, { "sizes", sizes },
 		{ "indexes", indexes }, { "bloat", bloat }, { "wraparound", wraparound },
