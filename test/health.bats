@@ -414,3 +414,21 @@ shifted() {
 	run bash -c "cat '$F' | valgrind --quiet --leak-check=full --errors-for-leak-kinds=all --error-exitcode=99 pgx-report >/dev/null"
 	assert_success
 }
+
+@test "Alertmanager down for several runs gets one folded delivery when it is back" {
+	st="$BATS_TEST_TMPDIR/state.json"
+	port="$(free_port)"
+	for ts in 0 60 120; do
+		jq -c --argjson d "$ts" 'if has("ts") then .ts += $d else . end' "$F" |
+			pgx-report alerts --alerts-only --state "$st" --alertmanager "http://127.0.0.1:$port" >/dev/null 2>"$BATS_TEST_TMPDIR/err"
+	done
+	grep -q "cannot deliver to alertmanager http://127.0.0.1:$port/...: " "$BATS_TEST_TMPDIR/err" || fail "$(cat "$BATS_TEST_TMPDIR/err")"
+	assert_equal "$(jq -r '[.queue[] | select(.target=="alertmanager")] | length' "$st")" 1
+	# start it on that port
+	ALERTMANAGER_PORT="$port" am_start
+	run -0 pgx-report alerts --alerts-only --state "$st" --alertmanager "$AM_URL" /dev/null
+	assert_equal "$(jq -r '.queue | length' "$st")" 0
+	run -0 am_alerts
+	assert_line --regexp '^blocking_locks critical active '
+	assert_line --regexp '^sequence_exhaustion warning active '
+}

@@ -16,7 +16,7 @@ wait_http() {
 am_start() {
 	[ -x "$ALERTMANAGER_BIN" ] || skip "prometheus-alertmanager not installed"
 	AM_DIR="$(mktemp -d /tmp/pgx-am.XXXXXX)"
-	AM_PORT="$(free_port)"
+	AM_PORT="${ALERTMANAGER_PORT:-$(free_port)}"
 	cat >"$AM_DIR/alertmanager.yml" <<-'YML'
 	route:
 	  receiver: "null"

@@ -248,10 +248,54 @@ static bool deliver(const struct notify_targets *t, const char *kind, const char
 	return ok;
 }
 
+static bool has_key(const json_t *list, const char *key)
+{
+	size_t i;
+	json_t *a;
+
+	json_array_foreach(list, i, a)
+		if (key && jstr(a, "labels.pgx_key") && !strcmp(jstr(a, "labels.pgx_key"), key))
+			return true;
+	return false;
+}
+
+/* Alertmanager needs only the latest word on each alert: queued bodies
+ * fold into the new one (older alerts it does not mention kept), so a
+ * long outage queues one body, not one a run. */
+static char *am_fold(json_t *queue, const char *body)
+{
+	json_t *merged = json_loads(body, 0, NULL), *q, *old, *a;
+	size_t i = 0, j;
+
+	if (!json_is_array(merged)) {
+		json_decref(merged);
+		return pgx_xstrdup(body);
+	}
+	while (i < json_array_size(queue)) {
+		q = json_array_get(queue, i);
+		if (!jstr(q, "target") || strcmp(jstr(q, "target"), "alertmanager")) {
+			i++;
+			continue;
+		}
+		old = json_loads(jstr(q, "body") ? jstr(q, "body") : "", 0, NULL);
+		json_array_foreach(old, j, a)
+			if (!has_key(merged, jstr(a, "labels.pgx_key")))
+				json_array_append(merged, a);
+		json_decref(old);
+		json_array_remove(queue, i);
+	}
+	return dumps(merged);
+}
+
 static void enqueue(json_t *queue, const char *kind, const char *body)
 {
+	char *folded = NULL;
+
+	if (!strcmp(kind, "alertmanager"))
+		body = folded = am_fold(queue, body);
 	json_array_append_new(queue, json_pack("{s:s, s:s, s:f}", "target", kind, "body", body,
 					       "queued_ts", pgx_now()));
+	free(folded);
 	while (json_array_size(queue) > QUEUE_MAX) {
 		pgx_error("notification queue full (%d): dropping the oldest, queued for %s",
 			  QUEUE_MAX, jstr(json_array_get(queue, 0), "target"));
