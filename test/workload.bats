@@ -105,3 +105,20 @@ workload_json() {
 	assert_failure 2
 	assert_output --partial 'bad.map:1: a mapping line is "OPERATION PATTERN"'
 }
+
+@test "polling and a server-side outlier are named with their evidence" {
+	before="$(pgx-poll -d "$PGX_PG_DSN user=monitor" -s statements --top 1000)"
+	timeout 60 "$PGX_TEST_DIR/workload/client.py" "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=postgres dbname=postgres" \
+		30 patterns >"$BATS_TEST_TMPDIR/app.log"
+	after="$(pgx-poll -d "$PGX_PG_DSN user=monitor" -s statements --top 1000)"
+	printf '%s\n' 'poll_queue WHERE acked AND' 'load_report pg_sleep' >"$BATS_TEST_TMPDIR/map.txt"
+	run pgx-report workload -f json -m "$BATS_TEST_TMPDIR/map.txt" <(echo "$before") <(echo "$after") \
+		<(pgx-logmatch -o --rules client-timing "$BATS_TEST_TMPDIR/app.log")
+	assert_success
+	json="$output"
+	run jq -r '.findings[] | [.pattern, .evidence] | @tsv' <<<"$json"
+	assert_line --regexp $'^Polling by poll_queue\t30 calls returned 0 rows \\(0.00 per statement\\)$'
+	assert_line --regexp $'^Outliers in load_report\tclient max 3[0-9][0-9]\\.[0-9] ms vs mean [0-9.]+ ms'
+	run jq -c '.operations[] | select(.operation == "load_report") | [.calls, .server_calls, (.server_s_total > 0.3)]' <<<"$json"
+	assert_output '[30,30,true]'
+}

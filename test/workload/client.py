@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """A small application: N units of work, each two operations, timed by itself.
 
-Usage: client.py DSN N
+Usage: client.py DSN N [patterns]
 
 fetch_item runs three statements (three round trips), ack_item one; each
 operation logs "TIMESTAMP op=NAME elapsed=X.XXXms" on stdout, the format
 share/pgx/rules/client-timing.yaml reads.  Autocommit, so no BEGIN/COMMIT
-round trips hide in the driver.
+round trips hide in the driver.  With "patterns": N calls of poll_queue,
+a read that finds nothing, and N calls of load_report, one of which waits
+300 ms on the server (an outlier).
 """
 import sys
 import time
@@ -25,11 +27,20 @@ def timed(cur, name, statements):
     print(f"{stamp} UTC app op={name} elapsed={ms:.3f}ms", flush=True)
 
 
+def patterns(cur, n):
+    for i in range(1, n + 1):
+        timed(cur, "poll_queue", [("SELECT id FROM items WHERE acked AND id < %s", (0,))])
+        timed(cur, "load_report", [("SELECT pg_sleep(%s)", (0.3 if i == n // 2 else 0.001,))])
+
+
 def main():
     dsn, n = sys.argv[1], int(sys.argv[2])
     conn = psycopg2.connect(dsn)
     conn.autocommit = True
     cur = conn.cursor()
+    if sys.argv[3:] == ["patterns"]:
+        patterns(cur, n)
+        return
     for i in range(1, n + 1):
         timed(cur, "fetch_item", [
             ("SELECT id, payload FROM items WHERE id = %s", (i,)),
