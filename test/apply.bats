@@ -212,17 +212,41 @@ apply_paused() {
 
 @test "a failure midway undoes the steps already made" {
 	start_cluster
-	# TimeZone passes the prechecks (a string) but ALTER SYSTEM refuses the zone
-	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<$'work_mem = 16MB\nTimeZone = \'Not/A_Zone\'\nmaintenance_work_mem = 1GB'
+	# log_timezone passes the prechecks (a string the session cannot SET, so
+	# only ALTER SYSTEM validates it) but ALTER SYSTEM refuses the zone
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<$'work_mem = 16MB\nlog_timezone = \'Not/A_Zone\'\nmaintenance_work_mem = 1GB'
 	assert_failure 7
 	assert_equal "$(field 'select(.type=="change") | [.parameter, .action] | @tsv')" \
-		"$(printf 'work_mem\trolled_back\nTimeZone\trolled_back\nmaintenance_work_mem\tskipped')"
-	assert_equal "$(field 'select(.parameter=="TimeZone") | .reason')" \
-		'ERROR:  invalid value for parameter "TimeZone": "Not/A_Zone"'
+		"$(printf 'work_mem\trolled_back\nlog_timezone\trolled_back\nmaintenance_work_mem\tskipped')"
+	assert_equal "$(field 'select(.parameter=="log_timezone") | .reason')" \
+		'ERROR:  invalid value for parameter "log_timezone": "Not/A_Zone"'
 	assert_equal "$(field 'select(.type=="changeset") | .status')" failed
 	assert_equal "$stderr" "pgx-apply: error: changeset $(field 'select(.type=="changeset") | .id') failed; undoing the 2 change(s) made"
 	assert_auto_conf_unchanged
 	assert_equal "$(psql_q -c 'SHOW work_mem')" 8MB	# auto.conf's, reloaded by the undo
+}
+
+@test "list and string values are sent item by item, verified in the server's spelling, and rolled back byte for byte" {
+	pg_start
+	psql_q -c "ALTER SYSTEM SET search_path = 'a', 'B c'" >/dev/null
+	cp "$(auto_conf)" "$BATS_TEST_TMPDIR/auto.before"
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<$'DateStyle = \'iso,dmy\'\nsearch_path = \'"$user",Public, "x""y"\''
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | .action' | sort -u)" verified
+	grep -qxF "search_path = '\"\$user\", public, \"x\"\"y\"'" "$(auto_conf)" ||
+		fail "search_path not written item by item: $(cat "$(auto_conf)")"
+	assert_equal "$(psql_q -c 'SHOW search_path')" '"$user", public, "x""y"'
+	assert_equal "$(psql_q -c 'SHOW DateStyle')" 'ISO, DMY'
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" rollback "$(field 'select(.type=="changeset") | .id')"
+	assert_success
+	assert_auto_conf_unchanged
+	# the session validates what it may SET before anything changes
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<$'work_mem = 16MB\nTimeZone = \'Not/A_Zone\'\nsearch_path = \'"open, x\''
+	assert_failure 3
+	assert_equal "$(field 'select(.type=="change") | .reason' | tail -2)" \
+		"$(printf '%s\n%s' 'invalid value: invalid value for parameter "TimeZone": "Not/A_Zone"' \
+			'invalid value: '\''"open, x'\'' is not a valid list (comma-separated, "quoted" items)')"
+	assert_auto_conf_unchanged
 }
 
 @test "a parameter set on the server's command line is refused with the reason" {

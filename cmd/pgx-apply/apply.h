@@ -80,6 +80,9 @@ int input_read(const struct apply_opts *o, struct changeset *cs, bool pass_throu
 /* value.c */
 bool value_normalize(const struct param *p, const char *value, char **out, char **why);
 bool value_matches(const struct param *p, const char *setting, const char *expect);
+bool value_is_quoted_list(const char *name);
+char **value_list_items(const char *name, const char *value, size_t *n);
+void value_list_free(char **items, size_t n);
 bool value_parse_conf_line(const char *line, char **name, char **value, const char **err);
 
 /* cluster.c */
@@ -89,6 +92,7 @@ PGconn *cluster_new_session(const char *dsn, bool read_only);
 bool cluster_describe(struct cluster *c, struct param *p);
 bool cluster_auto_conf(struct cluster *c, struct param *p, bool *known);
 bool cluster_can_alter(struct cluster *c, const char *name);
+bool cluster_try_value(struct cluster *c, const struct param *p, char **canonical, char **why);
 bool cluster_detect_patroni(struct cluster *c, const char *url);
 char *pq_one_line(const char *msg);
 

@@ -252,3 +252,27 @@ bool cluster_detect_patroni(struct cluster *c, const char *url)
 	}
 	return c->patroni_why != NULL;
 }
+
+/* A string the session may SET is validated and spelt by the server itself:
+ * set_config() inside a transaction that is rolled back.  Returns false with
+ * *why set when the server refuses the value; *canonical gets its spelling. */
+bool cluster_try_value(struct cluster *c, const struct param *p, char **canonical, char **why)
+{
+	const char *args[2] = { p->name, p->to };
+	PGresult *res;
+	bool ok;
+
+	*canonical = *why = NULL;
+	PQclear(PQexec(c->conn, "BEGIN"));
+	res = PQexecParams(c->conn, "SELECT pg_catalog.set_config($1, $2, true),"
+			   " pg_catalog.current_setting($1)", 2, NULL, args, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	if (ok)
+		*canonical = pgx_xstrdup(PQgetvalue(res, 0, 1));
+	else
+		*why = pq_one_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?:
+				   PQerrorMessage(c->conn));
+	PQclear(res);
+	PQclear(PQexec(c->conn, "ROLLBACK"));
+	return ok;
+}

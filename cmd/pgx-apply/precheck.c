@@ -30,6 +30,17 @@ static bool check_value(struct cluster *c, struct param *p)
 		free(why);
 		return true;
 	}
+	if (!strcmp(p->vartype, "string") && (!strcmp(p->context, "user") ||
+	    (c->superuser && !strcmp(p->context, "superuser")))) {
+		char *canonical = NULL;
+		if (!cluster_try_value(c, p, &canonical, &why)) {
+			param_refuse(p, REFUSE_INPUT, "invalid value: %s", why);
+			free(why);
+			return true;
+		}
+		set_str(&p->expect, canonical);
+		free(canonical);
+	}
 	if (!strcmp(p->context, "internal"))
 		param_refuse(p, REFUSE_OTHER, "context 'internal': fixed when the server was built or initialised");
 	else if (one_of(p->name, not_in_auto_conf))

@@ -9,12 +9,44 @@
 
 enum seen { SEEN_NONE, SEEN_LIVE, SEEN_PENDING_RESTART, SEEN_OTHER };
 
+/* The value as SQL literals: one, or one per item for the list parameters
+ * ALTER SYSTEM would otherwise quote whole ('a, b' becoming "a, b"). */
+static char *value_literals(PGconn *conn, const struct param *p, const char *value)
+{
+	size_t n = 0, len = 1;
+	char **items = value_is_quoted_list(p->name) ? value_list_items(p->name, value, &n) : NULL;
+	char *out, *lit;
+
+	if (!items || !n) {
+		if (items)
+			value_list_free(items, n);
+		lit = PQescapeLiteral(conn, value, strlen(value));
+		out = lit ? pgx_xstrdup(lit) : NULL;
+		PQfreemem(lit);
+		return out;
+	}
+	out = pgx_xstrdup("");
+	for (size_t i = 0; i < n && out; i++) {
+		if (!(lit = PQescapeLiteral(conn, items[i], strlen(items[i])))) {
+			free(out);
+			out = NULL;
+			break;
+		}
+		len += strlen(lit) + 2;
+		out = pgx_xrealloc(out, len);
+		strcat(strcat(out, i ? ", " : ""), lit);
+		PQfreemem(lit);
+	}
+	value_list_free(items, n);
+	return out;
+}
+
 /* ALTER SYSTEM SET name = 'value', or RESET when value is NULL; the name as
  * pg_settings spells it, both escaped by libpq. */
 static bool alter_system(PGconn *conn, struct param *p, const char *value)
 {
 	char *ident = PQescapeIdentifier(conn, p->name, strlen(p->name));
-	char *lit = value ? PQescapeLiteral(conn, value, strlen(value)) : NULL;
+	char *lit = value ? value_literals(conn, p, value) : NULL;
 	char *sql, *msg;
 	PGresult *res = NULL;
 	bool ok = false;
@@ -36,7 +68,7 @@ static bool alter_system(PGconn *conn, struct param *p, const char *value)
 	}
 	PQclear(res);
 	PQfreemem(ident);
-	PQfreemem(lit);
+	free(lit);
 	return ok;
 }
 

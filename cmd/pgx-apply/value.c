@@ -181,15 +181,26 @@ bool value_normalize(const struct param *p, const char *value, char **out, char 
 		if (!(*out = enum_match(p->enumvals, value)))
 			return fail(why, "'%s' is not one of %s", value,
 				    p->enumvals ? p->enumvals : "{}");
+	} else if (value_is_quoted_list(p->name)) {
+		size_t n;
+		char **items = value_list_items(p->name, value, &n);
+		if (!items)
+			return fail(why, "'%s' is not a valid list (comma-separated, \"quoted\" items)", value);
+		value_list_free(items, n);
+		*out = pgx_xstrdup(value);
 	} else
 		*out = pgx_xstrdup(value);
 	return true;
 }
 
+static bool lists_equal(const char *name, const char *a, const char *b);
+
 bool value_matches(const struct param *p, const char *setting, const char *expect)
 {
 	if (!setting || !expect)
 		return false;
+	if (value_is_quoted_list(p->name))
+		return lists_equal(p->name, setting, expect);
 	if (!strcmp(p->vartype, "integer") || !strcmp(p->vartype, "real")) {
 		double a = strtod(setting, NULL), b = strtod(expect, NULL);
 		return fabs(a - b) <= 1e-9 * fmax(1.0, fmax(fabs(a), fabs(b)));
@@ -286,4 +297,94 @@ bool value_parse_conf_line(const char *line, char **name, char **value, const ch
 	if (*s && *s != '#')
 		return *err = "unexpected text after the value", false;
 	return true;
+}
+
+/* ---- list parameters ALTER SYSTEM quotes item by item (GUC_LIST_QUOTE) ---- */
+
+static const char *const quoted_lists[] = {
+	"search_path", "temp_tablespaces", "session_preload_libraries",
+	"shared_preload_libraries", "local_preload_libraries", "unix_socket_directories", NULL,
+};
+
+bool value_is_quoted_list(const char *name)
+{
+	for (int i = 0; quoted_lists[i]; i++)
+		if (!strcmp(name, quoted_lists[i]))
+			return true;
+	return false;
+}
+
+void value_list_free(char **items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(items[i]);
+	free(items);
+}
+
+/* One item: "quoted" with "" escapes, or bare up to a comma (identifiers
+ * folded to lower case, as PostgreSQL reads search_path and temp_tablespaces). */
+static const char *list_item(const char *s, bool fold, char **out)
+{
+	char *o = *out = pgx_xmalloc(strlen(s) + 1);
+
+	if (*s == '"') {
+		for (s++; *s && !(*s == '"' && s[1] != '"'); s++)
+			*o++ = *s == '"' ? *++s : *s;
+		if (*s != '"')
+			return NULL;
+		s++;
+	} else {
+		for (; *s && *s != ',' && !isspace((unsigned char)*s); s++)
+			*o++ = fold ? (char)tolower((unsigned char)*s) : *s;
+	}
+	*o = '\0';
+	return s;
+}
+
+/* Split a list value the way PostgreSQL does; NULL if it is malformed. */
+char **value_list_items(const char *name, const char *value, size_t *n)
+{
+	bool fold = !strcmp(name, "search_path") || !strcmp(name, "temp_tablespaces");
+	char **items = pgx_xmalloc((strlen(value) / 2 + 2) * sizeof(char *));
+	const char *s = value;
+
+	*n = 0;
+	while (isspace((unsigned char)*s))
+		s++;
+	while (*s) {
+		if (!(s = list_item(s, fold, &items[(*n)++])) || !*items[*n - 1])
+			break;
+		while (isspace((unsigned char)*s))
+			s++;
+		if (*s == ',') {
+			s++;
+			while (isspace((unsigned char)*s))
+				s++;
+			if (!*s)
+				s = NULL;
+		} else if (*s)
+			s = NULL;
+		if (!s)
+			break;
+	}
+	if (!s || (*n && !*items[*n - 1])) {
+		value_list_free(items, *n);
+		return NULL;
+	}
+	return items;
+}
+
+static bool lists_equal(const char *name, const char *a, const char *b)
+{
+	size_t na, nb;
+	char **ia = value_list_items(name, a, &na), **ib = value_list_items(name, b, &nb);
+	bool same = ia && ib && na == nb;
+
+	for (size_t i = 0; same && i < na; i++)
+		same = !strcmp(ia[i], ib[i]);
+	if (ia)
+		value_list_free(ia, na);
+	if (ib)
+		value_list_free(ib, nb);
+	return same;
 }
