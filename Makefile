@@ -103,7 +103,7 @@ fuzz:
 # pgx-events(7) is assembled from the contract and each command's record
 # types (man/events/*.mdoc); the result is committed so man/ reads as is.
 # Record types in pipeline order, then any other command's fragment.
-EVENT_ORDER := pgx-trace pgx-docker pgx-logmatch pgx-timeline pgx-report
+EVENT_ORDER := pgx-trace pgx-docker pgx-logmatch pgx-timeline pgx-poll pgx-report pgx-tune pgx-apply
 EVENT_FRAGMENTS := $(wildcard $(EVENT_ORDER:%=man/events/%.mdoc)) \
 	$(filter-out $(EVENT_ORDER:%=man/events/%.mdoc),$(sort $(wildcard man/events/*.mdoc)))
 EVENT_PARTS := man/pgx-events.head $(EVENT_FRAGMENTS) man/pgx-events.tail
