@@ -118,6 +118,7 @@ int write_atomic(const char *path, void (*render)(FILE *, void *), void *arg)
 	mask = umask(0);
 	umask(mask);
 	fchmod(fd, 0666 & ~mask);	/* mkstemp's 0600 would hide it from node_exporter */
+	fd = -1;			/* f owns it now */
 	render(f, arg);
 	if (fflush(f) == EOF || ferror(f) || fsync(fileno(f)) < 0)
 		goto fail;
@@ -135,7 +136,7 @@ fail:
 	pgx_error("cannot write \"%s\": %s", path, strerror(errno));
 	if (f)
 		fclose(f);
-	else if (fd >= 0 && errno != 0)
+	else if (fd >= 0)
 		close(fd);
 	unlink(tmp);
 	free(tmp);

@@ -776,7 +776,6 @@ static void wraparound_panel(struct page *p)
 
 static void alerts_panel(struct page *p)
 {
-	static const char *const none[] = { NULL };
 	static const char *const cols[] = { "state", "severity", "rule", "message", "since", NULL };
 	const char *k;
 	json_t *a;
@@ -799,7 +798,6 @@ static void alerts_panel(struct page *p)
 		tend(p);
 	}
 	fputs("</section>\n", p->f);
-	(void)none;
 }
 
 static void slow_panel(struct page *p)
