@@ -318,13 +318,14 @@ int print_sql_run(const struct poll_opts *o)
 	server_info_assume(&srv, (int)o->server_version, pgss);
 	for (size_t i = 0; ok && i < poll_n_sections; i++) {
 		const struct section *s = &poll_sections[i];
-		const char *why = NULL;
-		char *built = s->build_sql ? s->build_sql(&srv, &why) : NULL;
-		const char *text = s->build_sql ? built : s->sql;
+		const char *why = NULL, *text;
+		char *built;
 		json_t *rec;
 
 		if (!(o->section_mask & (1UL << i)))
 			continue;
+		built = s->build_sql ? s->build_sql(&srv, &why) : NULL;
+		text = s->build_sql ? built : s->sql;
 		rec = pgx_record_new("sql", pgx_now());
 		json_object_set_new(rec, "section", json_string(s->name));
 		json_object_set_new(rec, "text", text ? json_string(text) : json_null());
