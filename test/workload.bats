@@ -139,3 +139,15 @@ workload_json() {
 	run jq -c '.operations[] | select(.operation == "load_report") | [.calls, .server_calls, (.server_s_total > 0.3)]' <<<"$json"
 	assert_output '[30,30,true]'
 }
+
+@test "one statements record from pgx-poll --delta frames the window as well as two snapshots" {
+	( sleep 1; timeout 60 "$PGX_TEST_DIR/workload/client.py" \
+		"host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=postgres dbname=postgres" 5 >"$BATS_TEST_TMPDIR/app.log" ) &
+	timeout 60 pgx-poll -d "$PGX_PG_DSN user=monitor" -s statements --top 1000 --delta 4s >"$BATS_TEST_TMPDIR/delta.ndjson"
+	wait
+	run pgx-report workload -f json -m "$BATS_FILE_TMPDIR/map.txt" "$BATS_TEST_TMPDIR/delta.ndjson" \
+		<(pgx-logmatch -o --rules client-timing "$BATS_TEST_TMPDIR/app.log")
+	assert_success
+	run jq -c '[(.window_s > 3.9), (.operations[] | [.operation, .calls, .server_calls])]' <<<"$output"
+	assert_output '[true,["fetch_item",5,15],["ack_item",5,5]]'
+}
