@@ -173,6 +173,38 @@ teardown() {
 	refute_output --partial error
 }
 
+@test "pg_stat_statements installed but not preloaded degrades statements with the server's reason" {
+	pg_stop
+	poll_setup "-c shared_preload_libraries="
+	psql_q -c "CREATE EXTENSION pg_stat_statements"
+	run timeout 10 pgx-poll -d "$MON_DSN" -s prereqs,statements,connections
+	assert_success
+	snap="$output"
+	run jq -r 'select(.type == "statements") | [.status, (.missing[0].why | test("shared_preload_libraries"))] | @tsv' <<<"$snap"
+	assert_output $'degraded\ttrue'
+	run jq -r 'select(.type == "prereqs") | .checks[] | select(.name == "pg_stat_statements") | [.ok, .detail] | @tsv' <<<"$snap"
+	assert_output $'false\tnot in shared_preload_libraries (restart needed)'
+	assert_equal "$(jq -r 'select(.type == "connections") | .status' <<<"$snap")" ok
+}
+
+@test "a role without pg_monitor gets null and a reason where it cannot see, never 0" {
+	psql_q -c "CREATE EXTENSION pg_stat_statements; CREATE ROLE plain LOGIN"
+	psql_q -c "SELECT 'a statement of postgres'" >/dev/null
+	hold_session "BEGIN; SELECT txid_current(); SELECT 'secret text';"
+	wait_for 10 "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'" 1
+	run timeout 10 pgx-poll -d "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=plain dbname=postgres" \
+		-s identity,activity,statements,connections --long-xact 0
+	assert_success
+	snap="$output"
+	run jq -r 'select(.type == "identity") | [.status, (.data_directory // "null"), (.missing | map(.what) | join(","))] | @tsv' <<<"$snap"
+	assert_output $'degraded\tnull\tdata_directory'
+	run jq -r 'select(.type == "activity") | [.status, .missing[0].what, (.long_xacts[0].query // "null")] | @tsv' <<<"$snap"
+	assert_output $'degraded\tquery text\tnull'
+	run jq -r 'select(.type == "statements") | [.status, .missing[0].what, .hidden_count > 0, ([.items[] | select(.query == null) | .queryid] | unique)] | @json' <<<"$snap"
+	assert_output '["degraded","query text",true,[null]]'
+	refute_output --partial 'secret'
+}
+
 @test "statements: Top-N by total execution time, the rest rolled up in other" {
 	psql_q -c "CREATE EXTENSION pg_stat_statements"
 	for i in 1 2 3 4 5; do psql_q -c "SELECT pg_sleep(0.0$i), $i AS q$i" >/dev/null; done

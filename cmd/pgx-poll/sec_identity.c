@@ -4,7 +4,7 @@
 #include "poll.h"
 
 /* The fingerprint hashes the best identity this role can see: the system
- * identifier (pg_control_system(), needs pg_monitor), else the data
+ * identifier (pg_control_system(), if the role may run it), else the data
  * directory, else the server address; each with the port. */
 char *sql_identity(const struct server_info *srv, const char **why)
 {
@@ -48,7 +48,7 @@ void collect_identity(struct section_run *run)
 	PQclear(res);
 	if (!server_has(&run->pc->srv, FEAT_CONTROL_SYSTEM))
 		section_missing(run, "system_identifier",
-				"role may not run pg_control_system() (needs pg_monitor)");
+				"role may not run pg_control_system()");
 	if (json_is_null(json_object_get(run->rec, "data_directory")))
 		section_missing(run, "data_directory",
 				"role cannot read it (needs pg_read_all_settings or pg_monitor)");
