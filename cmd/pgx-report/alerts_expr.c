@@ -237,8 +237,9 @@ static void put_json(FILE *f, const json_t *v)
 		fputs(json_string_value(v), f);
 	else if (json_is_integer(v))
 		fprintf(f, "%lld", (long long)json_integer_value(v));
-	else if (json_is_real(v))
-		fprintf(f, "%.6g", json_real_value(v));
+	else if (json_is_real(v))	/* never 1.6e+09 in a message */
+		fprintf(f, fabs(json_real_value(v)) >= 1e5 || json_real_value(v) == floor(json_real_value(v))
+			? "%.0f" : "%.6g", json_real_value(v));
 	else if (json_is_boolean(v))
 		fputs(json_is_true(v) ? "true" : "false", f);
 	else if (v && !json_is_null(v)) {
