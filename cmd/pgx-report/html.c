@@ -643,7 +643,7 @@ static void partitions_panel(struct page *p)
 {
 	static const char *const sql[] = { "partitions", NULL };
 	static const char *const cols[] = { "parent", "strategy", "partitions", "oldest", "newest",
-					    "default", "size", NULL };
+					    "default", "gaps", "size", NULL };
 	json_t *by_db = snapshot_section(p->s, "partitions"), *rec, *it;
 	const char *db;
 	size_t i;
@@ -666,6 +666,10 @@ static void partitions_panel(struct page *p)
 				td(p, it, "oldest", C_STR);
 				td(p, it, "newest", C_STR);
 				td(p, it, "default_partition", C_STR);
+				if (json_is_array(json_object_get(it, "gaps")))
+					fprintf(p->f, "<td class=n>%zu</td>", json_array_size(json_object_get(it, "gaps")));
+				else
+					td(p, it, "gaps_count", C_NUM);
 				td(p, it, "total_bytes", C_BYTES);
 				fputs("</tr>\n", p->f);
 			}

@@ -441,6 +441,17 @@ static void vacuum(struct prom *p, const json_t *r, const char *db)
 	json_decref(phases);
 }
 
+/* pgx-poll sizes only the Top-N; the rest is estimated from relpages */
+static json_t *estimated(const json_t *other, const char *key)
+{
+	json_t *copy = json_deep_copy(other);
+
+	if (json_is_object(copy) && !json_object_get(copy, key) &&
+	    json_is_number(json_object_get(copy, "estimated_bytes")))
+		json_object_set(copy, key, json_object_get(copy, "estimated_bytes"));
+	return copy;
+}
+
 static void sizes(struct prom *p, const json_t *r, const char *db)
 {
 	static const struct item_metric t[] = {
@@ -450,6 +461,8 @@ static void sizes(struct prom *p, const json_t *r, const char *db)
 		{ "bytes", "pg_index_size_bytes", G, "Size of a top index.", 1 },
 	};
 	json_t *tables = json_object_get(r, "tables"), *it;
+	json_t *other = estimated(json_object_get(r, "other"), "total_bytes");
+	json_t *ix_other = estimated(json_object_get(r, "indexes_other"), "bytes");
 	size_t i;
 
 	json_array_foreach(tables, i, it) {
@@ -461,17 +474,18 @@ static void sizes(struct prom *p, const json_t *r, const char *db)
 	}
 	{
 		double rest = 0, v;
-		bool any = jnum(json_object_get(r, "other"), "total_bytes", &rest);
+		bool any = jnum(other, "total_bytes", &rest);
 
 		json_array_foreach(tables, i, it)
 			if ((long)i >= p->top && jnum(it, "total_bytes", &v))
 				rest += v, any = true;
-		if (any || json_is_object(json_object_get(r, "other")))
+		if (any || json_is_object(other))
 			sample(p, t[0].name, G, t[0].help, rest, "db", db ? db : "",
 			       "relation", "other", "relkind", "", NULL);
 	}
-	list_metrics(p, json_object_get(r, "indexes"), json_object_get(r, "indexes_other"), db,
-		     "index", "index", ix, 1);
+	list_metrics(p, json_object_get(r, "indexes"), ix_other, db, "index", "index", ix, 1);
+	json_decref(other);
+	json_decref(ix_other);
 	if (json_is_array(json_object_get(r, "skipped")))
 		sample(p, "pg_relations_size_skipped", G,
 		       "Relations not sized because an exclusive lock was held or awaited.",
