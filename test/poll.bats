@@ -113,9 +113,11 @@ teardown() {
 	hold_session "BEGIN; SELECT txid_current(); SELECT pg_sleep(30);"
 	wait_for 10 "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()" 1
 	sleep 1.2
-	run timeout 10 pgx-poll -d "$MON_DSN" -s activity --long-xact 1s
+	run timeout 10 pgx-poll -d "$MON_DSN" -s connections,activity --long-xact 1s
 	assert_success
 	act="$(records activity)"
+	run jq -r '.by_state | [.active, .["idle in transaction"], .["idle in transaction (aborted)"], (keys | length)] | @tsv' <<<"$(records connections)"
+	assert_output $'2\t1\t0\t7'	# pgx-poll itself is active too
 	run jq -r '[.idle_in_xact_count, .idle_in_xact_max_age_s >= 1, .oldest_xact_age_s >= 1, .oldest_query_age_s >= 1, (.long_xacts | length)] | @tsv' <<<"$act"
 	assert_output $'1\ttrue\ttrue\ttrue\t2'
 	run jq -r '.long_xacts[] | [.state, .xact_age_s >= 1, (.query | test("idle-marker|pg_sleep"))] | @tsv' <<<"$act"
