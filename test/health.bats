@@ -296,7 +296,7 @@ shifted() {
 	assert_output --partial ':rotating_light: *[FIRING critical]* blocking_locks on /tmp/pgx-fixture:5432: 3 session(s) blocked'
 }
 
-@test "a blocking chain held past the threshold fires at Alertmanager and the webhook, then resolves" {
+@test "a blocking chain held past the threshold fires at Alertmanager and the webhook, then resolves; Slack, down meanwhile, gets both" {
 	pg_start_monitored
 	am_start
 	HOOK_FILE="$BATS_TEST_TMPDIR/hook.log" hook_start
@@ -313,16 +313,20 @@ shifted() {
 	done
 	export PGX_ALERT_BLOCKING_LOCKS_WARN=1 PGX_ALERT_BLOCKING_LOCKS_CRIT=off PGX_ALERT_BLOCKING_LOCKS_FOR=1s
 	st="$BATS_TEST_TMPDIR/state.json"
+	slack_port="$(free_port)"	# nothing listens there yet
 	check() {
 		poll -s locks | pgx-report alerts --alerts-only --state "$st" \
-			--alertmanager "$AM_URL" --webhook "http://127.0.0.1:$HOOK_PORT/pgx"
+			--alertmanager "$AM_URL" --webhook "http://127.0.0.1:$HOOK_PORT/pgx" \
+			--slack "http://127.0.0.1:$slack_port/services/T0/B0/SECRET"
 	}
 	sleep 1.2
 	run -0 check
 	assert_equal "$(jq -r 'select(.rule=="blocking_locks") | .state' <<<"$output")" pending
 	sleep 1.2
-	run -0 check
+	run -0 --separate-stderr check
 	assert_equal "$(jq -r 'select(.rule=="blocking_locks") | [.state, .severity] | @tsv' <<<"$output")" "$(printf 'firing\twarning')"
+	grep -qF "cannot deliver to slack http://127.0.0.1:$slack_port/..." <<<"$stderr" || fail "stderr: $stderr"
+	assert_equal "$(jq -r '[.queue[] | .target] | join(",")' "$st")" slack
 	run -0 am_alerts
 	assert_line --regexp '^blocking_locks warning active '
 	run -0 bash -c "cut -d' ' -f2- '$HOOK_FILE' | jq -r '.alerts[] | [.rule, .state] | @tsv'"
@@ -333,10 +337,18 @@ shifted() {
 		[ "$(psql_q -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")" = 0 ] && break
 		sleep 0.1
 	done
-	run -0 check
+	python3 "$PGX_TEST_DIR/webhook_receiver.py" "$slack_port" "$BATS_TEST_TMPDIR/slack.log" 3>&- &
+	BLOCKER_PIDS="$BLOCKER_PIDS $!"
+	wait_port "$slack_port"
+	run -0 --separate-stderr check
 	assert_equal "$(jq -r 'select(.rule=="blocking_locks") | .state' <<<"$output")" resolved
+	assert_equal "$(jq -r '.queue | length' "$st")" 0
 	run -0 bash -c "cut -d' ' -f2- '$HOOK_FILE' | jq -r '.alerts[] | [.rule, .state] | @tsv'"
 	assert_line "$(printf 'blocking_locks\tresolved')"
+	# Slack: the queued firing first, then the resolution
+	run -0 bash -c "cut -d' ' -f2- '$BATS_TEST_TMPDIR/slack.log' | jq -r '.text'"
+	assert_line --index 0 --partial '*[FIRING warning]* blocking_locks'
+	assert_line --index 1 --partial '*[RESOLVED]* blocking_locks'
 	sleep 0.5
 	run -0 am_alerts
 	refute_output --regexp 'blocking_locks [a-z]+ active'

@@ -26,7 +26,7 @@ am_start() {
 	YML
 	"$ALERTMANAGER_BIN" --config.file="$AM_DIR/alertmanager.yml" \
 		--web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= \
-		--storage.path="$AM_DIR/data" >"$AM_DIR/log" 2>&1 &
+		--storage.path="$AM_DIR/data" >"$AM_DIR/log" 2>&1 3>&- &
 	AM_PID=$!
 	AM_URL="http://127.0.0.1:$AM_PORT"
 	export AM_DIR AM_URL AM_PID
@@ -46,19 +46,25 @@ am_alerts() {
 		jq -r '.[] | "\(.labels.alertname) \(.labels.severity) \(.status.state) \(.endsAt)"'
 }
 
+# Wait until something listens on 127.0.0.1:$1.
+wait_port() {
+	local i
+	for i in $(seq 1 100); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "nothing listens on port $1" >&2
+	return 1
+}
+
 # A receiver on HOOK_PORT appending "PATH BODY" lines to HOOK_FILE.
 hook_start() {
 	HOOK_PORT="${1:-$(free_port)}"
 	HOOK_FILE="${HOOK_FILE:-$BATS_TEST_TMPDIR/hook.log}"
-	python3 "$PGX_TEST_DIR/webhook_receiver.py" "$HOOK_PORT" "$HOOK_FILE" &
+	python3 "$PGX_TEST_DIR/webhook_receiver.py" "$HOOK_PORT" "$HOOK_FILE" 3>&- &
 	HOOK_PID=$!
 	export HOOK_PORT HOOK_FILE HOOK_PID
-	local i
-	for i in $(seq 1 100); do
-		python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $HOOK_PORT), 1)" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_port "$HOOK_PORT"
 }
 
 hook_stop() {
