@@ -315,6 +315,13 @@ teardown() {
 	assert_equal "$(records poll | jq -c 'select(.loop == "hourly") | .sections | index("settings") != null')" true
 	# every line is whole: SIGTERM finished the current record
 	jq -e . "$BATS_TEST_TMPDIR/out" >/dev/null
+	# SIGINT cancels instead: exit 130
+	timeout 30 pgx-poll -d "$MON_DSN" --interval 0.2s -s connections >/dev/null &
+	pid=$!
+	sleep 1
+	kill -INT "$pid"
+	rc=0; wait "$pid" || rc=$?
+	assert_equal "$rc" 130
 }
 
 @test "a restart during --interval gives an error record, then the loop reconnects and goes on" {
