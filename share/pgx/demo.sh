@@ -6,6 +6,7 @@
 # As root it runs under pgx-trace (eBPF: every exec and exit); otherwise the
 # profile comes from log lines only.  Then:
 #   pgx-logmatch | pgx-timeline | pgx-report (table, and an SVG timeline)
+# and, on the running server, pgx-poll | pgx-report (table, HTML) and pgx-tune.
 # Everything but the SVG lives in one temp dir, removed on the way out.
 set -euo pipefail
 
@@ -36,7 +37,7 @@ cat >"$work/start.sh" <<SCRIPT
 set -e
 pg="$pg_bindir"
 "\$pg/initdb" -D "$work/data" -U postgres -A trust 2>&1
-opts="-c port=$port -c unix_socket_directories=$work -c log_line_prefix='%m [%p] ' -c log_statement=ddl"
+opts="-c port=$port -c unix_socket_directories=$work -c log_line_prefix='%m [%p] ' -c log_statement=ddl -c shared_preload_libraries=pg_stat_statements"
 "\$pg/pg_ctl" -D "$work/data" -l "$work/server.log" -w -o "-c listen_addresses= \$opts" start
 for f in "$work"/initdb.d/*.sql; do
 	echo "demo: running \$f"
@@ -64,4 +65,19 @@ pgx-report --format table "$work/profile.ndjson" || status=$?
 mkdir -p "$out_dir"
 pgx-report --format svg -o "$out_dir/pgx-demo-profile.svg" "$work/profile.ndjson" 2>/dev/null || true
 echo "pgx demo: SVG timeline written to $out_dir/pgx-demo-profile.svg"
+
+# The same server, now running: a health snapshot as a read-only monitoring
+# role (pgx-poll refuses a superuser), then settings recommended for this host.
+echo
+echo "pgx demo: a health snapshot of the running server, as a pg_monitor role"
+"${as_owner[@]}" "$pg_bindir/psql" -X -q -h "$work" -p "$port" -U postgres postgres \
+	-c "CREATE ROLE pgx_monitor LOGIN; GRANT pg_monitor TO pgx_monitor"
+pgx-poll -d "host=$work port=$port user=pgx_monitor dbname=postgres" --with-sql \
+	>"$work/health.ndjson" || status=$?
+pgx-report --format table "$work/health.ndjson" || status=$?
+pgx-report --format html -o "$out_dir/pgx-demo-health.html" "$work/health.ndjson" || status=$?
+echo "pgx demo: health report written to $out_dir/pgx-demo-health.html"
+echo
+echo "pgx demo: settings recommended for this host (pgx-tune, oltp profile)"
+pgx-tune --profile oltp --format table <"$work/health.ndjson" || status=$?
 exit "$status"
