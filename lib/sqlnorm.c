@@ -1,11 +1,12 @@
-/* normalize.c - reduce a SQL statement to its shape, so that one query
- * written with different values counts as one row of the slow log */
+/* sqlnorm.c - reduce a SQL statement to its shape, so that one query
+ * written with different values counts as one row of a slow log; and a
+ * cache from raw statements to their shapes */
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
-#include "slowlog.h"
+#include "pgx_sql.h"
 
 struct norm {
 	const char *s;
@@ -200,6 +201,11 @@ static void step(struct norm *z)
 
 #define OPERATOR_CHARS "=<>!~@#&|^%"
 
+static bool is_operator_char(char c)
+{
+	return c && strchr(OPERATOR_CHARS, c);
+}
+
 /* One spelling of the spaces between tokens: operators such as = and <>
  * between spaces, a space after a comma and none before it, none inside
  * parentheses; quoted identifiers are left alone.  d has room for 3n. */
@@ -216,7 +222,7 @@ static size_t canonical_spaces(const char *s, size_t n, char *d)
 		}
 		if (c == ')' || c == ',')
 			space = false;
-		else if (strchr(OPERATOR_CHARS, c))
+		else if (is_operator_char(c))
 			space = true;
 		if (space && w && d[w - 1] != '(' && d[w - 1] != ' ')
 			d[w++] = ' ';
@@ -229,8 +235,8 @@ static size_t canonical_spaces(const char *s, size_t n, char *d)
 				d[w++] = s[r++];
 			continue;
 		}
-		if (strchr(OPERATOR_CHARS, c)) {
-			while (r < n && strchr(OPERATOR_CHARS, s[r]))
+		if (is_operator_char(c)) {
+			while (r < n && is_operator_char(s[r]))
 				d[w++] = s[r++];
 			space = true;
 			continue;
@@ -265,7 +271,7 @@ static size_t collapse_in_lists(char *s, size_t n)
 	return w;
 }
 
-char *sql_normalize(const char *sql, size_t len)
+char *pgx_sql_normalize(const char *sql, size_t len)
 {
 	struct norm z = { .s = sql, .len = len, .out = pgx_xmalloc(len + 1) };
 	char *spaced;
@@ -295,4 +301,132 @@ char *sql_normalize(const char *sql, size_t len)
 	n = collapse_in_lists(spaced, n);
 	spaced[n] = '\0';
 	return spaced;
+}
+
+/* ---- hashing and the raw statement -> shape cache ---- */
+
+static uint64_t mix64(uint64_t x)
+{
+	x *= 0xff51afd7ed558ccdULL;
+	return x ^ (x >> 32);
+}
+
+uint64_t pgx_hash_bytes(const char *s, size_t len)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+
+	for (; len >= 8; s += 8, len -= 8) {	/* 8 bytes a step: the cache hashes whole statements */
+		memcpy(&w, s, 8);
+		h = mix64(h ^ w) + 0x9e3779b97f4a7c15ULL;
+	}
+	w = 0;
+	memcpy(&w, s, len);
+	h = mix64(h ^ w);
+	h ^= h >> 29;
+	return mix64(h);
+}
+
+struct cache_entry {
+	uint64_t hash;		/* of the raw statement */
+	char *raw;		/* NULL: free slot; raw, NUL, then the shape */
+	size_t raw_len;
+	struct pgx_sql_shape shape;
+};
+
+struct pgx_sql_cache {
+	struct cache_entry *tab;	/* grows to 2 * max; small tables stay in the CPU cache */
+	size_t mask, n, max;
+};
+
+static struct cache_entry *cache_table(size_t cap)
+{
+	struct cache_entry *tab = calloc(cap, sizeof(*tab));
+
+	if (!tab)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	return tab;
+}
+
+struct pgx_sql_cache *pgx_sql_cache_new(size_t max_entries)
+{
+	struct pgx_sql_cache *c = pgx_xmalloc(sizeof(*c));
+
+	c->tab = cache_table(256);
+	c->mask = 255;
+	c->n = 0;
+	c->max = max_entries < 1 ? 1 : max_entries;
+	return c;
+}
+
+static void cache_grow(struct pgx_sql_cache *c)
+{
+	size_t cap = 2 * (c->mask + 1);
+	struct cache_entry *tab = cache_table(cap);
+
+	for (size_t i = 0; i <= c->mask; i++) {
+		size_t j;
+		if (!c->tab[i].raw)
+			continue;
+		for (j = c->tab[i].hash & (cap - 1); tab[j].raw; j = (j + 1) & (cap - 1))
+			;
+		tab[j] = c->tab[i];
+	}
+	free(c->tab);
+	c->tab = tab;
+	c->mask = cap - 1;
+}
+
+static void cache_clear(struct pgx_sql_cache *c)
+{
+	for (size_t i = 0; i <= c->mask; i++)
+		free(c->tab[i].raw);
+	memset(c->tab, 0, (c->mask + 1) * sizeof(*c->tab));
+	c->n = 0;
+}
+
+static void cache_fill(struct cache_entry *e, uint64_t hash, const char *sql, size_t len)
+{
+	char *shape = pgx_sql_normalize(sql, len);
+	size_t shape_len = strlen(shape);
+
+	e->hash = hash;
+	e->raw_len = len;
+	e->raw = pgx_xmalloc(len + 1 + shape_len + 1);
+	memcpy(e->raw, sql, len);
+	e->raw[len] = '\0';
+	memcpy(e->raw + len + 1, shape, shape_len + 1);
+	free(shape);
+	e->shape.text = e->raw + len + 1;
+	e->shape.len = shape_len;
+	e->shape.hash = pgx_hash_bytes(e->shape.text, shape_len);
+}
+
+const struct pgx_sql_shape *pgx_sql_cache_shape(struct pgx_sql_cache *c, const char *sql, size_t len)
+{
+	uint64_t h = pgx_hash_bytes(sql, len);
+	size_t j;
+
+	for (j = h & c->mask; c->tab[j].raw; j = (j + 1) & c->mask)
+		if (c->tab[j].hash == h && c->tab[j].raw_len == len && !memcmp(c->tab[j].raw, sql, len))
+			return &c->tab[j].shape;
+	if (c->n >= c->max) {
+		cache_clear(c);
+		j = h & c->mask;
+	} else if (2 * (c->n + 1) > c->mask + 1) {
+		cache_grow(c);
+		for (j = h & c->mask; c->tab[j].raw; j = (j + 1) & c->mask)
+			;
+	}
+	c->n++;
+	cache_fill(&c->tab[j], h, sql, len);
+	return &c->tab[j].shape;
+}
+
+void pgx_sql_cache_free(struct pgx_sql_cache *c)
+{
+	if (!c)
+		return;
+	cache_clear(c);
+	free(c->tab);
+	free(c);
 }

@@ -1,7 +1,7 @@
 /* literal.c - find a literal substring that every match of a regex contains
  *
  * Deliberately conservative: only runs of plain characters outside groups
- * count, a top-level alternation or an inline option gives up, and a
+ * count (an atomic group is a group), a top-level alternation or an inline option gives up, and a
  * quantifier takes its atom out of the run.  When in doubt, return nothing:
  * the rule is then tried on every line, which is slower but never wrong.
  */
@@ -112,7 +112,7 @@ size_t regex_required_literal(const char *re, char *out, size_t outlen)
 
 	while (*p) {
 		if (*p == '|' || (*p == '(' && p[1] == '?' && p[2] != ':' && p[2] != '<' &&
-				  p[2] != 'P' && p[2] != '=' && p[2] != '!'))
+				  p[2] != 'P' && p[2] != '=' && p[2] != '!' && p[2] != '>'))
 			return out[0] = '\0', 0;	/* alternation or inline options */
 		if (*p == '\\' && p[1] && ispunct((unsigned char)p[1])) {
 			next = p + 2;

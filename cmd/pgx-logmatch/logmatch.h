@@ -15,6 +15,13 @@ struct ts_spec {
 	char *format;
 };
 
+/* group: { by: CAPTURE, normalize: sql|none, measure: CAPTURE, example: CAPTURE } */
+struct group_spec {
+	char *by, *measure, *example;	/* capture names, each may be NULL */
+	bool sql;		/* key is the SQL shape of the by capture */
+	unsigned by_group, measure_group, example_group;	/* group numbers; 0: none */
+};
+
 struct rule {
 	char *name;
 	char *origin;		/* "FILE:LINE" of the rule, for messages */
@@ -29,6 +36,7 @@ struct rule {
 	unsigned long seen;
 	char *literal;		/* a substring every match contains, or NULL */
 	size_t literal_len;
+	struct group_spec *group;	/* NULL: matches are emitted one by one */
 };
 
 struct ruleset {

@@ -11,7 +11,7 @@
 struct options {
 	const char **rules;
 	size_t nrules;
-	bool only_matching, follow, check_rules;
+	bool only_matching, follow, check_rules, group;
 	size_t max_line;
 };
 
@@ -28,6 +28,8 @@ static void usage(void)
 	       "                            a NAME is share/pgx/rules/NAME.yaml)\n"
 	       "  -o, --only-matching       emit match records only, drop unmatched lines\n"
 	       "  -f, --follow              keep reading a growing file, like tail -f\n"
+	       "  -g, --group               sum the matches of rules that have group: per\n"
+	       "                            key; one match_group record each at the end\n"
 	       "  -L, --max-line-length=N   longest line accepted, in bytes (default 1M)\n"
 	       "      --check-rules         load and compile the rules, then exit\n"
 	       "  -V, --version             output version information, then exit\n"
@@ -43,6 +45,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "rules", required_argument, NULL, 'r' },
 		{ "only-matching", no_argument, NULL, 'o' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "group", no_argument, NULL, 'g' },
 		{ "max-line-length", required_argument, NULL, 'L' },
 		{ "check-rules", no_argument, NULL, 1 },
 		{ "version", no_argument, NULL, 'V' },
@@ -53,11 +56,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	o->rules = pgx_xmalloc(sizeof(char *) * (size_t)argc);
-	while ((c = getopt_long(argc, argv, "r:ofL:Vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:ofgL:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r': o->rules[o->nrules++] = optarg; break;
 		case 'o': o->only_matching = true; break;
 		case 'f': o->follow = true; break;
+		case 'g': o->group = true; break;
 		case 'L':
 			if (!pgx_parse_size(optarg, "--max-line-length", &size) || size < 64 || size > (1ULL << 30))
 				pgx_usage_error("--max-line-length must be between 64 and 1G bytes");
@@ -111,6 +115,8 @@ static int run(struct matcher *m, const struct options *o, char **files, int nfi
 		ok = match_input(m, "-", false, o->max_line);
 	for (int i = 0; ok && i < nfiles && !pgx_stop_signal; i++)
 		ok = match_input(m, files[i], o->follow, o->max_line);
+	if (ok && m->groups)	/* also after an interrupt: what was read so far */
+		ok = groups_emit(m);
 	if (!ok)
 		return PGX_EXIT_OUTPUT;	/* pgx_finish names the write error */
 	if (pgx_stop_signal)
@@ -127,7 +133,7 @@ int main(int argc, char **argv)
 	pgx_init(argv[0]);
 	parse_options(argc, argv, &opts);
 	pgx_install_signals();
-	matcher_init(&m, opts.only_matching);
+	matcher_init(&m, opts.only_matching, opts.group);
 	if (!load_rules(&m, &opts))
 		status = PGX_EXIT_USAGE;
 	else if (opts.check_rules)

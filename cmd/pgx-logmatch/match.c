@@ -5,10 +5,12 @@
 #include "logmatch.h"
 #include "match.h"
 
-void matcher_init(struct matcher *m, bool only_matching)
+void matcher_init(struct matcher *m, bool only_matching, bool group)
 {
 	memset(m, 0, sizeof(*m));
 	m->only_matching = only_matching;
+	if (group)
+		m->groups = groups_new();
 }
 
 void matcher_ready(struct matcher *m)
@@ -22,6 +24,7 @@ void matcher_free(struct matcher *m)
 	prefilter_free(m->pf);
 	free(m->cand);
 	free(m->last_ts_problem);
+	groups_free(m->groups);
 	ruleset_free(&m->rules);
 }
 
@@ -149,8 +152,9 @@ static bool emit_match(struct matcher *m, const struct rule *r, const struct log
 }
 
 /* 1 matched (and emitted), 0 no match, -1 write error */
-static int try_rule(struct matcher *m, struct rule *r, const struct log_source *src, const char *text, size_t len)
+static int try_rule(struct matcher *m, size_t i, const struct log_source *src, const char *text, size_t len)
 {
+	struct rule *r = &m->rules.rules[i];
 	int rc = pcre2_match(r->re, (PCRE2_SPTR)text, len, 0, 0, r->md, NULL);
 
 	if (rc == PCRE2_ERROR_NOMATCH)
@@ -162,6 +166,8 @@ static int try_rule(struct matcher *m, struct rule *r, const struct log_source *
 		return 0;
 	}
 	r->seen++;
+	if (r->group && m->groups && groups_add(m, i, src, text, len))
+		return 1;
 	if (r->occurrence && (long)r->seen != r->occurrence)
 		return 0;
 	return emit_match(m, r, src, text, len) ? 1 : -1;
@@ -177,7 +183,7 @@ bool matcher_line(struct matcher *m, const struct log_source *src, const char *t
 		if (!m->cand[i])
 			continue;
 		candidates--;
-		if ((rc = try_rule(m, &m->rules.rules[i], src, text, len)) < 0)
+		if ((rc = try_rule(m, i, src, text, len)) < 0)
 			return false;
 		matched += rc;
 	}

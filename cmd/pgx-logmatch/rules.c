@@ -119,6 +119,12 @@ static void free_list(char **list, size_t n)
 
 static void rule_free(struct rule *r)
 {
+	if (r->group) {
+		free(r->group->by);
+		free(r->group->measure);
+		free(r->group->example);
+		free(r->group);
+	}
 	free(r->name);
 	free(r->origin);
 	free(r->literal);
@@ -126,6 +132,78 @@ static void rule_free(struct rule *r)
 	free_list(r->numbers, r->nnumbers);
 	pcre2_match_data_free(r->md);
 	pcre2_code_free(r->re);
+}
+
+static bool group_field(const struct rules_file *f, struct group_spec *g, const char *key, yaml_node_t *val)
+{
+	const char *v = scalar(val);
+
+	if (!v || !*v)
+		return yaml_fail(f, val, "group: %s must be a non-empty string", key);
+	if (!strcmp(key, "by")) {
+		free(g->by);
+		g->by = pgx_xstrdup(v);
+	} else if (!strcmp(key, "measure")) {
+		free(g->measure);
+		g->measure = pgx_xstrdup(v);
+	} else if (!strcmp(key, "example")) {
+		free(g->example);
+		g->example = pgx_xstrdup(v);
+	} else if (!strcmp(key, "normalize")) {
+		if (strcmp(v, "sql") && strcmp(v, "none"))
+			return yaml_fail(f, val, "group: normalize must be sql or none, not \"%s\"", v);
+		g->sql = !strcmp(v, "sql");
+	} else
+		return yaml_fail(f, val, "unknown group key \"%s\" (expected by, normalize, measure, example)", key);
+	return true;
+}
+
+static bool parse_group(struct rules_file *f, struct rule *r, yaml_node_t *node)
+{
+	if (node->type != YAML_MAPPING_NODE)
+		return yaml_fail(f, node, "group must be a mapping (keys by, normalize, measure, example)");
+	r->group = pgx_xmalloc(sizeof(*r->group));
+	memset(r->group, 0, sizeof(*r->group));
+	for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+		const char *key = scalar(yaml_document_get_node(&f->doc, p->key));
+		if (!key || !group_field(f, r->group, key, yaml_document_get_node(&f->doc, p->value)))
+			return false;
+	}
+	if (r->group->sql && !r->group->by)
+		return yaml_fail(f, node, "group: normalize needs by, the capture to normalize");
+	return true;
+}
+
+/* The number of a named group for group's key, or 0 after an error. */
+static unsigned capture_number(const struct rules_file *f, const yaml_node_t *node, const struct rule *r,
+			       const char *what, const char *name)
+{
+	int n = pcre2_substring_number_from_name(r->re, (PCRE2_SPTR)name);
+
+	if (n > 0)
+		return (unsigned)n;
+	yaml_fail(f, node, "rule \"%s\": group %s \"%s\" is not a named group of its regex", r->name, what, name);
+	return 0;
+}
+
+/* Group numbers of the group's captures, once the regex is compiled. */
+static bool check_group_spec(const struct rules_file *f, const yaml_node_t *node, struct rule *r)
+{
+	struct group_spec *g = r->group;
+
+	if (!g)
+		return true;
+	if (r->occurrence)
+		return yaml_fail(f, node, "rule \"%s\": group and occurrence do not go together", r->name);
+	if (g->by && !(g->by_group = capture_number(f, node, r, "by", g->by)))
+		return false;
+	if (g->measure && !(g->measure_group = capture_number(f, node, r, "measure", g->measure)))
+		return false;
+	if (g->example && !(g->example_group = capture_number(f, node, r, "example", g->example)))
+		return false;
+	if (!g->example)
+		g->example_group = g->by_group;
+	return true;
 }
 
 static bool rule_field(struct rules_file *f, struct rule *r, const char *key, yaml_node_t *val,
@@ -150,11 +228,13 @@ static bool rule_field(struct rules_file *f, struct rule *r, const char *key, ya
 		return string_list(f, val, &r->numbers, &r->nnumbers);
 	else if (!strcmp(key, "marks_ready"))
 		return scalar_bool(f, val, &r->marks_ready);
+	else if (!strcmp(key, "group"))
+		return !r->group ? parse_group(f, r, val) : yaml_fail(f, val, "group given twice");
 	else if (!strcmp(key, "description"))
 		return true;
 	else
 		return yaml_fail(f, val, "unknown rule key \"%s\" (expected name, regex, occurrence, "
-				 "capture, numbers, marks_ready, description)", key);
+				 "capture, numbers, marks_ready, group, description)", key);
 	return true;
 }
 
@@ -192,7 +272,8 @@ static bool parse_rule(struct rules_file *f, yaml_node_t *node, struct rule *r)
 	if (!regex_node)
 		return yaml_fail(f, node, "rule \"%s\" has no regex", r->name);
 	snprintf(where, sizeof(where), "rule \"%.40s\"", r->name);
-	if (!(r->re = compile_regex(f, regex_node, where)) || !check_groups(f, regex_node, r))
+	if (!(r->re = compile_regex(f, regex_node, where)) || !check_groups(f, regex_node, r) ||
+	    !check_group_spec(f, regex_node, r))
 		return false;
 	r->md = pcre2_match_data_create_from_pattern(r->re, NULL);
 	if (asprintf(&r->origin, "%s:%lu", f->path, (unsigned long)node->start_mark.line + 1) < 0)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "pgx.h"
+#include "pgx_sql.h"
 #include "report.h"
 #include "slowlog.h"
 
@@ -17,8 +18,10 @@ static void usage(void)
 	       "and autovacuum runs.\n\n"
 	       "Usage:\n"
 	       "  %s slowlog [OPTION]... [FILE]...\n\n"
-	       "Reads the match records of pgx-logmatch --rules slowlog from FILEs or\n"
-	       "standard input; other records are ignored.\n\n"
+	       "Reads the match records of pgx-logmatch --rules slowlog, or the\n"
+	       "match_group records of pgx-logmatch --group --rules slowlog (faster;\n"
+	       "the same report), from FILEs or standard input; other records are\n"
+	       "ignored.\n\n"
 	       "Options:\n"
 	       "  -f, --format=FORMAT       table (default), json, or records (NDJSON\n"
 	       "                            slow_query and slowlog_summary records)\n"
@@ -72,15 +75,6 @@ static void parse_options(int argc, char **argv, struct slow_opts *o)
 
 /* ---- statement shapes, in an open-addressing hash table ---- */
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static void shapes_grow(struct slowlog *sl)
 {
 	size_t cap = sl->cap ? sl->cap * 2 : 256;
@@ -101,23 +95,20 @@ static void shapes_grow(struct slowlog *sl)
 	sl->cap = cap;
 }
 
-/* The shape of query (taken over), created on first sight. */
-static struct shape *shape_get(struct slowlog *sl, char *query)
+/* The row of a statement shape, created on first sight. */
+static struct shape *shape_get(struct slowlog *sl, const struct pgx_sql_shape *sh)
 {
-	uint64_t h = hash_str(query);
 	size_t j;
 
 	if ((sl->nshapes + 1) * 2 > sl->cap)
 		shapes_grow(sl);
-	for (j = h & (sl->cap - 1); sl->tab[j]; j = (j + 1) & (sl->cap - 1))
-		if (sl->tab[j]->hash == h && !strcmp(sl->tab[j]->query, query)) {
-			free(query);
+	for (j = sh->hash & (sl->cap - 1); sl->tab[j]; j = (j + 1) & (sl->cap - 1))
+		if (sl->tab[j]->hash == sh->hash && !strcmp(sl->tab[j]->query, sh->text))
 			return sl->tab[j];
-		}
 	sl->tab[j] = pgx_xmalloc(sizeof(struct shape));
 	memset(sl->tab[j], 0, sizeof(struct shape));
-	sl->tab[j]->query = query;
-	sl->tab[j]->hash = h;
+	sl->tab[j]->query = pgx_xstrdup(sh->text);
+	sl->tab[j]->hash = sh->hash;
 	sl->nshapes++;
 	return sl->tab[j];
 }
@@ -139,7 +130,7 @@ static void add_statement(struct slowlog *sl, const char *sql, double ms, double
 
 	if (!sql || !isfinite(ms) || ms < 0)
 		return;
-	q = shape_get(sl, sql_normalize(sql, strlen(sql)));
+	q = shape_get(sl, pgx_sql_cache_shape(sl->shapes, sql, strlen(sql)));
 	if (!q->count || ms > q->max_ms) {
 		free(q->example);
 		q->example = pgx_xstrdup(sql);
@@ -150,9 +141,55 @@ static void add_statement(struct slowlog *sl, const char *sql, double ms, double
 	q->total_ms += ms;
 	span_add(&q->seen, ts);
 	sl->statements++;
-	sl->total_ms += ms;
 	span_add(&sl->seen, ts);
 }
+
+static double ts_field(const json_t *rec, const char *key)
+{
+	json_t *v = json_object_get(rec, key);
+
+	return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+/* A match_group record of pgx-logmatch --group: a shape's runs at once.
+ * Groups of one shape from several inputs add up as their lines would. */
+static bool add_statement_group(struct slowlog *sl, const json_t *rec)
+{
+	const char *key = pgx_rec_str(rec, "key"), *example = pgx_rec_str(rec, "example");
+	const char *norm = pgx_rec_str(rec, "normalize");
+	const json_t *values = json_object_get(rec, "values"), *v;
+	json_t *max = json_object_get(rec, "max");
+	struct pgx_sql_shape own;
+	struct shape *q;
+	size_t i;
+
+	if (!key || !example || !json_is_array(values) || !json_array_size(values) || !json_is_number(max))
+		return false;
+	if (norm && !strcmp(norm, "sql")) {
+		own = (struct pgx_sql_shape){ .text = key, .len = strlen(key), .hash = pgx_hash_bytes(key, strlen(key)) };
+		q = shape_get(sl, &own);
+	} else
+		q = shape_get(sl, pgx_sql_cache_shape(sl->shapes, key, strlen(key)));
+	if (!q->count || json_number_value(max) > q->max_ms) {
+		free(q->example);
+		q->example = pgx_xstrdup(example);
+		q->max_ms = json_number_value(max);
+	}
+	json_array_foreach(values, i, v) {
+		double ms = json_number_value(v);
+		*(double *)vec_push(&q->durations) = ms;
+		q->count++;
+		q->total_ms += ms;
+		sl->statements++;
+	}
+	span_add(&q->seen, ts_field(rec, "first_seen"));
+	span_add(&q->seen, ts_field(rec, "last_seen"));
+	span_add(&sl->seen, ts_field(rec, "first_seen"));
+	span_add(&sl->seen, ts_field(rec, "last_seen"));
+	sl->matches += json_array_size(values);
+	return true;
+}
+
 
 /* ---- log_statement + log_duration: a statement waits for its duration ---- */
 
@@ -207,13 +244,11 @@ static long record_pid(const json_t *rec, const json_t *caps)
 	return isfinite(pid) ? (long)pid : pgx_rec_int(rec, "pid", 0);
 }
 
-static void add_error(struct slowlog *sl, const json_t *rec, const json_t *caps, const char *severity)
+static void count_error(struct slowlog *sl, const char *severity, const char *code, const char *message,
+			unsigned long count)
 {
-	const char *code = cap_str(caps, "sqlstate");
 	struct error_row *e = NULL;
 
-	if (!code)
-		code = pgx_rec_str(rec, "sqlstate");
 	for (size_t i = 0; i < sl->errors.n && !e; i++)
 		if (!strcmp(sl->errors.v[i].severity, severity) &&
 		    (code ? sl->errors.v[i].sqlstate && !strcmp(sl->errors.v[i].sqlstate, code) : !sl->errors.v[i].sqlstate))
@@ -222,9 +257,16 @@ static void add_error(struct slowlog *sl, const json_t *rec, const json_t *caps,
 		e = vec_push(&sl->errors);
 		e->sqlstate = code ? pgx_xstrdup(code) : NULL;
 		e->severity = pgx_xstrdup(severity);
-		e->example = pgx_xstrdup(cap_str(caps, "message") ? cap_str(caps, "message") : "");
+		e->example = pgx_xstrdup(message ? message : "");
 	}
-	e->count++;
+	e->count += count;
+}
+
+static void add_error(struct slowlog *sl, const json_t *rec, const json_t *caps, const char *severity)
+{
+	const char *code = cap_str(caps, "sqlstate");
+
+	count_error(sl, severity, code ? code : pgx_rec_str(rec, "sqlstate"), cap_str(caps, "message"), 1);
 }
 
 static void add_autovacuum(struct slowlog *sl, const json_t *caps)
@@ -310,6 +352,39 @@ static void add_match(struct slowlog *sl, const json_t *rec)
 	sl->matches++;
 }
 
+/* Errors of one SQLSTATE, or every lock wait or temporary file, at once. */
+static bool add_group(struct slowlog *sl, const json_t *rec)
+{
+	const char *rule = pgx_rec_str(rec, "rule");
+	const json_t *values = json_object_get(rec, "values"), *v;
+	json_int_t count = json_integer_value(json_object_get(rec, "count"));
+	struct slowlog_sum *sum = NULL;
+	size_t i;
+
+	if (!rule || count <= 0)
+		return false;
+	if (!strcmp(rule, "query_duration"))
+		return add_statement_group(sl, rec);
+	if (!strcmp(rule, "sql_error") || !strcmp(rule, "sql_fatal") || !strcmp(rule, "sql_panic")) {
+		count_error(sl, rule[4] == 'e' ? "ERROR" : rule[4] == 'f' ? "FATAL" : "PANIC",
+			    pgx_rec_str(rec, "key"), pgx_rec_str(rec, "example"), (unsigned long)count);
+		sl->matches += (unsigned long)count;
+		return true;
+	}
+	if (!strcmp(rule, "lock_wait"))
+		sum = &sl->locks;
+	else if (!strcmp(rule, "temp_file"))
+		sum = &sl->temp;
+	if (!sum)
+		return true;	/* not one of ours */
+	if (!json_is_array(values) || json_array_size(values) != (size_t)count)
+		return false;
+	json_array_foreach(values, i, v)
+		add_sum(sum, json_number_value(v), NAN);
+	sl->matches += (unsigned long)count;
+	return true;
+}
+
 #define MAX_BAD_LINES 5
 
 /* false when the input is not NDJSON at all, after a few lines that say so */
@@ -348,6 +423,11 @@ static void load_file(struct slowlog *sl, const char *path)
 		}
 		if (pgx_rec_type(rec) && !strcmp(pgx_rec_type(rec), "match"))
 			add_match(sl, rec);
+		else if (pgx_rec_type(rec) && !strcmp(pgx_rec_type(rec), "match_group") && !add_group(sl, rec)) {
+			sl->input_errors++;
+			pgx_error("%s:%lu: match_group record without its count, key, example, max or values",
+				  pgx_input_name(in), line.lineno);
+		}
 		json_decref(rec);
 	}
 	if (got < 0)
@@ -358,20 +438,10 @@ static void load_file(struct slowlog *sl, const char *path)
 
 /* ---- the summary ---- */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Nearest rank: the smallest duration with at least 95% of runs at or below it. */
 static double p95(struct shape *q)
 {
-	size_t rank = (size_t)ceil(0.95 * (double)q->durations.n);
-
-	qsort(q->durations.v, q->durations.n, sizeof(double), cmp_double);
-	return q->durations.v[rank ? rank - 1 : 0];
+	return pgx_nearest_rank(q->durations.v, q->durations.n, 0.95);
 }
 
 /* Most total time first; then most runs; then the query text, so ties are stable. */
@@ -412,6 +482,8 @@ static void summarize(struct slowlog *sl)
 	qsort(sl->ranked, n, sizeof(*sl->ranked), cmp_shape);
 	for (size_t i = 0; i < n && (long)i < sl->opts.top; i++)
 		sl->ranked[i]->p95_ms = p95(sl->ranked[i]);
+	for (size_t i = 0; i < n; i++)	/* in one order, whether lines or groups came in */
+		sl->total_ms += sl->ranked[i]->total_ms;
 	if (sl->errors.n)
 		qsort(sl->errors.v, sl->errors.n, sizeof(*sl->errors.v), cmp_error);
 	if (sl->av.tables.n)
@@ -441,6 +513,7 @@ static void slowlog_free(struct slowlog *sl)
 	free(sl->pending);
 	free(sl->ranked);
 	free(sl->tab);
+	pgx_sql_cache_free(sl->shapes);
 }
 
 static int input_status(const struct slowlog *sl)
@@ -456,6 +529,7 @@ int slowlog_main(int argc, char **argv)
 	int status;
 
 	parse_options(argc, argv, &sl.opts);
+	sl.shapes = pgx_sql_cache_new(65536);
 	pgx_install_signals();
 	if (!isatty(STDIN_FILENO))	/* as in main.c: the stages before us decide when to stop */
 		signal(SIGINT, SIG_IGN);

@@ -1,18 +1,11 @@
 /* slowlog.h - pgx-report slowlog: a Top-N of normalized statements and the
  * errors, lock waits, temporary files, checkpoints and autovacuum runs of a
- * server log, read from the match records of pgx-logmatch --rules slowlog */
+ * server log, read from the match (or match_group) records of
+ * pgx-logmatch --rules slowlog; statement shapes come from lib/pgx_sql.h */
 #ifndef PGX_SLOWLOG_H
 #define PGX_SLOWLOG_H
 
 #include <stddef.h>
-
-/* normalize.c: one statement shape per query.  Literals (strings, E'',
- * B'', X'', U&'', dollar quotes, numbers) and $n parameters become ?, IN
- * lists become "in (...)", comments go, whitespace folds to one space and
- * everything outside double-quoted identifiers is lower case, and
- * operators, commas and parentheses are spaced one way.  Returns a malloc'd
- * string. */
-char *sql_normalize(const char *sql, size_t len);
 
 /* slowlog.c: `pgx-report slowlog [OPTION]... [FILE]...`; an exit status */
 int slowlog_main(int argc, char **argv);
@@ -86,6 +79,7 @@ struct slowlog {
 		double max_s;
 		VEC(struct table_row) tables;
 	} av;
+	struct pgx_sql_cache *shapes;	/* raw statement -> shape */
 	unsigned long input_errors;
 	bool unreadable;
 };

@@ -1,0 +1,346 @@
+/* group.c - --group: the matches of a rule with `group:` summed per key
+ * (a capture, or its SQL shape) instead of one match record per line.
+ *
+ * This is the hot path of a slow-query log: per matching line it costs one
+ * hash of the statement, a cache lookup for its shape (pgx_sql_cache), one
+ * hash table probe and a few additions.  No JSON is built, no timestamp is
+ * parsed (the first and last occurrences keep the start of their line, and
+ * the timestamp is read from it at the end), the measure's text is kept as
+ * it was written.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pgx.h"
+#include "pgx_sql.h"
+#include "logmatch.h"
+#include "match.h"
+
+#define SHAPE_CACHE_ENTRIES 65536
+#define TS_KEEP 128		/* bytes of a line kept to find its timestamp in */
+
+struct seen_at {		/* where to find the time of an occurrence */
+	char text[TS_KEEP];	/* the line's start, or a csvlog/jsonlog log_time */
+	size_t len;
+	bool pg_time;		/* text is a csvlog/jsonlog log_time */
+	double carrier_ts;	/* the carrying record's ts, or -1 */
+};
+
+struct group {
+	size_t rule;
+	uint64_t hash;
+	char *key;
+	size_t key_len;
+	unsigned long count;
+	double total, max;
+	struct { double *v; size_t n, cap; } values;
+	struct { char *v; size_t n, cap; } texts;	/* the values as written, comma-separated */
+	char *example;		/* the example capture of the match with the largest measure */
+	size_t example_len;
+	struct seen_at first, last;
+};
+
+struct groups {
+	struct group **tab;	/* open addressing on (rule, key) */
+	size_t cap;
+	struct group **order;	/* in order of first occurrence */
+	size_t n, order_cap;
+	struct pgx_sql_cache *shapes;
+};
+
+struct groups *groups_new(void)
+{
+	struct groups *g = pgx_xmalloc(sizeof(*g));
+
+	memset(g, 0, sizeof(*g));
+	g->shapes = pgx_sql_cache_new(SHAPE_CACHE_ENTRIES);
+	return g;
+}
+
+void groups_free(struct groups *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->n; i++) {
+		free(g->order[i]->key);
+		free(g->order[i]->example);
+		free(g->order[i]->values.v);
+		free(g->order[i]->texts.v);
+		free(g->order[i]);
+	}
+	free(g->order);
+	free(g->tab);
+	pgx_sql_cache_free(g->shapes);
+	free(g);
+}
+
+static void groups_grow(struct groups *g)
+{
+	size_t cap = g->cap ? g->cap * 2 : 1024;
+	struct group **tab = calloc(cap, sizeof(*tab));
+
+	if (!tab)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	for (size_t i = 0; i < g->n; i++) {
+		size_t j = g->order[i]->hash & (cap - 1);
+		while (tab[j])
+			j = (j + 1) & (cap - 1);
+		tab[j] = g->order[i];
+	}
+	free(g->tab);
+	g->tab = tab;
+	g->cap = cap;
+}
+
+static struct group *group_get(struct groups *g, size_t rule, const char *key, size_t len, uint64_t hash)
+{
+	struct group *grp;
+	size_t j;
+
+	hash ^= (uint64_t)rule * 0x9e3779b97f4a7c15ULL;
+	if ((g->n + 1) * 2 > g->cap)
+		groups_grow(g);
+	for (j = hash & (g->cap - 1); (grp = g->tab[j]); j = (j + 1) & (g->cap - 1))
+		if (grp->hash == hash && grp->rule == rule && grp->key_len == len && !memcmp(grp->key, key, len))
+			return grp;
+	grp = pgx_xmalloc(sizeof(*grp));
+	memset(grp, 0, sizeof(*grp));
+	grp->rule = rule;
+	grp->hash = hash;
+	grp->key = pgx_xmalloc(len + 1);
+	memcpy(grp->key, key, len);
+	grp->key[len] = '\0';
+	grp->key_len = len;
+	g->tab[j] = grp;
+	if (g->n == g->order_cap) {
+		g->order_cap = g->order_cap ? 2 * g->order_cap : 256;
+		g->order = pgx_xrealloc(g->order, g->order_cap * sizeof(*g->order));
+	}
+	g->order[g->n++] = grp;
+	return grp;
+}
+
+/* digits[.digits], as JSON writes a number too: the value, or NAN.  m / 10^k
+ * with both exact is correctly rounded, so the same double strtod gives. */
+static double plain_decimal(const char *s, size_t len, bool *json_ok)
+{
+	static const double pow10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+					1e11, 1e12, 1e13, 1e14, 1e15 };
+	uint64_t m = 0;
+	size_t i = 0, digits = 0, decimals = 0;
+	bool dot = false;
+
+	for (; i < len; i++) {
+		if (s[i] == '.' && !dot && digits) {
+			dot = true;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9' || digits >= 15)
+			break;
+		m = m * 10 + (uint64_t)(s[i] - '0');
+		digits++;
+		decimals += dot;
+	}
+	*json_ok = i == len && digits && s[len - 1] != '.' && !(s[0] == '0' && len > 1 && s[1] != '.');
+	return i == len && digits && s[len - 1] != '.' ? (double)m / pow10[decimals] : NAN;
+}
+
+static double measure_value(const char *s, size_t len, bool *json_ok)
+{
+	char buf[64], *end;
+	double v = plain_decimal(s, len, json_ok);
+
+	if (!isnan(v) || !len || len >= sizeof(buf))
+		return v;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	v = strtod(buf, &end);
+	return end == buf + len && isfinite(v) ? v : NAN;
+}
+
+static void push_value(struct group *grp, double v, const char *text, size_t len, bool json_ok)
+{
+	char num[32];
+
+	if (!json_ok) {		/* "1e3", "007": written again as JSON */
+		len = (size_t)snprintf(num, sizeof(num), "%.17g", v);
+		text = num;
+	}
+	if (grp->values.n == grp->values.cap) {
+		grp->values.cap = grp->values.cap ? 2 * grp->values.cap : 16;
+		grp->values.v = pgx_xrealloc(grp->values.v, grp->values.cap * sizeof(double));
+	}
+	grp->values.v[grp->values.n++] = v;
+	if (grp->texts.n + len + 1 > grp->texts.cap) {
+		grp->texts.cap = (grp->texts.n + len + 1) * 2;
+		grp->texts.v = pgx_xrealloc(grp->texts.v, grp->texts.cap);
+	}
+	if (grp->texts.n)
+		grp->texts.v[grp->texts.n++] = ',';
+	memcpy(grp->texts.v + grp->texts.n, text, len);
+	grp->texts.n += len;
+}
+
+static void keep_seen_at(struct seen_at *at, const struct log_source *src, const char *text, size_t len)
+{
+	const char *from = src->timestamp ? src->timestamp : text;
+	size_t n = src->timestamp ? strlen(src->timestamp) : len;
+
+	at->len = n < TS_KEEP ? n : TS_KEEP - 1;
+	memcpy(at->text, from, at->len);
+	at->text[at->len] = '\0';
+	at->pg_time = src->timestamp != NULL;
+	at->carrier_ts = src->carrier ? pgx_rec_ts(src->carrier) : -1;
+}
+
+static void set_example(struct group *grp, const char *s, size_t len)
+{
+	grp->example = pgx_xrealloc(grp->example, len + 1);
+	memcpy(grp->example, s, len);
+	grp->example[len] = '\0';
+	grp->example_len = len;
+}
+
+/* The text of capture number n of the last match, or NULL if it is unset. */
+static const char *capture(const struct rule *r, unsigned n, const char *text, size_t *len)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->md);
+
+	if (!n || ov[2 * n] == PCRE2_UNSET)
+		return NULL;
+	*len = ov[2 * n + 1] - ov[2 * n];
+	return text + ov[2 * n];
+}
+
+bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, const char *text, size_t len)
+{
+	const struct rule *r = &m->rules.rules[rule];
+	const struct group_spec *spec = r->group;
+	size_t key_len = 0, ms_len = 0, ex_len = 0;
+	const char *key = "", *by = capture(r, spec->by_group, text, &key_len);
+	const char *ms = capture(r, spec->measure_group, text, &ms_len);
+	const char *ex = capture(r, spec->example_group, text, &ex_len);
+	double v = 0;
+	bool json_ok = true;
+	uint64_t hash;
+	struct group *grp;
+
+	if ((spec->by_group && !by) || (spec->measure_group && (!ms || isnan(v = measure_value(ms, ms_len, &json_ok)))))
+		return false;	/* no key or nothing to sum: emitted as a match record */
+	if (spec->sql) {
+		const struct pgx_sql_shape *shape = pgx_sql_cache_shape(m->groups->shapes, by, key_len);
+		key = shape->text, key_len = shape->len, hash = shape->hash;
+	} else {
+		key = by ? by : "";
+		hash = pgx_hash_bytes(key, key_len);
+	}
+	grp = group_get(m->groups, rule, key, key_len, hash);
+	if (!grp->count)
+		keep_seen_at(&grp->first, src, text, len);
+	keep_seen_at(&grp->last, src, text, len);
+	if (!grp->count || v > grp->max) {
+		if (ex)
+			set_example(grp, ex, ex_len);
+		grp->max = v;
+	}
+	grp->count++;
+	if (spec->measure_group) {
+		grp->total += v;
+		push_value(grp, v, ms, ms_len, json_ok);
+	}
+	return true;
+}
+
+/* ---- at the end: one match_group record per group ---- */
+
+static double seen_ts(const struct matcher *m, const struct seen_at *at)
+{
+	char why[160];
+	double ts;
+	bool ok = at->pg_time ? ts_parse(TS_FORMAT_POSTGRES, at->text, at->len, &ts, why, sizeof(why))
+			      : ts_from_line(&m->rules, at->text, at->len, &ts, why, sizeof(why));
+
+	return ok ? ts : at->carrier_ts;
+}
+
+/* Nearest rank, as pgx-report slowlog has it. */
+static double p95(const struct group *grp)
+{
+	double *v = pgx_xmalloc(grp->values.n * sizeof(double)), r;
+
+	memcpy(v, grp->values.v, grp->values.n * sizeof(double));
+	r = pgx_nearest_rank(v, grp->values.n, 0.95);
+	free(v);
+	return r;
+}
+
+static void set_seen(json_t *rec, const char *key, double ts)
+{
+	if (ts >= 0)
+		pgx_set_ts(rec, key, ts);
+	else
+		json_object_set_new(rec, key, json_null());
+}
+
+static json_t *group_record(const struct matcher *m, const struct group *grp)
+{
+	const struct rule *r = &m->rules.rules[grp->rule];
+	double first = seen_ts(m, &grp->first), last = seen_ts(m, &grp->last);
+	json_t *rec = pgx_record_new("match_group", last);
+
+	json_object_set_new(rec, "rule", json_string(r->name));
+	json_object_set_new(rec, "by", r->group->by ? json_string(r->group->by) : json_null());
+	json_object_set_new(rec, "normalize", json_string(r->group->sql ? "sql" : "none"));
+	json_object_set_new(rec, "key", r->group->by ? pgx_json_text(grp->key, grp->key_len, NULL) : json_null());
+	json_object_set_new(rec, "count", json_integer((json_int_t)grp->count));
+	set_seen(rec, "first_seen", first);
+	set_seen(rec, "last_seen", last);
+	if (grp->example)
+		json_object_set_new(rec, "example", pgx_json_text(grp->example, grp->example_len, NULL));
+	if (r->group->measure) {
+		json_object_set_new(rec, "measure", json_string(r->group->measure));
+		json_object_set_new(rec, "total", json_real(grp->total));
+		json_object_set_new(rec, "max", json_real(grp->max));
+		json_object_set_new(rec, "p95", json_real(p95(grp)));
+	}
+	return rec;
+}
+
+/* The record with "values":[...] spliced in as the values were written:
+ * formatting a few hundred thousand numbers through jansson would cost
+ * more than matching them did. */
+static bool emit_group(const struct matcher *m, const struct group *grp)
+{
+	json_t *rec = group_record(m, grp);
+	size_t len, n;
+	char *head = pgx_record_dumps(rec, &len), *line;
+	bool ok;
+
+	json_decref(rec);
+	if (!m->rules.rules[grp->rule].group->measure) {
+		ok = pgx_emit_raw(head, len);
+		free(head);
+		return ok;
+	}
+	line = pgx_xmalloc(len + grp->texts.n + 16);
+	memcpy(line, head, len - 1);	/* without the closing brace */
+	n = len - 1;
+	memcpy(line + n, ",\"values\":[", 11);
+	n += 11;
+	memcpy(line + n, grp->texts.v, grp->texts.n);
+	n += grp->texts.n;
+	memcpy(line + n, "]}", 2);
+	n += 2;
+	ok = pgx_emit_raw(line, n);
+	free(head);
+	free(line);
+	return ok;
+}
+
+bool groups_emit(const struct matcher *m)
+{
+	for (size_t i = 0; i < m->groups->n; i++)
+		if (!emit_group(m, m->groups->order[i]))
+			return false;
+	return true;
+}
