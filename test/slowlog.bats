@@ -18,6 +18,20 @@ slowlog() {	# slowlog LOG [pgx-report slowlog options]
 	timeout 60 pgx-logmatch -o --rules slowlog "$log" | timeout 60 pgx-report slowlog "$@"
 }
 
+grouped() {	# grouped LOG [pgx-report slowlog options]: match_group records in between
+	local log="$1"
+	shift
+	timeout 60 pgx-logmatch -o --group --rules slowlog "$log" | timeout 60 pgx-report slowlog "$@"
+}
+
+# The same report, byte for byte, from match records and from match_group records.
+assert_same_report() {	# assert_same_report LOG [pgx-report slowlog options]
+	slowlog "$@" >"$BATS_TEST_TMPDIR/perline.out" || fail "per-line pipeline: exit $?"
+	grouped "$@" >"$BATS_TEST_TMPDIR/grouped.out" || fail "grouped pipeline: exit $?"
+	run diff "$BATS_TEST_TMPDIR/perline.out" "$BATS_TEST_TMPDIR/grouped.out"
+	assert_success
+}
+
 # The Top-N computed from the generator's truth file with jq alone:
 # p95 is the nearest rank (the ceil(0.95 n)-th smallest duration).
 expected_top() {
@@ -39,6 +53,84 @@ expected_top() {
 	# mean and the statement count agree as well
 	run jq -r '[.statements, (.queries[0] | .total_ms / .count - .mean_ms | fabs < 0.001)] | @tsv' "$BATS_TEST_TMPDIR/got.json"
 	assert_output "$(jq -s 'map(select(.kind == "query")) | length' "$BATS_TEST_TMPDIR/truth.ndjson")	true"
+}
+
+@test "with --group the generated log gives the same Top-N, ground truth and report as line by line" {
+	python3 "$GEN" --lines 6000 --seed 11 --truth "$BATS_TEST_TMPDIR/truth.ndjson" >"$BATS_TEST_TMPDIR/pg.log"
+	grouped "$BATS_TEST_TMPDIR/pg.log" -f json -n 8 >"$BATS_TEST_TMPDIR/got.json"
+	run jq -c '[.queries[] | {query, count, total_ms, max_ms, p95_ms}]' "$BATS_TEST_TMPDIR/got.json"
+	assert_output "$(expected_top "$BATS_TEST_TMPDIR/truth.ndjson" 8)"
+	# every field of every row and section, in each format
+	for f in json table records; do
+		assert_same_report "$BATS_TEST_TMPDIR/pg.log" -f "$f" -n 1000
+	done
+	# and the rare events did go through match_group records
+	run bash -c "pgx-logmatch -o --group --rules slowlog '$BATS_TEST_TMPDIR/pg.log' | jq -r 'select(.type == \"match_group\") | .rule' | sort -u | paste -sd ' '"
+	assert_output "lock_wait query_duration sql_error sql_fatal temp_file"
+}
+
+@test "match_group records of two halves of a log add up to the report of the whole log" {
+	python3 "$GEN" --lines 4000 --seed 19 >"$BATS_TEST_TMPDIR/pg.log"
+	# cut where an entry starts (a line without a leading tab)
+	cut="$(awk 'NR > 3000 && !/^\t/ { print NR; exit }' "$BATS_TEST_TMPDIR/pg.log")"
+	head -n $((cut - 1)) "$BATS_TEST_TMPDIR/pg.log" >"$BATS_TEST_TMPDIR/a.log"
+	tail -n +"$cut" "$BATS_TEST_TMPDIR/pg.log" >"$BATS_TEST_TMPDIR/b.log"
+	for h in a b; do
+		timeout 60 pgx-logmatch -o --group --rules slowlog "$BATS_TEST_TMPDIR/$h.log" >"$BATS_TEST_TMPDIR/$h.ndjson"
+	done
+	slowlog "$BATS_TEST_TMPDIR/pg.log" -f json -n 1000 >"$BATS_TEST_TMPDIR/whole.json"
+	run pgx-report slowlog -f json -n 1000 "$BATS_TEST_TMPDIR/a.ndjson" "$BATS_TEST_TMPDIR/b.ndjson"
+	assert_success
+	assert_equal "$output" "$(cat "$BATS_TEST_TMPDIR/whole.json")"
+	# a shape in both halves is two groups, merged into one row
+	run jq -s '[.[] | select(.type == "match_group" and .key == "begin")] | length' \
+		"$BATS_TEST_TMPDIR/a.ndjson" "$BATS_TEST_TMPDIR/b.ndjson"
+	assert_output 2
+}
+
+@test "a match_group record sums its shape's runs: count, total, max, p95, first and last seen, the slowest example" {
+	{
+		for i in $(seq 1 20); do
+			printf '2026-11-22 10:00:%02d.500 UTC [7] 00000 LOG:  duration: %d.250 ms  statement: SELECT * FROM t WHERE id = %d\n' "$i" "$i" "$((i * 7))"
+		done
+		echo "2026-11-22 10:01:00.000 UTC [7] 00000 LOG:  duration: 0.5 ms  statement: SELECT 1"
+	} >"$BATS_TEST_TMPDIR/pg.log"
+	run pgx-logmatch -o --group --rules slowlog "$BATS_TEST_TMPDIR/pg.log"
+	assert_success
+	assert_equal "${#lines[@]}" 2
+	run jq -c 'select(.key == "select * from t where id = ?")
+		| [.rule, .by, .normalize, .count, .measure, .total, .max, .p95, .first_seen, .last_seen, .example, (.values | length), .values[0], .ts == .last_seen]' <<<"$output"
+	# 20 runs of i.250 ms: total 215, p95 the 19th smallest; 10:00:01.5 is 1795341601.5
+	assert_output '["query_duration","statement","sql",20,"duration_ms",215,20.25,19.25,1795341601.5,1795341620.5,"SELECT * FROM t WHERE id = 140",20,1.25,true]'
+}
+
+@test "a group of a rule names captures of its regex, and no occurrence" {
+	cat >"$BATS_TEST_TMPDIR/r.yaml" <<-'EOF'
+	patterns:
+	  - name: slow
+	    regex: 'took (?<ms>\d+) ms: (?<what>.*)'
+	    group: { by: nope, measure: ms }
+	EOF
+	run pgx-logmatch --check-rules --rules "$BATS_TEST_TMPDIR/r.yaml"
+	assert_failure 2
+	assert_output --partial 'group by "nope" is not a named group of its regex'
+	sed -i 's/by: nope, measure: ms/by: what, measure: ms, colour: red/' "$BATS_TEST_TMPDIR/r.yaml"
+	run pgx-logmatch --check-rules --rules "$BATS_TEST_TMPDIR/r.yaml"
+	assert_failure 2
+	assert_output --partial 'unknown group key "colour"'
+	sed -i 's/, colour: red//' "$BATS_TEST_TMPDIR/r.yaml"
+	printf '    occurrence: 2\n' >>"$BATS_TEST_TMPDIR/r.yaml"
+	run pgx-logmatch --check-rules --rules "$BATS_TEST_TMPDIR/r.yaml"
+	assert_failure 2
+	assert_output --partial 'group and occurrence do not go together'
+	# without --group a rule with group: still emits one match record per line
+	sed -i '$d' "$BATS_TEST_TMPDIR/r.yaml"
+	run pgx-logmatch -o --rules "$BATS_TEST_TMPDIR/r.yaml" <<<$'took 5 ms: a\ntook 7 ms: a\ntook 1 ms: b'
+	assert_success
+	assert_equal "$(jq -r .type <<<"$output" | paste -sd ' ')" "match match match"
+	run pgx-logmatch -o --group --rules "$BATS_TEST_TMPDIR/r.yaml" <<<$'took 5 ms: a\ntook 7 ms: a\ntook 1 ms: b'
+	assert_success
+	assert_equal "$(jq -c '[.key, .count, .total, .values]' <<<"$output" | paste -sd ' ')" '["a",2,12,[5,7]] ["b",1,1,[1]]'
 }
 
 @test "errors by SQLSTATE, lock waits, temp files, checkpoints and autovacuum runs match the ground truth" {
@@ -225,6 +317,8 @@ wait_for_logs() {	# until every log has the marker statement and an autovacuum r
 			    (.lock_waits.count > 0), (.temp_files.count > 0), (.checkpoints.count > 0),
 			    (.autovacuum.vacuum > 0)]' "$BATS_TEST_TMPDIR/$f.json"
 		assert_output '[5,3,2,true,true,true,true]'
+		# and through match_group records, the very same report
+		assert_same_report "$d/$f" -f json -n 1000
 	done
 	# the same counts of each event in the three formats, as many as the stderr log has lines for
 	for key in statements shapes lock_waits.count temp_files.count temp_files.total_bytes checkpoints.count \
@@ -313,6 +407,11 @@ wait_for_logs() {	# until every log has the marker statement and an autovacuum r
 		run "${vg[@]}" pgx-report slowlog -f "$f" -n 3 "$BATS_TEST_TMPDIR/m.ndjson"
 		assert_success
 	done
+	run "${vg[@]}" pgx-logmatch -o --group --rules slowlog "$BATS_TEST_TMPDIR/pg.log"
+	assert_success
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/g.ndjson"
+	run "${vg[@]}" pgx-report slowlog -f json "$BATS_TEST_TMPDIR/g.ndjson" "$BATS_TEST_TMPDIR/m.ndjson"
+	assert_success
 	run "${vg[@]}" pgx-report slowlog "$BATS_TEST_TMPDIR/pg.log"
 	assert_failure 3	# not NDJSON; 99 would mean a leak or a memory error
 }
