@@ -300,6 +300,23 @@ teardown() {
 	assert_output $'stats_reset\tfalse'
 }
 
+@test "--delta reports pg_stat_statements evicting entries between the samples (pgss_dealloc)" {
+	pg_stop
+	poll_setup "-c pg_stat_statements.max=100"
+	psql_q -c "CREATE EXTENSION pg_stat_statements"
+	# statements pg_stat_statements tells apart (IN lists of different lengths)
+	distinct() { for i in $(seq "$1" "$2"); do echo "SELECT count(*) FROM generate_series(1, 2) g WHERE g IN ($(seq -s, "$i"));"; done; }
+	distinct 1 95 | psql_q >/dev/null	# nearly full: 100 entries at most
+	timeout 60 pgx-poll -d "$MON_DSN" -s statements --delta 6s >"$BATS_TEST_TMPDIR/out" &
+	pid=$!
+	sleep 1
+	distinct 96 160 | psql_q >/dev/null
+	rc=0; wait "$pid" || rc=$?
+	assert_equal "$rc" 0
+	run jq -r 'select(.type == "statements") | [.reset, .dealloc_total > 0, (.items | map(select(has("calls_per_s") and .calls_per_s < 0)) | length)] | @tsv' "$BATS_TEST_TMPDIR/out"
+	assert_output $'pgss_dealloc\ttrue\t0'
+}
+
 @test "--schedule runs the four loops, each with its budget and its sections, and SIGTERM ends it with 0" {
 	timeout 30 pgx-poll -d "$MON_DSN" --schedule >"$BATS_TEST_TMPDIR/out" &
 	pid=$!

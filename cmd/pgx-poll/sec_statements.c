@@ -25,6 +25,7 @@ static char *quote_ident(const char *name)
 	return out;
 }
 
+/* In other, block times stay NULL when no statement has one. */
 char *sql_statements(const struct server_info *srv, const char **why)
 {
 	bool exec = server_has(srv, FEAT_PGSS_EXEC_TIME);
@@ -77,8 +78,8 @@ char *sql_statements(const struct server_info *srv, const char **why)
 		"          'shared_blks_written_total', coalesce(sum(shared_blks_written_total), 0),\n"
 		"          'temp_blks_read_total', coalesce(sum(temp_blks_read_total), 0),\n"
 		"          'temp_blks_written_total', coalesce(sum(temp_blks_written_total), 0),\n"
-		"          'blk_read_time_s_total', coalesce(sum(blk_read_time_s_total), 0),\n"
-		"          'blk_write_time_s_total', coalesce(sum(blk_write_time_s_total), 0))\n"
+		"          'blk_read_time_s_total', sum(blk_read_time_s_total),\n"
+		"          'blk_write_time_s_total', sum(blk_write_time_s_total))\n"
 		"          FROM s WHERE rank > $1) AS other,\n"
 		"       (SELECT count(*) FROM s WHERE query IS NULL) AS hidden_count",
 		server_has(srv, FEAT_PGSS_TOPLEVEL) ? "s.toplevel" : "NULL::bool",
