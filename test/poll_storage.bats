@@ -299,11 +299,11 @@ make_tables() {
 		run pgx-poll --print-sql --server-version "$v" --sections "$sections"
 		assert_success
 		[ "$(jq -s 'map(select(.type == "sql" and .text != null)) | length' <<<"$output")" = 8 ] ||
-			fail "not 8 queries for $v: $output"
+			fail "not 8 sections' SQL for $v: $output"
 		while IFS= read -r text; do
 			printf 'PREPARE q(bigint, int) AS %s;\nEXECUTE q(5, 100);\n' "$text" |
 				psql_q -d "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=mon dbname=postgres" >/dev/null ||
 				fail "server_version $v: this query fails here: $text"
-		done < <(jq -r 'select(.type == "sql") | .text | gsub("\n"; " ")' <<<"$output")
+		done < <(jq -r 'select(.type == "sql") | .text | split("\n;\n")[] | gsub("\n"; " ")' <<<"$output")
 	done
 }

@@ -1,4 +1,7 @@
 /* sec_sizes.c - Top-N tables and indexes, ranked by pg_class first, sized after */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "pgx.h"
 #include "poll.h"
 
@@ -52,18 +55,7 @@ static const char sql_sizes_text[] =
 	"    FROM ranked WHERE rn <= $1),\n"
 	"skipped AS (\n"
 	"  SELECT relation, row_number() OVER (ORDER BY relpages DESC, relation) AS rn\n"
-	"    FROM rel WHERE is_locked),\n"
-	"idx AS (\n"
-	"  SELECT i.indexrelid AS oid, n.nspname || '.' || ic.relname AS index,\n"
-	"         n.nspname || '.' || c.relname AS relation, ic.relpages::bigint AS relpages,\n"
-	"         row_number() OVER (ORDER BY ic.relpages DESC, n.nspname, ic.relname) AS rn\n"
-	"    FROM pg_catalog.pg_index i\n"
-	"    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid\n"
-	"    JOIN pg_catalog.pg_class c ON c.oid = i.indrelid\n"
-	"    JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace\n"
-	"   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')\n"
-	"     AND n.nspname !~ '^pg_toast' AND ic.relkind = 'i'\n"
-	"     AND i.indexrelid NOT IN (SELECT oid FROM locked))\n"
+	"    FROM rel WHERE is_locked)\n"
 	"SELECT (SELECT coalesce(json_agg(json_build_object('relation', relation,\n"
 	"                 'relkind', relkind, 'total_bytes', total_bytes, 'table_bytes', table_bytes,\n"
 	"                 'index_bytes', index_bytes, 'toast_bytes', toast_bytes,\n"
@@ -77,8 +69,24 @@ static const char sql_sizes_text[] =
 	"                 'why', 'exclusive lock held or waiting') ORDER BY rn), '[]')\n"
 	"          FROM skipped WHERE rn <= $1) AS skipped,\n"
 	"       (SELECT json_build_object('count', count(*)) FROM skipped WHERE rn > $1)"
-	" AS skipped_other,\n"
-	"       (SELECT coalesce(json_agg(json_build_object('index', index, 'relation', relation,\n"
+	" AS skipped_other";
+
+/* The indexes statement: a second query, so each stays well inside
+ * statement_timeout on 100,000 relations (ranking reads all of pg_class). */
+static const char sql_sizes_indexes[] =
+	"WITH %s,\n"
+	"idx AS (\n"
+	"  SELECT i.indexrelid AS oid, n.nspname || '.' || ic.relname AS index,\n"
+	"         n.nspname || '.' || c.relname AS relation, ic.relpages::bigint AS relpages,\n"
+	"         row_number() OVER (ORDER BY ic.relpages DESC, n.nspname, ic.relname) AS rn\n"
+	"    FROM pg_catalog.pg_index i\n"
+	"    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid\n"
+	"    JOIN pg_catalog.pg_class c ON c.oid = i.indrelid\n"
+	"    JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace\n"
+	"   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')\n"
+	"     AND n.nspname !~ '^pg_toast' AND ic.relkind = 'i'\n"
+	"     AND i.indexrelid NOT IN (SELECT oid FROM locked))\n"
+	"SELECT (SELECT coalesce(json_agg(json_build_object('index', index, 'relation', relation,\n"
 	"                 'bytes', pg_catalog.pg_relation_size(oid)) ORDER BY rn), '[]')\n"
 	"          FROM idx WHERE rn <= $1) AS indexes,\n"
 	"       (SELECT json_build_object('count', count(*), 'relpages', coalesce(sum(relpages), 0),\n"
@@ -86,12 +94,45 @@ static const char sql_sizes_text[] =
 	"                   * current_setting('block_size')::bigint)\n"
 	"          FROM idx WHERE rn > $1) AS indexes_other";
 
+/* The two statements, separated by SQL_SPLIT: --print-sql shows both, as a
+ * script. */
+#define SQL_SPLIT "\n;\n"
+
 char *sql_sizes(const struct server_info *srv, const char **why)
 {
-	return sql_format(sql_sizes_text, sql_locked_cte);
+	char *tables = sql_format(sql_sizes_text, sql_locked_cte);
+	char *indexes = sql_format(sql_sizes_indexes, sql_locked_cte);
+	char *sql = sql_format("%s" SQL_SPLIT "%s", tables, indexes);
+
+	free(tables);
+	free(indexes);
+	return sql;
+}
+
+static void merge_statement(struct section_run *run, const char *sql)
+{
+	char top[24];
+	const char *params[1] = { top };
+	PGresult *res;
+
+	snprintf(top, sizeof(top), "%ld", run->opts->top_n);
+	res = section_query(run, sql, 1, params);
+	if (!res)
+		return;
+	if (PQntuples(res) > 0)
+		result_merge_row(run->rec, res, 0);
+	PQclear(res);
 }
 
 void collect_sizes(struct section_run *run)
 {
-	section_merge(run, true);
+	char *tables = pgx_xstrdup(run->sql);
+	char *split = strstr(tables, SQL_SPLIT);
+
+	if (split)
+		*split = '\0';
+	merge_statement(run, tables);
+	if (split)
+		merge_statement(run, split + strlen(SQL_SPLIT));
+	free(tables);
 }
