@@ -144,6 +144,12 @@ static void add_statement(struct slowlog *sl, const char *sql, double ms, double
 	span_add(&sl->seen, ts);
 }
 
+/* The values of a match_group record (its "values" array). */
+struct group_values {
+	double *v;
+	size_t n, cap;
+};
+
 static double ts_field(const json_t *rec, const char *key)
 {
 	json_t *v = json_object_get(rec, key);
@@ -153,17 +159,15 @@ static double ts_field(const json_t *rec, const char *key)
 
 /* A match_group record of pgx-logmatch --group: a shape's runs at once.
  * Groups of one shape from several inputs add up as their lines would. */
-static bool add_statement_group(struct slowlog *sl, const json_t *rec)
+static bool add_statement_group(struct slowlog *sl, const json_t *rec, const struct group_values *gv)
 {
 	const char *key = pgx_rec_str(rec, "key"), *example = pgx_rec_str(rec, "example");
 	const char *norm = pgx_rec_str(rec, "normalize");
-	const json_t *values = json_object_get(rec, "values"), *v;
 	json_t *max = json_object_get(rec, "max");
 	struct pgx_sql_shape own;
 	struct shape *q;
-	size_t i;
 
-	if (!key || !example || !json_is_array(values) || !json_array_size(values) || !json_is_number(max))
+	if (!key || !example || !gv->n || !json_is_number(max))
 		return false;
 	if (norm && !strcmp(norm, "sql")) {
 		own = (struct pgx_sql_shape){ .text = key, .len = strlen(key), .hash = pgx_hash_bytes(key, strlen(key)) };
@@ -175,18 +179,17 @@ static bool add_statement_group(struct slowlog *sl, const json_t *rec)
 		q->example = pgx_xstrdup(example);
 		q->max_ms = json_number_value(max);
 	}
-	json_array_foreach(values, i, v) {
-		double ms = json_number_value(v);
-		*(double *)vec_push(&q->durations) = ms;
+	for (size_t i = 0; i < gv->n; i++) {
+		*(double *)vec_push(&q->durations) = gv->v[i];
 		q->count++;
-		q->total_ms += ms;
+		q->total_ms += gv->v[i];
 		sl->statements++;
 	}
 	span_add(&q->seen, ts_field(rec, "first_seen"));
 	span_add(&q->seen, ts_field(rec, "last_seen"));
 	span_add(&sl->seen, ts_field(rec, "first_seen"));
 	span_add(&sl->seen, ts_field(rec, "last_seen"));
-	sl->matches += json_array_size(values);
+	sl->matches += gv->n;
 	return true;
 }
 
@@ -353,18 +356,16 @@ static void add_match(struct slowlog *sl, const json_t *rec)
 }
 
 /* Errors of one SQLSTATE, or every lock wait or temporary file, at once. */
-static bool add_group(struct slowlog *sl, const json_t *rec)
+static bool add_group(struct slowlog *sl, const json_t *rec, const struct group_values *gv)
 {
 	const char *rule = pgx_rec_str(rec, "rule");
-	const json_t *values = json_object_get(rec, "values"), *v;
 	json_int_t count = json_integer_value(json_object_get(rec, "count"));
 	struct slowlog_sum *sum = NULL;
-	size_t i;
 
 	if (!rule || count <= 0)
 		return false;
 	if (!strcmp(rule, "query_duration"))
-		return add_statement_group(sl, rec);
+		return add_statement_group(sl, rec, gv);
 	if (!strcmp(rule, "sql_error") || !strcmp(rule, "sql_fatal") || !strcmp(rule, "sql_panic")) {
 		count_error(sl, rule[4] == 'e' ? "ERROR" : rule[4] == 'f' ? "FATAL" : "PANIC",
 			    pgx_rec_str(rec, "key"), pgx_rec_str(rec, "example"), (unsigned long)count);
@@ -377,10 +378,10 @@ static bool add_group(struct slowlog *sl, const json_t *rec)
 		sum = &sl->temp;
 	if (!sum)
 		return true;	/* not one of ours */
-	if (!json_is_array(values) || json_array_size(values) != (size_t)count)
+	if (gv->n != (size_t)count)
 		return false;
-	json_array_foreach(values, i, v)
-		add_sum(sum, json_number_value(v), NAN);
+	for (size_t i = 0; i < gv->n; i++)
+		add_sum(sum, gv->v[i], NAN);
 	sl->matches += (unsigned long)count;
 	return true;
 }
@@ -400,9 +401,97 @@ static bool bad_line(struct slowlog *sl, struct pgx_input *in, const struct pgx_
 	return false;
 }
 
+static void push_value(struct group_values *gv, double v)
+{
+	if (gv->n == gv->cap) {
+		gv->cap = gv->cap ? 2 * gv->cap : 1024;
+		gv->v = pgx_xrealloc(gv->v, gv->cap * sizeof(double));
+	}
+	gv->v[gv->n++] = v;
+}
+
+/* One JSON number at *p, as strtod reads it: digits[.digits] with up to 15
+ * digits is m / 10^k, both exact, so the division's correct rounding is
+ * strtod's; anything else goes to strtod. */
+static bool read_number(const char **p, double *out)
+{
+	static const double pow10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+					1e11, 1e12, 1e13, 1e14, 1e15 };
+	const char *s = *p;
+	uint64_t m = 0;
+	int digits = 0, decimals = 0;
+	char *end;
+
+	for (; *s >= '0' && *s <= '9' && digits < 15; s++, digits++)
+		m = m * 10 + (uint64_t)(*s - '0');
+	if (*s == '.' && digits)
+		for (s++; *s >= '0' && *s <= '9' && digits < 15; s++, digits++, decimals++)
+			m = m * 10 + (uint64_t)(*s - '0');
+	if (digits && (*s == ',' || *s == ']') && s[-1] != '.') {
+		*out = (double)m / pow10[decimals];
+		*p = s;
+		return true;
+	}
+	*out = strtod(*p, &end);
+	if (end == *p || (*end != ',' && *end != ']'))
+		return false;
+	*p = end;
+	return true;
+}
+
+/* pgx-logmatch --group writes "values" last: a match_group line ending in
+ * ,"values":[n,n,...]} has the numbers read here and the rest by jansson,
+ * which would make a JSON value of each.  false (line untouched) otherwise. */
+static bool split_values(struct pgx_line *line, struct group_values *gv)
+{
+	static const char key[] = ",\"values\":[";
+	char *at;
+	const char *p;
+	double v;
+
+	gv->n = 0;
+	if (line->len < sizeof(key) + 2 || memcmp(line->text + line->len - 2, "]}", 2) ||
+	    !memmem(line->text, line->len, "\"match_group\"", 13))
+		return false;
+	for (at = line->text + line->len - 2; at > line->text && memcmp(at, key, sizeof(key) - 1); at--)
+		if (*at != ',' && *at != '.' && *at != '-' && *at != '+' && *at != 'e' && *at != 'E' &&
+		    (*at < '0' || *at > '9') && *at != ']' && *at != '[' && *at != '"' && *at != ':' &&
+		    (*at < 'a' || *at > 'z'))
+			return false;
+	if (at == line->text)
+		return false;
+	for (p = at + sizeof(key) - 1; *p != ']'; p += *p == ',') {
+		if (!read_number(&p, &v))
+			return false;
+		push_value(gv, v);
+	}
+	if (p != line->text + line->len - 2)
+		return false;
+	at[0] = '}';
+	at[1] = '\0';
+	line->len = (size_t)(at - line->text) + 1;
+	return true;
+}
+
+static void values_from_json(const json_t *rec, struct group_values *gv)
+{
+	const json_t *v;
+	size_t i;
+
+	gv->n = 0;
+	json_array_foreach(json_object_get(rec, "values"), i, v)
+		if (json_is_number(v))
+			push_value(gv, json_number_value(v));
+}
+
+/* A match_group record can hold every duration of a shape. */
+#define SLOWLOG_MAX_LINE ((size_t)1 << 30)
+
 static void load_file(struct slowlog *sl, const char *path)
 {
-	struct pgx_input *in = pgx_input_open(path, 0);
+	struct pgx_input *in = pgx_input_open(path, SLOWLOG_MAX_LINE);
+	struct group_values gv = { 0 };
+	bool split;
 	unsigned long bad = 0;
 	struct pgx_line line;
 	char err[256];
@@ -416,6 +505,7 @@ static void load_file(struct slowlog *sl, const char *path)
 	while (!pgx_stop_signal && (got = pgx_input_next(in, &line)) == 1) {
 		if (!line.len)
 			continue;
+		split = split_values(&line, &gv);
 		if (!(rec = pgx_json_parse_line(&line, err, sizeof(err)))) {
 			if (!bad_line(sl, in, &line, err, &bad))
 				break;
@@ -423,13 +513,15 @@ static void load_file(struct slowlog *sl, const char *path)
 		}
 		if (pgx_rec_type(rec) && !strcmp(pgx_rec_type(rec), "match"))
 			add_match(sl, rec);
-		else if (pgx_rec_type(rec) && !strcmp(pgx_rec_type(rec), "match_group") && !add_group(sl, rec)) {
+		else if (pgx_rec_type(rec) && !strcmp(pgx_rec_type(rec), "match_group") &&
+			 !add_group(sl, rec, split ? &gv : (values_from_json(rec, &gv), &gv))) {
 			sl->input_errors++;
 			pgx_error("%s:%lu: match_group record without its count, key, example, max or values",
 				  pgx_input_name(in), line.lineno);
 		}
 		json_decref(rec);
 	}
+	free(gv.v);
 	if (got < 0)
 		sl->unreadable = true;
 	sl->input_errors += pgx_input_errors(in);
