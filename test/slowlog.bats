@@ -64,9 +64,11 @@ expected_top() {
 	for f in json table records; do
 		assert_same_report "$BATS_TEST_TMPDIR/pg.log" -f "$f" -n 1000
 	done
-	# and the rare events did go through match_group records
+	# and every kind of event went through match_group records, none line by line
+	run bash -c "pgx-logmatch -o --group --rules slowlog '$BATS_TEST_TMPDIR/pg.log' | jq -r .type | sort | uniq -c | wc -l"
+	assert_output 1
 	run bash -c "pgx-logmatch -o --group --rules slowlog '$BATS_TEST_TMPDIR/pg.log' | jq -r 'select(.type == \"match_group\") | .rule' | sort -u | paste -sd ' '"
-	assert_output "lock_wait query_duration sql_error sql_fatal temp_file"
+	assert_output "autoanalyze autovacuum checkpoint_stats lock_wait query_duration sql_error sql_fatal temp_file"
 }
 
 @test "match_group records of two halves of a log add up to the report of the whole log" {

@@ -35,6 +35,7 @@ struct group {
 	double total, max;
 	struct { double *v; size_t n, cap; } values;
 	struct { char *v; size_t n, cap; } texts;	/* the values as written, comma-separated */
+	double *sums;		/* of the spec's sum captures */
 	char *example;		/* the example capture of the match with the largest measure */
 	size_t example_len;
 	struct seen_at first, last;
@@ -66,6 +67,7 @@ void groups_free(struct groups *g)
 		free(g->order[i]->example);
 		free(g->order[i]->values.v);
 		free(g->order[i]->texts.v);
+		free(g->order[i]->sums);
 		free(g->order[i]);
 	}
 	free(g->order);
@@ -92,7 +94,8 @@ static void groups_grow(struct groups *g)
 	g->cap = cap;
 }
 
-static struct group *group_get(struct groups *g, size_t rule, const char *key, size_t len, uint64_t hash)
+static struct group *group_get(struct groups *g, size_t rule, size_t nsums, const char *key, size_t len,
+				uint64_t hash)
 {
 	struct group *grp;
 	size_t j;
@@ -111,6 +114,9 @@ static struct group *group_get(struct groups *g, size_t rule, const char *key, s
 	memcpy(grp->key, key, len);
 	grp->key[len] = '\0';
 	grp->key_len = len;
+	grp->sums = calloc(nsums ? nsums : 1, sizeof(double));
+	if (!grp->sums)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	g->tab[j] = grp;
 	if (g->n == g->order_cap) {
 		g->order_cap = g->order_cap ? 2 * g->order_cap : 256;
@@ -212,6 +218,21 @@ static const char *capture(const struct rule *r, unsigned n, const char *text, s
 	return text + ov[2 * n];
 }
 
+/* A sum capture that is missing or not a number adds nothing. */
+static void add_sums(struct group *grp, const struct rule *r, const char *text)
+{
+	const struct group_spec *spec = r->group;
+
+	for (size_t i = 0; i < spec->nsums; i++) {
+		size_t len;
+		bool json_ok;
+		const char *s = capture(r, spec->sum_groups[i], text, &len);
+		double v = s ? measure_value(s, len, &json_ok) : NAN;
+		if (!isnan(v))
+			grp->sums[i] += v;
+	}
+}
+
 bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, const char *text, size_t len)
 {
 	const struct rule *r = &m->rules.rules[rule];
@@ -234,7 +255,8 @@ bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, co
 		key = by ? by : "";
 		hash = pgx_hash_bytes(key, key_len);
 	}
-	grp = group_get(m->groups, rule, key, key_len, hash);
+	grp = group_get(m->groups, rule, spec->nsums, key, key_len, hash);
+	add_sums(grp, r, text);
 	if (!grp->count)
 		keep_seen_at(&grp->first, src, text, len);
 	keep_seen_at(&grp->last, src, text, len);
@@ -302,6 +324,12 @@ static json_t *group_record(const struct matcher *m, const struct group *grp)
 		json_object_set_new(rec, "total", json_real(grp->total));
 		json_object_set_new(rec, "max", json_real(grp->max));
 		json_object_set_new(rec, "p95", json_real(p95(grp)));
+	}
+	if (r->group->nsums) {
+		json_t *sums = json_object();
+		for (size_t i = 0; i < r->group->nsums; i++)
+			json_object_set_new(sums, r->group->sums[i], json_real(grp->sums[i]));
+		json_object_set_new(rec, "sums", sums);
 	}
 	return rec;
 }

@@ -15,11 +15,15 @@ struct ts_spec {
 	char *format;
 };
 
-/* group: { by: CAPTURE, normalize: sql|none, measure: CAPTURE, example: CAPTURE } */
+/* group: { by: CAPTURE, normalize: sql|none, measure: CAPTURE, example: CAPTURE,
+ *          sum: [CAPTURE...] } */
 struct group_spec {
 	char *by, *measure, *example;	/* capture names, each may be NULL */
 	bool sql;		/* key is the SQL shape of the by capture */
 	unsigned by_group, measure_group, example_group;	/* group numbers; 0: none */
+	char **sums;		/* captures only added up */
+	size_t nsums;
+	unsigned *sum_groups;
 };
 
 struct rule {

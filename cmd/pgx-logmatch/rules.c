@@ -123,6 +123,8 @@ static void rule_free(struct rule *r)
 		free(r->group->by);
 		free(r->group->measure);
 		free(r->group->example);
+		free_list(r->group->sums, r->group->nsums);
+		free(r->group->sum_groups);
 		free(r->group);
 	}
 	free(r->name);
@@ -138,6 +140,11 @@ static bool group_field(const struct rules_file *f, struct group_spec *g, const 
 {
 	const char *v = scalar(val);
 
+	if (!strcmp(key, "sum")) {
+		free_list(g->sums, g->nsums);
+		g->sums = NULL, g->nsums = 0;
+		return string_list(f, val, &g->sums, &g->nsums);
+	}
 	if (!v || !*v)
 		return yaml_fail(f, val, "group: %s must be a non-empty string", key);
 	if (!strcmp(key, "by")) {
@@ -154,14 +161,14 @@ static bool group_field(const struct rules_file *f, struct group_spec *g, const 
 			return yaml_fail(f, val, "group: normalize must be sql or none, not \"%s\"", v);
 		g->sql = !strcmp(v, "sql");
 	} else
-		return yaml_fail(f, val, "unknown group key \"%s\" (expected by, normalize, measure, example)", key);
+		return yaml_fail(f, val, "unknown group key \"%s\" (expected by, normalize, measure, example, sum)", key);
 	return true;
 }
 
 static bool parse_group(struct rules_file *f, struct rule *r, yaml_node_t *node)
 {
 	if (node->type != YAML_MAPPING_NODE)
-		return yaml_fail(f, node, "group must be a mapping (keys by, normalize, measure, example)");
+		return yaml_fail(f, node, "group must be a mapping (keys by, normalize, measure, example, sum)");
 	r->group = pgx_xmalloc(sizeof(*r->group));
 	memset(r->group, 0, sizeof(*r->group));
 	for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
@@ -203,6 +210,10 @@ static bool check_group_spec(const struct rules_file *f, const yaml_node_t *node
 		return false;
 	if (!g->example)
 		g->example_group = g->by_group;
+	g->sum_groups = pgx_xmalloc((g->nsums ? g->nsums : 1) * sizeof(unsigned));
+	for (size_t i = 0; i < g->nsums; i++)
+		if (!(g->sum_groups[i] = capture_number(f, node, r, "sum", g->sums[i])))
+			return false;
 	return true;
 }
 

@@ -272,16 +272,14 @@ static void add_error(struct slowlog *sl, const json_t *rec, const json_t *caps,
 	count_error(sl, severity, code ? code : pgx_rec_str(rec, "sqlstate"), cap_str(caps, "message"), 1);
 }
 
-static void add_autovacuum(struct slowlog *sl, const json_t *caps)
+static void count_autovacuum(struct slowlog *sl, bool analyze, const char *table, double s, unsigned long runs)
 {
-	const char *kind = cap_str(caps, "kind"), *table = cap_str(caps, "table");
-	double s = cap_num(caps, "elapsed_s");
 	struct table_row *t = NULL;
 
-	if (kind && !strcmp(kind, "analyze"))
-		sl->av.analyze++;
+	if (analyze)
+		sl->av.analyze += runs;
 	else
-		sl->av.vacuum++;
+		sl->av.vacuum += runs;
 	if (isfinite(s) && s > sl->av.max_s)
 		sl->av.max_s = s;
 	for (size_t i = 0; table && i < sl->av.tables.n && !t; i++)
@@ -292,7 +290,14 @@ static void add_autovacuum(struct slowlog *sl, const json_t *caps)
 		t->table = pgx_xstrdup(table);
 	}
 	if (t)
-		t->runs++;
+		t->runs += runs;
+}
+
+static void add_autovacuum(struct slowlog *sl, const json_t *caps)
+{
+	const char *kind = cap_str(caps, "kind");
+
+	count_autovacuum(sl, kind && !strcmp(kind, "analyze"), cap_str(caps, "table"), cap_num(caps, "elapsed_s"), 1);
 }
 
 static void add_statement_half(struct slowlog *sl, const json_t *rec, const json_t *caps, bool duration)
@@ -348,7 +353,7 @@ static void add_match(struct slowlog *sl, const json_t *rec)
 		add_sum(&sl->temp, cap_num(caps, "size_bytes"), NAN);
 	else if (!strcmp(rule, "checkpoint_stats") || !strcmp(rule, "checkpoint_complete"))
 		add_sum(&sl->ckpt, cap_num(caps, "total_s"), cap_num(caps, "buffers"));
-	else if (!strcmp(rule, "autovacuum"))
+	else if (!strcmp(rule, "autovacuum") || !strcmp(rule, "autoanalyze"))
 		add_autovacuum(sl, caps);
 	else
 		return;
@@ -372,16 +377,32 @@ static bool add_group(struct slowlog *sl, const json_t *rec, const struct group_
 		sl->matches += (unsigned long)count;
 		return true;
 	}
+	if (!strcmp(rule, "autovacuum") || !strcmp(rule, "autoanalyze")) {
+		json_t *max = json_object_get(rec, "max");
+		if (!pgx_rec_str(rec, "key"))
+			return false;
+		count_autovacuum(sl, rule[4] == 'a', pgx_rec_str(rec, "key"),
+				 json_is_number(max) ? json_number_value(max) : NAN, (unsigned long)count);
+		sl->matches += (unsigned long)count;
+		return true;
+	}
 	if (!strcmp(rule, "lock_wait"))
 		sum = &sl->locks;
 	else if (!strcmp(rule, "temp_file"))
 		sum = &sl->temp;
+	else if (!strcmp(rule, "checkpoint_stats"))
+		sum = &sl->ckpt;
 	if (!sum)
 		return true;	/* not one of ours */
 	if (gv->n != (size_t)count)
 		return false;
 	for (size_t i = 0; i < gv->n; i++)
 		add_sum(sum, gv->v[i], NAN);
+	if (sum == &sl->ckpt) {	/* the buffers written, summed up by pgx-logmatch */
+		json_t *buffers = json_object_get(json_object_get(rec, "sums"), "buffers");
+		if (json_is_number(buffers))
+			sum->extra += json_number_value(buffers);
+	}
 	sl->matches += (unsigned long)count;
 	return true;
 }
