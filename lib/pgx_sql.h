@@ -27,11 +27,13 @@ struct pgx_sql_shape {
 	const char *text;	/* NUL-terminated */
 	size_t len;
 	uint64_t hash;		/* pgx_hash_bytes(text, len) */
+	void *user;		/* the caller's (its row for the shape): NULL when new */
 };
 struct pgx_sql_cache *pgx_sql_cache_new(size_t max_entries);
 /* The shape of sql; it belongs to the cache and stays valid until the next
- * call (copy it to keep it). */
-const struct pgx_sql_shape *pgx_sql_cache_shape(struct pgx_sql_cache *c, const char *sql, size_t len);
+ * call (copy it to keep it).  user stays as the caller set it for as long
+ * as the cache remembers the statement. */
+struct pgx_sql_shape *pgx_sql_cache_shape(struct pgx_sql_cache *c, const char *sql, size_t len);
 void pgx_sql_cache_free(struct pgx_sql_cache *c);
 
 /* The p-quantile of v[0..n) (n > 0) by nearest rank: the smallest value

@@ -326,21 +326,26 @@ uint64_t pgx_hash_bytes(const char *s, size_t len)
 	return mix64(h);
 }
 
+/* One allocation: this header, the raw statement, NUL, the shape, NUL. */
 struct cache_entry {
-	uint64_t hash;		/* of the raw statement */
-	char *raw;		/* NULL: free slot; raw, NUL, then the shape */
 	size_t raw_len;
 	struct pgx_sql_shape shape;
+	char raw[];
+};
+
+struct cache_slot {		/* 16 bytes: the probe reads the hash without the entry */
+	uint64_t hash;		/* of the raw statement */
+	struct cache_entry *e;	/* NULL: free */
 };
 
 struct pgx_sql_cache {
-	struct cache_entry *tab;	/* grows to 2 * max; small tables stay in the CPU cache */
+	struct cache_slot *tab;	/* grows to 2 * max; small tables stay in the CPU cache */
 	size_t mask, n, max;
 };
 
-static struct cache_entry *cache_table(size_t cap)
+static struct cache_slot *cache_table(size_t cap)
 {
-	struct cache_entry *tab = calloc(cap, sizeof(*tab));
+	struct cache_slot *tab = calloc(cap, sizeof(*tab));
 
 	if (!tab)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
@@ -361,13 +366,13 @@ struct pgx_sql_cache *pgx_sql_cache_new(size_t max_entries)
 static void cache_grow(struct pgx_sql_cache *c)
 {
 	size_t cap = 2 * (c->mask + 1);
-	struct cache_entry *tab = cache_table(cap);
+	struct cache_slot *tab = cache_table(cap);
 
 	for (size_t i = 0; i <= c->mask; i++) {
 		size_t j;
-		if (!c->tab[i].raw)
+		if (!c->tab[i].e)
 			continue;
-		for (j = c->tab[i].hash & (cap - 1); tab[j].raw; j = (j + 1) & (cap - 1))
+		for (j = c->tab[i].hash & (cap - 1); tab[j].e; j = (j + 1) & (cap - 1))
 			;
 		tab[j] = c->tab[i];
 	}
@@ -379,19 +384,18 @@ static void cache_grow(struct pgx_sql_cache *c)
 static void cache_clear(struct pgx_sql_cache *c)
 {
 	for (size_t i = 0; i <= c->mask; i++)
-		free(c->tab[i].raw);
+		free(c->tab[i].e);
 	memset(c->tab, 0, (c->mask + 1) * sizeof(*c->tab));
 	c->n = 0;
 }
 
-static void cache_fill(struct cache_entry *e, uint64_t hash, const char *sql, size_t len)
+static struct cache_entry *cache_entry_new(const char *sql, size_t len)
 {
 	char *shape = pgx_sql_normalize(sql, len);
 	size_t shape_len = strlen(shape);
+	struct cache_entry *e = pgx_xmalloc(sizeof(*e) + len + 1 + shape_len + 1);
 
-	e->hash = hash;
 	e->raw_len = len;
-	e->raw = pgx_xmalloc(len + 1 + shape_len + 1);
 	memcpy(e->raw, sql, len);
 	e->raw[len] = '\0';
 	memcpy(e->raw + len + 1, shape, shape_len + 1);
@@ -399,27 +403,30 @@ static void cache_fill(struct cache_entry *e, uint64_t hash, const char *sql, si
 	e->shape.text = e->raw + len + 1;
 	e->shape.len = shape_len;
 	e->shape.hash = pgx_hash_bytes(e->shape.text, shape_len);
+	e->shape.user = NULL;
+	return e;
 }
 
-const struct pgx_sql_shape *pgx_sql_cache_shape(struct pgx_sql_cache *c, const char *sql, size_t len)
+struct pgx_sql_shape *pgx_sql_cache_shape(struct pgx_sql_cache *c, const char *sql, size_t len)
 {
 	uint64_t h = pgx_hash_bytes(sql, len);
 	size_t j;
 
-	for (j = h & c->mask; c->tab[j].raw; j = (j + 1) & c->mask)
-		if (c->tab[j].hash == h && c->tab[j].raw_len == len && !memcmp(c->tab[j].raw, sql, len))
-			return &c->tab[j].shape;
+	for (j = h & c->mask; c->tab[j].e; j = (j + 1) & c->mask)
+		if (c->tab[j].hash == h && c->tab[j].e->raw_len == len && !memcmp(c->tab[j].e->raw, sql, len))
+			return &c->tab[j].e->shape;
 	if (c->n >= c->max) {
 		cache_clear(c);
 		j = h & c->mask;
 	} else if (2 * (c->n + 1) > c->mask + 1) {
 		cache_grow(c);
-		for (j = h & c->mask; c->tab[j].raw; j = (j + 1) & c->mask)
+		for (j = h & c->mask; c->tab[j].e; j = (j + 1) & c->mask)
 			;
 	}
 	c->n++;
-	cache_fill(&c->tab[j], h, sql, len);
-	return &c->tab[j].shape;
+	c->tab[j].hash = h;
+	c->tab[j].e = cache_entry_new(sql, len);
+	return &c->tab[j].e->shape;
 }
 
 void pgx_sql_cache_free(struct pgx_sql_cache *c)

@@ -248,14 +248,15 @@ bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, co
 
 	if ((spec->by_group && !by) || (spec->measure_group && (!ms || isnan(v = measure_value(ms, ms_len, &json_ok)))))
 		return false;	/* no key or nothing to sum: emitted as a match record */
-	if (spec->sql) {
-		const struct pgx_sql_shape *shape = pgx_sql_cache_shape(m->groups->shapes, by, key_len);
-		key = shape->text, key_len = shape->len, hash = shape->hash;
+	if (spec->sql) {	/* a statement seen before points to its group */
+		struct pgx_sql_shape *shape = pgx_sql_cache_shape(m->groups->shapes, by, key_len);
+		if (!(grp = shape->user) || grp->rule != rule)
+			shape->user = grp = group_get(m->groups, rule, spec->nsums, shape->text, shape->len, shape->hash);
 	} else {
 		key = by ? by : "";
 		hash = pgx_hash_bytes(key, key_len);
+		grp = group_get(m->groups, rule, spec->nsums, key, key_len, hash);
 	}
-	grp = group_get(m->groups, rule, spec->nsums, key, key_len, hash);
 	add_sums(grp, r, text);
 	if (!grp->count)
 		keep_seen_at(&grp->first, src, text, len);

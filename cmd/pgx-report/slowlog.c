@@ -126,11 +126,14 @@ static void span_add(struct slowlog_span *t, double ts)
 
 static void add_statement(struct slowlog *sl, const char *sql, double ms, double ts)
 {
+	struct pgx_sql_shape *sh;
 	struct shape *q;
 
 	if (!sql || !isfinite(ms) || ms < 0)
 		return;
-	q = shape_get(sl, pgx_sql_cache_shape(sl->shapes, sql, strlen(sql)));
+	sh = pgx_sql_cache_shape(sl->shapes, sql, strlen(sql));
+	if (!(q = sh->user))	/* a statement seen before points to its row */
+		sh->user = q = shape_get(sl, sh);
 	if (!q->count || ms > q->max_ms) {
 		free(q->example);
 		q->example = pgx_xstrdup(sql);
