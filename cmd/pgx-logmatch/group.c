@@ -33,8 +33,9 @@ struct group {
 	size_t key_len;
 	unsigned long count;
 	double total, max;
-	struct { double *v; size_t n, cap; } values;
-	struct { char *v; size_t n, cap; } texts;	/* the values as written, comma-separated */
+	size_t nvalues;
+	struct { char *v; size_t n, cap; } texts;	/* the values as written, comma-separated:
+							 * half the memory of doubles, read back once */
 	double *sums;		/* of the spec's sum captures */
 	char *example;		/* the example capture of the match with the largest measure */
 	size_t example_len;
@@ -65,7 +66,6 @@ void groups_free(struct groups *g)
 	for (size_t i = 0; i < g->n; i++) {
 		free(g->order[i]->key);
 		free(g->order[i]->example);
-		free(g->order[i]->values.v);
 		free(g->order[i]->texts.v);
 		free(g->order[i]->sums);
 		free(g->order[i]);
@@ -172,11 +172,7 @@ static void push_value(struct group *grp, double v, const char *text, size_t len
 		len = (size_t)snprintf(num, sizeof(num), "%.17g", v);
 		text = num;
 	}
-	if (grp->values.n == grp->values.cap) {
-		grp->values.cap = grp->values.cap ? 2 * grp->values.cap : 16;
-		grp->values.v = pgx_xrealloc(grp->values.v, grp->values.cap * sizeof(double));
-	}
-	grp->values.v[grp->values.n++] = v;
+	grp->nvalues++;
 	if (grp->texts.n + len + 1 > grp->texts.cap) {
 		grp->texts.cap = (grp->texts.n + len + 1) * 2;
 		grp->texts.v = pgx_xrealloc(grp->texts.v, grp->texts.cap);
@@ -286,13 +282,22 @@ static double seen_ts(const struct matcher *m, const struct seen_at *at)
 	return ok ? ts : at->carrier_ts;
 }
 
-/* Nearest rank, as pgx-report slowlog has it. */
+/* Nearest rank, as pgx-report slowlog has it, of the values read back from
+ * their text (JSON numbers, each read as it was the first time). */
 static double p95(const struct group *grp)
 {
-	double *v = pgx_xmalloc(grp->values.n * sizeof(double)), r;
+	double *v = pgx_xmalloc(grp->nvalues * sizeof(double)), r;
+	const char *p = grp->texts.v, *end = p + grp->texts.n;
+	size_t n = 0;
+	bool json_ok;
 
-	memcpy(v, grp->values.v, grp->values.n * sizeof(double));
-	r = pgx_nearest_rank(v, grp->values.n, 0.95);
+	while (p < end && n < grp->nvalues) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		size_t len = comma ? (size_t)(comma - p) : (size_t)(end - p);
+		v[n++] = measure_value(p, len, &json_ok);
+		p += len + 1;
+	}
+	r = pgx_nearest_rank(v, n, 0.95);
 	free(v);
 	return r;
 }
