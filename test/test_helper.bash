@@ -26,6 +26,22 @@ as_pg_owner() {
 	fi
 }
 
+# initdb costs seconds; pg_start copies one data directory made once per bats
+# run instead (the clusters then share a system identifier; ports tell them apart).
+pg_template() {
+	local tpl="$BATS_RUN_TMPDIR/pg-template" tmp
+	(
+		flock 9
+		[ -d "$tpl" ] && exit 0
+		tmp="$(mktemp -d /tmp/pgx-pg-template.XXXXXX)"
+		chmod 755 "$tmp"
+		[ "$(id -u)" = 0 ] && chown postgres: "$tmp"
+		as_pg_owner "$PG_BINDIR/initdb" -D "$tmp/data" -U postgres -A trust --no-sync \
+			>"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; rm -rf "$tmp"; exit 1; }
+		mv "$tmp/data" "$tpl" && rm -rf "$tmp"
+	) 9>"$BATS_RUN_TMPDIR/pg-template.lock"
+}
+
 # Start a throwaway PostgreSQL 15 in a temp dir: Unix socket in that dir plus
 # 127.0.0.1 on a free port, pg_stat_statements preloaded, stderr and jsonlog
 # logs under $PGX_PG_DIR/log.  Exports PGX_PG_DIR, PGX_PG_PORT, PGX_PG_SOCKDIR,
@@ -37,8 +53,8 @@ pg_start() {
 	PGX_PG_SOCKDIR="$PGX_PG_DIR"
 	chmod 755 "$PGX_PG_DIR"
 	[ "$(id -u)" = 0 ] && chown postgres: "$PGX_PG_DIR"
-	as_pg_owner "$PG_BINDIR/initdb" -D "$PGX_PG_DIR/data" -U postgres -A trust \
-		--no-sync >"$PGX_PG_DIR/initdb.log" 2>&1 || { cat "$PGX_PG_DIR/initdb.log" >&2; return 1; }
+	pg_template || return 1
+	cp -a "$BATS_RUN_TMPDIR/pg-template" "$PGX_PG_DIR/data"
 	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -l "$PGX_PG_DIR/server.log" -w -t 60 \
 		-o "-c listen_addresses=127.0.0.1 -c port=$PGX_PG_PORT -c unix_socket_directories=$PGX_PG_SOCKDIR \
 		    -c shared_preload_libraries=pg_stat_statements -c logging_collector=on \
