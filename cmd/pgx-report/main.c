@@ -28,7 +28,7 @@ struct options {
 
 static void usage(void)
 {
-	printf("%s renders PostgreSQL startup profiles written by pgx-timeline.\n\n"
+	printf("%s renders pgx records: startup profiles, health snapshots, slow logs, plans.\n\n"
 	       "Usage:\n"
 	       "  %s [OPTION]... [FILE]...\n"
 	       "  %s compare [OPTION]... BASE CANDIDATE\n"
@@ -38,9 +38,9 @@ static void usage(void)
 	       "  %s alerts [OPTION]... [FILE]...   (see %s alerts --help)\n"
 	       "  %s plan [OPTION]... [FILE]...     (see %s plan --help)\n"
 	       "  %s workload [OPTION]... [FILE]... (see %s workload --help)\n\n"
-	       "Reads NDJSON records from FILEs or standard input; records other than\n"
-	       "phase, script, extension, bgworker, process and profile are ignored.\n"
-	       "compare shows what changed between two profiles (runs or aggregates);\n"
+	       "Reads NDJSON records from FILEs or standard input.  A startup profile\n"
+	       "is made of pgx-timeline's phase, script, extension, bgworker, process\n"
+	       "and profile records; other records are ignored.  compare shows what changed between two profiles (runs or aggregates);\n"
 	       "aggregate turns the profiles of N runs into median/min/max records.\n"
 	       "Health snapshots (pgx-poll records) render as table, json, prom\n"
 	       "(Prometheus text) or html; diff compares two snapshots; alerts\n"
@@ -49,7 +49,9 @@ static void usage(void)
 	       "  -f, --format=FORMAT       table (default), json, svg (profiles),\n"
 	       "                            prom or html (health snapshots)\n"
 	       "  -v, --verbose             add the traced processes (table and json)\n"
-	       "  -n, --top=N               init scripts shown in the table (default 5)\n"
+	       "  -n, --top=N               init scripts shown in the table (default 5);\n"
+	       "                            health: rows or series per list (table 5,\n"
+	       "                            html 20, prom 50)\n"
 	       "  -o, --output=FILE         write to FILE instead of standard output\n"
 	       "      --fail-if-slower=PCT  compare: exit 1 when the candidate is more\n"
 	       "                            than PCT percent slower than the base\n"
