@@ -157,6 +157,25 @@ teardown_file() {
 	EOF
 }
 
+@test "a line a final rule matches is not tried on the rules after it" {
+	cat >"$BATS_TEST_TMPDIR/r.yaml" <<-'EOF'
+	patterns:
+	  - name: any_error
+	    regex: 'ERROR:  (?<m>.*)'
+	  - name: duration
+	    regex: 'duration: (?<ms>\d+) ms  statement: (?<sql>.*)'
+	    final: true
+	  - name: quoted_error
+	    regex: 'ERROR:  '
+	EOF
+	printf "LOG:  duration: 5 ms  statement: SELECT 'ERROR:  x'\nERROR:  boom\n" >"$BATS_TEST_TMPDIR/in.log"
+	run pgx-logmatch -o -r "$BATS_TEST_TMPDIR/r.yaml" "$BATS_TEST_TMPDIR/in.log"
+	assert_success
+	# rules before a final one still match its line; the ones after do not
+	assert_equal "$(jq -c '[.lineno, .rule]' <<<"$output" | paste -sd ' ')" \
+		'[1,"any_error"] [1,"duration"] [2,"any_error"] [2,"quoted_error"]'
+}
+
 @test "built-in rules are found by name and client-timing reads application timings" {
 	run pgx-logmatch -o --rules client-timing <<<'GET /users elapsed=12.5ms status=200'
 	assert_success

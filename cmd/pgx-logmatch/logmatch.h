@@ -37,6 +37,7 @@ struct rule {
 	size_t nnumbers;
 	long occurrence;	/* 0: every match */
 	bool marks_ready;
+	bool final;		/* a line it matches is not tried on the rules after it */
 	unsigned long seen;
 	char *literal;		/* a substring every match contains, or NULL */
 	size_t literal_len;

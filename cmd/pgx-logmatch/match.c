@@ -186,6 +186,8 @@ bool matcher_line(struct matcher *m, const struct log_source *src, const char *t
 		if ((rc = try_rule(m, i, src, text, len)) < 0)
 			return false;
 		matched += rc;
+		if (rc && m->rules.rules[i].final)
+			break;
 	}
 	if (matched || m->only_matching)
 		return true;

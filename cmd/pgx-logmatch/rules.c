@@ -239,13 +239,15 @@ static bool rule_field(struct rules_file *f, struct rule *r, const char *key, ya
 		return string_list(f, val, &r->numbers, &r->nnumbers);
 	else if (!strcmp(key, "marks_ready"))
 		return scalar_bool(f, val, &r->marks_ready);
+	else if (!strcmp(key, "final"))
+		return scalar_bool(f, val, &r->final);
 	else if (!strcmp(key, "group"))
 		return !r->group ? parse_group(f, r, val) : yaml_fail(f, val, "group given twice");
 	else if (!strcmp(key, "description"))
 		return true;
 	else
 		return yaml_fail(f, val, "unknown rule key \"%s\" (expected name, regex, occurrence, "
-				 "capture, numbers, marks_ready, group, description)", key);
+				 "capture, numbers, marks_ready, final, group, description)", key);
 	return true;
 }
 
