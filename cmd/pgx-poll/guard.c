@@ -10,10 +10,16 @@
  * it owns it (directly or through a role it inherits), when the table's ACL
  * or one of its columns' ACLs grants it (or PUBLIC) a write privilege, or
  * when it is a member of pg_write_all_data.  The cost stays flat on 100k
- * relations: ownership is asked once per distinct owner, ACLs only where one
- * is set (relacl/attacl not NULL: a NULL ACL means the owner alone), column
- * ACLs by one scan of pg_attribute (MATERIALIZED: probing it per relation by
- * index costs 20 times more on 50,000 tables). */
+ * relations: pg_has_role() is asked once per distinct owner (MATERIALIZED:
+ * otherwise the planner flattens the DISTINCT and asks it once per table),
+ * ACLs are exploded only where one is set (relacl/attacl not NULL: a NULL
+ * ACL means the owner alone), column ACLs by one scan of pg_attribute
+ * (MATERIALIZED: probing it per relation by index costs 20 times more on
+ * 50,000 tables).  That scan is most of the guard's time in a new session:
+ * it is the one place pgx-poll reads every page of pg_attribute, and a
+ * backend's first touch of each shared buffer page costs more than reading
+ * it; nothing cheaper answers "does a column grant PUBLIC INSERT" (column
+ * grants to PUBLIC by the owner leave no pg_shdepend row). */
 static const char sql_writable[] =
 	"WITH rels AS (\n"
 	"  SELECT c.oid, c.relowner, c.relacl FROM pg_catalog.pg_class c\n"
@@ -23,8 +29,9 @@ static const char sql_writable[] =
 	"     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'),\n"
 	"cols AS MATERIALIZED (SELECT attrelid, attacl FROM pg_catalog.pg_attribute\n"
 	"                       WHERE attacl IS NOT NULL),\n"
-	"mine AS (SELECT o.relowner FROM (SELECT DISTINCT relowner FROM rels) o\n"
-	"          WHERE pg_catalog.pg_has_role(o.relowner, 'USAGE')),\n"
+	"owners AS MATERIALIZED (SELECT DISTINCT relowner FROM rels),\n"
+	"mine AS MATERIALIZED (SELECT relowner FROM owners\n"
+	"                       WHERE pg_catalog.pg_has_role(relowner, 'USAGE')),\n"
 	"w AS (\n"
 	"  SELECT oid FROM rels WHERE relowner IN (SELECT relowner FROM mine)\n"
 	"  UNION ALL\n"
@@ -45,6 +52,11 @@ static const char sql_writable[] =
 	"            THEN pg_catalog.pg_has_role('pg_write_all_data', 'USAGE') ELSE false END,\n"
 	"       current_user, current_database()";
 
+const char *guard_sql(void)
+{
+	return sql_writable;
+}
+
 /* An error (refused), or a warning with --allow-privileged. */
 static bool refuse(bool allow, const char *user, const char *what)
 {
@@ -57,9 +69,8 @@ static bool refuse(bool allow, const char *user, const char *what)
 	return true;
 }
 
-bool privilege_guard(struct poll_conn *pc, bool allow, int *status)
+bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow, int *status)
 {
-	PGresult *res = PQexec(pc->conn, sql_writable);
 	struct server_info *srv = &pc->srv;
 	const char *user, *db;
 	bool refused = false;
@@ -68,7 +79,6 @@ bool privilege_guard(struct poll_conn *pc, bool allow, int *status)
 		pgx_error("cannot check the role's privileges: %s",
 			  PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
 				  ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "connection lost");
-		PQclear(res);
 		*status = PGX_EXIT_CONNECT;
 		return false;
 	}
@@ -92,7 +102,6 @@ bool privilege_guard(struct poll_conn *pc, bool allow, int *status)
 	if (refused)
 		pgx_hint("connect as a monitoring role (CREATE ROLE monitor LOGIN;"
 			 " GRANT pg_monitor TO monitor) or pass --allow-privileged");
-	PQclear(res);
 	*status = refused ? PGX_EXIT_PRIVILEGE : PGX_EXIT_OK;
 	return !refused;
 }

@@ -170,10 +170,12 @@ void delta_apply(json_t *first, json_t *second, double start1, double start2);
 /* guard.c: refuse a superuser or a role that can write user tables
  * (unless allowed: then a warning).  False when refused or the check failed;
  * *status is then the exit status. */
-bool privilege_guard(struct poll_conn *pc, bool allow_privileged, int *status);
+const char *guard_sql(void);
+bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow_privileged, int *status);
 
 /* probe.c */
-bool server_probe(struct poll_conn *pc);
+char *probe_sql(void);
+bool server_probe(struct poll_conn *pc, PGresult *res);
 void server_info_clear(struct server_info *srv);
 /* Fill srv as a stock server_version_num with pg_stat_statements pgss_version
  * (NULL: not installed) would answer the probe. */

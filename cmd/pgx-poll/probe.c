@@ -54,8 +54,15 @@ static const char probe_head[] =
 	"       r.rolsuper OR pg_catalog.pg_has_role('pg_monitor', 'USAGE'),"
 	"       r.rolsuper OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'),"
 	"       (SELECT nspname FROM pgss), (SELECT extversion FROM pgss),"
-	"       extract(epoch FROM pg_catalog.pg_postmaster_start_time())::float8";
-#define PROBE_FIXED_COLS 8
+	"       extract(epoch FROM pg_catalog.pg_postmaster_start_time())::float8,"
+	/* Session settings in the same round trip: no parallel workers (forking
+	 * them costs more than the catalog scans they would share under load)
+	 * and no JIT (compiling a catalog query whose cost estimate is large on
+	 * 100,000 relations takes longer than running it). */
+	"       pg_catalog.set_config('max_parallel_workers_per_gather', '0', false),"
+	"       CASE WHEN pg_catalog.current_setting('jit', true) IS NOT NULL"
+	"            THEN pg_catalog.set_config('jit', 'off', false) END";
+#define PROBE_FIXED_COLS 10
 
 static const char *probe_rel_expr(const char *rel, char *buf, size_t len)
 {
@@ -78,7 +85,7 @@ static void append(char **sql, size_t *len, const char *text)
 	*len += n;
 }
 
-static char *probe_sql(void)
+char *probe_sql(void)
 {
 	char *sql = NULL, rel[256], expr[512];
 	size_t len = 0;
@@ -108,14 +115,11 @@ static char *maybe_dup(const PGresult *res, int col)
 	return PQgetisnull(res, 0, col) ? NULL : pgx_xstrdup(PQgetvalue(res, 0, col));
 }
 
-bool server_probe(struct poll_conn *pc)
+bool server_probe(struct poll_conn *pc, PGresult *res)
 {
-	char *sql = probe_sql();
-	PGresult *res = PQexec(pc->conn, sql);
 	struct server_info *srv = &pc->srv;
 	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
 
-	free(sql);
 	if (!ok) {
 		char *msg = pgx_xstrdup(PQerrorMessage(pc->conn)), *nl = strchr(msg, '\n');
 
@@ -123,7 +127,6 @@ bool server_probe(struct poll_conn *pc)
 			*nl = '\0';
 		pgx_error("cannot probe the server: %s", msg);
 		free(msg);
-		PQclear(res);
 		return false;
 	}
 	server_info_clear(srv);
@@ -138,7 +141,6 @@ bool server_probe(struct poll_conn *pc)
 	for (size_t i = 0; i < N_FEATURES; i++)
 		if (PQgetvalue(res, 0, PROBE_FIXED_COLS + (int)i)[0] == 't')
 			srv->features |= feature_probes[i].bit;
-	PQclear(res);
 	return true;
 }
 

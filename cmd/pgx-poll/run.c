@@ -25,6 +25,40 @@ static void ignore_notice(void *arg, const char *message)
 {
 }
 
+/* The probe (with the session settings) and the privilege guard in one round
+ * trip: two statements of one simple query, two results. */
+static bool probe_and_guard(struct poll_conn *pc, bool allow, int *status)
+{
+	char *probe = probe_sql(), *sql = NULL;
+	PGresult *res, *probe_res = NULL, *guard_res = NULL;
+	bool ok = false;
+
+	if (asprintf(&sql, "%s;\n%s", probe, guard_sql()) < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	free(probe);
+	if (PQsendQuery(pc->conn, sql)) {
+		while ((res = PQgetResult(pc->conn))) {
+			if (!probe_res)
+				probe_res = res;
+			else if (!guard_res)
+				guard_res = res;
+			else
+				PQclear(res);
+		}
+	}
+	free(sql);
+	*status = PGX_EXIT_CONNECT;
+	if (server_probe(pc, probe_res)) {
+		if (guard_res)
+			ok = privilege_guard(pc, guard_res, allow, status);
+		else
+			pgx_error("cannot check the role's privileges: %s", "connection lost");
+	}
+	PQclear(probe_res);
+	PQclear(guard_res);
+	return ok;
+}
+
 bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *dsn, int *status)
 {
 	struct pgx_pq_options pq = {
@@ -42,7 +76,7 @@ bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *d
 	PQsetNoticeProcessor(pc->conn, ignore_notice, NULL);
 	cancel_handle = PQgetCancel(pc->conn);
 	pgx_set_stop_hook(cancel_on_sigint);
-	if (!server_probe(pc) || !privilege_guard(pc, o->allow_privileged, status)) {
+	if (!probe_and_guard(pc, o->allow_privileged, status)) {
 		poll_disconnect(pc);
 		return false;
 	}
