@@ -3,7 +3,13 @@
 #include "poll.h"
 
 /* size_bytes needs CONNECT on the database (or pg_read_all_stats): NULL
- * otherwise, not 0.  session counters exist from 14, checksum_failures from 12. */
+ * otherwise, not 0.  session counters exist from 14, checksum_failures from 12.
+ * The connected database's size is the sum of pg_class.relpages (as of each
+ * relation's last VACUUM, ANALYZE or CREATE INDEX) times the block size, not
+ * pg_database_size(): that one stats every file of the database (55 ms at
+ * 2,000 tables, seconds at 100,000) while pg_class is read by other sections
+ * anyway.  Other databases (a few files each, usually) keep
+ * pg_database_size(); size_source says which ("relpages" or "files"). */
 char *sql_database(const struct server_info *srv, const char **why)
 {
 	bool s = server_has(srv, FEAT_DB_SESSION_TIME);
@@ -28,8 +34,16 @@ char *sql_database(const struct server_info *srv, const char **why)
 		"       %s AS sessions_abandoned_total, %s AS sessions_fatal_total,\n"
 		"       %s AS sessions_killed_total,\n"
 		"       extract(epoch FROM d.stats_reset)::float8 AS stats_reset_ts,\n"
-		"       CASE WHEN pg_catalog.has_database_privilege(d.datid, 'CONNECT')\n"
-		"            THEN pg_catalog.pg_database_size(d.datid) END AS size_bytes\n"
+		"       CASE WHEN d.datname = current_database()\n"
+		"            THEN (SELECT sum(c.relpages::bigint)\n"
+		"                         * current_setting('block_size')::bigint\n"
+		"                    FROM pg_catalog.pg_class c\n"
+		"                   WHERE c.relkind IN ('r', 'i', 't', 'm', 'S'))\n"
+		"            WHEN pg_catalog.has_database_privilege(d.datid, 'CONNECT')\n"
+		"            THEN pg_catalog.pg_database_size(d.datid) END AS size_bytes,\n"
+		"       CASE WHEN d.datname = current_database() THEN 'relpages'\n"
+		"            WHEN pg_catalog.has_database_privilege(d.datid, 'CONNECT')\n"
+		"            THEN 'files' END AS size_source\n"
 		"  FROM pg_catalog.pg_stat_database d\n"
 		" WHERE d.datname IS NOT NULL\n"
 		" ORDER BY d.datname",
