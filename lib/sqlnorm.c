@@ -1,12 +1,33 @@
 /* sqlnorm.c - reduce a SQL statement to its shape, so that one query
  * written with different values counts as one row of a slow log; and a
  * cache from raw statements to their shapes */
-#include <ctype.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
 #include "pgx_sql.h"
+
+/* ASCII classes, as <ctype.h> has them in the C locale, without a call per
+ * byte; bytes from 0x80 up are none of them (and continue identifiers). */
+static inline bool a_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool a_alnum(unsigned char c)
+{
+	return a_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+static inline bool a_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static inline unsigned char a_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
 
 struct norm {
 	const char *s;
@@ -19,7 +40,7 @@ struct norm {
 
 static bool is_ident_char(unsigned char c)
 {
-	return isalnum(c) || c == '_' || c == '$' || c >= 0x80;
+	return a_alnum(c) || c == '_' || c == '$' || c >= 0x80;
 }
 
 static void put(struct norm *z, char c)
@@ -52,9 +73,9 @@ static size_t dollar_tag(const struct norm *z)
 {
 	size_t j = z->i + 1;
 
-	if (j < z->len && isdigit((unsigned char)z->s[j]))
+	if (j < z->len && a_digit((unsigned char)z->s[j]))
 		return 0;
-	while (j < z->len && (isalnum((unsigned char)z->s[j]) || z->s[j] == '_' || (unsigned char)z->s[j] >= 0x80))
+	while (j < z->len && (a_alnum((unsigned char)z->s[j]) || z->s[j] == '_' || (unsigned char)z->s[j] >= 0x80))
 		j++;
 	return j < z->len && z->s[j] == '$' ? j - z->i + 1 : 0;
 }
@@ -97,14 +118,14 @@ static void skip_number(struct norm *z)
 {
 	const char *s = z->s;
 
-	while (z->i < z->len && (isdigit((unsigned char)s[z->i]) || s[z->i] == '.' || s[z->i] == '_'))
+	while (z->i < z->len && (a_digit((unsigned char)s[z->i]) || s[z->i] == '.' || s[z->i] == '_'))
 		z->i++;
 	if (z->i < z->len && (s[z->i] == 'e' || s[z->i] == 'E')) {
 		size_t j = z->i + 1;
 		if (j < z->len && (s[j] == '+' || s[j] == '-'))
 			j++;
-		if (j < z->len && isdigit((unsigned char)s[j]))
-			for (z->i = j; z->i < z->len && isdigit((unsigned char)s[z->i]); z->i++)
+		if (j < z->len && a_digit((unsigned char)s[j]))
+			for (z->i = j; z->i < z->len && a_digit((unsigned char)s[z->i]); z->i++)
 				;
 	}
 }
@@ -129,7 +150,7 @@ static bool skip_string(struct norm *z)
 {
 	const char *s = z->s + z->i;
 	size_t left = z->len - z->i;
-	char c = (char)tolower((unsigned char)s[0]);
+	char c = (char)a_lower((unsigned char)s[0]);
 
 	if (s[0] == '\'') {
 		skip_quoted(z, false);
@@ -156,18 +177,18 @@ static bool is_sign(const struct norm *z)
 {
 	size_t n = z->n;
 
-	if (z->s[z->i] != '-' || z->i + 1 >= z->len || !isdigit((unsigned char)z->s[z->i + 1]))
+	if (z->s[z->i] != '-' || z->i + 1 >= z->len || !a_digit((unsigned char)z->s[z->i + 1]))
 		return false;
 	while (n && z->out[n - 1] == ' ')
 		n--;
-	return !n || strchr("=<>!(,+-*/%[", z->out[n - 1]);
+	return !n || strchr("=<>!(,+-*/%[", z->out[n - 1]);	/* (a NUL is one too) */
 }
 
 /* One token of the statement at z->i. */
 static void step(struct norm *z)
 {
 	unsigned char c = (unsigned char)z->s[z->i];
-	bool next_digit = z->i + 1 < z->len && isdigit((unsigned char)z->s[z->i + 1]);
+	bool next_digit = z->i + 1 < z->len && a_digit((unsigned char)z->s[z->i + 1]);
 
 	if (!z->ident && is_sign(z)) {
 		z->i++;
@@ -178,7 +199,7 @@ static void step(struct norm *z)
 	if (skip_string(z))
 		put(z, '?');
 	else if (c == '$' && !z->ident && next_digit) {
-		for (z->i++; z->i < z->len && isdigit((unsigned char)z->s[z->i]); z->i++)
+		for (z->i++; z->i < z->len && a_digit((unsigned char)z->s[z->i]); z->i++)
 			;
 		put(z, '?');
 	} else if (c == '$' && !z->ident && skip_dollar_quoted(z))
@@ -187,11 +208,11 @@ static void step(struct norm *z)
 		copy_quoted_ident(z);
 		z->ident = false;
 		return;
-	} else if (!z->ident && (isdigit(c) || (c == '.' && next_digit))) {
+	} else if (!z->ident && (a_digit(c) || (c == '.' && next_digit))) {
 		skip_number(z);
 		put(z, '?');
 	} else {
-		put(z, (char)tolower(c));
+		put(z, (char)a_lower(c));
 		z->i++;
 		z->ident = is_ident_char(c);
 		return;
@@ -271,10 +292,11 @@ static size_t collapse_in_lists(char *s, size_t n)
 	return w;
 }
 
-char *pgx_sql_normalize(const char *sql, size_t len)
+/* The shape of sql into spaced (room for 3 * len + 1), with out (room for
+ * len + 1) for the first pass; its length. */
+static size_t normalize_into(const char *sql, size_t len, char *out, char *spaced)
 {
-	struct norm z = { .s = sql, .len = len, .out = pgx_xmalloc(len + 1) };
-	char *spaced;
+	struct norm z = { .s = sql, .len = len, .out = out };
 	size_t n;
 
 	while (z.i < len) {
@@ -282,7 +304,7 @@ char *pgx_sql_normalize(const char *sql, size_t len)
 		bool comment = (c == '-' && z.i + 1 < len && sql[z.i + 1] == '-') ||
 			       (c == '/' && z.i + 1 < len && sql[z.i + 1] == '*');
 
-		if (isspace(c) || comment) {
+		if (a_space(c) || comment) {
 			if (comment)
 				skip_comment(&z);
 			else
@@ -295,11 +317,18 @@ char *pgx_sql_normalize(const char *sql, size_t len)
 	}
 	while (z.n && (z.out[z.n - 1] == ';' || z.out[z.n - 1] == ' '))
 		z.n--;
-	spaced = pgx_xmalloc(3 * z.n + 1);
 	n = canonical_spaces(z.out, z.n, spaced);
-	free(z.out);
 	n = collapse_in_lists(spaced, n);
 	spaced[n] = '\0';
+	return n;
+}
+
+char *pgx_sql_normalize(const char *sql, size_t len)
+{
+	char *out = pgx_xmalloc(len + 1), *spaced = pgx_xmalloc(3 * len + 1);
+
+	normalize_into(sql, len, out, spaced);
+	free(out);
 	return spaced;
 }
 
@@ -341,6 +370,8 @@ struct cache_slot {		/* 16 bytes: the probe reads the hash without the entry */
 struct pgx_sql_cache {
 	struct cache_slot *tab;	/* grows to 2 * max; small tables stay in the CPU cache */
 	size_t mask, n, max;
+	char *out, *spaced;	/* normalize_into's buffers, for statements up to scratch_len */
+	size_t scratch_len;
 };
 
 static struct cache_slot *cache_table(size_t cap)
@@ -360,6 +391,8 @@ struct pgx_sql_cache *pgx_sql_cache_new(size_t max_entries)
 	c->mask = 255;
 	c->n = 0;
 	c->max = max_entries < 1 ? 1 : max_entries;
+	c->out = c->spaced = NULL;
+	c->scratch_len = 0;
 	return c;
 }
 
@@ -389,17 +422,25 @@ static void cache_clear(struct pgx_sql_cache *c)
 	c->n = 0;
 }
 
-static struct cache_entry *cache_entry_new(const char *sql, size_t len)
+static struct cache_entry *cache_entry_new(struct pgx_sql_cache *c, const char *sql, size_t len)
 {
-	char *shape = pgx_sql_normalize(sql, len);
-	size_t shape_len = strlen(shape);
-	struct cache_entry *e = pgx_xmalloc(sizeof(*e) + len + 1 + shape_len + 1);
+	const char *shape;
+	size_t shape_len;
+	struct cache_entry *e;
+
+	if (len > c->scratch_len) {
+		c->scratch_len = len > 2 * c->scratch_len ? len : 2 * c->scratch_len;
+		c->out = pgx_xrealloc(c->out, c->scratch_len + 1);
+		c->spaced = pgx_xrealloc(c->spaced, 3 * c->scratch_len + 1);
+	}
+	shape_len = normalize_into(sql, len, c->out, c->spaced);
+	shape = c->spaced;
+	e = pgx_xmalloc(sizeof(*e) + len + 1 + shape_len + 1);
 
 	e->raw_len = len;
 	memcpy(e->raw, sql, len);
 	e->raw[len] = '\0';
 	memcpy(e->raw + len + 1, shape, shape_len + 1);
-	free(shape);
 	e->shape.text = e->raw + len + 1;
 	e->shape.len = shape_len;
 	e->shape.hash = pgx_hash_bytes(e->shape.text, shape_len);
@@ -425,7 +466,7 @@ struct pgx_sql_shape *pgx_sql_cache_shape(struct pgx_sql_cache *c, const char *s
 	}
 	c->n++;
 	c->tab[j].hash = h;
-	c->tab[j].e = cache_entry_new(sql, len);
+	c->tab[j].e = cache_entry_new(c, sql, len);
 	return &c->tab[j].e->shape;
 }
 
@@ -435,5 +476,7 @@ void pgx_sql_cache_free(struct pgx_sql_cache *c)
 		return;
 	cache_clear(c);
 	free(c->tab);
+	free(c->out);
+	free(c->spaced);
 	free(c);
 }
