@@ -20,7 +20,7 @@ WARNINGS  := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wno-unused-parameter -Wformat=2
 CPPFLAGS  += -D_GNU_SOURCE -Ilib -I$(BUILD) -DPGX_VERSION='"$(VERSION)"' \
              -DPGX_SHAREDIR='"$(SHAREDIR)/pgx"' \
-             $(shell $(PKG_CONFIG) --cflags jansson libpq)
+             $(shell $(PKG_CONFIG) --cflags jansson libpq libcurl)
 ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -std=gnu11
 LIB_LIBS  := $(shell $(PKG_CONFIG) --libs jansson) -lm
 

@@ -126,8 +126,6 @@ int run_rollback(struct cluster *c, struct changeset *cs, const struct apply_opt
 		 const char *dir);
 
 /* patroni.c */
-void patroni_init(void);
-void patroni_cleanup(void);
 bool patroni_get(const char *url, const char *path, json_t **out);
 bool patroni_patch_config(const char *url, const json_t *body);
 json_t *patroni_patch_body(const struct changeset *cs, bool undo);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "pgx.h"
 #include "pgx_pq.h"
+#include "pgx_http.h"
 #include "apply.h"
 
 static void usage(void)
@@ -341,13 +342,13 @@ int main(int argc, char **argv)
 	pgx_init(argv[0]);
 	cmd = parse_options(argc, argv, &opts, &id);
 	pgx_install_signals();
-	patroni_init();
+	pgx_http_init();
 	if (!strcmp(cmd, "list"))
 		status = do_list(&opts);
 	else if (!strcmp(cmd, "rollback"))
 		status = do_rollback(id, &opts);
 	else
 		status = do_plan_or_apply(cmd, &opts);
-	patroni_cleanup();
+	pgx_http_cleanup();
 	return pgx_finish(status);
 }

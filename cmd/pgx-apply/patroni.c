@@ -2,28 +2,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <curl/curl.h>
 #include "pgx.h"
+#include "pgx_http.h"
 #include "apply.h"
 
-#define PATRONI_CONNECT_TIMEOUT_S 5L
-#define PATRONI_TIMEOUT_S 20L
-
-struct body { char *data; size_t len; };
-
-static size_t collect(char *ptr, size_t size, size_t nmemb, void *user)
-{
-	struct body *b = user;
-	size_t n = size * nmemb;
-
-	if (b->len + n > (8u << 20))	/* a /config answer is a few kB */
-		return 0;
-	b->data = pgx_xrealloc(b->data, b->len + n + 1);
-	memcpy(b->data + b->len, ptr, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
-}
+#define PATRONI_CONNECT_TIMEOUT_MS 5000L
+#define PATRONI_TIMEOUT_MS 20000L
 
 /* The URL as shown in records and files: no user:password@. */
 char *patroni_strip_credentials(const char *url)
@@ -51,47 +35,30 @@ char *patroni_strip_credentials(const char *url)
 static bool request(const char *base, const char *path, const char *method, const char *payload,
 		    json_t **out)
 {
-	struct body b = { NULL, 0 };
-	struct curl_slist *headers = NULL;
-	char *shown = patroni_strip_credentials(base), url[4200], errbuf[CURL_ERROR_SIZE] = "";
-	long status = 0;
-	CURLcode rc;
-	CURL *curl = curl_easy_init();
+	char *shown = patroni_strip_credentials(base), url[4200], err[256];
+	struct pgx_http_request req = {
+		.method = method, .url = url, .json_body = payload,
+		.connect_timeout_ms = PATRONI_CONNECT_TIMEOUT_MS, .timeout_ms = PATRONI_TIMEOUT_MS,
+		.max_reply = 8u << 20,	/* a /config answer is a few kB */
+	};
+	struct pgx_http_reply reply;
 	bool ok = false;
 
 	if (out)
 		*out = NULL;
-	if (!curl)
-		pgx_die(PGX_EXIT_INTERNAL, "cannot initialise libcurl");
 	snprintf(url, sizeof(url), "%s%s%s", base,
 		 base[0] && base[strlen(base) - 1] == '/' ? "" : "/", path);
-	headers = curl_slist_append(headers, "Content-Type: application/json");
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, PATRONI_CONNECT_TIMEOUT_S);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, PATRONI_TIMEOUT_S);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-	if (payload)
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
-	rc = curl_easy_perform(curl);
-	if (rc != CURLE_OK)
-		pgx_error("Patroni %s %s/%s failed: %s", method, shown, path,
-			  *errbuf ? errbuf : curl_easy_strerror(rc));
-	else if (curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status), status != 200)
-		pgx_error("Patroni %s %s/%s answered HTTP %ld: %.200s", method, shown, path, status,
-			  b.data ? b.data : "");
+	if (!pgx_http(&req, &reply, err, sizeof(err)))
+		pgx_error("Patroni %s %s/%s failed: %s", method, shown, path, err);
+	else if (reply.status != 200)
+		pgx_error("Patroni %s %s/%s answered HTTP %ld: %.200s", method, shown, path,
+			  reply.status, reply.body ? reply.body : "");
 	else {
 		ok = true;
-		if (out && b.data)
-			*out = json_loads(b.data, 0, NULL);
+		if (out && reply.body)
+			*out = json_loads(reply.body, 0, NULL);
 	}
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(curl);
-	free(b.data);
+	free(reply.body);
 	free(shown);
 	return ok;
 }
@@ -157,13 +124,3 @@ char *patroni_json_value(const json_t *v)
 	return pgx_xstrdup(buf);
 }
 
-void patroni_init(void)
-{
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		pgx_die(PGX_EXIT_INTERNAL, "cannot initialise libcurl");
-}
-
-void patroni_cleanup(void)
-{
-	curl_global_cleanup();
-}

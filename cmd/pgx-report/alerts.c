@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 #include "pgx.h"
+#include "pgx_http.h"
 #include "health.h"
 #include "alerts.h"
 
@@ -541,11 +542,11 @@ int alerts_main(int argc, char **argv)
 	if (!run.state)
 		run.state = state_new();
 	run.outbox = json_array();
-	notify_global_init();
+	pgx_http_init();
 	status = run_files(&run);
 	if (status != PGX_EXIT_OUTPUT)
 		flush(&run);
-	notify_global_cleanup();
+	pgx_http_cleanup();
 	if (run.write_failed && status == PGX_EXIT_OK)
 		status = PGX_EXIT_OUTPUT;
 	if (pgx_stop_signal)

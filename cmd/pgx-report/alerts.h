@@ -55,8 +55,5 @@ struct notify_targets {
  * firing alert in `firing`), after retrying the queue; failures are added
  * to `queue` (a JSON array) and reported.  Returns the number failed. */
 size_t notify_deliver(const struct notify_targets *t, json_t *alerts, json_t *firing, json_t *queue);
-char *url_redact(const char *url);	/* scheme://host:port/... ; caller frees */
-void notify_global_init(void);
-void notify_global_cleanup(void);
 
 #endif

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <curl/curl.h>
 #include "pgx.h"
+#include "pgx_http.h"
 #include "health.h"
 #include "alerts.h"
 
@@ -15,77 +15,21 @@
 #define TIMEOUT_MS 5000L
 #define QUEUE_MAX 1000
 
-void notify_global_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-void notify_global_cleanup(void)
-{
-	curl_global_cleanup();
-}
-
-/* Webhook URLs carry their secret in the path or the query: only the
- * scheme, host and port are ever printed. */
-char *url_redact(const char *url)
-{
-	const char *host = strstr(url, "://"), *end, *at;
-	char *out;
-	size_t n;
-
-	host = host ? host + 3 : url;
-	end = host + strcspn(host, "/?#");
-	at = memchr(host, '@', (size_t)(end - host));
-	if (at)
-		host = at + 1;
-	n = (size_t)(strstr(url, "://") ? strstr(url, "://") + 3 - url : 0);
-	out = pgx_xmalloc(n + (size_t)(end - host) + 8);
-	memcpy(out, url, n);
-	memcpy(out + n, host, (size_t)(end - host));
-	strcpy(out + n + (end - host), *end ? "/..." : "");
-	return out;
-}
-
-static size_t discard(char *p, size_t size, size_t n, void *arg)
-{
-	return size * n;
-}
-
 static bool post_once(const char *url, const char *body, char *err, size_t errlen)
 {
-	CURL *c = curl_easy_init();
-	/* no "Expect: 100-continue": a receiver that ignores it costs a second */
-	struct curl_slist *hdr = curl_slist_append(curl_slist_append(NULL, "Content-Type: application/json"), "Expect:");
-	char cerr[CURL_ERROR_SIZE] = "";
-	long code = 0;
-	CURLcode rc;
+	struct pgx_http_request req = {
+		.method = "POST", .url = url, .json_body = body,
+		.connect_timeout_ms = CONNECT_TIMEOUT_MS, .timeout_ms = TIMEOUT_MS,
+	};
+	struct pgx_http_reply reply;
 
-	if (!c || !hdr) {
-		snprintf(err, errlen, "cannot start libcurl");
-		curl_slist_free_all(hdr);
-		if (c)
-			curl_easy_cleanup(c);
+	if (!pgx_http(&req, &reply, err, errlen))
 		return false;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (rc != CURLE_OK)
-		snprintf(err, errlen, "%s", cerr[0] ? cerr : curl_easy_strerror(rc));
-	else if (code < 200 || code > 299)
-		snprintf(err, errlen, "HTTP status %ld", code);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
-	return rc == CURLE_OK && code >= 200 && code <= 299;
+	free(reply.body);
+	if (reply.status >= 200 && reply.status <= 299)
+		return true;
+	snprintf(err, errlen, "HTTP status %ld", reply.status);
+	return false;
 }
 
 /* A few attempts, 0.5 s then 1 s apart: a receiver restarting is not an
@@ -240,7 +184,7 @@ static bool deliver(const struct notify_targets *t, const char *kind, const char
 	}
 	ok = post(url, body, err, sizeof(err));
 	if (!ok) {
-		shown = url_redact(url);
+		shown = pgx_url_redact(url);
 		pgx_error("cannot deliver to %s %s: %s", kind, shown, err);
 		free(shown);
 	}
