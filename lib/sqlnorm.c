@@ -171,6 +171,14 @@ static bool skip_string(struct norm *z)
 	return false;
 }
 
+/* The characters after which '-' starts a number (strchr's set, NUL too). */
+static bool before_sign(char c)
+{
+	static const char set[] = "=<>!(,+-*/%[";
+
+	return !c || memchr(set, c, sizeof(set) - 1);
+}
+
 /* A '-' before a number is its sign when no operand comes before it:
  * "a = -1" is "a = ?", "x - 1" stays "x - ?". */
 static bool is_sign(const struct norm *z)
@@ -181,7 +189,7 @@ static bool is_sign(const struct norm *z)
 		return false;
 	while (n && z->out[n - 1] == ' ')
 		n--;
-	return !n || strchr("=<>!(,+-*/%[", z->out[n - 1]);	/* (a NUL is one too) */
+	return !n || before_sign(z->out[n - 1]);
 }
 
 /* One token of the statement at z->i. */
@@ -224,7 +232,13 @@ static void step(struct norm *z)
 
 static bool is_operator_char(char c)
 {
-	return c && strchr(OPERATOR_CHARS, c);
+	switch (c) {	/* OPERATOR_CHARS, a jump table instead of a strchr per byte */
+	case '=': case '<': case '>': case '!': case '~': case '@':
+	case '#': case '&': case '|': case '^': case '%':
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* One spelling of the spaces between tokens: operators such as = and <>
