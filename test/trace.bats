@@ -238,8 +238,10 @@ wait_bg() {
 @test "tracing a PostgreSQL startup shows initdb, postgres and the open of postgresql.conf" {
 	require_root eBPF
 	[ -x "$PG_BINDIR/initdb" ] || skip "PostgreSQL 15 not installed"
+	# A run directory of its own, so pg_start makes its template with initdb here.
 	trace -- bash -c 'load() { :; }; bats_load_library() { :; }
-		source "$1"; pg_start && pg_stop' bash "$PGX_TEST_DIR/test_helper.bash"
+		BATS_RUN_TMPDIR="$(mktemp -d)"; source "$1"
+		pg_start && pg_stop; rm -rf "$BATS_RUN_TMPDIR"' bash "$PGX_TEST_DIR/test_helper.bash"
 	assert_success
 	[ "$(count '.type=="exec" and (.filename|endswith("/initdb"))')" -eq 1 ]
 	[ "$(count '.type=="exec" and (.filename|endswith("/pg_ctl"))')" -ge 1 ]
