@@ -126,6 +126,35 @@ static void td(struct page *p, const json_t *obj, const char *key, enum cell kin
 	fputs("</td>", p->f);
 }
 
+struct column {
+	const char *title, *key;
+	enum cell kind;
+};
+
+/* A table of a list's items, at most limit rows (< 0: all), one column per field. */
+static void table(struct page *p, const json_t *list, const struct column *cols, long limit)
+{
+	const json_t *it;
+	size_t i;
+
+	fputs("<div class=scroll><table><thead><tr>", p->f);
+	for (const struct column *c = cols; c->title; c++) {
+		fputs("<th>", p->f);
+		esc(p->f, c->title);
+		fputs("</th>", p->f);
+	}
+	fputs("</tr></thead><tbody>\n", p->f);
+	json_array_foreach(list, i, it) {
+		if (limit >= 0 && (long)i >= limit)
+			break;
+		fputs("<tr>", p->f);
+		for (const struct column *c = cols; c->title; c++)
+			td(p, it, c->key, c->kind);
+		fputs("</tr>\n", p->f);
+	}
+	fputs("</tbody></table></div>\n", p->f);
+}
+
 static void thead(struct page *p, const char *const *cols)
 {
 	fputs("<div class=scroll><table><thead><tr>", p->f);
@@ -333,13 +362,22 @@ static void overview(struct page *p)
 static void connections_panel(struct page *p)
 {
 	static const char *const sql[] = { "connections", "activity", NULL };
-	static const char *const lx[] = { "pid", "database", "application", "state", "xact age",
-					  "state age", "wait", "query", NULL };
+	static const struct column lx[] = {
+		{ "pid", "pid", C_STR },
+		{ "database", "datname", C_STR },
+		{ "application", "application_name", C_STR },
+		{ "state", "state", C_STR },
+		{ "xact age", "xact_age_s", C_AGE },
+		{ "state age", "state_age_s", C_AGE },
+		{ "wait", "wait_event", C_STR },
+		{ "query", "query", C_CODE },
+		{ NULL, NULL, C_STR },
+	};
 	json_t *conn = snapshot_get(p->s, "connections", NULL), *act = snapshot_get(p->s, "activity", NULL);
-	json_t *by = json_object_get(conn, "by_state"), *v, *it;
+	json_t *by = json_object_get(conn, "by_state"), *v;
 	const char *labels[16], *k;
 	double vals[16];
-	size_t n = 0, i;
+	size_t n = 0;
 
 	panel_begin(p, "connections", "Connections and activity");
 	if (!absent(p, "connections")) {
@@ -358,20 +396,7 @@ static void connections_panel(struct page *p)
 		if (!json_array_size(json_object_get(act, "long_xacts")))
 			note(p, "None.");
 		else {
-			thead(p, lx);
-			json_array_foreach(json_object_get(act, "long_xacts"), i, it) {
-				fputs("<tr>", p->f);
-				td(p, it, "pid", C_STR);
-				td(p, it, "datname", C_STR);
-				td(p, it, "application_name", C_STR);
-				td(p, it, "state", C_STR);
-				td(p, it, "xact_age_s", C_AGE);
-				td(p, it, "state_age_s", C_AGE);
-				td(p, it, "wait_event", C_STR);
-				td(p, it, "query", C_CODE);
-				fputs("</tr>\n", p->f);
-			}
-			tend(p);
+			table(p, json_object_get(act, "long_xacts"), lx, -1);
 		}
 	}
 	panel_end(p, sql);
@@ -501,54 +526,52 @@ static void queries_panel(struct page *p)
 static void vacuum_panel(struct page *p)
 {
 	static const char *const sql[] = { "vacuum", NULL };
-	static const char *const run[] = { "pid", "relation", "phase", "progress", "elapsed", "wraparound", NULL };
-	static const char *const tab[] = { "relation", "live", "dead", "dead %", "last autovacuum",
-					   "last autoanalyze", "autovacuum", NULL };
-	json_t *by_db = snapshot_section(p->s, "vacuum"), *rec, *it;
+	static const struct column run[] = {
+		{ "pid", "pid", C_STR },
+		{ "relation", "relation", C_STR },
+		{ "phase", "phase", C_STR },
+		{ "progress", "progress_pct", C_PCT },
+		{ "elapsed", "elapsed_s", C_AGE },
+		{ "wraparound", "is_wraparound", C_BOOL },
+		{ NULL, NULL, C_STR },
+	};
+	static const struct column tab[] = {
+		{ "relation", "relation", C_STR },
+		{ "live", "n_live_tup", C_NUM },
+		{ "dead", "n_dead_tup", C_NUM },
+		{ "dead %", "dead_pct", C_PCT },
+		{ "last autovacuum", "last_autovacuum_ts", C_TS },
+		{ "last autoanalyze", "last_autoanalyze_ts", C_TS },
+		{ "autovacuum", "autovacuum_enabled", C_BOOL },
+		{ NULL, NULL, C_STR },
+	};
+	json_t *by_db = snapshot_section(p->s, "vacuum"), *rec;
 	const char *db;
-	size_t i;
 
 	panel_begin(p, "autovacuum", "Autovacuum");
 	if (!absent(p, "vacuum"))
 		json_object_foreach(by_db, db, rec) {
 			db_heading(p, db, by_db);
 			section_status(p, rec);
-			if (json_array_size(json_object_get(rec, "running"))) {
-				thead(p, run);
-				json_array_foreach(json_object_get(rec, "running"), i, it) {
-					fputs("<tr>", p->f);
-					td(p, it, "pid", C_STR);
-					td(p, it, "relation", C_STR);
-					td(p, it, "phase", C_STR);
-					td(p, it, "progress_pct", C_PCT);
-					td(p, it, "elapsed_s", C_AGE);
-					td(p, it, "is_wraparound", C_BOOL);
-					fputs("</tr>\n", p->f);
-				}
-				tend(p);
-			}
-			thead(p, tab);
-			json_array_foreach(json_object_get(rec, "tables"), i, it) {
-				if ((long)i >= p->top)
-					break;
-				fputs("<tr>", p->f);
-				td(p, it, "relation", C_STR);
-				td(p, it, "n_live_tup", C_NUM);
-				td(p, it, "n_dead_tup", C_NUM);
-				td(p, it, "dead_pct", C_PCT);
-				td(p, it, "last_autovacuum_ts", C_TS);
-				td(p, it, "last_autoanalyze_ts", C_TS);
-				td(p, it, "autovacuum_enabled", C_BOOL);
-				fputs("</tr>\n", p->f);
-			}
-			tend(p);
+			if (json_array_size(json_object_get(rec, "running")))
+				table(p, json_object_get(rec, "running"), run, -1);
+			table(p, json_object_get(rec, "tables"), tab, p->top);
 		}
 	panel_end(p, sql);
 }
 
 static void sizes_tables(struct page *p, const json_t *rec)
 {
-	static const char *const cols[] = { "relation", "kind", "total", "table", "indexes", "toast", "rows", NULL };
+	static const struct column cols[] = {
+		{ "relation", "relation", C_STR },
+		{ "kind", "relkind", C_STR },
+		{ "total", "total_bytes", C_BYTES },
+		{ "table", "table_bytes", C_BYTES },
+		{ "indexes", "index_bytes", C_BYTES },
+		{ "toast", "toast_bytes", C_BYTES },
+		{ "rows", "estimated_rows", C_NUM },
+		{ NULL, NULL, C_STR },
+	};
 	const char *labels[64];
 	double vals[64];
 	size_t n = 0, i;
@@ -558,53 +581,41 @@ static void sizes_tables(struct page *p, const json_t *rec)
 		if (n < 12 && jstr(it, "relation") && jnum(it, "total_bytes", &vals[n]))
 			labels[n++] = jstr(it, "relation");
 	svg_bars(p, labels, vals, n, true, 0);
-	thead(p, cols);
-	json_array_foreach(json_object_get(rec, "tables"), i, it) {
-		if ((long)i >= p->top)
-			break;
-		fputs("<tr>", p->f);
-		td(p, it, "relation", C_STR);
-		td(p, it, "relkind", C_STR);
-		td(p, it, "total_bytes", C_BYTES);
-		td(p, it, "table_bytes", C_BYTES);
-		td(p, it, "index_bytes", C_BYTES);
-		td(p, it, "toast_bytes", C_BYTES);
-		td(p, it, "estimated_rows", C_NUM);
-		fputs("</tr>\n", p->f);
-	}
-	tend(p);
+	table(p, json_object_get(rec, "tables"), cols, p->top);
 }
 
 static void index_list(struct page *p, const json_t *rec, const char *key, const char *title)
 {
-	static const char *const cols[] = { "index", "relation", "size", "scans", NULL };
-	json_t *list = json_object_get(rec, key), *it;
-	size_t i;
+	static const struct column cols[] = {
+		{ "index", "index", C_STR },
+		{ "relation", "relation", C_STR },
+		{ "size", "bytes", C_BYTES },
+		{ "scans", "idx_scan_total", C_NUM },
+		{ NULL, NULL, C_STR },
+	};
+	json_t *list = json_object_get(rec, key);
 
 	if (!json_array_size(list))
 		return;
 	fputs("<h4>", p->f);
 	esc(p->f, title);
 	fputs("</h4>\n", p->f);
-	thead(p, cols);
-	json_array_foreach(list, i, it) {
-		fputs("<tr>", p->f);
-		td(p, it, "index", C_STR);
-		td(p, it, "relation", C_STR);
-		td(p, it, "bytes", C_BYTES);
-		td(p, it, "idx_scan_total", C_NUM);
-		fputs("</tr>\n", p->f);
-	}
-	tend(p);
+	table(p, list, cols, -1);
 }
 
 static void storage_panel(struct page *p)
 {
 	static const char *const sql[] = { "sizes", "indexes", "bloat", NULL };
-	static const char *const bl[] = { "relation", "real", "expected", "bloat", "bloat %", NULL };
-	json_t *by_db = snapshot_section(p->s, "sizes"), *rec, *it;
+	static const struct column bl[] = {
+		{ "relation", "relation", C_STR },
+		{ "real", "real_bytes", C_BYTES },
+		{ "expected", "expected_bytes", C_BYTES },
+		{ "bloat", "bloat_bytes", C_BYTES },
+		{ "bloat %", "bloat_pct", C_PCT },
+		{ NULL, NULL, C_STR },
+	};
+	json_t *by_db = snapshot_section(p->s, "sizes"), *rec;
 	const char *db;
-	size_t i;
 
 	panel_begin(p, "storage", "Storage and indexes");
 	if (!absent(p, "sizes"))
@@ -624,17 +635,7 @@ static void storage_panel(struct page *p)
 		if (!json_array_size(json_object_get(rec, "tables")))
 			continue;
 		fputs("<h4>Estimated bloat</h4>\n", p->f);
-		thead(p, bl);
-		json_array_foreach(json_object_get(rec, "tables"), i, it) {
-			fputs("<tr>", p->f);
-			td(p, it, "relation", C_STR);
-			td(p, it, "real_bytes", C_BYTES);
-			td(p, it, "expected_bytes", C_BYTES);
-			td(p, it, "bloat_bytes", C_BYTES);
-			td(p, it, "bloat_pct", C_PCT);
-			fputs("</tr>\n", p->f);
-		}
-		tend(p);
+		table(p, json_object_get(rec, "tables"), bl, -1);
 	}
 	panel_end(p, sql);
 }
@@ -681,10 +682,23 @@ static void partitions_panel(struct page *p)
 static void replication_panel(struct page *p)
 {
 	static const char *const sql[] = { "replication", "archiver", NULL };
-	static const char *const rc[] = { "replica", "state", "sync", "replay lag", "replay lag bytes", NULL };
-	static const char *const sc[] = { "slot", "type", "active", "wal status", "retained", NULL };
-	json_t *r = snapshot_get(p->s, "replication", NULL), *a = snapshot_get(p->s, "archiver", NULL), *it;
-	size_t i;
+	static const struct column rc[] = {
+		{ "replica", "application_name", C_STR },
+		{ "state", "state", C_STR },
+		{ "sync", "sync_state", C_STR },
+		{ "replay lag", "replay_lag_s", C_AGE },
+		{ "replay lag bytes", "replay_lag_bytes", C_BYTES },
+		{ NULL, NULL, C_STR },
+	};
+	static const struct column sc[] = {
+		{ "slot", "slot_name", C_STR },
+		{ "type", "slot_type", C_STR },
+		{ "active", "active", C_BOOL },
+		{ "wal status", "wal_status", C_STR },
+		{ "retained", "retained_bytes", C_BYTES },
+		{ NULL, NULL, C_STR },
+	};
+	json_t *r = snapshot_get(p->s, "replication", NULL), *a = snapshot_get(p->s, "archiver", NULL);
 
 	panel_begin(p, "replication", "Replication");
 	if (!absent(p, "replication")) {
@@ -693,32 +707,12 @@ static void replication_panel(struct page *p)
 		esc(p->f, jstr(r, "role") ? jstr(r, "role") : "?");
 		fputs("</p>\n", p->f);
 		if (json_array_size(json_object_get(r, "replicas"))) {
-			thead(p, rc);
-			json_array_foreach(json_object_get(r, "replicas"), i, it) {
-				fputs("<tr>", p->f);
-				td(p, it, "application_name", C_STR);
-				td(p, it, "state", C_STR);
-				td(p, it, "sync_state", C_STR);
-				td(p, it, "replay_lag_s", C_AGE);
-				td(p, it, "replay_lag_bytes", C_BYTES);
-				fputs("</tr>\n", p->f);
-			}
-			tend(p);
+			table(p, json_object_get(r, "replicas"), rc, -1);
 		} else {
 			note(p, "No replica connected.");
 		}
 		if (json_array_size(json_object_get(r, "slots"))) {
-			thead(p, sc);
-			json_array_foreach(json_object_get(r, "slots"), i, it) {
-				fputs("<tr>", p->f);
-				td(p, it, "slot_name", C_STR);
-				td(p, it, "slot_type", C_STR);
-				td(p, it, "active", C_BOOL);
-				td(p, it, "wal_status", C_STR);
-				td(p, it, "retained_bytes", C_BYTES);
-				fputs("</tr>\n", p->f);
-			}
-			tend(p);
+			table(p, json_object_get(r, "slots"), sc, -1);
 		}
 	}
 	if (a) {
@@ -741,7 +735,14 @@ static void replication_panel(struct page *p)
 static void wraparound_panel(struct page *p)
 {
 	static const char *const sql[] = { "wraparound", "sequences", NULL };
-	static const char *const sc[] = { "sequence", "type", "last value", "max value", "used", NULL };
+	static const struct column sc[] = {
+		{ "sequence", "sequence", C_STR },
+		{ "type", "data_type", C_STR },
+		{ "last value", "last_value", C_NUM },
+		{ "max value", "max_value", C_NUM },
+		{ "used", "used_pct", C_PCT },
+		{ NULL, NULL, C_STR },
+	};
 	json_t *w = snapshot_get(p->s, "wraparound", NULL), *it, *rec;
 	const char *labels[64], *db;
 	double vals[64];
@@ -761,19 +762,7 @@ static void wraparound_panel(struct page *p)
 		if (!json_array_size(json_object_get(rec, "items")))
 			continue;
 		fputs("<h3>Sequences</h3>\n", p->f);
-		thead(p, sc);
-		json_array_foreach(json_object_get(rec, "items"), i, it) {
-			if ((long)i >= p->top)
-				break;
-			fputs("<tr>", p->f);
-			td(p, it, "sequence", C_STR);
-			td(p, it, "data_type", C_STR);
-			td(p, it, "last_value", C_NUM);
-			td(p, it, "max_value", C_NUM);
-			td(p, it, "used_pct", C_PCT);
-			fputs("</tr>\n", p->f);
-		}
-		tend(p);
+		table(p, json_object_get(rec, "items"), sc, p->top);
 	}
 	panel_end(p, sql);
 }
@@ -806,26 +795,21 @@ static void alerts_panel(struct page *p)
 
 static void slow_panel(struct page *p)
 {
-	static const char *const cols[] = { "rank", "count", "total ms", "mean ms", "p95 ms", "max ms", "query", NULL };
-	json_t *it;
-	size_t i;
+	static const struct column cols[] = {
+		{ "rank", "rank", C_NUM },
+		{ "count", "count", C_NUM },
+		{ "total ms", "total_ms", C_NUM },
+		{ "mean ms", "mean_ms", C_NUM },
+		{ "p95 ms", "p95_ms", C_NUM },
+		{ "max ms", "max_ms", C_NUM },
+		{ "query", "query", C_CODE },
+		{ NULL, NULL, C_STR },
+	};
 
 	if (!json_array_size(p->s->slow))
 		return;
 	panel_begin(p, "slow", "Slow queries (server log)");
-	thead(p, cols);
-	json_array_foreach(p->s->slow, i, it) {
-		fputs("<tr>", p->f);
-		td(p, it, "rank", C_NUM);
-		td(p, it, "count", C_NUM);
-		td(p, it, "total_ms", C_NUM);
-		td(p, it, "mean_ms", C_NUM);
-		td(p, it, "p95_ms", C_NUM);
-		td(p, it, "max_ms", C_NUM);
-		td(p, it, "query", C_CODE);
-		fputs("</tr>\n", p->f);
-	}
-	tend(p);
+	table(p, p->s->slow, cols, -1);
 	note(p, "From pgx-report slowlog (the server log), not from pg_stat_statements.");
 	fputs("</section>\n", p->f);
 }
