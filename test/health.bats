@@ -18,16 +18,6 @@ teardown() {
 	pg_stop
 }
 
-# Every line of $output is at most 80 columns.
-assert_80_columns() {
-	local line n=0
-	while IFS= read -r line; do
-		n=$((n + 1))
-		[ "${#line}" -le 80 ] || fail "line $n has ${#line} columns: $line"
-	done <<<"$output"
-	[ "$n" -gt 10 ] || fail "only $n lines"
-}
-
 # pg_start, plus a monitoring role for pgx-poll (it refuses a superuser).
 pg_start_monitored() {
 	pg_start

@@ -6,16 +6,6 @@ load test_helper
 
 F="$PGX_FIXTURES/report"
 
-# Every line of $output is at most 80 columns (characters, not bytes).
-assert_80_columns() {
-	local line n=0
-	while IFS= read -r line; do
-		n=$((n + 1))
-		[ "${#line}" -le 80 ] || fail "line $n has ${#line} columns: $line"
-	done <<<"$output"
-	[ "$n" -gt 10 ] || fail "only $n lines"
-}
-
 # 200 traced processes, 10 ms apart, each 0.5 s, and the profile around them.
 two_hundred_processes() {
 	awk 'BEGIN {

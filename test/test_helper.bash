@@ -77,6 +77,16 @@ psql_q() {
 	"$PG_BINDIR/psql" -X -q -A -t -v ON_ERROR_STOP=1 "$@"
 }
 
+# Every line of $output is at most 80 columns (characters, not bytes).
+assert_80_columns() {
+	local line n=0
+	while IFS= read -r line; do
+		n=$((n + 1))
+		[ "${#line}" -le 80 ] || fail "line $n has ${#line} columns: $line"
+	done <<<"$output"
+	[ "$n" -gt 10 ] || fail "only $n lines"
+}
+
 # Every command answers --help and --version, and rejects a bad option with 2.
 assert_standard_options() {
 	local cmd="$1"
