@@ -42,12 +42,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!write_memfd("rules", data, rules_len, rules_path, sizeof(rules_path)))
 		return 0;
-	matcher_init(&m, false);
+	/* odd sizes also run --group, so group.c is fuzzed too */
+	matcher_init(&m, false, size & 1);
 	if (ruleset_load(&m.rules, rules_path)) {
 		matcher_ready(&m);
 		if (sep && write_memfd("lines", sep + sizeof(separator) - 1,
 				       size - rules_len - (sizeof(separator) - 1), lines_path, sizeof(lines_path))) {
 			match_input(&m, lines_path, false, 1024);
+			if (m.groups)
+				groups_emit(&m);
 			close(atoi(lines_path + strlen("/proc/self/fd/")));
 		}
 	}
