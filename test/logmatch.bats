@@ -157,6 +157,14 @@ teardown_file() {
 	EOF
 }
 
+@test "a list key given twice in a rule keeps the second list" {
+	printf 'patterns:\n  - name: t\n    regex: "took (?<ms>[0-9.]+) ms in (?<phase>[a-z]+)"\n    capture: ms\n    capture: [phase]\n' \
+		>"$BATS_TEST_TMPDIR/r.yaml"
+	run pgx-logmatch -o -r "$BATS_TEST_TMPDIR/r.yaml" < <(echo 'took 12.5 ms in init')
+	assert_success
+	assert_equal "$(jq -c .captures <<<"$output")" '{"phase":"init"}'
+}
+
 @test "a line a final rule matches is not tried on the rules after it" {
 	cat >"$BATS_TEST_TMPDIR/r.yaml" <<-'EOF'
 	patterns:

@@ -45,11 +45,22 @@ static bool scalar_bool(const struct rules_file *f, const yaml_node_t *node, boo
 	return yaml_fail(f, node, "expected true or false");
 }
 
-/* A scalar or a sequence of scalars, as a string list. */
+static void free_list(char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* A scalar or a sequence of scalars, as a string list; a key given twice
+ * replaces the first list. */
 static bool string_list(const struct rules_file *f, yaml_node_t *node, char ***out, size_t *n)
 {
 	yaml_node_item_t *item;
 
+	free_list(*out, *n);
+	*out = NULL;
+	*n = 0;
 	if (scalar(node)) {
 		*out = pgx_xmalloc(sizeof(char *));
 		(*out)[0] = pgx_xstrdup(scalar(node));
@@ -108,13 +119,6 @@ static bool check_groups(const struct rules_file *f, const yaml_node_t *node, co
 			return yaml_fail(f, node, "rule \"%s\": number \"%s\" is not a named group of its regex",
 					 r->name, r->numbers[i]);
 	return true;
-}
-
-static void free_list(char **list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
 }
 
 static void rule_free(struct rule *r)
