@@ -33,11 +33,29 @@ static char *one_line(const char *msg)
 	return out;
 }
 
-static bool run_setting(PGconn *conn, const char *sql)
+/* The session settings in one round trip: SET statements of one simple
+ * query, committed together (or, if one fails, none). */
+static bool apply_session_settings(PGconn *conn, const struct pgx_pq_options *opt)
 {
-	PGresult *res = PQexec(conn, sql);
-	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	char sql[192];
+	size_t len = 0;
+	PGresult *res;
+	bool ok;
 
+	sql[0] = '\0';
+	if (opt->statement_timeout_ms > 0)
+		len += snprintf(sql + len, sizeof(sql) - len, "SET statement_timeout = %d; ",
+				opt->statement_timeout_ms);
+	if (opt->lock_timeout_ms > 0)
+		len += snprintf(sql + len, sizeof(sql) - len, "SET lock_timeout = %d; ",
+				opt->lock_timeout_ms);
+	if (opt->read_only)
+		len += snprintf(sql + len, sizeof(sql) - len, "SET default_transaction_read_only = on; ");
+	if (!len)
+		return true;
+	sql[len - 2] = '\0';	/* the last "; " */
+	res = PQexec(conn, sql);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok) {
 		char *msg = one_line(PQerrorMessage(conn));
 		pgx_error("%s: %s", sql, msg);
@@ -45,23 +63,6 @@ static bool run_setting(PGconn *conn, const char *sql)
 	}
 	PQclear(res);
 	return ok;
-}
-
-static bool apply_session_settings(PGconn *conn, const struct pgx_pq_options *opt)
-{
-	char sql[96];
-
-	if (opt->statement_timeout_ms > 0) {
-		snprintf(sql, sizeof(sql), "SET statement_timeout = %d", opt->statement_timeout_ms);
-		if (!run_setting(conn, sql))
-			return false;
-	}
-	if (opt->lock_timeout_ms > 0) {
-		snprintf(sql, sizeof(sql), "SET lock_timeout = %d", opt->lock_timeout_ms);
-		if (!run_setting(conn, sql))
-			return false;
-	}
-	return !opt->read_only || run_setting(conn, "SET default_transaction_read_only = on");
 }
 
 static PGconn *connect_params(const char *dsn, int connect_timeout_s)

@@ -94,18 +94,31 @@ teardown() {
 	run timeout 10 pgx-poll -d "$MON_DSN" -s connections --statement-timeout 1234 --lock-timeout 567
 	assert_success
 	log="$(cat "$PGX_PG_DIR/log/postgresql.log")"
-	grep -q "statement: SET statement_timeout = 1234" <<<"$log" || fail "no statement_timeout in the log"
-	grep -q "statement: SET lock_timeout = 567" <<<"$log" || fail "no lock_timeout in the log"
-	grep -q "statement: SET default_transaction_read_only = on" <<<"$log" || fail "not read-only"
-	# nothing but reads after that: no statement other than SET, SELECT, WITH, SHOW
-	run grep -oE 'statement: [A-Z]+' <<<"$log"
-	refute_output --regexp 'statement: (INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE|ANALYZE|VACUUM|RESET)'
+	grep -q "SET statement_timeout = 1234" <<<"$log" || fail "no statement_timeout in the log"
+	grep -q "SET lock_timeout = 567" <<<"$log" || fail "no lock_timeout in the log"
+	grep -q "SET default_transaction_read_only = on" <<<"$log" || fail "not read-only"
+	# nothing but reads after that: no statement other than SET, SELECT, WITH, SHOW,
+	# whether sent as a simple query or (the sections, pipelined) an extended one
+	run grep -oE '(statement|execute [^:]*): [A-Z]+' <<<"$log"
+	assert_output --partial 'execute <unnamed>: SELECT'
+	refute_output --regexp '(statement|execute [^:]*): (INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE|ANALYZE|VACUUM|RESET)'
 	psql_q -c "ALTER ROLE mon RESET log_statement"
 	timeout 10 pgx-poll -d "$MON_DSN" -s connections --interval 0.2 >/dev/null &
 	pid=$!
 	wait_for 5 "SELECT string_agg(application_name, ',') FROM pg_stat_activity WHERE usename = 'mon'" pgx-poll
 	kill -TERM "$pid"
 	wait "$pid"
+}
+
+@test "a section that fails (a lock wait past --lock-timeout) is an error in its record; the rest of the pass goes on" {
+	hold_session "BEGIN; LOCK TABLE pg_catalog.pg_sequence IN ACCESS EXCLUSIVE MODE;"
+	wait_for 5 "SELECT count(*) FROM pg_locks WHERE relation = 'pg_sequence'::regclass AND granted" 1
+	run timeout 10 pgx-poll -d "$MON_DSN" -s connections,sequences,partitions --lock-timeout 200
+	assert_success
+	run jq -r 'select(.type != "poll") | [.type, .status, (.missing[0].why // "")] | @tsv' <<<"$output"
+	assert_output "$(printf '%s\t%s\t%s\n' connections ok '' sequences error \
+		'canceling statement due to lock timeout (SQLSTATE 55P03)' partitions ok '')"
+	release_sessions
 }
 
 @test "a long transaction and an idle-in-transaction session show in activity with their ages" {
@@ -216,27 +229,31 @@ teardown() {
 	run jq -r '[.status, .pgss_version, (.items | length), .other.count > 0, .dealloc_total, (.items[0].exec_time_s_total >= .items[1].exec_time_s_total), (.items[0].queryid | type), (.items | all(.query | length <= 20))] | @tsv' <<<"$st"
 	assert_output $'ok\t1.10\t2\ttrue\t0\ttrue\tstring\ttrue'
 	assert_equal "$(jq '.items[0] | has("toplevel") and .plan_time_s_total == null and .blk_read_time_s_total == null' <<<"$st")" true
+	# items and other add up to the whole view as it was; since then the
+	# snapshot's own query is in it too (one statement, one call)
+	assert_equal "$(jq -r '"\((.items | length) + .other.count + 1) \(([.items[].calls_total] | add) + .other.calls_total + 1)"' <<<"$st")" \
+		"$(psql_q -c "SELECT count(*) || ' ' || sum(calls) FROM pg_stat_statements")"
 }
 
 @test "--print-sql picks each version's SQL variant without a server" {
 	sql() { pgx-poll --print-sql --server-version "$1" ${3:+--pgss-version "$3"} -s "$2" | jq -r '.text // ("NULL: " + .why)'; }
 	run sql 120000 statements
-	assert_output --partial "s.total_time / 1000.0"
+	assert_output --partial "s.total_time AS exec_time"
 	refute_output --partial "total_exec_time"
 	assert_output --partial "NULL::bool AS toplevel"
 	assert_output --partial "NULL::bigint AS dealloc_total"
 	run sql 130000 statements
-	assert_output --partial "s.total_exec_time / 1000.0"
+	assert_output --partial "s.total_exec_time AS exec_time"
 	assert_output --partial "NULL::bool AS toplevel"
 	run sql 140000 statements
 	assert_output --partial "s.toplevel AS toplevel"
 	assert_output --partial '"public".pg_stat_statements_info'
 	run sql 150000 statements
-	assert_output --partial "s.blk_read_time / 1000.0"
+	assert_output --partial "s.blk_read_time AS read_time"
 	run sql 160000 statements
-	assert_output --partial "s.blk_read_time / 1000.0"
+	assert_output --partial "s.blk_read_time AS read_time"
 	run sql 170000 statements
-	assert_output --partial "s.shared_blk_read_time / 1000.0"
+	assert_output --partial "s.shared_blk_read_time AS read_time"
 	refute_output --partial "s.blk_read_time"
 	# the extension's version decides, not the server's: PG14 with an old 1.8 extension
 	run sql 140000 statements 1.8

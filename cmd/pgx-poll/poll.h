@@ -74,6 +74,15 @@ struct poll_conn {
 	struct server_info srv;
 };
 
+/* A pass's queries, sent together (pipeline.c). */
+struct pipeline {
+	struct queued_query *q;
+	size_t n, cap;			/* noted */
+	size_t sent, read;		/* sent to the server; results read so far */
+	bool recording;			/* collect() runs to note its queries */
+	bool broken;			/* the connection failed while reading */
+};
+
 /* One collection of one section: the record being filled and how it went. */
 struct section_run {
 	struct poll_conn *pc;
@@ -83,6 +92,7 @@ struct section_run {
 	bool failed;			/* a query failed: status "error" */
 	const char *sql;		/* the section's SQL for this server (build_sql or sql) */
 	json_t *records;		/* optional: emit these (section_record()) instead of rec */
+	struct pipeline *pipeline;	/* NULL: each query runs on its own */
 };
 
 enum poll_loop {
@@ -135,6 +145,15 @@ void result_merge_row(json_t *rec, const PGresult *res, int row);
  * sections that write one record per row (database); collect fills and
  * returns it, the caller emits run->records instead of run->rec. */
 json_t *section_record(struct section_run *run);
+
+/* pipeline.c: note while recording; send; then take each result in turn
+ * (false: not sent, run it synchronously); finish frees. */
+void pipeline_note(struct pipeline *pl, const char *sql, int nparams, const Oid *types,
+		   const char *const *params);
+void pipeline_send(struct pipeline *pl, PGconn *conn);
+bool pipeline_take(struct pipeline *pl, PGconn *conn, const char *sql, int nparams,
+		   const Oid *types, const char *const *params, PGresult **res);
+void pipeline_finish(struct pipeline *pl, PGconn *conn);
 
 /* One pass over the selected sections (run.c): records collected in out. */
 struct pass {

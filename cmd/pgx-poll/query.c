@@ -45,14 +45,23 @@ void section_missing(struct section_run *run, const char *what, const char *fmt,
 PGresult *section_query_typed(struct section_run *run, const char *sql, int nparams,
 			     const Oid *types, const char *const *params)
 {
-	PGresult *res = PQexecParams(run->pc->conn, sql, nparams, types, params, NULL, NULL, 0);
+	PGconn *conn = run->pc->conn;
+	PGresult *res = NULL;
 	const char *state;
 	char *msg;
 
+	if (run->pipeline && run->pipeline->recording) {
+		pipeline_note(run->pipeline, sql, nparams, types, params);
+		return NULL;
+	}
+	/* A connection that broke in pipeline mode stays in it: no result. */
+	if ((!run->pipeline || !pipeline_take(run->pipeline, conn, sql, nparams, types, params,
+					       &res)) && PQpipelineStatus(conn) == PQ_PIPELINE_OFF)
+		res = PQexecParams(conn, sql, nparams, types, params, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	msg = error_line(res, run->pc->conn);
+	msg = error_line(res, conn);
 	section_missing(run, pgx_rec_type(run->rec), "%s%s%s%s", msg,
 			state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
 	if (!state || (strcmp(state, SQLSTATE_INSUFFICIENT_PRIVILEGE) &&

@@ -142,6 +142,15 @@ bool connection_alive(PGconn *conn)
 	return alive && PQstatus(conn) == CONNECTION_OK;
 }
 
+/* In pipeline mode each query's sync point is read with its result: a
+ * session that died on the way left the pipeline broken. */
+static bool session_alive(PGconn *conn, const struct pipeline *pl)
+{
+	if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF)
+		return !pl->broken && PQstatus(conn) == CONNECTION_OK;
+	return connection_alive(conn);
+}
+
 static const char *section_status(const struct section_run *run)
 {
 	if (run->failed)
@@ -167,9 +176,9 @@ static void add_sql_record(struct pass *ps, const struct section *s, const char 
 
 /* Collect one section into ps->out; notices a lost connection. */
 static void run_section(struct pass *ps, const struct section *s, size_t idx,
-			struct poll_conn *pc)
+			struct poll_conn *pc, struct pipeline *pl)
 {
-	struct section_run run = { .pc = pc, .opts = ps->o, .sql = s->sql };
+	struct section_run run = { .pc = pc, .opts = ps->o, .sql = s->sql, .pipeline = pl };
 	char *built = NULL;
 	const char *why = NULL;
 	size_t i;
@@ -205,7 +214,7 @@ static void run_section(struct pass *ps, const struct section *s, size_t idx,
 		json_array_append_new(ps->degraded, json_string(s->name));
 	if (run.failed)
 		ps->errors++;
-	if (!s->needs_pgbouncer && run.failed && !connection_alive(pc->conn)) {
+	if (!s->needs_pgbouncer && run.failed && !session_alive(pc->conn, pl)) {
 		char *msg = conn_message(pc->conn), *line = NULL;
 
 		if (asprintf(&line, "connection lost: %s", msg) < 0)
@@ -224,14 +233,49 @@ static bool selected(const struct pass *ps, size_t i, bool per_database)
 	return (ps->mask & (1UL << i)) && poll_sections[i].per_database == per_database;
 }
 
-static void run_sections(struct pass *ps, struct poll_conn *pc, bool per_database)
+/* collect() with nothing run: its queries are noted in pl.  PgBouncer's
+ * section talks to its own connection. */
+static void note_queries(struct pass *ps, const struct section *s, struct poll_conn *pc,
+			 struct pipeline *pl)
 {
-	for (size_t i = 0; i < poll_n_sections && !ps->lost; i++) {
-		if (pgx_stop_signal)
-			return;
-		if (selected(ps, i, per_database))
-			run_section(ps, &poll_sections[i], i, pc);
-	}
+	struct section_run run = { .pc = pc, .opts = ps->o, .sql = s->sql, .pipeline = pl };
+	const char *why = NULL;
+	char *built = NULL;
+
+	if (s->needs_pgbouncer)
+		return;
+	run.rec = json_object();
+	if (s->build_sql)
+		run.sql = built = s->build_sql(&pc->srv, &why);
+	if (run.sql)
+		s->collect(&run);
+	json_decref(run.rec);
+	json_decref(run.missing);
+	json_decref(run.records);
+	free(built);
+}
+
+/* The selected sections of the given kinds (cluster-wide first, as listed),
+ * their queries pipelined. */
+static void run_sections(struct pass *ps, struct poll_conn *pc, bool cluster_wide,
+			 bool per_database)
+{
+	struct pipeline pl = { .recording = true };
+	bool kinds[2] = { cluster_wide, per_database };
+
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < poll_n_sections && kinds[k]; i++)
+			if (selected(ps, i, k == 1))
+				note_queries(ps, &poll_sections[i], pc, &pl);
+	pipeline_send(&pl, pc->conn);
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < poll_n_sections && kinds[k]; i++) {
+			if (ps->lost || pgx_stop_signal)
+				break;
+			if (selected(ps, i, k == 1))
+				run_section(ps, &poll_sections[i], i, pc, &pl);
+		}
+	pipeline_finish(&pl, pc->conn);
 }
 
 static bool any_selected(const struct pass *ps, bool per_database)
@@ -308,7 +352,7 @@ static void run_other_databases(struct pass *ps, struct poll_conn *pc)
 
 		if (strcmp(name, main_db) && !pgx_stop_signal && !ps->refused) {
 			if (poll_connect(&other, ps->o, dsns[i], &status)) {
-				run_sections(ps, &other, true);
+				run_sections(ps, &other, false, true);
 				poll_disconnect(&other);
 				ps->lost = false;	/* this database's loss; go on */
 			} else if (status == PGX_EXIT_PRIVILEGE)
@@ -328,10 +372,9 @@ static void run_other_databases(struct pass *ps, struct poll_conn *pc)
 void pass_run(struct pass *ps, struct poll_conn *pc)
 {
 	ps->start_ts = pc->srv.start_ts;
-	run_sections(ps, pc, false);
+	run_sections(ps, pc, true, true);
 	if (ps->lost || pgx_stop_signal)
 		return;
-	run_sections(ps, pc, true);
 	if (ps->o->all_databases && !ps->lost && any_selected(ps, true))
 		run_other_databases(ps, pc);
 }

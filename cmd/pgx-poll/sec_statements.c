@@ -25,7 +25,10 @@ static char *quote_ident(const char *name)
 	return out;
 }
 
-/* In other, block times stay NULL when no statement has one. */
+/* One call of the view's function, kept as is (WITH ORDINALITY numbers its
+ * rows); the Top-N by a bounded sort; conversions, texts and the database
+ * name for those N only, so the cost over thousands of statements is the
+ * function's own.  In other, block times stay NULL when no statement has one. */
 char *sql_statements(const struct server_info *srv, const char **why)
 {
 	bool exec = server_has(srv, FEAT_PGSS_EXEC_TIME);
@@ -44,54 +47,64 @@ char *sql_statements(const struct server_info *srv, const char **why)
 				      "       (SELECT extract(epoch FROM stats_reset)::float8"
 				      " FROM %s.pg_stat_statements_info) AS stats_reset_ts", nsp, nsp);
 	sql = sql_format(
-		"WITH s AS (\n"
-		"  SELECT s.queryid::text AS queryid, d.datname AS dbname, %s AS toplevel,\n"
-		"         s.calls AS calls_total, s.%s / 1000.0 AS exec_time_s_total,\n"
-		"         s.%s / 1000.0 AS mean_exec_time_s, s.rows AS rows_total,\n"
-		"         s.shared_blks_hit AS shared_blks_hit_total,\n"
-		"         s.shared_blks_read AS shared_blks_read_total,\n"
-		"         s.shared_blks_dirtied AS shared_blks_dirtied_total,\n"
-		"         s.shared_blks_written AS shared_blks_written_total,\n"
-		"         s.temp_blks_read AS temp_blks_read_total,\n"
-		"         s.temp_blks_written AS temp_blks_written_total,\n"
-		"         CASE WHEN current_setting('track_io_timing')::bool OR s.%s > 0\n"
-		"              THEN s.%s / 1000.0 END AS blk_read_time_s_total,\n"
-		"         CASE WHEN current_setting('track_io_timing')::bool OR s.%s > 0\n"
-		"              THEN s.%s / 1000.0 END AS blk_write_time_s_total,\n"
-		"         %s AS plan_time_s_total,\n"
-		"         CASE WHEN s.query <> '<insufficient privilege>' THEN left(s.query, $2) END"
+		"WITH s AS MATERIALIZED (\n"
+		"  SELECT s.ordinality AS n, s.userid, s.dbid, s.queryid, %s AS toplevel, s.calls,\n"
+		"         s.%s AS exec_time, s.%s AS mean_exec_time, s.rows, s.shared_blks_hit,\n"
+		"         s.shared_blks_read, s.shared_blks_dirtied, s.shared_blks_written,\n"
+		"         s.temp_blks_read, s.temp_blks_written, s.%s AS read_time,\n"
+		"         s.%s AS write_time, %s AS plan_time, s.query\n"
+		"    FROM %s.pg_stat_statements(true) WITH ORDINALITY s),\n"
+		"top AS (SELECT * FROM s ORDER BY exec_time DESC, queryid, dbid, userid LIMIT $1),\n"
+		"io_timing AS (SELECT current_setting('track_io_timing')::bool AS enabled),\n"
+		"items AS (\n"
+		"  SELECT t.queryid::text AS queryid, d.datname AS dbname, t.toplevel,\n"
+		"         t.calls AS calls_total, t.exec_time / 1000.0 AS exec_time_s_total,\n"
+		"         t.mean_exec_time / 1000.0 AS mean_exec_time_s, t.rows AS rows_total,\n"
+		"         t.shared_blks_hit AS shared_blks_hit_total,\n"
+		"         t.shared_blks_read AS shared_blks_read_total,\n"
+		"         t.shared_blks_dirtied AS shared_blks_dirtied_total,\n"
+		"         t.shared_blks_written AS shared_blks_written_total,\n"
+		"         t.temp_blks_read AS temp_blks_read_total,\n"
+		"         t.temp_blks_written AS temp_blks_written_total,\n"
+		"         CASE WHEN (SELECT enabled FROM io_timing) OR t.read_time > 0\n"
+		"              THEN t.read_time / 1000.0 END AS blk_read_time_s_total,\n"
+		"         CASE WHEN (SELECT enabled FROM io_timing) OR t.write_time > 0\n"
+		"              THEN t.write_time / 1000.0 END AS blk_write_time_s_total,\n"
+		"         t.plan_time / 1000.0 AS plan_time_s_total,\n"
+		"         CASE WHEN t.query <> '<insufficient privilege>' THEN left(t.query, $2) END"
 		" AS query,\n"
-		"         row_number() OVER (ORDER BY s.%s DESC, s.queryid, s.dbid, s.userid) AS rank\n"
-		"    FROM %s.pg_stat_statements s\n"
-		"    LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid)\n"
+		"         row_number() OVER (ORDER BY t.exec_time DESC, t.queryid, t.dbid, t.userid)"
+		" AS rank\n"
+		"    FROM top t LEFT JOIN pg_catalog.pg_database d ON d.oid = t.dbid)\n"
 		"SELECT (SELECT extversion FROM pg_catalog.pg_extension"
 		" WHERE extname = 'pg_stat_statements') AS pgss_version,\n"
 		"       %s,\n"
-		"       (SELECT coalesce(pg_catalog.json_agg(pg_catalog.row_to_json(s)"
-		" ORDER BY rank), '[]') FROM s WHERE rank <= $1) AS items,\n"
+		"       (SELECT coalesce(pg_catalog.json_agg(pg_catalog.row_to_json(items)"
+		" ORDER BY rank), '[]') FROM items) AS items,\n"
 		"       (SELECT pg_catalog.json_build_object('count', count(*),\n"
-		"          'calls_total', coalesce(sum(calls_total), 0),\n"
-		"          'exec_time_s_total', coalesce(sum(exec_time_s_total), 0),\n"
-		"          'rows_total', coalesce(sum(rows_total), 0),\n"
-		"          'shared_blks_hit_total', coalesce(sum(shared_blks_hit_total), 0),\n"
-		"          'shared_blks_read_total', coalesce(sum(shared_blks_read_total), 0),\n"
-		"          'shared_blks_written_total', coalesce(sum(shared_blks_written_total), 0),\n"
-		"          'temp_blks_read_total', coalesce(sum(temp_blks_read_total), 0),\n"
-		"          'temp_blks_written_total', coalesce(sum(temp_blks_written_total), 0),\n"
-		"          'blk_read_time_s_total', sum(blk_read_time_s_total),\n"
-		"          'blk_write_time_s_total', sum(blk_write_time_s_total))\n"
-		"          FROM s WHERE rank > $1) AS other,\n"
-		"       (SELECT count(*) FROM s WHERE query IS NULL) AS hidden_count",
+		"          'calls_total', coalesce(sum(calls), 0),\n"
+		"          'exec_time_s_total', coalesce(sum(exec_time) / 1000.0, 0),\n"
+		"          'rows_total', coalesce(sum(rows), 0),\n"
+		"          'shared_blks_hit_total', coalesce(sum(shared_blks_hit), 0),\n"
+		"          'shared_blks_read_total', coalesce(sum(shared_blks_read), 0),\n"
+		"          'shared_blks_written_total', coalesce(sum(shared_blks_written), 0),\n"
+		"          'temp_blks_read_total', coalesce(sum(temp_blks_read), 0),\n"
+		"          'temp_blks_written_total', coalesce(sum(temp_blks_written), 0),\n"
+		"          'blk_read_time_s_total', sum(read_time) FILTER (WHERE"
+		" (SELECT enabled FROM io_timing) OR read_time > 0) / 1000.0,\n"
+		"          'blk_write_time_s_total', sum(write_time) FILTER (WHERE"
+		" (SELECT enabled FROM io_timing) OR write_time > 0) / 1000.0)\n"
+		"          FROM s WHERE n NOT IN (SELECT n FROM top)) AS other,\n"
+		"       (SELECT count(*) FROM s WHERE query IS NULL"
+		" OR query = '<insufficient privilege>') AS hidden_count",
 		server_has(srv, FEAT_PGSS_TOPLEVEL) ? "s.toplevel" : "NULL::bool",
 		exec ? "total_exec_time" : "total_time", exec ? "mean_exec_time" : "mean_time",
 		shared ? "shared_blk_read_time" : "blk_read_time",
-		shared ? "shared_blk_read_time" : "blk_read_time",
-		shared ? "shared_blk_write_time" : "blk_write_time",
 		shared ? "shared_blk_write_time" : "blk_write_time",
 		server_has(srv, FEAT_PGSS_PLAN_TIME)
 			? "CASE WHEN current_setting('pg_stat_statements.track_planning', true)::bool"
-			  " THEN s.total_plan_time / 1000.0 END" : "NULL::float8",
-		exec ? "total_exec_time" : "total_time", nsp,
+			  " THEN s.total_plan_time END" : "NULL::float8",
+		nsp,
 		info ? info_sql : "NULL::bigint AS dealloc_total, NULL::float8 AS stats_reset_ts");
 	free(info_sql);
 	free(nsp);
