@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <signal.h>
+#include <sys/types.h>
 #include <jansson.h>
 
 #ifndef PGX_VERSION
@@ -132,6 +133,12 @@ const char *pgx_rec_type(const json_t *rec);
 const char *pgx_rec_str(const json_t *rec, const char *key);
 double pgx_rec_ts(const json_t *rec);	/* -1 if absent */
 long pgx_rec_int(const json_t *rec, const char *key, long dflt);
+
+/* ---- files ---- */
+/* Replace path with what render writes: a temporary file beside it, fsync,
+ * rename, fsync of the directory; mode is masked by the umask.  False with
+ * errno set (nothing replaced) on failure. */
+bool pgx_write_atomic(const char *path, mode_t mode, void (*render)(FILE *, void *), void *arg);
 
 /* ---- installed data ---- */
 /* Find share/pgx/REL: $PGX_SHARE_DIR, then beside the binary (installed or

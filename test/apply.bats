@@ -100,6 +100,7 @@ apply_paused() {
 	# the changeset on disk: private, with the prior values
 	file="$(echo "$PGX_STATE_DIR"/*/changesets/"$id".json)"
 	assert_equal "$(stat -c %a "$file")" 600
+	assert_equal "$(ls -A "$(dirname "$file")")" "$id.json"	# no temp file left
 	assert_equal "$(jq -c '[.parameters[] | [.name, .in_auto_conf, .auto_conf_value, .from]]' "$file")" \
 		'[["work_mem",true,"8MB","4MB"],["shared_buffers",false,null,"128MB"]]'
 

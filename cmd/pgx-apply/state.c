@@ -215,38 +215,25 @@ void state_unlock(const char *dir)
 	free(path);
 }
 
-static bool fsync_dir(const char *dir)
+static void render_text(FILE *f, void *text)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bool ok = fd >= 0 && fsync(fd) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
+	fprintf(f, "%s\n", (const char *)text);
 }
 
-/* Write DIR/changesets/ID.json whole or not at all: temp file, fsync, rename, fsync. */
+/* DIR/changesets/ID.json, whole or not at all, readable by its owner only. */
 bool state_save(const char *dir, const struct changeset *cs)
 {
-	char *sets = join(dir, "changesets"), path[4096], tmp[4200];
+	char *sets = join(dir, "changesets"), path[4096];
 	json_t *j = changeset_to_json(cs);
 	char *text = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-	int fd;
-	bool ok = false;
+	bool ok;
 
+	if (!text)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	snprintf(path, sizeof(path), "%s/%s.json", sets, cs->id);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		ok = text && write_all(fd, text, strlen(text)) && write_all(fd, "\n", 1) &&
-		     fchmod(fd, 0600) == 0 && fsync(fd) == 0;
-		ok = close(fd) == 0 && ok;
-		ok = ok && rename(tmp, path) == 0 && fsync_dir(sets);
-	}
-	if (!ok) {
+	ok = pgx_write_atomic(path, 0600, render_text, text);
+	if (!ok)
 		pgx_error("cannot write changeset '%s': %s", path, strerror(errno));
-		unlink(tmp);
-	}
 	free(text);
 	json_decref(j);
 	free(sets);

@@ -1,11 +1,8 @@
 /* health.c - which input is a health snapshot, and atomic output files */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "pgx.h"
 #include "health.h"
@@ -98,49 +95,18 @@ static void render_health(FILE *f, void *arg)
 	}
 }
 
+/* "-" or no path: stdout.  A file is replaced whole (a Prometheus textfile
+ * collector or an alert state must never be read half written), 0666 less
+ * the umask: mkstemp's 0600 would hide it from node_exporter. */
 int write_atomic(const char *path, void (*render)(FILE *, void *), void *arg)
 {
-	char *dup = NULL, *tmp = NULL;
-	FILE *f = NULL;
-	mode_t mask;
-	int fd;
-
 	if (!path || !strcmp(path, "-")) {
 		render(stdout, arg);
 		return PGX_EXIT_OK;
 	}
-	dup = pgx_xstrdup(path);
-	if (asprintf(&tmp, "%s/.%s.XXXXXX", dirname(dup), basename((char *)path)) < 0)
-		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
-	fd = mkstemp(tmp);
-	if (fd < 0 || !(f = fdopen(fd, "w")))
-		goto fail;
-	mask = umask(0);
-	umask(mask);
-	fchmod(fd, 0666 & ~mask);	/* mkstemp's 0600 would hide it from node_exporter */
-	fd = -1;			/* f owns it now */
-	render(f, arg);
-	if (fflush(f) == EOF || ferror(f) || fsync(fileno(f)) < 0)
-		goto fail;
-	if (fclose(f) == EOF) {
-		f = NULL;
-		goto fail;
-	}
-	f = NULL;
-	if (rename(tmp, path) < 0)
-		goto fail;
-	free(tmp);
-	free(dup);
-	return PGX_EXIT_OK;
-fail:
+	if (pgx_write_atomic(path, 0666, render, arg))
+		return PGX_EXIT_OK;
 	pgx_error("cannot write \"%s\": %s", path, strerror(errno));
-	if (f)
-		fclose(f);
-	else if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	free(dup);
 	return PGX_EXIT_OUTPUT;
 }
 
