@@ -160,6 +160,18 @@ teardown() {
 	jq_true "$rec" '(.worst_tables | length) > 0 and ([.worst_tables[].xid_age] == ([.worst_tables[].xid_age] | sort | reverse))'
 }
 
+@test "wraparound names a TOAST table after its table, also after a rewrite, and counts the rest" {
+	psql_q -c "CREATE TABLE toasty (id int, doc text)" -c "VACUUM FULL toasty" >/dev/null
+	poll_section "$MON_DSN" wraparound --top 100000
+	assert_success
+	rec="$(section_record wraparound)"
+	jq_true "$rec" '[.worst_tables[] | select(.relation == "public.toasty") | .relkind] | sort == ["r", "t"]'
+	jq_true "$rec" '[.worst_tables[] | select(.relation | startswith("pg_toast."))] == [] and .other.count == 0'
+	n="$(psql_q -c "SELECT count(*) FROM pg_class WHERE relkind IN ('r', 'm', 't') AND relfrozenxid <> '0'")"
+	poll_section "$MON_DSN" wraparound --top 3
+	jq_true "$(section_record wraparound)" "(.worst_tables | length) == 3 and .other.count == $n - 3"
+}
+
 @test "sizes keeps the Top-N tables sized and rolls the rest into other" {
 	poll_section "$MON_DSN" sizes --top 5
 	assert_success

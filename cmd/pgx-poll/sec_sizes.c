@@ -17,15 +17,19 @@ const char sql_locked_cte[] =
 	"                        WHERE datname = current_database()))";
 
 /* Ranking reads relpages (as of the last VACUUM, ANALYZE or CREATE INDEX) of
- * the table, its TOAST table and its indexes; only the Top-N are sized.  A
- * table is skipped when it, its TOAST table or one of its indexes is locked.
- * No pg_database_size here: it stats every file of the database (75 ms at
- * 2,000 tables) and the database section reports it already (size_bytes). */
+ * the table, its TOAST table and its indexes (TOAST tables and user indexes
+ * only are hashed, not all of pg_class); only the Top-N are sized, picked by
+ * a bounded sort; other is the whole less the Top-N.  A table is skipped
+ * when it, its TOAST table or one of its indexes is locked.  No
+ * pg_database_size here: it stats every file of the database (75 ms at 2,000
+ * tables) and the database section reports it already (size_bytes). */
 static const char sql_sizes_text[] =
 	"WITH %s,\n"
 	"ipages AS (\n"
 	"  SELECT i.indrelid, sum(ic.relpages) AS relpages FROM pg_catalog.pg_index i\n"
-	"    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid GROUP BY i.indrelid),\n"
+	"    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid\n"
+	"   WHERE ic.relnamespace NOT IN ('pg_catalog'::regnamespace, 'pg_toast'::regnamespace)\n"
+	"   GROUP BY i.indrelid),\n"
 	"rel AS (\n"
 	"  SELECT c.oid, n.nspname || '.' || c.relname AS relation, c.relkind::text AS relkind,\n"
 	"         c.reltuples, c.reltoastrelid,\n"
@@ -36,23 +40,21 @@ static const char sql_sizes_text[] =
 	"                        AND i.indexrelid IN (SELECT oid FROM locked))) AS is_locked\n"
 	"    FROM pg_catalog.pg_class c\n"
 	"    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace\n"
-	"    LEFT JOIN pg_catalog.pg_class tc ON tc.oid = c.reltoastrelid\n"
+	"    LEFT JOIN (SELECT oid, relpages FROM pg_catalog.pg_class WHERE relkind = 't') tc\n"
+	"      ON tc.oid = c.reltoastrelid\n"
 	"    LEFT JOIN ipages ip ON ip.indrelid = c.oid\n"
 	"   WHERE c.relkind IN ('r', 'm')\n"
 	"     AND n.nspname NOT IN ('pg_catalog', 'information_schema')\n"
 	"     AND n.nspname !~ '^pg_toast'),\n"
-	"ranked AS (\n"
-	"  SELECT *, row_number() OVER (ORDER BY relpages DESC, relation) AS rn\n"
-	"    FROM rel WHERE NOT is_locked),\n"
 	"top AS (\n"
-	"  SELECT relation, relkind, rn,\n"
+	"  SELECT relation, relkind, relpages,\n"
 	"         CASE WHEN reltuples >= 0 THEN reltuples::bigint END AS estimated_rows,\n"
 	"         pg_catalog.pg_total_relation_size(oid) AS total_bytes,\n"
 	"         pg_catalog.pg_relation_size(oid) AS table_bytes,\n"
 	"         pg_catalog.pg_indexes_size(oid) AS index_bytes,\n"
 	"         CASE WHEN reltoastrelid <> 0\n"
 	"              THEN pg_catalog.pg_total_relation_size(reltoastrelid) ELSE 0 END AS toast_bytes\n"
-	"    FROM ranked WHERE rn <= $1),\n"
+	"    FROM (SELECT * FROM rel WHERE NOT is_locked ORDER BY relpages DESC, relation LIMIT $1) r),\n"
 	"skipped AS (\n"
 	"  SELECT relation, row_number() OVER (ORDER BY relpages DESC, relation) AS rn\n"
 	"    FROM rel WHERE is_locked)\n"
@@ -61,10 +63,13 @@ static const char sql_sizes_text[] =
 	"                 'index_bytes', index_bytes, 'toast_bytes', toast_bytes,\n"
 	"                 'estimated_rows', estimated_rows)\n"
 	"                 ORDER BY total_bytes DESC, relation), '[]') FROM top) AS tables,\n"
-	"       (SELECT json_build_object('count', count(*), 'relpages', coalesce(sum(relpages), 0),\n"
-	"                 'estimated_bytes', coalesce(sum(relpages), 0)\n"
+	"       (SELECT json_build_object('count', count(*) - (SELECT count(*) FROM top),\n"
+	"                 'relpages', coalesce(sum(relpages), 0)"
+	" - (SELECT coalesce(sum(relpages), 0) FROM top),\n"
+	"                 'estimated_bytes', (coalesce(sum(relpages), 0)"
+	" - (SELECT coalesce(sum(relpages), 0) FROM top))\n"
 	"                   * current_setting('block_size')::bigint)\n"
-	"          FROM ranked WHERE rn > $1) AS other,\n"
+	"          FROM rel WHERE NOT is_locked) AS other,\n"
 	"       (SELECT coalesce(json_agg(json_build_object('relation', relation,\n"
 	"                 'why', 'exclusive lock held or waiting') ORDER BY rn), '[]')\n"
 	"          FROM skipped WHERE rn <= $1) AS skipped,\n"
@@ -77,22 +82,29 @@ static const char sql_sizes_indexes[] =
 	"WITH %s,\n"
 	"idx AS (\n"
 	"  SELECT i.indexrelid AS oid, n.nspname || '.' || ic.relname AS index,\n"
-	"         n.nspname || '.' || c.relname AS relation, ic.relpages::bigint AS relpages,\n"
-	"         row_number() OVER (ORDER BY ic.relpages DESC, n.nspname, ic.relname) AS rn\n"
+	"         i.indrelid, n.nspname, ic.relname, ic.relpages::bigint AS relpages\n"
 	"    FROM pg_catalog.pg_index i\n"
 	"    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid\n"
-	"    JOIN pg_catalog.pg_class c ON c.oid = i.indrelid\n"
 	"    JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace\n"
 	"   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')\n"
 	"     AND n.nspname !~ '^pg_toast' AND ic.relkind = 'i'\n"
-	"     AND i.indexrelid NOT IN (SELECT oid FROM locked))\n"
+	"     AND i.indexrelid NOT IN (SELECT oid FROM locked)),\n"
+	"top AS (\n"
+	"  SELECT t.index, tn.nspname || '.' || c.relname AS relation, t.relpages,\n"
+	"         pg_catalog.pg_relation_size(t.oid) AS bytes,\n"
+	"         row_number() OVER (ORDER BY t.relpages DESC, t.nspname, t.relname) AS rn\n"
+	"    FROM (SELECT * FROM idx ORDER BY relpages DESC, nspname, relname LIMIT $1) t\n"
+	"    JOIN pg_catalog.pg_class c ON c.oid = t.indrelid\n"
+	"    JOIN pg_catalog.pg_namespace tn ON tn.oid = c.relnamespace)\n"
 	"SELECT (SELECT coalesce(json_agg(json_build_object('index', index, 'relation', relation,\n"
-	"                 'bytes', pg_catalog.pg_relation_size(oid)) ORDER BY rn), '[]')\n"
-	"          FROM idx WHERE rn <= $1) AS indexes,\n"
-	"       (SELECT json_build_object('count', count(*), 'relpages', coalesce(sum(relpages), 0),\n"
-	"                 'estimated_bytes', coalesce(sum(relpages), 0)\n"
+	"                 'bytes', bytes) ORDER BY rn), '[]') FROM top) AS indexes,\n"
+	"       (SELECT json_build_object('count', count(*) - (SELECT count(*) FROM top),\n"
+	"                 'relpages', coalesce(sum(relpages), 0)"
+	" - (SELECT coalesce(sum(relpages), 0) FROM top),\n"
+	"                 'estimated_bytes', (coalesce(sum(relpages), 0)"
+	" - (SELECT coalesce(sum(relpages), 0) FROM top))\n"
 	"                   * current_setting('block_size')::bigint)\n"
-	"          FROM idx WHERE rn > $1) AS indexes_other";
+	"          FROM idx) AS indexes_other";
 
 /* The two statements, separated by SQL_SPLIT: --print-sql shows both, as a
  * script. */

@@ -5,26 +5,38 @@
 /* pct_to_wraparound: age against 2^31, where the server stops assigning
  * XIDs (a little before, at 2^31 - 3M).  freeze_max_age_pct: against
  * autovacuum_freeze_max_age, where anti-wraparound autovacuum starts (100 =
- * forced vacuums are due).  TOAST tables are reported under their table. */
+ * forced vacuums are due).  Tables are ranked by a bounded sort (no window
+ * over every relation) and counted by a second scan.  A TOAST table is
+ * reported under its table, found for the Top-N only from its name
+ * (pg_toast_OID, which PostgreSQL keeps through rewrites) and checked
+ * against that table's reltoastrelid. */
 const char sql_wraparound[] =
 	"WITH db AS (\n"
 	"  SELECT datname, pg_catalog.age(datfrozenxid) AS xid_age,\n"
 	"         pg_catalog.mxid_age(datminmxid) AS mxid_age,\n"
 	"         row_number() OVER (ORDER BY pg_catalog.age(datfrozenxid) DESC, datname) AS rn\n"
 	"    FROM pg_catalog.pg_database),\n"
-	"rel AS (\n"
-	"  SELECT coalesce(tn.nspname || '.' || t.relname, n.nspname || '.' || c.relname)"
-	" AS relation,\n"
-	"         c.relkind::text AS relkind, pg_catalog.age(c.relfrozenxid) AS xid_age,\n"
-	"         pg_catalog.mxid_age(c.relminmxid) AS mxid_age,\n"
-	"         row_number() OVER (ORDER BY pg_catalog.age(c.relfrozenxid) DESC,\n"
-	"                            n.nspname, c.relname) AS rn\n"
+	"rel AS NOT MATERIALIZED (\n"
+	"  SELECT c.oid, c.relname, n.nspname, c.relkind, c.relfrozenxid, c.relminmxid\n"
 	"    FROM pg_catalog.pg_class c\n"
 	"    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace\n"
-	"    LEFT JOIN pg_catalog.pg_class t ON c.relkind = 't' AND t.reltoastrelid = c.oid\n"
-	"    LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace\n"
 	"   WHERE c.relkind IN ('r', 'm', 't') AND c.relfrozenxid <> '0'),\n"
-	"cfg AS (\n"
+	"top AS (\n"
+	"  SELECT *, pg_catalog.age(relfrozenxid) AS xid_age FROM rel\n"
+	"   ORDER BY pg_catalog.age(relfrozenxid) DESC, nspname, relname LIMIT $1),\n"
+	"worst AS (\n"
+	"  SELECT coalesce(tn.nspname || '.' || t.relname, top.nspname || '.' || top.relname)"
+	" AS relation,\n"
+	"         top.relkind::text AS relkind, top.xid_age,\n"
+	"         pg_catalog.mxid_age(top.relminmxid) AS mxid_age,\n"
+	"         row_number() OVER (ORDER BY top.xid_age DESC, top.nspname, top.relname) AS rn\n"
+	"    FROM top\n"
+	"    LEFT JOIN pg_catalog.pg_class t\n"
+	"      ON t.oid = CASE WHEN top.relkind = 't' AND top.relname ~ '^pg_toast_[0-9]+$'\n"
+	"                      THEN pg_catalog.substr(top.relname, 10)::oid END\n"
+	"     AND t.reltoastrelid = top.oid\n"
+	"    LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace),\n"
+"cfg AS (\n"
 	"  SELECT current_setting('autovacuum_freeze_max_age')::bigint AS fmax,\n"
 	"         current_setting('autovacuum_multixact_freeze_max_age')::bigint AS mfmax)\n"
 	"SELECT (SELECT fmax FROM cfg) AS autovacuum_freeze_max_age,\n"
@@ -47,8 +59,9 @@ const char sql_wraparound[] =
 	"                 'relkind', relkind, 'xid_age', xid_age, 'mxid_age', mxid_age,\n"
 	"                 'pct_to_wraparound', round(100.0 * xid_age / 2147483648, 2))\n"
 	"                 ORDER BY rn), '[]')\n"
-	"          FROM rel WHERE rn <= $1) AS worst_tables,\n"
-	"       (SELECT json_build_object('count', count(*)) FROM rel WHERE rn > $1) AS other";
+	"          FROM worst) AS worst_tables,\n"
+	"       (SELECT json_build_object('count', count(*) - (SELECT count(*) FROM top)) FROM rel)"
+	" AS other";
 
 void collect_wraparound(struct section_run *run)
 {
