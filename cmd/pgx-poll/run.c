@@ -255,26 +255,32 @@ static void note_queries(struct pass *ps, const struct section *s, struct poll_c
 	free(built);
 }
 
-/* The selected sections of the given kinds (cluster-wide first, as listed),
- * their queries pipelined. */
+/* The selected sections of the given kinds in pass order (cluster-wide
+ * first, each kind as listed) into order; returns how many. */
+static size_t pass_order(const struct pass *ps, bool cluster_wide, bool per_database,
+			 size_t order[])
+{
+	size_t n = 0;
+
+	for (int per_db = 0; per_db < 2; per_db++)
+		for (size_t i = 0; i < poll_n_sections; i++)
+			if ((per_db ? per_database : cluster_wide) && selected(ps, i, per_db))
+				order[n++] = i;
+	return n;
+}
+
+/* The selected sections of the given kinds, their queries pipelined. */
 static void run_sections(struct pass *ps, struct poll_conn *pc, bool cluster_wide,
 			 bool per_database)
 {
 	struct pipeline pl = { .recording = true };
-	bool kinds[2] = { cluster_wide, per_database };
+	size_t order[sizeof(ps->mask) * 8], n = pass_order(ps, cluster_wide, per_database, order);
 
-	for (int k = 0; k < 2; k++)
-		for (size_t i = 0; i < poll_n_sections && kinds[k]; i++)
-			if (selected(ps, i, k == 1))
-				note_queries(ps, &poll_sections[i], pc, &pl);
+	for (size_t k = 0; k < n; k++)
+		note_queries(ps, &poll_sections[order[k]], pc, &pl);
 	pipeline_send(&pl, pc->conn);
-	for (int k = 0; k < 2; k++)
-		for (size_t i = 0; i < poll_n_sections && kinds[k]; i++) {
-			if (ps->lost || pgx_stop_signal)
-				break;
-			if (selected(ps, i, k == 1))
-				run_section(ps, &poll_sections[i], i, pc, &pl);
-		}
+	for (size_t k = 0; k < n && !ps->lost && !pgx_stop_signal; k++)
+		run_section(ps, &poll_sections[order[k]], order[k], pc, &pl);
 	pipeline_finish(&pl, pc->conn);
 }
 
