@@ -118,7 +118,6 @@ teardown() {
 	run jq -r 'select(.type != "poll") | [.type, .status, (.missing[0].why // "")] | @tsv' <<<"$output"
 	assert_output "$(printf '%s\t%s\t%s\n' connections ok '' sequences error \
 		'canceling statement due to lock timeout (SQLSTATE 55P03)' partitions ok '')"
-	release_sessions
 }
 
 @test "a long transaction and an idle-in-transaction session show in activity with their ages" {

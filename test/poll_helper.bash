@@ -31,7 +31,7 @@ hold_session() {
 release_sessions() {
 	local fd pid
 	for fd in "${HOLD_FDS[@]}"; do exec {fd}>&-; done
-	for pid in "${HOLD_PIDS[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; done
+	for pid in "${HOLD_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
 	HOLD_PIDS=() HOLD_FDS=()
 }
 
