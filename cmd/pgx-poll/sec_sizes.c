@@ -19,7 +19,8 @@ const char sql_locked_cte[] =
 /* Ranking reads relpages (as of the last VACUUM, ANALYZE or CREATE INDEX) of
  * the table, its TOAST table and its indexes (TOAST tables and user indexes
  * only are hashed, not all of pg_class); only the Top-N are sized, picked by
- * a bounded sort; other is the whole less the Top-N.  A table is skipped
+ * a bounded sort, their indexes once (total = pg_table_size + indexes, what
+ * pg_total_relation_size adds up); other is the whole less the Top-N.  A table is skipped
  * when it, its TOAST table or one of its indexes is locked.  No
  * pg_database_size here: it stats every file of the database (75 ms at 2,000
  * tables) and the database section reports it already (size_bytes). */
@@ -47,14 +48,19 @@ static const char sql_sizes_text[] =
 	"     AND n.nspname NOT IN ('pg_catalog', 'information_schema')\n"
 	"     AND n.nspname !~ '^pg_toast'),\n"
 	"top AS (\n"
-	"  SELECT relation, relkind, relpages,\n"
-	"         CASE WHEN reltuples >= 0 THEN reltuples::bigint END AS estimated_rows,\n"
-	"         pg_catalog.pg_total_relation_size(oid) AS total_bytes,\n"
-	"         pg_catalog.pg_relation_size(oid) AS table_bytes,\n"
-	"         pg_catalog.pg_indexes_size(oid) AS index_bytes,\n"
-	"         CASE WHEN reltoastrelid <> 0\n"
-	"              THEN pg_catalog.pg_total_relation_size(reltoastrelid) ELSE 0 END AS toast_bytes\n"
-	"    FROM (SELECT * FROM rel WHERE NOT is_locked ORDER BY relpages DESC, relation LIMIT $1) r),\n"
+	"  SELECT relation, relkind, relpages, estimated_rows,\n"
+	"         all_forks_and_toast + index_bytes AS total_bytes, table_bytes, index_bytes,\n"
+	"         toast_bytes\n"
+	"    FROM (SELECT relation, relkind, relpages,\n"
+	"                 CASE WHEN reltuples >= 0 THEN reltuples::bigint END AS estimated_rows,\n"
+	"                 pg_catalog.pg_table_size(oid) AS all_forks_and_toast,\n"
+	"                 pg_catalog.pg_relation_size(oid) AS table_bytes,\n"
+	"                 pg_catalog.pg_indexes_size(oid) AS index_bytes,\n"
+	"                 CASE WHEN reltoastrelid <> 0\n"
+	"                      THEN pg_catalog.pg_total_relation_size(reltoastrelid) ELSE 0 END"
+	" AS toast_bytes\n"
+	"            FROM (SELECT * FROM rel WHERE NOT is_locked\n"
+	"                   ORDER BY relpages DESC, relation LIMIT $1) r) sized),\n"
 	"skipped AS (\n"
 	"  SELECT relation, row_number() OVER (ORDER BY relpages DESC, relation) AS rn\n"
 	"    FROM rel WHERE is_locked)\n"
