@@ -125,6 +125,8 @@ void cluster_close(struct cluster *c)
 	free(c->data_dir);
 	free(c->patroni_why);
 	c->fingerprint = c->user = c->data_dir = c->patroni_why = NULL;
+	json_decref(c->patroni_config);
+	c->patroni_config = NULL;
 }
 
 /* Fill p from pg_settings; p->exists stays false for an unknown name. */

@@ -230,6 +230,18 @@ static int plan_or_apply(struct cluster *c, struct changeset *cs, const struct a
 	return status;
 }
 
+/* The end of apply, plan and rollback: the session, the changeset and the
+ * state paths released; status passed through. */
+static int command_done(struct cluster *c, struct changeset *cs, char *dir, char *root,
+			int status)
+{
+	cluster_close(c);
+	changeset_free(cs);
+	free(dir);
+	free(root);
+	return status;
+}
+
 static int do_plan_or_apply(const char *cmd, const struct apply_opts *o)
 {
 	struct changeset cs = { 0 };
@@ -251,12 +263,7 @@ static int do_plan_or_apply(const char *cmd, const struct apply_opts *o)
 	}
 	if (!status)
 		status = plan_or_apply(&c, &cs, o, cmd, dir);
-	json_decref(c.patroni_config);
-	cluster_close(&c);
-	changeset_free(&cs);
-	free(dir);
-	free(root);
-	return status;
+	return command_done(&c, &cs, dir, root, status);
 }
 
 /* Checked under the lock, so no apply slips in between. */
@@ -299,12 +306,7 @@ static int do_rollback(const char *id, const struct apply_opts *o)
 		state_unlock(dir);
 	}
 out:
-	json_decref(c.patroni_config);
-	cluster_close(&c);
-	changeset_free(&cs);
-	free(dir);
-	free(root);
-	return status;
+	return command_done(&c, &cs, dir, root, status);
 }
 
 static int do_list(const struct apply_opts *o)
