@@ -23,7 +23,7 @@ struct queued_query {
 	Oid *types;			/* NULL: untyped */
 	char **params;
 	PGresult *res;			/* read ahead of its turn, not yet taken */
-	bool read, taken;
+	bool taken;
 };
 
 static char **copy_params(int n, const char *const *params)
@@ -113,10 +113,8 @@ static PGresult *read_one(struct pipeline *pl, PGconn *conn)
 
 static void read_through(struct pipeline *pl, PGconn *conn, size_t last)
 {
-	for (; pl->read < pl->sent && pl->read <= last; pl->read++) {
+	for (; pl->read < pl->sent && pl->read <= last; pl->read++)
 		pl->q[pl->read].res = read_one(pl, conn);
-		pl->q[pl->read].read = true;
-	}
 }
 
 /* Out of pipeline mode, every sent result read (and kept). */
