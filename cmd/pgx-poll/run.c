@@ -174,13 +174,26 @@ static void add_sql_record(struct pass *ps, const struct section *s, const char 
 	json_array_append_new(ps->out, rec);
 }
 
+/* A section's SQL for this server, built once for both runs of collect(). */
+struct section_sql {
+	const char *text;		/* NULL: the section cannot run here */
+	const char *why;		/* then why (static), or NULL */
+	char *built;			/* build_sql's text, to free */
+};
+
+static void section_sql_build(const struct section *s, const struct server_info *srv,
+			      struct section_sql *q)
+{
+	q->why = NULL;
+	q->built = s->build_sql ? s->build_sql(srv, &q->why) : NULL;
+	q->text = s->build_sql ? q->built : s->sql;
+}
+
 /* Collect one section into ps->out; notices a lost connection. */
 static void run_section(struct pass *ps, const struct section *s, size_t idx,
-			struct poll_conn *pc, struct pipeline *pl)
+			struct poll_conn *pc, struct pipeline *pl, const struct section_sql *q)
 {
-	struct section_run run = { .pc = pc, .opts = ps->o, .sql = s->sql, .pipeline = pl };
-	char *built = NULL;
-	const char *why = NULL;
+	struct section_run run = { .pc = pc, .opts = ps->o, .sql = q->text, .pipeline = pl };
 	size_t i;
 	json_t *r;
 
@@ -188,8 +201,6 @@ static void run_section(struct pass *ps, const struct section *s, size_t idx,
 	json_object_set_new(run.rec, "cluster", json_string(ps->cluster));
 	if (s->per_database)
 		json_object_set_new(run.rec, "db", json_string(pc->dbname));
-	if (s->build_sql)
-		run.sql = built = s->build_sql(&pc->srv, &why);
 	if (ps->o->with_sql && !(*ps->sql_shown & (1UL << idx))) {
 		add_sql_record(ps, s, run.sql);
 		*ps->sql_shown |= 1UL << idx;
@@ -197,7 +208,7 @@ static void run_section(struct pass *ps, const struct section *s, size_t idx,
 	if (run.sql)
 		s->collect(&run);
 	else
-		section_missing(&run, s->name, "%s", why ? why : "not available on this server");
+		section_missing(&run, s->name, "%s", q->why ? q->why : "not available on this server");
 	if (run.records) {
 		json_array_foreach(run.records, i, r) {
 			set_status(&run, r);
@@ -225,7 +236,6 @@ static void run_section(struct pass *ps, const struct section *s, size_t idx,
 		free(msg);
 	}
 	json_decref(run.missing);
-	free(built);
 }
 
 static bool selected(const struct pass *ps, size_t i, bool per_database)
@@ -236,23 +246,17 @@ static bool selected(const struct pass *ps, size_t i, bool per_database)
 /* collect() with nothing run: its queries are noted in pl.  PgBouncer's
  * section talks to its own connection. */
 static void note_queries(struct pass *ps, const struct section *s, struct poll_conn *pc,
-			 struct pipeline *pl)
+			 struct pipeline *pl, const struct section_sql *q)
 {
-	struct section_run run = { .pc = pc, .opts = ps->o, .sql = s->sql, .pipeline = pl };
-	const char *why = NULL;
-	char *built = NULL;
+	struct section_run run = { .pc = pc, .opts = ps->o, .sql = q->text, .pipeline = pl };
 
-	if (s->needs_pgbouncer)
+	if (s->needs_pgbouncer || !q->text)
 		return;
 	run.rec = json_object();
-	if (s->build_sql)
-		run.sql = built = s->build_sql(&pc->srv, &why);
-	if (run.sql)
-		s->collect(&run);
+	s->collect(&run);
 	json_decref(run.rec);
 	json_decref(run.missing);
 	json_decref(run.records);
-	free(built);
 }
 
 /* The selected sections of the given kinds in pass order (cluster-wide
@@ -275,13 +279,18 @@ static void run_sections(struct pass *ps, struct poll_conn *pc, bool cluster_wid
 {
 	struct pipeline pl = { .recording = true };
 	size_t order[sizeof(ps->mask) * 8], n = pass_order(ps, cluster_wide, per_database, order);
+	struct section_sql sql[sizeof(ps->mask) * 8];
 
-	for (size_t k = 0; k < n; k++)
-		note_queries(ps, &poll_sections[order[k]], pc, &pl);
+	for (size_t k = 0; k < n; k++) {
+		section_sql_build(&poll_sections[order[k]], &pc->srv, &sql[k]);
+		note_queries(ps, &poll_sections[order[k]], pc, &pl, &sql[k]);
+	}
 	pipeline_send(&pl, pc->conn);
 	for (size_t k = 0; k < n && !ps->lost && !pgx_stop_signal; k++)
-		run_section(ps, &poll_sections[order[k]], order[k], pc, &pl);
+		run_section(ps, &poll_sections[order[k]], order[k], pc, &pl, &sql[k]);
 	pipeline_finish(&pl, pc->conn);
+	for (size_t k = 0; k < n; k++)
+		free(sql[k].built);
 }
 
 static bool any_selected(const struct pass *ps, bool per_database)
