@@ -20,10 +20,10 @@ const char sql_locked_cte[] =
  * the table, its TOAST table and its indexes (TOAST tables and user indexes
  * only are hashed, not all of pg_class); only the Top-N are sized, picked by
  * a bounded sort, their indexes once (total = pg_table_size + indexes, what
- * pg_total_relation_size adds up); other is the whole less the Top-N.  A table is skipped
- * when it, its TOAST table or one of its indexes is locked.  No
- * pg_database_size here: it stats every file of the database (75 ms at 2,000
- * tables) and the database section reports it already (size_bytes). */
+ * pg_total_relation_size adds up); other is the whole less the Top-N.  A
+ * table is skipped when it, its TOAST table or one of its indexes is locked.
+ * No pg_database_size here: it stats every file of the database (75 ms at
+ * 2,000 tables) and the database section reports it already (size_bytes). */
 static const char sql_sizes_text[] =
 	"WITH %s,\n"
 	"ipages AS (\n"
@@ -69,13 +69,12 @@ static const char sql_sizes_text[] =
 	"                 'index_bytes', index_bytes, 'toast_bytes', toast_bytes,\n"
 	"                 'estimated_rows', estimated_rows)\n"
 	"                 ORDER BY total_bytes DESC, relation), '[]') FROM top) AS tables,\n"
-	"       (SELECT json_build_object('count', count(*) - (SELECT count(*) FROM top),\n"
-	"                 'relpages', coalesce(sum(relpages), 0)"
-	" - (SELECT coalesce(sum(relpages), 0) FROM top),\n"
-	"                 'estimated_bytes', (coalesce(sum(relpages), 0)"
-	" - (SELECT coalesce(sum(relpages), 0) FROM top))\n"
-	"                   * current_setting('block_size')::bigint)\n"
-	"          FROM rel WHERE NOT is_locked) AS other,\n"
+	"       (SELECT json_build_object('count', n, 'relpages', relpages,\n"
+	"                 'estimated_bytes', relpages * current_setting('block_size')::bigint)\n"
+	"          FROM (SELECT count(*) - (SELECT count(*) FROM top) AS n,\n"
+	"                       coalesce(sum(relpages), 0)"
+	" - (SELECT coalesce(sum(relpages), 0) FROM top) AS relpages\n"
+	"                  FROM rel WHERE NOT is_locked) o) AS other,\n"
 	"       (SELECT coalesce(json_agg(json_build_object('relation', relation,\n"
 	"                 'why', 'exclusive lock held or waiting') ORDER BY rn), '[]')\n"
 	"          FROM skipped WHERE rn <= $1) AS skipped,\n"
@@ -104,13 +103,12 @@ static const char sql_sizes_indexes[] =
 	"    JOIN pg_catalog.pg_namespace tn ON tn.oid = c.relnamespace)\n"
 	"SELECT (SELECT coalesce(json_agg(json_build_object('index', index, 'relation', relation,\n"
 	"                 'bytes', bytes) ORDER BY rn), '[]') FROM top) AS indexes,\n"
-	"       (SELECT json_build_object('count', count(*) - (SELECT count(*) FROM top),\n"
-	"                 'relpages', coalesce(sum(relpages), 0)"
-	" - (SELECT coalesce(sum(relpages), 0) FROM top),\n"
-	"                 'estimated_bytes', (coalesce(sum(relpages), 0)"
-	" - (SELECT coalesce(sum(relpages), 0) FROM top))\n"
-	"                   * current_setting('block_size')::bigint)\n"
-	"          FROM idx) AS indexes_other";
+	"       (SELECT json_build_object('count', n, 'relpages', relpages,\n"
+	"                 'estimated_bytes', relpages * current_setting('block_size')::bigint)\n"
+	"          FROM (SELECT count(*) - (SELECT count(*) FROM top) AS n,\n"
+	"                       coalesce(sum(relpages), 0)"
+	" - (SELECT coalesce(sum(relpages), 0) FROM top) AS relpages\n"
+	"                  FROM idx) o) AS indexes_other";
 
 /* The two statements, separated by SQL_SPLIT: --print-sql shows both, as a
  * script. */
