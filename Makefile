@@ -18,11 +18,18 @@ PKG_CONFIG ?= pkg-config
 CFLAGS    ?= -O2 -g
 WARNINGS  := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wno-unused-parameter -Wformat=2
+# pkg-config is asked on first use, never while make parses this file: in
+# `make deps all` the -dev packages (and pkg-config) arrive with `deps`.
+# $(call once,NAME,COMMAND) runs COMMAND the first time NAME is expanded.
+once = $(eval $(1) := $$(shell $(2)))$($(1))
+PKG_CFLAGS = $(call once,PKG_CFLAGS,$(PKG_CONFIG) --cflags jansson libpq libcurl)
 CPPFLAGS  += -D_GNU_SOURCE -Ilib -I$(BUILD) -DPGX_VERSION='"$(VERSION)"' \
-             -DPGX_SHAREDIR='"$(SHAREDIR)/pgx"' \
-             $(shell $(PKG_CONFIG) --cflags jansson libpq libcurl)
+             -DPGX_SHAREDIR='"$(SHAREDIR)/pgx"' $(PKG_CFLAGS)
 ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -std=gnu11
-LIB_LIBS  := $(shell $(PKG_CONFIG) --libs jansson) -lm
+JANSSON_LIBS = $(call once,JANSSON_LIBS,$(PKG_CONFIG) --libs jansson)
+LIB_LIBS   = $(JANSSON_LIBS) -lm
+# With deps among the goals, nothing is built before it has run (also under -j).
+DEPS_FIRST := $(if $(filter deps,$(MAKECMDGOALS)),| deps)
 
 ifeq ($(V),1)
 Q :=
@@ -42,7 +49,7 @@ BINS     := $(COMMANDS:%=$(BUILD)/bin/%)
 
 all: $(BINS)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c $(DEPS_FIRST)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(EXTRA_CPPFLAGS_$(word 2,$(subst /, ,$*))) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<

@@ -7,7 +7,7 @@ TRACE_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 TRACE_BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(TRACE_ARCH) -Wall
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
-$(BUILD)/vmlinux.h:
+$(BUILD)/vmlinux.h: $(DEPS_FIRST)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  BTF     $@")
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
