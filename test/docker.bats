@@ -326,3 +326,20 @@ assert_records_wellformed() {
 	find /sys/fs/cgroup -maxdepth 2 -type d \( -name "${parent#/}" -o -name "${parent#/}-own" \) \
 		-exec rmdir {} + 2>/dev/null || true
 }
+
+@test "the official image's variables: POSTGRES_PASSWORD, POSTGRES_USER, POSTGRES_DB, POSTGRES_INITDB_ARGS" {
+	require_root
+	run --separate-stderr timeout 180 pgx-docker run "$PGX_TEST_IMAGE" --name "$NAME" --port "$PORT" \
+		-e POSTGRES_PASSWORD=s3cret-pw -e POSTGRES_USER=app -e POSTGRES_DB=appdb \
+		-e POSTGRES_INITDB_ARGS=--data-checksums --until ready
+	assert_success
+	run env PGPASSWORD=s3cret-pw "$PG_BINDIR/psql" -X -A -t -h 127.0.0.1 -p "$PORT" -U app -d appdb \
+		-c 'SELECT current_user, current_database(), current_setting($$data_checksums$$)'
+	assert_success
+	assert_output 'app|appdb|on'
+	run env PGPASSWORD=wrong "$PG_BINDIR/psql" -X -A -t -h 127.0.0.1 -p "$PORT" -U app -d appdb -c 'SELECT 1'
+	assert_failure
+	assert_output --partial 'password authentication failed for user "app"'
+	run docker exec "$NAME" sh -c 'ls /tmp | wc -l'
+	assert_output 0
+}

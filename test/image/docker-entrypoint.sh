@@ -25,16 +25,22 @@ prepare_dirs_as_root() {
 	chown -R postgres:postgres "$PGDATA" /var/run/postgresql
 }
 
+# The password goes to initdb in a file only postgres can read, removed at
+# once: the imported image has no /dev/fd for a process substitution.
 init_database_dir() {
-	local auth=trust pwfile=()
+	local auth=trust pwfile=() pwpath="" rc=0
 
 	if [ -n "${POSTGRES_PASSWORD:-}" ]; then
 		auth=scram-sha-256
-		pwfile=(--pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD"))
+		pwpath="$(mktemp)"
+		printf '%s\n' "$POSTGRES_PASSWORD" >"$pwpath"
+		pwfile=(--pwfile="$pwpath")
 	fi
 	# shellcheck disable=SC2086  # POSTGRES_INITDB_ARGS is a list of words
 	initdb --username="$POSTGRES_USER" --auth-local=trust --auth-host="$auth" \
-		"${pwfile[@]}" ${POSTGRES_INITDB_ARGS:-}
+		"${pwfile[@]}" ${POSTGRES_INITDB_ARGS:-} || rc=$?
+	[ -z "$pwpath" ] || rm -f "$pwpath"
+	[ "$rc" = 0 ] || exit "$rc"
 	printf 'host all all all %s\n' "$auth" >>"$PGDATA/pg_hba.conf"
 }
 
