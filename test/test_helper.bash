@@ -93,6 +93,9 @@ assert_standard_options() {
 	run "$cmd" --help
 	assert_success
 	assert_output --partial "Usage:"
+	run "$cmd" -h
+	assert_success
+	assert_output --partial "Usage:"
 	run "$cmd" --version
 	assert_success
 	assert_output --regexp "^$cmd \(pgx\) [0-9]+\.[0-9]+\.[0-9]+$"

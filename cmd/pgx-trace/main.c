@@ -55,12 +55,12 @@ static void usage(void)
 	printf("      --no-open            do not trace opens\n");
 	printf("  -d, --duration=SECONDS   stop after SECONDS (with --cgroup or --pid)\n");
 	printf("  -V, --version            output version information, then exit\n");
-	printf("  -?, --help               show this help, then exit\n");
+	printf("  -h, -?, --help           show this help, then exit\n");
 	printf("\nRecords (exec, open, fork, exit, lost, log) go to stdout as NDJSON.\n");
 	printf("See pgx-trace(1) and pgx-events(7).\n");
 }
 
-enum { OPT_COMM = 256, OPT_FILTER_OPEN, OPT_NO_OPEN, OPT_HELP };
+enum { OPT_COMM = 256, OPT_FILTER_OPEN, OPT_NO_OPEN };
 
 static const struct option long_options[] = {
 	{ "buffer-size", required_argument, NULL, 'b' },
@@ -71,7 +71,7 @@ static const struct option long_options[] = {
 	{ "no-open", no_argument, NULL, OPT_NO_OPEN },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "version", no_argument, NULL, 'V' },
-	{ "help", no_argument, NULL, OPT_HELP },
+	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -107,7 +107,7 @@ static void parse_one(struct options *o, int c)
 	case OPT_FILTER_OPEN: add_glob(o, optarg); break;
 	case OPT_NO_OPEN: o->no_open = true; break;
 	case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-	case OPT_HELP: usage(); exit(pgx_finish(PGX_EXIT_OK));
+	case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
 	default: pgx_usage_error(NULL);
 	}
 	if (!ok)
@@ -132,12 +132,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 {
 	int c;
 
-	if (argc > 1 && (!strcmp(argv[1], "-?") || !strcmp(argv[1], "--help"))) {
+	if (argc > 1 && (!strcmp(argv[1], "-?") || !strcmp(argv[1], "-h") ||
+			  !strcmp(argv[1], "--help"))) {
 		usage();
 		exit(pgx_finish(PGX_EXIT_OK));
 	}
 	o->buffer_size = TRACE_DEFAULT_BUFFER;
-	while ((c = getopt_long(argc, argv, "+b:c:p:d:V", long_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "+b:c:p:d:Vh", long_options, NULL)) != -1)
 		parse_one(o, c);
 	if (optind < argc)
 		o->cmd = argv + optind;
