@@ -4,9 +4,12 @@
 The mix follows a busy server logging with log_min_duration_statement=0:
 mostly "duration:" lines, with connections, checkpoints, errors and a few
 startup lines, so both grep and pgx-logmatch have real work to do."""
-import random, sys
+import argparse, random, sys
 
-size = int(sys.argv[1]) * 1024 * 1024 if len(sys.argv) > 1 else 500 * 1024 * 1024
+parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+parser.add_argument("size_mb", nargs="?", type=int, default=500, metavar="SIZE_MB",
+                    help="megabytes to write at least (default 500)")
+size = parser.parse_args().size_mb * 1024 * 1024
 rnd = random.Random(42)
 queries = [
     "SELECT * FROM accounts WHERE id = $1",

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Write a synthetic merged pgx stream of N records: mostly open and log
 records, with exec/exit pairs and matches, as pgx-trace | pgx-logmatch emit."""
-import json, random, sys
+import argparse, json, random, sys
 
-n = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000_000
+parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+parser.add_argument("n", nargs="?", type=int, default=2_000_000, metavar="N",
+                    help="records to write (default 2000000)")
+n = parser.parse_args().n
 rnd = random.Random(7)
 out = sys.stdout
 t = 1795300000.0
