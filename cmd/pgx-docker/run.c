@@ -6,7 +6,9 @@
 #include "pgx_pq.h"
 #include "docker.h"
 
-#define PING_INTERVAL 0.1	/* seconds between readiness pings */
+/* Seconds between readiness pings: ready is stamped at most this late.  A
+ * ping before the port listens is a refused connect, so it costs nothing. */
+#define PING_INTERVAL 0.01
 #define READY_SETTLE 0.3	/* wait this long for log lines older than ready */
 #define STOP_TIMEOUT 10		/* seconds Docker waits before SIGKILL */
 
@@ -202,6 +204,16 @@ static bool until_reached(const struct run *r, double now)
 	}
 }
 
+/* How long the log stream may block: until the next ping while not ready. */
+static int follow_wait_ms(const struct run *r)
+{
+	double until_ping = r->next_ping - pgx_now();
+
+	if (r->ready_at >= 0 || until_ping >= 0.05)
+		return 50;
+	return until_ping > 0 ? (int)(until_ping * 1000) + 1 : 0;
+}
+
 static int stream(struct run *r)
 {
 	char path[512];
@@ -211,7 +223,7 @@ static int stream(struct run *r)
 	while (!pgx_stop_signal) {
 		double now;
 
-		if (!docker_follow_step(r->follow, 50)) {
+		if (!docker_follow_step(r->follow, follow_wait_ms(r))) {
 			r->ended = true;
 			break;
 		}
