@@ -326,6 +326,7 @@ static int run_trace(const struct options *o)
 		track_descendants(&r, (pid_t)o->pid);
 	announce(o, cgroup);
 	rc = drain(&r, loop(&r));
+	tracer__detach_later(r.tracer);
 cleanup:
 	lines__free(r.lines);
 	tracer__free(r.tracer);

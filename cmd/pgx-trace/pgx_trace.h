@@ -48,6 +48,7 @@ int tracer__fd(const struct tracer *tr);	/* readable when events wait */
 int tracer__consume(struct tracer *tr);		/* < 0 on error */
 bool tracer__track(struct tracer *tr, pid_t pid);	/* add to the --pid set */
 unsigned long long tracer__lost(const struct tracer *tr);	/* running total */
+void tracer__detach_later(struct tracer *tr);	/* the slow detach after exit */
 void tracer__free(struct tracer *tr);
 
 /* ---- merge.c: records in time order ---- */

@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/types.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
@@ -266,6 +267,59 @@ unsigned long long tracer__lost(const struct tracer *tr)
 			total += per_cpu[i];
 	free(per_cpu);
 	return total;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Close every file descriptor of this process but the KEEP ones. */
+static void close_all_but(int *keep, int nkeep)
+{
+	unsigned int from = 0;
+
+	qsort(keep, (size_t)nkeep, sizeof(*keep), by_value);
+	for (int i = 0; i < nkeep; i++) {
+		if ((unsigned int)keep[i] > from)
+			close_range(from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	close_range(from, ~0U, 0);
+}
+
+/* Detaching a probe waits for an RCU grace period: tens of milliseconds
+ * each, half a second for all of them.  A child that holds only the probes'
+ * descriptors releases them once pgx-trace has exited (its end of a pipe
+ * closes), so pgx-trace returns as soon as its command has; the parent's own
+ * close is then not the last reference and costs nothing. */
+void tracer__detach_later(struct tracer *tr)
+{
+	const struct bpf_object_skeleton *s = tr->skel->skeleton;
+	int keep[64], nkeep = 0, parent_alive[2];
+	char byte;
+
+	for (int i = 0; i < s->prog_cnt && nkeep < 63; i++)
+		if (*s->progs[i].link && bpf_link__fd(*s->progs[i].link) >= 0)
+			keep[nkeep++] = bpf_link__fd(*s->progs[i].link);
+	if (pipe(parent_alive))
+		return;
+	fflush(NULL);
+	switch (fork()) {
+	case -1:
+		break;
+	case 0:
+		keep[nkeep++] = parent_alive[0];
+		close_all_but(keep, nkeep);
+		while (read(parent_alive[0], &byte, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	default:
+		close(parent_alive[0]);
+		return;	/* parent_alive[1] stays open until this process exits */
+	}
+	close(parent_alive[0]);
+	close(parent_alive[1]);
 }
 
 void tracer__free(struct tracer *tr)
