@@ -90,6 +90,37 @@ profile() {
 	assert_output --partial '"never ready: the container died with exit code 3"'
 }
 
+@test "an init script that fails after the temporary server's ready line: failed, not ready, the gate refuses it" {
+	local failing base
+	failing="$(mktemp -d /tmp/pgx-initd-fail.XXXXXX)"
+	echo 'SELECT 1/0;' >"$failing/01-fail.sql"
+	chmod 755 "$failing"
+	chmod 644 "$failing/01-fail.sql"
+	# no pipefail: only pgx-timeline's own status reaches the shell
+	run bash -c "pgx-trace --no-open -- pgx-docker run pgx-test/postgres:15 --name '$NAME' -p '$PORT' \
+		-v '$failing:/docker-entrypoint-initdb.d:ro' --until ready --rm | pgx-logmatch | pgx-timeline -d \
+		>'$BATS_TEST_TMPDIR/failed'"
+	rm -rf "$failing"
+	assert_failure 7
+	# the temporary server did log that it was ready: the profile must not believe it
+	jq -e -s 'any(.[]; .type == "match" and .rule == "server_ready")' "$BATS_TEST_TMPDIR/failed"
+	run jq -c 'select(.type=="profile") | [.ready, .total_s, .ready_source]' "$BATS_TEST_TMPDIR/failed"
+	assert_output '[null,null,"none"]'
+	run jq -r 'select(.type=="profile") | .warnings[]' "$BATS_TEST_TMPDIR/failed"
+	assert_output --regexp 'never ready: the container died with exit code [1-9]'
+	run pgx-report "$BATS_TEST_TMPDIR/failed"
+	assert_failure 7
+	assert_line "Total:     - FAILED: never ready"
+	base="$BATS_TEST_TMPDIR/base"
+	profile --until ready --rm
+	mv "$BATS_TEST_TMPDIR/profile" "$base"
+	run pgx-report compare "$base" "$BATS_TEST_TMPDIR/failed" --fail-if-slower 10
+	assert_failure 3
+	assert_output --partial "never became ready"
+	run pgx-report aggregate "$base" "$BATS_TEST_TMPDIR/failed"
+	assert_failure 7
+}
+
 @test "compare on real runs: a slower script is blamed, --fail-if-slower exits 1, a run against itself 0" {
 	profile --until ready --rm
 	mv "$BATS_TEST_TMPDIR/profile" "$BATS_TEST_TMPDIR/base"

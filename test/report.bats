@@ -328,12 +328,16 @@ two_hundred_processes() {
 @test "a profile that never became ready is shown with its warning and exits 7" {
 	run pgx-report "$F/notready.ndjson"
 	assert_failure 7
-	assert_line "Total:     - (not ready)"
+	assert_line "Total:     - FAILED: never ready"
 	assert_line "Warnings:  no ready: the server did not accept connections"
 	refute_line --partial "Final server start"
 	run pgx-report compare "$F/base.ndjson" "$F/notready.ndjson"
 	assert_failure 3
 	assert_output --partial "no total"
+	run --separate-stderr pgx-report aggregate "$F/run1.ndjson" "$F/notready.ndjson"
+	assert_failure 7
+	assert_equal "$stderr" "pgx-report: error: $F/notready.ndjson: the subject never became ready"
+	jq -e 'select(.type=="profile") | .runs == 2 and (.warnings | any(test("1 of 2 runs never became ready")))' <<<"$output"
 }
 
 @test "usage errors exit 2" {
@@ -377,7 +381,7 @@ two_hundred_processes() {
 	run vg compare "$F/base.ndjson" "$F/slower.ndjson" --fail-if-slower 1
 	assert_failure 1
 	run vg aggregate "$F"/run{1,2,3}.ndjson "$F/notready.ndjson"
-	assert_success
+	assert_failure 7
 	run vg "$F/malformed.ndjson" "$F/partial.ndjson"
 	assert_failure 3
 	run vg </dev/null

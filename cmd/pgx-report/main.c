@@ -311,6 +311,20 @@ cleanup:
 	return status;
 }
 
+/* A run that never became ready is in the aggregate's warnings, and fails it:
+ * a median of the runs that worked must not pass a CI gate. */
+static int failed_runs_status(const struct profile_set *set)
+{
+	int status = PGX_EXIT_OK;
+
+	for (size_t i = 0; i < set->items.n; i++)
+		if (!set->items.v[i]->has_total) {
+			pgx_error("%s: the subject never became ready", set->items.v[i]->input);
+			status = PGX_EXIT_FAILED;
+		}
+	return status;
+}
+
 static int run_aggregate(const struct options *o)
 {
 	struct profile_set set = { 0 };
@@ -318,6 +332,8 @@ static int run_aggregate(const struct options *o)
 
 	if (!status)
 		status = aggregate_emit(&set) ? input_status(&set) : PGX_EXIT_OUTPUT;
+	if (!status)
+		status = failed_runs_status(&set);
 	profiles_free(&set);
 	return status;
 }

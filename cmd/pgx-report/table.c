@@ -75,7 +75,7 @@ static void header(FILE *f, const struct profile *p)
 	else if (p->has_total)
 		snprintf(line, sizeof(line), "%s (ready by %s)", fmt_secs(buf, p->total_s), p->ready_source);
 	else
-		snprintf(line, sizeof(line), "- (not ready)");
+		snprintf(line, sizeof(line), "- FAILED: never ready");
 	fprintf(f, "Total:     %s\n", line);
 	if (p->agg.runs)
 		fprintf(f, "Runs:      %ld, medians shown (total min %s, max %s)\n", p->agg.runs,

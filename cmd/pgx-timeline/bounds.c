@@ -151,7 +151,9 @@ static void find_server_exec(const struct timeline *t, struct bounds *b, double 
 }
 
 /* Ready as users perceive it: a connection (pgx-docker's ping), pg_ctl -w
- * returning for a local server, else the first ready line of the final server. */
+ * returning for a local server, else the first ready line of the final server.
+ * A container started in this stream is ready only by a connection: a
+ * temporary server's ready line is logged by entrypoints that then fail. */
 static void find_ready(const struct timeline *t, struct bounds *b, double after)
 {
 	const struct proc_span *pg_ctl = first_proc(t, is_pg_ctl_start, after);
@@ -160,6 +162,8 @@ static void find_ready(const struct timeline *t, struct bounds *b, double after)
 		set_moment(&b->ready, t->ctr.ready, "ping");
 		return;
 	}
+	if (t->ctr.start != NO_TIME)
+		return;
 	if (!t->ctr.image && pg_ctl && pg_ctl->exited && pg_ctl->exit_code == 0) {
 		set_moment(&b->ready, pg_ctl->end, "pg_ctl");
 		return;
