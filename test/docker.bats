@@ -343,3 +343,11 @@ assert_records_wellformed() {
 	run docker exec "$NAME" sh -c 'ls /tmp | wc -l'
 	assert_output 0
 }
+
+@test "pgx-docker's readiness probes are never counted as the server's fatals" {
+	require_root
+	run --separate-stderr bash -c "timeout 180 pgx-docker run '$PGX_TEST_IMAGE' --name '$NAME' --port '$PORT' \
+		--until ready --rm | pgx-logmatch -o"
+	assert_success
+	jq -e -s 'any(.[]; .rule == "server_ready") and all(.[]; .rule != "fatal")' <<<"$output"
+}

@@ -298,3 +298,15 @@ teardown_file() {
 	assert_output --partial '"captures":{"elapsed":79.4,"unit":"ms"}'
 	assert_output --partial '"line":"2026-11-22 03:16:43.123457 UTC say \"1.10\" \\ elapsed=79.4ms"'
 }
+
+@test "a FATAL that only says the server is starting up or shutting down is connection_not_ready, not fatal" {
+	run pgx-logmatch -o <<-'EOF'
+	2026-11-22 03:16:43.123 UTC [10] FATAL:  the database system is starting up
+	2026-11-22 03:16:43.223 UTC [11] FATAL:  password authentication failed for user "x"
+	2026-11-22 03:16:43.323 UTC [12] FATAL:  the database system is shutting down
+	2026-11-22 03:16:43.423 UTC [13] FATAL:  the database system is not yet accepting connections
+	EOF
+	assert_success
+	assert_equal "$(jq -r '[.rule, (.captures.state // .captures.message)] | @tsv' <<<"$output")" \
+		"$(printf 'connection_not_ready\tstarting up\nfatal\tpassword authentication failed for user "x"\nconnection_not_ready\tshutting down\nconnection_not_ready\tnot yet accepting connections')"
+}
