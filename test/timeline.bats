@@ -108,3 +108,13 @@ derived() {	# the derived records of a stream, compact
 	run jq -c 'select(.type=="profile") | [.subject_kind, .ready_source, (.total_s > 0.3)]' <<<"$output"
 	assert_output '["command","pg_ctl",true]'
 }
+
+@test "empty input is an error that says so, not a silent exit 7" {
+	run --separate-stderr pgx-timeline </dev/null
+	assert_failure 3
+	assert_equal "$stderr" "pgx-timeline: error: no timed records in the input: nothing to profile"
+	assert_output ""
+	run --separate-stderr pgx-timeline <<<'{"type":"note","text":"no time"}'
+	assert_failure 3
+	assert_output '{"type":"note","text":"no time"}'
+}

@@ -235,6 +235,11 @@ static bool emit_profile(const struct timeline *t, const struct bounds *b, size_
 	return pgx_emit(rec);
 }
 
+bool timeline_has_records(const struct timeline *t)
+{
+	return t->first_ts != NO_TIME;
+}
+
 bool timeline_emit(const struct timeline *t, bool *ready_found)
 {
 	struct bounds b;

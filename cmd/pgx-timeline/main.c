@@ -25,7 +25,7 @@ static void usage(void)
 	       "  -V, --version          output version information, then exit\n"
 	       "  -h, --help             show this help, then exit\n\n"
 	       "Exit status: 0 ready reached, 7 never ready (a partial profile is written),\n"
-	       "2 usage, 3 invalid input (reported with FILE:LINE), 6 write error.\n",
+	       "2 usage, 3 invalid input (reported with FILE:LINE) or none, 6 write error.\n",
 	       pgx_progname(), pgx_progname());
 }
 
@@ -96,6 +96,10 @@ int main(int argc, char **argv)
 		ok = read_input(&t, argv[i], &opts, &errors);
 	if (ok)
 		ok = timeline_emit(&t, &ready);
+	if (ok && !errors && !pgx_stop_signal && !timeline_has_records(&t)) {
+		pgx_error("no timed records in the input: nothing to profile");
+		errors++;
+	}
 	timeline_free(&t);
 	if (!ok)
 		status = PGX_EXIT_OUTPUT;

@@ -57,5 +57,6 @@ bool timeline_take(struct timeline *t, const json_t *rec);
 /* analyse.c: emit the derived records; returns false on a write error.
  * *ready_found tells whether the subject became ready. */
 bool timeline_emit(const struct timeline *t, bool *ready_found);
+bool timeline_has_records(const struct timeline *t);	/* any record with a time */
 
 #endif
