@@ -427,3 +427,14 @@ two_hundred_processes() {
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_line "Total:     5.000s (ready by ping)"
 }
+
+@test "compare names the phase when its largest script explains less than half of its change" {
+	# init_scripts +0.278 s, of which 02-sleep.sql only +0.053 s: the rest went between scripts
+	jq -c 'if .type == "phase" and .name == "init_scripts" then .duration_s += 0.278
+		elif .type == "script" and .name == "02-sleep.sql" then .duration_s += 0.053
+		elif .type == "profile" then .total_s += 0.278 else . end' "$F/base.ndjson" \
+		>"$BATS_TEST_TMPDIR/between.ndjson"
+	run pgx-report compare "$F/base.ndjson" "$BATS_TEST_TMPDIR/between.ndjson"
+	assert_success
+	assert_line "Biggest change: phase init_scripts, +0.278s (+17.4%)"
+}

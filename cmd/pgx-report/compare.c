@@ -131,27 +131,34 @@ static const struct delta *largest(const struct delta *v, size_t n)
 	return best && fabs(delta_s(best)) >= 0.0005 ? best : NULL;
 }
 
-/* The largest change, in either direction.  A phase that holds scripts is
- * the sum of their changes, so its change is attributed to its largest
- * script; a phase without scripts (initdb, a server start) stands for
- * itself.  Scripts that no phase holds compete with the phases directly. */
+/* A script stands for its phase's change when the phase holds it and it
+ * accounts for at least half of that change, in the same direction; else the
+ * time went elsewhere in the phase (between scripts, an untraced step). */
+static bool script_explains(const struct comparison *c, const struct delta *script,
+			    const struct delta *phase)
+{
+	const char *in = phase_of_script(c, script->name);
+
+	return in && !strcmp(in, phase->name) && delta_s(script) * delta_s(phase) > 0 &&
+	       fabs(delta_s(script)) >= 0.5 * fabs(delta_s(phase));
+}
+
+/* The largest change, in either direction: the largest phase's, or the
+ * script that explains it.  Scripts that no phase holds compete with the
+ * phases directly. */
 static void find_biggest(struct comparison *c)
 {
 	const struct delta *phase = largest(c->phases.v, c->phases.n);
 	const struct delta *script = largest(c->scripts.v, c->scripts.n);
-	bool held = false;
 
-	for (size_t i = 0; script && phase && i < c->scripts.n; i++) {
-		const char *in = phase_of_script(c, c->scripts.v[i].name);
-
-		held |= in && !strcmp(in, phase->name);
-	}
-	if (script && (!phase || held || (!phase_of_script(c, script->name) &&
-					  fabs(delta_s(script)) >= fabs(delta_s(phase))))) {
+	c->biggest = phase;
+	c->biggest_is_script = false;
+	if (!script)
+		return;
+	if (!phase || script_explains(c, script, phase) ||
+	    (!phase_of_script(c, script->name) && fabs(delta_s(script)) >= fabs(delta_s(phase)))) {
 		c->biggest = script;
 		c->biggest_is_script = true;
-	} else {
-		c->biggest = phase;
 	}
 }
 
