@@ -121,6 +121,20 @@ profile() {
 	assert_failure 7
 }
 
+@test "a compressed init script is timed as the psql that reads it, exit status included" {
+	local zipped
+	zipped="$(mktemp -d /tmp/pgx-initd-gz.XXXXXX)"
+	echo 'SELECT pg_sleep(1);' | gzip >"$zipped/01-sleep.sql.gz"
+	chmod 755 "$zipped"
+	chmod 644 "$zipped/01-sleep.sql.gz"
+	INITD="$zipped" profile --until ready --rm
+	rm -rf "$zipped"
+	run jq -c 'select(.type=="script") | [.name, .source, .exit_code]' "$BATS_TEST_TMPDIR/profile"
+	assert_output '["01-sleep.sql.gz","trace",0]'
+	sleep_s="$(jq 'select(.type=="script") | .duration_s' "$BATS_TEST_TMPDIR/profile")"
+	awk -v d="$sleep_s" 'BEGIN { exit !(d >= 0.95 && d <= 1.3) }' || fail "01-sleep.sql.gz took $sleep_s s"
+}
+
 @test "compare on real runs: a slower script is blamed, --fail-if-slower exits 1, a run against itself 0" {
 	profile --until ready --rm
 	mv "$BATS_TEST_TMPDIR/profile" "$BATS_TEST_TMPDIR/base"

@@ -1,4 +1,5 @@
 /* scripts.c - one record per init script, from exec/exit or log lines */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
@@ -68,22 +69,62 @@ static void fold(struct script *into, const struct script *s)
 	}
 }
 
+static bool is_compressed_sql(const char *name)
+{
+	static const char *const suffixes[] = { ".sql.gz", ".sql.xz", ".sql.zst", ".sql.bz2" };
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+		size_t slen = strlen(suffixes[i]);
+		if (len > slen && !strcmp(name + len - slen, suffixes[i]))
+			return true;
+	}
+	return false;
+}
+
+/* A compressed script is run as `gunzip -c FILE | psql`: the decompressor
+ * names the file but is done in milliseconds; the psql beside it, started
+ * with it and naming no file, does the work.  That psql, or NULL. */
+static const struct proc_span *reader_of(const struct timeline *t, const struct proc_span *unpack)
+{
+	const struct proc_span *best = NULL;
+	double best_gap = 0.2;	/* seconds: the two halves of one pipeline */
+
+	for (size_t i = 0; i < t->nprocs; i++) {
+		const struct proc_span *p = &t->procs[i];
+		double gap = fabs(p->start - unpack->start);
+
+		if (!strcmp(p->comm, "psql") && !script_arg(t, p) && gap <= best_gap) {
+			best = p;
+			best_gap = gap;
+		}
+	}
+	return best;
+}
+
+static void add_traced(struct script_list *l, const char *name, const struct proc_span *p)
+{
+	struct script *s = add_script(l, name, p->start, "trace");
+
+	s->end = p->end;
+	s->exit_code = p->exit_code;
+	s->has_exit = p->exited;
+}
+
 /* One entry per process running an init file, then one per file; sorted by name. */
 static void scripts_from_trace(const struct timeline *t, struct script_list *l)
 {
 	size_t kept = 0;
 
 	for (size_t i = 0; i < t->nprocs; i++) {
-		const struct proc_span *p = &t->procs[i];
+		const struct proc_span *p = &t->procs[i], *reader;
 		const char *name = script_arg(t, p);
-		struct script *s;
 
 		if (!name)
 			continue;
-		s = add_script(l, name, p->start, "trace");
-		s->end = p->end;
-		s->exit_code = p->exit_code;
-		s->has_exit = p->exited;
+		add_traced(l, name, p);
+		if (is_compressed_sql(name) && (reader = reader_of(t, p)))
+			add_traced(l, name, reader);
 	}
 	if (l->n)
 		qsort(l->items, l->n, sizeof(*l->items), by_name);
