@@ -135,6 +135,31 @@ profile() {
 	awk -v d="$sleep_s" 'BEGIN { exit !(d >= 0.95 && d <= 1.3) }' || fail "01-sleep.sql.gz took $sleep_s s"
 }
 
+@test "an init script that stops and starts the temporary server: timed right, traced and from the log alone" {
+	local restart
+	restart="$(mktemp -d /tmp/pgx-initd-restart.XXXXXX)"
+	printf '#!/bin/sh\nset -e\npg_ctl -D "$PGDATA" -m fast -w stop\nsleep 0.5\npg_ctl -D "$PGDATA" -o "-c listen_addresses= -p $PGPORT" -w start\n' \
+		>"$restart/01-restart.sh"
+	echo 'SELECT pg_sleep(1);' >"$restart/02-sleep.sql"
+	chmod 755 "$restart" "$restart/01-restart.sh"
+	chmod 644 "$restart/02-sleep.sql"
+	INITD="$restart" profile --until ready --rm
+	mv "$BATS_TEST_TMPDIR/profile" "$BATS_TEST_TMPDIR/traced"
+	pgx-docker run pgx-test/postgres:15 --name "$NAME" -p "$PORT" -v "$restart:/docker-entrypoint-initdb.d:ro" \
+		--until ready --rm | pgx-logmatch | pgx-timeline -d >"$BATS_TEST_TMPDIR/logonly"
+	rm -rf "$restart"
+	for mode in traced logonly; do
+		run jq -r 'select(.type=="phase") | .name' "$BATS_TEST_TMPDIR/$mode"
+		assert_output $'container_create\ncontainer_init\ninitdb\ntemp_server_start\ninit_scripts\ntemp_server_stop\nfinal_server_start'
+		# the scripts, restart included, lie inside init_scripts; the final server's start is short
+		jq -e -s '(map(select(.type=="phase")) | INDEX(.name)) as $p
+			| ([.[] | select(.type=="script")] | length) == 2
+			and all(.[] | select(.type=="script"); .end <= $p.temp_server_stop.start + 0.05)
+			and $p.init_scripts.duration_s >= 1.5 and $p.final_server_start.duration_s < 1' \
+			"$BATS_TEST_TMPDIR/$mode" || fail "$mode: $(jq -c 'select(.type=="phase" or .type=="script") | [.type, .name, .start, .duration_s]' "$BATS_TEST_TMPDIR/$mode")"
+	done
+}
+
 @test "compare on real runs: a slower script is blamed, --fail-if-slower exits 1, a run against itself 0" {
 	profile --until ready --rm
 	mv "$BATS_TEST_TMPDIR/profile" "$BATS_TEST_TMPDIR/base"

@@ -104,13 +104,59 @@ static void find_initdb(const struct timeline *t, struct bounds *b)
 		set_mark(&b->initdb_exit, first_mark(t, "initdb_complete", b->initdb_exec.ts));
 }
 
+static const struct milestone *last_mark_before(const struct timeline *t, const char *rule,
+						double after, double before)
+{
+	const struct milestone *best = NULL;
+
+	for (size_t i = 0; i < t->nmarks; i++) {
+		const struct milestone *m = &t->marks[i];
+		if (m->ts >= after && m->ts <= before && !strcmp(m->rule, rule) &&
+		    (!best || m->ts > best->ts))
+			best = m;
+	}
+	return best;
+}
+
+/* The temporary server's end in a log: the last shutdown that another
+ * server's ready line follows (an init script may restart the temporary
+ * server on the way).  A server stopped for good (docker stop, --rm) is not
+ * a temporary one: another must start after it, and before ready. */
+static const struct milestone *last_restart(const struct timeline *t, double after)
+{
+	const struct milestone *stopped = NULL, *m;
+
+	for (m = first_mark(t, "server_shutdown", after); m;
+	     m = first_mark(t, "server_shutdown", m->ts + 1e-6)) {
+		if (!first_mark(t, "server_ready", m->ts) ||
+		    (t->ctr.ready != NO_TIME && m->ts > t->ctr.ready))
+			break;
+		stopped = m;
+	}
+	return stopped;
+}
+
+/* The entrypoint's pg_ctl stop of its temporary server: the last one that
+ * a server start follows (an init script may stop and start it on the way). */
+static const struct proc_span *last_temp_stop(const struct timeline *t, double after)
+{
+	const struct proc_span *stop = NULL, *p;
+
+	for (p = first_proc(t, is_pg_ctl_stop, after); p; p = first_proc(t, is_pg_ctl_stop, p->start + 1e-6)) {
+		if (!first_proc(t, is_server, p->start))
+			break;
+		stop = p;
+	}
+	return stop;
+}
+
 /* A temporary server: started, then stopped by the entrypoint. */
 static void find_temp_server(const struct timeline *t, struct bounds *b, double after)
 {
 	const struct proc_span *start = first_proc(t, is_pg_ctl_start, after), *stop;
 	const struct milestone *ready, *shutdown, *stopped;
 
-	stop = start ? first_proc(t, is_pg_ctl_stop, start->start) : NULL;
+	stop = start ? last_temp_stop(t, start->start) : NULL;
 	if (start && stop && start->end != NO_TIME) {
 		set_moment(&b->temp_ready, start->end, "trace");
 		set_moment(&b->temp_stop_begin, stop->start, "trace");
@@ -121,12 +167,9 @@ static void find_temp_server(const struct timeline *t, struct bounds *b, double 
 	if (t->nprocs && start)
 		return;		/* traced, and the one server start is the final one */
 	ready = first_mark(t, "server_ready", after);
-	shutdown = ready ? first_mark(t, "shutdown_request", ready->ts) : NULL;
-	stopped = shutdown ? first_mark(t, "server_shutdown", shutdown->ts) : NULL;
-	/* a server stopped for good (docker stop, --rm) is not a temporary one:
-	 * another server must start after it, and before ready */
-	if (!stopped || !first_mark(t, "server_ready", stopped->ts) ||
-	    (t->ctr.ready != NO_TIME && stopped->ts > t->ctr.ready))
+	stopped = ready ? last_restart(t, ready->ts) : NULL;
+	shutdown = stopped ? last_mark_before(t, "shutdown_request", ready->ts, stopped->ts) : NULL;
+	if (!shutdown)
 		return;
 	set_mark(&b->temp_ready, ready);
 	set_mark(&b->temp_stop_begin, shutdown);
