@@ -137,6 +137,7 @@ teardown_file() {
 
 @test "occurrence, capture lists and numbers shape the match records" {
 	cat >"$BATS_TEST_TMPDIR/r.yaml" <<-'EOF'
+	timestamp: read
 	patterns:
 	  - name: second_ready
 	    regex: 'ready to accept connections'
@@ -158,7 +159,7 @@ teardown_file() {
 }
 
 @test "a list key given twice in a rule keeps the second list" {
-	printf 'patterns:\n  - name: t\n    regex: "took (?<ms>[0-9.]+) ms in (?<phase>[a-z]+)"\n    capture: ms\n    capture: [phase]\n' \
+	printf 'timestamp: read\npatterns:\n  - name: t\n    regex: "took (?<ms>[0-9.]+) ms in (?<phase>[a-z]+)"\n    capture: ms\n    capture: [phase]\n' \
 		>"$BATS_TEST_TMPDIR/r.yaml"
 	run pgx-logmatch -o -r "$BATS_TEST_TMPDIR/r.yaml" < <(echo 'took 12.5 ms in init')
 	assert_success
@@ -167,6 +168,7 @@ teardown_file() {
 
 @test "a line a final rule matches is not tried on the rules after it" {
 	cat >"$BATS_TEST_TMPDIR/r.yaml" <<-'EOF'
+	timestamp: read
 	patterns:
 	  - name: any_error
 	    regex: 'ERROR:  (?<m>.*)'
@@ -195,25 +197,25 @@ teardown_file() {
 }
 
 @test "a regex that does not compile names the file, line, rule and offset, and exits 2 before reading input" {
-	printf 'patterns:\n  - name: ok\n    regex: fine\n  - name: broken\n    regex: "a(b"\n' >"$BATS_TEST_TMPDIR/bad.yaml"
+	printf 'timestamp: read\npatterns:\n  - name: ok\n    regex: fine\n  - name: broken\n    regex: "a(b"\n' >"$BATS_TEST_TMPDIR/bad.yaml"
 	run pgx-logmatch -r "$BATS_TEST_TMPDIR/bad.yaml" <<<'2026-11-22 03:16:43.123 UTC [1] LOG:  fine'
 	assert_failure 2
-	assert_output --regexp "^pgx-logmatch: error: .*/bad.yaml:5: rule \"broken\": regex does not compile at offset 3: missing closing parenthesis$"
+	assert_output --regexp "^pgx-logmatch: error: .*/bad.yaml:6: rule \"broken\": regex does not compile at offset 3: missing closing parenthesis$"
 }
 
 @test "broken YAML and unknown keys are reported with file and line, exit 2" {
-	printf 'patterns:\n  - name: x\n    regex: [unclosed\n' >"$BATS_TEST_TMPDIR/y.yaml"
+	printf 'timestamp: read\npatterns:\n  - name: x\n    regex: [unclosed\n' >"$BATS_TEST_TMPDIR/y.yaml"
 	run pgx-logmatch -r "$BATS_TEST_TMPDIR/y.yaml" </dev/null
 	assert_failure 2
 	assert_output --regexp 'y.yaml:[0-9]+: invalid YAML'
-	printf 'patterns:\n  - name: x\n    regexp: typo\n' >"$BATS_TEST_TMPDIR/k.yaml"
+	printf 'timestamp: read\npatterns:\n  - name: x\n    regexp: typo\n' >"$BATS_TEST_TMPDIR/k.yaml"
 	run pgx-logmatch --check-rules -r "$BATS_TEST_TMPDIR/k.yaml"
 	assert_failure 2
-	assert_output --partial 'k.yaml:3: unknown rule key "regexp"'
-	printf 'patterns:\n  - name: [a, b]\n    regex: x\n' >"$BATS_TEST_TMPDIR/n.yaml"
+	assert_output --partial 'k.yaml:4: unknown rule key "regexp"'
+	printf 'timestamp: read\npatterns:\n  - name: [a, b]\n    regex: x\n' >"$BATS_TEST_TMPDIR/n.yaml"
 	run pgx-logmatch --check-rules -r "$BATS_TEST_TMPDIR/n.yaml"
 	assert_failure 2
-	assert_output --partial "n.yaml:2: a rule's name must be a non-empty string"
+	assert_output --partial "n.yaml:3: a rule's name must be a non-empty string"
 	run pgx-logmatch --check-rules
 	assert_success
 }
@@ -309,4 +311,19 @@ teardown_file() {
 	assert_success
 	assert_equal "$(jq -r '[.rule, (.captures.state // .captures.message)] | @tsv' <<<"$output")" \
 		"$(printf 'connection_not_ready\tstarting up\nfatal\tpassword authentication failed for user "x"\nconnection_not_ready\tshutting down\nconnection_not_ready\tnot yet accepting connections')"
+}
+
+@test "a rules file without a time source is an error; timestamp: read says so on purpose" {
+	printf 'patterns:\n  - name: x\n    regex: took\n' >"$BATS_TEST_TMPDIR/t.yaml"
+	run pgx-logmatch --check-rules -r "$BATS_TEST_TMPDIR/t.yaml"
+	assert_failure 2
+	assert_output --regexp "^pgx-logmatch: error: .*/t.yaml:1: no timestamp: section \(a regex and format for the lines' own time, or \"timestamp: read\" to stamp lines with the time they are read\)$"
+	printf 'timestamp: read\npatterns:\n  - name: x\n    regex: took\n' >"$BATS_TEST_TMPDIR/t.yaml"
+	run pgx-logmatch -o -r "$BATS_TEST_TMPDIR/t.yaml" <<<'took 3 ms'
+	assert_success
+	assert_equal "$(jq -r .rule <<<"$output")" x
+	for rules in default slowlog client-timing; do
+		run pgx-logmatch --check-rules -r "$rules"
+		assert_success
+	done
 }

@@ -108,6 +108,7 @@ expected_top() {
 
 @test "a group of a rule names captures of its regex, and no occurrence" {
 	cat >"$BATS_TEST_TMPDIR/r.yaml" <<-'EOF'
+	timestamp: read
 	patterns:
 	  - name: slow
 	    regex: 'took (?<ms>\d+) ms: (?<what>.*)'

@@ -356,12 +356,23 @@ static bool for_each_item(struct rules_file *f, yaml_node_t *node, bool (*fn)(st
 	return true;
 }
 
+/* timestamp: read, or one or more {regex, format} specs. */
+static bool load_time_source(struct rules_file *f, yaml_node_t *v)
+{
+	const char *word = scalar(v);
+
+	if (word && !strcmp(word, "read"))
+		return true;
+	return for_each_item(f, v, load_ts_spec);
+}
+
 static bool load_document(struct rules_file *f)
 {
 	yaml_node_t *root = yaml_document_get_root_node(&f->doc);
+	bool has_time_source = false;
 
 	if (!root || root->type != YAML_MAPPING_NODE)
-		return yaml_fail(f, root, "expected a mapping with \"patterns\" (and optionally \"timestamp\", \"tab_continuation\")");
+		return yaml_fail(f, root, "expected a mapping with \"patterns\" and \"timestamp\" (and optionally \"tab_continuation\")");
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		const char *key = scalar(yaml_document_get_node(&f->doc, p->key));
 		yaml_node_t *v = yaml_document_get_node(&f->doc, p->value);
@@ -370,7 +381,7 @@ static bool load_document(struct rules_file *f)
 			ok = v->type == YAML_SEQUENCE_NODE ? for_each_item(f, v, load_rule)
 							   : yaml_fail(f, v, "patterns must be a list");
 		else if (key && !strcmp(key, "timestamp"))
-			ok = for_each_item(f, v, load_ts_spec);
+			ok = (has_time_source = true) && load_time_source(f, v);
 		else if (key && !strcmp(key, "tab_continuation"))
 			ok = scalar_bool(f, v, &b) && ((f->rs->tab_continuation |= b), true);
 		else
@@ -379,6 +390,11 @@ static bool load_document(struct rules_file *f)
 		if (!ok)
 			return false;
 	}
+	/* Lines without a time of their own would silently get the time they
+	 * are read; a rules file has to say that this is what it wants. */
+	if (!has_time_source)
+		return yaml_fail(f, root, "no timestamp: section (a regex and format for the lines' own time, "
+			"or \"timestamp: read\" to stamp lines with the time they are read)");
 	return true;
 }
 
