@@ -442,7 +442,7 @@ static struct cache_entry *cache_entry_new(struct pgx_sql_cache *c, const char *
 	size_t shape_len;
 	struct cache_entry *e;
 
-	if (len > c->scratch_len) {
+	if (!c->out || len > c->scratch_len) {	/* an empty statement comes first too */
 		c->scratch_len = len > 2 * c->scratch_len ? len : 2 * c->scratch_len;
 		c->out = pgx_xrealloc(c->out, c->scratch_len + 1);
 		c->spaced = pgx_xrealloc(c->spaced, 3 * c->scratch_len + 1);

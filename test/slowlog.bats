@@ -418,3 +418,14 @@ wait_for_logs() {	# until every log has the marker statement and an autovacuum r
 	run "${vg[@]}" pgx-report slowlog "$BATS_TEST_TMPDIR/pg.log"
 	assert_failure 3	# not NDJSON; 99 would mean a leak or a memory error
 }
+
+@test "an empty statement first in a log (a driver's keep-alive) is counted, not a crash" {
+	printf '2024-01-01 00:00:00 UTC [1] LOG:  duration: 0.027 ms  statement: \n2024-01-01 00:00:01 UTC [1] LOG:  duration: 1.5 ms  statement: SELECT 1\n' \
+		>"$BATS_TEST_TMPDIR/keepalive.log"
+	run pgx-logmatch -o --group --rules slowlog "$BATS_TEST_TMPDIR/keepalive.log"
+	assert_success
+	assert_equal "$(jq -s -c 'map([.key, .count])' <<<"$output")" '[["",1],["select ?",1]]'
+	run bash -c "pgx-logmatch -o --rules slowlog '$BATS_TEST_TMPDIR/keepalive.log' | pgx-report slowlog"
+	assert_success
+	assert_line --index 0 "Slow log: 2 statements in 2 shapes, 0.002 s in all"
+}
