@@ -98,7 +98,7 @@ profile() {
 	chmod 644 "$failing/01-fail.sql"
 	# no pipefail: only pgx-timeline's own status reaches the shell
 	run bash -c "pgx-trace --no-open -- pgx-docker run pgx-test/postgres:15 --name '$NAME' -p '$PORT' \
-		-v '$failing:/docker-entrypoint-initdb.d:ro' --until ready --rm | pgx-logmatch | pgx-timeline -d \
+		-v '$failing:/docker-entrypoint-initdb.d:ro' --until ready --rm | pgx-logmatch | pgx-timeline \
 		>'$BATS_TEST_TMPDIR/failed'"
 	rm -rf "$failing"
 	assert_failure 7
