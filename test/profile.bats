@@ -160,6 +160,38 @@ profile() {
 	done
 }
 
+@test "a profile from a Dockerfile in one pipeline: the build is its own phase, cache miss then hit" {
+	local tag="pgx-test/profile-built-$$:1" ctx="$BATS_TEST_TMPDIR/ctx" run
+	mkdir -p "$ctx"
+	printf 'FROM pgx-test/postgres:15\nRUN echo %s >/built.txt\n' "$$-$BATS_TEST_NUMBER" >"$ctx/Dockerfile"
+	for run in 1 2; do
+		{ pgx-docker build -f "$ctx/Dockerfile" -c "$ctx" -t "$tag" &&
+			pgx-docker run "$tag" --name "$NAME" -p "$PORT" --until ready --rm; } |
+			pgx-logmatch | pgx-timeline -d >"$BATS_TEST_TMPDIR/built-$run"
+	done
+	docker rmi -f "$tag" >/dev/null 2>&1 || true
+	for run in 1 2; do
+		run jq -r 'select(.type=="phase") | .name' "$BATS_TEST_TMPDIR/built-$run"
+		assert_line --index 0 image_build
+		assert_line --index 1 container_create
+		jq -e -s '(map(select(.type=="phase")) | first) as $b | (map(select(.type=="profile")) | first) as $p
+			| $b.start == $p.start and $p.ready_source == "ping" and $p.total_s > $b.duration_s' \
+			"$BATS_TEST_TMPDIR/built-$run"
+	done
+	assert_equal "$(jq -r 'select(.name=="image_build") | .cache' "$BATS_TEST_TMPDIR/built-1")" miss
+	assert_equal "$(jq -r 'select(.name=="image_build") | .cache' "$BATS_TEST_TMPDIR/built-2")" hit
+	run pgx-report "$BATS_TEST_TMPDIR/built-2"
+	assert_success
+	assert_line --regexp '^  Image build, cache hit +[0-9.]+s'
+	# a build that fails: the profile says so and pgx-timeline fails, whatever the shell lost
+	printf 'FROM pgx-test/postgres:15\nRUN false\n' >"$ctx/Dockerfile"
+	run --separate-stderr bash -c "{ pgx-docker build -f '$ctx/Dockerfile' -c '$ctx' -t '$tag' &&
+		pgx-docker run '$tag' --name '$NAME' -p '$PORT' --until ready --rm; } | pgx-logmatch | pgx-timeline -d"
+	assert_failure 7
+	assert_equal "$(jq -r 'select(.type=="profile") | .warnings[0]' <<<"$output")" \
+		"never ready: the image build failed: The command '/bin/sh -c false' returned a non-zero code: 1"
+}
+
 @test "compare on real runs: a slower script is blamed, --fail-if-slower exits 1, a run against itself 0" {
 	profile --until ready --rm
 	mv "$BATS_TEST_TMPDIR/profile" "$BATS_TEST_TMPDIR/base"

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <archive.h>
 #include <archive_entry.h>
 #include "pgx.h"
@@ -161,17 +162,26 @@ struct build_state {
 	const struct build_opts *o;
 	struct tarball pending;	/* a partial JSON line */
 	long step, steps;
+	long from_steps;	/* FROM steps: never cached, never built */
+	long cache_hits;	/* steps the daemon took from its cache */
 	char *image_id;
 	char *error;
 	bool write_failed;
 };
 
+/* "Step N/M : INSTRUCTION ...", and " ---> Using cache" after a cached one. */
 static void note_step(struct build_state *b, const char *line)
 {
 	long step, steps;
+	int at = 0;
 
-	if (sscanf(line, "Step %ld/%ld :", &step, &steps) == 2)
+	if (sscanf(line, "Step %ld/%ld : %n", &step, &steps, &at) == 2 && at > 0) {
 		b->step = step, b->steps = steps;
+		if (!strncasecmp(line + at, "FROM ", 5))
+			b->from_steps++;
+	} else if (strstr(line, "---> Using cache")) {
+		b->cache_hits++;
+	}
 }
 
 /* {"stream":"..."} may hold several lines, or part of one. */
@@ -250,6 +260,8 @@ static int finish_build(struct build_state *b, long status)
 		return PGX_EXIT_FAILED;
 	}
 	r.image_id = b->image_id;
+	r.cache_hits = b->cache_hits;
+	r.cached = b->steps > 0 && b->cache_hits >= b->steps - b->from_steps;
 	return emit_build(&r) ? PGX_EXIT_OK : PGX_EXIT_OUTPUT;
 }
 

@@ -109,6 +109,8 @@ struct build_rec {
 	const char *line;	/* build output, or NULL */
 	const char *error;	/* build failure, or NULL */
 	const char *image_id;	/* the built image, or NULL */
+	long cache_hits;	/* with image_id: steps taken from the cache */
+	bool cached;		/* with image_id: every step was */
 };
 bool emit_build(const struct build_rec *r);
 

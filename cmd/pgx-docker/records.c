@@ -65,5 +65,9 @@ bool emit_build(const struct build_rec *r)
 		json_object_set_new(rec, "line", pgx_json_text(r->line, strlen(r->line), NULL));
 	set_str(rec, "error", r->error);
 	set_str(rec, "image_id", r->image_id);
+	if (r->image_id) {
+		json_object_set_new(rec, "cache_hits", json_integer(r->cache_hits));
+		json_object_set_new(rec, "cached", json_boolean(r->cached));
+	}
 	return pgx_emit(rec);
 }

@@ -44,6 +44,8 @@ static json_t *phases(const struct profile *p, double origin)
 		set_span(o, &ph->t, origin);
 		json_object_set_new(o, "pct", pct >= 0 ? json_pct(pct) : json_null());
 		json_object_set_new(o, "source", opt_str(ph->source));
+		if (ph->cache)
+			json_object_set_new(o, "cache", json_string(ph->cache));
 		set_spread(o, &ph->agg, "duration_min_s", "duration_max_s");
 		json_array_append_new(a, o);
 	}

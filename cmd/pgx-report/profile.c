@@ -65,6 +65,7 @@ static void read_phase(struct profile *p, const json_t *rec)
 
 	ph->name = dup_str(rec, "name", "?");
 	ph->source = dup_str(rec, "source", NULL);
+	ph->cache = dup_str(rec, "cache", NULL);
 	read_span(rec, &ph->t);
 	if (!get_num(rec, "pct", &ph->pct))
 		ph->pct = -1;
@@ -325,6 +326,7 @@ void profile_free(struct profile *p)
 	for (size_t i = 0; i < p->phases.n; i++) {
 		free(p->phases.v[i].name);
 		free(p->phases.v[i].source);
+		free(p->phases.v[i].cache);
 	}
 	for (size_t i = 0; i < p->scripts.n; i++) {
 		free(p->scripts.v[i].name);
@@ -413,6 +415,7 @@ const struct phase *profile_phase(const struct profile *p, const char *name)
 const char *phase_label(const char *name)
 {
 	static const char *const labels[][2] = {
+		{ "image_build", "Image build" },
 		{ "container_create", "Container create" },
 		{ "container_init", "Container init" },
 		{ "command_init", "Command init" },

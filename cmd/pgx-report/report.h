@@ -28,6 +28,7 @@ struct spread {
 
 struct phase {
 	char *name, *source;
+	char *cache;		/* image_build: "hit" or "miss", else NULL */
 	struct span t;
 	double pct;		/* < 0 when the record had none */
 	struct spread agg;

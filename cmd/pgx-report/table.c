@@ -153,8 +153,12 @@ static void phases(FILE *f, const struct profile *p)
 	for (size_t i = 0; i < p->phases.n; i++) {
 		const struct phase *ph = &p->phases.v[i];
 
+		char label[64];
+
+		snprintf(label, sizeof(label), "%s%s%s", phase_label(ph->name),
+			 ph->cache ? ", cache " : "", ph->cache ? ph->cache : "");
 		fputs("  ", f);
-		name_cell(f, phase_label(ph->name), ph->source, 30);
+		name_cell(f, label, ph->source, 30);
 		duration_cells(f, agg, ph->t.duration_s, &ph->agg);
 		pct_cell(f, phase_pct(p, ph));
 		fputc('\n', f);

@@ -20,6 +20,7 @@ static size_t build_phases(const struct bounds *b, struct phase *out)
 		const char *name;
 		const struct moment *end;
 	} chain[] = {
+		{ "image_build", &b->built },
 		{ "container_create", &b->started },
 		{ b->is_container ? "container_init" : "command_init",
 		  b->initdb_exec.ts != NO_TIME ? &b->initdb_exec : &b->server_exec },
@@ -59,13 +60,15 @@ static double percent(double part, double whole)
 	return whole > 0 ? round(part / whole * 1000) / 10 : 0;	/* one decimal */
 }
 
-static bool emit_phases(const struct phase *ph, size_t n, double total)
+static bool emit_phases(const struct timeline *t, const struct phase *ph, size_t n, double total)
 {
 	for (size_t i = 0; i < n; i++) {
 		json_t *rec = span_record("phase", ph[i].start, ph[i].end);
 		json_object_set_new(rec, "name", json_string(ph[i].name));
 		json_object_set_new(rec, "pct", json_real(percent(ph[i].end - ph[i].start, total)));
 		json_object_set_new(rec, "source", json_string(ph[i].source));
+		if (!strcmp(ph[i].name, "image_build"))
+			json_object_set_new(rec, "cache", json_string(t->build.cached ? "hit" : "miss"));
 		if (!pgx_emit(rec))
 			return false;
 	}
@@ -192,7 +195,10 @@ static json_t *warnings_of(const struct timeline *t, const struct bounds *b, siz
 		snprintf(msg, sizeof(msg), "%lu events lost by pgx-trace: spans may be incomplete", t->lost);
 		json_array_append_new(w, json_string(msg));
 	}
-	if (b->ready.ts == NO_TIME) {
+	if (t->build.error) {
+		snprintf(msg, sizeof(msg), "never ready: the image build failed: %s", t->build.error);
+		json_array_append_new(w, json_string(msg));
+	} else if (b->ready.ts == NO_TIME) {
 		if (t->ctr.die != NO_TIME)
 			snprintf(msg, sizeof(msg), "never ready: the container died with exit code %d", t->ctr.exit_code);
 		else
@@ -243,7 +249,7 @@ bool timeline_has_records(const struct timeline *t)
 bool timeline_emit(const struct timeline *t, bool *ready_found)
 {
 	struct bounds b;
-	struct phase phases[8];
+	struct phase phases[9];
 	size_t nphases, log_scripts = 0;
 	double total;
 
@@ -255,7 +261,7 @@ bool timeline_emit(const struct timeline *t, bool *ready_found)
 	nphases = build_phases(&b, phases);
 	total = nphases ? phases[nphases - 1].end - b.start : 0;
 	*ready_found = b.ready.ts != NO_TIME;
-	return emit_phases(phases, nphases, total) && emit_scripts(t, &b, &log_scripts) &&
+	return emit_phases(t, phases, nphases, total) && emit_scripts(t, &b, &log_scripts) &&
 	       emit_extensions(t) && emit_bgworkers(t, &b) && emit_processes(t) &&
 	       emit_profile(t, &b, log_scripts);
 }

@@ -11,7 +11,8 @@ struct moment {
 
 struct bounds {
 	bool is_container;
-	double start;		/* container create, or the first record */
+	double start;		/* image build, container create, or the first record */
+	struct moment built;	/* image built, before the container was created */
 	struct moment started;	/* container started */
 	struct moment initdb_exec, initdb_exit;
 	struct moment temp_ready, temp_stop_begin, temp_stop_end;

@@ -230,7 +230,7 @@ static double last_known(const struct moment *const *moments, size_t n, double d
 
 void find_bounds(const struct timeline *t, struct bounds *b)
 {
-	struct moment *all[] = { &b->started, &b->initdb_exec, &b->initdb_exit, &b->temp_ready,
+	struct moment *all[] = { &b->built, &b->started, &b->initdb_exec, &b->initdb_exit, &b->temp_ready,
 				 &b->temp_stop_begin, &b->temp_stop_end, &b->server_exec, &b->ready };
 	double after;
 
@@ -238,6 +238,11 @@ void find_bounds(const struct timeline *t, struct bounds *b)
 		set_moment(all[i], NO_TIME, NULL);
 	b->is_container = t->ctr.create != NO_TIME || t->ctr.start != NO_TIME;
 	b->start = t->ctr.create != NO_TIME ? t->ctr.create : t->first_ts;
+	if (t->build.start != NO_TIME && t->build.start <= b->start) {
+		b->start = t->build.start;
+		if (t->build.end != NO_TIME && !t->build.error)
+			set_moment(&b->built, t->build.end, "docker");
+	}
 	if (t->ctr.start != NO_TIME)
 		set_moment(&b->started, t->ctr.start, "docker");
 	find_initdb(t, b);

@@ -17,6 +17,7 @@ void timeline_init(struct timeline *t, const char *init_dir)
 	memset(t, 0, sizeof(*t));
 	t->first_ts = NO_TIME;
 	t->ctr.create = t->ctr.start = t->ctr.ready = t->ctr.die = NO_TIME;
+	t->build.start = t->build.end = NO_TIME;
 	t->init_dir = init_dir;
 }
 
@@ -35,6 +36,8 @@ void timeline_free(struct timeline *t)
 	free(t->marks);
 	free(t->line_ts);
 	free(t->ctr.image);
+	free(t->build.error);
+	free(t->build.tag);
 }
 
 /* ---- pid -> latest span, open addressing with linear probing ---- */
@@ -159,6 +162,28 @@ static void take_container(struct timeline *t, const json_t *rec, double ts)
 	}
 }
 
+/* The first build of the stream; its end is the record with the image id
+ * (or the error). */
+static void take_build(struct timeline *t, const json_t *rec, double ts)
+{
+	struct build_info *b = &t->build;
+	const char *error = pgx_rec_str(rec, "error");
+
+	if (b->end != NO_TIME)
+		return;
+	if (b->start == NO_TIME) {
+		b->start = ts;
+		b->tag = pgx_xstrdup(pgx_rec_str(rec, "tag") ? pgx_rec_str(rec, "tag") : "?");
+	}
+	if (error) {
+		b->error = pgx_xstrdup(error);
+		b->end = ts;
+	} else if (pgx_rec_str(rec, "image_id")) {
+		b->cached = json_is_true(json_object_get(rec, "cached"));
+		b->end = ts;
+	}
+}
+
 bool timeline_take(struct timeline *t, const json_t *rec)
 {
 	const char *type = pgx_rec_type(rec);
@@ -180,6 +205,8 @@ bool timeline_take(struct timeline *t, const json_t *rec)
 		take_match(t, rec, ts);
 	else if (!strcmp(type, "container"))
 		take_container(t, rec, ts);
+	else if (!strcmp(type, "build"))
+		take_build(t, rec, ts);
 	else if (!strcmp(type, "lost"))
 		t->lost += (unsigned long)pgx_rec_int(rec, "count", 0);
 	else

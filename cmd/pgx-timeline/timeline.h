@@ -33,6 +33,14 @@ struct container_info {
 	int exit_code;
 };
 
+/* An image build (pgx-docker build) before the container. */
+struct build_info {
+	double start, end;	/* first build record; the last (image id or error) */
+	bool cached;		/* every step came from the build cache */
+	char *error;		/* the build failed */
+	char *tag;
+};
+
 struct timeline {
 	struct proc_span *procs;
 	size_t nprocs, procs_cap;
@@ -43,6 +51,7 @@ struct timeline {
 	double *line_ts;	/* ts of every log/match record, for "next line" ends */
 	size_t nline_ts, line_ts_cap;
 	struct container_info ctr;
+	struct build_info build;
 	double first_ts;
 	unsigned long lost;
 	const char *init_dir;	/* "/docker-entrypoint-initdb.d" */
