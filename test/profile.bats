@@ -57,19 +57,46 @@ profile() {
 	assert_output '["pgx-test/postgres:15","ping",0,[]]'
 }
 
-@test "the profile's total agrees within 5% with the test's own measurement to a connection" {
-	# t0: the moment pgx-docker is started, after pgx-trace has armed its probes
+# measure_start [pgx-docker run options...]: the whole pipeline in the
+# background, and beside it the test's own clock: t0 when pgx-docker is
+# started (after pgx-trace has armed its probes), t1 at the first connection
+# that succeeds, tried every 5 ms.  Prints "PROFILE_TOTAL MEASURED".
+measure_start() {
 	pgx-trace --no-open -- sh -c "date +%s.%N >'$BATS_TEST_TMPDIR/t0'; exec pgx-docker run pgx-test/postgres:15 \
-		--name '$NAME' -p '$PORT' -v '$INITD:/docker-entrypoint-initdb.d:ro' --until ready --stop" |
+		--name '$NAME' -p '$PORT' $* --until ready --stop" |
 		pgx-logmatch | pgx-timeline -d >"$BATS_TEST_TMPDIR/profile" &
 	pipeline=$!
-	until "$PG_BINDIR/pg_isready" -q -h 127.0.0.1 -p "$PORT" -t 1; do sleep 0.01; done
-	t1="$(date +%s.%N)"
+	t1="$(/usr/bin/python3 - "$PORT" <<-'PY'
+		import sys, time, psycopg2
+		while True:
+		    try:
+		        psycopg2.connect(host="127.0.0.1", port=sys.argv[1], user="postgres",
+		                         dbname="postgres", connect_timeout=2).close()
+		        print("%.6f" % time.time())
+		        break
+		    except psycopg2.OperationalError:
+		        time.sleep(0.005)
+		PY
+	)"
 	wait "$pipeline"
-	t0="$(cat "$BATS_TEST_TMPDIR/t0")"
-	total="$(jq 'select(.type=="profile") | .total_s' "$BATS_TEST_TMPDIR/profile")"
-	awk -v p="$total" -v m="$(echo "$t1 - $t0" | bc -l)" 'BEGIN { d = (p - m) / m; exit !(d < 0.05 && d > -0.05) }' ||
-		fail "profile total $total s, measured $(echo "$t1 - $t0" | bc -l) s"
+	echo "$(jq 'select(.type=="profile") | .total_s' "$BATS_TEST_TMPDIR/profile") $(echo "$t1 - $(cat "$BATS_TEST_TMPDIR/t0")" | bc -l)"
+}
+
+# within PROFILE MEASURED PCT: |profile - measured| <= PCT% of measured, or
+# 50 ms on a start too short for that: on a loaded machine (2 cores, a
+# test suite beside) either clock's process waits that long for a CPU.
+within() {
+	awk -v p="$1" -v m="$2" -v pct="$3" 'BEGIN { d = p - m; if (d < 0) d = -d
+		exit !(d <= m * pct / 100 || d <= 0.05) }' ||
+		fail "profile total $1 s, measured $2 s: more than $3% (and 50 ms) apart"
+}
+
+@test "the profile's total agrees within 2% with the test's own clock, cold and warm" {
+	read -r total measured < <(measure_start -v "$INITD:/docker-entrypoint-initdb.d:ro" -v "$DATA:/var/lib/postgresql/data")
+	within "$total" "$measured" 2
+	docker_remove_container "$NAME"
+	read -r total measured < <(measure_start -v "$DATA:/var/lib/postgresql/data")
+	within "$total" "$measured" 2
 }
 
 @test "an existing data directory: no initdb or temporary server, ready still found" {

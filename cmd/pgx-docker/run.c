@@ -8,7 +8,7 @@
 
 /* Seconds between readiness pings: ready is stamped at most this late.  A
  * ping before the port listens is a refused connect, so it costs nothing. */
-#define PING_INTERVAL 0.01
+#define PING_INTERVAL 0.005
 #define READY_SETTLE 0.3	/* wait this long for log lines older than ready */
 #define STOP_TIMEOUT 10		/* seconds Docker waits before SIGKILL */
 
@@ -20,6 +20,7 @@ struct run {
 	struct log_sink *sink;
 	struct docker_follow *follow;
 	char dsn[96], addr[64];
+	double begun;		/* run asked for: the image check, then create */
 	double started;		/* our clock, for --until SECONDS */
 	double next_ping;
 	double ready_at;	/* ping answered; < 0 not yet */
@@ -118,6 +119,7 @@ static int create_container(struct run *r)
 				     .name = r->o->name, .ts = -1, .elapsed = -1 };
 	long status;
 
+	rec.ts = r->begun;
 	if (r->o->name) {
 		char *esc = docker_escape(r->d, r->o->name);
 		snprintf(path, sizeof(path), "/containers/create?name=%s", esc);
@@ -350,7 +352,7 @@ static int wind_down(struct run *r, int status)
 
 int docker_run(struct docker *d, const struct run_opts *o)
 {
-	struct run r = { .d = d, .o = o, .ready_at = -1 };
+	struct run r = { .d = d, .o = o, .ready_at = -1, .begun = pgx_now() };
 	int status;
 
 	snprintf(r.addr, sizeof(r.addr), "127.0.0.1:%ld", o->port);

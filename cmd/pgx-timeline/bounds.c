@@ -228,6 +228,23 @@ static double last_known(const struct moment *const *moments, size_t n, double d
 	return ts;
 }
 
+static bool is_pgx_docker(const struct proc_span *p)
+{
+	return !strcmp(p->comm, "pgx-docker");
+}
+
+/* When pgx-docker run was traced, its exec is when the user asked for the
+ * container: the process start and the image check count too. */
+static double run_began(const struct timeline *t)
+{
+	const struct proc_span *p, *last = NULL;
+
+	for (p = first_proc(t, is_pgx_docker, 0); p && p->start <= t->ctr.create;
+	     p = first_proc(t, is_pgx_docker, p->start + 1e-6))
+		last = p;
+	return last && t->ctr.create - last->start < 5.0 ? last->start : t->ctr.create;
+}
+
 void find_bounds(const struct timeline *t, struct bounds *b)
 {
 	struct moment *all[] = { &b->built, &b->started, &b->initdb_exec, &b->initdb_exit, &b->temp_ready,
@@ -237,7 +254,7 @@ void find_bounds(const struct timeline *t, struct bounds *b)
 	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
 		set_moment(all[i], NO_TIME, NULL);
 	b->is_container = t->ctr.create != NO_TIME || t->ctr.start != NO_TIME;
-	b->start = t->ctr.create != NO_TIME ? t->ctr.create : t->first_ts;
+	b->start = t->ctr.create != NO_TIME ? run_began(t) : t->first_ts;
 	if (t->build.start != NO_TIME && t->build.start <= b->start) {
 		b->start = t->build.start;
 		if (t->build.end != NO_TIME && !t->build.error)
