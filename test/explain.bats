@@ -186,7 +186,7 @@ assert_analyze_skipped() {
 	assert_output $'true\t1\tfalse'
 }
 
-@test "--explain sees calls behind operators, casts, aggregates and views" {
+@test "--explain sees calls behind operators, casts, aggregates and views, and foreign tables" {
 	psql_q -c "CREATE SCHEMA trap;
 		CREATE FUNCTION trap.eq(int, int) RETURNS bool LANGUAGE plpgsql AS 'BEGIN PERFORM pg_stat_reset(); RETURN \$1 = \$2; END';
 		CREATE OPERATOR trap.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = trap.eq);
@@ -206,5 +206,13 @@ assert_analyze_skipped() {
 	assert_analyze_skipped 'calls trap.step\(integer,integer\), which is volatile: it may act outside the transaction'
 	run --separate-stderr timeout 60 pgx-poll -d "$MONITOR_DSN" --explain "SELECT * FROM trap.v WHERE id = 1"
 	assert_analyze_skipped 'calls pg_cancel_backend\(integer\), which acts outside the transaction'
+	psql_q -c "CREATE EXTENSION postgres_fdw;
+		CREATE SERVER loopback FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname 'postgres');
+		CREATE FOREIGN TABLE trap.remote (id int) SERVER loopback OPTIONS (table_name 'skew')"
+	run --separate-stderr timeout 60 pgx-poll --allow-privileged --explain "SELECT count(*) FROM trap.remote"
+	assert_success
+	assert_analyze_skipped 'reads foreign data \(Aggregate on \(trap.remote\)\), which its wrapper fetches outside the transaction'
+	run --separate-stderr timeout 60 pgx-poll --allow-privileged --explain "SELECT id FROM trap.remote WHERE id = 1"
+	assert_analyze_skipped 'reads foreign data \(remote\), which its wrapper fetches outside the transaction'
 	assert_equal "$(psql_q -c "SELECT coalesce(stats_reset::text, 'never') FROM pg_stat_database WHERE datname = 'postgres'")" "$before"
 }

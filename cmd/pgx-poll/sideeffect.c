@@ -124,7 +124,7 @@ static const char *skip_type(struct calls *c, const char *p)
 	do
 		p = read_ident(p + (*p == '.'), word, sizeof(word), &quoted);
 	while (*p == '.');
-	json_array_append_new(c->types, json_string(word));
+	json_array_append_new(c->types, json_string_nocheck(word));
 	for (;;) {
 		const char *q = skip_typmod(p);
 
@@ -157,8 +157,8 @@ static const char *scan_name(struct calls *c, const char *p)
 		;
 	if (*q != '(')
 		return p;
-	json_array_append_new(c->schemas, json_string(schema));
-	json_array_append_new(c->names, json_string(name));
+	json_array_append_new(c->schemas, json_string_nocheck(schema));
+	json_array_append_new(c->names, json_string_nocheck(name));
 	json_array_append_new(c->constructs, json_string(!quoted && !schema[0] &&
 		in_list(name, not_calls, sizeof(not_calls) / sizeof(*not_calls)) ? "t" : "f"));
 	return p;
@@ -214,6 +214,8 @@ static void scan_plan(struct calls *c, const json_t *v)
 		if (type && !strcmp(type, "Foreign Scan") && !c->foreign) {
 			const char *rel = pgx_rec_str(v, "Relation Name");
 
+			if (!rel)	/* a join pushed down to the remote server */
+				rel = pgx_rec_str(v, "Relations");
 			c->foreign = pgx_xstrdup(rel ? rel : "?");
 		}
 		json_object_foreach((json_t *)v, key, kid)
@@ -368,8 +370,8 @@ char *analyze_blocker(PGconn *conn, const char *sql)
 			pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	} else {
 		scan_plan(&c, plan);
-		if (c.foreign && asprintf(&why, "reads foreign table %s, whose wrapper runs"
-					  " outside the transaction", c.foreign) < 0)
+		if (c.foreign && asprintf(&why, "reads foreign data (%s), which its wrapper"
+					  " fetches outside the transaction", c.foreign) < 0)
 			pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 		if (!why)
 			why = judge_calls(conn, &c);
