@@ -214,5 +214,12 @@ assert_analyze_skipped() {
 	assert_analyze_skipped 'reads foreign data \(Aggregate on \(trap.remote\)\), which its wrapper fetches outside the transaction'
 	run --separate-stderr timeout 60 pgx-poll --allow-privileged --explain "SELECT id FROM trap.remote WHERE id = 1"
 	assert_analyze_skipped 'reads foreign data \(remote\), which its wrapper fetches outside the transaction'
+	# a sort, a hash or a GROUP BY may call an operator class's functions unseen:
+	# a user-defined one that is unsafe blocks ANALYZE of any statement
+	psql_q -c "CREATE FUNCTION trap.cmp(int, int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS 'BEGIN PERFORM pg_stat_reset(); RETURN btint4cmp(\$1, \$2); END';
+		CREATE OPERATOR CLASS trap.int_ops FOR TYPE int USING btree AS OPERATOR 1 <, OPERATOR 3 =, OPERATOR 5 >, FUNCTION 1 trap.cmp(int, int)"
+	run --separate-stderr timeout 60 pgx-poll -d "$MONITOR_DSN" --explain "SELECT id FROM skew ORDER BY id USING OPERATOR(pg_catalog.<)"
+	assert_analyze_skipped 'calls trap.cmp\(integer,integer\), which is written in plpgsql, which can call anything'
+	assert_equal "$(psql_q -c "SELECT coalesce(stats_reset::text, 'never') FROM pg_stat_database WHERE datname = 'postgres'")" "$before"
 	assert_equal "$(psql_q -c "SELECT coalesce(stats_reset::text, 'never') FROM pg_stat_database WHERE datname = 'postgres'")" "$before"
 }

@@ -12,9 +12,10 @@
  * judges every function those may mean: any overload of the name, the
  * function behind any operator of the symbol, an aggregate's support
  * functions, user-defined cast functions (implicit ones always: the deparsed
- * plan does not show them; explicit ones to a type named after "::") and
- * the functions in the checks of a domain named after "::" or taken by a
- * called function.
+ * plan does not show them; explicit ones to a type named after "::"), the
+ * functions in the checks of a domain named after "::" or taken by a called
+ * function, and those of user-defined operator classes (a sort, a hash or a
+ * GROUP BY calls them unseen).
  * Over-approximating only costs the ANALYZE; a name the catalog does not
  * know blocks it too.  Not seen: functions the planner folded into
  * constants, which plain EXPLAIN has run already (see the man page). */
@@ -283,7 +284,12 @@ static const char sql_judge[] =
 	"     AND d.objid = k.oid AND d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass\n"
 	"   WHERE t.typname = ANY ($4::text[])\n"
 	"      OR k.contypid IN (SELECT pg_catalog.unnest(p.proargtypes::oid[])\n"
-	"                          FROM by_name b JOIN pg_catalog.pg_proc p ON p.oid = b.oid)),\n"
+	"                          FROM by_name b JOIN pg_catalog.pg_proc p ON p.oid = b.oid)\n"
+	"  UNION\n"
+	"  SELECT amproc FROM pg_catalog.pg_amproc WHERE oid >= 16384\n"
+	"  UNION\n"
+	"  SELECT o.oprcode FROM pg_catalog.pg_amop a\n"
+	"    JOIN pg_catalog.pg_operator o ON o.oid = a.amopopr WHERE a.oid >= 16384),\n"
 	"calls AS (\n"
 	"  SELECT oid FROM direct\n"
 	"  UNION\n"
