@@ -67,7 +67,7 @@ teardown() {
 	run --separate-stderr timeout 10 pgx-poll -d "$PGX_PG_DSN"
 	assert_failure 5
 	assert_output ""
-	assert_equal "$(head -1 <<<"$stderr")" 'pgx-poll: error: role "postgres" is a superuser'
+	assert_equal "$stderr" 'pgx-poll: error: role "postgres" is a superuser (use --allow-privileged to run anyway)'
 	run --separate-stderr timeout 10 pgx-poll -d "$PGX_PG_DSN" --allow-privileged -s connections
 	assert_success
 	assert_equal "$stderr" 'pgx-poll: warning: role "postgres" is a superuser (--allow-privileged): the session stays read-only'
@@ -79,7 +79,7 @@ teardown() {
 	run --separate-stderr timeout 10 pgx-poll -d "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=writer dbname=postgres"
 	assert_failure 5
 	assert_output ""
-	assert_equal "$(head -1 <<<"$stderr")" 'pgx-poll: error: role "writer" can write 1 user table in database "postgres" (e.g. "app_t")'
+	assert_equal "$stderr" 'pgx-poll: error: role "writer" can write table public.app_t (use --allow-privileged to run anyway)'
 	# owning a table is writing it too; a grant of SELECT only is fine
 	psql_q -c "REVOKE INSERT ON app_t FROM writer; GRANT SELECT ON app_t TO writer"
 	run timeout 10 pgx-poll -d "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=writer dbname=postgres" -s connections
@@ -87,6 +87,93 @@ teardown() {
 	psql_q -c "CREATE TABLE owned(a int); ALTER TABLE owned OWNER TO writer"
 	run timeout 10 pgx-poll -d "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=writer dbname=postgres" -s connections
 	assert_failure 5
+}
+
+# The DSN of a role on the harness cluster, with extra conninfo.
+role_dsn() {
+	echo "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT dbname=postgres user=$1${2:+ $2}"
+}
+
+@test "a superuser session that sets a monitoring role in its connection options is refused" {
+	# current_user is mon, but session_user postgres can SET ROLE back to itself
+	run --separate-stderr timeout 10 pgx-poll -d "$(role_dsn postgres "options='-c role=mon'")" -s connections
+	assert_failure 5
+	assert_output ""
+	assert_equal "$stderr" 'pgx-poll: error: role "mon" runs in a session of role "postgres", which is a superuser (use --allow-privileged to run anyway)'
+	# the same through a role setting: mon2 is a member of a writer and starts as it
+	psql_q -c "CREATE TABLE app_t(a int); CREATE ROLE writer; GRANT INSERT ON app_t TO writer;
+		CREATE ROLE mon2 LOGIN NOINHERIT; GRANT pg_monitor, writer TO mon2; ALTER ROLE mon2 SET role = 'pg_monitor'"
+	run --separate-stderr timeout 10 pgx-poll -d "$(role_dsn mon2)" -s connections
+	assert_failure 5
+	assert_equal "$stderr" 'pgx-poll: error: role "pg_monitor" runs in a session of role "mon2", which can SET ROLE to "writer", which can write table public.app_t (use --allow-privileged to run anyway)'
+}
+
+@test "a NOINHERIT member of a writer role is refused: it can SET ROLE to the writer" {
+	psql_q -c "CREATE TABLE app_t(a int); CREATE ROLE writer; GRANT INSERT ON app_t TO writer;
+		CREATE ROLE nimon LOGIN NOINHERIT; GRANT pg_monitor, writer TO nimon"
+	run --separate-stderr timeout 10 pgx-poll -d "$(role_dsn nimon)" -s connections
+	assert_failure 5
+	assert_output ""
+	assert_equal "$stderr" 'pgx-poll: error: role "nimon" can SET ROLE to "writer", which can write table public.app_t (use --allow-privileged to run anyway)'
+	# a writer two grants away is as near; a sequence it may advance counts too
+	psql_q -c "REVOKE writer FROM nimon; CREATE ROLE middle NOINHERIT; GRANT writer TO middle; GRANT middle TO nimon"
+	run --separate-stderr timeout 10 pgx-poll -d "$(role_dsn nimon)" -s connections
+	assert_failure 5
+	assert_equal "$stderr" 'pgx-poll: error: role "nimon" can SET ROLE to "writer", which can write table public.app_t (use --allow-privileged to run anyway)'
+	psql_q -c "REVOKE INSERT ON app_t FROM writer; CREATE SEQUENCE app_seq; GRANT USAGE ON app_seq TO writer"
+	run --separate-stderr timeout 10 pgx-poll -d "$(role_dsn nimon)" -s connections
+	assert_failure 5
+	assert_equal "$stderr" 'pgx-poll: error: role "nimon" can SET ROLE to "writer", which can write sequence public.app_seq (use --allow-privileged to run anyway)'
+	run --separate-stderr timeout 10 pgx-poll -d "$(role_dsn nimon)" -s connections --allow-privileged
+	assert_success
+	assert_equal "$stderr" 'pgx-poll: warning: role "nimon" can SET ROLE to "writer", which can write sequence public.app_seq (--allow-privileged): the session stays read-only'
+	assert_equal "$(records connections | jq -r .status)" ok
+	psql_q -c "REVOKE middle FROM nimon"
+	run --separate-stderr timeout 10 pgx-poll -d "$(role_dsn nimon)" -s connections
+	assert_success
+	assert_equal "$stderr" ""
+}
+
+@test "a role with CREATE on a schema or a database is refused; TEMP alone is not" {
+	psql_q -c "CREATE ROLE mon2 LOGIN; GRANT pg_monitor TO mon2; GRANT CREATE ON SCHEMA public TO mon2"
+	run --separate-stderr timeout 10 pgx-poll -d "$(role_dsn mon2)" -s connections
+	assert_failure 5
+	assert_output ""
+	assert_equal "$stderr" 'pgx-poll: error: role "mon2" has CREATE on schema public (use --allow-privileged to run anyway)'
+	psql_q -c "REVOKE CREATE ON SCHEMA public FROM mon2; GRANT CREATE ON DATABASE postgres TO mon2"
+	run --separate-stderr timeout 10 pgx-poll -d "$(role_dsn mon2)" -s connections
+	assert_failure 5
+	assert_equal "$stderr" 'pgx-poll: error: role "mon2" has CREATE on database postgres (use --allow-privileged to run anyway)'
+	psql_q -c "REVOKE CREATE ON DATABASE postgres FROM mon2; CREATE SCHEMA app AUTHORIZATION mon2"
+	run --separate-stderr timeout 10 pgx-poll -d "$(role_dsn mon2)" -s connections
+	assert_failure 5
+	assert_equal "$stderr" 'pgx-poll: error: role "mon2" owns schema app (use --allow-privileged to run anyway)'
+	# TEMP, which PUBLIC has on every new database, is not a way to write
+	psql_q -c "DROP SCHEMA app; GRANT TEMP ON DATABASE postgres TO mon2"
+	run --separate-stderr timeout 10 pgx-poll -d "$(role_dsn mon2)" -s connections
+	assert_success
+	assert_equal "$stderr" ""
+}
+
+@test "superuser, CREATEROLE, CREATEDB, REPLICATION and the predefined writer roles are refused, also one SET ROLE away" {
+	psql_q -c "CREATE ROLE mon2 LOGIN NOINHERIT; GRANT pg_monitor TO mon2"
+	for grant in "ALTER ROLE r SUPERUSER:is a superuser" "ALTER ROLE r CREATEROLE:has the CREATEROLE attribute" \
+		"ALTER ROLE r CREATEDB:has the CREATEDB attribute" "ALTER ROLE r REPLICATION:has the REPLICATION attribute"; do
+		psql_q -c "CREATE ROLE r; ${grant%%:*}; GRANT r TO mon2"
+		run --separate-stderr timeout 10 pgx-poll -d "$(role_dsn mon2)" -s connections
+		assert_failure 5
+		assert_equal "$stderr" "pgx-poll: error: role \"mon2\" can SET ROLE to \"r\", which ${grant#*:} (use --allow-privileged to run anyway)"
+		psql_q -c "DROP ROLE r"
+	done
+	for role in pg_write_all_data pg_write_server_files pg_execute_server_program pg_signal_backend; do
+		psql_q -c "GRANT $role TO mon2"
+		run --separate-stderr timeout 10 pgx-poll -d "$(role_dsn mon2)" -s connections
+		assert_failure 5
+		assert_equal "$stderr" "pgx-poll: error: role \"mon2\" is a member of $role (use --allow-privileged to run anyway)"
+		psql_q -c "REVOKE $role FROM mon2"
+	done
+	run timeout 10 pgx-poll -d "$(role_dsn mon2)" -s connections
+	assert_success
 }
 
 @test "the session is read-only with the given statement and lock timeouts and names itself" {

@@ -6,7 +6,9 @@
  * ModifyTable node anywhere (INSERT/UPDATE/DELETE/MERGE, also inside a
  * writable CTE) is refused; and what does run, runs in BEGIN READ ONLY ...
  * ROLLBACK, where the server itself rejects writes (SELECT INTO, nextval,
- * FOR UPDATE, a function that writes). */
+ * FOR UPDATE, a function that writes).  A fourth keeps what the transaction
+ * cannot undo from running: ANALYZE only when nothing the statement calls
+ * acts outside it (sideeffect.c); otherwise the plain plan, and why. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -145,7 +147,7 @@ static const char *skip_dollar(const char *p)
 }
 
 /* Past a '...' string or "..." identifier at p; backslashes escape in E'...'. */
-static const char *skip_quoted(const char *p, bool backslash)
+const char *sql_skip_quoted(const char *p, bool backslash)
 {
 	char q = *p;
 
@@ -174,9 +176,9 @@ static bool has_top_level_into(const char *p)
 		else if (p[0] == '/' && p[1] == '*')
 			p = strstr(p + 2, "*/") ? strstr(p + 2, "*/") + 2 : p + strlen(p);
 		else if ((p[0] == 'E' || p[0] == 'e') && p[1] == '\'')
-			p = skip_quoted(p + 1, true);
+			p = sql_skip_quoted(p + 1, true);
 		else if (*p == '\'' || *p == '"')
-			p = skip_quoted(p, false);
+			p = sql_skip_quoted(p, false);
 		else if (*p == '$')
 			p = skip_dollar(p);
 		else if (*p == '(' || *p == ')')
@@ -240,8 +242,10 @@ static double plan_seconds(const json_t *plan, const char *key)
 	return json_is_number(v) ? json_number_value(v) / 1000.0 : -1;
 }
 
+/* skipped: why ANALYZE did not run, or NULL (it did, unless --no-analyze). */
 static bool emit_plan(const struct poll_conn *pc, const struct poll_opts *o,
-		      const struct query_opts *q, const char *cluster, const char *sql, json_t *plan, double ts)
+		      const struct query_opts *q, const char *cluster, const char *sql,
+		      json_t *plan, const char *skipped, double ts)
 {
 	json_t *rec = pgx_record_new("plan", ts);
 	json_t *top = json_object_get(plan, "Plan");
@@ -251,7 +255,9 @@ static bool emit_plan(const struct poll_conn *pc, const struct poll_opts *o,
 	json_object_set_new(rec, "cluster", json_string(cluster));
 	json_object_set_new(rec, "db", json_string(pc->dbname));
 	json_object_set_new(rec, "query", pgx_json_text(sql, strlen(sql), NULL));
-	json_object_set_new(rec, "analyze", json_boolean(!q->no_analyze));
+	json_object_set_new(rec, "analyze", json_boolean(!q->no_analyze && !skipped));
+	if (skipped)
+		json_object_set_new(rec, "analyze_skipped", pgx_json_text(skipped, strlen(skipped), NULL));
 	json_object_set_new(rec, "total_cost", json_incref(json_object_get(top, "Total Cost")));
 	if (planning >= 0)
 		json_object_set_new(rec, "planning_time_s", json_real(pgx_round_us(planning)));
@@ -272,8 +278,10 @@ static void refuse_modify(const json_t *node)
 	pgx_hint("pgx-poll explains SELECT statements only; nothing was executed");
 }
 
-/* Plans sql inside the open read-only transaction: 0 and *out, or an exit status. */
-static int plan_statement(PGconn *conn, const struct query_opts *q, const char *sql, json_t **out)
+/* Plans sql inside the open read-only transaction: 0 and *out (with
+ * *skipped, malloc'd, when ANALYZE was not safe), or an exit status. */
+static int plan_statement(PGconn *conn, const struct query_opts *q, const char *sql,
+			  json_t **out, char **skipped)
 {
 	char *err = NULL;
 	json_t *plain = explain_json(conn, "FORMAT JSON", sql, &err);
@@ -289,7 +297,9 @@ static int plan_statement(PGconn *conn, const struct query_opts *q, const char *
 		json_decref(plain);
 		return PGX_EXIT_USAGE;
 	}
-	if (q->no_analyze) {
+	if (q->no_analyze || (*skipped = analyze_blocker(conn, sql))) {
+		if (*skipped)
+			pgx_warn("EXPLAIN without ANALYZE: the statement %s", *skipped);
 		*out = plain;
 		return PGX_EXIT_OK;
 	}
@@ -305,7 +315,7 @@ static int plan_statement(PGconn *conn, const struct query_opts *q, const char *
 int explain_run(struct poll_conn *pc, const struct poll_opts *o,
 		const struct query_opts *q, const char *cluster)
 {
-	char *sql = statement_text(q), *err = NULL, word[32];
+	char *sql = statement_text(q), *err = NULL, *skipped = NULL, word[32];
 	const char *bad;
 	json_t *plan = NULL;
 	double ts = pgx_now();
@@ -328,15 +338,16 @@ int explain_run(struct poll_conn *pc, const struct poll_opts *o,
 		free(sql);
 		return PGX_EXIT_FAILED;
 	}
-	status = plan_statement(pc->conn, q, sql, &plan);
+	status = plan_statement(pc->conn, q, sql, &plan, &skipped);
 	if (!explain_command(pc->conn, "ROLLBACK", &err)) {
 		pgx_warn("ROLLBACK failed: %s", err);
 		free(err);
 	}
-	if (!status && !emit_plan(pc, o, q, cluster, sql, plan, ts))
+	if (!status && !emit_plan(pc, o, q, cluster, sql, plan, skipped, ts))
 		status = PGX_EXIT_OUTPUT;
 	if (pgx_stop_signal)
 		status = PGX_EXIT_INTERRUPTED;
+	free(skipped);
 	free(sql);
 	return status;
 }

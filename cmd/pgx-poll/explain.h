@@ -28,6 +28,12 @@ json_t *explain_json(PGconn *conn, const char *options, const char *sql, char **
 bool explain_command(PGconn *conn, const char *sql, char **err);
 char *explain_error(PGconn *conn, const PGresult *res);
 const json_t *plan_find_modify(const json_t *node);
+/* Past a '...' string (or "..." identifier) at p; backslash escapes with true. */
+const char *sql_skip_quoted(const char *p, bool backslash);
+
+/* sideeffect.c: why EXPLAIN ANALYZE of sql must not run (malloc'd), or NULL
+ * when nothing it calls can act outside the transaction. */
+char *analyze_blocker(PGconn *conn, const char *sql);
 
 /* advice.c */
 int advice_run(struct poll_conn *pc, const struct poll_opts *o,

@@ -62,8 +62,8 @@ struct server_info {
 	bool superuser;
 	bool pg_monitor;		/* member of pg_monitor (or superuser) */
 	bool read_all_stats;		/* member of pg_read_all_stats (or superuser) */
-	long writable_tables;		/* user tables this role could write (guard.c) */
-	char *writable_example;		/* one of them, for the message */
+	long writable_tables;		/* user relations the session could write (guard.c) */
+	bool unsafe;			/* the guard found a way to write (guard.c) */
 	char *pgss_schema;		/* NULL: pg_stat_statements not installed here */
 	char *pgss_version;
 };
@@ -186,8 +186,8 @@ int print_sql_run(const struct poll_opts *o);
 /* delta.c: rates from two samples (arrays of records), into the second. */
 void delta_apply(json_t *first, json_t *second, double start1, double start2);
 
-/* guard.c: refuse a superuser or a role that can write user tables
- * (unless allowed: then a warning).  False when refused or the check failed;
+/* guard.c: refuse a session that is, or can SET ROLE to, a superuser or a
+ * role that can write (unless allowed: then a warning).  False when refused or the check failed;
  * *status is then the exit status. */
 const char *guard_sql(void);
 bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow_privileged, int *status);

@@ -183,6 +183,5 @@ void server_info_clear(struct server_info *srv)
 {
 	free(srv->pgss_schema);
 	free(srv->pgss_version);
-	free(srv->writable_example);
 	memset(srv, 0, sizeof(*srv));
 }

@@ -55,6 +55,6 @@ void collect_prereqs(struct section_run *run)
 	add_check(checks, "superuser", !srv->superuser,
 		  srv->superuser ? "connected as a superuser (--allow-privileged)" : "not a superuser");
 	add_check(checks, "can_write_user_tables", srv->writable_tables == 0,
-		  srv->writable_tables ? "the role can write user tables (--allow-privileged)"
-				       : "no user table writable by this role");
+		  srv->writable_tables ? "the session can write user tables (--allow-privileged)"
+				       : "no user table writable by this session");
 }

@@ -157,14 +157,18 @@ static void put_details(FILE *f, const struct plan_node *pn, int indent)
 static void render_header(FILE *f, const json_t *rec)
 {
 	const char *q = pgx_rec_str(rec, "query");
+	const char *skipped = pgx_rec_str(rec, "analyze_skipped");
 	double plan_s = num(rec, "planning_time_s", -1), exec_s = num(rec, "execution_time_s", -1);
 
 	fprintf(f, "Plan of: ");
 	put_trunc(f, q ? q : "?", 200);
 	fputc('\n', f);
+
 	if (exec_s >= 0)
 		fprintf(f, "planning %.3f ms, execution %.3f ms, misestimate = rows off by more than the factor\n\n",
 			plan_s * 1000, exec_s * 1000);
+	else if (skipped)
+		fprintf(f, "estimates only (ANALYZE skipped: %s): nothing was executed\n\n", skipped);
 	else
 		fprintf(f, "estimates only (--no-analyze): nothing was executed\n\n");
 }
