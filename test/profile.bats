@@ -219,6 +219,16 @@ within() {
 		"never ready: the image build failed: The command '/bin/sh -c false' returned a non-zero code: 1"
 }
 
+@test "a container with POSTGRES_PASSWORD is profiled to ready, and the password is in no record" {
+	pgx-trace --no-open -- pgx-docker run pgx-test/postgres:15 --name "$NAME" -p "$PORT" \
+		-e POSTGRES_PASSWORD=pr0file-s3cret --until ready --rm | pgx-logmatch | pgx-timeline \
+		>"$BATS_TEST_TMPDIR/pw"
+	run jq -c 'select(.type=="profile") | [.ready_source, .total_s > 0, .warnings]' "$BATS_TEST_TMPDIR/pw"
+	assert_output '["ping",true,[]]'
+	run grep -c 'pr0file-s3cret' "$BATS_TEST_TMPDIR/pw"
+	assert_output 0
+}
+
 @test "compare on real runs: a slower script is blamed, --fail-if-slower exits 1, a run against itself 0" {
 	profile --until ready --rm
 	mv "$BATS_TEST_TMPDIR/profile" "$BATS_TEST_TMPDIR/base"

@@ -322,3 +322,13 @@ wait_bg() {
 	mountpoint -q /sys/kernel/tracing
 	[ "$(count '.type=="exec" and .filename=="/bin/true"')" -eq 1 ]
 }
+
+@test "secrets in a traced command's arguments never reach the exec records" {
+	require_root
+	run --separate-stderr pgx-trace --no-open -- sh -c 'exit 0' -e POSTGRES_PASSWORD=tr4ce-s3cret \
+		"host=db password=tr4ce-s3cret user=app" postgresql://app:tr4ce-s3cret@db/app --password tr4ce-s3cret
+	assert_success
+	refute_output --partial tr4ce-s3cret
+	assert_equal "$(jq -c 'select(.type == "exec") | .argv[3:]' <<<"$output")" \
+		'["-e","POSTGRES_PASSWORD=***","host=db password=*** user=app","postgresql://app:***@db/app","--password","***"]'
+}

@@ -2,6 +2,7 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "pgx_trace.h"
 #include "trace.h"
 
@@ -25,17 +26,87 @@ static json_t *record_base(const char *type, const struct pgxt_hdr *h, double ts
 	return rec;
 }
 
+static bool memmem_nocase(const char *hay, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (!strncasecmp(hay + i, needle, n))
+			return true;
+	return false;
+}
+
+static bool names_secret(const char *key, size_t len)
+{
+	static const char *const words[] = { "password", "passwd", "secret", "token" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+		if (memmem_nocase(key, len, words[i]))
+			return true;
+	return false;
+}
+
+/* Replace arg[from, to) with "***" in place (never longer: 3 or fewer
+ * characters are starred one for one). */
+static void blank_range(char *arg, size_t from, size_t to)
+{
+	if (to - from <= 3) {
+		memset(arg + from, '*', to - from);
+		return;
+	}
+	memcpy(arg + from, "***", 3);
+	memmove(arg + from + 3, arg + to, strlen(arg + to) + 1);
+}
+
+/* An argument without its secrets: KEY=VALUE where KEY names one (-e
+ * POSTGRES_PASSWORD=..., --password=...), password=... in a conninfo, the
+ * password of a user:password@ URI, or the whole argument after --password. */
+static void mask_arg(char *arg, bool after_secret_flag)
+{
+	char *eq = strchr(arg, '='), *p, *at, *colon;
+
+	if (after_secret_flag) {
+		blank_range(arg, 0, strlen(arg));
+		return;
+	}
+	if (eq && names_secret(arg, (size_t)(eq - arg)) && !strchr(arg, ' ')) {
+		blank_range(arg, (size_t)(eq + 1 - arg), strlen(arg));
+		return;
+	}
+	for (p = arg; (p = strcasestr(p, "password=")); p += 9) {
+		size_t from = (size_t)(p + 9 - arg);
+		blank_range(arg, from, from + strcspn(p + 9, " \t"));
+	}
+	if ((p = strstr(arg, "://")) && (at = strchr(p + 3, '@')) &&
+	    (colon = memchr(p + 3, ':', (size_t)(at - p - 3))))
+		blank_range(arg, (size_t)(colon + 1 - arg), (size_t)(at - arg));
+}
+
+static bool is_secret_flag(const char *arg)
+{
+	return arg[0] == '-' && !strchr(arg, '=') && names_secret(arg, strlen(arg));
+}
+
 static json_t *argv_array(const struct pgxt_exec *e, size_t size)
 {
 	size_t avail = size - offsetof(struct pgxt_exec, args), off = 0, len;
 	json_t *argv = json_array();
+	bool after_secret_flag = false;
 	unsigned int i;
 
 	if (avail > e->args_size)
 		avail = e->args_size;
 	for (i = 0; i < e->args_count && off < avail; i++) {
+		char *arg;
+
 		len = strnlen(e->args + off, avail - off);
-		json_array_append_new(argv, pgx_json_text(e->args + off, len, NULL));
+		arg = strndup(e->args + off, len);
+		if (!arg)
+			pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+		mask_arg(arg, after_secret_flag);
+		after_secret_flag = is_secret_flag(arg);
+		json_array_append_new(argv, pgx_json_text(arg, strlen(arg), NULL));
+		free(arg);
 		off += len + 1;
 	}
 	return argv;
