@@ -140,6 +140,15 @@ wait_bg() {
 	[ "$(count '.type=="exit" and .comm=="sh" and .signal==15')" -eq 1 ]
 }
 
+# The cgroup pgx-trace made for its command (pgx-trace.PID, PID the parent of
+# the command's first exec) is gone; other pgx-trace runs may have theirs.
+assert_own_cgroup_removed() {
+	local pid
+	pid="$(records '.type=="exec"' | jq -s '.[0].ppid')"
+	[ "$pid" -gt 0 ]
+	[ "$(ls -d "$CGROOT/pgx-trace.$pid" "$CGROOT"/*/"pgx-trace.$pid" 2>/dev/null | wc -l)" -eq 0 ]
+}
+
 @test "a busy loop outside the subject produces no record" {
 	require_root eBPF
 	local marker="$BATS_TEST_TMPDIR/outside-marker"
@@ -154,7 +163,7 @@ wait_bg() {
 	refute_output --partial outside-marker
 	# everything traced is in the one cgroup pgx-trace made for the command
 	[ "$(records '.type!="log"' | jq -s 'map(.cgroup_id) | unique | length')" -eq 1 ]
-	[ "$(ls -d "$CGROOT"/pgx-trace.* "$CGROOT"/*/pgx-trace.* 2>/dev/null | wc -l)" -eq 0 ]
+	assert_own_cgroup_removed
 }
 
 @test "--cgroup traces a process started in a child cgroup after attach, and SIGINT stops it with 130" {
@@ -296,11 +305,12 @@ wait_bg() {
 	daemon=$(cat "$BATS_TEST_TMPDIR/daemon")
 	LOOP_PID=$daemon
 	assert_success
+	local traced="$output"
 	[[ "$stderr" == *"1 process left running, moved to cgroup"* ]]
 	kill -0 "$daemon"
 	run grep -c pgx-trace "/proc/$daemon/cgroup"
 	assert_output 0
-	[ "$(ls -d "$CGROOT"/pgx-trace.* "$CGROOT"/*/pgx-trace.* 2>/dev/null | wc -l)" -eq 0 ]
+	output="$traced" assert_own_cgroup_removed
 }
 
 @test "a closed standard output ends pgx-trace with exit 6" {
