@@ -438,3 +438,13 @@ two_hundred_processes() {
 	assert_success
 	assert_line "Biggest change: phase init_scripts, +0.278s (+17.4%)"
 }
+
+@test "a profile that never became ready is red on a terminal, plain in a pipe or with NO_COLOR" {
+	run script -qec "pgx-report '$F/notready.ndjson'" /dev/null
+	assert_failure 7
+	assert_output --partial $'Total:     \e[1;31m- FAILED: never ready\e[0m'
+	run script -qec "NO_COLOR=1 pgx-report '$F/notready.ndjson'" /dev/null
+	assert_output --partial $'Total:     - FAILED: never ready\r'
+	run pgx-report "$F/notready.ndjson"
+	assert_line "Total:     - FAILED: never ready"
+}

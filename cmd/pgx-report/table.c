@@ -1,6 +1,7 @@
 /* table.c - the profile as text for a terminal, 80 columns at most */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "pgx.h"
 #include "report.h"
 
@@ -58,6 +59,24 @@ static size_t duration_header(FILE *f, bool agg, const char *one)
 	return 3 * NUM_W;
 }
 
+/* A failure in red on a terminal, unless NO_COLOR is set (no-color.org). */
+static bool colour(FILE *f)
+{
+	const char *no = getenv("NO_COLOR");
+
+	return isatty(fileno(f)) && !(no && *no);
+}
+
+static const char *red_on(FILE *f)
+{
+	return colour(f) ? "\033[1;31m" : "";
+}
+
+static const char *red_off(FILE *f)
+{
+	return colour(f) ? "\033[0m" : "";
+}
+
 static void header(FILE *f, const struct profile *p)
 {
 	char buf[FMT_LEN], buf2[FMT_LEN], line[160];
@@ -75,7 +94,7 @@ static void header(FILE *f, const struct profile *p)
 	else if (p->has_total)
 		snprintf(line, sizeof(line), "%s (ready by %s)", fmt_secs(buf, p->total_s), p->ready_source);
 	else
-		snprintf(line, sizeof(line), "- FAILED: never ready");
+		snprintf(line, sizeof(line), "%s- FAILED: never ready%s", red_on(f), red_off(f));
 	fprintf(f, "Total:     %s\n", line);
 	if (p->agg.runs)
 		fprintf(f, "Runs:      %ld, medians shown (total min %s, max %s)\n", p->agg.runs,
