@@ -96,6 +96,11 @@ assert_standard_options() {
 	run "$cmd" -h
 	assert_success
 	assert_output --partial "Usage:"
+	# a help or version nobody could read is a write error, exit 6
+	run sh -c '"$1" --help >/dev/full' sh "$cmd"
+	assert_failure 6
+	run sh -c '"$1" --version >/dev/full' sh "$cmd"
+	assert_failure 6
 	run "$cmd" --version
 	assert_success
 	assert_output --regexp "^$cmd \(pgx\) [0-9]+\.[0-9]+\.[0-9]+$"

@@ -68,8 +68,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->max_line = (size_t)size;
 			break;
 		case 1: o->check_rules = true; break;
-		case 'V': pgx_print_version(); exit(PGX_EXIT_OK);
-		case 'h': usage(); exit(PGX_EXIT_OK);
+		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
 		default: pgx_usage_error(NULL);
 		}
 	}

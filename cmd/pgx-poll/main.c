@@ -233,8 +233,8 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 			if (!pgx_parse_long(optarg, "--lock-timeout", 1, 3600000, &o->lock_timeout_ms))
 				pgx_usage_error(NULL);
 			break;
-		case 'V': pgx_print_version(); exit(PGX_EXIT_OK);
-		case 'h': usage(); exit(PGX_EXIT_OK);
+		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
 		default: pgx_usage_error(NULL);
 		}
 	}

@@ -66,8 +66,8 @@ static void parse_options(int argc, char **argv, struct slow_opts *o)
 				pgx_usage_error(NULL);
 			break;
 		case 'o': o->output = optarg; break;
-		case 'V': pgx_print_version(); exit(PGX_EXIT_OK);
-		case 'h': usage(); exit(PGX_EXIT_OK);
+		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
 		default: pgx_usage_error(NULL);
 		}
 	}

@@ -101,8 +101,8 @@ static void parse_option(int c, struct options *o)
 	case 'a': o->all = true; break;
 	case OPT_ROOT: o->mo.root = optarg; break;
 	case 'd': o->dsn = optarg; break;
-	case 'V': pgx_print_version(); exit(PGX_EXIT_OK);
-	case 'h': usage(); exit(PGX_EXIT_OK);
+	case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
+	case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
 	default: pgx_usage_error(NULL);
 	}
 }
