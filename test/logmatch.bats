@@ -327,3 +327,11 @@ teardown_file() {
 		assert_success
 	done
 }
+
+@test "a capture runs on through an invalid UTF-8 byte, repaired, in -o and --group forms" {
+	printf '2024-01-01 00:00:00 UTC [1] ERROR:  bad \xff byte here\n' >"$BATS_TEST_TMPDIR/bad.log"
+	run --separate-stderr pgx-logmatch -o "$BATS_TEST_TMPDIR/bad.log"
+	assert_failure 3
+	assert_equal "$(jq -r .captures.message <<<"$output")" $'bad \uFFFD byte here'
+	assert_equal "$stderr" "pgx-logmatch: warning: $BATS_TEST_TMPDIR/bad.log:1: invalid UTF-8 at byte 41, replaced with U+FFFD"
+}

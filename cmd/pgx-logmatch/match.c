@@ -56,15 +56,19 @@ static const char *resolve_ts(struct matcher *m, const struct log_source *src, c
 	return "read";
 }
 
+static void warn_invalid_utf8(struct matcher *m, const struct log_source *src, long bad)
+{
+	pgx_warn("%s:%lu: invalid UTF-8 at byte %ld, replaced with U+FFFD", src->input, src->lineno, bad + 1);
+	m->input_errors++;
+}
+
 static json_t *line_string(struct matcher *m, const struct log_source *src, const char *text, size_t len)
 {
 	long bad;
 	json_t *str = pgx_json_text(text, len, &bad);
 
-	if (bad >= 0) {
-		pgx_warn("%s:%lu: invalid UTF-8 at byte %ld, replaced with U+FFFD", src->input, src->lineno, bad + 1);
-		m->input_errors++;
-	}
+	if (bad >= 0)
+		warn_invalid_utf8(m, src, bad);
 	return str;
 }
 
@@ -173,10 +177,9 @@ static int try_rule(struct matcher *m, size_t i, const struct log_source *src, c
 	return emit_match(m, r, src, text, len) ? 1 : -1;
 }
 
-bool matcher_line(struct matcher *m, const struct log_source *src, const char *text, size_t len,
-		  const char *raw, size_t raw_len)
+static bool match_rules(struct matcher *m, const struct log_source *src, const char *text, size_t len,
+			size_t candidates, const char *raw, size_t raw_len)
 {
-	size_t candidates = prefilter_scan(m->pf, text, len, m->cand);
 	int matched = 0, rc;
 
 	for (size_t i = 0; candidates && i < m->rules.nrules; i++) {
@@ -194,4 +197,24 @@ bool matcher_line(struct matcher *m, const struct log_source *src, const char *t
 	if (raw)		/* an NDJSON log record that matched nothing goes on unchanged */
 		return pgx_emit_raw(raw, raw_len);
 	return pgx_emit(line_record(m, "log", src, text, len));
+}
+
+/* A rule runs on valid UTF-8: an invalid byte would end a capture such as
+ * (?<message>.*) early, so a candidate line is first repaired (U+FFFD). */
+bool matcher_line(struct matcher *m, const struct log_source *src, const char *text, size_t len,
+		  const char *raw, size_t raw_len)
+{
+	size_t candidates = prefilter_scan(m->pf, text, len, m->cand);
+	long bad = candidates ? pgx_utf8_invalid_at(text, len) : -1;
+	char *clean;
+	bool ok;
+
+	if (bad < 0)
+		return match_rules(m, src, text, len, candidates, raw, raw_len);
+	warn_invalid_utf8(m, src, bad);
+	clean = pgx_utf8_sanitize(text, len, &len);
+	candidates = prefilter_scan(m->pf, clean, len, m->cand);
+	ok = match_rules(m, src, clean, len, candidates, NULL, 0);
+	free(clean);
+	return ok;
 }
