@@ -139,6 +139,19 @@ long pgx_rec_int(const json_t *rec, const char *key, long dflt);
  * rename, fsync of the directory; mode is masked by the umask.  False with
  * errno set (nothing replaced) on failure. */
 bool pgx_write_atomic(const char *path, mode_t mode, void (*render)(FILE *, void *), void *arg);
+/* -o FILE: standard output goes to path from now on ("-" or NULL: stays).
+ * A regular file, or a name not taken yet, is written to a temporary file
+ * beside it that pgx_finish() renames over it (pgx_write_atomic's steps);
+ * a device, FIFO or socket is written in place; a directory, or a symbolic
+ * link to anything but a device, FIFO or socket, is refused.  False, with
+ * "cannot write PATH: reason" reported, when it cannot be opened.  path is
+ * kept, not copied: pass one that lives until pgx_finish() (argv does). */
+bool pgx_output_to(const char *path);
+const char *pgx_output_name(void);	/* the -o path, or NULL for stdout */
+/* For pgx_finish(), once stdout is flushed: flush to disk and rename
+ * (keep) or remove the temporary file; 0, or the errno of the first
+ * failed write, fsync or rename. */
+int pgx_output_done(bool keep);
 
 /* ---- installed data ---- */
 /* Find share/pgx/REL: $PGX_SHARE_DIR, then beside the binary (installed or

@@ -656,7 +656,7 @@ int slowlog_main(int argc, char **argv)
 		pgx_warn("no slowlog match records in the input (pgx-report slowlog reads the output of "
 			 "pgx-logmatch --rules slowlog)");
 	if (status != PGX_EXIT_INTERRUPTED) {
-		if (!open_output(sl.opts.output))
+		if (!pgx_output_to(sl.opts.output))
 			status = PGX_EXIT_OUTPUT;
 		else if (!slowlog_render(stdout, &sl))
 			status = PGX_EXIT_OUTPUT;
