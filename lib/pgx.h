@@ -112,8 +112,9 @@ unsigned long pgx_input_errors(const struct pgx_input *in);
 void pgx_input_close(struct pgx_input *in);
 
 /* Parse a line as a JSON object. Returns NULL if the line is not JSON
- * (does not start with '{'); on invalid JSON returns NULL and, if err is
- * given, fills it ("invalid JSON at column 12: ..."). */
+ * (does not start with '{'); on invalid JSON, or a NUL byte anywhere in
+ * the line (JSON or not), returns NULL and, if err is given, fills it
+ * ("invalid JSON at column 12: ...", "NUL byte in line"). */
 json_t *pgx_json_parse_line(const struct pgx_line *line, char *err, size_t errlen);
 /* Read the next NDJSON record; non-object or invalid lines are reported with
  * NAME:LINE and counted as input errors; returns 1, 0 at end, -1 on error. */
@@ -127,6 +128,12 @@ char *pgx_utf8_sanitize(const char *s, size_t len, size_t *outlen);
  * replaced by U+FFFD.  *bad_at, if given, gets the offset of the first
  * invalid byte, or -1. */
 json_t *pgx_json_text(const char *s, size_t len, long *bad_at);
+
+/* Input quoted in a diagnostic: its first max_chars characters, "..." if
+ * there are more, with \n, \t, \r, \\ and \xNN for other control
+ * characters (C1 too) and invalid bytes, so no escape sequence reaches the
+ * terminal.  Caller frees. */
+char *pgx_excerpt(const char *s, size_t len, size_t max_chars);
 
 /* Record accessors that tolerate missing or mistyped fields. */
 const char *pgx_rec_type(const json_t *rec);
