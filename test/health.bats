@@ -441,6 +441,29 @@ shifted() {
 	assert_equal "$(jq -r '[.changes[] | select(.field=="xact_commit_total") | .rate_per_s > 0] | any' <<<"$output")" true
 }
 
+@test "an unknown key in an alert file and a PGX_ALERT_ variable naming no rule are errors with file:line or the variable" {
+	printf 'rules:\n  - name: blocking_locks\n    warn: 5\n    critical: 9\n' >"$BATS_TEST_TMPDIR/typo.yaml"
+	run pgx-report alerts --alerts "$BATS_TEST_TMPDIR/typo.yaml" "$F"
+	assert_failure 2
+	assert_output "pgx-report: error: $BATS_TEST_TMPDIR/typo.yaml:4: unknown key \"critical\" in an alert rule (known: name, summary, record, each, value, op, when, warn, crit, sigma, for, window, rate, message, key, enabled)"
+	printf 'rule:\n  - name: blocking_locks\n    warn: 5\n' >"$BATS_TEST_TMPDIR/top.yaml"
+	run pgx-report alerts --alerts "$BATS_TEST_TMPDIR/top.yaml" "$F"
+	assert_failure 2
+	assert_output "pgx-report: error: $BATS_TEST_TMPDIR/top.yaml:1: unknown key \"rule\" (an alert file has \"rules:\" only)"
+	sed 's/^    warn:/    warning:/' "$PGX_SHARE_DIR/alerts.yaml" >"$BATS_TEST_TMPDIR/catalog.yaml"
+	run pgx-report alerts --catalog "$BATS_TEST_TMPDIR/catalog.yaml" --list
+	assert_failure 2
+	assert_output --regexp "^pgx-report: error: $BATS_TEST_TMPDIR/catalog.yaml:[0-9]+: unknown key \"warning\""
+	for var in PGX_ALERT_BLOCKING_LOKS_WARN PGX_ALERT_BLOCKING_LOCKS_WARNING PGX_ALERT_; do
+		run env "$var=5" pgx-report alerts --alerts-only "$F"
+		assert_failure 2
+		assert_output "pgx-report: error: $var names no alert rule (PGX_ALERT_<RULE>_WARN, _CRIT or _FOR; pgx-report alerts --list shows the rules)"
+	done
+	# a rule the user file adds can be overridden too
+	printf 'rules:\n  - name: my-rule\n    record: connections\n    value: "1"\n' >"$BATS_TEST_TMPDIR/mine.yaml"
+	PGX_ALERT_MY_RULE_WARN=5 run -0 pgx-report alerts --alerts-only --alerts "$BATS_TEST_TMPDIR/mine.yaml" "$F"
+}
+
 @test "bad input, a bad catalog and bad options are errors with their exit codes" {
 	printf '{"type":"connections","ts":1,"total":3}\nnot json\n' >"$BATS_TEST_TMPDIR/bad.ndjson"
 	run pgx-report -f prom "$BATS_TEST_TMPDIR/bad.ndjson"
