@@ -220,6 +220,10 @@ apply_paused() {
 	run --separate-stderr pgx-apply -d host=/nonexistent plan < <(printf "checkpoint_timeout = 5min\nwork_mem = '1MB'\0; DROP TABLE t\n")
 	assert_failure 3
 	assert_equal "$stderr" "pgx-apply: error: stdin:2: NUL byte in line"
+	# a parameter name from a record, quoted in a warning
+	rec='{"type":"recommendation","parameter":"a\u001b[2Jb","recommended":1}'
+	run --separate-stderr pgx-apply -d host=/nonexistent plan < <(printf '%s\n%s\n' "$rec" "$rec")
+	assert_equal "$(head -1 <<<"$stderr")" "pgx-apply: warning: stdin:2: 'a\\x1b[2Jb' given again; the last value wins"
 }
 
 @test "a failure midway undoes the steps already made" {
