@@ -80,8 +80,23 @@ $(BUILD)/test/pq_check: test/unit/pq_check.c $(LIBPGX)
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPGX) \
 		$(shell $(PKG_CONFIG) --libs libpq) $(LIB_LIBS)
 
-check: all $(BUILD)/test/pq_check
-	PATH="$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
+# Test hooks (PGX_APPLY_TEST_PAUSE_AFTER) exist only in copies built with
+# -DPGX_TEST_HOOKS into $(BUILD)/test/bin, first in check's PATH; `install`
+# installs $(BUILD)/bin, built without them.
+$(BUILD)/test-hooks/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $< (test hooks)")
+	$(Q)$(CC) $(CPPFLAGS) -DPGX_TEST_HOOKS $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+HOOKED_APPLY_OBJS := $(filter-out %/run.o,$(pgx-apply_OBJS)) $(BUILD)/test-hooks/cmd/pgx-apply/run.o
+$(BUILD)/test-hooks/cmd/pgx-apply/run.o: CPPFLAGS += $(call once,APPLY_CFLAGS,$(PKG_CONFIG) --cflags $(PKGS_pgx-apply))
+$(BUILD)/test/bin/pgx-apply: $(HOOKED_APPLY_OBJS) $(LIBPGX)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(HOOKED_APPLY_OBJS) $(LIBPGX) \
+		$(shell $(PKG_CONFIG) --libs $(PKGS_pgx-apply)) $(LIB_LIBS)
+
+check: all $(BUILD)/test/pq_check $(BUILD)/test/bin/pgx-apply
+	PATH="$(CURDIR)/$(BUILD)/test/bin:$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
 	PGX_BUILD="$(CURDIR)/$(BUILD)" $(BATS) --timing $(BATS_FLAGS) $(TESTS)
 
 # The same suite, built with AddressSanitizer and UndefinedBehaviorSanitizer.

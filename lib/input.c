@@ -182,6 +182,12 @@ json_t *pgx_json_parse_line(const struct pgx_line *line, char *err, size_t errle
 
 	if (err && errlen)
 		err[0] = '\0';
+	if (memchr(line->text, '\0', line->len)) {
+		/* jansson would name some later column; C strings would cut here */
+		if (err)
+			snprintf(err, errlen, "NUL byte in line");
+		return NULL;
+	}
 	while (i < line->len && (line->text[i] == ' ' || line->text[i] == '\t'))
 		i++;
 	if (i == line->len || line->text[i] != '{')

@@ -185,8 +185,14 @@ int pgx_finish(int status)
 		note_write_error();
 	if (ferror(stdout) && !write_errno)
 		write_errno = EIO;
+	if ((errno = pgx_output_done(!write_errno && status != PGX_EXIT_INTERRUPTED)))
+		write_errno = errno;	/* what the -o file said, not EIO */
 	if (fclose(stdout) == EOF)
 		note_write_error();
+	if (write_errno && pgx_output_name()) {
+		pgx_error("cannot write \"%s\": %s", pgx_output_name(), strerror(write_errno));
+		return PGX_EXIT_OUTPUT;
+	}
 	if (write_errno) {
 		pgx_error("write error on standard output: %s", strerror(write_errno));
 		return PGX_EXIT_OUTPUT;

@@ -112,8 +112,9 @@ unsigned long pgx_input_errors(const struct pgx_input *in);
 void pgx_input_close(struct pgx_input *in);
 
 /* Parse a line as a JSON object. Returns NULL if the line is not JSON
- * (does not start with '{'); on invalid JSON returns NULL and, if err is
- * given, fills it ("invalid JSON at column 12: ..."). */
+ * (does not start with '{'); on invalid JSON, or a NUL byte anywhere in
+ * the line (JSON or not), returns NULL and, if err is given, fills it
+ * ("invalid JSON at column 12: ...", "NUL byte in line"). */
 json_t *pgx_json_parse_line(const struct pgx_line *line, char *err, size_t errlen);
 /* Read the next NDJSON record; non-object or invalid lines are reported with
  * NAME:LINE and counted as input errors; returns 1, 0 at end, -1 on error. */
@@ -128,6 +129,12 @@ char *pgx_utf8_sanitize(const char *s, size_t len, size_t *outlen);
  * invalid byte, or -1. */
 json_t *pgx_json_text(const char *s, size_t len, long *bad_at);
 
+/* Input quoted in a diagnostic: its first max_chars characters, "..." if
+ * there are more, with \n, \t, \r, \\ and \xNN for other control
+ * characters (C1 too) and invalid bytes, so no escape sequence reaches the
+ * terminal.  Caller frees. */
+char *pgx_excerpt(const char *s, size_t len, size_t max_chars);
+
 /* Record accessors that tolerate missing or mistyped fields. */
 const char *pgx_rec_type(const json_t *rec);
 const char *pgx_rec_str(const json_t *rec, const char *key);
@@ -139,6 +146,19 @@ long pgx_rec_int(const json_t *rec, const char *key, long dflt);
  * rename, fsync of the directory; mode is masked by the umask.  False with
  * errno set (nothing replaced) on failure. */
 bool pgx_write_atomic(const char *path, mode_t mode, void (*render)(FILE *, void *), void *arg);
+/* -o FILE: standard output goes to path from now on ("-" or NULL: stays).
+ * A regular file, or a name not taken yet, is written to a temporary file
+ * beside it that pgx_finish() renames over it (pgx_write_atomic's steps);
+ * a device, FIFO or socket is written in place; a directory, or a symbolic
+ * link to anything but a device, FIFO or socket, is refused.  False, with
+ * "cannot write PATH: reason" reported, when it cannot be opened.  path is
+ * kept, not copied: pass one that lives until pgx_finish() (argv does). */
+bool pgx_output_to(const char *path);
+const char *pgx_output_name(void);	/* the -o path, or NULL for stdout */
+/* For pgx_finish(), once stdout is flushed: flush to disk and rename
+ * (keep) or remove the temporary file; 0, or the errno of the first
+ * failed write, fsync or rename. */
+int pgx_output_done(bool keep);
 
 /* ---- installed data ---- */
 /* Find share/pgx/REL: $PGX_SHARE_DIR, then beside the binary (installed or

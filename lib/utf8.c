@@ -85,3 +85,52 @@ char *pgx_utf8_sanitize(const char *str, size_t len, size_t *outlen)
 		*outlen = (size_t)(o - out);
 	return out;
 }
+
+/* C0 controls, DEL and C1 controls (U+0080-U+009F, which some terminals
+ * take as escape sequences too) */
+static bool is_control(const unsigned char *s, size_t n)
+{
+	return n == 1 ? s[0] < 0x20 || s[0] == 0x7f : n == 2 && s[0] == 0xC2 && s[1] < 0xA0;
+}
+
+static char *escape_sequence(char *o, const unsigned char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (n == 1 && (s[0] == '\n' || s[0] == '\t' || s[0] == '\r' || s[0] == '\\')) {
+		*o++ = '\\';
+		*o++ = s[0] == '\n' ? 'n' : s[0] == '\t' ? 't' : s[0] == '\r' ? 'r' : '\\';
+		return o;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(o, "\\x", 2);
+		o[2] = hex[s[i] >> 4];
+		o[3] = hex[s[i] & 15];
+		o += 4;
+	}
+	return o;
+}
+
+char *pgx_excerpt(const char *str, size_t len, size_t max_chars)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	char *out = pgx_xmalloc(max_chars * 8 + 4), *o = out;
+	size_t i = 0, chars = 0;
+
+	while (i < len && chars < max_chars) {
+		size_t n = utf8_sequence_len(s + i, len - i);
+
+		if (n == 1 && s[i] != '\\' && !is_control(s + i, 1))
+			*o++ = (char)s[i];
+		else if (n > 1 && !is_control(s + i, n))
+			memcpy(o, s + i, n), o += n;
+		else
+			o = escape_sequence(o, s + i, n ? n : 1);
+		i += n ? n : 1;
+		chars++;
+	}
+	if (i < len)
+		memcpy(o, "...", 3), o += 3;
+	*o = '\0';
+	return out;
+}

@@ -211,6 +211,21 @@ apply_paused() {
 	assert_equal "$(psql_q -c "SELECT count(*) FROM pg_class WHERE relname = 't'")" 1
 }
 
+@test "an input line in an error is cut short with control bytes escaped; a NUL byte is an error" {
+	long="$(printf 'x%.0s' {1..100})"
+	run --separate-stderr pgx-apply -d host=/nonexistent plan < <(printf "work_mem = '1MB' \e[31mred\tx %s\n" "$long")
+	assert_failure 3
+	assert_equal "$stderr" "pgx-apply: error: stdin:1: unexpected text after the value: work_mem = '1MB' \\x1b[31mred\\tx ${long:0:32}..."
+	# a NUL once cut the line silently: this applied work_mem = 1MB
+	run --separate-stderr pgx-apply -d host=/nonexistent plan < <(printf "checkpoint_timeout = 5min\nwork_mem = '1MB'\0; DROP TABLE t\n")
+	assert_failure 3
+	assert_equal "$stderr" "pgx-apply: error: stdin:2: NUL byte in line"
+	# a parameter name from a record, quoted in a warning
+	rec='{"type":"recommendation","parameter":"a\u001b[2Jb","recommended":1}'
+	run --separate-stderr pgx-apply -d host=/nonexistent plan < <(printf '%s\n%s\n' "$rec" "$rec")
+	assert_equal "$(head -1 <<<"$stderr")" "pgx-apply: warning: stdin:2: 'a\\x1b[2Jb' given again; the last value wins"
+}
+
 @test "a failure midway undoes the steps already made" {
 	start_cluster
 	# log_timezone passes the prechecks (a string the session cannot SET, so

@@ -101,6 +101,84 @@ shifted() {
 	assert_output 1
 }
 
+@test "-o writes a FIFO, a device node and a socket in place, and they stay what they were" {
+	require_root "mknod"
+	d="$BATS_TEST_TMPDIR"
+	mkfifo "$d/fifo"
+	mknod "$d/null" c 1 3
+	ln -s null "$d/null-link"
+	for fmt in prom html json; do
+		timeout 30 cat "$d/fifo" >"$d/read.$fmt" &
+		run -0 timeout 30 pgx-report -f "$fmt" -o "$d/fifo" "$F"
+		wait $!
+		[ -s "$d/read.$fmt" ] || fail "the reader of the FIFO got no $fmt"
+		[ -p "$d/fifo" ] || fail "-f $fmt replaced the FIFO"
+		run -0 pgx-report -f "$fmt" -o "$d/null" "$F"
+		[ -c "$d/null" ] || fail "-f $fmt replaced the device node"
+		run -0 pgx-report -f "$fmt" -o "$d/null-link" "$F"
+		[ -L "$d/null-link" ] && [ -c "$d/null" ] || fail "-f $fmt replaced the link to a device"
+	done
+	grep -q '^pg_connections{' "$d/read.prom"
+	grep -q '</html>' "$d/read.html"
+	jq -e .cluster "$d/read.json" >/dev/null
+	python3 - "$d/sock" "$F" <<-'PY'
+	import socket, subprocess, sys
+	s = socket.socket(socket.AF_UNIX)
+	s.bind(sys.argv[1])
+	s.listen(1)
+	p = subprocess.Popen(["pgx-report", "-f", "prom", "-o", sys.argv[1], sys.argv[2]])
+	c, _ = s.accept()
+	c.settimeout(30)
+	data = b"".join(iter(lambda: c.recv(65536), b""))
+	assert p.wait(30) == 0 and b"pg_connections{" in data, "nothing read from the socket"
+	PY
+	[ -S "$d/sock" ] || fail "the socket was replaced"
+}
+
+@test "-o refuses a symbolic link to a file, a directory and an unwritable directory" {
+	d="$BATS_TEST_TMPDIR"
+	echo old >"$d/target"
+	ln -s target "$d/link"
+	for fmt in prom html json; do
+		run pgx-report -f "$fmt" -o "$d/link" "$F"
+		assert_failure 6
+		assert_output "pgx-report: error: cannot write \"$d/link\": is a symbolic link; refusing to replace it"
+		[ -L "$d/link" ] && [ "$(cat "$d/target")" = old ] || fail "-f $fmt touched the link or its target"
+	done
+	ln -s nowhere "$d/dangling"
+	run pgx-report -f prom -o "$d/dangling" "$F"
+	assert_failure 6
+	[ -L "$d/dangling" ] && [ ! -e "$d/nowhere" ] || fail "created a file through a dangling link"
+	mkdir "$d/dir"
+	run pgx-report -f prom -o "$d/dir" "$F"
+	assert_failure 6
+	assert_output "pgx-report: error: cannot write \"$d/dir\": Is a directory"
+	mkdir -m 755 "$d/ro"
+	chmod 555 "$d/ro"
+	chmod 755 "$d"
+	if [ "$(id -u)" = 0 ]; then as=(runuser -u nobody --); else as=(); fi
+	run "${as[@]}" "$PGX_BUILD/bin/pgx-report" -f prom -o "$d/ro/pgx.prom" "$F"
+	assert_failure 6
+	assert_output "pgx-report: error: cannot write \"$d/ro/pgx.prom\": Permission denied"
+	assert_equal "$(ls -A "$d/ro")" ""
+}
+
+@test "a failed write names the -o file and leaves no temporary file" {
+	require_root "mknod"
+	d="$BATS_TEST_TMPDIR"
+	mknod "$d/full" c 1 7
+	for fmt in prom html json; do
+		run pgx-report -f "$fmt" -o "$d/full" "$F"
+		assert_failure 6
+		assert_output "pgx-report: error: cannot write \"$d/full\": No space left on device"
+		[ -c "$d/full" ] || fail "-f $fmt replaced the device node"
+	done
+	run pgx-report diff -f json -o "$d/full" "$F" "$F"
+	assert_failure 6
+	assert_output "pgx-report: error: cannot write \"$d/full\": No space left on device"
+	assert_equal "$(ls -A "$d" | grep -c '^\.full\.')" 0
+}
+
 @test "the table of a health snapshot fits 80 columns and shows the seed's tables" {
 	run -0 pgx-report "$F"
 	assert_80_columns
@@ -361,6 +439,29 @@ shifted() {
 	assert_equal "$(jq -r '.changes[] | select(.item=="tables public.t" and .field=="total_bytes") | .delta > 0' <<<"$output")" true
 	assert_equal "$(jq -r '.changes[] | select(.section=="settings" and .item=="settings work_mem") | .after' <<<"$output")" 64MB
 	assert_equal "$(jq -r '[.changes[] | select(.field=="xact_commit_total") | .rate_per_s > 0] | any' <<<"$output")" true
+}
+
+@test "an unknown key in an alert file and a PGX_ALERT_ variable naming no rule are errors with file:line or the variable" {
+	printf 'rules:\n  - name: blocking_locks\n    warn: 5\n    critical: 9\n' >"$BATS_TEST_TMPDIR/typo.yaml"
+	run pgx-report alerts --alerts "$BATS_TEST_TMPDIR/typo.yaml" "$F"
+	assert_failure 2
+	assert_output "pgx-report: error: $BATS_TEST_TMPDIR/typo.yaml:4: unknown key \"critical\" in an alert rule (known: name, summary, record, each, value, op, when, warn, crit, sigma, for, window, rate, message, key, enabled)"
+	printf 'rule:\n  - name: blocking_locks\n    warn: 5\n' >"$BATS_TEST_TMPDIR/top.yaml"
+	run pgx-report alerts --alerts "$BATS_TEST_TMPDIR/top.yaml" "$F"
+	assert_failure 2
+	assert_output "pgx-report: error: $BATS_TEST_TMPDIR/top.yaml:1: unknown key \"rule\" (an alert file has \"rules:\" only)"
+	sed 's/^    warn:/    warning:/' "$PGX_SHARE_DIR/alerts.yaml" >"$BATS_TEST_TMPDIR/catalog.yaml"
+	run pgx-report alerts --catalog "$BATS_TEST_TMPDIR/catalog.yaml" --list
+	assert_failure 2
+	assert_output --regexp "^pgx-report: error: $BATS_TEST_TMPDIR/catalog.yaml:[0-9]+: unknown key \"warning\""
+	for var in PGX_ALERT_BLOCKING_LOKS_WARN PGX_ALERT_BLOCKING_LOCKS_WARNING PGX_ALERT_; do
+		run env "$var=5" pgx-report alerts --alerts-only "$F"
+		assert_failure 2
+		assert_output "pgx-report: error: $var names no alert rule (PGX_ALERT_<RULE>_WARN, _CRIT or _FOR; pgx-report alerts --list shows the rules)"
+	done
+	# a rule the user file adds can be overridden too
+	printf 'rules:\n  - name: my-rule\n    record: connections\n    value: "1"\n' >"$BATS_TEST_TMPDIR/mine.yaml"
+	PGX_ALERT_MY_RULE_WARN=5 run -0 pgx-report alerts --alerts-only --alerts "$BATS_TEST_TMPDIR/mine.yaml" "$F"
 }
 
 @test "bad input, a bad catalog and bad options are errors with their exit codes" {

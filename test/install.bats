@@ -18,3 +18,26 @@ load test_helper
 	assert_success
 	[ ! -e "$dest/opt/pgx/bin/pgx-logmatch" ] || fail "uninstall left the binary"
 }
+
+teardown() {
+	pg_stop
+}
+
+@test "an installed pgx-apply ignores PGX_APPLY_TEST_PAUSE_AFTER; only the test build has the hook" {
+	dest="$BATS_TEST_TMPDIR/root"
+	run make -C "$PGX_TEST_DIR/.." BUILD="$PGX_BUILD" PREFIX=/opt/pgx DESTDIR="$dest" install
+	assert_success
+	if grep -q PGX_APPLY_TEST_PAUSE_AFTER "$dest/opt/pgx/bin/pgx-apply"; then
+		fail "the installed pgx-apply contains the test hook"
+	fi
+	grep -q PGX_APPLY_TEST_PAUSE_AFTER "$(command -v pgx-apply)" ||
+		fail "the pgx-apply the tests run has no test hook"
+	pg_start
+	echo "work_mem = '16MB'" >"$BATS_TEST_TMPDIR/change.conf"
+	# with the hook it would sleep 60 s after the first parameter
+	PGX_STATE_DIR="$BATS_TEST_TMPDIR/state" PGX_APPLY_TEST_PAUSE_AFTER=1 run --separate-stderr \
+		timeout 20 "$dest/opt/pgx/bin/pgx-apply" -d "$PGX_PG_DSN" apply --file "$BATS_TEST_TMPDIR/change.conf"
+	assert_success
+	[[ "$stderr" != *"test pause"* ]] || fail "the installed pgx-apply paused: $stderr"
+	assert_equal "$(psql_q -Atc 'SHOW work_mem')" 16MB
+}

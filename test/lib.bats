@@ -83,3 +83,18 @@ pq_check() {
 	run pq_check ping "host=127.0.0.1 port=1"
 	assert_output 2
 }
+
+@test "a NUL byte in NDJSON input is an error naming the input and line, in every command that reads records" {
+	nul_input() { printf '{"type":"x","ts":1,"src":"t"}\n{"type":"x","ts":1}\0{"a":1}\n'; }
+	for cmd in "pgx-report" "pgx-report slowlog" "pgx-report plan" "pgx-report workload" \
+		"pgx-report alerts" "pgx-report -f prom" "pgx-timeline" "pgx-tune --memory 4G --cpus 4" \
+		"pgx-apply -d host=/nonexistent plan"; do
+		run --separate-stderr bash -c "$cmd" < <(nul_input)
+		[ "$status" -eq 3 ] || fail "$cmd: exit $status"
+		assert_equal "$(head -1 <<<"$stderr")" "${cmd%% *}: error: stdin:2: NUL byte in line"
+	done
+	nul_input >"$BATS_TEST_TMPDIR/in.ndjson"
+	run --separate-stderr pgx-report aggregate "$BATS_TEST_TMPDIR/in.ndjson"
+	assert_failure 3
+	assert_equal "$(head -1 <<<"$stderr")" "pgx-report: error: $BATS_TEST_TMPDIR/in.ndjson:2: NUL byte in line"
+}

@@ -229,6 +229,20 @@ teardown_file() {
 	assert_equal "${#lines[@]}" 3
 }
 
+@test "a NUL byte in a log line is read as U+FFFD and the line matched whole; in a record it is bad input" {
+	printf 'ok line\nzeroed \0\0tail ERROR:  after the NULs\n\0\0\0\0\n' >"$BATS_TEST_TMPDIR/z.log"
+	run --separate-stderr pgx-logmatch "$BATS_TEST_TMPDIR/z.log"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r 'select(.lineno==2) | [.rule, .captures.message, .line] | @tsv' <<<"$output")" \
+		"$(printf 'error\tafter the NULs\tzeroed \uFFFD\uFFFDtail ERROR:  after the NULs')"
+	assert_equal "$(jq -r 'select(.lineno==3) | .line' <<<"$output")" $'\uFFFD\uFFFD\uFFFD\uFFFD'
+	run --separate-stderr bash -c "printf '{\"type\":\"log\",\"line\":\"a\\0b\"}\\n' | pgx-logmatch"
+	assert_failure 3
+	assert_equal "$stderr" "pgx-logmatch: error: stdin:1: NUL byte in line; read as a plain log line"
+	assert_equal "$(jq -r .type <<<"$output")" log
+}
+
 @test "an over-long line is skipped with its line number and the rest is still read" {
 	{ echo first; head -c 5000 /dev/zero | tr '\0' x; echo; echo 'third ERROR:  boom'; } >"$BATS_TEST_TMPDIR/long.log"
 	run --separate-stderr pgx-logmatch -L 1K "$BATS_TEST_TMPDIR/long.log"

@@ -361,8 +361,54 @@ two_hundred_processes() {
 	run bash -c 'pgx-report "$1" >/dev/full' _ "$F/base.ndjson"
 	assert_failure 6
 	assert_output --partial "pgx-report: error: write error on standard output"
-	run pgx-report -o /dev/full -f svg "$F/base.ndjson"
-	assert_failure 6
+}
+
+# Every view that takes -o: profile table, json and svg, compare, aggregate,
+# slowlog (no input: an empty table).
+o_views() {
+	local out="$1"
+	printf '%s\n' "-o $out $F/base.ndjson" "-f json -o $out $F/base.ndjson" \
+		"-f svg -o $out $F/base.ndjson" "compare -o $out $F/base.ndjson $F/cand1.ndjson" \
+		"aggregate -o $out $F/base.ndjson $F/cand1.ndjson" "slowlog -o $out /dev/null"
+}
+
+@test "-o in every view writes a FIFO or a device in place and names the file a write failed on" {
+	require_root "mknod"
+	d="$BATS_TEST_TMPDIR"
+	mkfifo "$d/fifo"
+	mknod "$d/full" c 1 7
+	while read -r args; do
+		timeout 30 cat "$d/fifo" >"$d/read" &
+		run timeout 30 pgx-report $args
+		wait $!
+		[ "$status" -le 1 ] || fail "pgx-report $args: exit $status: $output"
+		[ -s "$d/read" ] && [ -p "$d/fifo" ] || fail "pgx-report $args: FIFO not written in place"
+	done < <(o_views "$d/fifo")
+	while read -r args; do
+		run pgx-report $args
+		assert_failure 6
+		assert_line "pgx-report: error: cannot write \"$d/full\": No space left on device"
+		[ -c "$d/full" ] || fail "pgx-report $args replaced the device node"
+	done < <(o_views "$d/full")
+}
+
+@test "-o in every view refuses a symbolic link and replaces a regular file whole" {
+	d="$BATS_TEST_TMPDIR"
+	echo old >"$d/target"
+	ln -s target "$d/link"
+	while read -r args; do
+		run pgx-report $args
+		assert_failure 6
+		assert_line "pgx-report: error: cannot write \"$d/link\": is a symbolic link; refusing to replace it"
+		[ "$(cat "$d/target")" = old ] || fail "pgx-report $args wrote through the link"
+	done < <(o_views "$d/link")
+	while read -r args; do
+		echo old >"$d/file"
+		run pgx-report $args
+		[ "$status" -le 1 ] || fail "pgx-report $args: exit $status: $output"
+		[ "$(cat "$d/file")" != old ] && [ -s "$d/file" ] || fail "pgx-report $args did not replace the file"
+		assert_equal "$(ls -A "$d" | grep -c '^\.file\.')" 0
+	done < <(o_views "$d/file")
 }
 
 @test "pgx-report leaks nothing over every view and bad input (valgrind)" {

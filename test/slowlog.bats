@@ -370,6 +370,28 @@ wait_for_logs() {	# until every log has the marker statement and an autovacuum r
 	[ "$(grep -c 'error: .*pg.log:[0-9]*:' <<<"$output")" -eq 5 ] || fail "not five line errors"
 }
 
+@test "records longer than 1 MiB are skipped as in every other view, unless --max-line-length allows them" {
+	# one shape run 300000 times: its match_group record is about 1.2 MB
+	python3 -c '
+import json
+head = {"type": "match_group", "ts": 2, "src": "pgx-logmatch", "rule": "query_duration",
+        "by": "statement", "normalize": "sql", "key": "select ?", "count": 300000,
+        "first_seen": 1, "last_seen": 2, "example": "SELECT 1", "measure": "duration_ms",
+        "total": 2250000, "max": 12.5, "p95": 12.5}
+line = json.dumps(head, separators=(",", ":"))[:-1]
+print(line + ",\"values\":[" + ",".join(["7.5"] * 300000) + "]}")' >"$BATS_TEST_TMPDIR/big.ndjson"
+	[ "$(wc -c <"$BATS_TEST_TMPDIR/big.ndjson")" -gt $((1 << 20)) ]
+	run --separate-stderr pgx-report slowlog -f json "$BATS_TEST_TMPDIR/big.ndjson"
+	assert_failure 3
+	assert_equal "$(head -1 <<<"$stderr")" "pgx-report: error: $BATS_TEST_TMPDIR/big.ndjson:1: line longer than 1048576 bytes, skipped"
+	assert_equal "$(jq -c '[.statements, .queries]' <<<"$output")" '[0,[]]'
+	run --separate-stderr pgx-report slowlog -L 2M -f json "$BATS_TEST_TMPDIR/big.ndjson"
+	assert_success
+	assert_equal "$(jq -c '.queries[0] | [.count, .total_ms, .p95_ms]' <<<"$output")" '[300000,2250000,7.5]'
+	run pgx-report slowlog --max-line-length 2G /dev/null
+	assert_failure 2
+}
+
 @test "usage errors: an unknown format, a bad -n, options before slowlog, a missing file" {
 	run pgx-report slowlog -f svg
 	assert_failure 2

@@ -20,7 +20,10 @@ struct param *changeset_add(struct changeset *cs, const char *name, const char *
 
 	for (size_t i = 0; i < cs->n; i++)
 		if (!strcasecmp(cs->params[i].name, name)) {
-			pgx_warn("%s: '%s' given again; the last value wins", origin, name);
+			char *quoted = pgx_excerpt(name, strlen(name), 60);	/* a record's, any text */
+
+			pgx_warn("%s: '%s' given again; the last value wins", origin, quoted);
+			free(quoted);
 			set_str(&cs->params[i].to, to);
 			set_str(&cs->params[i].origin, origin);
 			return &cs->params[i];

@@ -30,14 +30,23 @@ static int take_record(json_t *rec, const char *origin, struct changeset *cs, bo
 	return 0;
 }
 
+/* The line is quoted cut short and escaped: it may be anything, a
+ * terminal's escape sequence included. */
+#define QUOTED_CHARS 60
+
 static int take_conf_line(const struct pgx_line *line, const char *origin, struct changeset *cs)
 {
-	char *name, *value;
+	char *name = NULL, *value = NULL, *quoted;
 	const char *err = NULL;
 	int rc = 0;
 
-	if (!value_parse_conf_line(line->text, &name, &value, &err)) {
-		pgx_error("%s: %s: %s", origin, err, line->text);
+	if (memchr(line->text, '\0', line->len)) {
+		pgx_error("%s: NUL byte in line", origin);
+		rc = -1;
+	} else if (!value_parse_conf_line(line->text, &name, &value, &err)) {
+		quoted = pgx_excerpt(line->text, line->len, QUOTED_CHARS);
+		pgx_error("%s: %s: %s", origin, err, quoted);
+		free(quoted);
 		rc = -1;
 	} else if (name)
 		changeset_add(cs, name, value, origin);

@@ -94,8 +94,9 @@ static bool match_record(struct matcher *m, struct log_source *src, const struct
 	return pgx_emit_raw(line->text, line->len);	/* not ours: pass it on */
 }
 
+/* plain: never read as a record (one with a NUL byte, already reported) */
 static bool handle_line(struct matcher *m, struct pgx_input *in, const struct pgx_line *line,
-			struct csv_pending *csv, struct csv_pending *entry)
+			bool plain, struct csv_pending *csv, struct csv_pending *entry)
 {
 	struct log_source src = { .input = pgx_input_name(in), .lineno = line->lineno };
 	char err[200];
@@ -112,7 +113,8 @@ static bool handle_line(struct matcher *m, struct pgx_input *in, const struct pg
 		csv_append(csv, line);
 		return !pglog_csv_complete(csv->buf, csv->len) || match_csv(m, &src, csv);
 	}
-	if ((rec = pgx_json_parse_line(line, err, sizeof(err)))) {
+	err[0] = '\0';
+	if (!plain && (rec = pgx_json_parse_line(line, err, sizeof(err)))) {
 		ok = match_record(m, &src, line, rec);
 		json_decref(rec);
 		return ok;
@@ -145,11 +147,43 @@ static bool flush_csv(struct matcher *m, struct pgx_input *in, struct csv_pendin
 	return match_csv(m, &src, csv);
 }
 
+/* A log file may hold NUL bytes (the zeroed tail a crash can leave): each
+ * is read as U+FFFD, so the line is matched and written whole rather than
+ * cut at the first one.  A record with one is bad input, read as a plain
+ * line.  NULL when the line has none; caller frees. */
+static char *nul_as_replacement(struct matcher *m, struct pgx_input *in, struct pgx_line *line)
+{
+	size_t nuls = 0, n = 0;
+	char *buf;
+
+	for (const char *p = line->text; (p = memchr(p, '\0', line->len - (size_t)(p - line->text))); p++)
+		nuls++;
+	if (!nuls)
+		return NULL;
+	if (line->text[strspn(line->text, " \t")] == '{') {
+		pgx_error("%s:%lu: NUL byte in line; read as a plain log line", pgx_input_name(in), line->lineno);
+		m->input_errors++;
+	}
+	buf = calloc(1, line->len + 2 * nuls + 16);	/* zeroed: PCRE2's JIT reads past the end */
+	if (!buf)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	for (size_t i = 0; i < line->len; i++) {
+		if (line->text[i])
+			buf[n++] = line->text[i];
+		else
+			memcpy(buf + n, "\xEF\xBF\xBD", 3), n += 3;
+	}
+	line->text = buf;
+	line->len = n;
+	return buf;
+}
+
 bool match_input(struct matcher *m, const char *path, bool follow, size_t max_line)
 {
 	struct pgx_input *in = pgx_input_open(path, max_line);
 	struct csv_pending csv = { 0 }, entry = { 0 };
 	struct pgx_line line;
+	char *replaced;
 	bool ok = true;
 	int got;
 
@@ -161,7 +195,9 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 	while (ok && (got = pgx_input_next(in, &line)) == 1) {
 		if (line.no_newline)
 			pgx_warn("%s:%lu: last line has no newline (truncated?)", pgx_input_name(in), line.lineno);
-		ok = handle_line(m, in, &line, &csv, &entry);
+		replaced = nul_as_replacement(m, in, &line);
+		ok = handle_line(m, in, &line, replaced != NULL, &csv, &entry);
+		free(replaced);
 	}
 	if (ok && entry.len)
 		ok = match_stderr(m, in, &entry);

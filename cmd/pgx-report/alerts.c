@@ -159,11 +159,16 @@ static void render_state(FILE *f, void *arg)
 	fputc('\n', f);
 }
 
+/* Replaced whole: a state read half written would forget firing alerts.
+ * 0666 less the umask, as any file a command creates. */
 static void state_write(struct alert_run *run)
 {
-	if (run->o->state_path &&
-	    write_atomic(run->o->state_path, render_state, run->state) != PGX_EXIT_OK)
+	const char *path = run->o->state_path;
+
+	if (path && !pgx_write_atomic(path, 0666, render_state, run->state)) {
+		pgx_error("cannot write \"%s\": %s", path, strerror(errno));
 		run->write_failed = true;
+	}
 }
 
 /* ---- evaluation ---- */

@@ -46,6 +46,69 @@ static json_t *yaml_node_json(yaml_document_t *doc, yaml_node_t *n, int depth)
 	}
 }
 
+#define RULE_KEYS "name, summary, record, each, value, op, when, warn, crit, sigma, " \
+		  "for, window, rate, message, key, enabled"
+
+static bool is_rule_key(const char *k)
+{
+	static const char *const keys[] = {
+		"name", "summary", "record", "each", "value", "op", "when", "warn", "crit",
+		"sigma", "for", "window", "rate", "message", "key", "enabled", NULL,
+	};
+
+	for (size_t i = 0; keys[i]; i++)
+		if (!strcmp(k, keys[i]))
+			return true;
+	return false;
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static bool check_rule_keys(yaml_document_t *doc, yaml_node_t *rule, const char *path)
+{
+	if (rule->type != YAML_MAPPING_NODE)
+		return true;	/* rule_from_json says what is missing */
+	for (yaml_node_pair_t *p = rule->data.mapping.pairs.start; p < rule->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+
+		if (scalar(k) && !is_rule_key(scalar(k))) {
+			pgx_error("%s:%zu: unknown key \"%s\" in an alert rule (known: " RULE_KEYS ")",
+				  path, k->start_mark.line + 1, scalar(k));
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A misspelt key (critical: for crit) would leave the default in force
+ * without a word, so every key must be one this file format has. */
+static bool check_keys(yaml_document_t *doc, const char *path)
+{
+	yaml_node_t *root = yaml_document_get_root_node(doc), *rules = NULL;
+
+	if (!root || root->type != YAML_MAPPING_NODE)
+		return true;	/* rules_of says a "rules:" list is expected */
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+
+		if (scalar(k) && strcmp(scalar(k), "rules")) {
+			pgx_error("%s:%zu: unknown key \"%s\" (an alert file has \"rules:\" only)",
+				  path, k->start_mark.line + 1, scalar(k));
+			return false;
+		}
+		rules = yaml_document_get_node(doc, p->value);
+	}
+	if (!rules || rules->type != YAML_SEQUENCE_NODE)
+		return true;
+	for (yaml_node_item_t *i = rules->data.sequence.items.start; i < rules->data.sequence.items.top; i++)
+		if (!check_rule_keys(doc, yaml_document_get_node(doc, *i), path))
+			return false;
+	return true;
+}
+
 static json_t *yaml_load_json(const char *path)
 {
 	yaml_parser_t parser;
@@ -63,10 +126,10 @@ static json_t *yaml_load_json(const char *path)
 		pgx_error("%s:%zu: %s", path, parser.problem_mark.line + 1,
 			  parser.problem ? parser.problem : "invalid YAML");
 	} else {
-		out = yaml_node_json(&doc, yaml_document_get_root_node(&doc), 0);
-		yaml_document_delete(&doc);
-		if (!out)
+		if (check_keys(&doc, path) &&
+		    !(out = yaml_node_json(&doc, yaml_document_get_root_node(&doc), 0)))
 			out = json_object();	/* an empty file */
+		yaml_document_delete(&doc);
 	}
 	yaml_parser_delete(&parser);
 	fclose(f);
@@ -175,18 +238,27 @@ static bool seconds_field(const json_t *r, const char *rule, const char *key, do
 	return pgx_parse_seconds(s, opt, out);
 }
 
+static const char *const env_what[] = { "WARN", "CRIT", "FOR" };
+
+/* PGX_ALERT_<RULE>_<WHAT>: the rule's name upper-cased, other than letters
+ * and digits as _ */
+static void env_name(char *name, size_t size, const char *rule, const char *what)
+{
+	size_t j = (size_t)snprintf(name, size, "PGX_ALERT_");
+
+	for (const char *p = rule; *p && j < size - 8; p++)
+		name[j++] = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
+	snprintf(name + j, size - j, "_%s", what);
+}
+
 static bool env_override(struct rule *r)
 {
-	static const char *const what[] = { "WARN", "CRIT", "FOR" };
 	char name[160];
 
 	for (size_t i = 0; i < 3; i++) {
 		const char *v;
-		size_t j = (size_t)snprintf(name, sizeof(name), "PGX_ALERT_");
 
-		for (const char *p = r->name; *p && j < sizeof(name) - 8; p++)
-			name[j++] = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
-		snprintf(name + j, sizeof(name) - j, "_%s", what[i]);
+		env_name(name, sizeof(name), r->name, env_what[i]);
 		if (!(v = getenv(name)))
 			continue;
 		if (i == 2 ? !pgx_parse_seconds(v, name, &r->for_s)
@@ -259,6 +331,42 @@ static bool rule_from_json(struct rule *r, const json_t *j)
 	       env_override(r) && check_syntax(r);
 }
 
+static bool env_names_rule(const json_t *rules, const char *var, size_t len)
+{
+	const json_t *r;
+	char name[160];
+	size_t i;
+
+	json_array_foreach(rules, i, r) {
+		const char *rule = json_string_value(json_object_get(r, "name"));
+
+		for (size_t w = 0; rule && w < 3; w++) {
+			env_name(name, sizeof(name), rule, env_what[w]);
+			if (strlen(name) == len && !strncmp(name, var, len))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* An override of a rule that does not exist (a typo) would be ignored while
+ * the operator believes the threshold set. */
+static bool check_env(const json_t *rules)
+{
+	extern char **environ;
+
+	for (char **e = environ; *e; e++) {
+		size_t len = strcspn(*e, "=");
+
+		if (strncmp(*e, "PGX_ALERT_", 10) || env_names_rule(rules, *e, len))
+			continue;
+		pgx_error("%.*s names no alert rule (PGX_ALERT_<RULE>_WARN, _CRIT or _FOR; "
+			  "%s alerts --list shows the rules)", (int)len, *e, pgx_progname());
+		return false;
+	}
+	return true;
+}
+
 static bool enabled(const json_t *j)
 {
 	const char *e = json_string_value(json_object_get(j, "enabled"));
@@ -275,6 +383,8 @@ bool catalog_load(struct catalog *c, const char *catalog_path, const char *user_
 	memset(c, 0, sizeof(*c));
 	if (ok && user_path)
 		ok = merge_user(rules, user_path);
+	if (ok)
+		ok = check_env(rules);
 	if (ok) {
 		c->rules = pgx_xmalloc((json_array_size(rules) + 1) * sizeof(*c->rules));
 		json_array_foreach(rules, i, j) {

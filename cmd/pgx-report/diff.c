@@ -301,7 +301,10 @@ int health_diff(const char *before, const char *after, bool json, const char *ou
 	if (a.ts >= 0 && b.ts >= 0)
 		d.interval = b.ts - a.ts;
 	diff_snapshots(&d, &a, &b);
-	status = write_atomic(output, render, &arg);
+	if (pgx_output_to(output))
+		render(stdout, &arg);
+	else
+		status = PGX_EXIT_OUTPUT;
 cleanup:
 	json_decref(d.changes);
 	snapshot_free(&a);

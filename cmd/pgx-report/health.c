@@ -1,4 +1,4 @@
-/* health.c - which input is a health snapshot, and atomic output files */
+/* health.c - which input is a health snapshot */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,27 +95,12 @@ static void render_health(FILE *f, void *arg)
 	}
 }
 
-/* "-" or no path: stdout.  A file is replaced whole (a Prometheus textfile
- * collector or an alert state must never be read half written), 0666 less
- * the umask: mkstemp's 0600 would hide it from node_exporter. */
-int write_atomic(const char *path, void (*render)(FILE *, void *), void *arg)
-{
-	if (!path || !strcmp(path, "-")) {
-		render(stdout, arg);
-		return PGX_EXIT_OK;
-	}
-	if (pgx_write_atomic(path, 0666, render, arg))
-		return PGX_EXIT_OK;
-	pgx_error("cannot write \"%s\": %s", path, strerror(errno));
-	return PGX_EXIT_OUTPUT;
-}
-
 static int report_snapshot(char *const *files, size_t nfiles, enum health_format fmt,
 			   const char *output, long top)
 {
 	struct snapshot s;
 	struct render_arg arg = { &s, fmt, top };
-	int status, w;
+	int status;
 
 	snapshot_init(&s);
 	snapshot_load(&s, files, nfiles);
@@ -126,8 +111,10 @@ static int report_snapshot(char *const *files, size_t nfiles, enum health_format
 		pgx_error("no pgx-poll record in %s (this format reads the output of pgx-poll)",
 			  nfiles == 1 ? (is_stdin(files[0]) ? "stdin" : files[0]) : "the input files");
 		status = PGX_EXIT_INPUT;
-	} else if ((w = write_atomic(output, render_health, &arg)) != 0) {
-		status = w;
+	} else if (!pgx_output_to(output)) {
+		status = PGX_EXIT_OUTPUT;
+	} else {
+		render_health(stdout, &arg);
 	}
 	snapshot_free(&s);
 	return status;

@@ -53,8 +53,6 @@ void health_table_render(FILE *f, const struct snapshot *s, long top);
  * start, for the startup-profile views), else an exit status. */
 int health_report(char *const *files, size_t nfiles, enum health_format fmt,
 		  bool format_given, const char *output, long top);
-/* Write with `render` to path atomically (temp file + rename), or stdout. */
-int write_atomic(const char *path, void (*render)(FILE *, void *), void *arg);
 
 /* diff.c: `pgx-report diff BEFORE AFTER` */
 int health_diff(const char *before, const char *after, bool json, const char *output);

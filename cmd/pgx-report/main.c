@@ -1,6 +1,5 @@
 /* pgx-report - render startup profiles: table, JSON, SVG; compare; aggregate runs */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -173,25 +172,6 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->cmp.json = o->format == FORMAT_JSON;
 }
 
-/* Opened only once the input is read, so a failed run leaves FILE alone;
- * put on descriptor 1 so that pgx_finish() checks its writes like stdout's. */
-bool open_output(const char *path)
-{
-	int fd;
-
-	if (!path || !strcmp(path, "-"))
-		return true;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0 || fflush(stdout) == EOF || dup2(fd, STDOUT_FILENO) < 0) {
-		pgx_error("cannot write \"%s\": %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
-	close(fd);
-	return true;
-}
-
 /* A partial profile (no profile record) is incomplete input as well. */
 static int input_status(const struct profile_set *set)
 {
@@ -238,12 +218,13 @@ static void render(const struct profile *p, const struct options *o, bool first)
 	}
 }
 
-/* Load every operand and open the output: 0, or the exit status to return. */
+/* Load every operand, then open the output (so a failed run leaves -o FILE
+ * alone): 0, or the exit status to return. */
 static int load_for_output(struct profile_set *set, const struct options *o)
 {
 	int status = load_some(set, o->operands, o->noperands);
 
-	if (!status && !open_output(o->output))
+	if (!status && !pgx_output_to(o->output))
 		status = PGX_EXIT_OUTPUT;
 	return status;
 }
@@ -295,7 +276,7 @@ static int run_compare(const struct options *o)
 		goto cleanup;
 	if (base.items.n > 1 || cand.items.n > 1)
 		pgx_warn("several profiles in one file; comparing the first of each");
-	if (!open_output(o->output)) {
+	if (!pgx_output_to(o->output)) {
 		status = PGX_EXIT_OUTPUT;
 		goto cleanup;
 	}

@@ -133,9 +133,6 @@ struct compare_opts {
 int compare_profiles(FILE *f, const struct profile *base, const struct profile *cand,
 		     const struct compare_opts *o);
 
-/* main.c: -o FILE on standard output, once the input is read; false on error */
-bool open_output(const char *path);
-
 /* aggregate.c: emits NDJSON records; false on a write error */
 bool aggregate_emit(const struct profile_set *set);
 

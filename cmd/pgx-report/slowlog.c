@@ -27,6 +27,9 @@ static void usage(void)
 	       "                            slow_query and slowlog_summary records)\n"
 	       "  -n, --top=N               statement shapes shown (default 20)\n"
 	       "  -o, --output=FILE         write to FILE instead of standard output\n"
+	       "  -L, --max-line-length=N   longest record accepted, in bytes (default\n"
+	       "                            1M; a match_group holds every duration of\n"
+	       "                            its shape, about 8 bytes each)\n"
 	       "  -V, --version             output version information, then exit\n"
 	       "  -h, --help                show this help, then exit\n\n"
 	       "Exit status: 0 ok, 2 usage error, 3 input unreadable or invalid,\n"
@@ -51,14 +54,17 @@ static void parse_options(int argc, char **argv, struct slow_opts *o)
 		{ "format", required_argument, NULL, 'f' },
 		{ "top", required_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "max-line-length", required_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	unsigned long long size;
 	int c;
 
 	o->top = 20;
-	while ((c = getopt_long(argc, argv, "f:n:o:Vh", longopts, NULL)) != -1) {
+	o->max_line = PGX_MAX_LINE_DEFAULT;
+	while ((c = getopt_long(argc, argv, "f:n:o:L:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o->format = parse_format(optarg); break;
 		case 'n':
@@ -66,6 +72,11 @@ static void parse_options(int argc, char **argv, struct slow_opts *o)
 				pgx_usage_error(NULL);
 			break;
 		case 'o': o->output = optarg; break;
+		case 'L':
+			if (!pgx_parse_size(optarg, "--max-line-length", &size) || size < 64 || size > (1ULL << 30))
+				pgx_usage_error("--max-line-length must be between 64 and 1G bytes");
+			o->max_line = (size_t)size;
+			break;
 		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
 		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
 		default: pgx_usage_error(NULL);
@@ -505,12 +516,11 @@ static void values_from_json(const json_t *rec, struct group_values *gv)
 			push_value(gv, json_number_value(v));
 }
 
-/* A match_group record can hold every duration of a shape. */
-#define SLOWLOG_MAX_LINE ((size_t)1 << 30)
-
+/* The limit every reader has by default; a match_group record holds every
+ * duration of its shape and may need -L to raise it. */
 static void load_file(struct slowlog *sl, const char *path)
 {
-	struct pgx_input *in = pgx_input_open(path, SLOWLOG_MAX_LINE);
+	struct pgx_input *in = pgx_input_open(path, sl->opts.max_line);
 	struct group_values gv = { 0 };
 	bool split;
 	unsigned long bad = 0;
@@ -545,6 +555,9 @@ static void load_file(struct slowlog *sl, const char *path)
 	free(gv.v);
 	if (got < 0)
 		sl->unreadable = true;
+	else if (pgx_input_errors(in))	/* only an over-long line, then */
+		pgx_hint("a match_group record holds every duration of its shape; "
+			 "--max-line-length raises the limit");
 	sl->input_errors += pgx_input_errors(in);
 	pgx_input_close(in);
 }
@@ -656,7 +669,7 @@ int slowlog_main(int argc, char **argv)
 		pgx_warn("no slowlog match records in the input (pgx-report slowlog reads the output of "
 			 "pgx-logmatch --rules slowlog)");
 	if (status != PGX_EXIT_INTERRUPTED) {
-		if (!open_output(sl.opts.output))
+		if (!pgx_output_to(sl.opts.output))
 			status = PGX_EXIT_OUTPUT;
 		else if (!slowlog_render(stdout, &sl))
 			status = PGX_EXIT_OUTPUT;

@@ -21,6 +21,7 @@ struct slow_opts {
 	enum slow_format format;
 	long top;
 	const char *output;
+	size_t max_line;	/* -L: longest record read */
 };
 
 struct slowlog_span {
