@@ -156,7 +156,8 @@ uninstall:
 DEBIAN_PACKAGES := build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libjansson-dev libyaml-dev libpcre2-dev libpq-dev libcurl4-openssl-dev libarchive-dev \
 	postgresql-15 postgresql-contrib bats bats-assert bats-support bats-file jq mandoc \
-	docker.io debootstrap valgrind procps iproute2 python3 bc libxml2-utils util-linux
+	docker.io debootstrap valgrind procps iproute2 python3 bc libxml2-utils util-linux \
+	gzip bzip2 xz-utils zstd
 # health, tuning and workload tests: the real neighbours pgx talks to or is compared with
 DEBIAN_PACKAGES += prometheus prometheus-alertmanager prometheus-postgres-exporter pgbouncer \
 	patroni etcd-server etcd-client postgresql-15-hypopg pgbadger chromium python3-psycopg2

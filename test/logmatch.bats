@@ -349,3 +349,26 @@ teardown_file() {
 	assert_equal "$(jq -r .captures.message <<<"$output")" $'bad \uFFFD byte here'
 	assert_equal "$stderr" "pgx-logmatch: warning: $BATS_TEST_TMPDIR/bad.log:1: invalid UTF-8 at byte 41, replaced with U+FFFD"
 }
+
+@test "gzip, bzip2, xz and zstd logs are read by their content, whatever their names" {
+	local log="$BATS_TEST_TMPDIR/server.log" z
+	python3 "$PGX_TEST_DIR/../bench/gen-pglog.py" 1 | head -n 3000 >"$log"
+	pgx-logmatch -o --rules slowlog "$log" >"$BATS_TEST_TMPDIR/plain"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/plain")" -gt 1000 ]
+	for z in gzip bzip2 xz zstd; do
+		command -v "$z" >/dev/null || fail "$z not installed"
+		"$z" -c "$log" >"$BATS_TEST_TMPDIR/rotated.1"	# no telling suffix
+		run --separate-stderr pgx-logmatch -o --rules slowlog "$BATS_TEST_TMPDIR/rotated.1"
+		assert_success
+		assert_equal "$(jq -c 'del(.input)' <<<"$output" | sha256sum)" \
+			"$(jq -c 'del(.input)' "$BATS_TEST_TMPDIR/plain" | sha256sum)"
+	done
+}
+
+@test "a truncated compressed log is an error naming the file, after what it held was read" {
+	python3 "$PGX_TEST_DIR/../bench/gen-pglog.py" 1 | gzip | head -c 20000 >"$BATS_TEST_TMPDIR/cut.gz"
+	run --separate-stderr pgx-logmatch -o "$BATS_TEST_TMPDIR/cut.gz"
+	assert_failure 3
+	[ "${#lines[@]}" -gt 10 ]
+	assert_equal "${stderr##*$'\n'}" "pgx-logmatch: error: $BATS_TEST_TMPDIR/cut.gz: cannot decompress: truncated gzip input"
+}

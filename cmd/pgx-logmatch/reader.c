@@ -5,6 +5,7 @@
 #include "logmatch.h"
 #include "match.h"
 #include "reader.h"
+#include "unpack.h"
 
 /* An entry that may span several lines: a csvlog entry whose quoted message
  * holds newlines, or a stderr line and the tab-led lines continuing it. */
@@ -180,7 +181,8 @@ static char *nul_as_replacement(struct matcher *m, struct pgx_input *in, struct 
 
 bool match_input(struct matcher *m, const char *path, bool follow, size_t max_line)
 {
-	struct pgx_input *in = pgx_input_open(path, max_line);
+	struct unpacker *unpacker;
+	struct pgx_input *in = unpack_open(path, max_line, &unpacker);
 	struct csv_pending csv = { 0 }, entry = { 0 };
 	struct pgx_line line;
 	char *replaced;
@@ -191,7 +193,7 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 		m->input_errors++;
 		return true;
 	}
-	pgx_input_follow(in, follow);
+	pgx_input_follow(in, follow && !unpacker);
 	while (ok && (got = pgx_input_next(in, &line)) == 1) {
 		if (line.no_newline)
 			pgx_warn("%s:%lu: last line has no newline (truncated?)", pgx_input_name(in), line.lineno);
@@ -207,5 +209,7 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 	free(csv.buf);
 	free(entry.buf);
 	pgx_input_close(in);
+	if (!unpack_end(unpacker, path))
+		m->input_errors++;
 	return ok;
 }
