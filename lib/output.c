@@ -240,3 +240,20 @@ double pgx_rec_ts(const json_t *rec)
 
 	return json_is_number(ts) ? json_number_value(ts) : -1;
 }
+
+bool pgx_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}

@@ -146,6 +146,8 @@ long pgx_rec_int(const json_t *rec, const char *key, long dflt);
  * rename, fsync of the directory; mode is masked by the umask.  False with
  * errno set (nothing replaced) on failure. */
 bool pgx_write_atomic(const char *path, mode_t mode, void (*render)(FILE *, void *), void *arg);
+/* All of BUF to FD, across short writes and EINTR; false with errno set. */
+bool pgx_write_all(int fd, const void *buf, size_t len);
 /* -o FILE: standard output goes to path from now on ("-" or NULL: stays).
  * A regular file, or a name not taken yet, is written to a temporary file
  * beside it that pgx_finish() renames over it (pgx_write_atomic's steps);

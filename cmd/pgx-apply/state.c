@@ -98,19 +98,6 @@ static char *hostname(void)
 	return pgx_xstrdup(h);
 }
 
-static bool write_all(int fd, const char *s, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		s += w, n -= (size_t)w;
-	}
-	return true;
-}
-
 static bool lock_create(const char *path, const char *operation, const char *id)
 {
 	json_t *j = json_object();
@@ -130,7 +117,7 @@ static bool lock_create(const char *path, const char *operation, const char *id)
 	json_object_set_new(j, "operation", json_string(operation));
 	json_object_set_new(j, "id", id ? json_string(id) : json_null());
 	text = json_dumps(j, JSON_COMPACT);
-	ok = text && write_all(fd, text, strlen(text)) && write_all(fd, "\n", 1) && fsync(fd) == 0;
+	ok = text && pgx_write_all(fd, text, strlen(text)) && pgx_write_all(fd, "\n", 1) && fsync(fd) == 0;
 	close(fd);
 	free(text);
 	free(host);

@@ -41,21 +41,6 @@ static const char *compression_of(int fd)
 	return NULL;
 }
 
-static bool write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;	/* the reader stopped early: nothing to report */
-		buf += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 /* The thread: decompressed bytes into the pipe the line reader reads. */
 static void *unpack_to_pipe(void *arg)
 {
@@ -64,8 +49,8 @@ static void *unpack_to_pipe(void *arg)
 	la_ssize_t n;
 
 	while ((n = archive_read_data(u->archive, buf, sizeof(buf))) > 0)
-		if (!write_all(u->pipe_out, buf, (size_t)n))
-			break;
+		if (!pgx_write_all(u->pipe_out, buf, (size_t)n))
+			break;	/* the reader stopped early: nothing to report */
 	if (n < 0)
 		snprintf(u->error, sizeof(u->error), "%s", archive_error_string(u->archive));
 	close(u->pipe_out);
