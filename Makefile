@@ -80,7 +80,11 @@ $(BUILD)/test/pq_check: test/unit/pq_check.c $(LIBPGX)
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPGX) \
 		$(shell $(PKG_CONFIG) --libs libpq) $(LIB_LIBS)
 
-check: all $(BUILD)/test/pq_check
+$(BUILD)/test/mask_check: test/unit/mask_check.c $(LIBPGX)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPGX) $(LIB_LIBS)
+
+check: all $(BUILD)/test/pq_check $(BUILD)/test/mask_check
 	PATH="$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
 	PGX_BUILD="$(CURDIR)/$(BUILD)" $(BATS) --timing $(BATS_FLAGS) $(TESTS)
 
