@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
+#include "pgx_mask.h"
 #include "logmatch.h"
 #include "match.h"
 
@@ -173,8 +174,22 @@ static int try_rule(struct matcher *m, size_t i, const struct log_source *src, c
 	return emit_match(m, r, src, text, len) ? 1 : -1;
 }
 
-bool matcher_line(struct matcher *m, const struct log_source *src, const char *text, size_t len,
-		  const char *raw, size_t raw_len)
+/* An NDJSON log record that matched nothing goes on unchanged, unless its
+ * line had a password masked. */
+static bool pass_on(const struct log_source *src, const char *text, size_t len, bool masked,
+		    const char *raw, size_t raw_len)
+{
+	json_t *rec;
+
+	if (!masked)
+		return pgx_emit_raw(raw, raw_len);
+	rec = json_copy((json_t *)src->carrier);
+	json_object_set_new(rec, "line", json_stringn(text, len));
+	return pgx_emit(rec);
+}
+
+static bool match_line(struct matcher *m, const struct log_source *src, const char *text, size_t len,
+		       bool masked, const char *raw, size_t raw_len)
 {
 	size_t candidates = prefilter_scan(m->pf, text, len, m->cand);
 	int matched = 0, rc;
@@ -191,7 +206,23 @@ bool matcher_line(struct matcher *m, const struct log_source *src, const char *t
 	}
 	if (matched || m->only_matching)
 		return true;
-	if (raw)		/* an NDJSON log record that matched nothing goes on unchanged */
-		return pgx_emit_raw(raw, raw_len);
+	if (raw)
+		return pass_on(src, text, len, masked, raw, raw_len);
 	return pgx_emit(line_record(m, "log", src, text, len));
+}
+
+/* The rules see the line with its passwords already masked, so that no
+ * record (line, captures, group key or example) can carry one. */
+bool matcher_line(struct matcher *m, const struct log_source *src, const char *text, size_t len,
+		  const char *raw, size_t raw_len)
+{
+	size_t masked_len;
+	char *masked = pgx_mask_secrets(text, len, &masked_len);
+	bool ok;
+
+	if (!masked)
+		return match_line(m, src, text, len, false, raw, raw_len);
+	ok = match_line(m, src, masked, masked_len, true, raw, raw_len);
+	free(masked);
+	return ok;
 }
