@@ -450,8 +450,12 @@ char *pgx_mask_take_arg(char *arg)
 		return NULL;
 	copy = pgx_xstrdup(arg);
 	find_secrets(&z, copy, strlen(copy));
-	for (size_t k = 0; k < z.n; k++)
-		memset(arg + z.v[k].start, '*', z.v[k].end - z.v[k].start);
+	for (size_t k = 0; k < z.n; k++) {
+		size_t start = z.v[k].start, end = z.v[k].end;
+		if (end - start >= 2 && copy[start] == '\'' && copy[end - 1] == '\'')
+			start++, end--;	/* password='x' stays quoted: password='*' */
+		memset(arg + start, '*', end - start);
+	}
 	free(z.v);
 	return copy;
 }
