@@ -10,3 +10,7 @@ $(BUILD)/fuzz/fuzz_rules: test/fuzz/fuzz_rules.c $(LOGMATCH_LIB_OBJS) $(LIBPGX)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) -Icmd/pgx-logmatch $(ALL_CFLAGS) $(FUZZ_LINK) -o $@ $^ \
 		$(shell $(PKG_CONFIG) --libs $(PKGS_pgx-logmatch)) $(LIB_LIBS)
+
+$(BUILD)/fuzz/fuzz_mask: test/fuzz/fuzz_mask.c $(LIBPGX)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(FUZZ_LINK) -o $@ $^ $(LIB_LIBS)
