@@ -270,10 +270,12 @@ int main(int argc, char **argv)
 	pgx_init(argv[0]);
 	parse_options(argc, argv, &opts, &query);
 	pgx_install_signals();
-	if (opts.print_sql)
-		return pgx_finish(print_sql_run(&opts));
+	if (opts.print_sql) {
+		status = print_sql_run(&opts);
+		goto cleanup;
+	}
 	if (!poll_connect(&pc, &opts, NULL, &status))
-		return pgx_finish(status);
+		goto cleanup;
 	cluster = cluster_label(&opts, pc.conn);
 	if (query.explain_sql || query.explain_file)
 		status = explain_run(&pc, &opts, &query, cluster);
@@ -285,6 +287,7 @@ int main(int argc, char **argv)
 		status = PGX_EXIT_INTERRUPTED;
 	poll_disconnect(&pc);
 	free(cluster);
+cleanup:
 	free((char *)opts.dsn);
 	free((char *)opts.pgbouncer);
 	return pgx_finish(status);
