@@ -461,6 +461,16 @@ char *pgx_mask_secrets_dup(const char *s)
 	return out ? out : pgx_xstrdup(s);
 }
 
+json_t *pgx_mask_json_text(const char *s, size_t len)
+{
+	size_t n;
+	char *masked = pgx_mask_secrets(s, len, &n);
+	json_t *v = masked ? pgx_json_text(masked, n, NULL) : pgx_json_text(s, len, NULL);
+
+	free(masked);
+	return v;
+}
+
 bool pgx_mask_json(json_t *v)
 {
 	bool changed = false;

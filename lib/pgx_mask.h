@@ -16,6 +16,10 @@
  * otherwise a malloc'd, NUL-terminated string of *out_len bytes. */
 char *pgx_mask_secrets(const char *s, size_t len, size_t *out_len);
 
+/* pgx_json_text (invalid UTF-8 replaced) of the text with its secrets
+ * masked: the "line" of a log record. */
+json_t *pgx_mask_json_text(const char *s, size_t len);
+
 /* The same, always a malloc'd copy (NULL for NULL). */
 char *pgx_mask_secrets_dup(const char *s);
 

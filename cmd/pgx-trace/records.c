@@ -2,6 +2,7 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include "pgx_mask.h"
 #include "pgx_trace.h"
 #include "trace.h"
 
@@ -35,7 +36,8 @@ static json_t *argv_array(const struct pgxt_exec *e, size_t size)
 		avail = e->args_size;
 	for (i = 0; i < e->args_count && off < avail; i++) {
 		len = strnlen(e->args + off, avail - off);
-		json_array_append_new(argv, pgx_json_text(e->args + off, len, NULL));
+		/* a traced psql or pgx-poll may have a password in its conninfo */
+		json_array_append_new(argv, pgx_mask_json_text(e->args + off, len));
 		off += len + 1;
 	}
 	return argv;
@@ -143,7 +145,7 @@ json_t *record_log(double ts, const char *line, size_t len)
 {
 	json_t *rec = pgx_record_new("log", ts);
 
-	json_object_set_new(rec, "line", pgx_json_text(line, len, NULL));
+	json_object_set_new(rec, "line", pgx_mask_json_text(line, len));
 	json_object_set_new(rec, "stream", json_string("stdout"));
 	return rec;
 }
