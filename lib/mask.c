@@ -85,6 +85,39 @@ static size_t skip_space(const struct scan *z, size_t j)
 	return j;
 }
 
+/* Past the block comment at j (they nest in SQL). */
+static size_t block_comment_end(const struct scan *z, size_t j)
+{
+	int depth = 0;
+
+	for (; j + 1 < z->len; j++) {
+		if (z->s[j] == '/' && z->s[j + 1] == '*')
+			depth++, j++;
+		else if (z->s[j] == '*' && z->s[j + 1] == '/') {
+			if (--depth == 0)
+				return j + 2;
+			j++;
+		}
+	}
+	return z->len;
+}
+
+/* Spaces and comments between PASSWORD and its literal, in SQL code. */
+static size_t skip_space_and_comments(const struct scan *z, size_t j)
+{
+	const char *nl;
+
+	for (j = skip_space(z, j); j + 1 < z->len; j = skip_space(z, j)) {
+		if (z->s[j] == '-' && z->s[j + 1] == '-')
+			j = (nl = memchr(z->s + j, '\n', z->len - j)) ? (size_t)(nl - z->s) : z->len;
+		else if (z->s[j] == '/' && z->s[j + 1] == '*')
+			j = block_comment_end(z, j);
+		else
+			break;
+	}
+	return j;
+}
+
 /* Length of a dollar-quote tag ($$ or $name$) at j, or 0. */
 static size_t dollar_tag(const struct scan *z, size_t j)
 {
@@ -216,6 +249,8 @@ static size_t mask_password(struct scan *z, size_t at)
 	k = skip_space(z, j);
 	if (k < z->len && z->s[k] == '=')
 		return mask_assigned(z, k + 1);
+	if (z->lex == CODE)
+		k = skip_space_and_comments(z, j);
 	if (k == j || z->lex == QIDENT)
 		return j;
 	return mask_keyword_literal(z, k);
