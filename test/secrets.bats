@@ -138,7 +138,8 @@ poll_with_conninfo_session() {
 cmdline_after_first_record() {
 	local out deadline=$((SECONDS + 20))
 	out="$(mktemp "$BATS_TEST_TMPDIR/interval.XXXXXX")"
-	pgx-poll --interval 1s -s identity "$@" >"$out" &
+	# a pipe: pgx-poll flushes each record there, not into a file
+	pgx-poll --interval 1s -s identity "$@" > >(cat >"$out") &
 	POLL_PID=$!
 	until grep -q '"type":"poll"' "$out"; do
 		[ "$SECONDS" -lt "$deadline" ] || { kill "$POLL_PID"; fail "no poll record"; }
