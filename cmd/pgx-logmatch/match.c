@@ -184,7 +184,7 @@ static bool pass_on(const struct log_source *src, const char *text, size_t len, 
 	if (!masked)
 		return pgx_emit_raw(raw, raw_len);
 	rec = json_copy((json_t *)src->carrier);
-	json_object_set_new(rec, "line", json_stringn(text, len));
+	json_object_set_new(rec, "line", pgx_json_text(text, len, NULL));
 	return pgx_emit(rec);
 }
 
