@@ -95,7 +95,11 @@ $(BUILD)/test/bin/pgx-apply: $(HOOKED_APPLY_OBJS) $(LIBPGX)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(HOOKED_APPLY_OBJS) $(LIBPGX) \
 		$(shell $(PKG_CONFIG) --libs $(PKGS_pgx-apply)) $(LIB_LIBS)
 
-check: all $(BUILD)/test/pq_check $(BUILD)/test/bin/pgx-apply
+$(BUILD)/test/mask_check: test/unit/mask_check.c $(LIBPGX)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPGX) $(LIB_LIBS)
+
+check: all $(BUILD)/test/pq_check $(BUILD)/test/mask_check $(BUILD)/test/bin/pgx-apply
 	PATH="$(CURDIR)/$(BUILD)/test/bin:$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
 	PGX_BUILD="$(CURDIR)/$(BUILD)" $(BATS) --timing $(BATS_FLAGS) $(TESTS)
 

@@ -18,6 +18,9 @@ struct pgx_pq_options {
  * (never the password) and returns NULL. Arms cancel-on-SIGINT for this
  * connection: pgx_pq_cancel_requested() then turns a running query into an error. */
 PGconn *pgx_pq_connect(const struct pgx_pq_options *opt);
+/* libpq's error for a failed connection to dsn, on one line, with the
+ * password masked even where libpq quotes a part it could not parse. */
+char *pgx_pq_conn_error(const PGconn *conn, const char *dsn);
 void pgx_pq_finish(PGconn *conn);
 /* PQping with the same DSN handling; returns PQPING_* */
 PGPing pgx_pq_ping(const char *dsn, int connect_timeout_s);

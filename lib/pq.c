@@ -3,6 +3,7 @@
 #include <string.h>
 #include "pgx.h"
 #include "pgx_pq.h"
+#include "pgx_mask.h"
 
 static PGcancel *volatile active_cancel;
 
@@ -82,6 +83,14 @@ static PGconn *connect_params(const char *dsn, int connect_timeout_s)
 	return PQconnectdbParams(keys, values, 1);
 }
 
+char *pgx_pq_conn_error(const PGconn *conn, const char *dsn)
+{
+	char *line = one_line(PQerrorMessage(conn)), *msg = pgx_mask_conn_message(line, dsn);
+
+	free(line);
+	return msg;
+}
+
 PGconn *pgx_pq_connect(const struct pgx_pq_options *opt)
 {
 	PGconn *conn = connect_params(opt->dsn, opt->connect_timeout_s);
@@ -90,7 +99,7 @@ PGconn *pgx_pq_connect(const struct pgx_pq_options *opt)
 	if (!conn)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	if (PQstatus(conn) != CONNECTION_OK) {
-		msg = one_line(PQerrorMessage(conn));
+		msg = pgx_pq_conn_error(conn, opt->dsn);
 		pgx_error("%s", msg);
 		free(msg);
 		PQfinish(conn);

@@ -98,3 +98,39 @@ pq_check() {
 	assert_failure 3
 	assert_equal "$(head -1 <<<"$stderr")" "pgx-report: error: $BATS_TEST_TMPDIR/in.ndjson:2: NUL byte in line"
 }
+
+mask_check() {
+	"$PGX_BUILD/test/mask_check" "$@"
+}
+
+@test "the masker hides every kind of password in its table of cases and leaves other texts alone" {
+	run mask_check table "$PGX_TEST_DIR/unit/mask_cases.tsv"
+	assert_success
+	assert_output --regexp '^[0-9]+ cases, 0 failed$'
+}
+
+@test "a DSN argument keeps its length and loses its password; the private copy keeps it" {
+	run mask_check arg "postgresql://mon:secret123@db/app"
+	assert_success
+	assert_equal "${lines[0]}" "postgresql://mon:*********@db/app"
+	assert_equal "${lines[1]}" "postgresql://mon:secret123@db/app"
+	run mask_check arg "host=db password='se cret' user=mon"
+	assert_equal "${lines[0]}" "host=db password='*******' user=mon"
+	assert_equal "${lines[1]}" "host=db password='se cret' user=mon"
+}
+
+@test "a libpq message that quotes a fragment of the DSN loses the password in it" {
+	run mask_check conn 'invalid percent-encoded token: "secret%zz"' 'postgresql://mon:secret%zz@host/db'
+	assert_output 'invalid percent-encoded token: "***"'
+	run mask_check conn 'matching "]" in URI: "postgresql://mon:secret123@[::1"' 'postgresql://mon:secret123@[::1'
+	assert_output 'matching "]" in URI: "postgresql://mon:***@[::1"'
+}
+
+@test "a failed connection never echoes the password, whatever libpq could not parse" {
+	for dsn in 'postgresql://mon:secret123@[::1' 'postgresql://mon:secret%zz@host/db' \
+		"host=$PGX_PG_SOCKDIR port=1 password=secret123"; do
+		run pq_check session "$dsn"
+		assert_failure 4
+		refute_output --partial secret
+	done
+}

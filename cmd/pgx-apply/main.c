@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "pgx.h"
+#include "pgx_mask.h"
 #include "pgx_pq.h"
 #include "pgx_http.h"
 #include "apply.h"
@@ -61,10 +62,10 @@ static const char *parse_options(int argc, char **argv, struct apply_opts *o, co
 	o->wait_s = -1;
 	while ((c = getopt_long(argc, argv, "d:f:w:Vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': o->dsn = optarg; break;
+		case 'd': free((char *)o->dsn), o->dsn = pgx_mask_take_arg(optarg); break;
 		case 'f': o->file = optarg; break;
 		case OPT_STATE_DIR: o->state_dir = optarg; break;
-		case OPT_PATRONI: o->patroni_url = optarg; break;
+		case OPT_PATRONI: free((char *)o->patroni_url), o->patroni_url = pgx_mask_take_arg(optarg); break;
 		case OPT_VIA_PATRONI: o->via_patroni = true; break;
 		case OPT_FORMAT: format = optarg; break;
 		case 'w':
@@ -352,5 +353,7 @@ int main(int argc, char **argv)
 	else
 		status = do_plan_or_apply(cmd, &opts);
 	pgx_http_cleanup();
+	free((char *)opts.dsn);
+	free((char *)opts.patroni_url);
 	return pgx_finish(status);
 }

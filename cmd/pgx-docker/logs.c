@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
+#include "pgx_mask.h"
 #include "docker.h"
 
 struct log_sink {
@@ -19,7 +20,7 @@ struct log_sink {
 
 static void remember(struct log_sink *s, const char *text, size_t len)
 {
-	json_array_append_new(s->last, pgx_json_text(text, len, NULL));
+	json_array_append_new(s->last, pgx_mask_json_text(text, len));
 	while (json_array_size(s->last) > DOCKER_LAST_LINES)
 		json_array_remove(s->last, 0);
 }

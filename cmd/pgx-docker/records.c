@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
+#include "pgx_mask.h"
 #include "docker.h"
 
 static void set_str(json_t *rec, const char *key, const char *value)
@@ -43,7 +44,7 @@ json_t *log_record(const struct log_rec *r)
 
 	set_str(rec, "container", r->container);
 	set_str(rec, "stream", r->stream);
-	json_object_set_new(rec, "line", pgx_json_text(r->line, r->len, NULL));
+	json_object_set_new(rec, "line", pgx_mask_json_text(r->line, r->len));
 	return rec;
 }
 
@@ -62,7 +63,7 @@ bool emit_build(const struct build_rec *r)
 		json_object_set_new(rec, "steps", json_integer(r->steps));
 	}
 	if (r->line)
-		json_object_set_new(rec, "line", pgx_json_text(r->line, strlen(r->line), NULL));
+		json_object_set_new(rec, "line", pgx_mask_json_text(r->line, strlen(r->line)));
 	set_str(rec, "error", r->error);
 	set_str(rec, "image_id", r->image_id);
 	if (r->image_id) {

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
+#include "pgx_mask.h"
 #include "logmatch.h"
 #include "match.h"
 
@@ -177,8 +178,22 @@ static int try_rule(struct matcher *m, size_t i, const struct log_source *src, c
 	return emit_match(m, r, src, text, len) ? 1 : -1;
 }
 
+/* An NDJSON log record that matched nothing goes on unchanged, unless its
+ * line had a password masked. */
+static bool pass_on(const struct log_source *src, const char *text, size_t len, bool masked,
+		    const char *raw, size_t raw_len)
+{
+	json_t *rec;
+
+	if (!masked)
+		return pgx_emit_raw(raw, raw_len);
+	rec = json_copy((json_t *)src->carrier);
+	json_object_set_new(rec, "line", pgx_json_text(text, len, NULL));
+	return pgx_emit(rec);
+}
+
 static bool match_rules(struct matcher *m, const struct log_source *src, const char *text, size_t len,
-			size_t candidates, const char *raw, size_t raw_len)
+			size_t candidates, bool masked, const char *raw, size_t raw_len)
 {
 	int matched = 0, rc;
 
@@ -194,15 +209,15 @@ static bool match_rules(struct matcher *m, const struct log_source *src, const c
 	}
 	if (matched || m->only_matching)
 		return true;
-	if (raw)		/* an NDJSON log record that matched nothing goes on unchanged */
-		return pgx_emit_raw(raw, raw_len);
+	if (raw)
+		return pass_on(src, text, len, masked, raw, raw_len);
 	return pgx_emit(line_record(m, "log", src, text, len));
 }
 
 /* A rule runs on valid UTF-8: an invalid byte would end a capture such as
  * (?<message>.*) early, so a candidate line is first repaired (U+FFFD). */
-bool matcher_line(struct matcher *m, const struct log_source *src, const char *text, size_t len,
-		  const char *raw, size_t raw_len)
+static bool match_valid(struct matcher *m, const struct log_source *src, const char *text, size_t len,
+			bool masked, const char *raw, size_t raw_len)
 {
 	size_t candidates = prefilter_scan(m->pf, text, len, m->cand);
 	long bad = candidates ? pgx_utf8_invalid_at(text, len) : -1;
@@ -210,11 +225,27 @@ bool matcher_line(struct matcher *m, const struct log_source *src, const char *t
 	bool ok;
 
 	if (bad < 0)
-		return match_rules(m, src, text, len, candidates, raw, raw_len);
+		return match_rules(m, src, text, len, candidates, masked, raw, raw_len);
 	warn_invalid_utf8(m, src, bad);
 	clean = pgx_utf8_sanitize(text, len, &len);
 	candidates = prefilter_scan(m->pf, clean, len, m->cand);
-	ok = match_rules(m, src, clean, len, candidates, NULL, 0);
+	ok = match_rules(m, src, clean, len, candidates, masked, NULL, 0);
 	free(clean);
+	return ok;
+}
+
+/* The rules see the line with its passwords already masked, so that no
+ * record (line, captures, group key or example) can carry one. */
+bool matcher_line(struct matcher *m, const struct log_source *src, const char *text, size_t len,
+		  const char *raw, size_t raw_len)
+{
+	size_t masked_len;
+	char *masked = pgx_mask_secrets(text, len, &masked_len);
+	bool ok;
+
+	if (!masked)
+		return match_valid(m, src, text, len, false, raw, raw_len);
+	ok = match_valid(m, src, masked, masked_len, true, raw, raw_len);
+	free(masked);
 	return ok;
 }

@@ -646,7 +646,7 @@ static bool emit_all(struct advice_ctx *c)
 	bool ok = true;
 
 	json_array_foreach(c->out, i, rec)
-		ok = ok && pgx_emit(json_incref(rec));
+		ok = ok && poll_emit(json_incref(rec));
 	json_object_set_new(sum, "cluster", json_string(c->cluster));
 	json_object_set_new(sum, "db", json_string(c->pc->dbname));
 	json_object_set_new(sum, "min_rows", json_integer(c->min_rows));
@@ -657,7 +657,7 @@ static bool emit_all(struct advice_ctx *c)
 	json_object_set_new(sum, "status", json_string(json_array_size(c->missing) ? "degraded" : "ok"));
 	if (json_array_size(c->missing))
 		json_object_set(sum, "missing", c->missing);
-	return pgx_emit(sum) && ok;
+	return poll_emit(sum) && ok;
 }
 
 int advice_run(struct poll_conn *pc, const struct poll_opts *o,

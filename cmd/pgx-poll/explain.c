@@ -265,7 +265,7 @@ static bool emit_plan(const struct poll_conn *pc, const struct poll_opts *o,
 		json_object_set_new(rec, "execution_time_s", json_real(pgx_round_us(execution)));
 	json_object_set_new(rec, "statement_timeout_ms", json_integer(o->statement_timeout_ms));
 	json_object_set_new(rec, "plan", plan);
-	return pgx_emit(rec);
+	return poll_emit(rec);
 }
 
 static void refuse_modify(const json_t *node)

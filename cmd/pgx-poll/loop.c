@@ -73,7 +73,7 @@ static bool emit_all(json_t *records)
 	bool ok = true;
 
 	json_array_foreach(records, i, r)
-		ok = ok && pgx_emit(json_incref(r));
+		ok = ok && poll_emit(json_incref(r));
 	return ok;
 }
 
@@ -92,7 +92,7 @@ static bool emit_poll(struct pass *ps, const char *loop, double start, double bu
 	json_object_set_new(rec, "degraded", json_boolean(budget_s >= 0 && duration > budget_s));
 	json_object_set(rec, "sections", ps->done);
 	json_object_set(rec, "sections_degraded", ps->degraded);
-	return pgx_emit(rec);
+	return poll_emit(rec);
 }
 
 /* Reconnect after a loss, with backoff (1 s doubling to 30 s); false while
@@ -333,7 +333,7 @@ int print_sql_run(const struct poll_opts *o)
 		json_object_set_new(rec, "pgss_version", pgss ? json_string(pgss) : json_null());
 		if (!text)
 			json_object_set_new(rec, "why", json_string(why ? why : "not available"));
-		ok = pgx_emit(rec);
+		ok = poll_emit(rec);
 		free(built);
 	}
 	server_info_clear(&srv);

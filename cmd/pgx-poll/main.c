@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
+#include "pgx_mask.h"
 #include "pgx_pq.h"
 #include "poll.h"
 #include "explain.h"
@@ -211,7 +212,7 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 		case OPT_LONG_XACT: parse_duration(optarg, "--long-xact", 0, &o->long_xact_s); break;
 		case OPT_SCHEDULE: o->schedule = true; break;
 		case OPT_ALL_DATABASES: o->all_databases = true; break;
-		case OPT_PGBOUNCER: o->pgbouncer = optarg; break;
+		case OPT_PGBOUNCER: free((char *)o->pgbouncer), o->pgbouncer = pgx_mask_take_arg(optarg); break;
 		case OPT_ALLOW_PRIVILEGED: o->allow_privileged = true; break;
 		case OPT_PRINT_SQL: o->print_sql = true; break;
 		case OPT_PGSS_VERSION: o->pgss_version = optarg; break;
@@ -223,7 +224,7 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 			if (!pgx_parse_long(optarg, "--server-version", 90600, 999999, &o->server_version))
 				pgx_usage_error(NULL);
 			break;
-		case 'd': o->dsn = optarg; break;
+		case 'd': free((char *)o->dsn), o->dsn = pgx_mask_take_arg(optarg); break;
 		case OPT_STATEMENT_TIMEOUT:
 			if (!pgx_parse_long(optarg, "--statement-timeout", 1, 3600000,
 					    &o->statement_timeout_ms))
@@ -269,10 +270,12 @@ int main(int argc, char **argv)
 	pgx_init(argv[0]);
 	parse_options(argc, argv, &opts, &query);
 	pgx_install_signals();
-	if (opts.print_sql)
-		return pgx_finish(print_sql_run(&opts));
+	if (opts.print_sql) {
+		status = print_sql_run(&opts);
+		goto cleanup;
+	}
 	if (!poll_connect(&pc, &opts, NULL, &status))
-		return pgx_finish(status);
+		goto cleanup;
 	cluster = cluster_label(&opts, pc.conn);
 	if (query.explain_sql || query.explain_file)
 		status = explain_run(&pc, &opts, &query, cluster);
@@ -284,5 +287,8 @@ int main(int argc, char **argv)
 		status = PGX_EXIT_INTERRUPTED;
 	poll_disconnect(&pc);
 	free(cluster);
+cleanup:
+	free((char *)opts.dsn);
+	free((char *)opts.pgbouncer);
 	return pgx_finish(status);
 }

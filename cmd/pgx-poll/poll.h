@@ -137,6 +137,8 @@ bool section_merge(struct section_run *run, bool with_top);
 /* printf into a malloc'd string, for build_sql. */
 char *sql_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 json_t *result_value(const PGresult *res, int row, int col);
+/* pgx_emit with every password masked (lib/mask.c) */
+bool poll_emit(json_t *rec);
 json_t *result_row(const PGresult *res, int row);
 json_t *result_rows(const PGresult *res);
 void result_merge_row(json_t *rec, const PGresult *res, int row);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
+#include "pgx_mask.h"
 #include "poll.h"
 
 /* Type OIDs from PostgreSQL's pg_type.dat; stable across versions. */
@@ -179,4 +180,14 @@ char *sql_format(const char *fmt, ...)
 	if (n < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	return out;
+}
+
+/* Every pgx-poll record leaves through here: query texts (statements,
+ * activity, locks, advice, plans) keep utility statements such as ALTER ROLE
+ * ... PASSWORD verbatim, since pg_stat_statements replaces constants only in
+ * planned statements. */
+bool poll_emit(json_t *rec)
+{
+	pgx_mask_json(rec);
+	return pgx_emit(rec);
 }

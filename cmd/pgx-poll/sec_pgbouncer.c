@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
+#include "pgx_pq.h"
 #include "poll.h"
 
 /* The admin console speaks the simple query protocol only (PQexec, no
@@ -182,10 +183,8 @@ void collect_pgbouncer(struct section_run *run)
 
 	json_object_set_new(run->rec, "source", json_string("pgbouncer"));
 	if (PQstatus(conn) != CONNECTION_OK) {
-		char *msg = pgx_xstrdup(PQerrorMessage(conn)), *nl = strchr(msg, '\n');
+		char *msg = pgx_pq_conn_error(conn, run->opts->pgbouncer);
 
-		if (nl)
-			*nl = '\0';
 		section_missing(run, "pgbouncer", "cannot connect to the admin console: %s", msg);
 		run->failed = true;
 		free(msg);

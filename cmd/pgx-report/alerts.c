@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 #include "pgx.h"
+#include "pgx_mask.h"
 #include "pgx_http.h"
 #include "health.h"
 #include "alerts.h"
@@ -452,6 +453,7 @@ static int read_input(struct alert_run *run, struct pgx_input *in)
 	while (!pgx_stop_signal && pgx_ndjson_next(in, &line, &rec) == 1) {
 		if (!run->o->alerts_only && !pgx_emit_raw(line.text, line.len))
 			run->write_failed = true;
+		pgx_mask_json(rec);	/* what a notification quotes, from an older pgx-poll */
 		evaluate_record(run, rec);
 		if (!strcmp(pgx_rec_type(rec) ? pgx_rec_type(rec) : "", "poll"))
 			flush(run);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
+#include "pgx_mask.h"
 #include "report.h"
 #include "analysis.h"
 
@@ -278,6 +279,7 @@ static int read_plans(const char *path, const struct plan_opts *o, size_t *count
 		if (rc < 0 || !rec)
 			continue;
 		const char *type = pgx_rec_type(rec);
+		pgx_mask_json(rec);
 		if (type && !strcmp(type, "plan") && !render_plan(rec, o, (*count)++ == 0))
 			status = PGX_EXIT_OUTPUT;
 		json_decref(rec);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "pgx.h"
+#include "pgx_mask.h"
 #include "pgx_sql.h"
 #include "report.h"
 #include "slowlog.h"
@@ -147,7 +148,7 @@ static void add_statement(struct slowlog *sl, const char *sql, double ms, double
 		sh->user = q = shape_get(sl, sh);
 	if (!q->count || ms > q->max_ms) {
 		free(q->example);
-		q->example = pgx_xstrdup(sql);
+		q->example = pgx_mask_secrets_dup(sql);
 		q->max_ms = ms;
 	}
 	*(double *)vec_push(&q->durations) = ms;
@@ -190,7 +191,7 @@ static bool add_statement_group(struct slowlog *sl, const json_t *rec, const str
 		q = shape_get(sl, pgx_sql_cache_shape(sl->shapes, key, strlen(key)));
 	if (!q->count || json_number_value(max) > q->max_ms) {
 		free(q->example);
-		q->example = pgx_xstrdup(example);
+		q->example = pgx_mask_secrets_dup(example);
 		q->max_ms = json_number_value(max);
 	}
 	for (size_t i = 0; i < gv->n; i++) {
@@ -274,7 +275,7 @@ static void count_error(struct slowlog *sl, const char *severity, const char *co
 		e = vec_push(&sl->errors);
 		e->sqlstate = code ? pgx_xstrdup(code) : NULL;
 		e->severity = pgx_xstrdup(severity);
-		e->example = pgx_xstrdup(message ? message : "");
+		e->example = pgx_mask_secrets_dup(message ? message : "");
 	}
 	e->count += count;
 }

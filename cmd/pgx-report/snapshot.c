@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
+#include "pgx_mask.h"
 #include "health.h"
 
 /* The record types of pgx-poll (its sections and its self-record): their
@@ -85,8 +86,11 @@ static void load_one(struct snapshot *s, struct pgx_input *in)
 	json_t *rec;
 	int got;
 
-	while (!pgx_stop_signal && (got = pgx_ndjson_next(in, &line, &rec)) == 1)
+	/* records from an older pgx-poll may still carry a password */
+	while (!pgx_stop_signal && (got = pgx_ndjson_next(in, &line, &rec)) == 1) {
+		pgx_mask_json(rec);
 		snapshot_add(s, rec);
+	}
 	if (got < 0)
 		s->unreadable = true;
 	s->input_errors += pgx_input_errors(in);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include "pgx.h"
+#include "pgx_mask.h"
 #include "report.h"
 #include "analysis.h"
 
@@ -187,8 +188,10 @@ static int read_input(struct workload *w, const char *path)
 	if (!in)
 		return PGX_EXIT_INPUT;
 	while ((rc = pgx_ndjson_next(in, &line, &rec)) != 0 && !pgx_stop_signal) {
-		if (rc > 0 && rec)
+		if (rc > 0 && rec) {
+			pgx_mask_json(rec);	/* records from an older pgx-poll */
 			read_record(w, rec);
+		}
 		json_decref(rec);
 	}
 	w->input_errors += pgx_input_errors(in);

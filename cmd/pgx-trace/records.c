@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "pgx_mask.h"
 #include "pgx_trace.h"
 #include "trace.h"
 
@@ -58,28 +59,17 @@ static void blank_range(char *arg, size_t from, size_t to)
 	memmove(arg + from + 3, arg + to, strlen(arg + to) + 1);
 }
 
-/* An argument without its secrets: KEY=VALUE where KEY names one (-e
- * POSTGRES_PASSWORD=..., --password=...), password=... in a conninfo, the
- * password of a user:password@ URI, or the whole argument after --password. */
+/* An argument without the secrets only an argument list has: KEY=VALUE
+ * where KEY names one (-e POSTGRES_PASSWORD=..., --password=...), or the
+ * whole argument after --password. */
 static void mask_arg(char *arg, bool after_secret_flag)
 {
-	char *eq = strchr(arg, '='), *p, *at, *colon;
+	char *eq = strchr(arg, '=');
 
-	if (after_secret_flag) {
+	if (after_secret_flag)
 		blank_range(arg, 0, strlen(arg));
-		return;
-	}
-	if (eq && names_secret(arg, (size_t)(eq - arg)) && !strchr(arg, ' ')) {
+	else if (eq && names_secret(arg, (size_t)(eq - arg)) && !strchr(arg, ' '))
 		blank_range(arg, (size_t)(eq + 1 - arg), strlen(arg));
-		return;
-	}
-	for (p = arg; (p = strcasestr(p, "password=")); p += 9) {
-		size_t from = (size_t)(p + 9 - arg);
-		blank_range(arg, from, from + strcspn(p + 9, " \t"));
-	}
-	if ((p = strstr(arg, "://")) && (at = strchr(p + 3, '@')) &&
-	    (colon = memchr(p + 3, ':', (size_t)(at - p - 3))))
-		blank_range(arg, (size_t)(colon + 1 - arg), (size_t)(at - arg));
 }
 
 static bool is_secret_flag(const char *arg)
@@ -105,7 +95,8 @@ static json_t *argv_array(const struct pgxt_exec *e, size_t size)
 			pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 		mask_arg(arg, after_secret_flag);
 		after_secret_flag = is_secret_flag(arg);
-		json_array_append_new(argv, pgx_json_text(arg, strlen(arg), NULL));
+		/* and what pgx_mask knows: conninfo, URIs, PASSWORD '...' in SQL */
+		json_array_append_new(argv, pgx_mask_json_text(arg, strlen(arg)));
 		free(arg);
 		off += len + 1;
 	}
@@ -214,7 +205,7 @@ json_t *record_log(double ts, const char *line, size_t len)
 {
 	json_t *rec = pgx_record_new("log", ts);
 
-	json_object_set_new(rec, "line", pgx_json_text(line, len, NULL));
+	json_object_set_new(rec, "line", pgx_mask_json_text(line, len));
 	json_object_set_new(rec, "stream", json_string("stdout"));
 	return rec;
 }

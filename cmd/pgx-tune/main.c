@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "pgx.h"
+#include "pgx_mask.h"
 #include "tune.h"
 
 #define DEFAULT_PG_VERSION 15
@@ -100,7 +101,7 @@ static void parse_option(int c, struct options *o)
 		break;
 	case 'a': o->all = true; break;
 	case OPT_ROOT: o->mo.root = optarg; break;
-	case 'd': o->dsn = optarg; break;
+	case 'd': free((char *)o->dsn), o->dsn = pgx_mask_take_arg(optarg); break;
 	case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
 	case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
 	default: pgx_usage_error(NULL);
@@ -267,9 +268,12 @@ out:
 int main(int argc, char **argv)
 {
 	struct options opts = { 0 };
+	int status;
 
 	pgx_init(argv[0]);
 	parse_options(argc, argv, &opts);
 	pgx_install_signals();
-	return pgx_finish(run(&opts, argc - optind, argv + optind));
+	status = run(&opts, argc - optind, argv + optind);
+	free((char *)opts.dsn);
+	return pgx_finish(status);
 }

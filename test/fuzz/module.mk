@@ -34,3 +34,7 @@ $(BUILD)/fuzz/fuzz_docker_stream: test/fuzz/fuzz_docker_stream.c $(call fuzz_obj
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) -Icmd/pgx-docker $(ALL_CFLAGS) $(FUZZ_LINK) -o $@ $^ \
 		$(call fuzz_libs,pgx-docker)
+
+$(BUILD)/fuzz/fuzz_mask: test/fuzz/fuzz_mask.c $(LIBPGX)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(FUZZ_LINK) -o $@ $^ $(LIB_LIBS)
