@@ -24,6 +24,12 @@ char *pgx_pq_conn_error(const PGconn *conn, const char *dsn);
 void pgx_pq_finish(PGconn *conn);
 /* PQping with the same DSN handling; returns PQPING_* */
 PGPing pgx_pq_ping(const char *dsn, int connect_timeout_s);
+/* Every statement pgx composes starts with this comment, which
+ * pg_stat_statements keeps: pgx's own statements can be told from the
+ * user's (pgx-poll keeps them out of its Top-N as pgx_self). */
+#define PGX_SQL_MARK "/* pgx */ "
+/* PGX_SQL_MARK and sql, malloc'd. */
+char *pgx_sql_marked(const char *sql);
 /* The DSN with any password replaced by "********", for messages; caller frees. */
 char *pgx_pq_redact(const char *dsn);
 

@@ -38,20 +38,20 @@ static char *one_line(const char *msg)
  * query, committed together (or, if one fails, none). */
 static bool apply_session_settings(PGconn *conn, const struct pgx_pq_options *opt)
 {
-	char sql[192];
+	char sql[256];
 	size_t len = 0;
 	PGresult *res;
 	bool ok;
 
 	sql[0] = '\0';
 	if (opt->statement_timeout_ms > 0)
-		len += snprintf(sql + len, sizeof(sql) - len, "SET statement_timeout = %d; ",
+		len += snprintf(sql + len, sizeof(sql) - len, PGX_SQL_MARK "SET statement_timeout = %d; ",
 				opt->statement_timeout_ms);
 	if (opt->lock_timeout_ms > 0)
-		len += snprintf(sql + len, sizeof(sql) - len, "SET lock_timeout = %d; ",
+		len += snprintf(sql + len, sizeof(sql) - len, PGX_SQL_MARK "SET lock_timeout = %d; ",
 				opt->lock_timeout_ms);
 	if (opt->read_only)
-		len += snprintf(sql + len, sizeof(sql) - len, "SET default_transaction_read_only = on; ");
+		len += snprintf(sql + len, sizeof(sql) - len, PGX_SQL_MARK "SET default_transaction_read_only = on; ");
 	if (!len)
 		return true;
 	sql[len - 2] = '\0';	/* the last "; " */
@@ -168,5 +168,14 @@ char *pgx_pq_redact(const char *dsn)
 		*o++ = '\'', *o = '\0';
 	}
 	PQconninfoFree(opts);
+	return out;
+}
+
+char *pgx_sql_marked(const char *sql)
+{
+	char *out;
+
+	if (asprintf(&out, "%s%s", PGX_SQL_MARK, sql) < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	return out;
 }

@@ -544,3 +544,26 @@ role_dsn() {
 	run timeout 60 "${vg[@]}" pgx-poll -d "$PGX_PG_DSN"
 	assert_failure 5
 }
+
+@test "a quiet server's statements Top-N holds none of pgx's own statements; pgx_self counts them" {
+	psql_q -c "CREATE EXTENSION pg_stat_statements"
+	for i in 1 2 3; do
+		pgx-poll -d "$MON_DSN" >/dev/null
+	done
+	psql_q -c "SELECT 'the user''s own statement'" >/dev/null
+	run --separate-stderr timeout 30 pgx-poll -d "$MON_DSN" -s statements -n 100
+	assert_success
+	rec="$(records statements)"
+	# pgx's texts start with its mark; none of them is ranked or in other
+	jq -e '[.items[].query | select(startswith("/* pgx */"))] | length == 0' <<<"$rec"
+	jq -e '[.items[].query | select(test("pg_stat_statements\\(true\\)"))] | length == 0' <<<"$rec"
+	jq -e 'any(.items[]; .query == "SELECT $1")' <<<"$rec"
+	jq -e '.pgx_self.count > 5 and .pgx_self.calls_total >= 3 and .pgx_self.exec_time_s_total > 0' <<<"$rec"
+	run --separate-stderr timeout 30 pgx-poll -d "$MON_DSN" -s statements -n 100 --include-self
+	assert_success
+	rec="$(records statements)"
+	jq -e 'any(.items[]; .query | startswith("/* pgx */")) and .pgx_self.count == 0' <<<"$rec"
+	# the table shows pgx's cost on a line of its own
+	run bash -c "pgx-poll -d '$MON_DSN' -s statements | pgx-report"
+	assert_line --regexp '^ +[0-9]+ +[0-9.]+ +-  pgx itself \([0-9]+ statements, not ranked\)$'
+}

@@ -34,6 +34,8 @@ static void usage(void)
 	       "      --pgbouncer=CONNINFO   PgBouncer admin console for the pgbouncer section\n"
 	       "      --long-xact=DURATION   activity lists transactions older than this (default 60s)\n"
 	       "      --query-length=N       statement texts cut to N characters (default 1000)\n"
+	       "      --include-self         pgx's own statements in the statements Top-N\n"
+	       "                             (by default summed apart as pgx_self)\n"
 	       "      --allow-privileged     run as a superuser or a role that can write (warns)\n"
 	       "      --print-sql            write each section's sql record, connect to nothing\n"
 	       "      --server-version=N     --print-sql: as for server_version_num N (default 150000)\n"
@@ -64,7 +66,7 @@ static void usage(void)
 enum { OPT_CLUSTER = 256, OPT_WITH_SQL, OPT_ONCE, OPT_STATEMENT_TIMEOUT, OPT_LOCK_TIMEOUT,
        OPT_INTERVAL, OPT_SCHEDULE, OPT_DELTA, OPT_ALL_DATABASES, OPT_PGBOUNCER, OPT_LONG_XACT,
        OPT_QUERY_LENGTH, OPT_ALLOW_PRIVILEGED, OPT_PRINT_SQL, OPT_SERVER_VERSION,
-       OPT_PGSS_VERSION };
+       OPT_PGSS_VERSION, OPT_INCLUDE_SELF };
 /* explain.h's query modes */
 enum { OPT_EXPLAIN = 512, OPT_EXPLAIN_FILE, OPT_NO_ANALYZE, OPT_ADVICE, OPT_MIN_ROWS,
        OPT_INDEXES_FROM };
@@ -172,6 +174,7 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 		{ "long-xact", required_argument, NULL, OPT_LONG_XACT },
 		{ "query-length", required_argument, NULL, OPT_QUERY_LENGTH },
 		{ "allow-privileged", no_argument, NULL, OPT_ALLOW_PRIVILEGED },
+		{ "include-self", no_argument, NULL, OPT_INCLUDE_SELF },
 		{ "print-sql", no_argument, NULL, OPT_PRINT_SQL },
 		{ "server-version", required_argument, NULL, OPT_SERVER_VERSION },
 		{ "pgss-version", required_argument, NULL, OPT_PGSS_VERSION },
@@ -214,6 +217,7 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 		case OPT_ALL_DATABASES: o->all_databases = true; break;
 		case OPT_PGBOUNCER: free((char *)o->pgbouncer), o->pgbouncer = pgx_mask_take_arg(optarg); break;
 		case OPT_ALLOW_PRIVILEGED: o->allow_privileged = true; break;
+		case OPT_INCLUDE_SELF: o->include_self = true; break;
 		case OPT_PRINT_SQL: o->print_sql = true; break;
 		case OPT_PGSS_VERSION: o->pgss_version = optarg; break;
 		case OPT_QUERY_LENGTH:

@@ -80,10 +80,13 @@ void pipeline_send(struct pipeline *pl, PGconn *conn)
 	PQsetnonblocking(conn, 1);
 	for (; pl->sent < pl->n; pl->sent++) {
 		struct queued_query *q = &pl->q[pl->sent];
+		char *sql = pgx_sql_marked(q->sql);
+		bool sent = PQsendQueryParams(conn, sql, q->nparams, q->types,
+					      (const char *const *)q->params, NULL, NULL, 0) &&
+			    PQpipelineSync(conn);
 
-		if (!PQsendQueryParams(conn, q->sql, q->nparams, q->types,
-				       (const char *const *)q->params, NULL, NULL, 0) ||
-		    !PQpipelineSync(conn))
+		free(sql);
+		if (!sent)
 			break;
 	}
 	if (!flush_all(conn))

@@ -18,6 +18,7 @@ struct poll_opts {
 	bool schedule;			/* --schedule: the four loops */
 	bool all_databases;		/* per-database sections in every database */
 	bool allow_privileged;		/* run as superuser/writer anyway (warning) */
+	bool include_self;		/* --include-self: pgx's own statements in the Top-N */
 	bool print_sql;			/* --print-sql: the SQL only, no connection */
 	long server_version;		/* --print-sql --server-version */
 	const char *pgss_version;	/* --print-sql --pgss-version */

@@ -57,8 +57,12 @@ PGresult *section_query_typed(struct section_run *run, const char *sql, int npar
 	}
 	/* A connection that broke in pipeline mode stays in it: no result. */
 	if ((!run->pipeline || !pipeline_take(run->pipeline, conn, sql, nparams, types, params,
-					       &res)) && PQpipelineStatus(conn) == PQ_PIPELINE_OFF)
-		res = PQexecParams(conn, sql, nparams, types, params, NULL, NULL, 0);
+					       &res)) && PQpipelineStatus(conn) == PQ_PIPELINE_OFF) {
+		char *marked = pgx_sql_marked(sql);
+
+		res = PQexecParams(conn, marked, nparams, types, params, NULL, NULL, 0);
+		free(marked);
+	}
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -152,14 +156,15 @@ json_t *section_record(struct section_run *run)
 
 bool section_merge(struct section_run *run, bool with_top)
 {
-	static const Oid types[2] = { OID_INT8, OID_INT4 };	/* typed: either may go unused */
+	/* typed: any may go unused */
+	static const Oid types[3] = { OID_INT8, OID_INT4, OID_BOOL };
 	char top[24], qlen[24];
-	const char *params[2] = { top, qlen };
+	const char *params[3] = { top, qlen, run->opts->include_self ? "true" : "false" };
 	PGresult *res;
 
 	snprintf(top, sizeof(top), "%ld", run->opts->top_n);
 	snprintf(qlen, sizeof(qlen), "%ld", run->opts->query_length);
-	res = section_query_typed(run, run->sql, with_top ? 2 : 0, types, with_top ? params : NULL);
+	res = section_query_typed(run, run->sql, with_top ? 3 : 0, types, with_top ? params : NULL);
 	if (!res)
 		return false;
 	if (PQntuples(res) > 0)

@@ -33,7 +33,7 @@ static bool probe_and_guard(struct poll_conn *pc, bool allow, int *status)
 	PGresult *res, *probe_res = NULL, *guard_res = NULL;
 	bool ok = false;
 
-	if (asprintf(&sql, "%s;\n%s", probe, guard_sql()) < 0)
+	if (asprintf(&sql, PGX_SQL_MARK "%s;\n" PGX_SQL_MARK "%s", probe, guard_sql()) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	free(probe);
 	if (PQsendQuery(pc->conn, sql)) {
@@ -136,7 +136,7 @@ bool connection_alive(PGconn *conn)
 
 	if (PQstatus(conn) == CONNECTION_BAD)
 		return false;
-	res = PQexec(conn, "SELECT 1");
+	res = PQexec(conn, PGX_SQL_MARK "SELECT 1");
 	alive = PQresultStatus(res) == PGRES_TUPLES_OK;
 	PQclear(res);
 	return alive && PQstatus(conn) == CONNECTION_OK;
@@ -330,7 +330,7 @@ static char *dsn_for_db(PGconn *conn, const char *db)
 static json_t *connectable_databases(struct pass *ps, struct poll_conn *pc)
 {
 	PGresult *res = PQexec(pc->conn,
-		"SELECT datname FROM pg_catalog.pg_database"
+		PGX_SQL_MARK "SELECT datname FROM pg_catalog.pg_database"
 		" WHERE datallowconn AND NOT datistemplate"
 		"   AND pg_catalog.has_database_privilege(oid, 'CONNECT') ORDER BY datname");
 	json_t *dbs = json_array();

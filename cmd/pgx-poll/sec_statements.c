@@ -28,7 +28,9 @@ static char *quote_ident(const char *name)
 /* One call of the view's function, kept as is (WITH ORDINALITY numbers its
  * rows); the Top-N by a bounded sort; conversions, texts and the database
  * name for those N only, so the cost over thousands of statements is the
- * function's own.  In other, block times stay NULL when no statement has one. */
+ * function's own.  In other, block times stay NULL when no statement has one.
+ * pgx's own statements (PGX_SQL_MARK) are summed apart as pgx_self, out of
+ * the Top-N and other, unless $3 (--include-self). */
 char *sql_statements(const struct server_info *srv, const char **why)
 {
 	bool exec = server_has(srv, FEAT_PGSS_EXEC_TIME);
@@ -52,9 +54,11 @@ char *sql_statements(const struct server_info *srv, const char **why)
 		"         s.%s AS exec_time, s.%s AS mean_exec_time, s.rows, s.shared_blks_hit,\n"
 		"         s.shared_blks_read, s.shared_blks_dirtied, s.shared_blks_written,\n"
 		"         s.temp_blks_read, s.temp_blks_written, s.%s AS read_time,\n"
-		"         s.%s AS write_time, %s AS plan_time, s.query\n"
+		"         s.%s AS write_time, %s AS plan_time, s.query,\n"
+		"         coalesce(s.query LIKE '/* pgx */%%', false) AND NOT $3 AS self\n"
 		"    FROM %s.pg_stat_statements(true) WITH ORDINALITY s),\n"
-		"top AS (SELECT * FROM s ORDER BY exec_time DESC, queryid, dbid, userid LIMIT $1),\n"
+		"top AS (SELECT * FROM s WHERE NOT self\n"
+		"         ORDER BY exec_time DESC, queryid, dbid, userid LIMIT $1),\n"
 		"io_timing AS (SELECT current_setting('track_io_timing')::bool AS enabled),\n"
 		"items AS (\n"
 		"  SELECT t.queryid::text AS queryid, d.datname AS dbname, t.toplevel,\n"
@@ -94,7 +98,12 @@ char *sql_statements(const struct server_info *srv, const char **why)
 		" (SELECT enabled FROM io_timing) OR read_time > 0) / 1000.0,\n"
 		"          'blk_write_time_s_total', sum(write_time) FILTER (WHERE"
 		" (SELECT enabled FROM io_timing) OR write_time > 0) / 1000.0)\n"
-		"          FROM s WHERE n NOT IN (SELECT n FROM top)) AS other,\n"
+		"          FROM s WHERE NOT self AND n NOT IN (SELECT n FROM top)) AS other,\n"
+		"       (SELECT pg_catalog.json_build_object('count', count(*),\n"
+		"          'calls_total', coalesce(sum(calls), 0),\n"
+		"          'exec_time_s_total', coalesce(sum(exec_time) / 1000.0, 0),\n"
+		"          'rows_total', coalesce(sum(rows), 0))\n"
+		"          FROM s WHERE self) AS pgx_self,\n"
 		"       (SELECT count(*) FROM s WHERE query IS NULL"
 		" OR query = '<insufficient privilege>') AS hidden_count",
 		server_has(srv, FEAT_PGSS_TOPLEVEL) ? "s.toplevel" : "NULL::bool",

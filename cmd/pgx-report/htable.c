@@ -208,6 +208,19 @@ static void locks(struct view *v)
 	}
 }
 
+/* pgx's own statements, left out of the Top-N: their cost stays in view. */
+static void self_line(struct view *v, const json_t *self)
+{
+	char b[2][32];
+
+	if (!self || json_integer_value(json_object_get(self, "count")) <= 0)
+		return;
+	cell(v->f, num(b[0], self, "calls_total"), 11, true);
+	cell(v->f, num(b[1], self, "exec_time_s_total"), 10, true);
+	fprintf(v->f, "%10s  pgx itself (%lld statements, not ranked)\n", "-",
+		(long long)json_integer_value(json_object_get(self, "count")));
+}
+
 static void queries(struct view *v)
 {
 	json_t *st = snapshot_get(v->s, "statements", NULL), *it;
@@ -235,6 +248,7 @@ static void queries(struct view *v)
 		tail(v->f, jstr(it, "query") ? jstr(it, "query") : "(hidden)", 46);
 		fputc('\n', v->f);
 	}
+	self_line(v, json_object_get(st, "pgx_self"));
 }
 
 static void vacuum(struct view *v)

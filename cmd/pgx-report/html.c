@@ -480,6 +480,20 @@ static void locks_panel(struct page *p)
 	panel_end(p, sql);
 }
 
+/* pgx's own statements, left out of the Top-N: their cost stays in view. */
+static void self_row(struct page *p, json_t *self)
+{
+	if (!self || json_integer_value(json_object_get(self, "count")) <= 0)
+		return;
+	fprintf(p->f, "<tr class=other><td>pgx itself (%lld)</td><td></td>",
+		(long long)json_integer_value(json_object_get(self, "count")));
+	td(p, self, "calls_total", C_NUM);
+	td(p, self, "exec_time_s_total", C_NUM);
+	fputs("<td></td>", p->f);
+	td(p, self, "rows_total", C_NUM);
+	fputs("<td></td><td></td><td>not ranked</td></tr>\n", p->f);
+}
+
 static void queries_panel(struct page *p)
 {
 	static const char *const sql[] = { "statements", NULL };
@@ -518,6 +532,7 @@ static void queries_panel(struct page *p)
 			td(p, other, "temp_blks_written_total", C_NUM);
 			fputs("<td></td></tr>\n", p->f);
 		}
+		self_row(p, json_object_get(st, "pgx_self"));
 		tend(p);
 	}
 	panel_end(p, sql);
