@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
+#include "pgx_pq.h"
 #include "poll.h"
 
 /* A pass runs each section's collect() twice.  The first time, with

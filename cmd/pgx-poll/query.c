@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
+#include "pgx_pq.h"
 #include "pgx_mask.h"
 #include "poll.h"
 
