@@ -2,10 +2,10 @@
  *
  * CREATE EXTENSION reads SHAREDIR/extension/NAME.control, then runs
  * NAME--VERSION.sql and the update scripts NAME--A--B.sql to the default
- * version: it starts at the control file's open (its parse comes before,
- * well under a millisecond).  A backend that reads a control file without
- * running an install script (pg_available_extensions) created nothing;
- * only backends count, forked by a postmaster.
+ * version: it starts at the control file's open, after the parse.  A
+ * backend that reads a control file without running an install script
+ * (pg_available_extensions) created nothing; only backends count, forked
+ * by a postmaster.
  * The kernel does not see the statement end: the end is the earliest upper
  * bound known - psql's command tag in the output (rule extension_created),
  * the backend's next open of another extension's file, or its exit.
