@@ -22,9 +22,11 @@ valgrind_clean() {
 	assert_failure 2
 }
 
-@test "pgx-timeline leaks nothing on traced, log-only, never-ready and malformed streams" {
+@test "pgx-timeline leaks nothing on traced (titles and extension opens too), log-only, never-ready and malformed streams" {
 	require_valgrind pgx-timeline
 	run valgrind_clean pgx-timeline "$PGX_FIXTURES/timeline/traced-scripts.ndjson"
+	assert_success
+	run valgrind_clean pgx-timeline -d "$PGX_FIXTURES/timeline/kernel-children.ndjson"
 	assert_success
 	pgx-logmatch -o "$PGX_FIXTURES/timeline/container-fresh.ndjson" >"$BATS_TEST_TMPDIR/matched"
 	run valgrind_clean pgx-timeline -d "$BATS_TEST_TMPDIR/matched"

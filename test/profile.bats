@@ -248,3 +248,54 @@ within() {
 	run pgx-report compare "$BATS_TEST_TMPDIR/base" "$BATS_TEST_TMPDIR/base" --fail-if-slower 5
 	assert_success
 }
+
+# traced: like profile, with opens (CREATE EXTENSION needs them)
+traced() {
+	pgx-trace -- pgx-docker run pgx-test/postgres:15 --name "$NAME" -p "$PORT" \
+		-v "$INITD:/docker-entrypoint-initdb.d:ro" --until ready --rm |
+		pgx-logmatch | pgx-timeline -d >"$BATS_TEST_TMPDIR/profile"
+}
+
+@test "image defaults, opens traced: CREATE EXTENSION is timed from the kernel inside its script, on the temporary server" {
+	traced
+	# the image logs no statement: only the backend's opens show it
+	run jq -c 'select(.type=="extension") | [.name, .source, .server]' "$BATS_TEST_TMPDIR/profile"
+	assert_output '["pg_stat_statements","trace","temporary"]'
+	jq -e -s '(map(select(.type=="script" and .name=="01-ext.sql"))[0]) as $s
+		| (map(select(.type=="extension"))[0]) as $e
+		| $e.start > $s.start and $e.end <= $s.end + 0.5 and $e.duration_s > 0.001
+		  and $e.duration_s < $s.duration_s + 0.5' "$BATS_TEST_TMPDIR/profile" ||
+		fail "$(jq -c 'select(.type=="script" or .type=="extension") | del(.src)' "$BATS_TEST_TMPDIR/profile")"
+}
+
+@test "a traced CREATE EXTENSION agrees with the server's own duration, whose log line is not a second record" {
+	local all="$BATS_TEST_TMPDIR/all" server_ms trace_ms
+	pgx-trace -- pgx-docker run pgx-test/postgres:15 --name "$NAME" -p "$PORT" \
+		-v "$INITD:/docker-entrypoint-initdb.d:ro" -e "PGOPTIONS=-c log_min_duration_statement=0" \
+		--until ready --rm | pgx-logmatch | pgx-timeline >"$all"
+	run jq -c 'select(.type=="extension") | [.name, .source]' "$all"
+	assert_output '["pg_stat_statements","trace"]'
+	# "duration: N ms  statement: CREATE EXTENSION pg_stat_statements;"
+	server_ms="$(jq -r 'select(.type=="match" and .rule=="create_extension") | .line
+		| capture("duration: (?<ms>[0-9.]+) ms").ms' "$all")"
+	trace_ms="$(jq 'select(.type=="extension") | .duration_s * 1000' "$all")"
+	# measured: 0.1 to 6 ms longer (the command tag follows the commit)
+	awk -v s="$server_ms" -v t="$trace_ms" 'BEGIN { exit !(s > 0 && t >= s - 5 && t <= s + 100) }' ||
+		fail "server $server_ms ms, trace $trace_ms ms"
+}
+
+@test "image defaults: the workers of each server are named by their titles, placed at their forks and attributed" {
+	profile --until ready --rm
+	for server in temporary final; do
+		run jq -r --arg s "$server" 'select(.type=="bgworker" and .server==$s) | .name' "$BATS_TEST_TMPDIR/profile"
+		for worker in checkpointer "background writer" walwriter "autovacuum launcher" "logical replication launcher"; do
+			assert_line "$worker"
+		done
+	done
+	# temporary workers start while the temporary server runs, final ones after it stopped
+	jq -e -s '(map(select(.type=="phase")) | INDEX(.name)) as $p
+		| all(.[] | select(.type=="bgworker"); .source == "trace" and
+		      if .server == "temporary" then .ts >= $p.temp_server_start.start and .ts <= $p.temp_server_stop.end
+		      else .ts >= $p.temp_server_stop.end end)' "$BATS_TEST_TMPDIR/profile" ||
+		fail "$(jq -c 'select(.type=="bgworker" or .type=="phase") | [.type, .name, .ts, .server]' "$BATS_TEST_TMPDIR/profile")"
+}

@@ -68,6 +68,20 @@ two_hundred_processes() {
 	refute_line --partial "PROCESSES"
 }
 
+@test "extensions and workers show their server; aggregates keep the temporary and the final server's apart" {
+	pgx-timeline -d "$PGX_FIXTURES/timeline/kernel-children.ndjson" |
+		jq -c 'if .type == "bgworker" and .name == "logical replication launcher" then .name = "checkpointer" else . end' \
+		>"$BATS_TEST_TMPDIR/run"
+	run pgx-report "$BATS_TEST_TMPDIR/run"
+	assert_success
+	assert_80_columns
+	assert_line --regexp '^  earthdistance +temporary +0\.050s$'
+	assert_line --regexp '^  checkpointer +temporary +1\.200s$'
+	assert_line --regexp '^  checkpointer +final +2\.500s$'
+	run bash -c "pgx-report aggregate '$BATS_TEST_TMPDIR/run' '$BATS_TEST_TMPDIR/run' | jq -c 'select(.type==\"bgworker\" and .name==\"checkpointer\") | [.server, .offset_s, .runs]'"
+	assert_output $'["temporary",1.2,2]\n["final",2.5,2]'
+}
+
 @test "long UTF-8 names, --verbose processes and aggregates stay within 80 columns" {
 	run pgx-report --verbose "$F/escape.ndjson"
 	assert_success

@@ -50,6 +50,36 @@ derived() {	# the derived records of a stream, compact
 	assert_equal "$(jq -c 'select(.type=="process" and .pid==1) | [.comm, .end]' <<<"$output")" '["postgres",null]'
 }
 
+@test "CREATE EXTENSION from a backend's opens: cascade inside, a view's reads and initdb's single-user run left out, logged once" {
+	run derived "$F/kernel-children.ndjson"
+	assert_success
+	run jq -c 'select(.type=="extension") | [.name, .start, .end, .end_bound, .server, .source]' <<<"$output"
+	assert_output - <<-'EOF'
+	["earthdistance",101.51,101.56,"command_tag","temporary","trace"]
+	["cube",101.512,101.53,"next_extension","temporary","trace"]
+	["pg_trgm",102.65,102.7,"next_line","final","log"]
+	EOF
+}
+
+@test "a CREATE EXTENSION without psql's command tag ends at the backend's exit" {
+	run bash -c "grep -v extension_created '$F/kernel-children.ndjson' | pgx-timeline -d"
+	run jq -c 'select(.type=="extension" and .name=="earthdistance") | [.end, .end_bound]' <<<"$output"
+	assert_output '[101.6,"backend_exit"]'
+}
+
+@test "workers are named by their titles, placed at their forks and given their server; backends and log lines are not repeated" {
+	run derived "$F/kernel-children.ndjson"
+	run jq -c 'select(.type=="bgworker") | [.name, .offset_s, .server, .source, .pid]' <<<"$output"
+	assert_output - <<-'EOF'
+	["checkpointer",1.2,"temporary","trace",22]
+	["autovacuum launcher",1.21,"temporary","trace",23]
+	["logical replication launcher",2.5,"final","trace",40]
+	["startup",2.51,"final","trace",41]
+	EOF
+	run bash -c "grep -v '\"title\"' '$F/kernel-children.ndjson' | pgx-timeline -d | jq -c 'select(.type==\"bgworker\") | [.name, .server, .source]'"
+	assert_output '["logical_replication","final","log"]'
+}
+
 @test "a container seen through its log alone still gets phases, scripts and a warning" {
 	pgx-logmatch -o "$F/container-fresh.ndjson" >"$BATS_TEST_TMPDIR/in"
 	run derived "$BATS_TEST_TMPDIR/in"

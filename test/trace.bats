@@ -298,6 +298,35 @@ assert_own_cgroup_removed() {
 	assert_output --partial "no process with PID 4194303"
 }
 
+@test "a forked child that rewrites its command line gets a title record; one that execs or keeps it gets none" {
+	require_root eBPF
+	local stop="$BATS_TEST_TMPDIR/stop" out="$BATS_TEST_TMPDIR/out"
+	# children wait for the test's signal, so they live until pgx-trace has read them
+	mkfifo "$out.fifo"
+	cat "$out.fifo" >"$out" &
+	pgx-trace --no-open -- perl -e '
+		sub child { my $rename = shift; my $p = fork; return $p if $p;
+			$0 = "pgx-child: worker" if $rename;
+			select(undef, undef, undef, 0.01) until -e $ARGV[0]; exit 0 }
+		my @kids = (child(1), child(0)); system("true");
+		waitpid($_, 0) for @kids' "$stop" >"$out.fifo" 2>"$BATS_TEST_TMPDIR/err" &
+	TRACE_BG=$!
+	for _ in $(seq 600); do
+		grep -q '"type":"title"' "$out" && break
+		sleep 0.05
+	done
+	touch "$stop"
+	wait "$TRACE_BG"
+	TRACE_BG=""
+	wait
+	output="$(cat "$out")"
+	assert_equal "$(count '.type=="title"')" 1
+	run jq -s -c '(map(select(.type=="exec" and .comm=="perl"))[0].pid) as $perl
+		| (map(select(.type=="title"))[0]) as $t
+		| [$t.title, $t.ppid == $perl, any(.[]; .type=="fork" and .child_pid==$t.pid and .ts < $t.ts)]' <<<"$output"
+	assert_output '["pgx-child: worker",true,true]'
+}
+
 @test "a process the command leaves running is moved out and does not hold pgx-trace" {
 	require_root eBPF
 	trace --no-open -- sh -c 'sleep 30 & echo $! >"$1"' sh "$BATS_TEST_TMPDIR/daemon"

@@ -4,9 +4,10 @@
 #include "pgx.h"
 #include "report.h"
 
-/* The values of one named item over the runs it appeared in. */
+/* The values of one named item over the runs it appeared in; a worker or
+ * an extension of the temporary server is not the final server's. */
 struct series {
-	const char *name, *path, *source;
+	const char *name, *path, *source, *server;
 	long exit_code;
 	bool has_exit;
 	VEC(double) dur;
@@ -45,25 +46,39 @@ static struct stats stats_of(const double *v, size_t n)
 	return s;
 }
 
-static struct series *series_get(series_list *list, const char *name)
+static bool same_server(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static struct series *series_of(series_list *list, const char *name, const char *server)
 {
 	struct series *s;
 
 	for (size_t i = 0; i < list->n; i++)
-		if (!strcmp(list->v[i].name, name))
+		if (!strcmp(list->v[i].name, name) && same_server(list->v[i].server, server))
 			return &list->v[i];
 	s = vec_push(list);
 	s->name = name;
+	s->server = server;
 	return s;
+}
+
+static struct series *series_get(series_list *list, const char *name)
+{
+	return series_of(list, name, NULL);
+}
+
+static void series_add_to(struct series *s, double dur, double off)
+{
+	if (dur >= 0)
+		*vec_push(&s->dur) = dur;
+	*vec_push(&s->off) = off;
 }
 
 static void series_add(series_list *list, const char *name, double dur, double off)
 {
-	struct series *s = series_get(list, name);
-
-	if (dur >= 0)
-		*vec_push(&s->dur) = dur;
-	*vec_push(&s->off) = off;
+	series_add_to(series_get(list, name), dur, off);
 }
 
 static void series_free(series_list *list)
@@ -105,13 +120,16 @@ static void collect(struct aggregate *a, const struct profile *p)
 	}
 	for (size_t i = 0; i < p->extensions.n; i++) {
 		const struct extension *e = &p->extensions.v[i];
+		struct series *s = series_of(&a->extensions, e->name, e->server);
 
-		series_add(&a->extensions, e->name, e->t.duration_s, e->t.start - origin);
-		series_get(&a->extensions, e->name)->source = e->source;
+		series_add_to(s, e->t.duration_s, e->t.start - origin);
+		s->source = e->source;
 	}
-	for (size_t i = 0; i < p->bgworkers.n; i++)
-		series_add(&a->bgworkers, p->bgworkers.v[i].name, p->bgworkers.v[i].offset_s,
-			   p->bgworkers.v[i].offset_s);
+	for (size_t i = 0; i < p->bgworkers.n; i++) {
+		const struct bgworker *w = &p->bgworkers.v[i];
+
+		series_add_to(series_of(&a->bgworkers, w->name, w->server), w->offset_s, w->offset_s);
+	}
 	if (p->has_total)
 		*vec_push(&a->totals) = p->total_s;
 }
@@ -163,6 +181,8 @@ static bool emit_spans(const char *type, series_list *list, double anchor, doubl
 			json_object_set_new(rec, "exit_code", json_integer(s->exit_code));
 		if (s->source)
 			json_object_set_new(rec, "source", json_string(s->source));
+		if (s->server)
+			json_object_set_new(rec, "server", json_string(s->server));
 		ok = pgx_emit(rec);
 	}
 	return ok;
@@ -178,6 +198,8 @@ static bool emit_bgworkers(const series_list *list, double anchor)
 
 		json_object_set_new(rec, "name", json_string(list->v[i].name));
 		set_spread(rec, "offset", &s);
+		if (list->v[i].server)
+			json_object_set_new(rec, "server", json_string(list->v[i].server));
 		ok = pgx_emit(rec);
 	}
 	return ok;

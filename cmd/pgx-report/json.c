@@ -84,6 +84,7 @@ static json_t *extensions(const struct profile *p, double origin)
 		json_object_set_new(o, "name", json_string(e->name));
 		set_span(o, &e->t, origin);
 		json_object_set_new(o, "source", opt_str(e->source));
+		json_object_set_new(o, "server", opt_str(e->server));
 		set_spread(o, &e->agg, "duration_min_s", "duration_max_s");
 		json_array_append_new(a, o);
 	}
@@ -100,6 +101,7 @@ static json_t *bgworkers(const struct profile *p)
 
 		json_object_set_new(o, "name", json_string(w->name));
 		json_object_set_new(o, "offset_s", opt_secs(w->offset_s >= 0, w->offset_s));
+		json_object_set_new(o, "server", opt_str(w->server));
 		set_spread(o, &w->agg, "offset_min_s", "offset_max_s");
 		json_array_append_new(a, o);
 	}

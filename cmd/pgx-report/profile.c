@@ -92,6 +92,7 @@ static void read_extension(struct profile *p, const json_t *rec)
 
 	e->name = dup_str(rec, "name", "?");
 	e->source = dup_str(rec, "source", NULL);
+	e->server = dup_str(rec, "server", NULL);
 	read_span(rec, &e->t);
 	read_spread(rec, "duration_min_s", "duration_max_s", &e->agg);
 }
@@ -101,6 +102,7 @@ static void read_bgworker(struct profile *p, const json_t *rec)
 	struct bgworker *w = vec_push(&p->bgworkers);
 
 	w->name = dup_str(rec, "name", "?");
+	w->server = dup_str(rec, "server", NULL);
 	if (!get_num(rec, "offset_s", &w->offset_s))
 		w->offset_s = -1;
 	read_spread(rec, "offset_min_s", "offset_max_s", &w->agg);
@@ -336,9 +338,12 @@ void profile_free(struct profile *p)
 	for (size_t i = 0; i < p->extensions.n; i++) {
 		free(p->extensions.v[i].name);
 		free(p->extensions.v[i].source);
+		free(p->extensions.v[i].server);
 	}
-	for (size_t i = 0; i < p->bgworkers.n; i++)
+	for (size_t i = 0; i < p->bgworkers.n; i++) {
 		free(p->bgworkers.v[i].name);
+		free(p->bgworkers.v[i].server);
+	}
 	for (size_t i = 0; i < p->processes.n; i++) {
 		free(p->processes.v[i].comm);
 		free(p->processes.v[i].cmdline);

@@ -44,12 +44,14 @@ struct script {
 
 struct extension {
 	char *name, *source;
+	char *server;		/* "temporary", "final" or NULL */
 	struct span t;		/* duration_s < 0 when untimed */
 	struct spread agg;
 };
 
 struct bgworker {
 	char *name;
+	char *server;		/* "temporary", "final" or NULL */
 	double offset_s;
 	struct spread agg;
 };

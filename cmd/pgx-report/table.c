@@ -252,23 +252,50 @@ static void scripts(FILE *f, const struct profile *p, long top)
 	free(order);
 }
 
+#define SERVER_W 10	/* "temporary" and a space */
+
+/* A Server column only when a record says which server it belongs to. */
+static void server_cell(FILE *f, bool shown, const char *server)
+{
+	if (shown)
+		put_cell(f, server ? server : "", SERVER_W, false);
+}
+
+static bool extensions_have_server(const struct profile *p)
+{
+	for (size_t i = 0; i < p->extensions.n; i++)
+		if (p->extensions.v[i].server)
+			return true;
+	return false;
+}
+
+static bool bgworkers_have_server(const struct profile *p)
+{
+	for (size_t i = 0; i < p->bgworkers.n; i++)
+		if (p->bgworkers.v[i].server)
+			return true;
+	return false;
+}
+
 static void extensions(FILE *f, const struct profile *p)
 {
-	bool agg = p->agg.runs > 0;
+	bool agg = p->agg.runs > 0, by_server = extensions_have_server(p);
 
 	if (!p->extensions.n)
 		return;
 	section(f, "EXTENSIONS");
 	fputs("  ", f);
 	put_cell(f, "Extension", 30, false);
+	server_cell(f, by_server, "Server");
 	duration_header(f, agg, "Load time");
 	fputs("\n  ", f);
-	rule(f, '-', 30 + (agg ? 3 * NUM_W : NUM_W));
+	rule(f, '-', 30 + (by_server ? SERVER_W : 0) + (agg ? 3 * NUM_W : NUM_W));
 	for (size_t i = 0; i < p->extensions.n; i++) {
 		const struct extension *e = &p->extensions.v[i];
 
 		fputs("  ", f);
 		put_cell(f, e->name, 30, false);
+		server_cell(f, by_server, e->server);
 		duration_cells(f, agg, e->t.duration_s, &e->agg);
 		fputc('\n', f);
 	}
@@ -276,21 +303,23 @@ static void extensions(FILE *f, const struct profile *p)
 
 static void bgworkers(FILE *f, const struct profile *p)
 {
-	bool agg = p->agg.runs > 0;
+	bool agg = p->agg.runs > 0, by_server = bgworkers_have_server(p);
 
 	if (!p->bgworkers.n)
 		return;
 	section(f, "BACKGROUND WORKERS");
 	fputs("  ", f);
 	put_cell(f, "Worker", 30, false);
+	server_cell(f, by_server, "Server");
 	duration_header(f, agg, "Started at");
 	fputs("\n  ", f);
-	rule(f, '-', 30 + (agg ? 3 * NUM_W : NUM_W));
+	rule(f, '-', 30 + (by_server ? SERVER_W : 0) + (agg ? 3 * NUM_W : NUM_W));
 	for (size_t i = 0; i < p->bgworkers.n; i++) {
 		const struct bgworker *w = &p->bgworkers.v[i];
 
 		fputs("  ", f);
 		put_cell(f, w->name, 30, false);
+		server_cell(f, by_server, w->server);
 		duration_cells(f, agg, w->offset_s, &w->agg);
 		fputc('\n', f);
 	}

@@ -97,45 +97,135 @@ static double next_after(const double *sorted, size_t n, double ts)
 	return lo < n ? sorted[lo] : NO_TIME;
 }
 
-static bool emit_extensions(const struct timeline *t)
-{
-	double *sorted = pgx_xmalloc(t->nline_ts * sizeof(*sorted));
-	bool ok = true;
+#define SAME_STATEMENT_S 1.0	/* a log line and a traced CREATE EXTENSION */
 
+static json_t *extension_record(const char *name, double start, double end, const char *source,
+				const char *end_bound, const char *server)
+{
+	json_t *rec = span_record("extension", start, end);
+
+	json_object_set_new(rec, "name", json_string(name));
+	json_object_set_new(rec, "source", json_string(source));
+	if (end_bound && end != NO_TIME)
+		json_object_set_new(rec, "end_bound", json_string(end_bound));
+	json_object_set_new(rec, "server", json_string(server));
+	return rec;
+}
+
+static bool emit_traced_extension(const struct timeline *t, const struct bounds *b,
+				  const struct ext_span *s, const struct pg_child *kids, size_t nkids)
+{
+	const struct pg_child *backend = child_at(kids, nkids, s->pid, s->start);
+	const char *server = backend ? server_of(t, b, backend->postmaster, backend->fork_ts)
+				     : server_of(t, b, -1, s->start);
+	json_t *rec = extension_record(s->name, s->start, s->end, "trace", s->end_bound, server);
+
+	json_object_set_new(rec, "pid", json_integer(s->pid));
+	return pgx_emit(rec);
+}
+
+/* A statement logged (log_statement) that the trace saw too is written once. */
+static bool traced_too(const struct milestone *m, const struct ext_span *s, size_t n, bool *taken)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!taken[i] && !strcmp(s[i].name, m->capture) && fabs(s[i].start - m->ts) <= SAME_STATEMENT_S)
+			return taken[i] = true;
+	return false;
+}
+
+static bool emit_logged_extensions(const struct timeline *t, const struct bounds *b,
+				   const struct ext_span *spans, size_t nspans)
+{
+	double *sorted = pgx_xmalloc((t->nline_ts + 1) * sizeof(*sorted));
+	bool *taken = calloc(nspans + 1, sizeof(*taken)), ok = true;
+
+	if (!taken)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	if (t->nline_ts) {
 		memcpy(sorted, t->line_ts, t->nline_ts * sizeof(*sorted));
 		qsort(sorted, t->nline_ts, sizeof(*sorted), compare_double);
 	}
 	for (size_t i = 0; ok && i < t->nmarks; i++) {
 		const struct milestone *m = &t->marks[i];
-		json_t *rec;
 
-		if (strcmp(m->rule, "create_extension") || !m->capture)
+		if (strcmp(m->rule, "create_extension") || !m->capture || traced_too(m, spans, nspans, taken))
 			continue;
 		/* the next line of the log is an upper bound of the statement's end */
-		rec = span_record("extension", m->ts, next_after(sorted, t->nline_ts, m->ts));
-		json_object_set_new(rec, "name", json_string(m->capture));
-		json_object_set_new(rec, "source", json_string("log"));
-		ok = pgx_emit(rec);
+		ok = pgx_emit(extension_record(m->capture, m->ts, next_after(sorted, t->nline_ts, m->ts),
+					       "log", "next_line", server_of(t, b, -1, m->ts)));
 	}
+	free(taken);
 	free(sorted);
 	return ok;
 }
 
+static bool emit_extensions(const struct timeline *t, const struct bounds *b)
+{
+	struct pg_child *kids;
+	size_t nkids = pg_children(t, &kids), nspans;
+	struct ext_span *spans;
+	bool ok = true;
+
+	nspans = traced_extensions(t, kids, nkids, &spans);
+	for (size_t i = 0; ok && i < nspans; i++)
+		ok = emit_traced_extension(t, b, &spans[i], kids, nkids);
+	ok = ok && emit_logged_extensions(t, b, spans, nspans);
+	free(spans);
+	free(kids);
+	return ok;
+}
+
+static json_t *bgworker_record(const char *name, double ts, const struct bounds *b, const char *server,
+			       const char *source)
+{
+	json_t *rec = pgx_record_new("bgworker", ts);
+
+	json_object_set_new(rec, "name", json_string(name));
+	pgx_set_ts(rec, "offset_s", ts - b->start);
+	json_object_set_new(rec, "server", json_string(server));
+	json_object_set_new(rec, "source", json_string(source));
+	return rec;
+}
+
+/* Every titled child of a postmaster that is not a client backend. */
+static bool emit_traced_bgworkers(const struct timeline *t, const struct bounds *b, size_t *n)
+{
+	struct pg_child *kids;
+	size_t nkids = pg_children(t, &kids);
+	char name[128];
+	bool ok = true;
+	json_t *rec;
+
+	*n = 0;
+	for (size_t i = 0; ok && i < nkids; i++) {
+		if (!worker_name(kids[i].title, name, sizeof(name)))
+			continue;
+		rec = bgworker_record(name, kids[i].fork_ts, b,
+				      server_of(t, b, kids[i].postmaster, kids[i].fork_ts), "trace");
+		json_object_set_new(rec, "pid", json_integer(kids[i].pid));
+		ok = pgx_emit(rec);
+		(*n)++;
+	}
+	free(kids);
+	return ok;
+}
+
+/* From the fork when pgx-trace read the titles (it saw every child), else
+ * from DEBUG1 log lines. */
 static bool emit_bgworkers(const struct timeline *t, const struct bounds *b)
 {
 	static const char prefix[] = "bgworker_";
+	size_t traced;
 
-	for (size_t i = 0; i < t->nmarks; i++) {
+	if (!emit_traced_bgworkers(t, b, &traced))
+		return false;
+	for (size_t i = 0; !traced && i < t->nmarks; i++) {
 		const struct milestone *m = &t->marks[i];
-		json_t *rec;
+		const char *name = m->capture ? m->capture : m->rule + sizeof(prefix) - 1;
 
 		if (strncmp(m->rule, prefix, sizeof(prefix) - 1) || !strcmp(m->rule, "bgworker_exited"))
 			continue;
-		rec = pgx_record_new("bgworker", m->ts);
-		json_object_set_new(rec, "name", json_string(m->capture ? m->capture : m->rule + sizeof(prefix) - 1));
-		pgx_set_ts(rec, "offset_s", m->ts - b->start);
-		if (!pgx_emit(rec))
+		if (!pgx_emit(bgworker_record(name, m->ts, b, server_of(t, b, -1, m->ts), "log")))
 			return false;
 	}
 	return true;
@@ -262,6 +352,6 @@ bool timeline_emit(const struct timeline *t, bool *ready_found)
 	total = nphases ? phases[nphases - 1].end - b.start : 0;
 	*ready_found = b.ready.ts != NO_TIME;
 	return emit_phases(t, phases, nphases, total) && emit_scripts(t, &b, &log_scripts) &&
-	       emit_extensions(t) && emit_bgworkers(t, &b) && emit_processes(t) &&
+	       emit_extensions(t, &b) && emit_bgworkers(t, &b) && emit_processes(t) &&
 	       emit_profile(t, &b, log_scripts);
 }

@@ -30,4 +30,33 @@ json_t *span_record(const char *type, double start, double end);
 /* scripts.c; *log_scripts counts scripts timed from log lines only */
 bool emit_scripts(const struct timeline *t, const struct bounds *b, size_t *log_scripts);
 
+/* children.c: one per fork, with its exit and title when seen */
+struct pg_child {
+	long pid, postmaster;
+	double fork_ts, exit_ts;	/* exit_ts NO_TIME when not seen */
+	const char *title;		/* owned by the timeline, or NULL */
+};
+size_t pg_children(const struct timeline *t, struct pg_child **out);
+/* The child pid that was running at ts, or NULL. */
+const struct pg_child *child_at(const struct pg_child *c, size_t n, long pid, double ts);
+/* Forked by a postgres (a postmaster) or by a process whose exec was not
+ * traced: initdb's single-user postgres is run by a shell. */
+bool forked_by_postgres(const struct timeline *t, const struct pg_child *c);
+/* "temporary" or "final": the server a postmaster's child at ts belongs to. */
+const char *server_of(const struct timeline *t, const struct bounds *b, long postmaster, double ts);
+/* A worker's name from its title; false for a client backend or a title
+ * that is not PostgreSQL's. */
+bool worker_name(const char *title, char *buf, size_t size);
+
+/* extensions.c: CREATE EXTENSIONs seen by the backends' opens */
+struct ext_span {
+	const char *name;	/* owned by the timeline */
+	long pid;		/* the backend */
+	double start, end;	/* end NO_TIME when unknown */
+	double files_read;	/* its last file opened: the end is later */
+	const char *end_bound;	/* what gave the end, or NULL */
+};
+size_t traced_extensions(const struct timeline *t, const struct pg_child *c, size_t nc,
+			 struct ext_span **out);
+
 #endif

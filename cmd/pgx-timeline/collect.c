@@ -38,6 +38,7 @@ void timeline_free(struct timeline *t)
 	free(t->ctr.image);
 	free(t->build.error);
 	free(t->build.tag);
+	kernel_free(&t->kernel);
 }
 
 /* ---- pid -> latest span, open addressing with linear probing ---- */
@@ -188,9 +189,11 @@ bool timeline_take(struct timeline *t, const json_t *rec)
 {
 	const char *type = pgx_rec_type(rec);
 	double ts = pgx_rec_ts(rec);
+	bool kernel;
 
 	if (!type || ts < 0)
 		return false;
+	kernel = kernel_take(&t->kernel, rec, type, ts);
 	if (t->first_ts == NO_TIME || ts < t->first_ts)
 		t->first_ts = ts;
 	if (!strcmp(type, "log") || !strcmp(type, "match")) {
@@ -210,6 +213,6 @@ bool timeline_take(struct timeline *t, const json_t *rec)
 	else if (!strcmp(type, "lost"))
 		t->lost += (unsigned long)pgx_rec_int(rec, "count", 0);
 	else
-		return false;
+		return kernel;
 	return true;
 }

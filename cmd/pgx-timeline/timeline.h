@@ -27,6 +27,34 @@ struct milestone {
 	bool marks_ready;
 };
 
+/* A fork, exit or title record of pgx-trace: one pid at one time (kernel.c). */
+struct pid_event {
+	long pid, parent;	/* parent: forks only */
+	double ts;
+	char *title;		/* titles only */
+};
+
+enum ext_file {
+	EXT_CONTROL,		/* NAME.control */
+	EXT_INSTALL,		/* NAME--VERSION.sql: what CREATE EXTENSION runs first */
+	EXT_OTHER,		/* NAME--A--B.sql, NAME--VERSION.control */
+};
+
+/* A successful open of a file of SHAREDIR/extension/ (kernel.c). */
+struct ext_open {
+	long pid;
+	double ts;
+	char *name;
+	enum ext_file kind;
+};
+
+struct kernel_events {
+	struct pid_event *forks, *exits, *titles;
+	size_t nforks, forks_cap, nexits, exits_cap, ntitles, titles_cap;
+	struct ext_open *opens;
+	size_t nopens, opens_cap;
+};
+
 struct container_info {
 	char *image;
 	double create, start, ready, die;
@@ -52,6 +80,7 @@ struct timeline {
 	size_t nline_ts, line_ts_cap;
 	struct container_info ctr;
 	struct build_info build;
+	struct kernel_events kernel;
 	double first_ts;
 	unsigned long lost;
 	const char *init_dir;	/* "/docker-entrypoint-initdb.d" */
@@ -62,6 +91,10 @@ void timeline_init(struct timeline *t, const char *init_dir);
 void timeline_free(struct timeline *t);
 /* Take what matters from a record; false if the record is not used. */
 bool timeline_take(struct timeline *t, const json_t *rec);
+
+/* kernel.c: forks, titles, exits and extension file opens; true if used */
+bool kernel_take(struct kernel_events *k, const json_t *rec, const char *type, double ts);
+void kernel_free(struct kernel_events *k);
 
 /* analyse.c: emit the derived records; returns false on a write error.
  * *ready_found tells whether the subject became ready. */

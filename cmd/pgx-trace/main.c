@@ -31,6 +31,7 @@ struct run {
 	struct trace_clock clock;
 	struct record_opts rec_opts;
 	struct merge *merge;
+	struct titles *titles;
 	struct tracer *tracer;
 	struct subject *subject;
 	struct lines *lines;
@@ -56,7 +57,7 @@ static void usage(void)
 	printf("  -d, --duration=SECONDS   stop after SECONDS (with --cgroup or --pid)\n");
 	printf("  -V, --version            output version information, then exit\n");
 	printf("  -h, -?, --help           show this help, then exit\n");
-	printf("\nRecords (exec, open, fork, exit, lost, log) go to stdout as NDJSON.\n");
+	printf("\nRecords (exec, open, fork, title, exit, lost, log) go to stdout as NDJSON.\n");
 	printf("See pgx-trace(1) and pgx-events(7).\n");
 }
 
@@ -145,6 +146,22 @@ static void parse_options(int argc, char **argv, struct options *o)
 	check_combination(o);
 }
 
+/* Children that neither exec nor exit soon get their title read later. */
+static void follow_titles(struct run *r, const void *data, size_t size, bool written)
+{
+	const struct pgxt_hdr *h = data;
+	const struct pgxt_fork *f = data;
+
+	if (size < sizeof(*h))
+		return;
+	if (h->type == TRACE_FORK && written)
+		titles__fork(r->titles, (pid_t)f->parent_pid, (pid_t)f->child_pid, pgx_now());
+	else if (h->type == TRACE_EXEC)
+		titles__exec(r->titles, (pid_t)h->pid);
+	else if (h->type == TRACE_EXIT)
+		titles__exit(r->titles, (pid_t)h->pid, r->merge, pgx_now());
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct run *r = ctx;
@@ -153,6 +170,7 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (rec)
 		merge__push(r->merge, ts, rec);
+	follow_titles(r, data, size, rec != NULL);
 	return 0;
 }
 
@@ -209,6 +227,7 @@ static int wait_events(struct run *r)
 	poll(pfd, n, POLL_MS);
 	if (tracer__consume(r->tracer) < 0)
 		return PGX_EXIT_INTERNAL;
+	titles__poll(r->titles, r->merge, pgx_now());
 	read_lines(r);
 	check_lost(r, false);
 	return merge__flush(r->merge, pgx_now() - HOLD_SECONDS) ? 0 : PGX_EXIT_OUTPUT;
@@ -245,6 +264,7 @@ static int drain(struct run *r, int status)
 		return status;
 	if (tracer__consume(r->tracer) < 0 && status == PGX_EXIT_OK)
 		status = PGX_EXIT_INTERNAL;
+	titles__poll(r->titles, r->merge, pgx_now());
 	read_lines(r);
 	check_lost(r, true);
 	if (r->lost_seen)
@@ -313,6 +333,7 @@ static int run_trace(const struct options *o)
 	trace_clock__calibrate(&r.clock);
 	r.rec_opts.clock = &r.clock;
 	r.merge = merge__new();
+	r.titles = titles__new();
 	rc = tracer__new(&t, on_event, &r, &r.tracer);
 	if (rc)
 		goto cleanup;
@@ -331,6 +352,7 @@ cleanup:
 	lines__free(r.lines);
 	tracer__free(r.tracer);
 	subject__free(r.subject);
+	titles__free(r.titles);
 	merge__free(r.merge);
 	free(cgroup);
 	if (o->cgroup && t.cgroup_fd >= 0)

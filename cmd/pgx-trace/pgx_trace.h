@@ -70,6 +70,18 @@ json_t *record_from_event(const struct record_opts *o, const void *data, size_t 
 			  double *ts);
 json_t *record_lost(double ts, unsigned long long count);
 json_t *record_log(double ts, const char *line, size_t len);
+json_t *record_title(double ts, pid_t pid, pid_t ppid, const char *title);
+
+/* ---- titles.c: the titles forked children give themselves ---- */
+struct titles;
+struct titles *titles__new(void);
+void titles__fork(struct titles *tt, pid_t parent, pid_t child, double now);
+void titles__exec(struct titles *tt, pid_t pid);	/* its argv is in the exec record */
+void titles__exit(struct titles *tt, pid_t pid, struct merge *m, double now);
+/* On the poll timer, after the ring buffer is consumed: read /proc, write
+ * the titles read at the previous poll. */
+void titles__poll(struct titles *tt, struct merge *m, double now);
+void titles__free(struct titles *tt);
 
 /* ---- lines.c: CMD's stdout, read without blocking ---- */
 struct lines;

@@ -209,3 +209,13 @@ json_t *record_log(double ts, const char *line, size_t len)
 	json_object_set_new(rec, "stream", json_string("stdout"));
 	return rec;
 }
+
+json_t *record_title(double ts, pid_t pid, pid_t ppid, const char *title)
+{
+	json_t *rec = pgx_record_new("title", ts);
+
+	set_int(rec, "pid", pid);
+	set_int(rec, "ppid", ppid);
+	json_object_set_new(rec, "title", pgx_json_text(title, strlen(title), NULL));
+	return rec;
+}
