@@ -233,7 +233,7 @@ expected_top() {
 @test "the top-10 shapes and their counts are pgbadger's on the same log" {
 	command -v pgbadger >/dev/null || skip "pgbadger not installed"
 	python3 "$GEN" --lines 8000 --seed 16 --no-dollar-quotes --single-line >"$BATS_TEST_TMPDIR/pg.log"
-	timeout 120 pgbadger -q -j 1 -f stderr --prefix '%m [%p] %e ' -x json -o "$BATS_TEST_TMPDIR/pgbadger.json" \
+	timeout 120 pgbadger --pid-dir "$BATS_TEST_TMPDIR" -q -j 1 -f stderr --prefix '%m [%p] %e ' -x json -o "$BATS_TEST_TMPDIR/pgbadger.json" \
 		"$BATS_TEST_TMPDIR/pg.log"
 	badger="$(jq -c '.normalyzed_info.postgres | to_entries | map([.value.count, (.value.duration * 1000 | round)])
 		| sort_by(-.[1]) | .[:10]' "$BATS_TEST_TMPDIR/pgbadger.json")"
