@@ -250,7 +250,7 @@ shifted() {
 
 @test "alerts pass the input through and add an alert record after the record that fires" {
 	run -0 pgx-report alerts "$F"
-	assert_equal "$(grep -vc '"type":"alert"' <<<"$output")" "$(wc -l <"$F")"
+	assert_equal "$(grep -vEc '"type":"alert(_summary)?"' <<<"$output")" "$(wc -l <"$F")"
 	# the blocking_locks alert follows the locks record
 	run -0 bash -c "pgx-report alerts '$F' | jq -r '.type + \" \" + (.rule // \"\")' | grep -A1 '^locks'"
 	assert_line 'alert blocking_locks'
@@ -322,7 +322,81 @@ shifted() {
 	# nothing new: no record, still firing
 	run -2 bash -c "jq -c 'if has(\"ts\") then .ts += 160 else . end' '$F' | pgx-report alerts --alerts-only --state '$st' --exit-status"
 	refute_output --partial connection_saturation
-	run -0 pgx-report alerts --exit-status --state "$BATS_TEST_TMPDIR/other.json" /dev/null
+	# no snapshot is no verdict: UNKNOWN, not OK
+	run -3 pgx-report alerts --exit-status --state "$BATS_TEST_TMPDIR/other.json" /dev/null
+	assert_output --partial 'UNKNOWN: no pgx-poll snapshot in the input'
+}
+
+# The first pass of a --delta run is done once pgx-poll's session is idle.
+wait_poll_idle() {
+	local i
+	for i in $(seq 1 100); do
+		[ "$(psql_q -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'monitor' AND state = 'idle'")" = 1 ] && return 0
+		sleep 0.1
+	done
+	fail "pgx-poll never went idle between its samples"
+}
+
+@test "--exit-status: a quiet cluster is OK (0); a server down, a refused role or a lost session is UNKNOWN (3), never OK" {
+	pg_start_monitored
+	run -0 --separate-stderr bash -c "timeout 60 pgx-poll -d '$MONITOR_DSN' | pgx-report alerts --alerts-only --exit-status"
+	assert_output ""
+	# nothing listens there: pgx-poll writes nothing and exits 4, which the pipeline loses
+	run -3 --separate-stderr bash -c "timeout 60 pgx-poll -d 'host=$BATS_TEST_TMPDIR/nowhere' | pgx-report alerts --alerts-only --exit-status"
+	assert_equal "$(tail -1 <<<"$stderr")" 'pgx-report: error: UNKNOWN: no pgx-poll snapshot in the input (no poll record)'
+	# pgx-poll refuses a superuser (exit 5) and writes nothing
+	run -3 --separate-stderr bash -c "timeout 60 pgx-poll -d '$PGX_PG_DSN' | pgx-report alerts --alerts-only --exit-status"
+	grep -q 'is a superuser' <<<"$stderr" || fail "stderr: $stderr"
+	assert_equal "$(tail -1 <<<"$stderr")" 'pgx-report: error: UNKNOWN: no pgx-poll snapshot in the input (no poll record)'
+	# the server stops between the two samples of --delta: an error record, then the poll record
+	timeout 60 pgx-poll -d "$MONITOR_DSN" --delta=3s >"$BATS_TEST_TMPDIR/lost.ndjson" 2>/dev/null 3>&- &
+	poll_pid=$!
+	wait_poll_idle
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m fast -w stop >/dev/null
+	wait "$poll_pid" || true
+	run -0 jq -r 'select(.type=="error") | .message' "$BATS_TEST_TMPDIR/lost.ndjson"
+	assert_output 'connection lost between the samples'
+	run -3 --separate-stderr pgx-report alerts --alerts-only --exit-status "$BATS_TEST_TMPDIR/lost.ndjson"
+	assert_equal "$stderr" 'pgx-report: error: UNKNOWN: pgx-poll: connection lost between the samples'
+}
+
+@test "--exit-status: a section a rule reads that is degraded on the server is UNKNOWN unless a critical alert fires anyway" {
+	pg_start_monitored
+	# the monitoring role may not read this sequence: its use cannot be judged
+	psql_q -c "CREATE SEQUENCE hidden_seq; SELECT nextval('hidden_seq')" >/dev/null
+	run -3 --separate-stderr bash -c "timeout 60 pgx-poll -d '$MONITOR_DSN' | pgx-report alerts --exit-status >'$BATS_TEST_TMPDIR/out.ndjson'"
+	assert_equal "$stderr" 'pgx-report: error: UNKNOWN: section sequences of postgres is degraded: last_value is hidden from this role for 1 sequence(s) (SELECT or USAGE on them needed): their use is not reported'
+	run -0 jq -r 'select(.type=="alert_summary") | [.verdict, .firing] | @tsv' "$BATS_TEST_TMPDIR/out.ndjson"
+	assert_output "$(printf 'unknown\t0')"
+	psql_q -c "GRANT SELECT ON hidden_seq TO monitor" >/dev/null
+	run -0 bash -c "timeout 60 pgx-poll -d '$MONITOR_DSN' | pgx-report alerts --alerts-only --exit-status"
+	# a failed section beside a critical alert: CRITICAL stands
+	{
+		cat "$F"
+		shifted 60 | jq -c 'if .type=="vacuum" then .status = "error" else . end'
+	} >"$BATS_TEST_TMPDIR/partial.ndjson"
+	run -2 --separate-stderr pgx-report alerts --alerts-only --exit-status "$BATS_TEST_TMPDIR/partial.ndjson"
+	# only warnings: UNKNOWN, the failed section could hide a critical one
+	run -3 --separate-stderr pgx-report alerts --alerts-only --exit-status "$BATS_TEST_TMPDIR/partial.ndjson" \
+		--alerts /dev/stdin <<-'YML'
+	rules:
+	  - name: blocking_locks
+	    crit: off
+	  - name: idle_in_transaction
+	    crit: off
+	  - name: long_transaction
+	    crit: off
+	YML
+	assert_equal "$stderr" 'pgx-report: error: UNKNOWN: section vacuum of shop is error'
+}
+
+@test "--exit-status: usage errors and a bad catalog are UNKNOWN (3), not CRITICAL" {
+	run -3 pgx-report alerts --no-such-option --exit-status
+	assert_output --partial "Try 'pgx-report alerts --help'"
+	run -3 pgx-report alerts --exit-status --no-such-option
+	PGX_ALERT_BLOCKING_LOCKS_WARN=lots run -3 pgx-report alerts --exit-status /dev/null
+	assert_output --partial 'invalid value "lots" for PGX_ALERT_BLOCKING_LOCKS_WARN'
+	run -2 pgx-report alerts --no-such-option
 }
 
 @test "two runs at once on one state file both count: the lock serialises them" {
