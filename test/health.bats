@@ -399,6 +399,33 @@ wait_poll_idle() {
 	run -2 pgx-report alerts --no-such-option
 }
 
+@test "the HTML page says alerts not evaluated without pgx-report alerts, and shows the verdict with it" {
+	pg_start_monitored
+	timeout 60 pgx-poll -d "$MONITOR_DSN" >"$BATS_TEST_TMPDIR/snap.ndjson"
+	run -0 pgx-report -f html "$BATS_TEST_TMPDIR/snap.ndjson"
+	assert_output --partial 'Alerts not evaluated'
+	assert_output --partial '<div class=v>not evaluated</div><div class=l>alerts</div>'
+	refute_output --partial 'alerts firing'
+	# evaluated on a quiet cluster: 0 firing, said so
+	pgx-report alerts "$BATS_TEST_TMPDIR/snap.ndjson" >"$BATS_TEST_TMPDIR/eval.ndjson"
+	run -0 pgx-report -f html "$BATS_TEST_TMPDIR/eval.ndjson"
+	assert_output --partial '<div class=v>0 (0 critical)</div><div class=l>alerts firing</div>'
+	assert_output --partial 'No alert is pending or firing.'
+	refute_output --partial 'not evaluated'
+	# alert records as today
+	pgx-report alerts "$F" >"$BATS_TEST_TMPDIR/fix.ndjson"
+	run -0 pgx-report -f html "$BATS_TEST_TMPDIR/fix.ndjson"
+	assert_output --regexp '<div class=v>[1-9][0-9]* \([1-9][0-9]* critical\)</div><div class=l>alerts firing</div>'
+	# evaluated but blind (pgx-poll --interval lost the server): unknown, with the reason
+	{
+		echo '{"type":"error","ts":1795000060,"src":"pgx-poll","message":"cannot reconnect; next attempt in 1 s"}'
+		jq -c 'select(.type=="poll") | .ts += 60 | .success = false | .sections = []' "$F"
+	} >"$BATS_TEST_TMPDIR/blind.ndjson"
+	run -0 bash -c "pgx-report alerts '$BATS_TEST_TMPDIR/blind.ndjson' | pgx-report -f html"
+	assert_output --partial '<div class=v>unknown</div><div class=l>alerts</div>'
+	assert_output --partial 'pgx-poll: cannot reconnect; next attempt in 1 s'
+}
+
 @test "two runs at once on one state file both count: the lock serialises them" {
 	st="$BATS_TEST_TMPDIR/state.json"
 	for i in 1 2 3 4; do
