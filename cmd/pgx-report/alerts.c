@@ -360,20 +360,103 @@ static double rate_value(struct alert_run *run, const struct rule *r, const char
 	return above ? rate : NAN;
 }
 
+/* The history behind rate() and since() of one alert key */
+struct history_arg {
+	struct alert_run *run;
+	const char *key;
+	double ts, stats_reset;
+};
+
+static json_t *history_slot(const struct history_arg *h, const char *fn, const char *path)
+{
+	json_t *rates = json_object_get(h->run->state, "rates"), *slot;
+	char *name;
+
+	if (asprintf(&name, "%s|%s(%s)", h->key, fn, path) < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	if (!(slot = json_object_get(rates, name))) {
+		slot = json_object();
+		json_object_set_new(rates, name, slot);
+	}
+	free(name);
+	return slot;
+}
+
+static void slot_set(json_t *slot, const char *k, double v)
+{
+	json_object_set_new(slot, k, isnan(v) ? json_null() : json_real(v));
+}
+
+static double slot_num(const json_t *slot, const char *k)
+{
+	double v;
+
+	return jnum(slot, k, &v) ? v : NAN;
+}
+
+/* A lower counter or another stats_reset_ts is a reset: no rate across it. */
+static double history_rate(const struct history_arg *h, json_t *slot, double v)
+{
+	double pv = slot_num(slot, "v"), pts = slot_num(slot, "ts"), rate = NAN;
+
+	if (pts == h->ts)	/* asked again for the same sample (when, then value) */
+		return slot_num(slot, "rate");
+	if (!isnan(v) && !isnan(pv) && h->ts > pts && v >= pv &&
+	    (isnan(h->stats_reset) || slot_num(slot, "reset") == h->stats_reset))
+		rate = (v - pv) / (h->ts - pts);
+	slot_set(slot, "v", v);
+	slot_set(slot, "ts", h->ts);
+	slot_set(slot, "reset", h->stats_reset);
+	slot_set(slot, "rate", rate);
+	return rate;
+}
+
+/* The counter's increase since the marker (a timestamp) last changed.  A
+ * marker never set counts from the stats reset (the counter itself); one
+ * first seen here counts from this sample, all that can be known. */
+static double history_since(const struct history_arg *h, json_t *slot, double v, double marker)
+{
+	double base = slot_num(slot, "base"), seen = slot_num(slot, "marker");
+	bool known = json_object_get(slot, "base") != NULL;
+
+	if (isnan(v))
+		return NAN;
+	if (isnan(marker))
+		base = 0;
+	else if (!known || seen != marker || v < base)
+		base = v;
+	slot_set(slot, "base", base);
+	slot_set(slot, "marker", marker);
+	return v - base;
+}
+
+static double history(void *arg, enum expr_history fn, const char *path, double v, double marker)
+{
+	const struct history_arg *h = arg;
+
+	if (fn == HIST_RATE)
+		return history_rate(h, history_slot(h, "rate", path), v);
+	return history_since(h, history_slot(h, "since", path), v, marker);
+}
+
 static void evaluate_elem(struct alert_run *run, struct sample *s, json_t *seen)
 {
-	struct expr_ctx cx = { s->elem, s->rec, s->ts };
+	struct expr_ctx cx = { s->elem, s->rec, s->ts, history, NULL };
+	struct history_arg h = { run, NULL, s->ts, NAN };
 	const struct rule *r = s->r;
 	char *key, *full;
 	double v = NAN;
 	bool hold = true;
 
-	for (size_t i = 0; hold && i < r->nwhen; i++)
-		hold = expr_cond(r->when[i], &cx, NULL, 0) == 1;
 	key = expr_template(r->key, &cx, NULL);
 	if (asprintf(&full, "%s:%s", r->name, key) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	free(key);
+	h.key = full;
+	jnum(s->rec, "stats_reset_ts", &h.stats_reset);
+	cx.history_arg = &h;
+	for (size_t i = 0; hold && i < r->nwhen; i++)
+		hold = expr_cond(r->when[i], &cx, NULL, 0) == 1;
 	expr_eval(r->value, &cx, &v, NULL, 0);
 	if (r->rate)
 		v = rate_value(run, r, full, v, s->ts);
