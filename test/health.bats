@@ -16,6 +16,14 @@ teardown() {
 	am_stop
 	[ -n "${BLOCKER_PIDS:-}" ] && kill $BLOCKER_PIDS 2>/dev/null
 	pg_stop
+	[ -n "${ARCHIVE_DIR:-}" ] && rm -rf "$ARCHIVE_DIR"
+	return 0
+}
+
+# A directory the server (another user) can archive WAL into: ARCHIVE_DIR
+archive_dir() {
+	ARCHIVE_DIR="$(mktemp -d /tmp/pgx-archive.XXXXXX)"
+	chmod 777 "$ARCHIVE_DIR"
 }
 
 # pg_start, plus a monitoring role for pgx-poll (it refuses a superuser).
@@ -424,6 +432,161 @@ wait_poll_idle() {
 	run -0 bash -c "pgx-report alerts '$BATS_TEST_TMPDIR/blind.ndjson' | pgx-report -f html"
 	assert_output --partial '<div class=v>unknown</div><div class=l>alerts</div>'
 	assert_output --partial 'pgx-poll: cannot reconnect; next attempt in 1 s'
+}
+
+# Wait (10 s at most) until the SQL query $1 answers $2 (default t).
+wait_sql() {
+	local i
+	for i in $(seq 1 100); do
+		[ "$(psql_q -c "$1")" = "${2:-t}" ] && return 0
+		sleep 0.1
+	done
+	fail "never true: $1"
+}
+
+# Rules with a `for` judged at once, so that a quiet result is not just a timer
+export_for_zero() {
+	export PGX_ALERT_AUTOVACUUM_STARVATION_FOR=0 PGX_ALERT_CHECKPOINT_THRASH_FOR=0 \
+		PGX_ALERT_CONNECTION_SATURATION_FOR=0 PGX_ALERT_DEAD_TUPLE_BACKLOG_FOR=0
+}
+
+# A snapshot (pgx-poll $POLL_ARGS) through pgx-report alerts "$@"
+polled() {
+	poll $POLL_ARGS | pgx-report alerts "$@"
+}
+
+# Alert records of a rule as "state severity" lines
+rule_states() {
+	jq -r --arg r "$1" 'select(.type=="alert" and .rule==$r) | "\(.state) \(.severity)"' <<<"$output"
+}
+
+@test "a quiet cluster with working archiving, a small idle slot and vacuumed tables fires nothing (OK)" {
+	archive_dir
+	pg_start "-c archive_mode=on"
+	# ten manual CHECKPOINTs right after the start: lifetime counters only
+	for i in $(seq 1 10); do psql_q -c CHECKPOINT; done
+	psql_q -c "CREATE ROLE monitor LOGIN; GRANT pg_monitor TO monitor" >/dev/null
+	MONITOR_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=monitor dbname=postgres"
+	psql_q -c "ALTER SYSTEM SET archive_command = 'cp %p $ARCHIVE_DIR/%f'" -c "SELECT pg_reload_conf()" >/dev/null
+	psql_q -c "SELECT pg_create_physical_replication_slot('idle_slot', true)" >/dev/null
+	psql_q -c "CREATE TABLE t AS SELECT g FROM generate_series(1, 20000) g" -c "DELETE FROM t" -c "VACUUM t" \
+		-c "SELECT pg_switch_wal()" >/dev/null
+	wait_sql "SELECT archived_count > 0 FROM pg_stat_archiver"
+	export_for_zero
+	st="$BATS_TEST_TMPDIR/state.json"
+	run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_output ""
+	run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_output ""
+	POLL_ARGS=--delta=1s run -0 --separate-stderr polled --exit-status
+	assert_equal "$(jq -r 'select(.type=="alert_summary") | .verdict' <<<"$output")" ok
+	assert_equal "$(jq -c 'select(.type=="alert")' <<<"$output")" ""
+	assert_equal "$(jq -r 'select(.type=="checkpoints") | .checkpoints_req_total >= 10' <<<"$output")" true
+}
+
+@test "archive_command failing fires archive_failing; a stale last success fires archive_stale" {
+	archive_dir
+	pg_start "-c archive_mode=on"
+	# in postgresql.auto.conf, not on the command line, so that it can change
+	psql_q -c "ALTER SYSTEM SET archive_command = 'false'" -c "SELECT pg_reload_conf()" >/dev/null
+	psql_q -c "CREATE ROLE monitor LOGIN; GRANT pg_monitor TO monitor" >/dev/null
+	MONITOR_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=monitor dbname=postgres"
+	psql_q -c "CREATE TABLE t (i int)" -c "INSERT INTO t VALUES (1)" -c "SELECT pg_switch_wal()" >/dev/null
+	wait_sql "SELECT failed_count > 0 FROM pg_stat_archiver"
+	# never archived: every failure since the stats reset counts
+	run -0 --separate-stderr polled --alerts-only
+	assert_equal "$(rule_states archive_failing | cut -d' ' -f1)" firing
+	assert_equal "$(jq -r 'select(.rule=="archive_failing") | .value' <<<"$output")" \
+		"$(psql_q -c "SELECT failed_count FROM pg_stat_archiver")"
+	assert_output --partial 'since the last success (none at never); last failed 000000010000000000000001'
+	# it works again: quiet
+	psql_q -c "ALTER SYSTEM SET archive_command = 'cp %p $ARCHIVE_DIR/%f'" -c "SELECT pg_reload_conf()" >/dev/null
+	psql_q -c "INSERT INTO t VALUES (2)" -c "SELECT pg_switch_wal()" >/dev/null
+	wait_sql "SELECT archived_count > 0 AND last_archived_time > last_failed_time FROM pg_stat_archiver"
+	st="$BATS_TEST_TMPDIR/state.json"
+	run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_output ""
+	# it fails again: counted from the sample that saw the last success
+	psql_q -c "ALTER SYSTEM SET archive_command = 'false'" -c "SELECT pg_reload_conf()" >/dev/null
+	psql_q -c "INSERT INTO t VALUES (3)" -c "SELECT pg_switch_wal()" >/dev/null
+	wait_sql "SELECT last_failed_time > last_archived_time FROM pg_stat_archiver"
+	failed="$(psql_q -c "SELECT failed_count FROM pg_stat_archiver")"
+	PGX_ALERT_ARCHIVE_STALE_WARN=0 run -1 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_equal "$(rule_states archive_stale)" "firing warning"
+	assert_output --partial 'no WAL archived for'
+	assert_equal "$(rule_states archive_failing)" "firing warning"
+	run -0 jq -r 'select(.rule=="archive_failing") | .value >= 1' <<<"$output"
+	assert_output true
+}
+
+@test "an inactive slot retaining WAL, then past max_slot_wal_keep_size, then lost fires its rules" {
+	pg_start "-c max_slot_wal_keep_size=1MB"
+	psql_q -c "CREATE ROLE monitor LOGIN; GRANT pg_monitor TO monitor" >/dev/null
+	MONITOR_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=monitor dbname=postgres"
+	psql_q -c "SELECT pg_create_physical_replication_slot('behind', true)" >/dev/null
+	psql_q -c "CREATE TABLE t AS SELECT g FROM generate_series(1, 100000) g" -c "SELECT pg_switch_wal()" >/dev/null
+	wait_sql "SELECT wal_status FROM pg_replication_slots" unreserved
+	export PGX_ALERT_SLOT_RETAINED_WAL_WARN=1048576
+	run -1 --separate-stderr polled --alerts-only --exit-status
+	assert_equal "$(rule_states slot_retained_wal)" "firing warning"
+	assert_equal "$(rule_states slot_wal_unreserved)" "firing warning"
+	assert_equal "$(rule_states slot_wal_lost)" ""
+	assert_output --partial 'Slot behind (physical, inactive) retains'
+	psql_q -c CHECKPOINT >/dev/null
+	wait_sql "SELECT wal_status FROM pg_replication_slots" lost
+	run -2 --separate-stderr polled --alerts-only --exit-status
+	assert_equal "$(rule_states slot_wal_lost)" "firing critical"
+	assert_output --partial 'Slot behind: wal_status lost'
+	# the slot is gone: quiet
+	psql_q -c "SELECT pg_drop_replication_slot('behind')" >/dev/null
+	run -0 --separate-stderr polled --alerts-only --exit-status
+	assert_output ""
+}
+
+@test "autovacuum_starvation fires for a table never vacuumed, and no longer once it is" {
+	pg_start_monitored
+	psql_q -c "CREATE TABLE never (g int) WITH (autovacuum_enabled = false)" \
+		-c "INSERT INTO never SELECT generate_series(1, 20000)" -c "DELETE FROM never" >/dev/null
+	wait_sql "SELECT n_dead_tup >= 20000 FROM pg_stat_user_tables WHERE relname = 'never'"
+	# `for` (10m) holds it pending first
+	run -0 --separate-stderr polled --alerts-only
+	assert_equal "$(rule_states autovacuum_starvation)" "pending warning"
+	export PGX_ALERT_AUTOVACUUM_STARVATION_FOR=0
+	run -1 --separate-stderr polled --alerts-only --exit-status
+	assert_equal "$(rule_states autovacuum_starvation)" "firing warning"
+	assert_output --partial 'postgres.public.never: 20000 dead rows (100%), last vacuum never, last autovacuum never'
+	psql_q -c "VACUUM never" >/dev/null
+	wait_sql "SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'never'"
+	run -0 --separate-stderr polled --alerts-only --exit-status
+	assert_output ""
+}
+
+@test "checkpoint_thrash fires from requested checkpoints between samples (--delta or the state file)" {
+	pg_start "-c max_wal_size=32MB -c min_wal_size=32MB"
+	psql_q -c "CREATE ROLE monitor LOGIN; GRANT pg_monitor TO monitor" >/dev/null
+	MONITOR_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=monitor dbname=postgres"
+	psql_q -c "CREATE TABLE t (g int)" >/dev/null
+	export PGX_ALERT_CHECKPOINT_THRASH_FOR=0
+	# WAL written between the two samples of --delta forces checkpoints
+	poll --delta=4s >"$BATS_TEST_TMPDIR/delta.ndjson" 3>&- &
+	poll_pid=$!
+	wait_poll_idle
+	psql_q -c "INSERT INTO t SELECT generate_series(1, 1000000)" >/dev/null
+	wait "$poll_pid"
+	run -0 jq -r 'select(.type=="checkpoints") | .checkpoints_req_per_s > 0' "$BATS_TEST_TMPDIR/delta.ndjson"
+	assert_output true
+	run -2 --separate-stderr pgx-report alerts --alerts-only --exit-status "$BATS_TEST_TMPDIR/delta.ndjson"
+	assert_equal "$(rule_states checkpoint_thrash)" "firing critical"
+	assert_output --partial 'requested checkpoints per hour between samples'
+	# the same from two cron runs and the state file
+	st="$BATS_TEST_TMPDIR/state.json"
+	run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	psql_q -c "INSERT INTO t SELECT generate_series(1, 1000000)" >/dev/null
+	run -2 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_equal "$(rule_states checkpoint_thrash)" "firing critical"
+	# nothing written since: the rate is 0, it resolves, though the lifetime counters stay high
+	run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_equal "$(rule_states checkpoint_thrash | cut -d' ' -f1)" resolved
 }
 
 @test "two runs at once on one state file both count: the lock serialises them" {
