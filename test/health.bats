@@ -245,15 +245,29 @@ shifted() {
 	[ "$(stat -c %s "$out/health.png")" -gt 20000 ] || fail "screenshot too small"
 }
 
-@test "the alert catalog has every rule of the seed plus sequences and invalid indexes" {
+@test "the alert catalog has every rule of the seed plus sequences, invalid indexes, archiving and slots" {
 	run -0 pgx-report alerts --list
 	run jq -r '.name' <<<"$output"
 	for rule in connection_saturation long_transaction idle_in_transaction blocking_locks \
 		dead_tuple_backlog stale_stats autovacuum_starvation checkpoint_thrash wal_surge \
 		temp_surge replication_lag xid_wraparound mxid_wraparound unused_indexes \
-		sequence_exhaustion invalid_indexes; do
+		sequence_exhaustion invalid_indexes archive_failing archive_stale slot_retained_wal \
+		slot_wal_unreserved slot_wal_lost; do
 		assert_line "$rule"
 	done
+}
+
+@test "pgx-report(1) lists every rule of the catalog with its default thresholds" {
+	man="$PGX_TEST_DIR/../man/pgx-report.1"
+	run -0 bash -c "pgx-report alerts --list | jq -r '[.name, .record,
+		(if .op == \">\" then \"\" else .op + \" \" end) as \$op |
+		(if .warn == null then \"off\" else \$op + (.warn | tostring) end),
+		(if .crit == null then \"off\" else \$op + (.crit | tostring) end)] | @tsv'"
+	while IFS=$'\t' read -r name record warn crit; do
+		grep -A1 -x ".It Li $name Pq Li $record" "$man" | grep -q "^warn $warn, crit $crit[,:]" ||
+			fail "man/pgx-report.1: no '$name ($record): warn $warn, crit $crit'"
+	done <<<"$output"
+	assert_equal "$(grep -c '^\.It Li [a-z_]* Pq Li [a-z_]*$' "$man")" "$(wc -l <<<"$output")"
 }
 
 @test "alerts pass the input through and add an alert record after the record that fires" {
@@ -739,6 +753,14 @@ rule_states() {
 	run pgx-report alerts --alerts "$BATS_TEST_TMPDIR/r.yaml" /dev/null
 	assert_failure 2
 	assert_output --partial 'alert rule "x": value: expected a number, a field or a function'
+	printf 'rules:\n  - name: x\n    record: replication\n    value: "1"\n    when: "wal_status > '"'lost'"'"\n' >"$BATS_TEST_TMPDIR/s.yaml"
+	run pgx-report alerts --alerts "$BATS_TEST_TMPDIR/s.yaml" /dev/null
+	assert_failure 2
+	assert_output --partial 'alert rule "x": when: a string compares with == or != only, not >'
+	printf 'rules:\n  - name: x\n    record: archiver\n    value: "since(failed_count_total)"\n' >"$BATS_TEST_TMPDIR/f.yaml"
+	run pgx-report alerts --alerts "$BATS_TEST_TMPDIR/f.yaml" /dev/null
+	assert_failure 2
+	assert_output --partial "alert rule \"x\": value: expected ','"
 	printf 'rules:\n  - name: [\n' >"$BATS_TEST_TMPDIR/y.yaml"
 	run pgx-report alerts --alerts "$BATS_TEST_TMPDIR/y.yaml" /dev/null
 	assert_failure 2
