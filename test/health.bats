@@ -8,6 +8,7 @@
 
 load test_helper
 load health_helper
+load poll_helper
 
 F="$PGX_FIXTURES/health/snapshot.ndjson"
 
@@ -17,6 +18,7 @@ teardown() {
 	[ -n "${BLOCKER_PIDS:-}" ] && kill $BLOCKER_PIDS 2>/dev/null
 	pg_stop
 	[ -n "${ARCHIVE_DIR:-}" ] && rm -rf "$ARCHIVE_DIR"
+	[ -n "${PGB_DIR:-}" ] && pgbouncer_stop
 	return 0
 }
 
@@ -245,14 +247,14 @@ shifted() {
 	[ "$(stat -c %s "$out/health.png")" -gt 20000 ] || fail "screenshot too small"
 }
 
-@test "the alert catalog has every rule of the seed plus sequences, invalid indexes, archiving and slots" {
+@test "the alert catalog has every rule of the seed plus sequences, invalid indexes, archiving, slots and PgBouncer" {
 	run -0 pgx-report alerts --list
 	run jq -r '.name' <<<"$output"
 	for rule in connection_saturation long_transaction idle_in_transaction blocking_locks \
 		dead_tuple_backlog stale_stats autovacuum_starvation checkpoint_thrash wal_surge \
 		temp_surge replication_lag xid_wraparound mxid_wraparound unused_indexes \
 		sequence_exhaustion invalid_indexes archive_failing archive_stale slot_retained_wal \
-		slot_wal_unreserved slot_wal_lost; do
+		slot_wal_unreserved slot_wal_lost pgbouncer_clients_waiting pgbouncer_max_wait; do
 		assert_line "$rule"
 	done
 }
@@ -601,6 +603,43 @@ rule_states() {
 	# nothing written since: the rate is 0, it resolves, though the lifetime counters stay high
 	run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
 	assert_equal "$(rule_states checkpoint_thrash | cut -d' ' -f1)" resolved
+}
+
+# SHOW POOLS of the PgBouncer admin console for database postgres: column $1
+pgb_pool() {
+	"$PG_BINDIR/psql" -X -q -A -F' ' -h 127.0.0.1 -p "$PGB_PORT" -U mon -d pgbouncer -c "SHOW POOLS" |
+		awk -v col="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i } $1 == "postgres" { print $c }'
+}
+
+@test "PgBouncer clients queued behind a one-connection pool fire pgbouncer_clients_waiting and pgbouncer_max_wait" {
+	pg_start_monitored
+	psql_q -c "CREATE ROLE mon LOGIN" >/dev/null
+	PGB_DB_OPTIONS="pool_size=1" pgbouncer_start
+	pgb_polled() {
+		poll -s pgbouncer --pgbouncer "host=127.0.0.1 port=$PGB_PORT dbname=pgbouncer user=mon" |
+			pgx-report alerts --alerts-only --exit-status "$@"
+	}
+	"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT 1" >/dev/null
+	run -0 --separate-stderr pgb_polled
+	assert_output ""
+	# one client holds the only server connection, six queue behind it
+	for i in $(seq 1 7); do
+		"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT pg_sleep(60)" \
+			>/dev/null 2>&1 3>&- &
+		BLOCKER_PIDS="${BLOCKER_PIDS:-} $!"
+	done
+	for i in $(seq 1 100); do
+		[ "$(pgb_pool cl_waiting)" = 6 ] && [ "$(pgb_pool maxwait)" -ge 2 ] && break
+		sleep 0.1
+	done
+	[ "$(pgb_pool cl_waiting)" = 6 ] || fail "cl_waiting: $(pgb_pool cl_waiting)"
+	PGX_ALERT_PGBOUNCER_CLIENTS_WAITING_FOR=0 run -1 --separate-stderr pgb_polled
+	assert_equal "$(rule_states pgbouncer_clients_waiting)" "firing warning"
+	assert_equal "$(rule_states pgbouncer_max_wait)" "firing warning"
+	assert_output --partial 'PgBouncer pool postgres: 6 client(s) waiting, 1 active'
+	# `for` (1m) holds a queue that may be a burst pending
+	run -1 --separate-stderr pgb_polled
+	assert_equal "$(rule_states pgbouncer_clients_waiting)" "pending warning"
 }
 
 @test "two runs at once on one state file both count: the lock serialises them" {
