@@ -347,11 +347,11 @@ static bool is_ts_name(const char *name)
 /* Epoch seconds read as a date in a message: 2026-12-03T06:31:14Z */
 static void put_time(FILE *f, double ts)
 {
-	time_t t = (time_t)ts;
+	time_t t = fabs(ts) < 1e11 ? (time_t)ts : 0;	/* a cast out of range is undefined */
 	struct tm tm;
 	char buf[32];
 
-	if (gmtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+	if (fabs(ts) < 1e11 && gmtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
 		fputs(buf, f);
 	else
 		fprintf(f, "%.0f", ts);
