@@ -8,6 +8,7 @@
 
 load test_helper
 load health_helper
+load poll_helper
 
 F="$PGX_FIXTURES/health/snapshot.ndjson"
 
@@ -16,6 +17,15 @@ teardown() {
 	am_stop
 	[ -n "${BLOCKER_PIDS:-}" ] && kill $BLOCKER_PIDS 2>/dev/null
 	pg_stop
+	[ -n "${ARCHIVE_DIR:-}" ] && rm -rf "$ARCHIVE_DIR"
+	[ -n "${PGB_DIR:-}" ] && pgbouncer_stop
+	return 0
+}
+
+# A directory the server (another user) can archive WAL into: ARCHIVE_DIR
+archive_dir() {
+	ARCHIVE_DIR="$(mktemp -d /tmp/pgx-archive.XXXXXX)"
+	chmod 777 "$ARCHIVE_DIR"
 }
 
 # pg_start, plus a monitoring role for pgx-poll (it refuses a superuser).
@@ -237,20 +247,34 @@ shifted() {
 	[ "$(stat -c %s "$out/health.png")" -gt 20000 ] || fail "screenshot too small"
 }
 
-@test "the alert catalog has every rule of the seed plus sequences and invalid indexes" {
+@test "the alert catalog has every rule of the seed plus sequences, invalid indexes, archiving, slots and PgBouncer" {
 	run -0 pgx-report alerts --list
 	run jq -r '.name' <<<"$output"
 	for rule in connection_saturation long_transaction idle_in_transaction blocking_locks \
 		dead_tuple_backlog stale_stats autovacuum_starvation checkpoint_thrash wal_surge \
 		temp_surge replication_lag xid_wraparound mxid_wraparound unused_indexes \
-		sequence_exhaustion invalid_indexes; do
+		sequence_exhaustion invalid_indexes archive_failing archive_stale slot_retained_wal \
+		slot_wal_unreserved slot_wal_lost pgbouncer_clients_waiting pgbouncer_max_wait; do
 		assert_line "$rule"
 	done
 }
 
+@test "pgx-report(1) lists every rule of the catalog with its default thresholds" {
+	man="$PGX_TEST_DIR/../man/pgx-report.1"
+	run -0 bash -c "pgx-report alerts --list | jq -r '[.name, .record,
+		(if .op == \">\" then \"\" else .op + \" \" end) as \$op |
+		(if .warn == null then \"off\" else \$op + (.warn | tostring) end),
+		(if .crit == null then \"off\" else \$op + (.crit | tostring) end)] | @tsv'"
+	while IFS=$'\t' read -r name record warn crit; do
+		grep -A1 -x ".It Li $name Pq Li $record" "$man" | grep -q "^warn $warn, crit $crit[,:]" ||
+			fail "man/pgx-report.1: no '$name ($record): warn $warn, crit $crit'"
+	done <<<"$output"
+	assert_equal "$(grep -c '^\.It Li [a-z_]* Pq Li [a-z_]*$' "$man")" "$(wc -l <<<"$output")"
+}
+
 @test "alerts pass the input through and add an alert record after the record that fires" {
 	run -0 pgx-report alerts "$F"
-	assert_equal "$(grep -vc '"type":"alert"' <<<"$output")" "$(wc -l <"$F")"
+	assert_equal "$(grep -vEc '"type":"alert(_summary)?"' <<<"$output")" "$(wc -l <"$F")"
 	# the blocking_locks alert follows the locks record
 	run -0 bash -c "pgx-report alerts '$F' | jq -r '.type + \" \" + (.rule // \"\")' | grep -A1 '^locks'"
 	assert_line 'alert blocking_locks'
@@ -322,7 +346,300 @@ shifted() {
 	# nothing new: no record, still firing
 	run -2 bash -c "jq -c 'if has(\"ts\") then .ts += 160 else . end' '$F' | pgx-report alerts --alerts-only --state '$st' --exit-status"
 	refute_output --partial connection_saturation
-	run -0 pgx-report alerts --exit-status --state "$BATS_TEST_TMPDIR/other.json" /dev/null
+	# no snapshot is no verdict: UNKNOWN, not OK
+	run -3 pgx-report alerts --exit-status --state "$BATS_TEST_TMPDIR/other.json" /dev/null
+	assert_output --partial 'UNKNOWN: no pgx-poll snapshot in the input'
+}
+
+# The first pass of a --delta run is done once pgx-poll's session is idle.
+wait_poll_idle() {
+	local i
+	for i in $(seq 1 100); do
+		[ "$(psql_q -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'monitor' AND state = 'idle'")" = 1 ] && return 0
+		sleep 0.1
+	done
+	fail "pgx-poll never went idle between its samples"
+}
+
+@test "--exit-status: a quiet cluster is OK (0); a server down, a refused role or a lost session is UNKNOWN (3), never OK" {
+	pg_start_monitored
+	run -0 --separate-stderr bash -c "timeout 60 pgx-poll -d '$MONITOR_DSN' | pgx-report alerts --alerts-only --exit-status"
+	assert_output ""
+	# nothing listens there: pgx-poll writes nothing and exits 4, which the pipeline loses
+	run -3 --separate-stderr bash -c "timeout 60 pgx-poll -d 'host=$BATS_TEST_TMPDIR/nowhere' | pgx-report alerts --alerts-only --exit-status"
+	assert_equal "$(tail -1 <<<"$stderr")" 'pgx-report: error: UNKNOWN: no pgx-poll snapshot in the input (no poll record)'
+	# pgx-poll refuses a superuser (exit 5) and writes nothing
+	run -3 --separate-stderr bash -c "timeout 60 pgx-poll -d '$PGX_PG_DSN' | pgx-report alerts --alerts-only --exit-status"
+	grep -q 'is a superuser' <<<"$stderr" || fail "stderr: $stderr"
+	assert_equal "$(tail -1 <<<"$stderr")" 'pgx-report: error: UNKNOWN: no pgx-poll snapshot in the input (no poll record)'
+	# the server stops between the two samples of --delta: an error record, then the poll record
+	timeout 60 pgx-poll -d "$MONITOR_DSN" --delta=3s >"$BATS_TEST_TMPDIR/lost.ndjson" 2>/dev/null 3>&- &
+	poll_pid=$!
+	wait_poll_idle
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m fast -w stop >/dev/null
+	wait "$poll_pid" || true
+	run -0 jq -r 'select(.type=="error") | .message' "$BATS_TEST_TMPDIR/lost.ndjson"
+	assert_output 'connection lost between the samples'
+	run -3 --separate-stderr pgx-report alerts --alerts-only --exit-status "$BATS_TEST_TMPDIR/lost.ndjson"
+	assert_equal "$stderr" 'pgx-report: error: UNKNOWN: pgx-poll: connection lost between the samples'
+}
+
+@test "--exit-status: a section a rule reads that is degraded on the server is UNKNOWN unless a critical alert fires anyway" {
+	pg_start_monitored
+	# the monitoring role may not read this sequence: its use cannot be judged
+	psql_q -c "CREATE SEQUENCE hidden_seq; SELECT nextval('hidden_seq')" >/dev/null
+	run -3 --separate-stderr bash -c "timeout 60 pgx-poll -d '$MONITOR_DSN' | pgx-report alerts --exit-status >'$BATS_TEST_TMPDIR/out.ndjson'"
+	assert_equal "$stderr" 'pgx-report: error: UNKNOWN: section sequences of postgres is degraded: last_value is hidden from this role for 1 sequence(s) (SELECT or USAGE on them needed): their use is not reported'
+	run -0 jq -r 'select(.type=="alert_summary") | [.verdict, .firing] | @tsv' "$BATS_TEST_TMPDIR/out.ndjson"
+	assert_output "$(printf 'unknown\t0')"
+	psql_q -c "GRANT SELECT ON hidden_seq TO monitor" >/dev/null
+	run -0 bash -c "timeout 60 pgx-poll -d '$MONITOR_DSN' | pgx-report alerts --alerts-only --exit-status"
+	# a failed section beside a critical alert: CRITICAL stands
+	{
+		cat "$F"
+		shifted 60 | jq -c 'if .type=="vacuum" then .status = "error" else . end'
+	} >"$BATS_TEST_TMPDIR/partial.ndjson"
+	run -2 --separate-stderr pgx-report alerts --alerts-only --exit-status "$BATS_TEST_TMPDIR/partial.ndjson"
+	# only warnings: UNKNOWN, the failed section could hide a critical one
+	run -3 --separate-stderr pgx-report alerts --alerts-only --exit-status "$BATS_TEST_TMPDIR/partial.ndjson" \
+		--alerts /dev/stdin <<-'YML'
+	rules:
+	  - name: blocking_locks
+	    crit: off
+	  - name: idle_in_transaction
+	    crit: off
+	  - name: long_transaction
+	    crit: off
+	YML
+	assert_equal "$stderr" 'pgx-report: error: UNKNOWN: section vacuum of shop is error'
+}
+
+@test "--exit-status: usage errors and a bad catalog are UNKNOWN (3), not CRITICAL" {
+	run -3 pgx-report alerts --no-such-option --exit-status
+	assert_output --partial "Try 'pgx-report alerts --help'"
+	run -3 pgx-report alerts --exit-status --no-such-option
+	PGX_ALERT_BLOCKING_LOCKS_WARN=lots run -3 pgx-report alerts --exit-status /dev/null
+	assert_output --partial 'invalid value "lots" for PGX_ALERT_BLOCKING_LOCKS_WARN'
+	run -2 pgx-report alerts --no-such-option
+}
+
+@test "the HTML page says alerts not evaluated without pgx-report alerts, and shows the verdict with it" {
+	pg_start_monitored
+	timeout 60 pgx-poll -d "$MONITOR_DSN" >"$BATS_TEST_TMPDIR/snap.ndjson"
+	run -0 pgx-report -f html "$BATS_TEST_TMPDIR/snap.ndjson"
+	assert_output --partial 'Alerts not evaluated'
+	assert_output --partial '<div class=v>not evaluated</div><div class=l>alerts</div>'
+	refute_output --partial 'alerts firing'
+	# evaluated on a quiet cluster: 0 firing, said so
+	pgx-report alerts "$BATS_TEST_TMPDIR/snap.ndjson" >"$BATS_TEST_TMPDIR/eval.ndjson"
+	run -0 pgx-report -f html "$BATS_TEST_TMPDIR/eval.ndjson"
+	assert_output --partial '<div class=v>0 (0 critical)</div><div class=l>alerts firing</div>'
+	assert_output --partial 'No alert is pending or firing.'
+	refute_output --partial 'not evaluated'
+	# alert records as today
+	pgx-report alerts "$F" >"$BATS_TEST_TMPDIR/fix.ndjson"
+	run -0 pgx-report -f html "$BATS_TEST_TMPDIR/fix.ndjson"
+	assert_output --regexp '<div class=v>[1-9][0-9]* \([1-9][0-9]* critical\)</div><div class=l>alerts firing</div>'
+	# evaluated but blind (pgx-poll --interval lost the server): unknown, with the reason
+	{
+		echo '{"type":"error","ts":1795000060,"src":"pgx-poll","message":"cannot reconnect; next attempt in 1 s"}'
+		jq -c 'select(.type=="poll") | .ts += 60 | .success = false | .sections = []' "$F"
+	} >"$BATS_TEST_TMPDIR/blind.ndjson"
+	run -0 bash -c "pgx-report alerts '$BATS_TEST_TMPDIR/blind.ndjson' | pgx-report -f html"
+	assert_output --partial '<div class=v>unknown</div><div class=l>alerts</div>'
+	assert_output --partial 'pgx-poll: cannot reconnect; next attempt in 1 s'
+}
+
+# Wait (10 s at most) until the SQL query $1 answers $2 (default t).
+wait_sql() {
+	local i
+	for i in $(seq 1 100); do
+		[ "$(psql_q -c "$1")" = "${2:-t}" ] && return 0
+		sleep 0.1
+	done
+	fail "never true: $1"
+}
+
+# Rules with a `for` judged at once, so that a quiet result is not just a timer
+export_for_zero() {
+	export PGX_ALERT_AUTOVACUUM_STARVATION_FOR=0 PGX_ALERT_CHECKPOINT_THRASH_FOR=0 \
+		PGX_ALERT_CONNECTION_SATURATION_FOR=0 PGX_ALERT_DEAD_TUPLE_BACKLOG_FOR=0
+}
+
+# A snapshot (pgx-poll $POLL_ARGS) through pgx-report alerts "$@"
+polled() {
+	poll $POLL_ARGS | pgx-report alerts "$@"
+}
+
+# Alert records of a rule as "state severity" lines
+rule_states() {
+	jq -r --arg r "$1" 'select(.type=="alert" and .rule==$r) | "\(.state) \(.severity)"' <<<"$output"
+}
+
+@test "a quiet cluster with working archiving, a small idle slot and vacuumed tables fires nothing (OK)" {
+	archive_dir
+	pg_start "-c archive_mode=on"
+	# ten manual CHECKPOINTs right after the start: lifetime counters only
+	for i in $(seq 1 10); do psql_q -c CHECKPOINT; done
+	psql_q -c "CREATE ROLE monitor LOGIN; GRANT pg_monitor TO monitor" >/dev/null
+	MONITOR_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=monitor dbname=postgres"
+	psql_q -c "ALTER SYSTEM SET archive_command = 'cp %p $ARCHIVE_DIR/%f'" -c "SELECT pg_reload_conf()" >/dev/null
+	psql_q -c "SELECT pg_create_physical_replication_slot('idle_slot', true)" >/dev/null
+	psql_q -c "CREATE TABLE t AS SELECT g FROM generate_series(1, 20000) g" -c "DELETE FROM t" -c "VACUUM t" \
+		-c "SELECT pg_switch_wal()" >/dev/null
+	wait_sql "SELECT archived_count > 0 FROM pg_stat_archiver"
+	export_for_zero
+	st="$BATS_TEST_TMPDIR/state.json"
+	run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_output ""
+	run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_output ""
+	POLL_ARGS=--delta=1s run -0 --separate-stderr polled --exit-status
+	assert_equal "$(jq -r 'select(.type=="alert_summary") | .verdict' <<<"$output")" ok
+	assert_equal "$(jq -c 'select(.type=="alert")' <<<"$output")" ""
+	assert_equal "$(jq -r 'select(.type=="checkpoints") | .checkpoints_req_total >= 10' <<<"$output")" true
+}
+
+@test "archive_command failing fires archive_failing; a stale last success fires archive_stale" {
+	archive_dir
+	pg_start "-c archive_mode=on"
+	# in postgresql.auto.conf, not on the command line, so that it can change
+	psql_q -c "ALTER SYSTEM SET archive_command = 'false'" -c "SELECT pg_reload_conf()" >/dev/null
+	psql_q -c "CREATE ROLE monitor LOGIN; GRANT pg_monitor TO monitor" >/dev/null
+	MONITOR_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=monitor dbname=postgres"
+	psql_q -c "CREATE TABLE t (i int)" -c "INSERT INTO t VALUES (1)" -c "SELECT pg_switch_wal()" >/dev/null
+	wait_sql "SELECT failed_count > 0 FROM pg_stat_archiver"
+	# never archived: every failure since the stats reset counts
+	run -0 --separate-stderr polled --alerts-only
+	assert_equal "$(rule_states archive_failing | cut -d' ' -f1)" firing
+	assert_equal "$(jq -r 'select(.rule=="archive_failing") | .value' <<<"$output")" \
+		"$(psql_q -c "SELECT failed_count FROM pg_stat_archiver")"
+	assert_output --partial 'since the last success (none at never); last failed 000000010000000000000001'
+	# it works again: quiet
+	psql_q -c "ALTER SYSTEM SET archive_command = 'cp %p $ARCHIVE_DIR/%f'" -c "SELECT pg_reload_conf()" >/dev/null
+	psql_q -c "INSERT INTO t VALUES (2)" -c "SELECT pg_switch_wal()" >/dev/null
+	wait_sql "SELECT archived_count > 0 AND last_archived_time > last_failed_time FROM pg_stat_archiver"
+	st="$BATS_TEST_TMPDIR/state.json"
+	run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_output ""
+	# it fails again: counted from the sample that saw the last success
+	psql_q -c "ALTER SYSTEM SET archive_command = 'false'" -c "SELECT pg_reload_conf()" >/dev/null
+	psql_q -c "INSERT INTO t VALUES (3)" -c "SELECT pg_switch_wal()" >/dev/null
+	wait_sql "SELECT last_failed_time > last_archived_time FROM pg_stat_archiver"
+	failed="$(psql_q -c "SELECT failed_count FROM pg_stat_archiver")"
+	PGX_ALERT_ARCHIVE_STALE_WARN=0 run -1 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_equal "$(rule_states archive_stale)" "firing warning"
+	assert_output --partial 'no WAL archived for'
+	assert_equal "$(rule_states archive_failing)" "firing warning"
+	run -0 jq -r 'select(.rule=="archive_failing") | .value >= 1' <<<"$output"
+	assert_output true
+}
+
+@test "an inactive slot retaining WAL, then past max_slot_wal_keep_size, then lost fires its rules" {
+	pg_start "-c max_slot_wal_keep_size=1MB"
+	psql_q -c "CREATE ROLE monitor LOGIN; GRANT pg_monitor TO monitor" >/dev/null
+	MONITOR_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=monitor dbname=postgres"
+	psql_q -c "SELECT pg_create_physical_replication_slot('behind', true)" >/dev/null
+	psql_q -c "CREATE TABLE t AS SELECT g FROM generate_series(1, 100000) g" -c "SELECT pg_switch_wal()" >/dev/null
+	wait_sql "SELECT wal_status FROM pg_replication_slots" unreserved
+	export PGX_ALERT_SLOT_RETAINED_WAL_WARN=1048576
+	run -1 --separate-stderr polled --alerts-only --exit-status
+	assert_equal "$(rule_states slot_retained_wal)" "firing warning"
+	assert_equal "$(rule_states slot_wal_unreserved)" "firing warning"
+	assert_equal "$(rule_states slot_wal_lost)" ""
+	assert_output --partial 'Slot behind (physical, inactive) retains'
+	psql_q -c CHECKPOINT >/dev/null
+	wait_sql "SELECT wal_status FROM pg_replication_slots" lost
+	run -2 --separate-stderr polled --alerts-only --exit-status
+	assert_equal "$(rule_states slot_wal_lost)" "firing critical"
+	assert_output --partial 'Slot behind: wal_status lost'
+	# the slot is gone: quiet
+	psql_q -c "SELECT pg_drop_replication_slot('behind')" >/dev/null
+	run -0 --separate-stderr polled --alerts-only --exit-status
+	assert_output ""
+}
+
+@test "autovacuum_starvation fires for a table never vacuumed, and no longer once it is" {
+	pg_start_monitored
+	psql_q -c "CREATE TABLE never (g int) WITH (autovacuum_enabled = false)" \
+		-c "INSERT INTO never SELECT generate_series(1, 20000)" -c "DELETE FROM never" >/dev/null
+	wait_sql "SELECT n_dead_tup >= 20000 FROM pg_stat_user_tables WHERE relname = 'never'"
+	# `for` (10m) holds it pending first
+	run -0 --separate-stderr polled --alerts-only
+	assert_equal "$(rule_states autovacuum_starvation)" "pending warning"
+	export PGX_ALERT_AUTOVACUUM_STARVATION_FOR=0
+	run -1 --separate-stderr polled --alerts-only --exit-status
+	assert_equal "$(rule_states autovacuum_starvation)" "firing warning"
+	assert_output --partial 'postgres.public.never: 20000 dead rows (100%), last vacuum never, last autovacuum never'
+	psql_q -c "VACUUM never" >/dev/null
+	wait_sql "SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'never'"
+	run -0 --separate-stderr polled --alerts-only --exit-status
+	assert_output ""
+}
+
+@test "checkpoint_thrash fires from requested checkpoints between samples (--delta or the state file)" {
+	pg_start "-c max_wal_size=32MB -c min_wal_size=32MB"
+	psql_q -c "CREATE ROLE monitor LOGIN; GRANT pg_monitor TO monitor" >/dev/null
+	MONITOR_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=monitor dbname=postgres"
+	psql_q -c "CREATE TABLE t (g int)" >/dev/null
+	export PGX_ALERT_CHECKPOINT_THRASH_FOR=0
+	# WAL written between the two samples of --delta forces checkpoints
+	poll --delta=4s >"$BATS_TEST_TMPDIR/delta.ndjson" 3>&- &
+	poll_pid=$!
+	wait_poll_idle
+	psql_q -c "INSERT INTO t SELECT generate_series(1, 1000000)" >/dev/null
+	wait "$poll_pid"
+	run -0 jq -r 'select(.type=="checkpoints") | .checkpoints_req_per_s > 0' "$BATS_TEST_TMPDIR/delta.ndjson"
+	assert_output true
+	run -2 --separate-stderr pgx-report alerts --alerts-only --exit-status "$BATS_TEST_TMPDIR/delta.ndjson"
+	assert_equal "$(rule_states checkpoint_thrash)" "firing critical"
+	assert_output --partial 'requested checkpoints per hour between samples'
+	# the same from two cron runs and the state file
+	st="$BATS_TEST_TMPDIR/state.json"
+	run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	psql_q -c "INSERT INTO t SELECT generate_series(1, 1000000)" >/dev/null
+	run -2 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_equal "$(rule_states checkpoint_thrash)" "firing critical"
+	# nothing written since: the rate is 0, it resolves, though the lifetime counters stay high
+	run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_equal "$(rule_states checkpoint_thrash | cut -d' ' -f1)" resolved
+}
+
+# SHOW POOLS of the PgBouncer admin console for database postgres: column $1
+pgb_pool() {
+	"$PG_BINDIR/psql" -X -q -A -F' ' -h 127.0.0.1 -p "$PGB_PORT" -U mon -d pgbouncer -c "SHOW POOLS" |
+		awk -v col="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i } $1 == "postgres" { print $c }'
+}
+
+@test "PgBouncer clients queued behind a one-connection pool fire pgbouncer_clients_waiting and pgbouncer_max_wait" {
+	pg_start_monitored
+	psql_q -c "CREATE ROLE mon LOGIN" >/dev/null
+	PGB_DB_OPTIONS="pool_size=1" pgbouncer_start
+	pgb_polled() {
+		poll -s pgbouncer --pgbouncer "host=127.0.0.1 port=$PGB_PORT dbname=pgbouncer user=mon" |
+			pgx-report alerts --alerts-only --exit-status "$@"
+	}
+	"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT 1" >/dev/null
+	run -0 --separate-stderr pgb_polled
+	assert_output ""
+	# one client holds the only server connection, six queue behind it
+	for i in $(seq 1 7); do
+		"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT pg_sleep(60)" \
+			>/dev/null 2>&1 3>&- &
+		BLOCKER_PIDS="${BLOCKER_PIDS:-} $!"
+	done
+	for i in $(seq 1 100); do
+		[ "$(pgb_pool cl_waiting)" = 6 ] && [ "$(pgb_pool maxwait)" -ge 2 ] && break
+		sleep 0.1
+	done
+	[ "$(pgb_pool cl_waiting)" = 6 ] || fail "cl_waiting: $(pgb_pool cl_waiting)"
+	PGX_ALERT_PGBOUNCER_CLIENTS_WAITING_FOR=0 run -1 --separate-stderr pgb_polled
+	assert_equal "$(rule_states pgbouncer_clients_waiting)" "firing warning"
+	assert_equal "$(rule_states pgbouncer_max_wait)" "firing warning"
+	assert_output --partial 'PgBouncer pool postgres: 6 client(s) waiting, 1 active'
+	# `for` (1m) holds a queue that may be a burst pending
+	run -1 --separate-stderr pgb_polled
+	assert_equal "$(rule_states pgbouncer_clients_waiting)" "pending warning"
 }
 
 @test "two runs at once on one state file both count: the lock serialises them" {
@@ -475,6 +792,14 @@ shifted() {
 	run pgx-report alerts --alerts "$BATS_TEST_TMPDIR/r.yaml" /dev/null
 	assert_failure 2
 	assert_output --partial 'alert rule "x": value: expected a number, a field or a function'
+	printf 'rules:\n  - name: x\n    record: replication\n    value: "1"\n    when: "wal_status > '"'lost'"'"\n' >"$BATS_TEST_TMPDIR/s.yaml"
+	run pgx-report alerts --alerts "$BATS_TEST_TMPDIR/s.yaml" /dev/null
+	assert_failure 2
+	assert_output --partial 'alert rule "x": when: a string compares with == or != only, not >'
+	printf 'rules:\n  - name: x\n    record: archiver\n    value: "since(failed_count_total)"\n' >"$BATS_TEST_TMPDIR/f.yaml"
+	run pgx-report alerts --alerts "$BATS_TEST_TMPDIR/f.yaml" /dev/null
+	assert_failure 2
+	assert_output --partial "alert rule \"x\": value: expected ','"
 	printf 'rules:\n  - name: [\n' >"$BATS_TEST_TMPDIR/y.yaml"
 	run pgx-report alerts --alerts "$BATS_TEST_TMPDIR/y.yaml" /dev/null
 	assert_failure 2

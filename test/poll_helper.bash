@@ -51,7 +51,7 @@ pgbouncer_start() {
 	PGB_PORT="$(free_port)"
 	cat >"$PGB_DIR/pgbouncer.ini" <<-INI
 	[databases]
-	postgres = host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT dbname=postgres
+	postgres = host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT dbname=postgres ${PGB_DB_OPTIONS:-}
 	[pgbouncer]
 	listen_addr = 127.0.0.1
 	listen_port = $PGB_PORT

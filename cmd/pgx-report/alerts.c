@@ -24,14 +24,29 @@ struct alert_opts {
 	size_t nfiles;
 };
 
+/* Whether the input lets the alerts judge the cluster: a verdict on a
+ * server pgx-poll could not see must not read as OK. */
+struct sight {
+	bool polled;		/* a poll record closed a pass */
+	char *pass_blind;	/* the pass being read: an error record's message */
+	char *pass_partial;	/* the pass being read: a section a rule needs failed */
+	char *blind, *partial;	/* the same for the last complete pass */
+	size_t unsummed;	/* records since the last alert_summary */
+	double ts;		/* of the last record */
+};
+
 struct alert_run {
 	const struct alert_opts *o;
 	struct catalog cat;
 	json_t *state;		/* {"version", "alerts": {key: entry}, "rates": {}, "queue": []} */
 	json_t *outbox;		/* alert records to notify at the end of the sample */
+	struct sight sight;
 	int lock_fd;
 	bool write_failed;
 };
+
+/* --exit-status speaks the monitoring-plugin convention (Nagios, Icinga) */
+enum plugin_status { PLUGIN_OK, PLUGIN_WARNING, PLUGIN_CRITICAL, PLUGIN_UNKNOWN };
 
 static void usage(void)
 {
@@ -50,17 +65,38 @@ static void usage(void)
 	       "      --webhook=URL        post alert records as JSON to URL\n"
 	       "      --slack=URL          post to a Slack incoming webhook\n"
 	       "      --alerts-only        write alert records only, not the input\n"
-	       "      --exit-status        exit 1 when a warning fires, 2 when a critical\n"
-	       "                           alert fires (cron, Nagios)\n"
+	       "      --exit-status        monitoring-plugin exit status: 0 OK, 1 WARNING,\n"
+	       "                           2 CRITICAL, 3 UNKNOWN (no snapshot, pgx-poll\n"
+	       "                           could not connect or was refused, a section a\n"
+	       "                           rule reads failed, or a usage error)\n"
 	       "      --list               write the effective rules as alert_rule records\n"
 	       "  -V, --version            output version information, then exit\n"
 	       "  -h, --help               show this help, then exit\n\n"
 	       "Environment: PGX_ALERT_<RULE>_WARN, _CRIT, _FOR override a rule;\n"
 	       "PGX_ALERTMANAGER_URL, PGX_WEBHOOK_URL, PGX_SLACK_WEBHOOK_URL set targets.\n\n"
-	       "Exit status: 0 ok (with --exit-status: nothing firing), 1 a warning is\n"
-	       "firing, 2 a critical alert is firing (or a usage error), 3 bad input or\n"
-	       "state file, 6 write error, 130 interrupted.\n",
+	       "Exit status: 0 ok, 2 usage error, 3 bad input or state file, 6 write\n"
+	       "error, 130 interrupted.  With --exit-status: 0 nothing firing, 1 a\n"
+	       "warning is firing, 2 a critical alert is firing, 3 unknown (see above;\n"
+	       "also usage errors and bad input).\n",
 	       pgx_progname(), pgx_progname());
+}
+
+/* getopt stops at the first bad option, which may come before
+ * --exit-status: the whole command line says which convention applies. */
+static bool wants_exit_status(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--exit-status"))
+			return true;
+	return false;
+}
+
+static void usage_error(int argc, char **argv)
+{
+	if (!wants_exit_status(argc, argv))
+		pgx_usage_error(NULL);
+	fprintf(stderr, "Try '%s alerts --help' for more information.\n", pgx_progname());
+	exit(PLUGIN_UNKNOWN);
 }
 
 static void parse_options(int argc, char **argv, struct alert_opts *o)
@@ -97,7 +133,7 @@ static void parse_options(int argc, char **argv, struct alert_opts *o)
 		case 7: o->list = true; break;
 		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
 		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
-		default: pgx_usage_error(NULL);
+		default: usage_error(argc, argv);
 		}
 	}
 	o->files = argv + optind;
@@ -325,20 +361,103 @@ static double rate_value(struct alert_run *run, const struct rule *r, const char
 	return above ? rate : NAN;
 }
 
+/* The history behind rate() and since() of one alert key */
+struct history_arg {
+	struct alert_run *run;
+	const char *key;
+	double ts, stats_reset;
+};
+
+static json_t *history_slot(const struct history_arg *h, const char *fn, const char *path)
+{
+	json_t *rates = json_object_get(h->run->state, "rates"), *slot;
+	char *name;
+
+	if (asprintf(&name, "%s|%s(%s)", h->key, fn, path) < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	if (!(slot = json_object_get(rates, name))) {
+		slot = json_object();
+		json_object_set_new(rates, name, slot);
+	}
+	free(name);
+	return slot;
+}
+
+static void slot_set(json_t *slot, const char *k, double v)
+{
+	json_object_set_new(slot, k, isnan(v) ? json_null() : json_real(v));
+}
+
+static double slot_num(const json_t *slot, const char *k)
+{
+	double v;
+
+	return jnum(slot, k, &v) ? v : NAN;
+}
+
+/* A lower counter or another stats_reset_ts is a reset: no rate across it. */
+static double history_rate(const struct history_arg *h, json_t *slot, double v)
+{
+	double pv = slot_num(slot, "v"), pts = slot_num(slot, "ts"), rate = NAN;
+
+	if (pts == h->ts)	/* asked again for the same sample (when, then value) */
+		return slot_num(slot, "rate");
+	if (!isnan(v) && !isnan(pv) && h->ts > pts && v >= pv &&
+	    (isnan(h->stats_reset) || slot_num(slot, "reset") == h->stats_reset))
+		rate = (v - pv) / (h->ts - pts);
+	slot_set(slot, "v", v);
+	slot_set(slot, "ts", h->ts);
+	slot_set(slot, "reset", h->stats_reset);
+	slot_set(slot, "rate", rate);
+	return rate;
+}
+
+/* The counter's increase since the marker (a timestamp) last changed.  A
+ * marker never set counts from the stats reset (the counter itself); one
+ * first seen here counts from this sample, all that can be known. */
+static double history_since(const struct history_arg *h, json_t *slot, double v, double marker)
+{
+	double base = slot_num(slot, "base"), seen = slot_num(slot, "marker");
+	bool known = json_object_get(slot, "base") != NULL;
+
+	if (isnan(v))
+		return NAN;
+	if (isnan(marker))
+		base = 0;
+	else if (!known || seen != marker || v < base)
+		base = v;
+	slot_set(slot, "base", base);
+	slot_set(slot, "marker", marker);
+	return v - base;
+}
+
+static double history(void *arg, enum expr_history fn, const char *path, double v, double marker)
+{
+	const struct history_arg *h = arg;
+
+	if (fn == HIST_RATE)
+		return history_rate(h, history_slot(h, "rate", path), v);
+	return history_since(h, history_slot(h, "since", path), v, marker);
+}
+
 static void evaluate_elem(struct alert_run *run, struct sample *s, json_t *seen)
 {
-	struct expr_ctx cx = { s->elem, s->rec, s->ts };
+	struct expr_ctx cx = { s->elem, s->rec, s->ts, history, NULL };
+	struct history_arg h = { run, NULL, s->ts, NAN };
 	const struct rule *r = s->r;
 	char *key, *full;
 	double v = NAN;
 	bool hold = true;
 
-	for (size_t i = 0; hold && i < r->nwhen; i++)
-		hold = expr_cond(r->when[i], &cx, NULL, 0) == 1;
 	key = expr_template(r->key, &cx, NULL);
 	if (asprintf(&full, "%s:%s", r->name, key) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	free(key);
+	h.key = full;
+	jnum(s->rec, "stats_reset_ts", &h.stats_reset);
+	cx.history_arg = &h;
+	for (size_t i = 0; hold && i < r->nwhen; i++)
+		hold = expr_cond(r->when[i], &cx, NULL, 0) == 1;
 	expr_eval(r->value, &cx, &v, NULL, 0);
 	if (r->rate)
 		v = rate_value(run, r, full, v, s->ts);
@@ -445,6 +564,153 @@ static void flush(struct alert_run *run)
 	state_write(run);
 }
 
+/* ---- can the alerts see the cluster? ---- */
+
+static bool rule_reads(const struct catalog *c, const char *type)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->rules[i].record, type))
+			return true;
+	return false;
+}
+
+static void set_reason(char **slot, char *reason)
+{
+	free(*slot);
+	*slot = reason;
+}
+
+/* "section vacuum of app is degraded: <the first reason pgx-poll gave>" */
+static char *section_trouble(const json_t *rec, const char *type, const char *status)
+{
+	const char *db = pgx_rec_str(rec, "db");
+	const char *detail = jstr(json_array_get(json_object_get(rec, "missing"), 0), "why");
+	char *why;
+
+	if (asprintf(&why, "section %s%s%s is %s%s%s", type, db ? " of " : "", db ? db : "", status,
+		     detail ? ": " : "", detail ? detail : "") < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	return why;
+}
+
+/* pgx-poll writes an error record when it cannot (re)connect or loses the
+ * session, and marks a section it could not fully read error or degraded. */
+static void watch_record(struct alert_run *run, const json_t *rec)
+{
+	struct sight *v = &run->sight;
+	const char *type = pgx_rec_type(rec), *status = pgx_rec_str(rec, "status");
+	const char *msg = pgx_rec_str(rec, "message");
+	char *why;
+
+	v->unsummed++;
+	v->ts = pgx_rec_ts(rec) >= 0 ? pgx_rec_ts(rec) : v->ts;
+	if (!type)
+		return;
+	if (!strcmp(type, "error")) {
+		if (asprintf(&why, "pgx-poll: %s", msg ? msg : "error") < 0)
+			pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+		set_reason(&v->pass_blind, why);
+	} else if (!strcmp(type, "poll")) {
+		v->polled = true;
+		set_reason(&v->blind, v->pass_blind);
+		set_reason(&v->partial, v->pass_partial);
+		v->pass_blind = v->pass_partial = NULL;
+	} else if (status && (!strcmp(status, "error") || !strcmp(status, "degraded")) &&
+		   rule_reads(&run->cat, type)) {
+		set_reason(&v->pass_partial, section_trouble(rec, type, status));
+	}
+}
+
+/* Records after the last poll record belong to a pass that never ended
+ * (pgx-poll lost the server): their trouble is the latest news. */
+static void sight_end(struct sight *v)
+{
+	if (v->pass_blind)
+		set_reason(&v->blind, v->pass_blind);
+	if (v->pass_partial)
+		set_reason(&v->partial, v->pass_partial);
+	v->pass_blind = v->pass_partial = NULL;
+}
+
+static void sight_free(struct sight *v)
+{
+	free(v->pass_blind);
+	free(v->pass_partial);
+	free(v->blind);
+	free(v->partial);
+}
+
+static const char *blind_reason(const struct sight *v)
+{
+	if (v->blind)
+		return v->blind;
+	return v->polled ? NULL : "no pgx-poll snapshot in the input (no poll record)";
+}
+
+static int firing_status(const struct alert_run *run)
+{
+	int st = PLUGIN_OK;
+	json_t *e;
+	const char *key;
+
+	json_object_foreach(json_object_get(run->state, "alerts"), key, e) {
+		if (!same_str(json_object_get(e, "state"), "firing"))
+			continue;
+		if (same_str(json_object_get(e, "severity"), "critical"))
+			st = PLUGIN_CRITICAL;
+		else if (st == PLUGIN_OK)
+			st = PLUGIN_WARNING;
+	}
+	return st;
+}
+
+/* Firing alerts from the state file are stale when the server cannot be
+ * seen; a critical alert stands when only some section failed, since
+ * what failed could hide a worse one but not a better one. */
+static enum plugin_status verdict(const struct alert_run *run, const char **why)
+{
+	int firing = firing_status(run);
+
+	*why = blind_reason(&run->sight);
+	if (*why)
+		return PLUGIN_UNKNOWN;
+	*why = run->sight.partial;
+	if (firing == PLUGIN_CRITICAL || !*why)
+		return firing;
+	return PLUGIN_UNKNOWN;
+}
+
+static const char *verdict_name(enum plugin_status st)
+{
+	static const char *const names[] = { "ok", "warning", "critical", "unknown" };
+
+	return names[st];
+}
+
+/* After each sample: what --exit-status would say now, for the HTML page
+ * and anyone reading the stream (no alert record also means nothing fires). */
+static void emit_summary(struct alert_run *run)
+{
+	const char *why;
+	enum plugin_status st = verdict(run, &why);
+	json_t *rec = pgx_record_new("alert_summary", run->sight.ts > 0 ? run->sight.ts : pgx_now());
+	json_t *firing = firing_alerts(run);
+	size_t crit = 0, i;
+	json_t *a;
+
+	json_array_foreach(firing, i, a)
+		crit += same_str(json_object_get(a, "severity"), "critical");
+	json_object_set_new(rec, "verdict", json_string(verdict_name(st)));
+	json_object_set_new(rec, "reason", why ? json_string(why) : json_null());
+	json_object_set_new(rec, "rules", json_integer((json_int_t)run->cat.n));
+	json_object_set_new(rec, "firing", json_integer((json_int_t)json_array_size(firing)));
+	json_object_set_new(rec, "critical", json_integer((json_int_t)crit));
+	json_decref(firing);
+	if (!pgx_emit(rec))
+		run->write_failed = true;
+	run->sight.unsummed = 0;
+}
+
 static int read_input(struct alert_run *run, struct pgx_input *in)
 {
 	struct pgx_line line;
@@ -454,9 +720,13 @@ static int read_input(struct alert_run *run, struct pgx_input *in)
 		if (!run->o->alerts_only && !pgx_emit_raw(line.text, line.len))
 			run->write_failed = true;
 		pgx_mask_json(rec);	/* what a notification quotes, from an older pgx-poll */
+		watch_record(run, rec);
 		evaluate_record(run, rec);
-		if (!strcmp(pgx_rec_type(rec) ? pgx_rec_type(rec) : "", "poll"))
+		if (!strcmp(pgx_rec_type(rec) ? pgx_rec_type(rec) : "", "poll")) {
 			flush(run);
+			if (!run->o->alerts_only)
+				emit_summary(run);
+		}
 		json_decref(rec);
 		if (run->write_failed)
 			return PGX_EXIT_OUTPUT;
@@ -464,20 +734,13 @@ static int read_input(struct alert_run *run, struct pgx_input *in)
 	return pgx_input_errors(in) ? PGX_EXIT_INPUT : PGX_EXIT_OK;
 }
 
-static int firing_status(const struct alert_run *run)
+static int exit_verdict(const struct alert_run *run)
 {
-	int st = PGX_EXIT_OK;
-	json_t *e;
-	const char *key;
+	const char *why;
+	enum plugin_status st = verdict(run, &why);
 
-	json_object_foreach(json_object_get(run->state, "alerts"), key, e) {
-		if (!same_str(json_object_get(e, "state"), "firing"))
-			continue;
-		if (same_str(json_object_get(e, "severity"), "critical"))
-			st = 2;
-		else if (st == PGX_EXIT_OK)
-			st = PGX_EXIT_FINDINGS;
-	}
+	if (st == PLUGIN_UNKNOWN)
+		pgx_error("UNKNOWN: %s", why);
 	return st;
 }
 
@@ -535,7 +798,7 @@ int alerts_main(int argc, char **argv)
 	pgx_install_signals();
 	if (!setup(&run)) {
 		catalog_free(&run.cat);
-		return PGX_EXIT_USAGE;
+		return o.exit_status ? PLUGIN_UNKNOWN : PGX_EXIT_USAGE;
 	}
 	if (o.list) {
 		status = list_rules(&run.cat);
@@ -551,16 +814,21 @@ int alerts_main(int argc, char **argv)
 	run.outbox = json_array();
 	pgx_http_init();
 	status = run_files(&run);
-	if (status != PGX_EXIT_OUTPUT)
+	sight_end(&run.sight);
+	if (status != PGX_EXIT_OUTPUT) {
 		flush(&run);
+		if (!o.alerts_only && (run.sight.unsummed || !run.sight.polled))
+			emit_summary(&run);
+	}
 	pgx_http_cleanup();
 	if (run.write_failed && status == PGX_EXIT_OK)
 		status = PGX_EXIT_OUTPUT;
 	if (pgx_stop_signal)
 		status = PGX_EXIT_INTERRUPTED;
 	else if (status == PGX_EXIT_OK && o.exit_status)
-		status = firing_status(&run);
+		status = exit_verdict(&run);
 cleanup:
+	sight_free(&run.sight);
 	json_decref(run.outbox);
 	json_decref(run.state);
 	catalog_free(&run.cat);

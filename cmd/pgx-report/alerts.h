@@ -34,10 +34,18 @@ json_t *rule_json(const struct rule *r);	/* for --list */
 /* alerts_expr.c: a small expression language over record fields:
  * numbers, field paths (looked up in the element, then the record),
  * + - * / and parentheses, age(ts) (seconds before the record's ts),
- * max(), min(), coalesce(), len(list).  Unknown fields give NAN. */
+ * max(), min(), coalesce(), len(list), and between samples rate(counter)
+ * and since(counter, marker).  Conditions also compare a field with a
+ * quoted string (== !=).  Unknown fields give NAN. */
+enum expr_history { HIST_RATE, HIST_SINCE };
 struct expr_ctx {
 	const json_t *elem, *rec;
 	double now;
+	/* The earlier samples of this alert (alerts.c): rate() is the
+	 * counter's per-second rate since the previous one, since() its
+	 * increase since marker last changed.  NULL: unknown (NAN). */
+	double (*history)(void *arg, enum expr_history fn, const char *path, double v, double marker);
+	void *history_arg;
 };
 /* NAN when unknown; false (with err filled) on a syntax error */
 bool expr_eval(const char *src, const struct expr_ctx *cx, double *out, char *err, size_t errlen);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "pgx.h"
 #include "health.h"
 #include "alerts.h"
@@ -63,25 +64,67 @@ static double list_len(const struct expr_ctx *cx, const char *path)
 	return json_is_array(v) ? (double)json_array_size(v) : NAN;
 }
 
-/* name(args): args are expressions, except len's which is a path */
+static void read_path(struct parser *ps, char *path, size_t size)
+{
+	const char *start;
+
+	skip_ws(ps);
+	start = ps->p;
+	while (isalnum((unsigned char)*ps->p) || *ps->p == '_' || *ps->p == '.')
+		ps->p++;
+	if (ps->p == start)
+		fail(ps, "expected a field");
+	snprintf(path, size, "%.*s", (int)(ps->p - start), start);
+}
+
+/* A counter's rate: pgx-poll --delta wrote it (name_total -> name_per_s),
+ * else the previous sample in the alert state gives it. */
+static double counter_rate(const struct expr_ctx *cx, const char *path)
+{
+	size_t n = strlen(path);
+	char per_s[160];
+
+	if (n > 6 && n < sizeof(per_s) - 6 && !strcmp(path + n - 6, "_total")) {
+		snprintf(per_s, sizeof(per_s), "%.*s_per_s", (int)(n - 6), path);
+		if (!isnan(field(cx, per_s)))
+			return field(cx, per_s);
+	}
+	return cx->history ? cx->history(cx->history_arg, HIST_RATE, path, field(cx, path), NAN) : NAN;
+}
+
+/* len(list), rate(counter), since(counter, marker): their arguments are
+ * paths, not expressions */
+static double path_call(struct parser *ps, const char *name)
+{
+	char path[128], marker[128];
+	double r = NAN;
+
+	read_path(ps, path, sizeof(path));
+	if (!strcmp(name, "since")) {
+		if (!accept(ps, ','))
+			fail(ps, "expected ','");
+		read_path(ps, marker, sizeof(marker));
+		if (ps->cx->history)
+			r = ps->cx->history(ps->cx->history_arg, HIST_SINCE, path, field(ps->cx, path),
+					    field(ps->cx, marker));
+	} else if (!strcmp(name, "rate")) {
+		r = counter_rate(ps->cx, path);
+	} else {
+		r = list_len(ps->cx, path);
+	}
+	if (!accept(ps, ')'))
+		fail(ps, "expected ')'");
+	return r;
+}
+
+/* name(args) */
 static double call(struct parser *ps, const char *name)
 {
 	double args[8], r = NAN;
 	size_t n = 0;
 
-	if (!strcmp(name, "len")) {
-		const char *start;
-		char path[128];
-
-		skip_ws(ps);
-		start = ps->p;
-		while (isalnum((unsigned char)*ps->p) || *ps->p == '_' || *ps->p == '.')
-			ps->p++;
-		snprintf(path, sizeof(path), "%.*s", (int)(ps->p - start), start);
-		if (!accept(ps, ')'))
-			fail(ps, "expected ')'");
-		return list_len(ps->cx, path);
-	}
+	if (!strcmp(name, "len") || !strcmp(name, "rate") || !strcmp(name, "since"))
+		return path_call(ps, name);
 	if (!accept(ps, ')')) {
 		do {
 			if (n == 8) {
@@ -208,10 +251,49 @@ bool expr_compare(double a, const char *op, double b)
 	return false;
 }
 
+static const char *trimmed(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* FIELD == 'text' or FIELD != 'text': 1, 0, or 0 when the field is not a
+ * string (unknown is never a match, either way); -1 on a syntax error */
+static int string_cond(const char *lhs, const char *op, const char *rhs, const struct expr_ctx *cx,
+		       char *err, size_t errlen)
+{
+	size_t n = strlen(rhs);
+	const char *v = NULL;
+
+	if (strcmp(op, "==") && strcmp(op, "!=")) {
+		if (err)
+			snprintf(err, errlen, "a string compares with == or != only, not %s", op);
+		return -1;
+	}
+	if (n < 2 || rhs[n - 1] != rhs[0] || strcspn(lhs, " \t()+-*/") != strlen(lhs) || !*lhs) {
+		if (err)
+			snprintf(err, errlen, "expected FIELD %s 'text', not \"%s %s %s\"", op, lhs, op, rhs);
+		return -1;
+	}
+	if (cx->elem)
+		v = jstr(cx->elem, lhs);
+	if (!v && cx->rec)
+		v = jstr(cx->rec, lhs);
+	if (!v)
+		return 0;
+	return (strlen(v) == n - 2 && !strncmp(v, rhs + 1, n - 2)) == !strcmp(op, "==");
+}
+
 int expr_cond(const char *src, const struct expr_ctx *cx, char *err, size_t errlen)
 {
 	static const char *const ops[] = { ">=", "<=", "==", "!=", ">", "<" };
-	char *lhs, *op;
+	char *lhs, *rhs, *op;
 	double a, b;
 	int ok = -1;
 
@@ -220,10 +302,14 @@ int expr_cond(const char *src, const struct expr_ctx *cx, char *err, size_t errl
 			continue;
 		lhs = pgx_xstrdup(src);
 		lhs[op - src] = '\0';
-		if (expr_eval(lhs, cx, &a, err, errlen) &&
+		rhs = pgx_xstrdup(op + strlen(ops[i]));
+		if (*trimmed(rhs) == '\'' || *trimmed(rhs) == '"')
+			ok = string_cond(trimmed(lhs), ops[i], trimmed(rhs), cx, err, errlen);
+		else if (expr_eval(lhs, cx, &a, err, errlen) &&
 		    expr_eval(op + strlen(ops[i]), cx, &b, err, errlen))
 			ok = expr_compare(a, ops[i], b);
 		free(lhs);
+		free(rhs);
 		return ok;
 	}
 	if (err)
@@ -251,9 +337,29 @@ static void put_json(FILE *f, const json_t *v)
 		fputs("?", f);
 }
 
+static bool is_ts_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 3 && !strcmp(name + n - 3, "_ts");
+}
+
+/* Epoch seconds read as a date in a message: 2026-12-03T06:31:14Z */
+static void put_time(FILE *f, double ts)
+{
+	time_t t = fabs(ts) < 1e11 ? (time_t)ts : 0;	/* a cast out of range is undefined */
+	struct tm tm;
+	char buf[32];
+
+	if (fabs(ts) < 1e11 && gmtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		fputs(buf, f);
+	else
+		fprintf(f, "%.0f", ts);
+}
+
 char *expr_template(const char *tpl, const struct expr_ctx *cx, const json_t *extra)
 {
-	char *buf = NULL, name[128];
+	char *buf = NULL, name[128], *fallback;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	const char *p = tpl, *open, *close;
@@ -270,13 +376,20 @@ char *expr_template(const char *tpl, const struct expr_ctx *cx, const json_t *ex
 		while (b > a && isspace((unsigned char)b[-1]))
 			b--;
 		snprintf(name, sizeof(name), "%.*s", (int)(b - a), a);
+		if ((fallback = strchr(name, '|')))
+			*fallback++ = '\0';
 		if (extra)
 			v = jpath(extra, name);
 		if (!v && cx->elem)
 			v = jpath(cx->elem, name);
 		if (!v && cx->rec)
 			v = jpath(cx->rec, name);
-		put_json(f, v);
+		if (fallback && (!v || json_is_null(v)))
+			fputs(fallback, f);
+		else if (is_ts_name(name) && json_is_number(v))
+			put_time(f, json_number_value(v));
+		else
+			put_json(f, v);
 		p = close + 2;
 	}
 	fputs(p, f);

@@ -274,7 +274,7 @@ static bool env_override(struct rule *r)
 /* Parse every expression once against nothing, so a typo is a load error */
 static bool check_syntax(const struct rule *r)
 {
-	struct expr_ctx cx = { NULL, NULL, 0 };
+	struct expr_ctx cx = { .now = 0 };
 	char err[256];
 	double v;
 

@@ -16,6 +16,7 @@ struct snapshot {
 	json_t *sections;	/* {type: {db: record}} */
 	json_t *sql;		/* {section: text} from sql records */
 	json_t *alerts;		/* {key: latest alert record} */
+	json_t *alert_summary;	/* the latest, or NULL: alerts never evaluated */
 	json_t *slow;		/* [slow_query records] */
 	json_t *errors;		/* [error records] */
 	const char *cluster;	/* borrowed from a record */

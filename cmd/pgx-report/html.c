@@ -298,6 +298,25 @@ static size_t firing_count(const struct snapshot *s, const char *sev)
 	return n;
 }
 
+/* Without pgx-report alerts in the pipeline there is no verdict: "0
+ * alerts firing" would be a claim nobody checked. */
+static void alerts_card(struct page *p)
+{
+	const char *verdict = jstr(p->s->alert_summary, "verdict");
+	char buf[96];
+
+	if (!p->s->alert_summary && !json_object_size(p->s->alerts)) {
+		card(p, "alerts", "not evaluated", false);
+		return;
+	}
+	if (verdict && !strcmp(verdict, "unknown")) {
+		card(p, "alerts", "unknown", true);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%zu (%zu critical)", firing_count(p->s, NULL), firing_count(p->s, "critical"));
+	card(p, "alerts firing", buf, firing_count(p->s, NULL) > 0);
+}
+
 static void overview(struct page *p)
 {
 	static const char *const sql[] = { "identity", "connections", "database", NULL };
@@ -337,8 +356,7 @@ static void overview(struct page *p)
 		snprintf(buf, sizeof(buf), "%.2f%%", 100 * hit / (hit + read));
 		card(p, "cache hit ratio", buf, hit / (hit + read) < 0.9);
 	}
-	snprintf(buf, sizeof(buf), "%zu (%zu critical)", firing_count(p->s, NULL), firing_count(p->s, "critical"));
-	card(p, "alerts firing", buf, firing_count(p->s, NULL) > 0);
+	alerts_card(p);
 	fputs("</div>\n<p>", p->f);
 	if (id) {
 		fputs("PostgreSQL ", p->f);
@@ -789,8 +807,12 @@ static void alerts_panel(struct page *p)
 	json_t *a;
 
 	panel_begin(p, "alerts", "Alerts");
-	if (!json_object_size(p->s->alerts)) {
-		note(p, "No alert record in the input: pipe pgx-poll through `pgx-report alerts` to evaluate the catalog.");
+	if (p->s->alert_summary && jstr(p->s->alert_summary, "reason"))
+		note(p, jstr(p->s->alert_summary, "reason"));
+	if (!p->s->alert_summary && !json_object_size(p->s->alerts)) {
+		note(p, "Alerts not evaluated: pipe pgx-poll through `pgx-report alerts` to evaluate the catalog.");
+	} else if (!json_object_size(p->s->alerts)) {
+		note(p, "No alert is pending or firing.");
 	} else {
 		thead(p, cols);
 		json_object_foreach(p->s->alerts, k, a) {

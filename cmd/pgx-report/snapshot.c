@@ -40,6 +40,7 @@ void snapshot_free(struct snapshot *s)
 	json_decref(s->sections);
 	json_decref(s->sql);
 	json_decref(s->alerts);
+	json_decref(s->alert_summary);
 	json_decref(s->slow);
 	json_decref(s->errors);
 	memset(s, 0, sizeof(*s));
@@ -73,7 +74,10 @@ void snapshot_add(struct snapshot *s, json_t *rec)
 		json_object_set(s->sql, pgx_rec_str(rec, "section"), json_object_get(rec, "text"));
 	else if (type && !strcmp(type, "alert") && pgx_rec_str(rec, "key"))
 		json_object_set(s->alerts, pgx_rec_str(rec, "key"), rec);
-	else if (type && !strcmp(type, "slow_query"))
+	else if (type && !strcmp(type, "alert_summary")) {
+		json_decref(s->alert_summary);
+		s->alert_summary = json_incref(rec);
+	} else if (type && !strcmp(type, "slow_query"))
 		json_array_append(s->slow, rec);
 	else if (type && !strcmp(type, "error"))
 		json_array_append(s->errors, rec);

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *s = (const char *)data, *nl = memchr(s, '\n', size);
 	size_t first = nl ? (size_t)(nl - s) : size;
 	json_t *rec = nl ? json_loadb(nl + 1, size - first - 1, 0, NULL) : NULL;
-	struct expr_ctx cx = { NULL, rec, 1795317400.0 };
+	struct expr_ctx cx = { .rec = rec, .now = 1795317400.0 };
 	char *src = strndup(s, first), err[256];
 	double v;
 
