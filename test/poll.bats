@@ -186,9 +186,10 @@ role_dsn() {
 	grep -q "SET default_transaction_read_only = on" <<<"$log" || fail "not read-only"
 	# nothing but reads after that: no statement other than SET, SELECT, WITH, SHOW,
 	# whether sent as a simple query or (the sections, pipelined) an extended one
-	run grep -oE '(statement|execute [^:]*): [A-Z]+' <<<"$log"
-	assert_output --partial 'execute <unnamed>: SELECT'
-	refute_output --regexp '(statement|execute [^:]*): (INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE|ANALYZE|VACUUM|RESET)'
+	# (each starts with pgx's mark, so pg_stat_statements can tell it from the user's)
+	run grep -oE '(statement|execute [^:]*): (/\* pgx \*/ )?[A-Z]+' <<<"$log"
+	assert_output --partial 'execute <unnamed>: /* pgx */ SELECT'
+	refute_output --regexp '(statement|execute [^:]*): (/\* pgx \*/ )?(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE|ANALYZE|VACUUM|RESET)'
 	psql_q -c "ALTER ROLE mon RESET log_statement"
 	timeout 10 pgx-poll -d "$MON_DSN" -s connections --interval 0.2 >/dev/null &
 	pid=$!
@@ -315,9 +316,9 @@ role_dsn() {
 	run jq -r '[.status, .pgss_version, (.items | length), .other.count > 0, .dealloc_total, (.items[0].exec_time_s_total >= .items[1].exec_time_s_total), (.items[0].queryid | type), (.items | all(.query | length <= 20))] | @tsv' <<<"$st"
 	assert_output $'ok\t1.10\t2\ttrue\t0\ttrue\tstring\ttrue'
 	assert_equal "$(jq '.items[0] | has("toplevel") and .plan_time_s_total == null and .blk_read_time_s_total == null' <<<"$st")" true
-	# items and other add up to the whole view as it was; since then the
-	# snapshot's own query is in it too (one statement, one call)
-	assert_equal "$(jq -r '"\((.items | length) + .other.count + 1) \(([.items[].calls_total] | add) + .other.calls_total + 1)"' <<<"$st")" \
+	# items, other and pgx's own add up to the whole view as it was; since
+	# then the snapshot's own query is in it too (one statement, one call)
+	assert_equal "$(jq -r '"\((.items | length) + .other.count + .pgx_self.count + 1) \(([.items[].calls_total] | add) + .other.calls_total + .pgx_self.calls_total + 1)"' <<<"$st")" \
 		"$(psql_q -c "SELECT count(*) || ' ' || sum(calls) FROM pg_stat_statements")"
 }
 
