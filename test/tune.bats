@@ -75,6 +75,33 @@ recommended_pairs() {
 	[ "$failures" -eq 0 ] || fail "$failures of $n golden cases differ (< expected, > got)"
 }
 
+@test "every pgtune case gives exactly pgtune's values, units and order (212 cases from its formulas)" {
+	local failures=0 n=0
+	while IFS=$'\t' read -r name mem cpus storage profile conn ver size expect; do
+		[[ -z "$name" || "$name" == \#* ]] && continue
+		n=$((n + 1))
+		args=(--profile "$profile" --memory "$mem" --cpus "$cpus" --storage "$storage" --pg-version "$ver")
+		[ "$conn" = - ] || args+=(--max-connections "$conn")
+		[ "$size" = - ] || args+=(--db-size "$size")
+		got="$(timeout 10 pgx-tune "${args[@]}" </dev/null 2>/dev/null |
+			jq -r 'select(.type == "recommendation") | "\(.parameter)=\(.recommended)"')"
+		if [ "$got" != "$(tr ' ' '\n' <<<"$expect")" ]; then
+			echo "case $name: pgx-tune ${args[*]}"
+			diff <(tr ' ' '\n' <<<"$expect") <(echo "$got") | sed 's/^/  /'
+			failures=$((failures + 1))
+		fi
+	done <"$TUNE_FX/pgtune-cases.tsv"
+	[ "$n" -ge 200 ] || fail "only $n cases read from pgtune-cases.tsv"
+	[ "$failures" -eq 0 ] || fail "$failures of $n pgtune cases differ (< pgtune, > pgx-tune)"
+}
+
+@test "the pgtune case table is what its generator writes from pgtune's formulas" {
+	command -v python3 >/dev/null || skip "no python3"
+	run python3 "$TUNE_FX/gen-pgtune-cases.py"
+	assert_success
+	assert_equal "$output" "$(cat "$TUNE_FX/pgtune-cases.tsv")"
+}
+
 @test "a cgroup v2 limit below MemTotal is the memory, found on the parent cgroup; the CPU quota rounds up" {
 	run pgx-tune --root "$TUNE_FX/roots/v2-limit" </dev/null
 	assert_success
@@ -185,7 +212,7 @@ recommended_pairs() {
 	# the server already has what mixed wants for shared_buffers, work_mem, wal_buffers,
 	# random_page_cost, max_connections and four PostgreSQL 15 defaults
 	assert_equal "$(jq -r 'select(.type == "recommendation") | .parameter' <<<"$output" | tr '\n' ' ')" \
-		"effective_cache_size maintenance_work_mem effective_io_concurrency huge_pages min_wal_size max_wal_size max_worker_processes max_parallel_workers jit wal_compression "
+		"effective_cache_size maintenance_work_mem effective_io_concurrency huge_pages jit wal_compression min_wal_size max_wal_size max_worker_processes max_parallel_workers "
 	assert_equal "$(jq -c 'select(.parameter == "effective_cache_size") | [.current, .recommended]' <<<"$output")" \
 		'["4GB","1536MB"]'
 	assert_equal "$(jq -c 'select(.type == "machine") | [.pg_version_source, .max_connections]' <<<"$output")" \
@@ -262,9 +289,8 @@ shared_buffers=128MB true"
 	OWN_PG_DIR="$PGX_PG_DIR"
 	run pgx-tune --memory 1GB --cpus 4 --profile oltp -d "$PGX_PG_DSN" </dev/null
 	assert_success
-	# only what needs the server to know: that it was built with lz4
-	assert_equal "$(jq -c 'select(.type == "recommendation") | [.parameter, .current, .recommended]' <<<"$output")" \
-		'["wal_compression","off","lz4"]'
+	# the server took every value, wal_compression=lz4 included: nothing left to change
+	assert_equal "$(jq -c 'select(.type == "recommendation") | [.parameter, .current, .recommended]' <<<"$output")" ""
 	run psql_q -c "SELECT current_setting('shared_buffers') || ' ' || current_setting('work_mem') || ' ' || current_setting('max_connections')"
 	assert_output "256MB 4MB 300"
 }
@@ -329,19 +355,20 @@ shared_buffers=128MB true"
 }
 
 @test "conservative never touches max_connections, moves memory at most 2x and keeps to high confidence" {
-	run pgx-tune --profile conservative --memory 16GB --cpus 8 -d "$PGX_PG_DSN" </dev/null
+	run --separate-stderr pgx-tune --profile conservative --memory 16GB --cpus 8 --all -d "$PGX_PG_DSN" </dev/null
 	assert_success
 	run jq -c 'select(.type == "recommendation") | [.parameter, .current, .recommended, .confidence]' <<<"$output"
 	refute_line --partial max_connections
 	refute_line --regexp '^\["work_mem"'
 
+	# shared_buffers comes from the test server's command line: listed only with --all
 	assert_line '["shared_buffers","512MB","1GB","high"]'
 	assert_line '["effective_cache_size","4GB","8GB","high"]'
 	refute_line --partial '"medium"'
 	refute_line --partial '"low"'
 }
 
-@test "the server's own limits bound a recommendation, and an enum value it lacks is not offered" {
+@test "the server's own limits bound a recommendation; an enum value it lacks falls back, marked as not pgtune's" {
 	settings_record | jq -c '.settings |= map(
 		if .name == "effective_io_concurrency" then .max_val = "100"
 		elif .name == "wal_compression" then .enumvals = ["pglz", "on", "off"] else . end)' \
@@ -350,7 +377,16 @@ shared_buffers=128MB true"
 	assert_success
 	assert_equal "$(jq -r 'select(.parameter == "effective_io_concurrency") | .recommended' <<<"$output")" 100
 	assert_equal "$(jq -r 'select(.parameter == "effective_io_concurrency") | .rationale' <<<"$output" | grep -c 'Clamped to 100')" 1
-	assert_equal "$(jq -r 'select(.parameter == "wal_compression") | .recommended' <<<"$output")" ""
+	assert_equal "$(jq -r 'select(.parameter == "effective_io_concurrency") | .deviates_from' <<<"$output")" pgtune
+	# a server built without lz4: pglz ("on") instead of pgtune's lz4, and the record says so
+	assert_equal "$(jq -c 'select(.parameter == "wal_compression") | [.recommended, .deviates_from]' <<<"$output")" \
+		'["on","pgtune"]'
+	assert_equal "$(jq -r 'select(.parameter == "wal_compression") | .rationale' <<<"$output" | grep -c "instead of pgtune's 'lz4'")" 1
+	assert_equal "$(jq -r 'select(.parameter == "effective_cache_size") | .deviates_from' <<<"$output")" null
+	# without a server's word, pgtune's lz4 stands
+	run pgx-tune --memory 2GB --cpus 4 </dev/null
+	assert_equal "$(jq -c 'select(.parameter == "wal_compression") | [.recommended, .deviates_from]' <<<"$output")" \
+		'["lz4",null]'
 }
 
 @test "records it does not consume pass through unchanged and in order; the settings record is consumed" {
@@ -379,7 +415,7 @@ shared_buffers=128MB true"
 	[[ "$stderr" == *"bad.ndjson:2: "* ]] || fail "stderr: $stderr"
 	[[ "$stderr" == *'bad.ndjson:3: settings record without a "settings" array'* ]] || fail "stderr: $stderr"
 	assert_equal "$(jq -r .type <<<"$output" | sort | uniq -c | awk '{print $2":"$1}' | tr '\n' ' ')" \
-		"machine:1 recommendation:18 x:1 "
+		"machine:1 recommendation:19 x:1 "
 }
 
 @test "bad options are exit 2 with one clear error line" {
