@@ -65,8 +65,7 @@ static void machine_summary(const struct machine *m, enum profile p, char *buf, 
 	snprintf(buf, len, "profile %s; %s RAM (%s), %ld CPU%s (%s), %s storage (%s), "
 		 "database %s (%s), PostgreSQL %d (%s), max_connections %ld (%s)",
 		 profile_name(p), ram, m->memory_source, m->cpus, m->cpus == 1 ? "" : "s", m->cpus_source,
-		 storage_name(m->storage), m->storage_source,
-		 db_size_phrase[m->db_size],
+		 storage_name(m->storage), m->storage_source, db_size_phrase[m->db_size],
 		 m->db_size_source, m->pg_version, m->pg_version_source,
 		 m->max_connections, m->max_connections_source);
 }
@@ -232,14 +231,14 @@ static void output_table(const struct recs *r, const struct machine *m, enum pro
 	}
 }
 
-/* What a machine-read format leaves out goes to stderr, so nobody misses it. */
+/* What the records and flags formats leave out goes to stderr, so nobody misses it. */
 static void warn_held_back(const struct recs *r, enum format f, bool all)
 {
+	if (all || (f != FMT_RECORDS && f != FMT_FLAGS))
+		return;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct rec *x = &r->v[i];
 
-		if (all || f == FMT_TABLE || f == FMT_CONF || f == FMT_SQL)
-			return;
 		if (x->pending_restart)
 			pgx_warn("%s: not recommended again, a new value already waits for a restart",
 				 x->def->name);

@@ -79,7 +79,7 @@ struct rec {
 	const char *fallback;	/* V_ENUM: used when the server lacks sval */
 	const char *confidence;	/* high, medium, low */
 	char rule[64];		/* e.g. pgtune.shared_buffers */
-	char rationale[320];
+	char rationale[640];	/* pgtune's reason, then what pgx knows more */
 	char recommended[48];	/* PostgreSQL unit syntax */
 	char current[64];	/* "" unknown */
 	bool has_current;
