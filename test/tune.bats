@@ -75,6 +75,33 @@ recommended_pairs() {
 	[ "$failures" -eq 0 ] || fail "$failures of $n golden cases differ (< expected, > got)"
 }
 
+@test "every pgtune case gives exactly pgtune's values, units and order (212 cases from its formulas)" {
+	local failures=0 n=0
+	while IFS=$'\t' read -r name mem cpus storage profile conn ver size expect; do
+		[[ -z "$name" || "$name" == \#* ]] && continue
+		n=$((n + 1))
+		args=(--profile "$profile" --memory "$mem" --cpus "$cpus" --storage "$storage" --pg-version "$ver")
+		[ "$conn" = - ] || args+=(--max-connections "$conn")
+		[ "$size" = - ] || args+=(--db-size "$size")
+		got="$(timeout 10 pgx-tune "${args[@]}" </dev/null 2>/dev/null |
+			jq -r 'select(.type == "recommendation") | "\(.parameter)=\(.recommended)"')"
+		if [ "$got" != "$(tr ' ' '\n' <<<"$expect")" ]; then
+			echo "case $name: pgx-tune ${args[*]}"
+			diff <(tr ' ' '\n' <<<"$expect") <(echo "$got") | sed 's/^/  /'
+			failures=$((failures + 1))
+		fi
+	done <"$TUNE_FX/pgtune-cases.tsv"
+	[ "$n" -ge 200 ] || fail "only $n cases read from pgtune-cases.tsv"
+	[ "$failures" -eq 0 ] || fail "$failures of $n pgtune cases differ (< pgtune, > pgx-tune)"
+}
+
+@test "the pgtune case table is what its generator writes from pgtune's formulas" {
+	command -v python3 >/dev/null || skip "no python3"
+	run python3 "$TUNE_FX/gen-pgtune-cases.py"
+	assert_success
+	assert_equal "$output" "$(cat "$TUNE_FX/pgtune-cases.tsv")"
+}
+
 @test "a cgroup v2 limit below MemTotal is the memory, found on the parent cgroup; the CPU quota rounds up" {
 	run pgx-tune --root "$TUNE_FX/roots/v2-limit" </dev/null
 	assert_success
@@ -185,7 +212,7 @@ recommended_pairs() {
 	# the server already has what mixed wants for shared_buffers, work_mem, wal_buffers,
 	# random_page_cost, max_connections and four PostgreSQL 15 defaults
 	assert_equal "$(jq -r 'select(.type == "recommendation") | .parameter' <<<"$output" | tr '\n' ' ')" \
-		"effective_cache_size maintenance_work_mem effective_io_concurrency huge_pages min_wal_size max_wal_size max_worker_processes max_parallel_workers jit wal_compression "
+		"effective_cache_size maintenance_work_mem effective_io_concurrency huge_pages jit wal_compression min_wal_size max_wal_size max_worker_processes max_parallel_workers "
 	assert_equal "$(jq -c 'select(.parameter == "effective_cache_size") | [.current, .recommended]' <<<"$output")" \
 		'["4GB","1536MB"]'
 	assert_equal "$(jq -c 'select(.type == "machine") | [.pg_version_source, .max_connections]' <<<"$output")" \
@@ -262,9 +289,8 @@ shared_buffers=128MB true"
 	OWN_PG_DIR="$PGX_PG_DIR"
 	run pgx-tune --memory 1GB --cpus 4 --profile oltp -d "$PGX_PG_DSN" </dev/null
 	assert_success
-	# only what needs the server to know: that it was built with lz4
-	assert_equal "$(jq -c 'select(.type == "recommendation") | [.parameter, .current, .recommended]' <<<"$output")" \
-		'["wal_compression","off","lz4"]'
+	# the server took every value, wal_compression=lz4 included: nothing left to change
+	assert_equal "$(jq -c 'select(.type == "recommendation") | [.parameter, .current, .recommended]' <<<"$output")" ""
 	run psql_q -c "SELECT current_setting('shared_buffers') || ' ' || current_setting('work_mem') || ' ' || current_setting('max_connections')"
 	assert_output "256MB 4MB 300"
 }
@@ -329,19 +355,20 @@ shared_buffers=128MB true"
 }
 
 @test "conservative never touches max_connections, moves memory at most 2x and keeps to high confidence" {
-	run pgx-tune --profile conservative --memory 16GB --cpus 8 -d "$PGX_PG_DSN" </dev/null
+	run --separate-stderr pgx-tune --profile conservative --memory 16GB --cpus 8 --all -d "$PGX_PG_DSN" </dev/null
 	assert_success
 	run jq -c 'select(.type == "recommendation") | [.parameter, .current, .recommended, .confidence]' <<<"$output"
 	refute_line --partial max_connections
 	refute_line --regexp '^\["work_mem"'
 
+	# shared_buffers comes from the test server's command line: listed only with --all
 	assert_line '["shared_buffers","512MB","1GB","high"]'
 	assert_line '["effective_cache_size","4GB","8GB","high"]'
 	refute_line --partial '"medium"'
 	refute_line --partial '"low"'
 }
 
-@test "the server's own limits bound a recommendation, and an enum value it lacks is not offered" {
+@test "the server's own limits bound a recommendation; an enum value it lacks falls back, marked as not pgtune's" {
 	settings_record | jq -c '.settings |= map(
 		if .name == "effective_io_concurrency" then .max_val = "100"
 		elif .name == "wal_compression" then .enumvals = ["pglz", "on", "off"] else . end)' \
@@ -350,7 +377,141 @@ shared_buffers=128MB true"
 	assert_success
 	assert_equal "$(jq -r 'select(.parameter == "effective_io_concurrency") | .recommended' <<<"$output")" 100
 	assert_equal "$(jq -r 'select(.parameter == "effective_io_concurrency") | .rationale' <<<"$output" | grep -c 'Clamped to 100')" 1
-	assert_equal "$(jq -r 'select(.parameter == "wal_compression") | .recommended' <<<"$output")" ""
+	assert_equal "$(jq -r 'select(.parameter == "effective_io_concurrency") | .deviates_from' <<<"$output")" pgtune
+	# a server built without lz4: pglz ("on") instead of pgtune's lz4, and the record says so
+	assert_equal "$(jq -c 'select(.parameter == "wal_compression") | [.recommended, .deviates_from]' <<<"$output")" \
+		'["on","pgtune"]'
+	assert_equal "$(jq -r 'select(.parameter == "wal_compression") | .rationale' <<<"$output" | grep -c "instead of pgtune's 'lz4'")" 1
+	assert_equal "$(jq -r 'select(.parameter == "effective_cache_size") | .deviates_from' <<<"$output")" null
+	# without a server's word, pgtune's lz4 stands
+	run pgx-tune --memory 2GB --cpus 4 </dev/null
+	assert_equal "$(jq -c 'select(.parameter == "wal_compression") | [.recommended, .deviates_from]' <<<"$output")" \
+		'["lz4",null]'
+}
+
+# A settings record made by hand: cluster label, then name/setting/unit/source/pending_restart rows.
+hand_settings() {
+	local cluster="$1"
+	shift
+	printf '%s\n' "$@" | jq -cnR --arg c "$cluster" '{type: "settings", ts: 1, cluster: $c,
+		server_version_num: 180000, settings: [inputs] | map(split("|") | {name: .[0], setting: .[1],
+		unit: (if .[2] == "" then null else .[2] end), source: .[3], pending_restart: (.[4] == "t"),
+		context: "postmaster", enumvals: (if .[0] == "io_method" then ["sync", "worker"] else null end)})}'
+}
+
+@test "a change already waiting for a restart is not proposed again, in any format" {
+	hand_settings /run/postgresql:5432 "shared_buffers|16384|8kB|configuration file|t" \
+		"max_connections|100||configuration file|f" >"$BATS_TEST_TMPDIR/s.ndjson"
+	run --separate-stderr pgx-tune --memory 4GB --cpus 4 "$BATS_TEST_TMPDIR/s.ndjson"
+	assert_success
+	assert_equal "$(jq -r 'select(.parameter == "shared_buffers") | .parameter' <<<"$output")" ""
+	assert_equal "$stderr" "pgx-tune: warning: shared_buffers: not recommended again, a new value already waits for a restart"
+	run --separate-stderr pgx-tune --all --memory 4GB --cpus 4 "$BATS_TEST_TMPDIR/s.ndjson"
+	assert_equal "$(jq -c 'select(.parameter == "shared_buffers") | [.current, .recommended, .status]' <<<"$output")" \
+		'["128MB","1GB","pending_restart"]'
+	run pgx-tune --format sql --memory 4GB --cpus 4 "$BATS_TEST_TMPDIR/s.ndjson"
+	assert_line "-- shared_buffers = '1GB' not set: a new value already waits for a restart"
+	refute_line --partial "ALTER SYSTEM SET shared_buffers"
+	run --separate-stderr pgx-tune --format flags --memory 4GB --cpus 4 "$BATS_TEST_TMPDIR/s.ndjson"
+	refute_output --partial shared_buffers
+	run pgx-tune --format conf --memory 4GB --cpus 4 "$BATS_TEST_TMPDIR/s.ndjson"
+	assert_line "#shared_buffers = '1GB'	# a new value already waits for a restart"
+}
+
+@test "a setting from the server's command line is said to be beyond ALTER SYSTEM, and kept out of SQL and pgx-apply's input" {
+	# the shared test server runs with -c shared_buffers=512MB: 4GB of RAM wants 1GB
+	run --separate-stderr pgx-tune --memory 4GB --cpus 4 --profile mixed -d "$PGX_PG_DSN" </dev/null
+	assert_success
+	assert_equal "$(jq -r 'select(.parameter == "shared_buffers") | .parameter' <<<"$output")" ""
+	# as are work_mem (4MB, 5041kB wanted) and max_connections (kept)
+	assert_equal "$stderr" "pgx-tune: warning: shared_buffers = 1GB is not written: the server's command line sets it, which ALTER SYSTEM cannot override
+pgx-tune: warning: work_mem = 5041kB is not written: the server's command line sets it, which ALTER SYSTEM cannot override"
+	run --separate-stderr pgx-tune --all --memory 4GB --cpus 4 --profile mixed -d "$PGX_PG_DSN" </dev/null
+	assert_equal "$(jq -c 'select(.parameter == "shared_buffers") | [.current, .recommended, .status]' <<<"$output")" \
+		'["512MB","1GB","command_line"]'
+	assert_equal "$(jq -r 'select(.parameter == "shared_buffers") | .rationale' <<<"$output" | grep -c 'ALTER SYSTEM cannot change it')" 1
+	run pgx-tune --format sql --memory 4GB --cpus 4 --profile mixed -d "$PGX_PG_DSN" </dev/null
+	assert_line "-- shared_buffers = '1GB' not set: set on the server's command line, which ALTER SYSTEM cannot override"
+	run pgx-tune --format flags --memory 4GB --cpus 4 --profile mixed -d "$PGX_PG_DSN" </dev/null
+	assert_output --partial "-c shared_buffers=1GB"
+	run pgx-tune --format table --memory 4GB --cpus 4 --profile mixed -d "$PGX_PG_DSN" </dev/null
+	assert_line --regexp '^shared_buffers +512MB +1GB +command_line '
+}
+
+@test "a remote server's settings need --memory and --cpus, or --assume-local" {
+	hand_settings db.example.com:5432 "max_connections|100||configuration file|f" >"$BATS_TEST_TMPDIR/remote.ndjson"
+	run --separate-stderr pgx-tune --memory 4GB "$BATS_TEST_TMPDIR/remote.ndjson"
+	assert_failure 2
+	assert_equal "$stderr" 'pgx-tune: error: the settings are from host "db.example.com", not this host: its memory and CPUs are unknown
+pgx-tune: hint: give --memory and --cpus, or --assume-local if the server runs here'
+	assert_equal "$output" ""
+	run pgx-tune --memory 4GB --cpus 4 "$BATS_TEST_TMPDIR/remote.ndjson"
+	assert_success
+	run pgx-tune --assume-local --root "$TUNE_FX/roots/v2-limit" "$BATS_TEST_TMPDIR/remote.ndjson"
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "machine") | .memory_source' <<<"$output")" cgroup2
+	# a Unix socket or the loopback is this host; a --cluster name says nothing
+	for label in /run/postgresql:5432 localhost:5432 127.0.0.1:5433 ::1:5432; do
+		hand_settings "$label" "max_connections|100||default|f" |
+			pgx-tune --root "$TUNE_FX/roots/v2-limit" >/dev/null || fail "$label is this host"
+	done
+	hand_settings prod "max_connections|100||default|f" >"$BATS_TEST_TMPDIR/named.ndjson"
+	run --separate-stderr pgx-tune --root "$TUNE_FX/roots/v2-limit" "$BATS_TEST_TMPDIR/named.ndjson"
+	assert_failure 2
+	[[ "$stderr" == *'the settings are from cluster "prod", not this host'* ]] || fail "stderr: $stderr"
+}
+
+@test "memory detected from the host is taken in whole MB, as a person types it into pgtune" {
+	PGX_MEMORY=6170888kB run pgx-tune --cpus 4 </dev/null
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "machine") | .memory_bytes' <<<"$output")" $((6026 * 1024 * 1024))
+	from_env="$(jq -r 'select(.type == "recommendation") | "\(.parameter)=\(.recommended)"' <<<"$output")"
+	typed="$(pgx-tune --cpus 4 --memory 6026MB </dev/null | jq -r 'select(.type == "recommendation") | "\(.parameter)=\(.recommended)"')"
+	assert_equal "$from_env" "$typed"
+	assert_equal "$(grep -c '^effective_cache_size=4627968kB$' <<<"$from_env")" 1
+}
+
+@test "values from a cgroup limit below the host's memory say so and deviate from pgtune" {
+	run pgx-tune --root "$TUNE_FX/roots/v2-limit" --profile web </dev/null
+	assert_success
+	assert_equal "$(jq -c 'select(.parameter == "shared_buffers") | [.recommended, .deviates_from]' <<<"$output")" '["512MB","pgtune"]'
+	assert_equal "$(jq -r 'select(.parameter == "shared_buffers") | .rationale' <<<"$output" | grep -c "2GB cgroup limit, not the host's 16GB")" 1
+	assert_equal "$(jq -c 'select(.parameter == "min_wal_size") | .deviates_from' <<<"$output")" null
+	run pgx-tune --root "$TUNE_FX/roots/v2-max" --profile web </dev/null
+	assert_equal "$(jq -cs '[.[] | select(.type == "recommendation") | .deviates_from] | unique' <<<"$output")" '[null]'
+}
+
+@test "PostgreSQL 18 without io_uring gets io_method=worker, marked as not pgtune's" {
+	hand_settings /run/postgresql:5432 "io_method|worker||default|f" >"$BATS_TEST_TMPDIR/s.ndjson"
+	run --separate-stderr pgx-tune --memory 16GB --cpus 16 "$BATS_TEST_TMPDIR/s.ndjson"
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "machine") | [.pg_version, .pg_version_source]' <<<"$output")" '[18,"settings"]'
+	# already worker: nothing to change, and --all shows why it is not pgtune's io_uring
+	assert_equal "$(jq -r 'select(.parameter == "io_method") | .parameter' <<<"$output")" ""
+	run --separate-stderr pgx-tune --all --memory 16GB --cpus 16 "$BATS_TEST_TMPDIR/s.ndjson"
+	assert_equal "$(jq -c 'select(.parameter == "io_method") | [.recommended, .status, .deviates_from]' <<<"$output")" \
+		'["worker","keep","pgtune"]'
+	assert_equal "$(jq -c 'select(.parameter == "io_workers") | .recommended' <<<"$output")" '"4"'
+}
+
+@test "the table says 1 CPU, and marks a value cut at 24 characters" {
+	hand_settings /run/postgresql:5432 "huge_pages|a-value-from-some-future-release||default|f" >"$BATS_TEST_TMPDIR/s.ndjson"
+	run pgx-tune --format table --memory 2GB --cpus 1 "$BATS_TEST_TMPDIR/s.ndjson"
+	assert_success
+	assert_line --index 0 --partial '2GB RAM (option), 1 CPU (option)'
+	assert_line --regexp '^huge_pages +a-value-from-some-fut\.\.\. +off +change '
+	run pgx-tune --format table --memory 2GB --cpus 2 </dev/null
+	assert_line --index 0 --partial '2 CPUs (option)'
+}
+
+@test "pgx-tune | head -1 ends like every pgx command on a closed pipe: exit 6, one clear line" {
+	# an endless input passes through, so the reader always closes first
+	run bash -c 'yes "{\"type\":\"x\",\"ts\":1}" | pgx-tune --memory 2GB --cpus 4 | head -n 1
+		echo "status=${PIPESTATUS[1]}"'
+	assert_line --index 0 '{"type":"x","ts":1}'
+	assert_line 'status=6'
+	assert_line 'pgx-tune: error: write error on standard output: Broken pipe'
+	assert_equal "${#lines[@]}" 3
 }
 
 @test "records it does not consume pass through unchanged and in order; the settings record is consumed" {
@@ -379,11 +540,11 @@ shared_buffers=128MB true"
 	[[ "$stderr" == *"bad.ndjson:2: "* ]] || fail "stderr: $stderr"
 	[[ "$stderr" == *'bad.ndjson:3: settings record without a "settings" array'* ]] || fail "stderr: $stderr"
 	assert_equal "$(jq -r .type <<<"$output" | sort | uniq -c | awk '{print $2":"$1}' | tr '\n' ' ')" \
-		"machine:1 recommendation:18 x:1 "
+		"machine:1 recommendation:19 x:1 "
 }
 
 @test "bad options are exit 2 with one clear error line" {
-	for args in "--profile fast" "--memory lots" "--memory 1MB" "--storage floppy" "--cpus 0" \
+	for args in "--profile fast" "--memory lots" "--memory 1MB" "--storage floppy" "--cpus 0" "--db-size huge" \
 		"--pg-version 9" "--max-connections 5" "--format yaml" "--root /nonexistent/pgx"; do
 		run pgx-tune $args </dev/null
 		assert_failure 2

@@ -1,6 +1,7 @@
 /* compare.c - each recommendation against the server: its limits, its
  * current value, and whether a change is worth making. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +11,36 @@
 
 #define TOLERANCE 0.10	/* within 10% of the recommendation: keep */
 
-/* PostgreSQL's own unit syntax, the largest unit that divides exactly. */
+/* pgtune's units: the largest of GB, MB and kB that represents the value exactly. */
 void format_mem_kb(long long kb, char *buf, size_t len)
 {
-	static const char *const units[] = { "TB", "GB", "MB" };
-	long long div = KB_PER_GB * 1024;
+	if (kb != 0 && kb % KB_PER_GB == 0)
+		snprintf(buf, len, "%lldGB", kb / KB_PER_GB);
+	else if (kb != 0 && kb % KB_PER_MB == 0)
+		snprintf(buf, len, "%lldMB", kb / KB_PER_MB);
+	else
+		snprintf(buf, len, "%lldkB", kb);
+}
 
-	for (size_t i = 0; i < 3; i++, div /= 1024)
-		if (kb != 0 && kb % div == 0) {
-			snprintf(buf, len, "%lld%s", kb / div, units[i]);
-			return;
-		}
-	snprintf(buf, len, "%lldkB", kb);
+void note(struct rec *x, const char *fmt, ...)
+{
+	size_t n = strlen(x->rationale);
+	va_list ap;
+
+	if (n && n + 1 < sizeof(x->rationale))
+		x->rationale[n++] = ' ', x->rationale[n] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(x->rationale + n, sizeof(x->rationale) - n, fmt, ap);
+	va_end(ap);
+}
+
+const char *rec_status(const struct rec *x)
+{
+	if (x->pending_restart)
+		return "pending_restart";
+	if (x->keep)
+		return "keep";
+	return x->command_line ? "command_line" : "change";
 }
 
 /* For people: exact when it is a whole unit, else one decimal ("23.5GB"). */
@@ -65,13 +84,6 @@ static void bounds(const struct rec *x, const struct current *c, double *lo, dou
 	}
 }
 
-static void note_clamped(struct rec *x, const char *value)
-{
-	size_t n = strlen(x->rationale);
-
-	snprintf(x->rationale + n, sizeof(x->rationale) - n, " Clamped to %s, the server's limit.", value);
-}
-
 /* Keep a number within what PostgreSQL accepts; false if it cannot be. */
 static void clamp_number(struct rec *x, const struct current *c)
 {
@@ -97,10 +109,11 @@ static void clamp_number(struct rec *x, const struct current *c)
 	else
 		x->rval = v;
 	format_value(x, shown, sizeof(shown));
-	note_clamped(x, shown);
+	note(x, "Clamped to %s, the server's limit.", shown);
+	x->deviates = true;
 }
 
-static bool enum_allowed(const struct rec *x, const struct current *c)
+static bool enum_allowed(const char *value, const struct current *c)
 {
 	size_t i;
 	json_t *v;
@@ -108,9 +121,40 @@ static bool enum_allowed(const struct rec *x, const struct current *c)
 	if (!c || !c->enumvals)
 		return true;
 	json_array_foreach(c->enumvals, i, v)
-		if (json_is_string(v) && strcasecmp(json_string_value(v), x->sval) == 0)
+		if (json_is_string(v) && strcasecmp(json_string_value(v), value) == 0)
 			return true;
 	return false;
+}
+
+/* false: the server accepts neither the value nor its fallback. */
+static bool resolve_enum(struct rec *x, const struct current *c)
+{
+	if (enum_allowed(x->sval, c))
+		return true;
+	if (!x->fallback || !enum_allowed(x->fallback, c)) {
+		pgx_warn("the server does not accept %s = '%s'; not recommended", x->def->name, x->sval);
+		return false;
+	}
+	note(x, "This server does not accept '%s' (not among its values), so '%s' instead of pgtune's '%s'.",
+	     x->sval, x->fallback, x->sval);
+	x->sval = x->fallback;
+	x->deviates = true;
+	return true;
+}
+
+/* What the server says beyond the value: a restart already pending, or a
+ * value ALTER SYSTEM cannot override. */
+static void note_server_state(struct rec *x, const struct current *c)
+{
+	if (c->pending_restart) {
+		x->pending_restart = true;
+		note(x, "A new value already waits for a server restart (pending_restart): "
+		     "restart before tuning it again.");
+	} else if (!x->keep && c->source && strcmp(c->source, "command line") == 0) {
+		x->command_line = true;
+		note(x, "Set on the server's command line (as Patroni or docker -c do): "
+		     "ALTER SYSTEM cannot change it; change it where the server is started.");
+	}
 }
 
 static int bool_value(const char *s)
@@ -193,12 +237,12 @@ static bool resolve_one(struct rec *x, const struct settings *s, enum profile p)
 		small_step(x, num);
 	if (x->kind == V_MEM || x->kind == V_INT || x->kind == V_REAL)
 		clamp_number(x, known ? &cur : NULL);
-	else if (!enum_allowed(x, known ? &cur : NULL)) {
-		pgx_warn("the server does not accept %s = '%s'; not recommended", x->def->name, x->sval);
+	else if (!resolve_enum(x, known ? &cur : NULL))
 		return false;
-	}
 	format_value(x, x->recommended, sizeof(x->recommended));
 	x->keep = x->has_current && is_keep(x, numeric, num);
+	if (known)
+		note_server_state(x, &cur);
 	return true;
 }
 

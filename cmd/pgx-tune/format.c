@@ -17,9 +17,24 @@ bool format_parse(const char *name, enum format *f)
 	return false;
 }
 
+#define TABLE_CELL_MAX 24	/* wider values are cut, marked with "..." */
+
+/* A change the output should carry; with --all, every recommendation. */
 static bool shown(const struct rec *x, bool all)
 {
+	return all || !strcmp(rec_status(x), "change");
+}
+
+/* Human formats also show what the server's state holds back. */
+static bool shown_to_people(const struct rec *x, bool all)
+{
 	return all || !x->keep;
+}
+
+/* pgtune profiles only: the auto and conservative rules are not pgtune's. */
+static bool deviates_from_pgtune(const struct rec *x)
+{
+	return x->deviates && strncmp(x->rule, "pgtune.", 7) == 0;
 }
 
 static bool emit_recommendation(const struct rec *x, enum profile p)
@@ -35,19 +50,23 @@ static bool emit_recommendation(const struct rec *x, enum profile p)
 	json_object_set_new(rec, "restart", json_boolean(x->restart));
 	json_object_set_new(rec, "rule", json_string(x->rule));
 	json_object_set_new(rec, "profile", json_string(profile_name(p)));
-	json_object_set_new(rec, "status", json_string(x->keep ? "keep" : "change"));
+	json_object_set_new(rec, "status", json_string(rec_status(x)));
+	json_object_set_new(rec, "deviates_from", deviates_from_pgtune(x) ? json_string("pgtune") : json_null());
 	return pgx_emit(rec);
 }
 
 static void machine_summary(const struct machine *m, enum profile p, char *buf, size_t len)
 {
+	static const char *const db_size_phrase[] = { "smaller than RAM", "about RAM's size",
+						      "larger than RAM" };
 	char ram[32];
 
 	format_mem_human(m->memory_kb, ram, sizeof(ram));
-	snprintf(buf, len, "profile %s; %s RAM (%s), %ld CPUs (%s), %s storage (%s), "
-		 "PostgreSQL %d (%s), max_connections %ld (%s)",
-		 profile_name(p), ram, m->memory_source, m->cpus, m->cpus_source,
-		 storage_name(m->storage), m->storage_source, m->pg_version, m->pg_version_source,
+	snprintf(buf, len, "profile %s; %s RAM (%s), %ld CPU%s (%s), %s storage (%s), "
+		 "database %s (%s), PostgreSQL %d (%s), max_connections %ld (%s)",
+		 profile_name(p), ram, m->memory_source, m->cpus, m->cpus == 1 ? "" : "s", m->cpus_source,
+		 storage_name(m->storage), m->storage_source, db_size_phrase[m->db_size],
+		 m->db_size_source, m->pg_version, m->pg_version_source,
 		 m->max_connections, m->max_connections_source);
 }
 
@@ -86,14 +105,15 @@ static void output_conf(const struct recs *r, const struct machine *m, enum prof
 	for (size_t i = 0; i < r->n; i++) {
 		const struct rec *x = &r->v[i];
 
-		if (!shown(x, all))
+		if (!shown_to_people(x, all))
 			continue;
-		printf("\n# %s\n# [%s, confidence %s%s%s%s]\n", x->rationale, x->rule, x->confidence,
+		printf("\n# %s\n# [%s, confidence %s%s%s%s%s]\n", x->rationale, x->rule, x->confidence,
 		       x->restart ? ", restart" : "", x->has_current ? ", current " : "",
-		       x->has_current ? x->current : "");
-		printf("%s%s = ", x->keep ? "#" : "", x->def->name);
+		       x->has_current ? x->current : "", deviates_from_pgtune(x) ? ", not pgtune's" : "");
+		printf("%s%s = ", x->keep || x->pending_restart ? "#" : "", x->def->name);
 		put_conf_value(x);
-		printf("%s\n", x->keep ? "\t# already within 10% of the current value" : "");
+		printf("%s\n", x->pending_restart ? "\t# a new value already waits for a restart"
+		       : x->keep ? "\t# already within 10% of the current value" : "");
 	}
 }
 
@@ -102,7 +122,7 @@ static void output_flags(const struct recs *r)
 	size_t n = 0;
 
 	for (size_t i = 0; i < r->n; i++)
-		if (!r->v[i].keep)
+		if (!r->v[i].keep && !r->v[i].pending_restart)
 			printf("%s-c %s=%s", n++ ? " " : "", r->v[i].def->name, r->v[i].recommended);
 	if (n)
 		putchar('\n');
@@ -137,6 +157,12 @@ static void output_sql(const struct recs *r, const struct machine *m, enum profi
 
 		if (x->keep)
 			continue;
+		if (x->pending_restart || x->command_line) {
+			printf("-- %s = '%s' not set: %s\n", x->def->name, x->recommended, x->pending_restart
+			       ? "a new value already waits for a restart"
+			       : "set on the server's command line, which ALTER SYSTEM cannot override");
+			continue;
+		}
 		fputs("ALTER SYSTEM SET ", stdout);
 		put_ident(x->def->name);
 		fputs(" = ", stdout);
@@ -149,37 +175,76 @@ static void output_sql(const struct recs *r, const struct machine *m, enum profi
 		printf("-- Some settings above take effect only after a server restart.\n");
 }
 
+/* A table cell: values wider than TABLE_CELL_MAX end in "..." so a cut shows. */
+static const char *cell(const char *value, char *buf, size_t len)
+{
+	if (strlen(value) <= TABLE_CELL_MAX)
+		return value;
+	snprintf(buf, len, "%.*s...", TABLE_CELL_MAX - 3, value);
+	return buf;
+}
+
+enum { T_PARAM, T_CURRENT, T_RECOMMENDED, T_STATUS, T_CONFIDENCE, T_RESTART, T_RULE, T_COLS };
+
+static void table_cells(const struct rec *x, const char *cells[T_COLS], char cut[2][TABLE_CELL_MAX + 1])
+{
+	cells[T_PARAM] = x->def->name;
+	cells[T_CURRENT] = cell(x->has_current ? x->current : "-", cut[0], sizeof(cut[0]));
+	cells[T_RECOMMENDED] = cell(x->recommended, cut[1], sizeof(cut[1]));
+	cells[T_STATUS] = rec_status(x);
+	cells[T_CONFIDENCE] = x->confidence;
+	cells[T_RESTART] = x->restart ? "yes" : "no";
+	cells[T_RULE] = x->rule;
+}
+
+static void table_row(const int w[T_COLS], const char *cells[T_COLS], const char *why)
+{
+	for (size_t k = 0; k < T_COLS; k++)
+		printf("%-*s  ", w[k], cells[k]);
+	printf("%s\n", why);
+}
+
 static void output_table(const struct recs *r, const struct machine *m, enum profile p, bool all)
 {
-	static const char *const head[] = { "parameter", "current", "recommended", "status",
+	static const char *head[T_COLS] = { "parameter", "current", "recommended", "status",
 					    "confidence", "restart", "rule" };
-	int w[7];
-	char summary[512];
+	char summary[512], cut[2][TABLE_CELL_MAX + 1];
+	const char *cells[T_COLS];
+	int w[T_COLS];
 
-	for (size_t k = 0; k < 7; k++)
+	for (size_t k = 0; k < T_COLS; k++)
 		w[k] = (int)strlen(head[k]);
 	for (size_t i = 0; i < r->n; i++) {
-		const struct rec *x = &r->v[i];
-		const char *cells[7] = { x->def->name, x->has_current ? x->current : "-", x->recommended,
-					 "change", x->confidence, "no", x->rule };
-
-		for (size_t k = 0; k < 7; k++)
+		table_cells(&r->v[i], cells, cut);
+		for (size_t k = 0; k < T_COLS; k++)
 			if ((int)strlen(cells[k]) > w[k])
 				w[k] = (int)strlen(cells[k]);
 	}
 	machine_summary(m, p, summary, sizeof(summary));
 	printf("%s\n\n", summary);
-	printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w[0], head[0], w[1], head[1], w[2],
-	       head[2], w[3], head[3], w[4], head[4], w[5], head[5], w[6], head[6], "why");
+	table_row(w, head, "why");
+	for (size_t i = 0; i < r->n; i++) {
+		if (!shown_to_people(&r->v[i], all))
+			continue;
+		table_cells(&r->v[i], cells, cut);
+		table_row(w, cells, r->v[i].rationale);
+	}
+}
+
+/* What the records and flags formats leave out goes to stderr, so nobody misses it. */
+static void warn_held_back(const struct recs *r, enum format f, bool all)
+{
+	if (all || (f != FMT_RECORDS && f != FMT_FLAGS))
+		return;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct rec *x = &r->v[i];
 
-		if (!shown(x, all))
-			continue;
-		printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w[0], x->def->name,
-		       w[1], x->has_current ? x->current : "-", w[2], x->recommended,
-		       w[3], x->keep ? "keep" : "change", w[4], x->confidence,
-		       w[5], x->restart ? "yes" : "no", w[6], x->rule, x->rationale);
+		if (x->pending_restart)
+			pgx_warn("%s: not recommended again, a new value already waits for a restart",
+				 x->def->name);
+		else if (x->command_line && f == FMT_RECORDS)
+			pgx_warn("%s = %s is not written: the server's command line sets it, "
+				 "which ALTER SYSTEM cannot override", x->def->name, x->recommended);
 	}
 }
 
@@ -188,6 +253,7 @@ bool output_recs(const struct recs *r, const struct machine *m, enum profile p,
 {
 	bool ok = true;
 
+	warn_held_back(r, f, all);
 	switch (f) {
 	case FMT_RECORDS:
 		ok = machine_emit(m, profile_name(p));

@@ -27,6 +27,23 @@ const char *storage_name(enum storage s)
 	return names[s];
 }
 
+static const char *const db_size_names[] = { "smaller", "similar", "larger" };
+
+const char *db_size_name(enum db_size d)
+{
+	return db_size_names[d];
+}
+
+bool db_size_parse(const char *name, enum db_size *d)
+{
+	for (int i = 0; i < 3; i++)
+		if (strcmp(name, db_size_names[i]) == 0) {
+			*d = (enum db_size)i;
+			return true;
+		}
+	return false;
+}
+
 /* "16GB", "16G", "512MB", "1TB", "65536kB"; a bare number is MB, as
  * aza-pg's POSTGRES_MEMORY. */
 bool parse_memory(const char *arg, long long *kb)
@@ -370,8 +387,13 @@ bool machine_detect(struct machine *m, const struct machine_opts *o)
 	else
 		ok = detect_cpus(m, &cg) && ok;
 	cgroup_paths_free(&cg);
+	/* pgtune takes whole MB or GB: 6170888kB is typed as 6026MB */
+	if (m->memory_kb >= KB_PER_MB)
+		m->memory_kb = m->memory_kb / KB_PER_MB * KB_PER_MB;
 	m->storage = o->storage >= 0 ? (enum storage)o->storage : STORAGE_SSD;
 	m->storage_source = o->storage >= 0 ? "option" : "default";
+	m->db_size = o->db_size >= 0 ? (enum db_size)o->db_size : DB_SIZE_SIMILAR;
+	m->db_size_source = o->db_size >= 0 ? "option" : "default";
 	return ok;
 }
 
@@ -399,6 +421,8 @@ bool machine_emit(const struct machine *m, const char *profile)
 	json_object_set_new(rec, "cpus_source", json_string(m->cpus_source));
 	json_object_set_new(rec, "storage", json_string(storage_name(m->storage)));
 	json_object_set_new(rec, "storage_source", json_string(m->storage_source));
+	json_object_set_new(rec, "db_size", json_string(db_size_name(m->db_size)));
+	json_object_set_new(rec, "db_size_source", json_string(m->db_size_source));
 	json_object_set_new(rec, "pg_version", json_integer(m->pg_version));
 	json_object_set_new(rec, "pg_version_source", json_string(m->pg_version_source));
 	json_object_set_new(rec, "max_connections", json_integer(m->max_connections));

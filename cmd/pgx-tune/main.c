@@ -15,7 +15,7 @@ struct options {
 	struct machine_opts mo;
 	enum profile profile;
 	enum format format;
-	bool all;
+	bool all, assume_local;
 	const char *dsn;
 };
 
@@ -28,13 +28,16 @@ static void usage(void)
 	       "and CPUs (cgroup quota, cpuset, affinity), or takes them as options, and writes\n"
 	       "a machine record and one recommendation record per setting.  A settings record\n"
 	       "(from pgx-poll) in FILEs or on standard input, or --dbname, gives the current\n"
-	       "values: settings already within 10%% are left out.  Other records pass through.\n\n"
+	       "values: settings already within 10%% are left out.  Other records pass through.\n"
+	       "A remote server's settings need --memory and --cpus (or --assume-local).\n\n"
 	       "Options:\n"
 	       "  -p, --profile=NAME        web, oltp, dw, desktop, mixed (pgtune), auto (aza-pg\n"
 	       "                            entrypoint) or conservative (default mixed)\n"
 	       "  -m, --memory=SIZE         memory for PostgreSQL, e.g. 16GB (a bare number is MB)\n"
 	       "  -c, --cpus=N              CPUs for PostgreSQL\n"
 	       "  -s, --storage=TYPE        ssd, hdd, san or nvme (default ssd)\n"
+	       "      --db-size=SIZE        the database compared with RAM: smaller, similar or\n"
+	       "                            larger (default similar)\n"
 	       "      --pg-version=N        PostgreSQL major version, 10 to 18 (default: the\n"
 	       "                            server's, else %d)\n"
 	       "      --max-connections=N   connections to plan for, 20 to 262143 (default: the\n"
@@ -42,6 +45,8 @@ static void usage(void)
 	       "  -f, --format=FORMAT       records, conf, flags, sql or table (default records)\n"
 	       "  -a, --all                 also list settings already within tolerance\n"
 	       "      --root=DIR            read /proc and /sys/fs/cgroup under DIR\n"
+	       "      --assume-local        the server runs on this host: use its memory and CPUs\n"
+	       "                            even for a remote server's settings\n"
 	       "  -V, --version             output version information, then exit\n"
 	       "  -h, --help                show this help, then exit\n\n"
 	       "Connection options:\n"
@@ -53,7 +58,7 @@ static void usage(void)
 	       pgx_progname(), pgx_progname(), DEFAULT_PG_VERSION);
 }
 
-enum { OPT_PG_VERSION = 256, OPT_MAX_CONNECTIONS, OPT_ROOT };
+enum { OPT_PG_VERSION = 256, OPT_MAX_CONNECTIONS, OPT_ROOT, OPT_DB_SIZE, OPT_ASSUME_LOCAL };
 
 static int parse_storage(const char *arg)
 {
@@ -86,6 +91,15 @@ static void parse_option(int c, struct options *o)
 			pgx_usage_error(NULL);
 		break;
 	case 's': o->mo.storage = parse_storage(optarg); break;
+	case OPT_DB_SIZE: {
+		enum db_size d;
+
+		if (!db_size_parse(optarg, &d))
+			pgx_usage_error("invalid database size \"%s\" (use smaller, similar or larger)", optarg);
+		o->mo.db_size = (int)d;
+		break;
+	}
+	case OPT_ASSUME_LOCAL: o->assume_local = true; break;
 	case OPT_PG_VERSION:
 		if (!pgx_parse_long(optarg, "--pg-version", 10, 18, &v))
 			pgx_usage_error(NULL);
@@ -115,6 +129,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "storage", required_argument, NULL, 's' },
+		{ "db-size", required_argument, NULL, OPT_DB_SIZE },
+		{ "assume-local", no_argument, NULL, OPT_ASSUME_LOCAL },
 		{ "pg-version", required_argument, NULL, OPT_PG_VERSION },
 		{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 		{ "format", required_argument, NULL, 'f' },
@@ -129,6 +145,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 
 	o->profile = PROF_MIXED;
 	o->mo.storage = -1;
+	o->mo.db_size = -1;
 	o->mo.root = getenv("PGX_TUNE_ROOT");
 	if (o->mo.root && !*o->mo.root)
 		o->mo.root = NULL;
@@ -201,14 +218,17 @@ static void resolve_facts(struct machine *m, const struct options *o, const stru
 	else
 		m->max_connections = profile_connections(o->profile, m->memory_kb),
 		m->max_connections_source = "profile";
-	if (settings_lookup(s, "wal_compression", &c) && c.enumvals) {
-		size_t i;
-		json_t *v;
+}
 
-		json_array_foreach(c.enumvals, i, v)
-			if (json_is_string(v) && strcmp(json_string_value(v), "lz4") == 0)
-				m->wal_lz4 = true;
-	}
+/* This host's memory and CPUs say nothing about a server elsewhere. */
+static bool machine_given(const struct options *o, const struct settings *s)
+{
+	if (!s->remote || o->assume_local || (o->mo.memory_kb && o->mo.cpus))
+		return true;
+	pgx_error("the settings are from %s, not this host: its memory and CPUs are unknown",
+		  s->remote);
+	pgx_hint("give --memory and --cpus, or --assume-local if the server runs here");
+	return false;
 }
 
 static void warn_memory(const struct machine *m, enum profile p)
@@ -231,10 +251,10 @@ static int run(const struct options *o, int nfiles, char **files)
 	struct recs r = { 0 };
 	struct reading rd = { .settings = &s, .take_settings = !o->dsn,
 			      .pass = o->format == FMT_RECORDS };
-	bool ok = true, remote = false;
+	bool ok = true;
 	int status = PGX_EXIT_OK;
 
-	if (o->dsn && !settings_from_server(&s, o->dsn, &remote, &status))
+	if (o->dsn && !settings_from_server(&s, o->dsn, &status))
 		return status;
 	if (nfiles == 0 && stdin_has_input())
 		ok = read_input(&rd, "-");
@@ -244,12 +264,14 @@ static int run(const struct options *o, int nfiles, char **files)
 		settings_free(&s);
 		return ok ? PGX_EXIT_INTERRUPTED : PGX_EXIT_OUTPUT;
 	}
+	if (!machine_given(o, &s)) {
+		status = PGX_EXIT_USAGE;
+		goto out;
+	}
 	if (!machine_detect(&m, &o->mo)) {
 		status = PGX_EXIT_INPUT;
 		goto out;
 	}
-	if (remote && !o->mo.memory_kb)
-		pgx_warn("memory was detected on this host, not on the server; give --memory and --cpus");
 	resolve_facts(&m, o, &s);
 	warn_memory(&m, o->profile);
 	recommend(&m, o->profile, o->mo.max_connections > 0, &r);

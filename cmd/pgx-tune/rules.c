@@ -2,6 +2,7 @@
  * entrypoint's auto-configuration, and a conservative subset for servers
  * whose workload nobody has described.  Sizes are kB, floored, as pgtune
  * computes them. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,8 @@
 
 #define INT_MAX_D 2147483647.0
 
-/* PostgreSQL 15's limits (guc.c), for when the server's pg_settings is not known. */
+/* PostgreSQL's limits (guc.c; 15, or 18 for what is new there), for when the
+ * server's pg_settings is not known. */
 const struct param_def param_defs[] = {
 	{ "max_connections", V_INT, "postmaster", 0, 1, 262143, 0 },
 	{ "shared_buffers", V_MEM, "postmaster", 8, 16, 1073741823, 0 },
@@ -31,7 +33,11 @@ const struct param_def param_defs[] = {
 	{ "max_parallel_workers", V_INT, "user", 0, 0, 1024, 10 },
 	{ "max_parallel_maintenance_workers", V_INT, "user", 0, 0, 1024, 11 },
 	{ "jit", V_BOOL, "user", 0, 0, 0, 11 },
-	{ "wal_compression", V_ENUM, "superuser", 0, 0, 0, 15 },
+	{ "wal_compression", V_ENUM, "superuser", 0, 0, 0, 0 },
+	{ "autovacuum_max_workers", V_INT, "postmaster", 0, 1, 262143, 0 },
+	{ "autovacuum_work_mem", V_MEM, "sighup", 1, -1, INT_MAX_D, 0 },
+	{ "io_method", V_ENUM, "postmaster", 0, 0, 0, 18 },
+	{ "io_workers", V_INT, "sighup", 0, 1, 32, 18 },
 	{ "wal_level", V_ENUM, "postmaster", 0, 0, 0, 0 },
 	{ "max_wal_senders", V_INT, "postmaster", 0, 0, 262143, 0 },
 	{ NULL, 0, NULL, 0, 0, 0, 0 },
@@ -137,15 +143,14 @@ static void add_str(struct ctx *c, const char *name, const char *v, const char *
 		x->sval = v;
 }
 
-/* Memory in kB; 8kB-page parameters rounded down to whole pages so the value
- * reads back from pg_settings unchanged. */
+/* Memory in kB, as pgtune writes it: PostgreSQL rounds 3932kB of an
+ * 8kB-page parameter to whole pages itself. */
 static struct rec *add_mem(struct ctx *c, const char *name, long long kb, const char *conf)
 {
-	const struct param_def *d = param_find(name);
 	struct rec *x = add(c, name, conf, "%s", "");
 
 	if (x)
-		x->ival = d->unit_kb == 8 ? kb / 8 * 8 : kb;
+		x->ival = kb;
 	return x;
 }
 
@@ -195,9 +200,9 @@ static void rule_wal_buffers(struct ctx *c, long long sb_kb)
 	    "written out so a shared_buffers change carries it along.");
 }
 
-static void rule_storage(struct ctx *c)
+static void rule_io_concurrency(struct ctx *c)
 {
-	static const char *const eic_why[] = {
+	static const char *const why[] = {
 		"SSDs serve many concurrent reads; 200 lets bitmap heap scans prefetch that deep.",
 		"A single spinning disk gains little from prefetching; 2 is the usual value.",
 		"A SAN spreads reads over many disks; 300 lets bitmap heap scans use them.",
@@ -205,9 +210,16 @@ static void rule_storage(struct ctx *c)
 	};
 	static const int eic[] = { 200, 2, 300, 1000 };
 	const struct machine *m = c->m;
-	bool hdd = m->storage == STORAGE_HDD;
 
-	if (hdd)
+	add_int(c, "effective_io_concurrency", eic[m->storage], storage_confidence(m), why[m->storage]);
+}
+
+/* random_page_cost from the storage alone (auto, conservative). */
+static void rule_storage(struct ctx *c)
+{
+	const struct machine *m = c->m;
+
+	if (m->storage == STORAGE_HDD)
 		add_real(c, "random_page_cost", 4, storage_confidence(m),
 			 "On spinning disks a random page read costs about 4 sequential ones "
 			 "(PostgreSQL's default assumption).");
@@ -215,8 +227,7 @@ static void rule_storage(struct ctx *c)
 		add_real(c, "random_page_cost", 1.1, storage_confidence(m),
 			 "On SSD, NVMe or SAN storage a random read costs about as much as a sequential one, "
 			 "so index scans should not be penalised 4 to 1.");
-	add_int(c, "effective_io_concurrency", eic[m->storage], storage_confidence(m),
-		eic_why[m->storage]);
+	rule_io_concurrency(c);
 }
 
 /* pgtune's parallel block: only with 4 CPUs or more. */
@@ -244,11 +255,78 @@ static void rule_parallel(struct ctx *c, bool dw, long min_workers)
 		"Half the CPUs, at most 4, for parallel CREATE INDEX and VACUUM.");
 }
 
-static void pgtune_memory(struct ctx *c, long long *sb_out)
+/* On a cgroup limit below the host's memory, pgtune given what free(1)
+ * shows would say more: the record says so. */
+static void note_cgroup(struct ctx *c, struct rec *x)
 {
-	long long ram = c->m->memory_kb, sb, ecs, mwm, w, p, conn = c->m->max_connections;
-	bool desktop = c->p == PROF_DESKTOP, dw = c->p == PROF_DW;
+	const struct machine *m = c->m;
+	char total[32];
+
+	if (!x || !m->mem_limit_kb || m->mem_total_kb <= m->memory_kb)
+		return;
+	format_mem_human(m->mem_total_kb, total, sizeof(total));
+	x->deviates = true;
+	note(x, "From the container's %s cgroup limit, not the host's %s of RAM that pgtune would be given.",
+	     c->ram, total);
+}
+
+static void pgtune_random_page_cost(struct ctx *c)
+{
+	const struct machine *m = c->m;
+	const char *conf = storage_confidence(m);
+
+	if (m->db_size == DB_SIZE_SMALLER)
+		add_real(c, "random_page_cost", 1.1, conf,
+			 "The database fits in RAM: reads come from the page cache, so a random read "
+			 "costs about as much as a sequential one whatever the storage.");
+	else if (m->storage == STORAGE_HDD)
+		add_real(c, "random_page_cost", 4, conf,
+			 "On spinning disks a random page read costs about 4 sequential ones "
+			 "(PostgreSQL's default assumption).");
+	else if (c->p == PROF_DW)
+		add_real(c, "random_page_cost", 4, conf,
+			 "A warehouse larger than RAM keeps PostgreSQL's default 4 even on fast storage: "
+			 "a low cost picks index scans for large reads, slower than sequential scans; "
+			 "watch the plans and lower it if index scans are missed.");
+	else
+		add_real(c, "random_page_cost", 1.1, conf,
+			 "On SSD, NVMe or SAN storage a random read costs about as much as a sequential one, "
+			 "so index scans should not be penalised 4 to 1.");
+}
+
+/* pgtune's work_mem, computed in doubles and floored as its JavaScript does. */
+static long long pgtune_work_mem_kb(const struct ctx *c, long long sb, long long workers)
+{
 	static const int wdiv[] = { 1, 1, 2, 6, 2 };
+	const struct machine *m = c->m;
+	double per = (double)(m->memory_kb - sb) / (double)((m->max_connections + workers) * 3);
+	long long w = (long long)floor(per / wdiv[c->p]);
+
+	if (m->db_size == DB_SIZE_SMALLER)
+		w = (long long)floor((double)w * 1.3);
+	else if (m->db_size == DB_SIZE_LARGER)
+		w = (long long)floor((double)w * 0.9);
+	return w < 4 * KB_PER_MB ? 4 * KB_PER_MB : w;
+}
+
+static void pgtune_work_mem(struct ctx *c, long long sb)
+{
+	static const char *const size_why[] = { ", 30% more as the database fits in RAM", "",
+						", 10% less as the database outgrows RAM" };
+	long long workers = c->m->cpus >= 4 ? c->m->cpus : 8;
+	struct rec *x = add_mem(c, "work_mem", pgtune_work_mem_kb(c, sb, workers), "medium");
+
+	WHY(x, "RAM left after shared_buffers shared by %ld connections and %lld workers, "
+	    "each sort or hash counted 3 times%s%s; never below 4MB.", c->m->max_connections, workers,
+	    c->p == PROF_DW ? ", halved for large queries" : c->p == PROF_DESKTOP ? ", a sixth on a desktop"
+	    : c->p == PROF_MIXED ? ", halved for a mixed load" : "", size_why[c->m->db_size]);
+	note_cgroup(c, x);
+}
+
+static void pgtune_memory(struct ctx *c, long long *sb_out, long long *mwm_out)
+{
+	long long ram = c->m->memory_kb, sb, ecs, mwm;
+	bool desktop = c->p == PROF_DESKTOP, dw = c->p == PROF_DW;
 	struct rec *x;
 
 	sb = desktop ? ram / 16 : ram / 4;
@@ -259,12 +337,15 @@ static void pgtune_memory(struct ctx *c, long long *sb_out)
 	x = add_mem(c, "shared_buffers", sb, "high");
 	WHY(x, "%s of the %s of RAM for PostgreSQL's own cache, leaving the rest to the OS page cache.",
 	    desktop ? "1/16" : "25%", c->ram);
+	note_cgroup(c, x);
 	x = add_mem(c, "effective_cache_size", ecs, "high");
 	WHY(x, "The planner's estimate of the cache it can count on (shared_buffers plus the OS page cache): "
 	    "%s of RAM; it allocates nothing.", desktop ? "25%" : "75%");
+	note_cgroup(c, x);
 	x = add_mem(c, "maintenance_work_mem", mwm, "high");
 	WHY(x, "%s of RAM, at most 8GB, for VACUUM, CREATE INDEX and foreign key checks, "
 	    "which run a few at a time.", dw ? "1/8" : "1/16");
+	note_cgroup(c, x);
 	add_real(c, "checkpoint_completion_target", 0.9, "high",
 		 "Spread checkpoint writes over 90% of the interval to smooth the I/O "
 		 "(the default from PostgreSQL 14).");
@@ -272,32 +353,73 @@ static void pgtune_memory(struct ctx *c, long long *sb_out)
 	add_int(c, "default_statistics_target", dw ? 500 : 100, "medium",
 		dw ? "Larger samples give a warehouse's complex queries better row estimates, at some ANALYZE cost."
 		   : "PostgreSQL's default sample size suits short queries.");
-	rule_storage(c);
-	p = c->m->cpus >= 4 ? c->m->cpus : 8;
-	w = (ram - sb) / ((conn + p) * 3 * wdiv[c->p]);
-	if (w < 4 * KB_PER_MB)
-		w = 4 * KB_PER_MB;
-	x = add_mem(c, "work_mem", w, "medium");
-	WHY(x, "RAM left after shared_buffers shared by %lld connections and %lld workers, "
-	    "each sort or hash counted 3 times%s; never below 4MB.", conn, p,
-	    wdiv[c->p] == 1 ? "" : dw ? ", halved for large queries" : desktop ? ", a sixth on a desktop"
-	    : ", halved for a mixed load");
-	*sb_out = sb;
+	pgtune_random_page_cost(c);
+	rule_io_concurrency(c);
+	pgtune_work_mem(c, sb);
+	*sb_out = sb, *mwm_out = mwm;
+}
+
+static void pgtune_jit_wal(struct ctx *c)
+{
+	int v = c->m->pg_version;
+	struct rec *x;
+
+	if (v >= 12 && (c->p == PROF_WEB || c->p == PROF_OLTP || c->p == PROF_MIXED))
+		add_str(c, "jit", "off", "medium",
+			"JIT compilation costs more than it saves on short transactional queries.");
+	if (v >= 15 && (x = add(c, "wal_compression", "medium", "%s",
+				"lz4 compresses full-page images in WAL cheaply, cutting WAL volume; "
+				"it needs a server built with lz4, as packaged servers are.")))
+		x->sval = "lz4", x->fallback = "on";
+	else if (v < 15)
+		add_str(c, "wal_compression", "on", "medium",
+			"Compressing full-page images in WAL (pglz) cuts WAL volume for a little CPU.");
+}
+
+/* PostgreSQL 18's asynchronous I/O. */
+static void pgtune_aio(struct ctx *c)
+{
+	int v = c->m->pg_version;
+	struct rec *x;
+
+	if (v >= 18 && (x = add(c, "io_method", "medium", "%s",
+				"io_uring gives PostgreSQL 18's asynchronous reads the kernel's own queue; "
+				"it needs a server built with liburing.")))
+		x->sval = "io_uring", x->fallback = "worker";
+	if (v >= 18 && c->m->cpus / 4 > 3)
+		add_int(c, "io_workers", c->m->cpus / 4 > 32 ? 32 : c->m->cpus / 4, "medium",
+			"A quarter of the CPUs for asynchronous I/O workers, at most 32.");
+}
+
+static void pgtune_autovacuum(struct ctx *c, long long mwm_kb)
+{
+	long cpus = c->m->cpus;
+	struct rec *x;
+
+	if (cpus >= 16)
+		add_int(c, "autovacuum_max_workers", cpus >= 32 ? 5 : 4, "medium",
+			"More CPUs can vacuum more tables at once than PostgreSQL's default 3 workers.");
+	if (mwm_kb >= 2 * KB_PER_GB && (x = add_mem(c, "autovacuum_work_mem", 2 * KB_PER_GB, "high")))
+		WHY(x, "Each autovacuum worker would otherwise take maintenance_work_mem; "
+		    "2GB each keeps several workers from exhausting memory.");
 }
 
 static void pgtune_profile(struct ctx *c)
 {
 	static const long long min_wal_mb[] = { 1024, 2048, 4096, 100, 1024 };
 	static const long long max_wal_mb[] = { 4096, 8192, 16384, 2048, 4096 };
-	long long sb;
+	long long sb, mwm;
 	struct rec *x;
 
 	rule_connections(c);
-	pgtune_memory(c, &sb);
+	pgtune_memory(c, &sb, &mwm);
 	add_str(c, "huge_pages", sb >= 2 * KB_PER_GB ? "try" : "off", "medium",
 		sb >= 2 * KB_PER_GB ? "With 2GB or more of shared_buffers, huge pages cut page-table memory "
 		"and TLB misses; \"try\" still starts when none are reserved."
 		: "Below 2GB of shared_buffers huge pages gain little.");
+	pgtune_jit_wal(c);
+	pgtune_autovacuum(c, mwm);
+	pgtune_aio(c);
 	x = add_mem(c, "min_wal_size", min_wal_mb[c->p] * KB_PER_MB, "medium");
 	WHY(x, "WAL kept for reuse so bursts of writes do not create new segments (pgtune's %s value).",
 	    profile_name(c->p));
@@ -305,12 +427,6 @@ static void pgtune_profile(struct ctx *c)
 	WHY(x, "Room for WAL between checkpoints so they come from checkpoint_timeout, "
 	    "not from write volume (pgtune's %s value).", profile_name(c->p));
 	rule_parallel(c, c->p == PROF_DW, 0);
-	if (c->p == PROF_WEB || c->p == PROF_OLTP || c->p == PROF_MIXED)
-		add_str(c, "jit", "off", "medium",
-			"JIT compilation costs more than it saves on short transactional queries.");
-	if (c->m->wal_lz4 && c->m->pg_version >= 15)
-		add_str(c, "wal_compression", "lz4", "medium",
-			"lz4 compresses full-page images in WAL cheaply, cutting WAL volume.");
 	if (c->p == PROF_DESKTOP) {
 		add_str(c, "wal_level", "minimal", "low",
 			"A desktop has no replicas or WAL archive; minimal WAL skips logging for bulk loads.");

@@ -27,6 +27,30 @@ static int version_num(const json_t *v)
 	return 0;
 }
 
+static bool is_local(const char *host)
+{
+	return !host || !*host || host[0] == '/' || strcmp(host, "localhost") == 0 ||
+	       strcmp(host, "127.0.0.1") == 0 || strcmp(host, "::1") == 0;
+}
+
+/* pgx-poll labels its records "HOST:PORT" (a socket directory for a Unix
+ * socket) unless given --cluster: a name says nothing about where it runs. */
+static char *remote_origin(const json_t *rec)
+{
+	const char *label = pgx_rec_str(rec, "cluster"), *colon;
+	char host[256], where[300];
+
+	if (!label || !(colon = strrchr(label, ':')) || (size_t)(colon - label) >= sizeof(host)) {
+		snprintf(where, sizeof(where), "cluster \"%s\"", label ? label : "(unlabelled)");
+		return pgx_xstrdup(where);
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - label), label);
+	if (is_local(host))
+		return NULL;
+	snprintf(where, sizeof(where), "host \"%s\"", host);
+	return pgx_xstrdup(where);
+}
+
 bool settings_from_record(struct settings *s, json_t *rec, char *err, size_t errlen)
 {
 	json_t *list = json_object_get(rec, "settings"), *row, *rows;
@@ -51,16 +75,11 @@ bool settings_from_record(struct settings *s, json_t *rec, char *err, size_t err
 	s->rows = rows;
 	s->version_num = version_num(json_object_get(rec, "server_version_num"));
 	s->origin = "settings";
+	s->remote = remote_origin(rec);
 	return true;
 }
 
-static bool is_local(const char *host)
-{
-	return !host || !*host || host[0] == '/' || strcmp(host, "localhost") == 0 ||
-	       strcmp(host, "127.0.0.1") == 0 || strcmp(host, "::1") == 0;
-}
-
-bool settings_from_server(struct settings *s, const char *dsn, bool *remote, int *exit_code)
+bool settings_from_server(struct settings *s, const char *dsn, int *exit_code)
 {
 	struct pgx_pq_options pq = { .dsn = dsn, .connect_timeout_s = 10,
 				     .statement_timeout_ms = 10000, .lock_timeout_ms = 1000,
@@ -74,7 +93,6 @@ bool settings_from_server(struct settings *s, const char *dsn, bool *remote, int
 	*exit_code = PGX_EXIT_CONNECT;
 	if (!conn)
 		return false;
-	*remote = !is_local(PQhost(conn));
 	res = PQexec(conn, settings_sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
@@ -88,6 +106,12 @@ bool settings_from_server(struct settings *s, const char *dsn, bool *remote, int
 		*exit_code = PGX_EXIT_INTERNAL;
 	} else {
 		s->origin = "server";
+		free(s->remote);
+		s->remote = NULL;
+		if (!is_local(PQhost(conn))) {
+			snprintf(err, sizeof(err), "host \"%s\"", PQhost(conn));
+			s->remote = pgx_xstrdup(err);
+		}
 		*exit_code = PGX_EXIT_OK;
 		ok = true;
 	}
@@ -101,6 +125,8 @@ void settings_free(struct settings *s)
 {
 	json_decref(s->rows);
 	s->rows = NULL;
+	free(s->remote);
+	s->remote = NULL;
 }
 
 /* A field as text: pgx-poll writes strings; a number is accepted too. */
@@ -137,6 +163,8 @@ bool settings_lookup(const struct settings *s, const char *name, struct current 
 	c->unit = pgx_rec_str(row, "unit");
 	c->context = pgx_rec_str(row, "context");
 	c->vartype = pgx_rec_str(row, "vartype");
+	c->source = pgx_rec_str(row, "source");
+	c->pending_restart = json_is_true(json_object_get(row, "pending_restart"));
 	ev = json_object_get(row, "enumvals");
 	c->enumvals = json_is_array(ev) ? ev : NULL;
 	return true;

@@ -10,6 +10,9 @@
 
 enum storage { STORAGE_SSD, STORAGE_HDD, STORAGE_SAN, STORAGE_NVME };
 
+/* pgtune's "database size compared with RAM" input. */
+enum db_size { DB_SIZE_SMALLER, DB_SIZE_SIMILAR, DB_SIZE_LARGER };
+
 /* What the recommendations are computed from, and where each fact came from. */
 struct machine {
 	long long memory_kb;		/* effective memory, kB; 0 unknown */
@@ -22,12 +25,13 @@ struct machine {
 	const char *cpus_source;	/* option, cgroup2, cgroup1, cpuset, affinity, sysfs, sysconf */
 	enum storage storage;
 	const char *storage_source;	/* option, default */
+	enum db_size db_size;
+	const char *db_size_source;	/* option, default */
 	int pg_version;			/* major: 10..18 */
 	const char *pg_version_source;	/* option, settings, server, default */
 	long max_connections;
 	const char *max_connections_source; /* option, settings, server, profile */
 	const char *root;		/* --root: /proc and /sys read under it */
-	bool wal_lz4;			/* the server accepts wal_compression=lz4 */
 };
 
 /* Machine facts given on the command line (0 / NULL: detect). */
@@ -35,6 +39,7 @@ struct machine_opts {
 	long long memory_kb;
 	long cpus;
 	int storage;			/* -1: not given */
+	int db_size;			/* -1: not given */
 	int pg_version;
 	long max_connections;
 	const char *root;
@@ -59,6 +64,8 @@ struct param_def {
 /* The server's pg_settings row for one parameter, as far as known. */
 struct current {
 	const char *setting, *unit, *context, *vartype, *min_val, *max_val;
+	const char *source;	/* pg_settings.source: "command line", ... */
+	bool pending_restart;	/* a changed value waits for a restart */
 	json_t *enumvals;	/* array or NULL */
 	char buf[3][40];	/* numbers written as text */
 };
@@ -69,13 +76,17 @@ struct rec {
 	long long ival;		/* V_MEM in kB, V_INT */
 	double rval;		/* V_REAL */
 	const char *sval;	/* V_ENUM, V_BOOL */
+	const char *fallback;	/* V_ENUM: used when the server lacks sval */
 	const char *confidence;	/* high, medium, low */
 	char rule[64];		/* e.g. pgtune.shared_buffers */
-	char rationale[320];
+	char rationale[640];	/* pgtune's reason, then what pgx knows more */
 	char recommended[48];	/* PostgreSQL unit syntax */
 	char current[64];	/* "" unknown */
 	bool has_current;
 	bool keep;		/* current within tolerance */
+	bool pending_restart;	/* the server already waits to restart with a new value */
+	bool command_line;	/* set on the server's command line: ALTER SYSTEM cannot change it */
+	bool deviates;		/* pgx knows more than pgtune's inputs and departs from it */
 	const char *context;
 	bool restart;
 };
@@ -90,6 +101,8 @@ bool machine_detect(struct machine *m, const struct machine_opts *o);
 void machine_free(struct machine *m);
 bool machine_emit(const struct machine *m, const char *profile);
 const char *storage_name(enum storage s);
+const char *db_size_name(enum db_size d);
+bool db_size_parse(const char *name, enum db_size *d);
 bool parse_memory(const char *arg, long long *kb);
 
 /* settings.c: the server's current settings */
@@ -97,9 +110,10 @@ struct settings {
 	json_t *rows;		/* object: name -> pg_settings row object */
 	int version_num;	/* server_version_num, 0 unknown */
 	const char *origin;	/* settings, server */
+	char *remote;		/* where the settings come from when not this host, else NULL */
 };
 bool settings_from_record(struct settings *s, json_t *rec, char *err, size_t errlen);
-bool settings_from_server(struct settings *s, const char *dsn, bool *remote, int *exit_code);
+bool settings_from_server(struct settings *s, const char *dsn, int *exit_code);
 void settings_free(struct settings *s);
 bool settings_lookup(const struct settings *s, const char *name, struct current *c);
 long long unit_kb(const char *unit);	/* "8kB" -> 8, "MB" -> 1024; 0 not memory */
@@ -116,6 +130,8 @@ void recs_free(struct recs *r);
 void recs_resolve(struct recs *r, const struct settings *s, enum profile p);
 void format_mem_kb(long long kb, char *buf, size_t len);
 void format_mem_human(long long kb, char *buf, size_t len);
+const char *rec_status(const struct rec *x);
+void note(struct rec *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* format.c */
 enum format { FMT_RECORDS, FMT_CONF, FMT_FLAGS, FMT_SQL, FMT_TABLE };
