@@ -97,6 +97,8 @@ json_t *patroni_patch_body(const struct changeset *cs, bool undo)
 
 	for (size_t i = 0; i < cs->n; i++) {
 		const struct param *p = &cs->params[i];
+		if (param_unchanged(p))
+			continue;
 		if (!undo)
 			json_object_set_new(params, p->name, json_string(p->to));
 		else

@@ -72,7 +72,7 @@ bool emit_changeset(const struct changeset *cs, const char *operation, const jso
 {
 	json_t *rec = pgx_record_new("changeset", -1);
 	static const char *const actions[] = { "plan", "applied", "verified", "pending_restart",
-		"refused", "failed", "rolled_back", "skipped", NULL };
+		"refused", "failed", "rolled_back", "skipped", "unchanged", NULL };
 	bool restart = false;
 
 	for (size_t i = 0; i < cs->n; i++)

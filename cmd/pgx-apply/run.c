@@ -118,7 +118,7 @@ static size_t verify(const char *dsn, struct changeset *cs, char **expect, enum 
 
 	for (;;) {
 		missing = 0;
-		if (!(conn = cluster_new_session(dsn, true)))
+		if (!(conn = cluster_probe_session(dsn)))
 			return cs->n;
 		for (size_t i = 0; i < cs->n; i++) {
 			if (!expect[i] || seen[i] == SEEN_LIVE)
@@ -126,7 +126,7 @@ static size_t verify(const char *dsn, struct changeset *cs, char **expect, enum 
 			seen[i] = look(conn, &cs->params[i], expect[i], &shown[i]);
 			missing += seen[i] != SEEN_LIVE;
 		}
-		pgx_pq_finish(conn);
+		PQfinish(conn);
 		/* a postmaster parameter waiting for a restart is as far as it gets */
 		for (size_t i = 0; i < cs->n; i++)
 			if (expect[i] && seen[i] == SEEN_PENDING_RESTART)
@@ -191,6 +191,8 @@ static bool send_prior(struct cluster *c, struct changeset *cs, size_t count,
 	} else if (c->conn || (c->conn = cluster_new_session(c->dsn, false))) {
 		for (size_t i = count; i-- > 0;) {
 			struct param *p = &cs->params[i];
+			if (param_unchanged(p))
+				continue;
 			if (!alter_system(c->conn, p, p->in_auto_conf ? p->auto_value : NULL)) {
 				set_str(&p->action, "failed");
 				ok = false;
@@ -205,7 +207,8 @@ static bool send_prior(struct cluster *c, struct changeset *cs, size_t count,
 		why = pgx_xstrdup("cannot connect");
 	}
 	for (size_t i = 0; i < count && why; i++)
-		if (!cs->params[i].action || strcmp(cs->params[i].action, "failed")) {
+		if (!param_unchanged(&cs->params[i]) &&
+		    (!cs->params[i].action || strcmp(cs->params[i].action, "failed"))) {
 			set_str(&cs->params[i].action, "failed");
 			set_str(&cs->params[i].reason, why);
 		}
@@ -226,7 +229,8 @@ static bool restore(struct cluster *c, struct changeset *cs, size_t count, const
 	if (!expect || !shown || !seen)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	for (size_t i = 0; i < count; i++)
-		set_str(&cs->params[i].action, "restoring");
+		if (!param_unchanged(&cs->params[i]))
+			set_str(&cs->params[i].action, "restoring");
 	ok = send_prior(c, cs, count, o);
 	for (size_t i = 0; i < count; i++)
 		if (!strcmp(cs->params[i].action, "restoring"))
@@ -274,6 +278,8 @@ static size_t change_alter_system(struct cluster *c, struct changeset *cs, const
 	*ok = true;
 	for (i = 0; i < cs->n && *ok; i++) {
 		struct param *p = &cs->params[i];
+		if (param_unchanged(p))
+			continue;
 		if (pgx_stop_signal) {
 			set_str(&p->reason, "interrupted");
 			*ok = false;
@@ -299,7 +305,8 @@ static size_t change_patroni(struct changeset *cs, const struct apply_opts *o, b
 	*ok = patroni_patch_config(o->patroni_url, body);
 	json_decref(body);
 	for (size_t i = 0; i < cs->n; i++)
-		set_str(&cs->params[i].action, *ok ? "applied" : "failed");
+		if (!param_unchanged(&cs->params[i]))
+			set_str(&cs->params[i].action, *ok ? "applied" : "failed");
 	test_pause(cs->n);
 	return *ok ? cs->n : 0;
 }
@@ -312,6 +319,8 @@ static bool judge(struct changeset *cs, enum seen *seen, char **shown)
 
 	for (size_t i = 0; i < cs->n; i++) {
 		struct param *p = &cs->params[i];
+		if (param_unchanged(p))
+			continue;
 		if (seen[i] == SEEN_LIVE)
 			set_str(&p->action, "verified");
 		else if (seen[i] == SEEN_PENDING_RESTART) {
@@ -347,7 +356,7 @@ int run_apply(struct cluster *c, struct changeset *cs, const struct apply_opts *
 		c->conn = NULL;
 		if (ok) {
 			for (size_t i = 0; i < cs->n; i++)
-				expect[i] = cs->params[i].expect;
+				expect[i] = param_unchanged(&cs->params[i]) ? NULL : cs->params[i].expect;
 			verify(c->dsn, cs, expect, seen, shown, o->wait_s, false);
 			ok = judge(cs, seen, shown) && !pgx_stop_signal;
 		}
@@ -356,7 +365,8 @@ int run_apply(struct cluster *c, struct changeset *cs, const struct apply_opts *
 		else {
 			pgx_error("changeset %s failed; undoing the %zu change(s) made", cs->id, done);
 			for (size_t i = done; i < cs->n; i++)
-				set_str(&cs->params[i].action, "skipped");
+				if (!param_unchanged(&cs->params[i]))
+					set_str(&cs->params[i].action, "skipped");
 			if (done && !restore(c, cs, done, o, true))
 				pgx_error("undo incomplete: run 'pgx-apply rollback %s'", cs->id);
 			save_status(dir, cs, "failed");
@@ -369,6 +379,58 @@ int run_apply(struct cluster *c, struct changeset *cs, const struct apply_opts *
 	free(expect);
 	free(seen);
 	return status;
+}
+
+static bool took_effect(const struct param *p)
+{
+	static const char *const done[] = { "applied", "verified", "pending_restart", NULL };
+
+	for (int i = 0; p->action && done[i]; i++)
+		if (!strcmp(p->action, done[i]))
+			return true;
+	return false;
+}
+
+/* True when the server has neither the changeset's value nor the prior one:
+ * someone changed it since, and a rollback would silently lose that. */
+static bool drifted(struct cluster *c, const struct changeset *cs, struct param *p)
+{
+	const char *args[1] = { p->name };
+	PGresult *res = PQexecParams(c->probe, "SELECT setting, current_setting(name) FROM"
+				     " pg_catalog.pg_settings WHERE name = $1", 1, NULL, args, NULL, NULL, 0);
+	char *prior = prior_expect(c, cs, p), buf[1024];
+	bool moved = false;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && p->expect && prior) {
+		const char *setting = PQgetvalue(res, 0, 0);
+		moved = !value_matches(p, setting, p->expect) && !value_matches(p, setting, prior) &&
+			!(p->from_setting && value_matches(p, setting, p->from_setting));
+		if (moved) {
+			snprintf(buf, sizeof(buf), "changed since the apply: the server has '%s', the changeset "
+				 "set '%s', before it was '%s'", PQgetvalue(res, 0, 1), p->to,
+				 p->in_auto_conf && p->auto_value ? p->auto_value : p->from ? p->from : "?");
+			pgx_error("%s %s", p->name, buf);
+			set_str(&p->action, "conflict");
+			set_str(&p->reason, buf);
+		}
+	}
+	PQclear(res);
+	free(prior);
+	return moved;
+}
+
+/* Three-way: how many parameters moved on since the apply (reported). */
+size_t run_conflicts(struct cluster *c, struct changeset *cs)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cs->n; i++)
+		if (took_effect(&cs->params[i]))
+			n += drifted(c, cs, &cs->params[i]);
+	if (n)
+		pgx_hint("nothing was rolled back; --force rolls back anyway and loses the later value%s",
+			 n == 1 ? "" : "s");
+	return n;
 }
 
 int run_rollback(struct cluster *c, struct changeset *cs, const struct apply_opts *o,
