@@ -562,6 +562,27 @@ apply_paused() {
 	psql_q -c "SELECT pg_drop_replication_slot('apply_logical')" >/dev/null
 }
 
+@test "the table marks a value cut at 24 characters" {
+	start_cluster
+	run pgx-apply -d "$PGX_PG_DSN" plan --format table <<<"archive_cleanup_command = 'echo 0123456789012345678901234567890'"
+	assert_success
+	assert_line --regexp '^archive_cleanup_command +echo 0123456789012345\.\.\. +plan +no'
+	run pgx-apply -d "$PGX_PG_DSN" plan --format table <<<"archive_cleanup_command = 'echo 0123456789012345678'"
+	assert_line --regexp '^archive_cleanup_command +echo 0123456789012345678 +plan +no'
+}
+
+@test "a reader that closes early is one write error, exit 6, as in every pgx command" {
+	start_cluster
+	# far more than a pipe holds, so the writer meets the closed pipe
+	for i in $(seq 2000); do printf '{"type":"x","n":%d,"pad":"%0500d"}\n' "$i" 0; done >"$BATS_TEST_TMPDIR/big.ndjson"
+	echo 'work_mem = 16MB' >>"$BATS_TEST_TMPDIR/big.ndjson"
+	run --separate-stderr bash -c 'pgx-apply -d "$1" apply <"$2" | head -1 >/dev/null; echo "${PIPESTATUS[0]}"' \
+		_ "$PGX_PG_DSN" "$BATS_TEST_TMPDIR/big.ndjson"
+	assert_output 6
+	assert_equal "$stderr" "pgx-apply: error: write error on standard output: Broken pipe"
+	assert_auto_conf_unchanged	# the output failed before anything changed
+}
+
 @test "pgx-apply leaks nothing on plan, refused input and list" {
 	require_valgrind pgx-apply
 	start_cluster
