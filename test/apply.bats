@@ -583,6 +583,26 @@ apply_paused() {
 	assert_auto_conf_unchanged	# the output failed before anything changed
 }
 
+@test "Patroni credentials: a 401 is exit 5 in one line; taken from the environment or netrc, for the rollback too" {
+	PGX_PAT_AUTH=admin:s3cret patroni_start
+	run --separate-stderr pgx-apply -d "$PGX_PAT_DSN" --patroni "$PGX_PAT_URL" --via-patroni apply <<<"work_mem = 24MB"
+	assert_failure 5
+	assert_equal "$stderr" "pgx-apply: error: Patroni PATCH $PGX_PAT_URL/config: HTTP 401, credentials missing or refused (URL user:password@, PGX_PATRONI_USER and PGX_PATRONI_PASSWORD, or netrc)"
+	assert_equal "$(curl -sf "$PGX_PAT_URL/config" | jq -r .postgresql.parameters.work_mem)" 4MB
+	PGX_PATRONI_USER=admin PGX_PATRONI_PASSWORD=s3cret \
+		run --separate-stderr pgx-apply -d "$PGX_PAT_DSN" --patroni "$PGX_PAT_URL" --via-patroni apply <<<"work_mem = 24MB"
+	assert_success
+	id="$(field 'select(.type=="changeset") | .id')"
+	assert_equal "$(curl -sf "$PGX_PAT_URL/config" | jq -r .postgresql.parameters.work_mem)" 24MB
+	! grep -rq s3cret "$PGX_STATE_DIR" || fail "the password was written to the state directory"
+	# the rollback finds Patroni in the changeset and the credentials in netrc
+	printf 'machine elsewhere login x password y\nmachine 127.0.0.1 login admin password s3cret\n' >"$BATS_TEST_TMPDIR/netrc"
+	NETRC="$BATS_TEST_TMPDIR/netrc" run --separate-stderr pgx-apply -d "$PGX_PAT_DSN" rollback "$id"
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | .action')" rolled_back
+	assert_equal "$(curl -sf "$PGX_PAT_URL/config" | jq -r .postgresql.parameters.work_mem)" 4MB
+}
+
 @test "pgx-apply leaks nothing on plan, refused input and list" {
 	require_valgrind pgx-apply
 	start_cluster

@@ -14,7 +14,8 @@ wait_for() {
 }
 
 # Start etcd (v2 API, which Debian's patroni speaks through python3-etcd) and
-# Patroni bootstrapping its own cluster.  Exports PGX_PAT_DIR, PGX_PAT_URL
+# Patroni bootstrapping its own cluster; PGX_PAT_AUTH=user:password makes its
+# REST API ask for them on changes.  Exports PGX_PAT_DIR, PGX_PAT_URL
 # (REST API), PGX_PAT_DSN, PGX_PAT_DATA.
 patroni_start() {
 	command -v patroni >/dev/null || skip "patroni not installed"
@@ -40,6 +41,7 @@ name: node1
 restapi:
   listen: 127.0.0.1:$rest
   connect_address: 127.0.0.1:$rest
+$(patroni_auth_yaml)
 etcd:
   host: 127.0.0.1:$etcd_client
 bootstrap:
@@ -81,6 +83,11 @@ YAML
 	PGX_PAT_DATA="$PGX_PAT_DIR/data"
 	export PGX_PAT_DIR PGX_PAT_URL PGX_PAT_DSN PGX_PAT_DATA
 	wait_for 90 patroni_is_leader || { tail -30 "$PGX_PAT_DIR/patroni.log" >&2; return 1; }
+}
+
+patroni_auth_yaml() {
+	[ -n "${PGX_PAT_AUTH:-}" ] || return 0
+	printf '  authentication:\n    username: %s\n    password: %s\n' "${PGX_PAT_AUTH%%:*}" "${PGX_PAT_AUTH#*:}"
 }
 
 patroni_is_leader() {

@@ -83,6 +83,7 @@ struct cluster {
 	char *user;
 	char *patroni_why;	/* how Patroni was detected, NULL if not */
 	json_t *patroni_config;	/* GET /config, when --patroni was given */
+	bool patroni_denied;	/* a request answered 401 or 403 */
 };
 
 /* input.c */
@@ -141,8 +142,9 @@ int run_rollback(struct cluster *c, struct changeset *cs, const struct apply_opt
 		 const char *dir);
 
 /* patroni.c */
-bool patroni_get(const char *url, const char *path, json_t **out);
-bool patroni_patch_config(const char *url, const json_t *body);
+enum patroni_result { PATRONI_OK, PATRONI_ERROR, PATRONI_DENIED /* HTTP 401 or 403 */ };
+enum patroni_result patroni_get(const char *url, const char *path, json_t **out);
+enum patroni_result patroni_patch_config(const char *url, const json_t *body);
 json_t *patroni_patch_body(const struct changeset *cs, bool undo);
 char *patroni_strip_credentials(const char *url);
 char *patroni_json_value(const json_t *v);

@@ -24,7 +24,9 @@ static void usage(void)
 	       "  -f, --file=FILE        read the changeset from FILE instead of standard input\n"
 	       "      --state-dir=DIR    changesets and locks (default /var/lib/pgx for root,\n"
 	       "                         else $XDG_STATE_HOME/pgx or ~/.local/state/pgx)\n"
-	       "      --patroni=URL      Patroni REST API of the cluster (http://host:8008)\n"
+	       "      --patroni=URL      Patroni REST API of the cluster (http://host:8008);\n"
+	       "                         credentials from the URL, PGX_PATRONI_USER and\n"
+	       "                         PGX_PATRONI_PASSWORD, or netrc\n"
 	       "      --via-patroni      apply through PATCH /config instead of ALTER SYSTEM\n"
 	       "      --format=FORMAT    records (default) or table (default on a terminal)\n"
 	       "      --allow-standby    change a hot standby by itself (it then differs\n"
@@ -39,7 +41,8 @@ static void usage(void)
 	       "Exit status: 0 done or nothing to apply, 1 refused (Patroni, command line,\n"
 	       "internal, standby, replication), locked, empty input or changed since apply,\n"
 	       "2 usage, 3 invalid input or unknown changeset, 4 cannot connect,\n"
-	       "5 privilege refused, 6 write error, 7 a change failed and was undone, 8 internal.\n",
+	       "5 privilege refused (Patroni 401/403 too), 6 write error, 7 a change failed\n"
+	       "and was undone, 8 internal.\n",
 	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname());
 }
 
@@ -110,16 +113,17 @@ static const char *parse_options(int argc, char **argv, struct apply_opts *o, co
 static int open_cluster(struct cluster *c, const struct apply_opts *o, bool read_only)
 {
 	json_t *me = NULL;
+	enum patroni_result rc = PATRONI_OK;
 
 	if (!cluster_open(c, o->dsn, read_only))
 		return PGX_EXIT_CONNECT;
 	if (o->patroni_url) {
-		if (!patroni_get(o->patroni_url, "patroni", &me) ||
-		    !patroni_get(o->patroni_url, "config", &c->patroni_config)) {
-			json_decref(me);
-			return PGX_EXIT_CONNECT;
-		}
+		rc = patroni_get(o->patroni_url, "patroni", &me);
+		if (rc == PATRONI_OK)
+			rc = patroni_get(o->patroni_url, "config", &c->patroni_config);
 		json_decref(me);
+		if (rc != PATRONI_OK)
+			return rc == PATRONI_DENIED ? PGX_EXIT_PRIVILEGE : PGX_EXIT_CONNECT;
 	}
 	cluster_detect_patroni(c, o->patroni_url);
 	return 0;

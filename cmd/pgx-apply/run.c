@@ -184,10 +184,13 @@ static bool send_prior(struct cluster *c, struct changeset *cs, size_t count,
 
 	if (!strcmp(cs->method, "patroni")) {
 		json_t *body = patroni_patch_body(cs, true);
-		ok = url && patroni_patch_config(url, body);
+		enum patroni_result rc = url ? patroni_patch_config(url, body) : PATRONI_ERROR;
+		ok = rc == PATRONI_OK;
+		c->patroni_denied = rc == PATRONI_DENIED;
 		json_decref(body);
 		if (!ok)
-			why = pgx_xstrdup("PATCH /config failed");
+			why = pgx_xstrdup(rc == PATRONI_DENIED ? "PATCH /config: credentials missing or refused"
+							       : "PATCH /config failed");
 	} else if (c->conn || (c->conn = cluster_new_session(c->dsn, false))) {
 		for (size_t i = count; i-- > 0;) {
 			struct param *p = &cs->params[i];
@@ -298,15 +301,21 @@ static size_t change_alter_system(struct cluster *c, struct changeset *cs, const
 	return i;
 }
 
-static size_t change_patroni(struct changeset *cs, const struct apply_opts *o, bool *ok)
+static size_t change_patroni(struct cluster *c, struct changeset *cs, const struct apply_opts *o,
+			     bool *ok)
 {
 	json_t *body = patroni_patch_body(cs, false);
+	enum patroni_result rc = patroni_patch_config(o->patroni_url, body);
 
-	*ok = patroni_patch_config(o->patroni_url, body);
+	*ok = rc == PATRONI_OK;
+	c->patroni_denied = rc == PATRONI_DENIED;
 	json_decref(body);
 	for (size_t i = 0; i < cs->n; i++)
-		if (!param_unchanged(&cs->params[i]))
+		if (!param_unchanged(&cs->params[i])) {
 			set_str(&cs->params[i].action, *ok ? "applied" : "failed");
+			if (c->patroni_denied)
+				set_str(&cs->params[i].reason, "PATCH /config: credentials missing or refused");
+		}
 	test_pause(cs->n);
 	return *ok ? cs->n : 0;
 }
@@ -351,7 +360,7 @@ int run_apply(struct cluster *c, struct changeset *cs, const struct apply_opts *
 	if (!save_status(dir, cs, "applying"))
 		status = PGX_EXIT_INTERNAL;
 	else {
-		done = patroni ? change_patroni(cs, o, &ok) : change_alter_system(c, cs, dir, &ok);
+		done = patroni ? change_patroni(c, cs, o, &ok) : change_alter_system(c, cs, dir, &ok);
 		pgx_pq_finish(c->conn);
 		c->conn = NULL;
 		if (ok) {
@@ -363,14 +372,16 @@ int run_apply(struct cluster *c, struct changeset *cs, const struct apply_opts *
 		if (ok)
 			save_status(dir, cs, "applied");
 		else {
-			pgx_error("changeset %s failed; undoing the %zu change(s) made", cs->id, done);
+			if (done || !c->patroni_denied)	/* denied: Patroni's error says it all */
+				pgx_error("changeset %s failed; undoing the %zu change(s) made", cs->id, done);
 			for (size_t i = done; i < cs->n; i++)
 				if (!param_unchanged(&cs->params[i]))
 					set_str(&cs->params[i].action, "skipped");
 			if (done && !restore(c, cs, done, o, true))
 				pgx_error("undo incomplete: run 'pgx-apply rollback %s'", cs->id);
 			save_status(dir, cs, "failed");
-			status = pgx_stop_signal ? PGX_EXIT_INTERRUPTED : PGX_EXIT_FAILED;
+			status = pgx_stop_signal ? PGX_EXIT_INTERRUPTED : c->patroni_denied ?
+				 PGX_EXIT_PRIVILEGE : PGX_EXIT_FAILED;
 		}
 	}
 	for (size_t i = 0; i < cs->n; i++)
@@ -446,5 +457,5 @@ int run_rollback(struct cluster *c, struct changeset *cs, const struct apply_opt
 	c->conn = NULL;
 	ok = restore(c, cs, cs->n, o, false);
 	save_status(dir, cs, ok ? "rolled_back" : "rollback_failed");
-	return ok ? PGX_EXIT_OK : PGX_EXIT_FAILED;
+	return ok ? PGX_EXIT_OK : c->patroni_denied ? PGX_EXIT_PRIVILEGE : PGX_EXIT_FAILED;
 }
