@@ -31,16 +31,26 @@ char *patroni_strip_credentials(const char *url)
 	return out;
 }
 
-/* The host of scheme://[user[:pass]@]host[:port][/...] into buf. */
+static bool has_userinfo(const char *start)
+{
+	const char *at = strchr(start, '@'), *slash = strchr(start, '/');
+
+	return at && (!slash || at < slash);
+}
+
+/* The host of scheme://[user[:pass]@]host[:port][/...] into buf, an IPv6
+ * address without its brackets, as netrc names it. */
 static void url_host(const char *url, char *buf, size_t len)
 {
 	const char *scheme = strstr(url, "://"), *start = scheme ? scheme + 3 : url;
-	const char *at = strchr(start, '@'), *slash = strchr(start, '/');
 	size_t n;
 
-	if (at && (!slash || at < slash))
-		start = at + 1;
-	n = start[0] == '[' ? strcspn(start + 1, "]") + 2 : strcspn(start, ":/");
+	if (has_userinfo(start))
+		start = strchr(start, '@') + 1;
+	if (*start == '[')
+		n = strcspn(++start, "]");
+	else
+		n = strcspn(start, ":/");
 	snprintf(buf, len, "%.*s", (int)n, start);
 }
 
@@ -93,29 +103,34 @@ static char *percent_encode(const char *s)
 	return out;
 }
 
-/* The URL to send: its own user:password@ if it has one, else
- * PGX_PATRONI_USER and PGX_PATRONI_PASSWORD, else the netrc entry of its
- * host, so a changeset's stored URL (never a secret) works for its rollback. */
+/* PGX_PATRONI_USER and PGX_PATRONI_PASSWORD, else the netrc entry of host. */
+static bool find_credentials(const char *host, char **login, char **password)
+{
+	const char *user = getenv("PGX_PATRONI_USER"), *pass = getenv("PGX_PATRONI_PASSWORD");
+
+	*login = *password = NULL;
+	if (user && *user && pass) {
+		*login = pgx_xstrdup(user), *password = pgx_xstrdup(pass);
+		return true;
+	}
+	if (netrc_lookup(host, login, password))
+		return true;
+	free(*login), free(*password);
+	*login = *password = NULL;
+	return false;
+}
+
+/* The URL to send: its own user:password@ if it has one, else the
+ * credentials found for its host, so a changeset's stored URL (never a
+ * secret) works for its rollback. */
 static char *with_credentials(const char *url)
 {
 	const char *scheme = strstr(url, "://"), *start = scheme ? scheme + 3 : url;
-	const char *user = getenv("PGX_PATRONI_USER"), *pass = getenv("PGX_PATRONI_PASSWORD");
-	char *login = NULL, *password = NULL, *u, *p, *out, host[1024];
-	char *stripped = patroni_strip_credentials(url);
+	char *login, *password, *u, *p, *out, host[1024];
 
 	url_host(url, host, sizeof(host));
-	if (strcmp(stripped, url) || !scheme) {
-		free(stripped);
+	if (!scheme || has_userinfo(start) || !find_credentials(host, &login, &password))
 		return pgx_xstrdup(url);
-	}
-	free(stripped);
-	if (user && *user && pass)
-		login = pgx_xstrdup(user), password = pgx_xstrdup(pass);
-	else if (!netrc_lookup(host, &login, &password)) {
-		free(login);
-		free(password);
-		return pgx_xstrdup(url);
-	}
 	u = percent_encode(login), p = percent_encode(password);
 	out = pgx_xmalloc(strlen(url) + strlen(u) + strlen(p) + 3);
 	sprintf(out, "%.*s%s:%s@%s", (int)(start - url), url, u, p, start);
