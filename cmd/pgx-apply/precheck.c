@@ -131,28 +131,34 @@ static void check_standby(struct cluster *c, struct param *p, const struct apply
 			     "Patroni)");
 }
 
-/* Unchanged: live already, and no other value waits in the configuration
- * (postgresql.auto.conf or Patroni's) for a reload or a restart. */
-static void check_unchanged(struct cluster *c, struct param *p, const struct apply_opts *o)
+/* The value waiting in postgresql.auto.conf (or Patroni's configuration)
+ * for a reload or a restart is the one asked for, or there is none. */
+static bool configured_as_asked(struct cluster *c, struct param *p, const struct apply_opts *o)
 {
-	bool known, waiting;
+	bool known, in_conf, same;
 	char *conf = NULL, *why = NULL;
+	const char *value;
 
-	if (!p->from_setting || p->pending_restart || !value_matches(p, p->from_setting, p->expect))
-		return;
 	if (o->via_patroni)
 		check_patroni(c, p);
 	else if (!cluster_auto_conf(c, p, &known) || !known)
-		return;
-	waiting = o->via_patroni ? p->in_dcs : p->in_auto_conf;
-	if (waiting && !value_normalize(p, o->via_patroni ? p->dcs_value : p->auto_value, &conf, &why))
-		waiting = true;
-	else if (waiting)
-		waiting = !value_matches(p, conf, p->expect);
-	if (!waiting)
-		set_str(&p->action, "unchanged");
+		return false;
+	in_conf = o->via_patroni ? p->in_dcs : p->in_auto_conf;
+	value = o->via_patroni ? p->dcs_value : p->auto_value;
+	if (!in_conf)
+		return true;
+	same = value && value_normalize(p, value, &conf, &why) && value_matches(p, conf, p->expect);
 	free(conf);
 	free(why);
+	return same;
+}
+
+/* Unchanged: live already, and no other value waits to replace it. */
+static void check_unchanged(struct cluster *c, struct param *p, const struct apply_opts *o)
+{
+	if (p->from_setting && !p->pending_restart && value_matches(p, p->from_setting, p->expect) &&
+	    configured_as_asked(c, p, o))
+		set_str(&p->action, "unchanged");
 }
 
 /* Returns the gravest refusal; each parameter carries its own action and reason. */
