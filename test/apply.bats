@@ -503,12 +503,14 @@ apply_paused() {
 
 @test "the lock is on the server too: an apply from another state directory is refused with the holder" {
 	start_cluster
-	apply_paused 1 "$PGX_FIXTURES/apply/tune.ndjson"
+	# the holder comes over TCP, so it has a client address
+	PGX_PG_DSN="host=127.0.0.1 port=$PGX_PG_PORT user=postgres dbname=postgres" \
+		apply_paused 1 "$PGX_FIXTURES/apply/tune.ndjson"
 	PGX_STATE_DIR="$BATS_TEST_TMPDIR/other-host" run pgx-apply -d "$PGX_PG_DSN" apply <<<"work_mem = 32MB"
 	assert_failure 1
 	holder="$(psql_q -c "SELECT pid || ' ' || to_char(backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
 		FROM pg_locks JOIN pg_stat_activity USING (pid) WHERE locktype = 'advisory' AND objid = 1")"
-	assert_line "pgx-apply: error: cluster is locked on the server by backend pid ${holder% *} (application_name 'pgx-apply', client local socket, backend_start ${holder#* })"
+	assert_line "pgx-apply: error: cluster is locked on the server by backend pid ${holder% *} (application_name 'pgx-apply', client 127.0.0.1, backend_start ${holder#* })"
 	kill -TERM "$BG_PID"
 	wait "$BG_PID" || true
 	BG_PID=
