@@ -11,6 +11,7 @@ setup() {
 
 teardown() {
 	[ -n "${BG_PID:-}" ] && kill -KILL "$BG_PID" 2>/dev/null
+	apply_replica_stop
 	pg_stop
 	patroni_stop
 }
@@ -169,7 +170,7 @@ apply_paused() {
 	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" plan <<-'EOF'
 		work_mem = 16mb
 		wal_level = loud
-		checkpoint_timeout = 5min
+		checkpoint_timeout = 10min
 		EOF
 	assert_failure 3
 	assert_equal "$(field 'select(.type=="change") | [.parameter, .action] | @tsv')" \
@@ -440,6 +441,183 @@ apply_paused() {
 	assert_equal "$(psql_q -d "$PGX_PAT_DSN" -c 'SHOW work_mem')" 4MB
 	assert_equal "$(curl -sf "$PGX_PAT_URL/config" | jq -c '.postgresql.parameters | [.work_mem, .max_connections]')" \
 		'["4MB",null]'
+}
+
+@test "statement_timeout, lock_timeout, default_transaction_read_only and application_name are read as the server has them" {
+	start_cluster
+	export PGAPPNAME=someone PGOPTIONS='-c lock_timeout=3s'	# the user's session settings are not the server's
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<-'EOF'
+		statement_timeout = 60s
+		lock_timeout = 7s
+		default_transaction_read_only = on
+		application_name = 'nightly'
+		EOF
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | [.parameter, .from, .to, .action] | @tsv')" \
+		"$(printf 'statement_timeout\t0\t60s\tverified\nlock_timeout\t0\t7s\tverified\ndefault_transaction_read_only\toff\ton\tverified\napplication_name\t\tnightly\tverified')"
+	unset PGAPPNAME PGOPTIONS
+	assert_equal "$(psql_q -c 'SHOW statement_timeout' -c 'SHOW default_transaction_read_only')" "$(printf '1min\non')"
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" rollback "$(field 'select(.type=="changeset") | .id')"
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | .action' | sort -u)" rolled_back
+	assert_auto_conf_unchanged
+	assert_equal "$(psql_q -c 'SHOW default_transaction_read_only')" off
+}
+
+@test "a value already in place is unchanged, never ALTERed; empty input has nothing to apply" {
+	start_cluster
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<$'random_page_cost = 4\nmaintenance_work_mem = 64MB'
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | [.parameter, .action] | @tsv')" \
+		"$(printf 'random_page_cost\tunchanged\nmaintenance_work_mem\tunchanged')"
+	assert_equal "$(field 'select(.type=="changeset") | [.status, .unchanged, .id] | @tsv')" "$(printf 'unchanged\t2\t')"
+	assert_equal "$stderr" "pgx-apply: nothing to apply: every value is already in place"
+	[ -z "$(ls "$PGX_STATE_DIR"/*/changesets/ 2>/dev/null)" ] || fail "a changeset was written"
+	assert_auto_conf_unchanged
+	# live 4MB, but auto.conf holds 8MB for the next reload: a change
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" plan <<<"work_mem = 4MB"
+	assert_equal "$(field 'select(.type=="change") | .action')" plan
+	# one changed among unchanged ones: only it is ALTERed, only it rolled back
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<$'random_page_cost = 4\nmaintenance_work_mem = 96MB'
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | [.parameter, .action] | @tsv')" \
+		"$(printf 'random_page_cost\tunchanged\nmaintenance_work_mem\tverified')"
+	! grep -q random_page_cost "$(auto_conf)" || fail "random_page_cost ALTERed: $(cat "$(auto_conf)")"
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" rollback "$(field 'select(.type=="changeset") | .id')"
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | [.parameter, .action] | @tsv')" \
+		"$(printf 'random_page_cost\tunchanged\nmaintenance_work_mem\trolled_back')"
+	assert_auto_conf_unchanged
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" plan </dev/null
+	assert_failure 1
+	assert_equal "$stderr" "pgx-apply: error: nothing to apply: the input holds no parameter"
+	assert_equal "$(field 'select(.type=="changeset") | [.status, .parameters] | @tsv')" "$(printf 'empty\t0')"
+}
+
+@test "rollback stops on a value changed since the apply, showing all three, unless --force" {
+	start_cluster
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<"work_mem = 5MB"
+	assert_success
+	id="$(field 'select(.type=="changeset") | .id')"
+	psql_q -c "ALTER SYSTEM SET work_mem = '77MB'" -c 'SELECT pg_reload_conf()' >/dev/null
+	wait_for 10 test "$(psql_q -c 'SHOW work_mem')" = 77MB
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" rollback "$id"
+	assert_failure 1
+	assert_equal "$stderr" "$(printf '%s\n%s' \
+		"pgx-apply: error: work_mem changed since the apply: the server has '77MB', the changeset set '5MB', before it was '8MB'" \
+		"pgx-apply: hint: nothing was rolled back; --force rolls back anyway and loses the later value")"
+	assert_equal "$(field 'select(.type=="change") | [.from, .to, .action] | @tsv')" "$(printf '5MB\t8MB\tconflict')"
+	assert_equal "$(psql_q -c 'SHOW work_mem')" 77MB
+	run --separate-stderr pgx-apply list
+	assert_equal "$(field .status)" applied
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" --force rollback "$id"
+	assert_success
+	assert_auto_conf_unchanged
+	assert_equal "$(psql_q -c 'SHOW work_mem')" 8MB
+}
+
+@test "the lock is on the server too: an apply from another state directory is refused with the holder" {
+	start_cluster
+	# the holder comes over TCP, so it has a client address
+	PGX_PG_DSN="host=127.0.0.1 port=$PGX_PG_PORT user=postgres dbname=postgres" \
+		apply_paused 1 "$PGX_FIXTURES/apply/tune.ndjson"
+	PGX_STATE_DIR="$BATS_TEST_TMPDIR/other-host" run pgx-apply -d "$PGX_PG_DSN" apply <<<"work_mem = 32MB"
+	assert_failure 1
+	holder="$(psql_q -c "SELECT pid || ' ' || to_char(backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+		FROM pg_locks JOIN pg_stat_activity USING (pid) WHERE locktype = 'advisory' AND objid = 1")"
+	assert_line "pgx-apply: error: cluster is locked on the server by backend pid ${holder% *} (application_name 'pgx-apply', client 127.0.0.1, backend_start ${holder#* })"
+	kill -TERM "$BG_PID"
+	wait "$BG_PID" || true
+	BG_PID=
+	# released with the apply: the other one goes through now
+	PGX_STATE_DIR="$BATS_TEST_TMPDIR/other-host" run --separate-stderr pgx-apply -d "$PGX_PG_DSN" apply <<<"work_mem = 32MB"
+	assert_success
+}
+
+@test "a hot standby is refused unless --allow-standby; hot_standby off there never" {
+	start_cluster
+	apply_replica_start
+	run --separate-stderr pgx-apply -d "$REPLICA_DSN" apply <<<"work_mem = 16MB"
+	assert_failure 1
+	assert_equal "$(field 'select(.type=="change") | .reason')" \
+		"the server is a hot standby: a change there makes this node alone drift from its primary (--allow-standby to mean it, or change it through Patroni)"
+	run --separate-stderr pgx-apply -d "$REPLICA_DSN" --allow-standby apply <<<"hot_standby = off"
+	assert_failure 1
+	assert_equal "$(field 'select(.type=="change") | .reason')" \
+		"hot_standby off on a standby would close it to every read-only session"
+	run --separate-stderr pgx-apply -d "$REPLICA_DSN" --allow-standby apply <<<"work_mem = 16MB"
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | .action')" verified
+	assert_equal "$(psql_q -d "$REPLICA_DSN" -c 'SHOW work_mem')" 16MB
+}
+
+@test "a change that would break the attached standby or its slot is refused at plan and apply" {
+	start_cluster
+	apply_replica_start
+	for cmd in plan apply; do
+		run --separate-stderr pgx-apply -d "$PGX_PG_DSN" "$cmd" <<-'EOF'
+			wal_level = minimal
+			max_wal_senders = 0
+			max_replication_slots = 0
+			EOF
+		assert_failure 1
+		assert_equal "$(field 'select(.type=="change") | [.parameter, .action, .reason] | @tsv')" "$(printf '%s\t%s\t%s\n' \
+			wal_level refused "wal_level 'minimal' would break replication: 1 WAL sender(s) in use, 1 replication slot(s); they need 'replica' or more" \
+			max_wal_senders refused "max_wal_senders 0 is below the 1 WAL sender(s) in use (pg_stat_replication)" \
+			max_replication_slots refused "max_replication_slots 0 is below the 1 replication slot(s) that exist (pg_replication_slots)")"
+	done
+	assert_auto_conf_unchanged
+	# a logical slot needs wal_level logical
+	apply_replica_stop
+	pg_stop
+	pg_start "-c wal_level=logical"
+	psql_q -c "SELECT pg_create_logical_replication_slot('apply_logical', 'test_decoding')" >/dev/null
+	run --separate-stderr pgx-apply -d "$PGX_PG_DSN" plan <<<"wal_level = replica"
+	assert_failure 1
+	assert_equal "$(field 'select(.type=="change") | .reason')" \
+		"wal_level 'replica' would break 1 logical replication slot(s), which need 'logical'"
+	psql_q -c "SELECT pg_drop_replication_slot('apply_logical')" >/dev/null
+}
+
+@test "the table marks a value cut at 24 characters" {
+	start_cluster
+	run pgx-apply -d "$PGX_PG_DSN" plan --format table <<<"archive_cleanup_command = 'echo 0123456789012345678901234567890'"
+	assert_success
+	assert_line --regexp '^archive_cleanup_command +echo 0123456789012345\.\.\. +plan +no'
+	run pgx-apply -d "$PGX_PG_DSN" plan --format table <<<"archive_cleanup_command = 'echo 0123456789012345678'"
+	assert_line --regexp '^archive_cleanup_command +echo 0123456789012345678 +plan +no'
+}
+
+@test "a reader that closes early is one write error, exit 6, as in every pgx command" {
+	start_cluster
+	# far more than a pipe holds, so the writer meets the closed pipe
+	for i in $(seq 2000); do printf '{"type":"x","n":%d,"pad":"%0500d"}\n' "$i" 0; done >"$BATS_TEST_TMPDIR/big.ndjson"
+	echo 'work_mem = 16MB' >>"$BATS_TEST_TMPDIR/big.ndjson"
+	run --separate-stderr bash -c 'pgx-apply -d "$1" apply <"$2" | head -1 >/dev/null; echo "${PIPESTATUS[0]}"' \
+		_ "$PGX_PG_DSN" "$BATS_TEST_TMPDIR/big.ndjson"
+	assert_output 6
+	assert_equal "$stderr" "pgx-apply: error: write error on standard output: Broken pipe"
+	assert_auto_conf_unchanged	# the output failed before anything changed
+}
+
+@test "Patroni credentials: a 401 is exit 5 in one line; taken from the environment or netrc, for the rollback too" {
+	PGX_PAT_AUTH=admin:s3cret patroni_start
+	run --separate-stderr pgx-apply -d "$PGX_PAT_DSN" --patroni "$PGX_PAT_URL" --via-patroni apply <<<"work_mem = 24MB"
+	assert_failure 5
+	assert_equal "$stderr" "pgx-apply: error: Patroni PATCH $PGX_PAT_URL/config: HTTP 401, credentials missing or refused (URL user:password@, PGX_PATRONI_USER and PGX_PATRONI_PASSWORD, or netrc)"
+	assert_equal "$(curl -sf "$PGX_PAT_URL/config" | jq -r .postgresql.parameters.work_mem)" 4MB
+	PGX_PATRONI_USER=admin PGX_PATRONI_PASSWORD=s3cret \
+		run --separate-stderr pgx-apply -d "$PGX_PAT_DSN" --patroni "$PGX_PAT_URL" --via-patroni apply <<<"work_mem = 24MB"
+	assert_success
+	id="$(field 'select(.type=="changeset") | .id')"
+	assert_equal "$(curl -sf "$PGX_PAT_URL/config" | jq -r .postgresql.parameters.work_mem)" 24MB
+	! grep -rq s3cret "$PGX_STATE_DIR" || fail "the password was written to the state directory"
+	# the rollback finds Patroni in the changeset and the credentials in netrc
+	printf 'machine elsewhere login x password y\nmachine 127.0.0.1 login admin password s3cret\n' >"$BATS_TEST_TMPDIR/netrc"
+	NETRC="$BATS_TEST_TMPDIR/netrc" run --separate-stderr pgx-apply -d "$PGX_PAT_DSN" rollback "$id"
+	assert_success
+	assert_equal "$(field 'select(.type=="change") | .action')" rolled_back
+	assert_equal "$(curl -sf "$PGX_PAT_URL/config" | jq -r .postgresql.parameters.work_mem)" 4MB
 }
 
 @test "pgx-apply leaks nothing on plan, refused input and list" {

@@ -14,7 +14,8 @@ wait_for() {
 }
 
 # Start etcd (v2 API, which Debian's patroni speaks through python3-etcd) and
-# Patroni bootstrapping its own cluster.  Exports PGX_PAT_DIR, PGX_PAT_URL
+# Patroni bootstrapping its own cluster; PGX_PAT_AUTH=user:password makes its
+# REST API ask for them on changes.  Exports PGX_PAT_DIR, PGX_PAT_URL
 # (REST API), PGX_PAT_DSN, PGX_PAT_DATA.
 patroni_start() {
 	command -v patroni >/dev/null || skip "patroni not installed"
@@ -40,6 +41,7 @@ name: node1
 restapi:
   listen: 127.0.0.1:$rest
   connect_address: 127.0.0.1:$rest
+$(patroni_auth_yaml)
 etcd:
   host: 127.0.0.1:$etcd_client
 bootstrap:
@@ -83,6 +85,11 @@ YAML
 	wait_for 90 patroni_is_leader || { tail -30 "$PGX_PAT_DIR/patroni.log" >&2; return 1; }
 }
 
+patroni_auth_yaml() {
+	[ -n "${PGX_PAT_AUTH:-}" ] || return 0
+	printf '  authentication:\n    username: %s\n    password: %s\n' "${PGX_PAT_AUTH%%:*}" "${PGX_PAT_AUTH#*:}"
+}
+
 patroni_is_leader() {
 	curl -sf --max-time 2 "$PGX_PAT_URL/leader" >/dev/null &&
 		psql_q -d "$PGX_PAT_DSN" -c 'SELECT 1' >/dev/null
@@ -102,4 +109,34 @@ patroni_stop() {
 		as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PAT_DIR/data" -m immediate -w stop >/dev/null 2>&1
 	rm -rf "$PGX_PAT_DIR"
 	unset PGX_PAT_DIR
+}
+
+# A streaming hot standby of the pg_start cluster (pg_basebackup -R, a
+# physical slot apply_replica), on its own socket dir and port.  Exports
+# REPLICA_DIR and REPLICA_DSN; apply_replica_stop tears it down.
+apply_replica_start() {
+	REPLICA_DIR="$(mktemp -d /tmp/pgx-apply-replica.XXXXXX)"
+	local port
+	port="$(free_port)"
+	chmod 755 "$REPLICA_DIR"
+	[ "$(id -u)" = 0 ] && chown postgres: "$REPLICA_DIR"
+	as_pg_owner "$PG_BINDIR/pg_basebackup" -h "$PGX_PG_SOCKDIR" -p "$PGX_PG_PORT" -U postgres \
+		-D "$REPLICA_DIR/data" -R -X stream -c fast -C -S apply_replica --no-sync \
+		>"$REPLICA_DIR/basebackup.log" 2>&1 || { cat "$REPLICA_DIR/basebackup.log" >&2; return 1; }
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$REPLICA_DIR/data" -l "$REPLICA_DIR/server.log" -w -t 60 \
+		-o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$REPLICA_DIR \
+		    -c logging_collector=off" \
+		start >/dev/null || { cat "$REPLICA_DIR/server.log" >&2; return 1; }
+	REPLICA_DSN="host=$REPLICA_DIR port=$port user=postgres dbname=postgres"
+	export REPLICA_DIR REPLICA_DSN
+	# attached: the primary counts one WAL sender
+	wait_for 60 test "$(psql_q -c 'SELECT count(*) FROM pg_stat_replication')" = 1 ||
+		{ cat "$REPLICA_DIR/server.log" >&2; return 1; }
+}
+
+apply_replica_stop() {
+	[ -n "${REPLICA_DIR:-}" ] || return 0
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$REPLICA_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+	rm -rf "$REPLICA_DIR"
+	unset REPLICA_DIR
 }

@@ -29,6 +29,7 @@ struct param {
 	bool restart;		/* context postmaster */
 	bool in_auto_conf;	/* set in postgresql.auto.conf before the change */
 	char *auto_value;	/* its value there */
+	bool pending_restart;	/* a changed value already waits for a restart */
 	bool in_dcs;		/* set in Patroni's dynamic configuration before */
 	char *dcs_value;
 	enum refusal refusal;
@@ -56,12 +57,22 @@ struct apply_opts {
 	const char *patroni_url;
 	bool via_patroni;
 	bool table;
+	bool allow_standby;
+	bool force;
 	double wait_s;
 };
+
+/* pg_advisory_lock(KEY1, KEY2) on the server: "pgxa" and 1. */
+#define APPLY_LOCK_KEY1_SQL "1885829217"
+#define APPLY_LOCK_KEY2_SQL "1"
 
 /* A connection and what pgx-apply learnt about the server. */
 struct cluster {
 	PGconn *conn;
+	PGconn *probe;		/* sets nothing: reads what the server gives a session */
+	PGconn *lock_conn;	/* holds the server-side advisory lock */
+	bool in_recovery;
+	long walsenders, physical_slots, logical_slots;
 	const char *dsn;
 	char *fingerprint;
 	int version_num;
@@ -72,6 +83,7 @@ struct cluster {
 	char *user;
 	char *patroni_why;	/* how Patroni was detected, NULL if not */
 	json_t *patroni_config;	/* GET /config, when --patroni was given */
+	bool patroni_denied;	/* a request answered 401 or 403 */
 };
 
 /* input.c */
@@ -89,6 +101,8 @@ bool value_parse_conf_line(const char *line, char **name, char **value, const ch
 bool cluster_open(struct cluster *c, const char *dsn, bool read_only);
 void cluster_close(struct cluster *c);
 PGconn *cluster_new_session(const char *dsn, bool read_only);
+PGconn *cluster_probe_session(const char *dsn);
+int cluster_lock_server(struct cluster *c);
 bool cluster_describe(struct cluster *c, struct param *p);
 bool cluster_auto_conf(struct cluster *c, struct param *p, bool *known);
 bool cluster_can_alter(struct cluster *c, const char *name);
@@ -115,6 +129,7 @@ bool changeset_from_json(const json_t *j, struct changeset *cs);
 void param_refuse(struct param *p, enum refusal r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void set_str(char **dst, const char *src);
+bool param_unchanged(const struct param *p);
 
 /* precheck.c */
 enum refusal precheck(struct cluster *c, struct changeset *cs, const struct apply_opts *o);
@@ -122,12 +137,14 @@ enum refusal precheck(struct cluster *c, struct changeset *cs, const struct appl
 /* run.c */
 int run_apply(struct cluster *c, struct changeset *cs, const struct apply_opts *o,
 	      const char *dir);
+size_t run_conflicts(struct cluster *c, struct changeset *cs);
 int run_rollback(struct cluster *c, struct changeset *cs, const struct apply_opts *o,
 		 const char *dir);
 
 /* patroni.c */
-bool patroni_get(const char *url, const char *path, json_t **out);
-bool patroni_patch_config(const char *url, const json_t *body);
+enum patroni_result { PATRONI_OK, PATRONI_ERROR, PATRONI_DENIED /* HTTP 401 or 403 */ };
+enum patroni_result patroni_get(const char *url, const char *path, json_t **out);
+enum patroni_result patroni_patch_config(const char *url, const json_t *body);
 json_t *patroni_patch_body(const struct changeset *cs, bool undo);
 char *patroni_strip_credentials(const char *url);
 char *patroni_json_value(const json_t *v);

@@ -40,6 +40,12 @@ struct param *changeset_add(struct changeset *cs, const char *name, const char *
 	return p;
 }
 
+/* Already at the asked value: planned, applied and rolled back as nothing. */
+bool param_unchanged(const struct param *p)
+{
+	return p->action && !strcmp(p->action, "unchanged");
+}
+
 void param_refuse(struct param *p, enum refusal r, const char *fmt, ...)
 {
 	char buf[1024];

@@ -38,6 +38,41 @@ PGconn *cluster_new_session(const char *dsn, bool read_only)
 	return pgx_pq_connect(&opt);
 }
 
+/* A session that sets nothing itself, to read the values as the server gives
+ * them: pgx_pq_connect's SETs, fallback_application_name, the DSN's and
+ * PGOPTIONS' options and PGAPPNAME would all show instead of the server's. */
+PGconn *cluster_probe_session(const char *dsn)
+{
+	PQconninfoOption *opts = PQconninfoParse(dsn ? dsn : "", NULL), *o;
+	const char *keys[64], *values[64], *appname = getenv("PGAPPNAME");
+	char *saved = appname ? pgx_xstrdup(appname) : NULL, *msg;
+	PGconn *conn;
+	int n = 0;
+
+	keys[n] = "connect_timeout", values[n++] = "10";
+	if (!opts && dsn && *dsn)	/* a bare database name */
+		keys[n] = "dbname", values[n++] = dsn;
+	for (o = opts; o && o->keyword && n < 60; o++)
+		if (o->val && *o->val && strcmp(o->keyword, "application_name") &&
+		    strcmp(o->keyword, "fallback_application_name") && strcmp(o->keyword, "options"))
+			keys[n] = o->keyword, values[n++] = o->val;
+	keys[n] = "options", values[n++] = " ";	/* non-empty, so PGOPTIONS is not read */
+	keys[n] = NULL, values[n] = NULL;
+	unsetenv("PGAPPNAME");
+	conn = PQconnectdbParams(keys, values, 0);
+	if (saved)
+		setenv("PGAPPNAME", saved, 1);
+	free(saved);
+	PQconninfoFree(opts);
+	if (conn && PQstatus(conn) == CONNECTION_OK)
+		return conn;
+	msg = pq_one_line(conn ? PQerrorMessage(conn) : "out of memory");
+	pgx_error("%s", msg);
+	free(msg);
+	PQfinish(conn);
+	return NULL;
+}
+
 /* One row, one query, text parameters; NULL (reported unless quiet) on error. */
 static PGresult *query(PGconn *conn, const char *sql, int n, const char *const *args, bool quiet)
 {
@@ -85,6 +120,8 @@ static char *fingerprint(struct cluster *c)
 	return pgx_xstrdup(buf);
 }
 
+static bool replication_state(struct cluster *c);
+
 /* A plan runs read-only: the dry run cannot change anything even by mistake. */
 bool cluster_open(struct cluster *c, const char *dsn, bool read_only)
 {
@@ -113,6 +150,10 @@ bool cluster_open(struct cluster *c, const char *dsn, bool read_only)
 	c->data_dir = cell(res, 5);
 	PQclear(res);
 	c->fingerprint = fingerprint(c);
+	if (!(c->probe = cluster_probe_session(dsn)) || !replication_state(c)) {
+		cluster_close(c);
+		return false;
+	}
 	return true;
 }
 
@@ -120,6 +161,10 @@ void cluster_close(struct cluster *c)
 {
 	pgx_pq_finish(c->conn);
 	c->conn = NULL;
+	PQfinish(c->probe);
+	c->probe = NULL;
+	PQfinish(c->lock_conn);	/* ends the server's advisory lock */
+	c->lock_conn = NULL;
 	free(c->fingerprint);
 	free(c->user);
 	free(c->data_dir);
@@ -134,14 +179,15 @@ bool cluster_describe(struct cluster *c, struct param *p)
 {
 	static const char sql[] =
 		"SELECT name, setting, unit, vartype, context, source, min_val, max_val,"
-		" enumvals::text, current_setting(name)"
+		" enumvals::text, current_setting(name), pending_restart"
 		" FROM pg_catalog.pg_settings WHERE lower(name) = lower($1)";
 	const char *args[1] = { p->name };
-	PGresult *res = query(c->conn, sql, 1, args, false);
+	PGresult *res = query(c->probe, sql, 1, args, false);
 
 	if (!res)
 		return false;
 	if (PQntuples(res) == 1) {
+		p->pending_restart = cell_true(res, 10);
 		p->exists = true;
 		set_str(&p->name, PQgetvalue(res, 0, 0));
 		p->from_setting = cell(res, 1);
@@ -176,7 +222,8 @@ bool cluster_auto_conf(struct cluster *c, struct param *p, bool *known)
 	*known = c->read_all_settings;
 	if (!*known)
 		return true;
-	if (!(res = query(c->conn, c->superuser ? file_sql : live_sql, 1, args, false)))
+	if (!(res = query(c->superuser ? c->conn : c->probe, c->superuser ? file_sql : live_sql, 1,
+			  args, false)))
 		return false;
 	p->in_auto_conf = PQntuples(res) > 0;
 	set_str(&p->auto_value, p->in_auto_conf ? PQgetvalue(res, 0, 0) : NULL);
@@ -277,4 +324,78 @@ bool cluster_try_value(struct cluster *c, const struct param *p, char **canonica
 	PQclear(res);
 	PQclear(PQexec(c->conn, "ROLLBACK"));
 	return ok;
+}
+
+/* Whether the server is a standby, and what replicates from it: the changes
+ * that would cut off a replica or a slot are refused on that. */
+static bool replication_state(struct cluster *c)
+{
+	static const char sql[] =
+		"SELECT pg_catalog.pg_is_in_recovery(),"
+		" (SELECT count(*) FROM pg_catalog.pg_stat_replication),"
+		" (SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_type = 'physical'),"
+		" (SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_type = 'logical')";
+	PGresult *res = query(c->probe, sql, 0, NULL, false);
+
+	if (!res)
+		return false;
+	c->in_recovery = cell_true(res, 0);
+	c->walsenders = atol(PQgetvalue(res, 0, 1));
+	c->physical_slots = atol(PQgetvalue(res, 0, 2));
+	c->logical_slots = atol(PQgetvalue(res, 0, 3));
+	PQclear(res);
+	return true;
+}
+
+static void describe_server_holder(PGconn *conn, char *buf, size_t len)
+{
+	static const char sql[] =
+		"SELECT a.pid, coalesce(a.application_name, ''),"
+		" coalesce(host(a.client_addr), 'local socket'),"
+		" to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+		" FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a USING (pid)"
+		" WHERE l.locktype = 'advisory' AND l.granted AND l.classid = " APPLY_LOCK_KEY1_SQL
+		" AND l.objid = " APPLY_LOCK_KEY2_SQL " AND l.objsubid = 2";
+	PGresult *res = query(conn, sql, 0, NULL, true);
+
+	if (res && PQntuples(res) == 1)
+		snprintf(buf, len, "backend pid %s (application_name '%s', client %s, backend_start %s)",
+			 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+			 PQgetvalue(res, 0, 3));
+	else
+		snprintf(buf, len, "a session this role cannot see");
+	PQclear(res);
+}
+
+/* The lock every pgx-apply takes on the server itself, whatever host or
+ * state directory it runs from; held by its own session until the end.
+ * 0 taken, 1 held by another session (reported), -1 error (reported). */
+int cluster_lock_server(struct cluster *c)
+{
+	const char *keys[] = { "dbname", "fallback_application_name", "connect_timeout", NULL };
+	const char *values[] = { c->dsn, pgx_progname(), "10", NULL };
+	char holder[512];
+	PGresult *res;
+	bool taken;
+
+	c->lock_conn = PQconnectdbParams(keys, values, 1);
+	if (!c->lock_conn || PQstatus(c->lock_conn) != CONNECTION_OK) {
+		char *msg = pq_one_line(c->lock_conn ? PQerrorMessage(c->lock_conn) : "out of memory");
+		pgx_error("%s", msg);
+		free(msg);
+		return -1;
+	}
+	res = query(c->lock_conn, "SELECT pg_catalog.pg_try_advisory_lock(" APPLY_LOCK_KEY1_SQL ", "
+		    APPLY_LOCK_KEY2_SQL ")", 0, NULL, false);
+	if (!res)
+		return -1;
+	taken = cell_true(res, 0);
+	PQclear(res);
+	if (taken)
+		return 0;
+	describe_server_holder(c->lock_conn, holder, sizeof(holder));
+	pgx_error("cluster is locked on the server by %s", holder);
+	pgx_hint("another pgx-apply holds pg_advisory_lock(%s, %s) there", APPLY_LOCK_KEY1_SQL,
+		 APPLY_LOCK_KEY2_SQL);
+	return 1;
 }

@@ -25,22 +25,29 @@ static void usage(void)
 	       "  -f, --file=FILE        read the changeset from FILE instead of standard input\n"
 	       "      --state-dir=DIR    changesets and locks (default /var/lib/pgx for root,\n"
 	       "                         else $XDG_STATE_HOME/pgx or ~/.local/state/pgx)\n"
-	       "      --patroni=URL      Patroni REST API of the cluster (http://host:8008)\n"
+	       "      --patroni=URL      Patroni REST API of the cluster (http://host:8008);\n"
+	       "                         credentials from the URL, PGX_PATRONI_USER and\n"
+	       "                         PGX_PATRONI_PASSWORD, or netrc\n"
 	       "      --via-patroni      apply through PATCH /config instead of ALTER SYSTEM\n"
 	       "      --format=FORMAT    records (default) or table (default on a terminal)\n"
+	       "      --allow-standby    change a hot standby by itself (it then differs\n"
+	       "                         from its primary)\n"
+	       "      --force            roll back over a value changed since the apply\n"
 	       "  -w, --wait=SECONDS     how long to wait for values to arrive (default 10,\n"
 	       "                         60 through Patroni)\n"
 	       "  -V, --version          output version information, then exit\n"
 	       "  -h, --help             show this help, then exit\n\n"
 	       "Connection options:\n"
 	       "  -d, --dbname=DSN       conninfo string or URI (default: PG* environment)\n\n"
-	       "Exit status: 0 done, 1 refused (Patroni, command line, internal) or locked,\n"
+	       "Exit status: 0 done or nothing to apply, 1 refused (Patroni, command line,\n"
+	       "internal, standby, replication), locked, empty input or changed since apply,\n"
 	       "2 usage, 3 invalid input or unknown changeset, 4 cannot connect,\n"
-	       "5 privilege refused, 6 write error, 7 a change failed and was undone, 8 internal.\n",
+	       "5 privilege refused (Patroni 401/403 too), 6 write error, 7 a change failed\n"
+	       "and was undone, 8 internal.\n",
 	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname());
 }
 
-enum { OPT_STATE_DIR = 256, OPT_PATRONI, OPT_VIA_PATRONI, OPT_FORMAT };
+enum { OPT_STATE_DIR = 256, OPT_PATRONI, OPT_VIA_PATRONI, OPT_FORMAT, OPT_ALLOW_STANDBY, OPT_FORCE };
 
 static const char *parse_options(int argc, char **argv, struct apply_opts *o, const char **id)
 {
@@ -51,6 +58,8 @@ static const char *parse_options(int argc, char **argv, struct apply_opts *o, co
 		{ "patroni", required_argument, NULL, OPT_PATRONI },
 		{ "via-patroni", no_argument, NULL, OPT_VIA_PATRONI },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "allow-standby", no_argument, NULL, OPT_ALLOW_STANDBY },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -68,6 +77,8 @@ static const char *parse_options(int argc, char **argv, struct apply_opts *o, co
 		case OPT_PATRONI: free((char *)o->patroni_url), o->patroni_url = pgx_mask_take_arg(optarg); break;
 		case OPT_VIA_PATRONI: o->via_patroni = true; break;
 		case OPT_FORMAT: format = optarg; break;
+		case OPT_ALLOW_STANDBY: o->allow_standby = true; break;
+		case OPT_FORCE: o->force = true; break;
 		case 'w':
 			if (!pgx_parse_seconds(optarg, "--wait", &o->wait_s))
 				pgx_usage_error(NULL);
@@ -103,16 +114,17 @@ static const char *parse_options(int argc, char **argv, struct apply_opts *o, co
 static int open_cluster(struct cluster *c, const struct apply_opts *o, bool read_only)
 {
 	json_t *me = NULL;
+	enum patroni_result rc = PATRONI_OK;
 
 	if (!cluster_open(c, o->dsn, read_only))
 		return PGX_EXIT_CONNECT;
 	if (o->patroni_url) {
-		if (!patroni_get(o->patroni_url, "patroni", &me) ||
-		    !patroni_get(o->patroni_url, "config", &c->patroni_config)) {
-			json_decref(me);
-			return PGX_EXIT_CONNECT;
-		}
+		rc = patroni_get(o->patroni_url, "patroni", &me);
+		if (rc == PATRONI_OK)
+			rc = patroni_get(o->patroni_url, "config", &c->patroni_config);
 		json_decref(me);
+		if (rc != PATRONI_OK)
+			return rc == PATRONI_DENIED ? PGX_EXIT_PRIVILEGE : PGX_EXIT_CONNECT;
 	}
 	cluster_detect_patroni(c, o->patroni_url);
 	return 0;
@@ -155,6 +167,30 @@ static size_t count_refused(const struct changeset *cs)
 	for (size_t i = 0; i < cs->n; i++)
 		n += cs->params[i].refusal != REFUSE_NONE;
 	return n;
+}
+
+static size_t count_unchanged(const struct changeset *cs)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cs->n; i++)
+		n += param_unchanged(&cs->params[i]);
+	return n;
+}
+
+/* No parameter at all is an empty pipeline upstream (exit 1); values
+ * already in place are a plan or apply already done (exit 0). */
+static int nothing_to_apply(struct changeset *cs)
+{
+	if (!cs->n) {
+		set_str(&cs->status, "empty");
+		pgx_error("nothing to apply: the input holds no parameter");
+		return PGX_EXIT_FINDINGS;
+	}
+	set_str(&cs->status, "unchanged");
+	pgx_info("nothing to apply: %s already in place", cs->n == 1 ? "the value is" :
+		 "every value is");
+	return PGX_EXIT_OK;
 }
 
 /* A later changeset still in effect on one of the same parameters would be
@@ -206,6 +242,23 @@ static int take_lock(const char *root, const char *fingerprint, const char *oper
 	return lock == 1 ? PGX_EXIT_FINDINGS : lock == -2 ? PGX_EXIT_PRIVILEGE : PGX_EXIT_INTERNAL;
 }
 
+/* The state directory's lock, then the server's: two hosts or two users
+ * with their own state directories exclude each other there. */
+static int lock_both(struct cluster *c, const char *root, const char *operation, const char *id,
+		     char **dir)
+{
+	int status = take_lock(root, c->fingerprint, operation, id, dir), rc;
+
+	if (status)
+		return status;
+	if (!(rc = cluster_lock_server(c)))
+		return PGX_EXIT_OK;
+	state_unlock(*dir);
+	free(*dir);
+	*dir = NULL;
+	return rc == 1 ? PGX_EXIT_FINDINGS : PGX_EXIT_CONNECT;
+}
+
 /* Prechecks, then (apply, nothing refused) the change itself; records last. */
 static int plan_or_apply(struct cluster *c, struct changeset *cs, const struct apply_opts *o,
 			 const char *cmd, const char *dir)
@@ -218,7 +271,9 @@ static int plan_or_apply(struct cluster *c, struct changeset *cs, const struct a
 		set_str(&cs->status, "refused");
 		if (dir)
 			pgx_error("nothing changed: %zu of %zu parameter(s) refused", count_refused(cs), cs->n);
-	} else if (dir && cs->n) {
+	} else if (count_unchanged(cs) == cs->n)
+		status = nothing_to_apply(cs);
+	else if (dir) {
 		cs->id = state_new_id();
 		cs->created = pgx_now();
 		status = run_apply(c, cs, o, dir);
@@ -259,7 +314,7 @@ static int do_plan_or_apply(const char *cmd, const struct apply_opts *o)
 		init_changeset(&cs, &c, o);
 		if (apply) {
 			root = state_dir_resolve(o->state_dir);
-			status = take_lock(root, c.fingerprint, "apply", NULL, &dir);
+			status = lock_both(&c, root, "apply", NULL, &dir);
 		}
 	}
 	if (!status)
@@ -279,7 +334,10 @@ static int rollback_locked(struct cluster *c, struct changeset *cs, const struct
 	}
 	if (newer_in_effect(root, cs))
 		return PGX_EXIT_FINDINGS;
-	status = run_rollback(c, cs, o, dir);
+	if (!o->force && run_conflicts(c, cs))
+		status = PGX_EXIT_FINDINGS;
+	else
+		status = run_rollback(c, cs, o, dir);
 	if (!emit_all(cs, "rollback", o->table, NULL))
 		status = PGX_EXIT_OUTPUT;
 	return status;
@@ -302,7 +360,7 @@ static int do_rollback(const char *id, const struct apply_opts *o)
 						   id, cs.cluster, c.fingerprint);
 	else if (rc < 0)
 		status = PGX_EXIT_INPUT;
-	else if (!(status = take_lock(root, c.fingerprint, "rollback", id, &dir))) {
+	else if (!(status = lock_both(&c, root, "rollback", id, &dir))) {
 		status = rollback_locked(&c, &cs, o, root, dir);
 		state_unlock(dir);
 	}

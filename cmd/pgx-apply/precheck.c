@@ -94,6 +94,73 @@ static void check_patroni(struct cluster *c, struct param *p)
 	p->dcs_value = p->in_dcs ? patroni_json_value(v) : NULL;
 }
 
+static int wal_level_rank(const char *level)
+{
+	return !strcmp(level, "minimal") ? 0 : !strcmp(level, "replica") ? 1 : 2;
+}
+
+/* The changes that would cut off what replicates from this server. */
+static void check_replicas(struct cluster *c, struct param *p)
+{
+	long slots = c->physical_slots + c->logical_slots;
+	long n = atol(p->expect);
+
+	if (!strcmp(p->name, "wal_level") && wal_level_rank(p->expect) < 1 && (c->walsenders || slots))
+		param_refuse(p, REFUSE_OTHER, "wal_level '%s' would break replication: %ld WAL sender(s) "
+			     "in use, %ld replication slot(s); they need 'replica' or more",
+			     p->expect, c->walsenders, slots);
+	else if (!strcmp(p->name, "wal_level") && wal_level_rank(p->expect) < 2 && c->logical_slots)
+		param_refuse(p, REFUSE_OTHER, "wal_level '%s' would break %ld logical replication slot(s), "
+			     "which need 'logical'", p->expect, c->logical_slots);
+	else if (!strcmp(p->name, "max_wal_senders") && n < c->walsenders)
+		param_refuse(p, REFUSE_OTHER, "max_wal_senders %ld is below the %ld WAL sender(s) in use "
+			     "(pg_stat_replication)", n, c->walsenders);
+	else if (!strcmp(p->name, "max_replication_slots") && n < slots)
+		param_refuse(p, REFUSE_OTHER, "max_replication_slots %ld is below the %ld replication "
+			     "slot(s) that exist (pg_replication_slots)", n, slots);
+	else if (!strcmp(p->name, "hot_standby") && !strcmp(p->expect, "off") && c->in_recovery)
+		param_refuse(p, REFUSE_OTHER, "hot_standby off on a standby would close it to every "
+			     "read-only session");
+}
+
+static void check_standby(struct cluster *c, struct param *p, const struct apply_opts *o)
+{
+	if (c->in_recovery && !o->allow_standby && !o->via_patroni)
+		param_refuse(p, REFUSE_OTHER, "the server is a hot standby: a change there makes this node "
+			     "alone drift from its primary (--allow-standby to mean it, or change it through "
+			     "Patroni)");
+}
+
+/* The value waiting in postgresql.auto.conf (or Patroni's configuration)
+ * for a reload or a restart is the one asked for, or there is none. */
+static bool configured_as_asked(struct cluster *c, struct param *p, const struct apply_opts *o)
+{
+	bool known, in_conf, same;
+	char *conf = NULL, *why = NULL;
+	const char *value;
+
+	if (o->via_patroni)
+		check_patroni(c, p);
+	else if (!cluster_auto_conf(c, p, &known) || !known)
+		return false;
+	in_conf = o->via_patroni ? p->in_dcs : p->in_auto_conf;
+	value = o->via_patroni ? p->dcs_value : p->auto_value;
+	if (!in_conf)
+		return true;
+	same = value && value_normalize(p, value, &conf, &why) && value_matches(p, conf, p->expect);
+	free(conf);
+	free(why);
+	return same;
+}
+
+/* Unchanged: live already, and no other value waits to replace it. */
+static void check_unchanged(struct cluster *c, struct param *p, const struct apply_opts *o)
+{
+	if (p->from_setting && !p->pending_restart && value_matches(p, p->from_setting, p->expect) &&
+	    configured_as_asked(c, p, o))
+		set_str(&p->action, "unchanged");
+}
+
 /* Returns the gravest refusal; each parameter carries its own action and reason. */
 enum refusal precheck(struct cluster *c, struct changeset *cs, const struct apply_opts *o)
 {
@@ -103,13 +170,17 @@ enum refusal precheck(struct cluster *c, struct changeset *cs, const struct appl
 		struct param *p = &cs->params[i];
 		if (!check_value(c, p))
 			pgx_die(PGX_EXIT_CONNECT, "lost the connection to the server during prechecks");
-		if (p->refusal == REFUSE_NONE) {
+		if (p->refusal == REFUSE_NONE)
+			check_unchanged(c, p, o);
+		if (p->refusal == REFUSE_NONE && !param_unchanged(p)) {
+			check_standby(c, p, o);
+			check_replicas(c, p);
 			if (o->via_patroni)
 				check_patroni(c, p);
 			else
 				check_alter_system(c, p);
 		}
-		if (p->refusal == REFUSE_NONE)
+		if (p->refusal == REFUSE_NONE && !param_unchanged(p))
 			set_str(&p->action, "plan");
 		if (p->refusal > worst)
 			worst = p->refusal;

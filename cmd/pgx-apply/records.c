@@ -72,7 +72,7 @@ bool emit_changeset(const struct changeset *cs, const char *operation, const jso
 {
 	json_t *rec = pgx_record_new("changeset", -1);
 	static const char *const actions[] = { "plan", "applied", "verified", "pending_restart",
-		"refused", "failed", "rolled_back", "skipped", NULL };
+		"refused", "failed", "rolled_back", "skipped", "unchanged", NULL };
 	bool restart = false;
 
 	for (size_t i = 0; i < cs->n; i++)
@@ -105,25 +105,39 @@ static int width(const char *s, int w)
 	return n > w ? n : w;
 }
 
+#define TABLE_VALUE_MAX 24
+
+/* A value cut to the column shows that it was cut. */
+static const char *fit(const char *s, char *buf, size_t len)
+{
+	if (!s)
+		return "-";
+	if (strlen(s) <= TABLE_VALUE_MAX)
+		return s;
+	snprintf(buf, len, "%.*s...", TABLE_VALUE_MAX - 3, s);
+	return buf;
+}
+
 void table_print(const struct changeset *cs, const char *operation)
 {
 	int wp = 9, wf = 4, wt = 2, wa = 6;
 	const char *from, *to;
+	char fbuf[TABLE_VALUE_MAX + 1], tbuf[TABLE_VALUE_MAX + 1];
 
 	for (size_t i = 0; i < cs->n; i++) {
 		const struct param *p = &cs->params[i];
 		endpoints(cs, p, operation, &from, &to);
 		wp = width(p->name, wp), wf = width(from, wf), wt = width(to, wt), wa = width(p->action, wa);
 	}
-	if (wf > 24) wf = 24;
-	if (wt > 24) wt = 24;
+	if (wf > TABLE_VALUE_MAX) wf = TABLE_VALUE_MAX;
+	if (wt > TABLE_VALUE_MAX) wt = TABLE_VALUE_MAX;
 	printf("%-*s  %-*s  %-*s  %-*s  %-7s  %s\n", wp, "PARAMETER", wf, "FROM", wt, "TO", wa,
 	       "ACTION", "RESTART", "REASON");
 	for (size_t i = 0; i < cs->n; i++) {
 		const struct param *p = &cs->params[i];
 		endpoints(cs, p, operation, &from, &to);
-		printf("%-*s  %-*.*s  %-*.*s  %-*s  %-7s  %s\n", wp, p->name, wf, wf, from ? from : "-",
-		       wt, wt, to, wa, p->action ? p->action : "-",
+		printf("%-*s  %-*s  %-*s  %-*s  %-7s  %s\n", wp, p->name, wf, fit(from, fbuf, sizeof(fbuf)),
+		       wt, fit(to, tbuf, sizeof(tbuf)), wa, p->action ? p->action : "-",
 		       p->exists ? (p->restart ? "yes" : "no") : "-", p->reason ? p->reason : "");
 	}
 	printf("changeset %s: %s (%s, %zu parameter%s)\n", cs->id ? cs->id : "-", cs->status,

@@ -118,7 +118,7 @@ static size_t verify(const char *dsn, struct changeset *cs, char **expect, enum 
 
 	for (;;) {
 		missing = 0;
-		if (!(conn = cluster_new_session(dsn, true)))
+		if (!(conn = cluster_probe_session(dsn)))
 			return cs->n;
 		for (size_t i = 0; i < cs->n; i++) {
 			if (!expect[i] || seen[i] == SEEN_LIVE)
@@ -126,7 +126,7 @@ static size_t verify(const char *dsn, struct changeset *cs, char **expect, enum 
 			seen[i] = look(conn, &cs->params[i], expect[i], &shown[i]);
 			missing += seen[i] != SEEN_LIVE;
 		}
-		pgx_pq_finish(conn);
+		PQfinish(conn);
 		/* a postmaster parameter waiting for a restart is as far as it gets */
 		for (size_t i = 0; i < cs->n; i++)
 			if (expect[i] && seen[i] == SEEN_PENDING_RESTART)
@@ -192,13 +192,18 @@ static bool send_prior(struct cluster *c, struct changeset *cs, size_t count,
 
 	if (!strcmp(cs->method, "patroni")) {
 		json_t *body = patroni_patch_body(cs, true);
-		ok = url && patroni_patch_config(url, body);
+		enum patroni_result rc = url ? patroni_patch_config(url, body) : PATRONI_ERROR;
+		ok = rc == PATRONI_OK;
+		c->patroni_denied = rc == PATRONI_DENIED;
 		json_decref(body);
 		if (!ok)
-			why = pgx_xstrdup("PATCH /config failed");
+			why = pgx_xstrdup(rc == PATRONI_DENIED ? "PATCH /config: credentials missing or refused"
+							       : "PATCH /config failed");
 	} else if (c->conn || (c->conn = cluster_new_session(c->dsn, false))) {
 		for (size_t i = count; i-- > 0;) {
 			struct param *p = &cs->params[i];
+			if (param_unchanged(p))
+				continue;
 			if (!alter_system(c->conn, p, p->in_auto_conf ? p->auto_value : NULL)) {
 				set_str(&p->action, "failed");
 				ok = false;
@@ -213,7 +218,8 @@ static bool send_prior(struct cluster *c, struct changeset *cs, size_t count,
 		why = pgx_xstrdup("cannot connect");
 	}
 	for (size_t i = 0; i < count && why; i++)
-		if (!cs->params[i].action || strcmp(cs->params[i].action, "failed")) {
+		if (!param_unchanged(&cs->params[i]) &&
+		    (!cs->params[i].action || strcmp(cs->params[i].action, "failed"))) {
 			set_str(&cs->params[i].action, "failed");
 			set_str(&cs->params[i].reason, why);
 		}
@@ -234,7 +240,8 @@ static bool restore(struct cluster *c, struct changeset *cs, size_t count, const
 	if (!expect || !shown || !seen)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	for (size_t i = 0; i < count; i++)
-		set_str(&cs->params[i].action, "restoring");
+		if (!param_unchanged(&cs->params[i]))
+			set_str(&cs->params[i].action, "restoring");
 	ok = send_prior(c, cs, count, o);
 	for (size_t i = 0; i < count; i++)
 		if (!strcmp(cs->params[i].action, "restoring"))
@@ -282,6 +289,8 @@ static size_t change_alter_system(struct cluster *c, struct changeset *cs, const
 	*ok = true;
 	for (i = 0; i < cs->n && *ok; i++) {
 		struct param *p = &cs->params[i];
+		if (param_unchanged(p))
+			continue;
 		if (pgx_stop_signal) {
 			set_str(&p->reason, "interrupted");
 			*ok = false;
@@ -300,14 +309,21 @@ static size_t change_alter_system(struct cluster *c, struct changeset *cs, const
 	return i;
 }
 
-static size_t change_patroni(struct changeset *cs, const struct apply_opts *o, bool *ok)
+static size_t change_patroni(struct cluster *c, struct changeset *cs, const struct apply_opts *o,
+			     bool *ok)
 {
 	json_t *body = patroni_patch_body(cs, false);
+	enum patroni_result rc = patroni_patch_config(o->patroni_url, body);
 
-	*ok = patroni_patch_config(o->patroni_url, body);
+	*ok = rc == PATRONI_OK;
+	c->patroni_denied = rc == PATRONI_DENIED;
 	json_decref(body);
 	for (size_t i = 0; i < cs->n; i++)
-		set_str(&cs->params[i].action, *ok ? "applied" : "failed");
+		if (!param_unchanged(&cs->params[i])) {
+			set_str(&cs->params[i].action, *ok ? "applied" : "failed");
+			if (c->patroni_denied)
+				set_str(&cs->params[i].reason, "PATCH /config: credentials missing or refused");
+		}
 	test_pause(cs->n);
 	return *ok ? cs->n : 0;
 }
@@ -320,6 +336,8 @@ static bool judge(struct changeset *cs, enum seen *seen, char **shown)
 
 	for (size_t i = 0; i < cs->n; i++) {
 		struct param *p = &cs->params[i];
+		if (param_unchanged(p))
+			continue;
 		if (seen[i] == SEEN_LIVE)
 			set_str(&p->action, "verified");
 		else if (seen[i] == SEEN_PENDING_RESTART) {
@@ -350,25 +368,28 @@ int run_apply(struct cluster *c, struct changeset *cs, const struct apply_opts *
 	if (!save_status(dir, cs, "applying"))
 		status = PGX_EXIT_INTERNAL;
 	else {
-		done = patroni ? change_patroni(cs, o, &ok) : change_alter_system(c, cs, dir, &ok);
+		done = patroni ? change_patroni(c, cs, o, &ok) : change_alter_system(c, cs, dir, &ok);
 		pgx_pq_finish(c->conn);
 		c->conn = NULL;
 		if (ok) {
 			for (size_t i = 0; i < cs->n; i++)
-				expect[i] = cs->params[i].expect;
+				expect[i] = param_unchanged(&cs->params[i]) ? NULL : cs->params[i].expect;
 			verify(c->dsn, cs, expect, seen, shown, o->wait_s, false);
 			ok = judge(cs, seen, shown) && !pgx_stop_signal;
 		}
 		if (ok)
 			save_status(dir, cs, "applied");
 		else {
-			pgx_error("changeset %s failed; undoing the %zu change(s) made", cs->id, done);
+			if (done || !c->patroni_denied)	/* denied: Patroni's error says it all */
+				pgx_error("changeset %s failed; undoing the %zu change(s) made", cs->id, done);
 			for (size_t i = done; i < cs->n; i++)
-				set_str(&cs->params[i].action, "skipped");
+				if (!param_unchanged(&cs->params[i]))
+					set_str(&cs->params[i].action, "skipped");
 			if (done && !restore(c, cs, done, o, true))
 				pgx_error("undo incomplete: run 'pgx-apply rollback %s'", cs->id);
 			save_status(dir, cs, "failed");
-			status = pgx_stop_signal ? PGX_EXIT_INTERRUPTED : PGX_EXIT_FAILED;
+			status = pgx_stop_signal ? PGX_EXIT_INTERRUPTED : c->patroni_denied ?
+				 PGX_EXIT_PRIVILEGE : PGX_EXIT_FAILED;
 		}
 	}
 	for (size_t i = 0; i < cs->n; i++)
@@ -377,6 +398,58 @@ int run_apply(struct cluster *c, struct changeset *cs, const struct apply_opts *
 	free(expect);
 	free(seen);
 	return status;
+}
+
+static bool took_effect(const struct param *p)
+{
+	static const char *const done[] = { "applied", "verified", "pending_restart", NULL };
+
+	for (int i = 0; p->action && done[i]; i++)
+		if (!strcmp(p->action, done[i]))
+			return true;
+	return false;
+}
+
+/* True when the server has neither the changeset's value nor the prior one:
+ * someone changed it since, and a rollback would silently lose that. */
+static bool drifted(struct cluster *c, const struct changeset *cs, struct param *p)
+{
+	const char *args[1] = { p->name };
+	PGresult *res = PQexecParams(c->probe, "SELECT setting, current_setting(name) FROM"
+				     " pg_catalog.pg_settings WHERE name = $1", 1, NULL, args, NULL, NULL, 0);
+	char *prior = prior_expect(c, cs, p), buf[1024];
+	bool moved = false;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && p->expect && prior) {
+		const char *setting = PQgetvalue(res, 0, 0);
+		moved = !value_matches(p, setting, p->expect) && !value_matches(p, setting, prior) &&
+			!(p->from_setting && value_matches(p, setting, p->from_setting));
+		if (moved) {
+			snprintf(buf, sizeof(buf), "changed since the apply: the server has '%s', the changeset "
+				 "set '%s', before it was '%s'", PQgetvalue(res, 0, 1), p->to,
+				 p->in_auto_conf && p->auto_value ? p->auto_value : p->from ? p->from : "?");
+			pgx_error("%s %s", p->name, buf);
+			set_str(&p->action, "conflict");
+			set_str(&p->reason, buf);
+		}
+	}
+	PQclear(res);
+	free(prior);
+	return moved;
+}
+
+/* Three-way: how many parameters moved on since the apply (reported). */
+size_t run_conflicts(struct cluster *c, struct changeset *cs)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cs->n; i++)
+		if (took_effect(&cs->params[i]))
+			n += drifted(c, cs, &cs->params[i]);
+	if (n)
+		pgx_hint("nothing was rolled back; --force rolls back anyway and loses the later value%s",
+			 n == 1 ? "" : "s");
+	return n;
 }
 
 int run_rollback(struct cluster *c, struct changeset *cs, const struct apply_opts *o,
@@ -392,5 +465,5 @@ int run_rollback(struct cluster *c, struct changeset *cs, const struct apply_opt
 	c->conn = NULL;
 	ok = restore(c, cs, cs->n, o, false);
 	save_status(dir, cs, ok ? "rolled_back" : "rollback_failed");
-	return ok ? PGX_EXIT_OK : PGX_EXIT_FAILED;
+	return ok ? PGX_EXIT_OK : c->patroni_denied ? PGX_EXIT_PRIVILEGE : PGX_EXIT_FAILED;
 }
