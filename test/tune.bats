@@ -243,11 +243,13 @@ recommended_pairs() {
 	OWN_PG_DIR="$PGX_PG_DIR"
 	run pgx-tune --memory 2GB --cpus 2 -d "$PGX_PG_DSN" </dev/null
 	assert_success
-	sleep 0.5
-	run sed -n 's/^\[[0-9]*\] pgx-tune: LOG:  statement: //p' "$PGX_PG_DIR/log/postgresql.log"
+	# the logging collector writes the lines a moment later
+	statements() { sed -n 's/^\[[0-9]*\] pgx-tune: LOG:  statement: //p' "$PGX_PG_DIR/log/postgresql.log"; }
+	for _ in $(seq 100); do [ "$(statements | wc -l)" -ge 2 ] && break; sleep 0.05; done
+	run statements
 	assert_equal "${#lines[@]}" 2
-	assert_equal "${lines[0]}" "SET statement_timeout = 10000; SET lock_timeout = 1000; SET default_transaction_read_only = on"
-	assert_equal "$(cut -c1-36 <<<"${lines[1]}")" "SELECT pg_catalog.json_build_object("
+	assert_equal "${lines[0]}" "/* pgx */ SET statement_timeout = 10000; /* pgx */ SET lock_timeout = 1000; /* pgx */ SET default_transaction_read_only = on"
+	assert_equal "$(cut -c1-46 <<<"${lines[1]}")" "/* pgx */ SELECT pg_catalog.json_build_object("
 }
 
 @test "an unreachable server is exit 4 with one error line" {

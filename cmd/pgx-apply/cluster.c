@@ -76,8 +76,10 @@ PGconn *cluster_probe_session(const char *dsn)
 /* One row, one query, text parameters; NULL (reported unless quiet) on error. */
 static PGresult *query(PGconn *conn, const char *sql, int n, const char *const *args, bool quiet)
 {
-	PGresult *res = PQexecParams(conn, sql, n, NULL, args, NULL, NULL, 0);
+	char *marked = pgx_sql_marked(sql);
+	PGresult *res = PQexecParams(conn, marked, n, NULL, args, NULL, NULL, 0);
 
+	free(marked);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
 	if (!quiet) {

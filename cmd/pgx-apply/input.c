@@ -5,7 +5,9 @@
 #include "pgx.h"
 #include "apply.h"
 
-/* A recommendation record: consumed unless its status is "keep". */
+/* A recommendation record: consumed when it asks for a change (status
+ * "change", or none in a record written by hand); "keep", "pending_restart"
+ * (already waiting for one) and "command_line" (ALTER SYSTEM cannot win) pass. */
 static int take_record(json_t *rec, const char *origin, struct changeset *cs, bool *consumed)
 {
 	const char *type = pgx_rec_type(rec), *status = pgx_rec_str(rec, "status");
@@ -14,7 +16,7 @@ static int take_record(json_t *rec, const char *origin, struct changeset *cs, bo
 	char *value;
 
 	*consumed = false;
-	if (!type || strcmp(type, "recommendation") || (status && !strcmp(status, "keep")))
+	if (!type || strcmp(type, "recommendation") || (status && strcmp(status, "change")))
 		return 0;
 	if (!name || !*name || !v || json_is_null(v)) {
 		pgx_error("%s: a recommendation needs \"parameter\" and \"recommended\"", origin);

@@ -9,7 +9,7 @@
 
 /* One query builds the settings record's shape, so both ways share one reader. */
 static const char settings_sql[] =
-	"SELECT pg_catalog.json_build_object("
+	PGX_SQL_MARK "SELECT pg_catalog.json_build_object("
 	" 'server_version_num', pg_catalog.current_setting('server_version_num')::int,"
 	" 'settings', pg_catalog.json_agg(pg_catalog.json_build_object("
 	"  'name', s.name, 'setting', s.setting, 'unit', s.unit, 'context', s.context,"
