@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,7 @@ struct pgx_input {
 	size_t cap, start, end;
 	size_t max_line;
 	unsigned long lineno, errors;
+	unsigned long long bytes_read;
 	bool eof, follow, skipping;
 };
 
@@ -60,6 +62,20 @@ void pgx_input_follow(struct pgx_input *in, bool follow)
 unsigned long pgx_input_errors(const struct pgx_input *in)
 {
 	return in->errors;
+}
+
+unsigned long long pgx_input_bytes(const struct pgx_input *in)
+{
+	return in->bytes_read - (in->end - in->start);
+}
+
+unsigned long long pgx_input_size(const struct pgx_input *in)
+{
+	struct stat st;
+
+	if (fstat(in->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	return (unsigned long long)st.st_size;
 }
 
 void pgx_input_close(struct pgx_input *in)
@@ -107,6 +123,7 @@ static int fill(struct pgx_input *in)
 		n = read(in->fd, in->buf + in->end, in->cap - in->end - 1);
 		if (n > 0) {
 			in->end += (size_t)n;
+			in->bytes_read += (unsigned long long)n;
 			return 1;
 		}
 		pgx_output_hold(false);

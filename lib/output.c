@@ -56,6 +56,7 @@ bool pgx_emit_raw(const char *line, size_t len)
 {
 	if (write_errno)
 		return false;
+	pgx_progress_before_output();
 	if (len && fwrite(line, 1, len, stdout) != len)
 		return note_write_error();
 	return finish_line();

@@ -110,6 +110,10 @@ void pgx_input_follow(struct pgx_input *in, bool follow);
 int pgx_input_next(struct pgx_input *in, struct pgx_line *line);
 unsigned long pgx_input_errors(const struct pgx_input *in);
 void pgx_input_close(struct pgx_input *in);
+/* Bytes handed out as lines (or skipped) so far, newlines included. */
+unsigned long long pgx_input_bytes(const struct pgx_input *in);
+/* The size of a regular file being read, or 0 (a pipe, a terminal). */
+unsigned long long pgx_input_size(const struct pgx_input *in);
 
 /* Parse a line as a JSON object. Returns NULL if the line is not JSON
  * (does not start with '{'); on invalid JSON, or a NUL byte anywhere in
@@ -161,6 +165,34 @@ const char *pgx_output_name(void);	/* the -o path, or NULL for stdout */
  * (keep) or remove the temporary file; 0, or the errno of the first
  * failed write, fsync or rename. */
 int pgx_output_done(bool keep);
+
+/* ---- progress on stderr ---- */
+/* --progress (ON), --no-progress (OFF), or neither: when stderr is a terminal. */
+enum pgx_progress_mode { PGX_PROGRESS_AUTO, PGX_PROGRESS_ON, PGX_PROGRESS_OFF };
+struct pgx_progress {
+	bool on;
+	double started, next_draw;	/* CLOCK_MONOTONIC seconds */
+};
+bool pgx_progress_wanted(enum pgx_progress_mode mode);
+void pgx_progress_start(struct pgx_progress *p, enum pgx_progress_mode mode);
+/* True at most ~4 times a second, and never when off; reads the clock, so
+ * a hot loop asks every thousand items or so. */
+bool pgx_progress_due(struct pgx_progress *p);
+double pgx_progress_elapsed(const struct pgx_progress *p);	/* seconds since start */
+/* Redraw the one line (cut to the terminal's width) with "\r". */
+void pgx_progress_show(struct pgx_progress *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "NAME: DONE of TOTAL (N%), LINES lines, RATE/s, M:SS left"; total 0 is unknown. */
+void pgx_progress_bytes(struct pgx_progress *p, const char *name, unsigned long long done,
+			unsigned long long total, unsigned long lines);
+/* Erase the line and stop drawing. */
+void pgx_progress_end(struct pgx_progress *p);
+/* Erase the line if one is shown (every pgx_error/pgx_warn does). */
+void pgx_progress_erase(void);
+/* Before a record goes to stdout: erase the line if stdout is the same terminal. */
+void pgx_progress_before_output(void);
+void pgx_progress_format_bytes(char *out, size_t outlen, double bytes);	/* "1.5 GiB" */
+void pgx_progress_format_duration(char *out, size_t outlen, double seconds);	/* "1:05", "2:01:05" */
 
 /* ---- installed data ---- */
 /* Find share/pgx/REL: $PGX_SHARE_DIR, then beside the binary (installed or

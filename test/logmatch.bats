@@ -372,3 +372,43 @@ teardown_file() {
 	[ "${#lines[@]}" -gt 10 ]
 	assert_equal "${stderr##*$'\n'}" "pgx-logmatch: error: $BATS_TEST_TMPDIR/cut.gz: cannot decompress: truncated gzip input"
 }
+
+@test "on a terminal, progress shows bytes of the size, lines, rate and time left, then is erased" {
+	python3 "$PGX_TEST_DIR/../bench/gen-pglog.py" 1 >"$BATS_TEST_TMPDIR/big.log"
+	run_on_terminal "pgx-logmatch -o '$BATS_TEST_TMPDIR/big.log' >'$BATS_TEST_TMPDIR/out'"
+	assert_success
+	assert_output --regexp $'\rbig\\.log: [0-9.]+ (KiB|MiB) of [0-9.]+ MiB \\([0-9]+%\\), [0-9]+ lines, [0-9.]+ [KMG]?i?B/s, [0-9]+:[0-9]{2} left\e\\[K'
+	[[ "$output" == *$'\r\e[K' ]] || fail "the progress line was not erased at the end"
+	run grep -c $'\e' "$BATS_TEST_TMPDIR/out"
+	assert_output 0
+}
+
+@test "no progress when stderr is a pipe, or with --no-progress on a terminal" {
+	python3 "$PGX_TEST_DIR/../bench/gen-pglog.py" 1 >"$BATS_TEST_TMPDIR/big.log"
+	run --separate-stderr pgx-logmatch -o "$BATS_TEST_TMPDIR/big.log"
+	assert_success
+	assert_equal "$stderr" ""
+	run_on_terminal "pgx-logmatch -o --no-progress '$BATS_TEST_TMPDIR/big.log' >/dev/null"
+	assert_success
+	assert_output ""
+}
+
+@test "--progress forces it into a file, on a compressed log by its compressed bytes" {
+	python3 "$PGX_TEST_DIR/../bench/gen-pglog.py" 1 | gzip >"$BATS_TEST_TMPDIR/big.log.gz"
+	pgx-logmatch -o --progress "$BATS_TEST_TMPDIR/big.log.gz" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+	size="$(stat -c %s "$BATS_TEST_TMPDIR/big.log.gz")"
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_output --regexp $'^\rbig\\.log\\.gz: [0-9.]+ K?i?B of [0-9.]+ KiB \\([0-9]+%\\), [0-9]+ lines'
+	assert_output --partial "of $(awk -v s="$size" 'BEGIN { printf "%.1f KiB", s / 1024 }')"
+	[[ "$output" == *$'\r\e[K' ]] || fail "the progress line was not erased at the end"
+	run grep -c $'\e' "$BATS_TEST_TMPDIR/out"
+	assert_output 0
+}
+
+@test "a warning erases the progress line before it is written" {
+	{ python3 "$PGX_TEST_DIR/../bench/gen-pglog.py" 1; printf 'no newline'; } >"$BATS_TEST_TMPDIR/cut.log"
+	run --separate-stderr pgx-logmatch -o --progress "$BATS_TEST_TMPDIR/cut.log"
+	assert_success
+	[[ "$stderr" == *$' left\e[K\r\e[Kpgx-logmatch: warning: '*'last line has no newline'* ]] ||
+		fail "warning not after an erased line: $(cat -v <<<"$stderr")"
+}

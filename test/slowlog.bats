@@ -451,3 +451,44 @@ print(line + ",\"values\":[" + ",".join(["7.5"] * 300000) + "]}")' >"$BATS_TEST_
 	assert_success
 	assert_line --index 0 "Slow log: 2 statements in 2 shapes, 0.002 s in all"
 }
+
+@test "slowlog --help, the man page and the completion list the same options" {
+	local opt
+	run pgx-report slowlog --help
+	assert_success
+	for opt in $(grep -oE -- '^ +(-[a-zA-Z], )?--[a-z][a-z0-9-]+' <<<"$output" | grep -oE -- '--[a-z0-9-]+'); do
+		grep -q -- "Fl ${opt#-}" "$PGX_TEST_DIR/../man/pgx-report.1" || fail "$opt not in man/pgx-report.1"
+		grep -q -- "$opt" "$PGX_TEST_DIR/../completions/pgx-report" || fail "$opt not in completions/pgx-report"
+	done
+}
+
+progress_input() {	# match records of a log with a few thousand entries
+	python3 "$GEN" --lines 6000 --seed 21 >"$BATS_TEST_TMPDIR/pg.log"
+	pgx-logmatch -o --rules slowlog "$BATS_TEST_TMPDIR/pg.log" >"$BATS_TEST_TMPDIR/matches.ndjson"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/matches.ndjson")" -ge 1024 ] || fail "too few records to show progress"
+}
+
+@test "on a terminal, slowlog shows its progress through a file, erased before the report" {
+	progress_input
+	run_on_terminal "pgx-report slowlog '$BATS_TEST_TMPDIR/matches.ndjson'"
+	assert_success
+	assert_output --regexp $'^\rmatches\\.ndjson: [0-9.]+ [KM]iB of [0-9.]+ [KM]iB \\([0-9]+%\\), [0-9]+ lines, .*left\e\\[K'
+	assert_output --regexp $'\r\e\\[KSlow log: '
+}
+
+@test "slowlog: no progress from a pipe or into a pipe, --no-progress on a terminal, --progress into a file" {
+	progress_input
+	run_on_terminal "cat '$BATS_TEST_TMPDIR/matches.ndjson' | pgx-report slowlog -f json >/dev/null"
+	assert_success
+	assert_output ""
+	run_on_terminal "pgx-report slowlog --no-progress -f json '$BATS_TEST_TMPDIR/matches.ndjson' >/dev/null"
+	assert_success
+	assert_output ""
+	run --separate-stderr pgx-report slowlog -f json "$BATS_TEST_TMPDIR/matches.ndjson"
+	assert_success
+	assert_equal "$stderr" ""
+	pgx-report slowlog --progress -f json "$BATS_TEST_TMPDIR/matches.ndjson" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_output --regexp $'^\rmatches\\.ndjson: .* lines, .*\r\e\\[K$'
+	jq -e .statements "$BATS_TEST_TMPDIR/out" >/dev/null || fail "stdout is not the JSON report"
+}

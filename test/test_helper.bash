@@ -128,3 +128,9 @@ require_valgrind() {
 	command -v valgrind >/dev/null || skip "valgrind not installed"
 	! ldd "$(command -v "$1")" | grep -q libasan || skip "a sanitizer build (ASan checks leaks there)"
 }
+
+# Run a shell command line with stdout and stderr on a terminal of its own
+# (script(1)); $output is what the terminal showed.
+run_on_terminal() {
+	run script -qec "$1" /dev/null
+}

@@ -167,7 +167,23 @@ struct build_state {
 	char *image_id;
 	char *error;
 	bool write_failed;
+	struct pgx_progress progress;
 };
+
+/* "build TAG: step 3/12, 0:42"; a new step shows at once, the clock when due. */
+static void show_progress(struct build_state *b, bool new_step)
+{
+	char elapsed[32];
+
+	if (!new_step && !pgx_progress_due(&b->progress))
+		return;
+	pgx_progress_format_duration(elapsed, sizeof(elapsed), pgx_progress_elapsed(&b->progress));
+	if (b->steps > 0)
+		pgx_progress_show(&b->progress, "build %s: step %ld/%ld, %s", b->o->tag, b->step,
+				  b->steps, elapsed);
+	else
+		pgx_progress_show(&b->progress, "build %s: %s", b->o->tag, elapsed);
+}
 
 /* "Step N/M : INSTRUCTION ...", and " ---> Using cache" after a cached one. */
 static void note_step(struct build_state *b, const char *line)
@@ -192,6 +208,8 @@ static void emit_output(struct build_state *b, const char *text)
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		struct build_rec r = { .ts = -1, .tag = b->o->tag };
 
+		long step_before = b->step;
+
 		line[strcspn(line, "\r")] = '\0';
 		if (!*line)
 			continue;
@@ -199,6 +217,7 @@ static void emit_output(struct build_state *b, const char *text)
 		r.step = b->step, r.steps = b->steps, r.line = line;
 		if (!emit_build(&r))
 			b->write_failed = true;
+		show_progress(b, b->step != step_before);
 	}
 	free(copy);
 }
@@ -282,8 +301,10 @@ int docker_build(struct docker *d, const struct build_opts *o)
 	snprintf(path, sizeof(path), "/build?t=%s&dockerfile=%s&rm=1&forcerm=1", tag,
 		 DOCKERFILE_ENTRY);
 	free(tag);
+	pgx_progress_start(&b.progress, o->progress);
 	status = docker_stream(d, "POST", path, "application/x-tar", ctx.data, ctx.len,
 			       on_build_data, &b);
+	pgx_progress_end(&b.progress);
 	rc = pgx_stop_signal ? PGX_EXIT_INTERRUPTED : finish_build(&b, status);
 	free(ctx.data);
 	free(b.pending.data);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
+#include "pgx.h"
 
 #define DOCKER_DEFAULT_SOCKET "/var/run/docker.sock"
 #define DOCKER_CLIENT_API "1.43"	/* highest version this client speaks */
@@ -135,6 +136,7 @@ struct build_opts {
 	const char *dockerfile;
 	const char *context;
 	const char *tag;
+	enum pgx_progress_mode progress;
 };
 int docker_build(struct docker *d, const struct build_opts *o);
 

@@ -29,7 +29,10 @@ static void usage(void)
 	printf("\nOptions for build:\n"
 	       "  -f, --dockerfile=FILE        the Dockerfile\n"
 	       "  -c, --context=DIR            the build context (default: .)\n"
-	       "  -t, --tag=TAG                name of the image to build\n");
+	       "  -t, --tag=TAG                name of the image to build\n"
+	       "      --progress               show the step and the time taken on stderr\n"
+	       "                               (default: when stderr is a terminal)\n"
+	       "      --no-progress            never show progress\n");
 	printf("\nOptions for logs:\n"
 	       "      --follow                 keep streaming until the container stops\n");
 	printf("\nOther options:\n"
@@ -156,6 +159,7 @@ static int cmd_build(struct docker **d, int argc, char **argv)
 		{ "dockerfile", required_argument, NULL, 'f' },
 		{ "context", required_argument, NULL, 'c' },
 		{ "tag", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ "progress", no_argument, NULL, 1 }, { "no-progress", no_argument, NULL, 2 },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct build_opts o = { .context = "." };
@@ -167,6 +171,8 @@ static int cmd_build(struct docker **d, int argc, char **argv)
 		case 'f': o.dockerfile = optarg; break;
 		case 'c': o.context = optarg; break;
 		case 't': o.tag = optarg; break;
+		case 1: o.progress = PGX_PROGRESS_ON; break;
+		case 2: o.progress = PGX_PROGRESS_OFF; break;
 		default: pgx_usage_error(NULL);
 		}
 	}

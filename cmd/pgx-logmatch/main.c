@@ -13,6 +13,7 @@ struct options {
 	size_t nrules;
 	bool only_matching, follow, check_rules, group;
 	size_t max_line;
+	enum pgx_progress_mode progress;
 };
 
 static void usage(void)
@@ -32,6 +33,10 @@ static void usage(void)
 	       "                            key; one match_group record each at the end\n"
 	       "  -L, --max-line-length=N   longest line accepted, in bytes (default 1M)\n"
 	       "      --check-rules         load and compile the rules, then exit\n"
+	       "      --progress            show bytes and lines read, rate and time left\n"
+	       "                            on stderr (default: when stderr is a terminal\n"
+	       "                            and not --follow)\n"
+	       "      --no-progress         never show progress\n"
 	       "  -V, --version             output version information, then exit\n"
 	       "  -h, --help                show this help, then exit\n\n"
 	       "Exit status: 0 ok, 2 usage or rules error, 3 some input unreadable or\n"
@@ -48,6 +53,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "group", no_argument, NULL, 'g' },
 		{ "max-line-length", required_argument, NULL, 'L' },
 		{ "check-rules", no_argument, NULL, 1 },
+		{ "progress", no_argument, NULL, 2 },
+		{ "no-progress", no_argument, NULL, 3 },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -68,6 +75,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->max_line = (size_t)size;
 			break;
 		case 1: o->check_rules = true; break;
+		case 2: o->progress = PGX_PROGRESS_ON; break;
+		case 3: o->progress = PGX_PROGRESS_OFF; break;
 		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
 		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
 		default: pgx_usage_error(NULL);
@@ -75,6 +84,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 	}
 	if (!o->nrules)
 		o->rules[o->nrules++] = "default";
+	if (o->follow && o->progress == PGX_PROGRESS_AUTO)
+		o->progress = PGX_PROGRESS_OFF;	/* a followed file never ends */
 }
 
 /* A name without a slash that is not a file is one of share/pgx/rules/. */
@@ -109,12 +120,15 @@ static bool load_rules(struct matcher *m, const struct options *o)
 
 static int run(struct matcher *m, const struct options *o, char **files, int nfiles)
 {
+	struct pgx_progress progress;
 	bool ok = true;
 
+	pgx_progress_start(&progress, o->progress);
 	if (nfiles == 0)
-		ok = match_input(m, "-", false, o->max_line);
+		ok = match_input(m, "-", false, o->max_line, &progress);
 	for (int i = 0; ok && i < nfiles && !pgx_stop_signal; i++)
-		ok = match_input(m, files[i], o->follow, o->max_line);
+		ok = match_input(m, files[i], o->follow, o->max_line, &progress);
+	pgx_progress_end(&progress);
 	if (ok && m->groups)	/* also after an interrupt: what was read so far */
 		ok = groups_emit(m);
 	if (!ok)

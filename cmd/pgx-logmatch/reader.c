@@ -179,7 +179,22 @@ static char *nul_as_replacement(struct matcher *m, struct pgx_input *in, struct 
 	return buf;
 }
 
-bool match_input(struct matcher *m, const char *path, bool follow, size_t max_line)
+/* The clock is read once per this many lines: cheap beside matching them. */
+#define PROGRESS_EVERY_LINES 1024
+
+/* A compressed file's progress is its compressed bytes: that is the size known. */
+static void show_progress(struct pgx_progress *p, struct pgx_input *in, struct unpacker *u,
+			  unsigned long lines)
+{
+	if (u)
+		pgx_progress_bytes(p, pgx_input_name(in), unpack_compressed_read(u),
+				   unpack_compressed_size(u), lines);
+	else
+		pgx_progress_bytes(p, pgx_input_name(in), pgx_input_bytes(in), pgx_input_size(in), lines);
+}
+
+bool match_input(struct matcher *m, const char *path, bool follow, size_t max_line,
+		 struct pgx_progress *progress)
 {
 	struct unpacker *unpacker;
 	struct pgx_input *in = unpack_open(path, max_line, &unpacker);
@@ -200,6 +215,8 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 		replaced = nul_as_replacement(m, in, &line);
 		ok = handle_line(m, in, &line, replaced != NULL, &csv, &entry);
 		free(replaced);
+		if (line.lineno % PROGRESS_EVERY_LINES == 0 && pgx_progress_due(progress))
+			show_progress(progress, in, unpacker, line.lineno);
 	}
 	if (ok && entry.len)
 		ok = match_stderr(m, in, &entry);

@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <archive.h>
 #include <archive_entry.h>
@@ -16,6 +18,8 @@ struct unpacker {
 	pthread_t thread;
 	int file_fd, pipe_out;
 	char error[256];	/* what libarchive said, or "" */
+	/* compressed bytes read so far, published by the thread for progress */
+	_Atomic unsigned long long compressed_read;
 };
 
 static bool starts_with(const unsigned char *buf, size_t len, const char *magic, size_t mlen)
@@ -48,9 +52,13 @@ static void *unpack_to_pipe(void *arg)
 	char buf[65536];
 	la_ssize_t n;
 
-	while ((n = archive_read_data(u->archive, buf, sizeof(buf))) > 0)
+	while ((n = archive_read_data(u->archive, buf, sizeof(buf))) > 0) {
+		atomic_store_explicit(&u->compressed_read,
+				      (unsigned long long)archive_filter_bytes(u->archive, -1),
+				      memory_order_relaxed);
 		if (!pgx_write_all(u->pipe_out, buf, (size_t)n))
 			break;	/* the reader stopped early: nothing to report */
+	}
 	if (n < 0)
 		snprintf(u->error, sizeof(u->error), "%s", archive_error_string(u->archive));
 	close(u->pipe_out);
@@ -107,6 +115,18 @@ struct pgx_input *unpack_open(const char *path, size_t max_line, struct unpacker
 		return NULL;
 	}
 	return pgx_input_fdopen(fds[0], path, max_line);
+}
+
+unsigned long long unpack_compressed_read(struct unpacker *u)
+{
+	return atomic_load_explicit(&u->compressed_read, memory_order_relaxed);
+}
+
+unsigned long long unpack_compressed_size(const struct unpacker *u)
+{
+	struct stat st;
+
+	return fstat(u->file_fd, &st) == 0 && S_ISREG(st.st_mode) ? (unsigned long long)st.st_size : 0;
 }
 
 bool unpack_end(struct unpacker *u, const char *path)

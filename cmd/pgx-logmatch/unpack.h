@@ -12,6 +12,10 @@ struct pgx_input;
  * decompressed on the way, *u then set; standard input is read as it is.
  * NULL (and an error said) when it cannot be opened. */
 struct pgx_input *unpack_open(const char *path, size_t max_line, struct unpacker **u);
+/* For progress: the compressed file's bytes read so far (from the
+ * decompressing thread), and its size (0 when not a regular file). */
+unsigned long long unpack_compressed_read(struct unpacker *u);
+unsigned long long unpack_compressed_size(const struct unpacker *u);
 /* After pgx_input_close: false (and an error said) when the data was corrupt. */
 bool unpack_end(struct unpacker *u, const char *path);
 

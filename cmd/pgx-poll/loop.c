@@ -1,5 +1,6 @@
 /* loop.c - the modes: --once, --interval, --schedule, --delta, --print-sql */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,23 @@ static bool sleep_until(double t)
 			return true;
 	}
 	return false;
+}
+
+/* The --delta window: sleep until end, showing the time left when progress is on. */
+static bool wait_delta_window(const struct poll_opts *o, double end)
+{
+	struct pgx_progress progress;
+	char left[32], window[32];
+
+	pgx_progress_start(&progress, o->progress);
+	pgx_progress_format_duration(window, sizeof(window), o->delta_s);
+	while (progress.on && !pgx_stop_signal && pgx_now() < end) {
+		pgx_progress_format_duration(left, sizeof(left), end - pgx_now());
+		pgx_progress_show(&progress, "delta: %s left of %s", left, window);
+		sleep_until(fmin(end, pgx_now() + 0.25));
+	}
+	pgx_progress_end(&progress);
+	return sleep_until(end);
 }
 
 static void pass_init(struct pass *ps, struct poller *p, unsigned long mask)
@@ -242,7 +260,7 @@ static int run_delta(struct poller *p)
 	pass_init(&first, p, p->o->section_mask);
 	pass_init(&second, p, p->o->section_mask);
 	pass_run(&first, p->pc);
-	if (sleep_until(start + p->o->delta_s) && !first.lost) {
+	if (wait_delta_window(p->o, start + p->o->delta_s) && !first.lost) {
 		/* --all-databases closed it, or the server restarted in between:
 		 * the new postmaster start time then voids the rates */
 		if (p->pc->conn && !connection_alive(p->pc->conn))

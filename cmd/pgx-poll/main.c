@@ -31,6 +31,10 @@ static void usage(void)
 	       "                             hourly 1h, each with its time budget\n"
 	       "      --delta=DURATION       two samples DURATION apart: *_per_s rates\n"
 	       "      --all-databases        per-database sections in every connectable database\n"
+	       "      --progress             show databases done of all, or the time left of\n"
+	       "                             --delta, on stderr (default: when stderr is a\n"
+	       "                             terminal)\n"
+	       "      --no-progress          never show progress\n"
 	       "      --pgbouncer=CONNINFO   PgBouncer admin console for the pgbouncer section\n"
 	       "      --long-xact=DURATION   activity lists transactions older than this (default 60s)\n"
 	       "      --query-length=N       statement texts cut to N characters (default 1000)\n"
@@ -68,6 +72,7 @@ enum { OPT_CLUSTER = 256, OPT_WITH_SQL, OPT_ONCE, OPT_STATEMENT_TIMEOUT, OPT_LOC
        OPT_QUERY_LENGTH, OPT_ALLOW_PRIVILEGED, OPT_PRINT_SQL, OPT_SERVER_VERSION,
        OPT_PGSS_VERSION, OPT_INCLUDE_SELF };
 /* explain.h's query modes */
+enum { OPT_PROGRESS = 768, OPT_NO_PROGRESS };
 enum { OPT_EXPLAIN = 512, OPT_EXPLAIN_FILE, OPT_NO_ANALYZE, OPT_ADVICE, OPT_MIN_ROWS,
        OPT_INDEXES_FROM };
 
@@ -170,6 +175,8 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 		{ "schedule", no_argument, NULL, OPT_SCHEDULE },
 		{ "delta", required_argument, NULL, OPT_DELTA },
 		{ "all-databases", no_argument, NULL, OPT_ALL_DATABASES },
+		{ "progress", no_argument, NULL, OPT_PROGRESS },
+		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 		{ "pgbouncer", required_argument, NULL, OPT_PGBOUNCER },
 		{ "long-xact", required_argument, NULL, OPT_LONG_XACT },
 		{ "query-length", required_argument, NULL, OPT_QUERY_LENGTH },
@@ -216,6 +223,8 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 		case OPT_SCHEDULE: o->schedule = true; break;
 		case OPT_ALL_DATABASES: o->all_databases = true; break;
 		case OPT_PGBOUNCER: free((char *)o->pgbouncer), o->pgbouncer = pgx_mask_take_arg(optarg); break;
+		case OPT_PROGRESS: o->progress = PGX_PROGRESS_ON; break;
+		case OPT_NO_PROGRESS: o->progress = PGX_PROGRESS_OFF; break;
 		case OPT_ALLOW_PRIVILEGED: o->allow_privileged = true; break;
 		case OPT_INCLUDE_SELF: o->include_self = true; break;
 		case OPT_PRINT_SQL: o->print_sql = true; break;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include "pgx.h"
 
 struct poll_opts {
 	const char *dsn;
@@ -26,6 +27,7 @@ struct poll_opts {
 	bool with_sql;			/* emit a sql record per section */
 	unsigned long section_mask;	/* bit i: sections[i] selected */
 	bool sections_given;		/* --sections was used */
+	enum pgx_progress_mode progress; /* --progress, --no-progress */
 };
 
 /* Catalog features the SQL variants depend on.  server_probe() sets them from

@@ -347,6 +347,12 @@ static json_t *connectable_databases(struct pass *ps, struct poll_conn *pc)
 	return dbs;
 }
 
+static void show_databases(struct pgx_progress *progress, size_t done, size_t all, const char *now)
+{
+	if (pgx_progress_due(progress))
+		pgx_progress_show(progress, "databases: %zu of %zu done, now %s", done, all, now);
+}
+
 /* Every other connectable database, one connection at a time: the main
  * connection is closed first (the caller reconnects), so a pass never holds
  * two.  The DSNs are built from the main connection before it closes. */
@@ -357,14 +363,17 @@ static void run_other_databases(struct pass *ps, struct poll_conn *pc)
 	char **dsns = pgx_xmalloc((n ? n : 1) * sizeof(*dsns));
 	char *main_db = pgx_xstrdup(pc->dbname);
 	struct poll_conn other;
+	struct pgx_progress progress;
 	int status;
 
 	json_array_foreach(dbs, i, db)
 		dsns[i] = dsn_for_db(pc->conn, json_string_value(db));
 	poll_disconnect(pc);
+	pgx_progress_start(&progress, ps->o->progress);
 	json_array_foreach(dbs, i, db) {
 		const char *name = json_string_value(db);
 
+		show_databases(&progress, i, n, name);
 		if (strcmp(name, main_db) && !pgx_stop_signal && !ps->refused) {
 			if (poll_connect(&other, ps->o, dsns[i], &status)) {
 				run_sections(ps, &other, false, true);
@@ -377,6 +386,7 @@ static void run_other_databases(struct pass *ps, struct poll_conn *pc)
 		}
 		free(dsns[i]);
 	}
+	pgx_progress_end(&progress);
 	free(dsns);
 	free(main_db);
 	json_decref(dbs);

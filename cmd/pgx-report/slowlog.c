@@ -31,6 +31,10 @@ static void usage(void)
 	       "  -L, --max-line-length=N   longest record accepted, in bytes (default\n"
 	       "                            1M; a match_group holds every duration of\n"
 	       "                            its shape, about 8 bytes each)\n"
+	       "      --progress            show bytes and records read, rate and time\n"
+	       "                            left on stderr (default: when stderr is a\n"
+	       "                            terminal and the input is a file, not a pipe)\n"
+	       "      --no-progress         never show progress\n"
 	       "  -V, --version             output version information, then exit\n"
 	       "  -h, --help                show this help, then exit\n\n"
 	       "Exit status: 0 ok, 2 usage error, 3 input unreadable or invalid,\n"
@@ -56,6 +60,8 @@ static void parse_options(int argc, char **argv, struct slow_opts *o)
 		{ "top", required_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "max-line-length", required_argument, NULL, 'L' },
+		{ "progress", no_argument, NULL, 1 },
+		{ "no-progress", no_argument, NULL, 2 },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -78,6 +84,8 @@ static void parse_options(int argc, char **argv, struct slow_opts *o)
 				pgx_usage_error("--max-line-length must be between 64 and 1G bytes");
 			o->max_line = (size_t)size;
 			break;
+		case 1: o->progress = PGX_PROGRESS_ON; break;
+		case 2: o->progress = PGX_PROGRESS_OFF; break;
 		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
 		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
 		default: pgx_usage_error(NULL);
@@ -517,13 +525,23 @@ static void values_from_json(const json_t *rec, struct group_values *gv)
 			push_value(gv, json_number_value(v));
 }
 
+/* The clock is read once per this many records. */
+#define PROGRESS_EVERY_LINES 1024
+
+/* From a pipe, the stage before (pgx-logmatch) draws its own progress on
+ * the same terminal: only --progress draws there too. */
+static bool progress_for(const struct slowlog *sl, const struct pgx_progress *p, struct pgx_input *in)
+{
+	return p->on && (sl->opts.progress == PGX_PROGRESS_ON || pgx_input_size(in) > 0);
+}
+
 /* The limit every reader has by default; a match_group record holds every
  * duration of its shape and may need -L to raise it. */
-static void load_file(struct slowlog *sl, const char *path)
+static void load_file(struct slowlog *sl, const char *path, struct pgx_progress *progress)
 {
 	struct pgx_input *in = pgx_input_open(path, sl->opts.max_line);
 	struct group_values gv = { 0 };
-	bool split;
+	bool split, show;
 	unsigned long bad = 0;
 	struct pgx_line line;
 	char err[256];
@@ -534,7 +552,11 @@ static void load_file(struct slowlog *sl, const char *path)
 		sl->unreadable = true;
 		return;
 	}
+	show = progress_for(sl, progress, in);
 	while (!pgx_stop_signal && (got = pgx_input_next(in, &line)) == 1) {
+		if (show && line.lineno % PROGRESS_EVERY_LINES == 0 && pgx_progress_due(progress))
+			pgx_progress_bytes(progress, pgx_input_name(in), pgx_input_bytes(in),
+					   pgx_input_size(in), line.lineno);
 		if (!line.len)
 			continue;
 		split = split_values(&line, &gv);
@@ -653,6 +675,7 @@ static int input_status(const struct slowlog *sl)
 int slowlog_main(int argc, char **argv)
 {
 	struct slowlog sl = { 0 };
+	struct pgx_progress progress;
 	int status;
 
 	parse_options(argc, argv, &sl.opts);
@@ -660,10 +683,12 @@ int slowlog_main(int argc, char **argv)
 	pgx_install_signals();
 	if (!isatty(STDIN_FILENO))	/* as in main.c: the stages before us decide when to stop */
 		signal(SIGINT, SIG_IGN);
+	pgx_progress_start(&progress, sl.opts.progress);
 	if (optind == argc)
-		load_file(&sl, "-");
+		load_file(&sl, "-", &progress);
 	for (int i = optind; i < argc && !pgx_stop_signal; i++)
-		load_file(&sl, argv[i]);
+		load_file(&sl, argv[i], &progress);
+	pgx_progress_end(&progress);
 	summarize(&sl);
 	status = input_status(&sl);
 	if (!pgx_stop_signal && !sl.matches && !sl.unreadable)

@@ -22,6 +22,7 @@ struct slow_opts {
 	long top;
 	const char *output;
 	size_t max_line;	/* -L: longest record read */
+	enum pgx_progress_mode progress;
 };
 
 struct slowlog_span {
