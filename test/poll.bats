@@ -446,7 +446,7 @@ role_dsn() {
 }
 
 @test "a restart during --interval gives an error record, then the loop reconnects and goes on" {
-	timeout 60 pgx-poll -d "$MON_DSN" -s connections --interval 0.5s >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	timeout -k 10 60 pgx-poll -d "$MON_DSN" -s connections --interval 0.5s >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	pid=$!
 	sleep 1.5
 	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m fast -w restart >/dev/null

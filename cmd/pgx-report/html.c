@@ -498,18 +498,21 @@ static void locks_panel(struct page *p)
 	panel_end(p, sql);
 }
 
-/* pgx's own statements, left out of the Top-N: their cost stays in view. */
-static void self_row(struct page *p, json_t *self)
+/* A row summing statements not listed one by one: the rest of the view
+ * (other), or pgx's own (pgx_self, counted apart so its cost stays in view). */
+static void rollup_row(struct page *p, const char *label, json_t *sum, const char *note)
 {
-	if (!self || json_integer_value(json_object_get(self, "count")) <= 0)
+	if (!sum)
 		return;
-	fprintf(p->f, "<tr class=other><td>pgx itself (%lld)</td><td></td>",
-		(long long)json_integer_value(json_object_get(self, "count")));
-	td(p, self, "calls_total", C_NUM);
-	td(p, self, "exec_time_s_total", C_NUM);
+	fprintf(p->f, "<tr class=other><td>%s (%lld)</td><td></td>", label,
+		(long long)json_integer_value(json_object_get(sum, "count")));
+	td(p, sum, "calls_total", C_NUM);
+	td(p, sum, "exec_time_s_total", C_NUM);
 	fputs("<td></td>", p->f);
-	td(p, self, "rows_total", C_NUM);
-	fputs("<td></td><td></td><td>not ranked</td></tr>\n", p->f);
+	td(p, sum, "rows_total", C_NUM);
+	td(p, sum, "shared_blks_read_total", C_NUM);
+	td(p, sum, "temp_blks_written_total", C_NUM);
+	fprintf(p->f, "<td>%s</td></tr>\n", note);
 }
 
 static void queries_panel(struct page *p)
@@ -517,7 +520,7 @@ static void queries_panel(struct page *p)
 	static const char *const sql[] = { "statements", NULL };
 	static const char *const cols[] = { "queryid", "db", "calls", "total s", "mean s", "rows",
 					    "blks read", "temp written", "query", NULL };
-	json_t *st = snapshot_get(p->s, "statements", NULL), *it, *other;
+	json_t *st = snapshot_get(p->s, "statements", NULL), *it;
 	size_t i;
 
 	panel_begin(p, "queries", "Top queries");
@@ -539,18 +542,9 @@ static void queries_panel(struct page *p)
 			td(p, it, "query", C_CODE);
 			fputs("</tr>\n", p->f);
 		}
-		if ((other = json_object_get(st, "other"))) {
-			fprintf(p->f, "<tr class=other><td>other (%lld)</td><td></td>",
-				(long long)json_integer_value(json_object_get(other, "count")));
-			td(p, other, "calls_total", C_NUM);
-			td(p, other, "exec_time_s_total", C_NUM);
-			fputs("<td></td>", p->f);
-			td(p, other, "rows_total", C_NUM);
-			td(p, other, "shared_blks_read_total", C_NUM);
-			td(p, other, "temp_blks_written_total", C_NUM);
-			fputs("<td></td></tr>\n", p->f);
-		}
-		self_row(p, json_object_get(st, "pgx_self"));
+		rollup_row(p, "other", json_object_get(st, "other"), "");
+		if (json_integer_value(json_object_get(json_object_get(st, "pgx_self"), "count")) > 0)
+			rollup_row(p, "pgx itself", json_object_get(st, "pgx_self"), "not ranked");
 		tend(p);
 	}
 	panel_end(p, sql);
