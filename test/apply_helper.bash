@@ -115,28 +115,14 @@ patroni_stop() {
 # physical slot apply_replica), on its own socket dir and port.  Exports
 # REPLICA_DIR and REPLICA_DSN; apply_replica_stop tears it down.
 apply_replica_start() {
-	REPLICA_DIR="$(mktemp -d /tmp/pgx-apply-replica.XXXXXX)"
-	local port
-	port="$(free_port)"
-	chmod 755 "$REPLICA_DIR"
-	[ "$(id -u)" = 0 ] && chown postgres: "$REPLICA_DIR"
-	as_pg_owner "$PG_BINDIR/pg_basebackup" -h "$PGX_PG_SOCKDIR" -p "$PGX_PG_PORT" -U postgres \
-		-D "$REPLICA_DIR/data" -R -X stream -c fast -C -S apply_replica --no-sync \
-		>"$REPLICA_DIR/basebackup.log" 2>&1 || { cat "$REPLICA_DIR/basebackup.log" >&2; return 1; }
-	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$REPLICA_DIR/data" -l "$REPLICA_DIR/server.log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$REPLICA_DIR \
-		    -c logging_collector=off" \
-		start >/dev/null || { cat "$REPLICA_DIR/server.log" >&2; return 1; }
-	REPLICA_DSN="host=$REPLICA_DIR port=$port user=postgres dbname=postgres"
-	export REPLICA_DIR REPLICA_DSN
+	pg_replica apply_replica || return 1
+	REPLICA_DSN="host=$REPLICA_DIR port=$REPLICA_PORT user=postgres dbname=postgres"
+	export REPLICA_DSN
 	# attached: the primary counts one WAL sender
 	wait_for 60 test "$(psql_q -c 'SELECT count(*) FROM pg_stat_replication')" = 1 ||
 		{ cat "$REPLICA_DIR/server.log" >&2; return 1; }
 }
 
 apply_replica_stop() {
-	[ -n "${REPLICA_DIR:-}" ] || return 0
-	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$REPLICA_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
-	rm -rf "$REPLICA_DIR"
-	unset REPLICA_DIR
+	pg_replica_stop
 }

@@ -5,26 +5,14 @@
 # a replication slot), as postgres, on another free port with its socket in
 # its own temp dir.  Exports REPLICA_DIR, REPLICA_PORT, REPLICA_DSN.
 replica_start() {
-	REPLICA_DIR="$(mktemp -d /tmp/pgx-replica.XXXXXX)"
-	REPLICA_PORT="$(free_port)"
-	chmod 755 "$REPLICA_DIR"
-	[ "$(id -u)" = 0 ] && chown postgres: "$REPLICA_DIR"
-	as_pg_owner "$PG_BINDIR/pg_basebackup" -h "$PGX_PG_SOCKDIR" -p "$PGX_PG_PORT" -U postgres \
-		-D "$REPLICA_DIR/data" -R -X stream -c fast -C -S pollst_replica --no-sync \
-		>"$REPLICA_DIR/basebackup.log" 2>&1 || { cat "$REPLICA_DIR/basebackup.log" >&2; return 1; }
-	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$REPLICA_DIR/data" -l "$REPLICA_DIR/server.log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -c port=$REPLICA_PORT -c unix_socket_directories=$REPLICA_DIR \
-		    -c logging_collector=off -c hot_standby=on" \
-		start >/dev/null || { cat "$REPLICA_DIR/server.log" >&2; return 1; }
+	pg_replica pollst_replica "-c hot_standby=on" || return 1
 	REPLICA_DSN="host=$REPLICA_DIR port=$REPLICA_PORT user=mon dbname=postgres"
-	export REPLICA_DIR REPLICA_PORT REPLICA_DSN
+	export REPLICA_DSN
 }
 
 replica_stop() {
 	[ -n "${REPLICA_DIR:-}" ] || return 0
-	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$REPLICA_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
-	rm -rf "$REPLICA_DIR"
-	unset REPLICA_DIR
+	pg_replica_stop
 	psql_q -c "SELECT pg_drop_replication_slot('pollst_replica')
 	             FROM pg_replication_slots WHERE slot_name = 'pollst_replica'" >/dev/null 2>&1 || true
 }

@@ -66,6 +66,32 @@ pg_start() {
 	export PGHOST="$PGX_PG_SOCKDIR" PGPORT="$PGX_PG_PORT" PGUSER=postgres PGDATABASE=postgres
 }
 
+# pg_replica SLOT [FLAGS]: a streaming hot standby of the pg_start cluster
+# (pg_basebackup -R, physical slot SLOT) on a free port, its socket in its own
+# temp dir; extra server FLAGS.  Exports REPLICA_DIR and REPLICA_PORT;
+# pg_replica_stop tears it down.
+pg_replica() {
+	REPLICA_DIR="$(mktemp -d /tmp/pgx-replica.XXXXXX)"
+	REPLICA_PORT="$(free_port)"
+	export REPLICA_DIR REPLICA_PORT
+	chmod 755 "$REPLICA_DIR"
+	[ "$(id -u)" = 0 ] && chown postgres: "$REPLICA_DIR"
+	as_pg_owner "$PG_BINDIR/pg_basebackup" -h "$PGX_PG_SOCKDIR" -p "$PGX_PG_PORT" -U postgres \
+		-D "$REPLICA_DIR/data" -R -X stream -c fast -C -S "$1" --no-sync \
+		>"$REPLICA_DIR/basebackup.log" 2>&1 || { cat "$REPLICA_DIR/basebackup.log" >&2; return 1; }
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$REPLICA_DIR/data" -l "$REPLICA_DIR/server.log" -w -t 60 \
+		-o "-c listen_addresses=127.0.0.1 -c port=$REPLICA_PORT -c unix_socket_directories=$REPLICA_DIR \
+		    -c logging_collector=off ${2:-}" \
+		start >/dev/null || { cat "$REPLICA_DIR/server.log" >&2; return 1; }
+}
+
+pg_replica_stop() {
+	[ -n "${REPLICA_DIR:-}" ] || return 0
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$REPLICA_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+	rm -rf "$REPLICA_DIR"
+	unset REPLICA_DIR
+}
+
 pg_stop() {
 	[ -n "${PGX_PG_DIR:-}" ] || return 0
 	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
