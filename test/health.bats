@@ -860,3 +860,12 @@ pgb_pool() {
 	assert_line --regexp '^blocking_locks critical active '
 	assert_line --regexp '^sequence_exhaustion warning active '
 }
+
+@test "a multi-line statement is one line in the terminal table" {
+	printf '%s\n' '{"type":"statements","ts":1795300000,"src":"pgx-poll","cluster":"c","status":"ok","items":[{"queryid":"1","calls_total":3,"exec_time_s_total":1.5,"mean_exec_time_s":0.5,"query":"SELECT a,\n\tb\n  FROM t\r\n WHERE x = $1"}]}' \
+		'{"type":"poll","ts":1795300001,"src":"pgx-poll","cluster":"c","loop":"once","success":true}' >"$BATS_TEST_TMPDIR/st.ndjson"
+	run pgx-report "$BATS_TEST_TMPDIR/st.ndjson"
+	assert_success
+	assert_line --regexp '^ +3 +1\.50 +500\.00  SELECT a, b FROM t WHERE x = \$1$'
+	refute_line --regexp '^\s*(FROM|WHERE) '
+}

@@ -19,11 +19,29 @@ struct view {
 };
 
 /* The last cell of a line: cut, never padded */
+/* s on one line: each run of spaces, tabs and newlines as one space (a
+ * multi-line statement would break the table), at most outlen - 1 bytes. */
+static const char *one_line(char *out, size_t outlen, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < outlen; s++) {
+		bool blank = *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r';
+
+		if (!blank)
+			out[n++] = *s;
+		else if (n && out[n - 1] != ' ')
+			out[n++] = ' ';
+	}
+	out[n] = '\0';
+	return out;
+}
+
 static void tail(FILE *f, const char *s, size_t width)
 {
-	char buf[CELL * 4];
+	char flat[1024], buf[CELL * 4];
 
-	fputs(cut_end(buf, sizeof(buf), s ? s : "-", width), f);
+	fputs(cut_end(buf, sizeof(buf), one_line(flat, sizeof(flat), s ? s : "-"), width), f);
 }
 
 /* A cell of width columns: text cut at its end, padded; or right-aligned */
