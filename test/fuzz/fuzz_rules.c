@@ -48,7 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		matcher_ready(&m);
 		if (sep && write_memfd("lines", sep + sizeof(separator) - 1,
 				       size - rules_len - (sizeof(separator) - 1), lines_path, sizeof(lines_path))) {
-			match_input(&m, lines_path, false, 1024);
+			struct pgx_progress off = { .on = false };
+
+			match_input(&m, lines_path, false, 1024, &off);
 			if (m.groups)
 				groups_emit(&m);
 			close(atoi(lines_path + strlen("/proc/self/fd/")));
