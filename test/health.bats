@@ -373,7 +373,7 @@ wait_poll_idle() {
 	grep -q 'is a superuser' <<<"$stderr" || fail "stderr: $stderr"
 	assert_equal "$(tail -1 <<<"$stderr")" 'pgx-report: error: UNKNOWN: no pgx-poll snapshot in the input (no poll record)'
 	# the server stops between the two samples of --delta: an error record, then the poll record
-	timeout 60 pgx-poll -d "$MONITOR_DSN" --delta=3s >"$BATS_TEST_TMPDIR/lost.ndjson" 2>/dev/null 3>&- &
+	timeout --foreground 60 pgx-poll -d "$MONITOR_DSN" --delta=3s >"$BATS_TEST_TMPDIR/lost.ndjson" 2>/dev/null 3>&- &
 	poll_pid=$!
 	wait_poll_idle
 	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m fast -w stop >/dev/null

@@ -191,7 +191,7 @@ role_dsn() {
 	assert_output --partial 'execute <unnamed>: /* pgx */ SELECT'
 	refute_output --regexp '(statement|execute [^:]*): (/\* pgx \*/ )?(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE|ANALYZE|VACUUM|RESET)'
 	psql_q -c "ALTER ROLE mon RESET log_statement"
-	timeout 10 pgx-poll -d "$MON_DSN" -s connections --interval 0.2 >/dev/null &
+	timeout --foreground 10 pgx-poll -d "$MON_DSN" -s connections --interval 0.2 >/dev/null &
 	pid=$!
 	wait_for 5 "SELECT string_agg(application_name, ',') FROM pg_stat_activity WHERE usename = 'mon'" pgx-poll
 	kill -TERM "$pid"
@@ -394,7 +394,7 @@ role_dsn() {
 	assert_output $'true\tnumber\ttrue\tfalse'
 	assert_equal "$(jq '.wal_bytes_per_s >= 0' <<<"$wal")" true
 	# a reset between the samples: no rates, the reason instead
-	timeout 20 pgx-poll -d "$MON_DSN" -s database,statements --delta 2s >"$BATS_TEST_TMPDIR/delta" &
+	timeout --foreground 20 pgx-poll -d "$MON_DSN" -s database,statements --delta 2s >"$BATS_TEST_TMPDIR/delta" &
 	sleep 1
 	psql_q -c "SELECT pg_stat_reset(), pg_stat_statements_reset()" >/dev/null
 	wait $!
@@ -411,7 +411,7 @@ role_dsn() {
 	# statements pg_stat_statements tells apart (IN lists of different lengths)
 	distinct() { for i in $(seq "$1" "$2"); do echo "SELECT count(*) FROM generate_series(1, 2) g WHERE g IN ($(seq -s, "$i"));"; done; }
 	distinct 1 95 | psql_q >/dev/null	# nearly full: 100 entries at most
-	timeout 60 pgx-poll -d "$MON_DSN" -s statements --delta 6s >"$BATS_TEST_TMPDIR/out" &
+	timeout --foreground 60 pgx-poll -d "$MON_DSN" -s statements --delta 6s >"$BATS_TEST_TMPDIR/out" &
 	pid=$!
 	sleep 1
 	distinct 96 160 | psql_q >/dev/null
@@ -422,7 +422,7 @@ role_dsn() {
 }
 
 @test "--schedule runs the four loops, each with its budget and its sections, and SIGTERM ends it with 0" {
-	timeout 30 pgx-poll -d "$MON_DSN" --schedule >"$BATS_TEST_TMPDIR/out" &
+	timeout --foreground 30 pgx-poll -d "$MON_DSN" --schedule >"$BATS_TEST_TMPDIR/out" &
 	pid=$!
 	sleep 2
 	kill -TERM "$pid"
@@ -437,7 +437,7 @@ role_dsn() {
 	# every line is whole: SIGTERM finished the current record
 	jq -e . "$BATS_TEST_TMPDIR/out" >/dev/null
 	# SIGINT cancels instead: exit 130
-	timeout 30 pgx-poll -d "$MON_DSN" --interval 0.2s -s connections >/dev/null &
+	timeout --foreground 30 pgx-poll -d "$MON_DSN" --interval 0.2s -s connections >/dev/null &
 	pid=$!
 	sleep 1
 	kill -INT "$pid"
@@ -446,7 +446,7 @@ role_dsn() {
 }
 
 @test "a restart during --interval gives an error record, then the loop reconnects and goes on" {
-	timeout -k 10 60 pgx-poll -d "$MON_DSN" -s connections --interval 0.5s >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	timeout --foreground -k 10 60 pgx-poll -d "$MON_DSN" -s connections --interval 0.5s >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	pid=$!
 	sleep 1.5
 	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m fast -w restart >/dev/null
@@ -476,7 +476,7 @@ role_dsn() {
 	assert_output ""
 	assert_equal "$(wc -l <<<"$stderr")" 1
 	assert_regex "$stderr" '^pgx-poll: error: connection to server at "127.0.0.1", port [0-9]+ failed: '
-	timeout 20 pgx-poll -d "$MON_DSN" -s connections --delta 2s >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	timeout --foreground 20 pgx-poll -d "$MON_DSN" -s connections --delta 2s >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	pid=$!
 	sleep 0.7
 	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m immediate -w stop >/dev/null
@@ -489,7 +489,7 @@ role_dsn() {
 }
 
 @test "a restart between --delta samples is reported as postmaster_restart instead of rates" {
-	timeout 30 pgx-poll -d "$MON_DSN" -s database,wal --delta 3s >"$BATS_TEST_TMPDIR/out" &
+	timeout --foreground 30 pgx-poll -d "$MON_DSN" -s database,wal --delta 3s >"$BATS_TEST_TMPDIR/out" &
 	pid=$!
 	sleep 0.5
 	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m fast -w restart >/dev/null
