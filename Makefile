@@ -101,8 +101,7 @@ $(BUILD)/test/mask_check: test/unit/mask_check.c $(LIBPGX)
 
 check: all $(BUILD)/test/pq_check $(BUILD)/test/mask_check $(BUILD)/test/bin/pgx-apply
 	PATH="$(CURDIR)/$(BUILD)/test/bin:$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
-	PGX_BUILD="$(CURDIR)/$(BUILD)" BATS_TEST_TIMEOUT="$${BATS_TEST_TIMEOUT:-600}" \
-	$(BATS) --timing $(BATS_FLAGS) $(TESTS)
+	PGX_BUILD="$(CURDIR)/$(BUILD)" $(BATS) --timing $(BATS_FLAGS) $(TESTS)
 
 # The same suite, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
