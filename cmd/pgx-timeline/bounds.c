@@ -245,6 +245,24 @@ static double run_began(const struct timeline *t)
 	return last && t->ctr.create - last->start < 5.0 ? last->start : t->ctr.create;
 }
 
+static bool any_proc(const struct proc_span *p)
+{
+	return p != NULL;
+}
+
+/* Docker's StartedAt, unless the kernel saw the container's first exec
+ * earlier: a busy daemon stamps StartedAt after the entrypoint has begun. */
+static void find_started(const struct timeline *t, struct bounds *b)
+{
+	const struct proc_span *first = t->ctr.create != NO_TIME ?
+		first_proc(t, any_proc, t->ctr.create) : NULL;
+
+	if (first && first->start < t->ctr.start)
+		set_moment(&b->started, first->start, "trace");
+	else
+		set_moment(&b->started, t->ctr.start, "docker");
+}
+
 void find_bounds(const struct timeline *t, struct bounds *b)
 {
 	struct moment *all[] = { &b->built, &b->started, &b->initdb_exec, &b->initdb_exit, &b->temp_ready,
@@ -261,7 +279,7 @@ void find_bounds(const struct timeline *t, struct bounds *b)
 			set_moment(&b->built, t->build.end, "docker");
 	}
 	if (t->ctr.start != NO_TIME)
-		set_moment(&b->started, t->ctr.start, "docker");
+		find_started(t, b);
 	find_initdb(t, b);
 	after = last_known((const struct moment *const[]){ &b->initdb_exit }, 1, b->start);
 	find_temp_server(t, b, after);
