@@ -551,6 +551,7 @@ role_dsn() {
 	for i in 1 2 3; do
 		pgx-poll -d "$MON_DSN" >/dev/null
 	done
+	pgx-poll -d "$MON_DSN" --explain "SELECT count(*) FROM pg_class" >/dev/null
 	psql_q -c "SELECT 'the user''s own statement'" >/dev/null
 	run --separate-stderr timeout 30 pgx-poll -d "$MON_DSN" -s statements -n 100
 	assert_success
@@ -558,6 +559,7 @@ role_dsn() {
 	# pgx's texts start with its mark; none of them is ranked or in other
 	jq -e '[.items[].query | select(startswith("/* pgx */"))] | length == 0' <<<"$rec"
 	jq -e '[.items[].query | select(test("pg_stat_statements\\(true\\)"))] | length == 0' <<<"$rec"
+	jq -e '[.items[].query | select(test("^(EXPLAIN|BEGIN|ROLLBACK|SAVEPOINT)"))] | length == 0' <<<"$rec"
 	jq -e 'any(.items[]; .query == "SELECT $1")' <<<"$rec"
 	jq -e '.pgx_self.count > 5 and .pgx_self.calls_total >= 3 and .pgx_self.exec_time_s_total > 0' <<<"$rec"
 	run --separate-stderr timeout 30 pgx-poll -d "$MON_DSN" -s statements -n 100 --include-self

@@ -314,8 +314,8 @@ bool cluster_try_value(struct cluster *c, const struct param *p, char **canonica
 	bool ok;
 
 	*canonical = *why = NULL;
-	PQclear(PQexec(c->conn, "BEGIN"));
-	res = PQexecParams(c->conn, "SELECT pg_catalog.set_config($1, $2, true),"
+	PQclear(PQexec(c->conn, PGX_SQL_MARK "BEGIN"));
+	res = PQexecParams(c->conn, PGX_SQL_MARK "SELECT pg_catalog.set_config($1, $2, true),"
 			   " pg_catalog.current_setting($1)", 2, NULL, args, NULL, NULL, 0);
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
 	if (ok)
@@ -324,7 +324,7 @@ bool cluster_try_value(struct cluster *c, const struct param *p, char **canonica
 		*why = pq_one_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?:
 				   PQerrorMessage(c->conn));
 	PQclear(res);
-	PQclear(PQexec(c->conn, "ROLLBACK"));
+	PQclear(PQexec(c->conn, PGX_SQL_MARK "ROLLBACK"));
 	return ok;
 }
 

@@ -52,11 +52,11 @@ static bool alter_system(PGconn *conn, struct param *p, const char *value)
 	bool ok = false;
 
 	if (ident && (!value || lit)) {
-		sql = pgx_xmalloc(strlen(ident) + (lit ? strlen(lit) : 0) + 32);
+		sql = pgx_xmalloc(strlen(ident) + (lit ? strlen(lit) : 0) + 48);
 		if (lit)
-			sprintf(sql, "ALTER SYSTEM SET %s = %s", ident, lit);
+			sprintf(sql, PGX_SQL_MARK "ALTER SYSTEM SET %s = %s", ident, lit);
 		else
-			sprintf(sql, "ALTER SYSTEM RESET %s", ident);
+			sprintf(sql, PGX_SQL_MARK "ALTER SYSTEM RESET %s", ident);
 		res = PQexec(conn, sql);
 		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 		free(sql);
@@ -74,7 +74,7 @@ static bool alter_system(PGconn *conn, struct param *p, const char *value)
 
 static bool reload(PGconn *conn, char **why)
 {
-	PGresult *res = PQexec(conn, "SELECT pg_catalog.pg_reload_conf()");
+	PGresult *res = PQexec(conn, PGX_SQL_MARK "SELECT pg_catalog.pg_reload_conf()");
 	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 
 	if (!ok)
@@ -87,7 +87,7 @@ static bool reload(PGconn *conn, char **why)
 static enum seen look(PGconn *conn, const struct param *p, const char *expect, char **shown)
 {
 	const char *args[1] = { p->name };
-	PGresult *res = PQexecParams(conn, "SELECT setting, pending_restart, current_setting(name),"
+	PGresult *res = PQexecParams(conn, PGX_SQL_MARK "SELECT setting, pending_restart, current_setting(name),"
 				     " reset_val FROM pg_catalog.pg_settings WHERE name = $1",
 				     1, NULL, args, NULL, NULL, 0);
 	enum seen s = SEEN_OTHER;
@@ -415,7 +415,7 @@ static bool took_effect(const struct param *p)
 static bool drifted(struct cluster *c, const struct changeset *cs, struct param *p)
 {
 	const char *args[1] = { p->name };
-	PGresult *res = PQexecParams(c->probe, "SELECT setting, current_setting(name) FROM"
+	PGresult *res = PQexecParams(c->probe, PGX_SQL_MARK "SELECT setting, current_setting(name) FROM"
 				     " pg_catalog.pg_settings WHERE name = $1", 1, NULL, args, NULL, NULL, 0);
 	char *prior = prior_expect(c, cs, p), buf[1024];
 	bool moved = false;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
+#include "pgx_pq.h"
 #include "explain.h"
 
 #define CANDIDATE_QUERIES 10	/* top pg_stat_statements queries tried per table */
@@ -59,11 +60,13 @@ static PGresult *adv_query(struct advice_ctx *c, const char *what, const char *s
 {
 	PGconn *conn = c->pc->conn;
 	PGresult *res;
-	char *msg = NULL;
+	char *msg = NULL, *marked;
 
 	if (!explain_command(conn, "SAVEPOINT pgx_advice", &msg))
 		goto failed;
-	res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+	marked = pgx_sql_marked(sql);
+	res = PQexecParams(conn, marked, n, NULL, params, NULL, NULL, 0);
+	free(marked);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK) {
 		explain_command(conn, "RELEASE SAVEPOINT pgx_advice", NULL);
 		return res;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include "pgx.h"
+#include "pgx_pq.h"
 #include "poll.h"
 #include "explain.h"
 
@@ -41,9 +42,11 @@ char *explain_error(PGconn *conn, const PGresult *res)
 
 bool explain_command(PGconn *conn, const char *sql, char **err)
 {
-	PGresult *res = PQexec(conn, sql);
+	char *marked = pgx_sql_marked(sql);
+	PGresult *res = PQexec(conn, marked);
 	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
+	free(marked);
 	if (!ok && err)
 		*err = explain_error(conn, res);
 	PQclear(res);
@@ -55,12 +58,12 @@ bool explain_command(PGconn *conn, const char *sql, char **err)
  * first element of the JSON array (the object with "Plan"), or NULL. */
 json_t *explain_json(PGconn *conn, const char *options, const char *sql, char **err)
 {
-	size_t n = strlen(options) + strlen(sql) + 16;
+	size_t n = strlen(PGX_SQL_MARK) + strlen(options) + strlen(sql) + 16;
 	char *text = pgx_xmalloc(n);
 	PGresult *res;
 	json_t *doc = NULL, *plan = NULL;
 
-	snprintf(text, n, "EXPLAIN (%s) %s", options, sql);
+	snprintf(text, n, PGX_SQL_MARK "EXPLAIN (%s) %s", options, sql);
 	res = PQexecParams(conn, text, 0, NULL, NULL, NULL, NULL, 0);
 	free(text);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
+#include "pgx_pq.h"
 #include "poll.h"
 #include "explain.h"
 
@@ -259,7 +260,7 @@ static char *text_array(const json_t *items)
  * function outside pg_catalog in SQL, PL/pgSQL or another PL can call
  * anything, whatever it is declared. */
 static const char sql_judge[] =
-	"WITH called AS (\n"
+	PGX_SQL_MARK "WITH called AS (\n"
 	"  SELECT s AS nsp, f AS name, k AS construct\n"
 	"    FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]),\n"
 	"                    pg_catalog.unnest($5::bool[])) u(s, f, k)),\n"
