@@ -1,5 +1,6 @@
 /* progress.c - one line of progress on stderr, redrawn in place with "\r"
  * a few times a second and erased before anything else is written there */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -109,12 +110,12 @@ void pgx_progress_end(struct pgx_progress *p)
 
 /* ---- the parts of a line ---- */
 
-void pgx_progress_format_bytes(char *out, size_t outlen, double bytes)
+void pgx_format_bytes(char *out, size_t outlen, double bytes)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
 	size_t u = 0;
 
-	while (bytes >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+	while (fabs(bytes) >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
 		bytes /= 1024;
 		u++;
 	}
@@ -147,13 +148,13 @@ void pgx_progress_bytes(struct pgx_progress *p, const char *name, unsigned long 
 	char done_s[32], total_s[32], rate_s[32], left_s[32];
 
 	name = base_name(name);	/* the line must fit one row */
-	pgx_progress_format_bytes(done_s, sizeof(done_s), (double)done);
-	pgx_progress_format_bytes(rate_s, sizeof(rate_s), rate);
+	pgx_format_bytes(done_s, sizeof(done_s), (double)done);
+	pgx_format_bytes(rate_s, sizeof(rate_s), rate);
 	if (!total) {
 		pgx_progress_show(p, "%s: %s, %lu lines, %s/s", name, done_s, lines, rate_s);
 		return;
 	}
-	pgx_progress_format_bytes(total_s, sizeof(total_s), (double)total);
+	pgx_format_bytes(total_s, sizeof(total_s), (double)total);
 	if (rate > 0 && total > done)
 		pgx_progress_format_duration(left_s, sizeof(left_s), (total - done) / rate);
 	else

@@ -30,18 +30,6 @@ static void esc(FILE *f, const char *s)
 	}
 }
 
-static void fmt_bytes(char *buf, size_t n, double b)
-{
-	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	int i = 0;
-
-	while (fabs(b) >= 1024 && i < 5) {
-		b /= 1024;
-		i++;
-	}
-	snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", b, u[i]);
-}
-
 static void fmt_age(char *buf, size_t n, double s)
 {
 	if (s < 60)
@@ -113,7 +101,7 @@ static void td(struct page *p, const json_t *obj, const char *key, enum cell kin
 		fprintf(p->f, "%lld", (long long)json_integer_value(v));
 	} else if (num && jnum(obj, key, &d)) {
 		switch (kind) {
-		case C_BYTES: fmt_bytes(buf, sizeof(buf), d); break;
+		case C_BYTES: pgx_format_bytes(buf, sizeof(buf), d); break;
 		case C_AGE: fmt_age(buf, sizeof(buf), d); break;
 		case C_TS: fmt_ts(buf, sizeof(buf), d); break;
 		case C_PCT: snprintf(buf, sizeof(buf), "%.1f%%", d); break;
@@ -263,7 +251,7 @@ static void svg_bars(struct page *p, const char *const *labels, const double *va
 		double bw = max > 0 ? (w - lw - 110) * vals[i] / max : 0;
 
 		if (bytes)
-			fmt_bytes(buf, sizeof(buf), vals[i]);
+			pgx_format_bytes(buf, sizeof(buf), vals[i]);
 		else
 			snprintf(buf, sizeof(buf), "%.4g", vals[i]);
 		fprintf(p->f, "<text x=\"%d\" y=\"%zu\" text-anchor=\"end\">", lw - 6, i * (size_t)h + 15);
@@ -349,7 +337,7 @@ static void overview(struct page *p)
 			hit += v, read += w;
 	}
 	if (has_size) {
-		fmt_bytes(buf, sizeof(buf), size);
+		pgx_format_bytes(buf, sizeof(buf), size);
 		card(p, "database size", buf, false);
 	}
 	if (hit + read > 0) {
