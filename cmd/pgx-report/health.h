@@ -19,6 +19,8 @@ struct snapshot {
 	json_t *alert_summary;	/* the latest, or NULL: alerts never evaluated */
 	json_t *slow;		/* [slow_query records] */
 	json_t *errors;		/* [error records] */
+	json_t *history;	/* [every pgx-poll record, input order] when
+				 * kept (the HTML page's time series), else NULL */
 	const char *cluster;	/* borrowed from a record */
 	double ts;		/* latest ts seen */
 	size_t nhealth;		/* records of pgx-poll types */
@@ -29,6 +31,7 @@ struct snapshot {
 /* snapshot.c */
 bool health_type(const char *type);	/* a record type pgx-poll writes */
 void snapshot_init(struct snapshot *s);
+void snapshot_keep_history(struct snapshot *s);	/* before snapshot_load */
 void snapshot_add(struct snapshot *s, json_t *rec);	/* takes the reference */
 /* Read files (or stdin when nfiles == 0); reports malformed lines. */
 void snapshot_load(struct snapshot *s, char *const *files, size_t nfiles);
@@ -47,6 +50,7 @@ const char *jstr(const json_t *obj, const char *path);
 /* prom.c, html.c, htable.c */
 void prom_render(FILE *f, const struct snapshot *s, long top);
 void html_render(FILE *f, const struct snapshot *s, long top);
+void html_esc(FILE *f, const char *s);	/* text and attribute values */
 void health_table_render(FILE *f, const struct snapshot *s, long top);
 
 /* health.c: the report entry point for health input.  Returns -1 when the

@@ -43,7 +43,14 @@ void snapshot_free(struct snapshot *s)
 	json_decref(s->alert_summary);
 	json_decref(s->slow);
 	json_decref(s->errors);
+	json_decref(s->history);
 	memset(s, 0, sizeof(*s));
+}
+
+void snapshot_keep_history(struct snapshot *s)
+{
+	if (!s->history)
+		s->history = json_array();
 }
 
 static void add_section(struct snapshot *s, const char *type, json_t *rec)
@@ -57,6 +64,8 @@ static void add_section(struct snapshot *s, const char *type, json_t *rec)
 	}
 	json_object_set(by_db, db ? db : "", rec);
 	s->nhealth++;
+	if (s->history)
+		json_array_append(s->history, rec);
 	if (!s->cluster || !strcmp(type, "poll"))
 		s->cluster = pgx_rec_str(rec, "cluster");
 }
