@@ -306,3 +306,32 @@ pgb_pool() {
 	assert_output --regexp '<p class=warn>Degraded: sequences &mdash; [^<]*</p>'
 	assert_output --partial '<td>public.m</td><td>range</td>'
 }
+
+# rates CASE: the commits/s drawn for samples "ts:xact_commit_total:stats_reset_ts ..."
+rates() {
+	local s ts v r
+	for s in $1; do
+		IFS=: read -r ts v r <<<"$s"
+		printf '{"type":"database","ts":%s,"cluster":"c","db":"d","xact_commit_total":%s,"stats_reset_ts":%s}\n' \
+			"$((1795000000 + ts))" "$v" "$r"
+	done >"$BATS_TEST_TMPDIR/case.ndjson"
+	pgx-report -f html "$BATS_TEST_TMPDIR/case.ndjson" >"$BATS_TEST_TMPDIR/case.html"
+	sed -n '/id="trend-[0-9]*-tps"/,/<\/figure>/p' "$BATS_TEST_TMPDIR/case.html" |
+		grep -oE '<title>commits at [^<]*: [^<]*</title>|>reset</text>' |
+		sed -E 's/.*: ([^<]*)<\/title>/\1/; s/>reset<\/text>/reset/' | sort | tr '\n' ' '
+}
+
+@test "rates between samples, table-driven: resets, statistics resets, duplicates, uneven intervals" {
+	while IFS='|' read -r samples expected; do
+		[ -n "$samples" ] || continue
+		got="$(rates "$samples")"
+		[ "$got" = "$expected" ] || fail "samples $samples: got '$got', expected '$expected'"
+	done <<-'CASES'
+	0:0:1 1:100:1 3:300:1|100/s 100/s 
+	0:100:1 1:50:1 2:150:1|100/s reset 
+	0:0:1 1:100:1 2:150:2 3:250:2|100/s 100/s reset 
+	0:0:1 1:100:1 1:100:1 2:300:1|100/s 200/s 
+	0:0:null 2:1000:null|500/s 
+	0:5:1 10:5:1|0/s 
+	CASES
+}
