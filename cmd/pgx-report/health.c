@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "pgx.h"
 #include "health.h"
+#include "trend.h"
 
 /* Put standard input in an anonymous file on descriptor 0, so it can be
  * read twice: once to see what it is, once by the view that renders it. */
@@ -180,7 +181,7 @@ static int report_snapshot(char *const *files, size_t nfiles, enum health_format
 
 	snapshot_init(&s);
 	if (fmt == HF_HTML)
-		snapshot_keep_history(&s);
+		snapshot_keep_history(&s, trend_slim);
 	snapshot_load(&s, files, nfiles);
 	status = snapshot_status(&s);
 	if (status == PGX_EXIT_INTERRUPTED) {

@@ -19,8 +19,11 @@ struct snapshot {
 	json_t *alert_summary;	/* the latest, or NULL: alerts never evaluated */
 	json_t *slow;		/* [slow_query records] */
 	json_t *errors;		/* [error records] */
-	json_t *history;	/* [every pgx-poll record, input order] when
-				 * kept (the HTML page's time series), else NULL */
+	json_t *history;	/* [what keep() made of each pgx-poll record,
+				 * input order] when kept (time series), else NULL */
+	json_t *(*keep)(const json_t *rec);	/* a new record, or NULL */
+	json_t *by_cluster;	/* {cluster: {type: {db: record}}}, the
+				 * latest, when history is kept */
 	const char *cluster;	/* borrowed from a record */
 	double ts;		/* latest ts seen */
 	size_t nhealth;		/* records of pgx-poll types */
@@ -31,7 +34,9 @@ struct snapshot {
 /* snapshot.c */
 bool health_type(const char *type);	/* a record type pgx-poll writes */
 void snapshot_init(struct snapshot *s);
-void snapshot_keep_history(struct snapshot *s);	/* before snapshot_load */
+/* Before snapshot_load: keep keep(rec) of every pgx-poll record, and the
+ * latest records of each cluster apart */
+void snapshot_keep_history(struct snapshot *s, json_t *(*keep)(const json_t *rec));
 void snapshot_add(struct snapshot *s, json_t *rec);	/* takes the reference */
 /* Read files (or stdin when nfiles == 0); reports malformed lines. */
 void snapshot_load(struct snapshot *s, char *const *files, size_t nfiles);

@@ -1055,6 +1055,9 @@ static void trends_panel(struct page *p, const struct trends *tr)
 	int seq = 0;
 
 	panel_begin(p, "trends", "Trends");
+	if (!tr->clusters.n)
+		note(p, "No record the time series read (database, connections, wal, replication, "
+			"checkpoints, vacuum) in the input.");
 	for (size_t i = 0; i < tr->clusters.n; i++) {
 		const struct trend_cluster *cl = &tr->clusters.v[i];
 
@@ -1163,55 +1166,64 @@ static const char css[] =
 	"vertical-align:middle;margin-right:5px}"
 	".c0{stroke:#0072b2;fill:#0072b2}.sw.c0{background:#0072b2}.c1{stroke:#e69f00;fill:#e69f00}.sw.c1{background:#e69f00}.c2{stroke:#009e73;fill:#009e73}.sw.c2{background:#009e73}.c3{stroke:#d55e00;fill:#d55e00}.sw.c3{background:#d55e00}.c4{stroke:#cc79a7;fill:#cc79a7}.sw.c4{background:#cc79a7}.c5{stroke:#56b4e9;fill:#56b4e9}.sw.c5{background:#56b4e9}.c6{stroke:#6b4c9a;fill:#6b4c9a}.sw.c6{background:#6b4c9a}.c7{stroke:#666666;fill:#666666}.sw.c7{background:#666666}";
 
-/* The cluster of the newest record: the one the panels show */
-static const char *newest_cluster(const json_t *history)
+static double newest_ts(const json_t *types)
 {
-	const char *cluster = NULL;
+	const char *type, *db;
+	json_t *by_db, *rec;
 	double newest = -1;
-	json_t *rec;
-	size_t i;
 
-	json_array_foreach(history, i, rec)
-		if (pgx_rec_ts(rec) >= newest) {
-			newest = pgx_rec_ts(rec);
-			cluster = pgx_rec_str(rec, "cluster");
-		}
-	return cluster ? cluster : "";
+	json_object_foreach((json_t *)types, type, by_db)
+		json_object_foreach(by_db, db, rec)
+			if (pgx_rec_ts(rec) > newest)
+				newest = pgx_rec_ts(rec);
+	return newest;
 }
 
-static bool of_cluster(const json_t *rec, const char *cluster)
+/* The cluster of the newest record: the one the panels show */
+static const char *newest_cluster(const json_t *by_cluster)
 {
-	const char *c = pgx_rec_str(rec, "cluster");
+	const char *cluster = "", *name;
+	double newest = -1;
+	json_t *types;
 
-	return !strcmp(c ? c : "", cluster);
+	json_object_foreach((json_t *)by_cluster, name, types)
+		if (newest_ts(types) >= newest) {
+			newest = newest_ts(types);
+			cluster = name;
+		}
+	return cluster;
 }
 
-/* Only the records of one cluster, for the panels of an input of several */
+/* The latest records of one cluster, for the panels of an input of several */
 static void cluster_view(struct snapshot *view, const struct snapshot *s, const char *cluster)
 {
-	const char *k;
-	json_t *rec;
-	size_t i;
+	json_t *types = json_object_get(s->by_cluster, cluster), *by_db, *rec;
+	const char *k, *type, *db;
 
 	snapshot_init(view);
-	json_array_foreach(s->history, i, rec)
-		if (of_cluster(rec, cluster))
+	json_object_foreach(types, type, by_db)
+		json_object_foreach(by_db, db, rec)
 			snapshot_add(view, json_incref(rec));
 	json_object_update(view->sql, s->sql);
 	json_object_foreach(s->alerts, k, rec)
-		if (!pgx_rec_str(rec, "cluster") || of_cluster(rec, cluster))
+		if (!pgx_rec_str(rec, "cluster") || !strcmp(pgx_rec_str(rec, "cluster"), cluster))
 			json_object_set(view->alerts, k, rec);
 	view->alert_summary = json_incref(s->alert_summary);
 	json_array_extend(view->slow, s->slow);
 	json_array_extend(view->errors, s->errors);
 }
 
-static void several_clusters_note(struct page *p, const struct trends *tr, const char *shown)
+static void several_clusters_note(struct page *p, const json_t *by_cluster, const char *shown)
 {
-	fprintf(p->f, "<p class=warn>This input holds samples of %zu clusters (", tr->clusters.n);
-	for (size_t i = 0; i < tr->clusters.n; i++) {
-		fputs(i ? ", " : "", p->f);
-		html_esc(p->f, *tr->clusters.v[i].name ? tr->clusters.v[i].name : "(no label)");
+	const char *name;
+	json_t *types;
+	bool first = true;
+
+	fprintf(p->f, "<p class=warn>This input holds samples of %zu clusters (", json_object_size(by_cluster));
+	json_object_foreach((json_t *)by_cluster, name, types) {
+		fputs(first ? "" : ", ", p->f);
+		html_esc(p->f, *name ? name : "(no label)");
+		first = false;
 	}
 	fputs("). The panels show ", p->f);
 	html_esc(p->f, *shown ? shown : "(no label)");
@@ -1270,14 +1282,14 @@ void html_render(FILE *f, const struct snapshot *s, long top)
 	const char *shown = NULL;
 
 	trends_build(&tr, s->history);
-	if (tr.clusters.n > 1) {
-		shown = newest_cluster(s->history);
+	if (json_object_size(s->by_cluster) > 1) {
+		shown = newest_cluster(s->by_cluster);
 		cluster_view(&view, s, shown);
 		p.s = &view;
 	}
 	head(&p, p.s->cluster ? p.s->cluster : "PostgreSQL");
 	if (shown)
-		several_clusters_note(&p, &tr, shown);
+		several_clusters_note(&p, s->by_cluster, shown);
 	panels(&p, &tr);
 	fputs("</main></body></html>\n", f);
 	if (shown)

@@ -44,13 +44,43 @@ void snapshot_free(struct snapshot *s)
 	json_decref(s->slow);
 	json_decref(s->errors);
 	json_decref(s->history);
+	json_decref(s->by_cluster);
 	memset(s, 0, sizeof(*s));
 }
 
-void snapshot_keep_history(struct snapshot *s)
+void snapshot_keep_history(struct snapshot *s, json_t *(*keep)(const json_t *rec))
 {
-	if (!s->history)
+	s->keep = keep;
+	if (!s->history) {
 		s->history = json_array();
+		s->by_cluster = json_object();
+	}
+}
+
+/* by_cluster[cluster][type][db] = rec */
+static void add_to_cluster(struct snapshot *s, const char *type, json_t *rec)
+{
+	const char *cluster = pgx_rec_str(rec, "cluster"), *db = pgx_rec_str(rec, "db");
+	json_t *types = json_object_get(s->by_cluster, cluster ? cluster : ""), *by_db;
+
+	if (!types) {
+		types = json_object();
+		json_object_set_new(s->by_cluster, cluster ? cluster : "", types);
+	}
+	if (!(by_db = json_object_get(types, type))) {
+		by_db = json_object();
+		json_object_set_new(types, type, by_db);
+	}
+	json_object_set(by_db, db ? db : "", rec);
+}
+
+static void keep_history(struct snapshot *s, const char *type, json_t *rec)
+{
+	json_t *kept = s->keep(rec);
+
+	if (kept)
+		json_array_append_new(s->history, kept);
+	add_to_cluster(s, type, rec);
 }
 
 static void add_section(struct snapshot *s, const char *type, json_t *rec)
@@ -65,7 +95,7 @@ static void add_section(struct snapshot *s, const char *type, json_t *rec)
 	json_object_set(by_db, db ? db : "", rec);
 	s->nhealth++;
 	if (s->history)
-		json_array_append(s->history, rec);
+		keep_history(s, type, rec);
 	if (!s->cluster || !strcmp(type, "poll"))
 		s->cluster = pgx_rec_str(rec, "cluster");
 }

@@ -449,6 +449,71 @@ static size_t sample_count(const json_t *by_type, double *t0, double *t1)
 	return best;
 }
 
+/* What the series read of each record type: a capture of a day keeps
+ * these few numbers of each sample, not its settings and statements. */
+struct slim_spec {
+	const char *type, *const *keys, *list, *const *item_keys;
+};
+
+static const char *const common_keys[] = { "type", "ts", "cluster", "db", "status", "missing",
+					    "stats_reset_ts", NULL };
+static const char *const database_keys[] = { "xact_commit_total", "xact_rollback_total",
+					     "tup_returned_total", "tup_fetched_total",
+					     "tup_inserted_total", "tup_updated_total",
+					     "tup_deleted_total", "blks_hit_total", "blks_read_total", NULL };
+static const char *const connections_keys[] = { "by_state", NULL };
+static const char *const wal_keys[] = { "wal_bytes_total", NULL };
+static const char *const checkpoint_keys[] = { "checkpoints_timed_total", "checkpoints_req_total", NULL };
+static const char *const replication_keys[] = { "role", "replay_lag_bytes", NULL };
+static const char *const replica_keys[] = { "application_name", "replay_lag_bytes", NULL };
+static const char *const table_keys[] = { "relation", "n_dead_tup", NULL };
+static const char *const no_keys[] = { NULL };
+
+static const struct slim_spec slim_specs[] = {
+	{ "database", database_keys, NULL, NULL },
+	{ "connections", connections_keys, NULL, NULL },
+	{ "wal", wal_keys, NULL, NULL },
+	{ "checkpoints", checkpoint_keys, NULL, NULL },
+	{ "replication", replication_keys, "replicas", replica_keys },
+	{ "vacuum", no_keys, "tables", table_keys },
+};
+
+static void copy_keys(json_t *dst, const json_t *src, const char *const *keys)
+{
+	for (; *keys; keys++)
+		if (json_object_get(src, *keys))
+			json_object_set(dst, *keys, json_object_get(src, *keys));
+}
+
+json_t *trend_slim(const json_t *rec)
+{
+	const char *type = pgx_rec_type(rec);
+
+	for (size_t i = 0; type && i < sizeof(slim_specs) / sizeof(slim_specs[0]); i++) {
+		const struct slim_spec *sp = &slim_specs[i];
+		json_t *out, *items, *it;
+		size_t j;
+
+		if (strcmp(type, sp->type))
+			continue;
+		out = json_object();
+		copy_keys(out, rec, common_keys);
+		copy_keys(out, rec, sp->keys);
+		if (!sp->list)
+			return out;
+		items = json_array();
+		json_array_foreach(json_object_get(rec, sp->list), j, it) {
+			json_t *slim = json_object();
+
+			copy_keys(slim, it, sp->item_keys);
+			json_array_append_new(items, slim);
+		}
+		json_object_set_new(out, sp->list, items);
+		return out;
+	}
+	return NULL;
+}
+
 /* {cluster: {type: [records]}} in order of first appearance */
 static json_t *by_cluster(const json_t *history)
 {

@@ -38,7 +38,9 @@ struct trends {
 	VEC(struct trend_cluster) clusters;
 };
 
-/* trend.c: from every pgx-poll record of the input (any order) */
+/* trend.c: from the pgx-poll records of the input (any order), each as
+ * trend_slim made it (NULL: a record the series do not read) */
+json_t *trend_slim(const json_t *rec);
 void trends_build(struct trends *tr, const json_t *history);
 void trends_free(struct trends *tr);
 const char *trend_state_label(const char *state);	/* by_state key as shown */
