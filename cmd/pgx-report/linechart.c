@@ -18,6 +18,7 @@
 #define BOTTOM 28
 #define COLOURS 8	/* classes c0..c7 in html.c's style sheet */
 #define MARKERS_MAX 60	/* points with a marker and a tooltip, per line */
+#define RESET_LABEL_W 40
 
 struct frame {
 	double t0, t1, lo, hi;
@@ -187,15 +188,23 @@ static void x_grid(FILE *f, const struct frame *fr)
 		LEFT, H - BOTTOM, W - RIGHT, H - BOTTOM);
 }
 
+/* A dashed line at each reset; its label only where it does not overlap
+ * the previous one */
 static void resets(FILE *f, const struct trend_chart *c, const struct frame *fr)
 {
+	double labelled = -INFINITY;
+
 	for (size_t i = 0; i < c->resets.n; i++) {
 		double x = x_of(fr, c->resets.v[i]);
 
 		fprintf(f, "<g class=reset><title>counter reset before this sample: no rate for "
-			"the interval</title><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
-			"<text x=\"%.1f\" y=\"%d\">reset</text></g>\n",
-			x, TOP, x, H - BOTTOM, x + 3, TOP + 10);
+			"the interval</title><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>",
+			x, TOP, x, H - BOTTOM);
+		if (x - labelled >= RESET_LABEL_W) {
+			fprintf(f, "<text x=\"%.1f\" y=\"%d\">reset</text>", x + 3, TOP + 10);
+			labelled = x;
+		}
+		fputs("</g>\n", f);
 	}
 }
 

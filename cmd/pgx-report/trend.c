@@ -299,6 +299,24 @@ static void replication_chart(struct trend_chart *c, const json_t *by_type, cons
 	free(r.v);
 }
 
+/* Clients queued in each PgBouncer pool */
+static void pgbouncer_chart(struct trend_chart *c, const json_t *by_type)
+{
+	struct recs r = recs_of(by_type, "pgbouncer");
+	double v;
+
+	for (size_t i = 0; i < r.n; i++) {
+		json_t *it;
+		size_t j;
+
+		json_array_foreach(json_object_get(r.v[i], "pools"), j, it)
+			if (jstr(it, "database") && jnum(it, "cl_waiting", &v))
+				point(line_get(c, jstr(it, "database")), pgx_rec_ts(r.v[i]), v);
+		pad(c, 0, pgx_rec_ts(r.v[i]));
+	}
+	free(r.v);
+}
+
 static double line_max(const struct trend_line *l)
 {
 	double m = -INFINITY;
@@ -418,6 +436,11 @@ static void cluster_charts(struct trend_cluster *cl, const json_t *by_type)
 	dead_tuple_chart(c = chart_new(cl, "dead", "Dead tuples, top tables",
 				       "n_dead_tup of the tables with the most at any sample", TU_COUNT), by_type);
 	explain_empty(c, by_type, "vacuum", "no table in the vacuum records");
+	if (!json_object_get(by_type, "pgbouncer"))
+		return;
+	pgbouncer_chart(c = chart_new(cl, "pgbouncer", "PgBouncer clients waiting",
+				      "SHOW POOLS cl_waiting, by database", TU_COUNT), by_type);
+	explain_empty(c, by_type, "pgbouncer", "no pool in the pgbouncer records");
 }
 
 /* Distinct sample times of the section sampled most often */
@@ -467,6 +490,7 @@ static const char *const checkpoint_keys[] = { "checkpoints_timed_total", "check
 static const char *const replication_keys[] = { "role", "replay_lag_bytes", NULL };
 static const char *const replica_keys[] = { "application_name", "replay_lag_bytes", NULL };
 static const char *const table_keys[] = { "relation", "n_dead_tup", NULL };
+static const char *const pool_keys[] = { "database", "cl_waiting", NULL };
 static const char *const no_keys[] = { NULL };
 
 static const struct slim_spec slim_specs[] = {
@@ -476,6 +500,7 @@ static const struct slim_spec slim_specs[] = {
 	{ "checkpoints", checkpoint_keys, NULL, NULL },
 	{ "replication", replication_keys, "replicas", replica_keys },
 	{ "vacuum", no_keys, "tables", table_keys },
+	{ "pgbouncer", no_keys, "pools", pool_keys },
 };
 
 static void copy_keys(json_t *dst, const json_t *src, const char *const *keys)
