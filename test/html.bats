@@ -179,6 +179,11 @@ screenshot() {
 	assert_output --partial 'One sample: time series need two or more (pgx-poll --interval, several snapshot files, or a directory of them).'
 	refute_output --partial '<svg class=chart'
 	refute_output --partial '<figure class=trend'
+	assert_output --partial '<p class=note>archive_mode is off: WAL is not archived.</p>'
+	# the seed's archiver: a failure yesterday, a success a minute ago
+	run -0 pgx-report -f html "$F"
+	assert_output --partial '<p class=note>Archiving works: the last attempt succeeded.</p>'
+	assert_output --partial '<td>00000001000000030000004A</td><td class=n>1m 00s ago</td><td>000000010000000300000010</td><td class=n>23h 53m ago</td>'
 }
 
 @test "statistics reset between samples: no rate across it, a reset mark, never a negative rate" {
@@ -309,6 +314,9 @@ pgb_pool() {
 	assert_output --partial '<td>public.s1</td>'
 	refute_output --partial '<td>public.s2</td>'
 	assert_output --regexp '<p class=warn>Degraded: sequences &mdash; [^<]*</p>'
+	# and at a glance in the overview, one line per section
+	assert_output --regexp '<div class=warn>Sections not fully read:<ul>.*<li>io: pg_stat_io needs PostgreSQL 16</li>'
+	assert_output --regexp '<li>sequences \(postgres\): [^<]+</li>'
 	assert_output --partial '<td>public.m</td><td>range</td>'
 }
 

@@ -308,6 +308,45 @@ static void alerts_card(struct page *p)
 	card(p, "alerts firing", buf, firing_count(p->s, NULL) > 0);
 }
 
+/* The first reason of a record that is not ok, or NULL */
+static const char *degraded_reason(const json_t *rec)
+{
+	const char *st = jstr(rec, "status");
+	const char *why = jstr(json_array_get(json_object_get(rec, "missing"), 0), "why");
+
+	if (!st || !strcmp(st, "ok"))
+		return NULL;
+	return why ? why : st;
+}
+
+/* Every section not fully read, with its first reason, at a glance */
+static void degraded_summary(struct page *p)
+{
+	json_t *by_db, *rec;
+	const char *type, *db;
+	bool open = false;
+
+	json_object_foreach(p->s->sections, type, by_db)
+		json_object_foreach(by_db, db, rec) {
+			if (!degraded_reason(rec))
+				continue;
+			fputs(open ? "<li>" : "<div class=warn>Sections not fully read:<ul><li>", p->f);
+			open = true;
+			html_esc(p->f, type);
+			if (*db) {
+				fputs(" (", p->f);
+				html_esc(p->f, db);
+				fputs(")", p->f);
+			}
+			fputs(": ", p->f);
+			html_esc(p->f, degraded_reason(rec));
+			fputs("</li>", p->f);
+			break;	/* one line per section */
+		}
+	if (open)
+		fputs("</ul></div>\n", p->f);
+}
+
 static void overview(struct page *p)
 {
 	static const char *const sql[] = { "identity", "connections", "database", NULL };
@@ -348,7 +387,9 @@ static void overview(struct page *p)
 		card(p, "cache hit ratio", buf, hit / (hit + read) < 0.9);
 	}
 	alerts_card(p);
-	fputs("</div>\n<p>", p->f);
+	fputs("</div>\n", p->f);
+	degraded_summary(p);
+	fputs("<p>", p->f);
 	if (id) {
 		fputs("PostgreSQL ", p->f);
 		html_esc(p->f, jstr(id, "version"));
