@@ -79,15 +79,6 @@ struct file_list {
 	size_t n, cap;
 };
 
-static void file_list_add(struct file_list *l, char *path)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 16;
-		l->v = pgx_xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
-	l->v[l->n++] = path;
-}
-
 static int visible_file(const struct dirent *d)
 {
 	return d->d_name[0] != '.';
@@ -112,7 +103,7 @@ static bool add_directory(struct file_list *l, const char *dir)
 
 		snprintf(path, len, "%s/%s", dir, names[i]->d_name);
 		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-			file_list_add(l, path);
+			*vec_push(l) = path;
 		else
 			free(path);
 		free(names[i]);
@@ -136,7 +127,7 @@ static bool expand_operands(struct file_list *l, char *const *files, size_t nfil
 		if (!is_stdin(files[i]) && stat(files[i], &st) == 0 && S_ISDIR(st.st_mode))
 			ok &= add_directory(l, files[i]);
 		else
-			file_list_add(l, pgx_xstrdup(files[i]));
+			*vec_push(l) = pgx_xstrdup(files[i]);
 	}
 	return ok;
 }

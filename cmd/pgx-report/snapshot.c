@@ -57,21 +57,24 @@ void snapshot_keep_history(struct snapshot *s, json_t *(*keep)(const json_t *rec
 	}
 }
 
+/* parent[key], an object made when absent */
+static json_t *child(json_t *parent, const char *key)
+{
+	json_t *c = json_object_get(parent, key);
+
+	if (!c) {
+		c = json_object();
+		json_object_set_new(parent, key, c);
+	}
+	return c;
+}
+
 /* by_cluster[cluster][type][db] = rec */
 static void add_to_cluster(struct snapshot *s, const char *type, json_t *rec)
 {
 	const char *cluster = pgx_rec_str(rec, "cluster"), *db = pgx_rec_str(rec, "db");
-	json_t *types = json_object_get(s->by_cluster, cluster ? cluster : ""), *by_db;
 
-	if (!types) {
-		types = json_object();
-		json_object_set_new(s->by_cluster, cluster ? cluster : "", types);
-	}
-	if (!(by_db = json_object_get(types, type))) {
-		by_db = json_object();
-		json_object_set_new(types, type, by_db);
-	}
-	json_object_set(by_db, db ? db : "", rec);
+	json_object_set(child(child(s->by_cluster, cluster ? cluster : ""), type), db ? db : "", rec);
 }
 
 static void keep_history(struct snapshot *s, const char *type, json_t *rec)
@@ -85,14 +88,9 @@ static void keep_history(struct snapshot *s, const char *type, json_t *rec)
 
 static void add_section(struct snapshot *s, const char *type, json_t *rec)
 {
-	json_t *by_db = json_object_get(s->sections, type);
 	const char *db = pgx_rec_str(rec, "db");
 
-	if (!by_db) {
-		by_db = json_object();
-		json_object_set_new(s->sections, type, by_db);
-	}
-	json_object_set(by_db, db ? db : "", rec);
+	json_object_set(child(s->sections, type), db ? db : "", rec);
 	s->nhealth++;
 	if (s->history)
 		keep_history(s, type, rec);
