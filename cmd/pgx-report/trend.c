@@ -91,14 +91,16 @@ static bool same_value(const json_t *a, const json_t *b)
 }
 
 /* Sums of counter increases from sample a to b over the records (databases)
- * in both; false when any of them was reset in between. */
+ * in both, NAN for a counter known in none of them; false when any of them
+ * was reset in between. */
 static bool deltas(const struct sample *a, const struct sample *b, const struct counter *ctr,
 		   size_t n, double *out)
 {
 	const char *db;
 	json_t *rb;
 
-	memset(out, 0, n * sizeof(*out));
+	for (size_t k = 0; k < n; k++)
+		out[k] = NAN;
 	json_object_foreach(b->by_db, db, rb) {
 		json_t *ra = json_object_get(a->by_db, db);
 
@@ -113,7 +115,7 @@ static bool deltas(const struct sample *a, const struct sample *b, const struct 
 				continue;
 			if (y < x)
 				return false;
-			out[k] += y - x;
+			out[k] = (isnan(out[k]) ? 0 : out[k]) + y - x;
 		}
 	}
 	return true;
