@@ -12,6 +12,7 @@
 #include "trend.h"
 
 #define TOP_TABLES 5
+#define MAX_COUNTERS 8	/* lines of one rate chart */
 
 /* Records of one type of one cluster, oldest first */
 struct recs {
@@ -174,8 +175,9 @@ static void reset_at(struct trend_chart *c, double t)
 static void rate_lines(struct trend_chart *c, const struct samples *s, const struct counter *ctr,
 		       size_t n, double scale)
 {
-	double d[8];
+	double d[MAX_COUNTERS];
 
+	n = n < MAX_COUNTERS ? n : MAX_COUNTERS;
 	for (size_t k = 0; k < n; k++)
 		line_get(c, ctr[k].label);
 	for (size_t i = 1; i < s->n; i++) {
@@ -242,8 +244,9 @@ static void single_counter_chart(struct trend_chart *c, const json_t *by_type, c
 
 const char *trend_state_label(const char *state)
 {
-	/* only client backends are counted: a null state is one that has
-	 * not reported any yet, still connecting or authenticating */
+	/* only client backends are counted, and PostgreSQL hides none of
+	 * them from pg_monitor: a null state is a backend past authentication
+	 * that has not reached its first command loop yet */
 	return strcmp(state, "null") ? state : "no state yet (connecting)";
 }
 
