@@ -144,7 +144,7 @@ screenshot() {
 	legend ckpt "$page" | grep -q '^timed last 0/min' || fail "checkpoints: $(legend ckpt "$page")"
 	# the axes say their units and the time of day; each chart has a title
 	grep -q '<text class=yl [^>]*>[0-9.]*k*/s</text>' "$page" || fail "no per-second y labels"
-	grep -Eq '<text class=xl [^>]*>[0-9]{2}:[0-9]{2}:[0-9]{2}</text>' "$page" || fail "no time labels"
+	grep -Eq '<text class="xl( end)?" [^>]*>[0-9]{2}:[0-9]{2}:[0-9]{2}</text>' "$page" || fail "no time labels"
 	grep -q '<title id="tt[0-9]*">Transactions per second over time</title>' "$page" || fail "no chart title"
 	run -0 drawn_values "$page"
 	refute_output --regexp '^-'

@@ -180,9 +180,10 @@ static void x_grid(FILE *f, const struct frame *fr)
 		double t = ceil(fr->t0 / step) * step + k * step, x = x_of(fr, t);
 
 		time_label(buf, sizeof(buf), t, step, span);
+		/* a label at the right edge ends there instead of being cut */
 		fprintf(f, "<line class=grid x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
-			"<text class=xl x=\"%.1f\" y=\"%d\">%s</text>\n",
-			x, TOP, x, H - BOTTOM, x, H - BOTTOM + 16, buf);
+			"<text class=\"xl%s\" x=\"%.1f\" y=\"%d\">%s</text>\n",
+			x, TOP, x, H - BOTTOM, x > W - RIGHT - 30 ? " end" : "", x, H - BOTTOM + 16, buf);
 	}
 	fprintf(f, "<line class=axis x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>\n",
 		LEFT, H - BOTTOM, W - RIGHT, H - BOTTOM);
