@@ -198,14 +198,54 @@ role_dsn() {
 	wait "$pid"
 }
 
-@test "a section that fails (a lock wait past --lock-timeout) is an error in its record; the rest of the pass goes on" {
+@test "a section cut short by --lock-timeout is degraded with the reason; the rest of the pass goes on" {
 	hold_session "BEGIN; LOCK TABLE pg_catalog.pg_sequence IN ACCESS EXCLUSIVE MODE;"
 	wait_for 5 "SELECT count(*) FROM pg_locks WHERE relation = 'pg_sequence'::regclass AND granted" 1
 	run timeout 10 pgx-poll -d "$MON_DSN" -s connections,sequences,partitions --lock-timeout 200
 	assert_success
 	run jq -r 'select(.type != "poll") | [.type, .status, (.missing[0].why // "")] | @tsv' <<<"$output"
-	assert_output "$(printf '%s\t%s\t%s\n' connections ok '' sequences error \
-		'canceling statement due to lock timeout (SQLSTATE 55P03)' partitions ok '')"
+	assert_output "$(printf '%s\t%s\t%s\n' connections ok '' sequences degraded \
+		'canceling statement due to lock timeout (SQLSTATE 55P03) (--lock-timeout 200 ms)' partitions ok '')"
+}
+
+@test "a 20 ms statement timeout degrades the section it cuts short and keeps the rest of the pass (exit 0)" {
+	# the sequences section waits behind a lock on a catalog it reads, past
+	# --statement-timeout and well before --lock-timeout
+	hold_session "BEGIN; LOCK TABLE pg_catalog.pg_sequence IN ACCESS EXCLUSIVE MODE;"
+	wait_for 5 "SELECT count(*) FROM pg_locks WHERE relation = 'pg_sequence'::regclass AND granted" 1
+	run --separate-stderr timeout 20 pgx-poll -d "$MON_DSN" --statement-timeout 20 --lock-timeout 5000
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(records sequences | jq -r '[.status, .missing[0].why] | @tsv')" \
+		$'degraded\tcanceling statement due to statement timeout (SQLSTATE 57014) (--statement-timeout 20 ms)'
+	# every section is written; one the machine's load made slow too says so the same way
+	for t in identity prereqs settings connections activity locks database checkpoints wal archiver \
+		vacuum sizes indexes bloat wraparound partitions; do
+		[ -n "$(records "$t")" ] || fail "no $t record"
+	done
+	snap="$output"
+	run jq -e -s 'map(select(.type != "poll" and .status != "ok")) |
+		all(.status == "degraded" and (.missing | length > 0))' <<<"$snap"
+	assert_success
+	output="$snap"
+	assert_equal "$(records poll | jq -r '[.success, (.sections_degraded | index("sequences") != null)] | @tsv')" \
+		$'true\ttrue'
+}
+
+@test "the probe and the privilege guard run whatever --statement-timeout: 1 ms still writes every section" {
+	# a 1 ms limit cut the connection's own catalog queries before: exit 4, no records
+	run --separate-stderr timeout 20 pgx-poll -d "$MON_DSN" --statement-timeout 1 -s identity,connections,vacuum,sizes
+	assert_success
+	assert_equal "$(jq -r 'select(.type != "poll") | .type' <<<"$output" | tr '\n' ' ')" "identity connections vacuum sizes "
+	run jq -e -s 'map(select(.type != "poll")) | all(.status == "ok" or
+		(.status == "degraded" and (.missing[0].why | test("statement timeout"))))' <<<"$output"
+	assert_success
+	# the sections run under the given limit, not under the setup's
+	psql_q -c "ALTER ROLE mon SET log_statement = 'all'"
+	run timeout 20 pgx-poll -d "$MON_DSN" -s connections --statement-timeout 1
+	assert_success
+	grep -qE "SET statement_timeout = 1($|[^0-9])" "$PGX_PG_DIR/log/postgresql.log" ||
+		fail "the sections' statement_timeout was not set"
 }
 
 @test "a long transaction and an idle-in-transaction session show in activity with their ages" {

@@ -25,37 +25,60 @@ static void ignore_notice(void *arg, const char *message)
 {
 }
 
-/* The probe (with the session settings) and the privilege guard in one round
- * trip: two statements of one simple query, two results. */
-static bool probe_and_guard(struct poll_conn *pc, bool allow, int *status)
+/* The probe and the privilege guard are the session's setup, not sections:
+ * without them nothing may run, so they get at least this long whatever
+ * --statement-timeout says (the guard reads all of pg_attribute: 20 ms is
+ * too little on 8,000 tables).  The sections' own timeout follows them. */
+#define SETUP_TIMEOUT_MS 10000
+
+static long setup_timeout_ms(const struct poll_opts *o)
+{
+	return o->statement_timeout_ms > SETUP_TIMEOUT_MS ? o->statement_timeout_ms
+							  : SETUP_TIMEOUT_MS;
+}
+
+/* The probe (with the session settings), the privilege guard and then the
+ * sections' statement_timeout in one round trip: three statements of one
+ * simple query, three results.  A failure ends the query string, so the
+ * timeout is lowered only when the guard passed. */
+static bool probe_and_guard(struct poll_conn *pc, const struct poll_opts *o, int *status)
 {
 	char *probe = probe_sql(), *sql = NULL;
-	PGresult *res, *probe_res = NULL, *guard_res = NULL;
+	PGresult *res, *results[3] = { NULL, NULL, NULL };
+	size_t n = 0;
 	bool ok = false;
 
-	if (asprintf(&sql, PGX_SQL_MARK "%s;\n" PGX_SQL_MARK "%s", probe, guard_sql()) < 0)
+	if (asprintf(&sql, PGX_SQL_MARK "%s;\n" PGX_SQL_MARK "%s;\n"
+		     PGX_SQL_MARK "SET statement_timeout = %ld", probe, guard_sql(),
+		     o->statement_timeout_ms) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	free(probe);
 	if (PQsendQuery(pc->conn, sql)) {
 		while ((res = PQgetResult(pc->conn))) {
-			if (!probe_res)
-				probe_res = res;
-			else if (!guard_res)
-				guard_res = res;
+			if (n < 3)
+				results[n++] = res;
 			else
 				PQclear(res);
 		}
 	}
 	free(sql);
 	*status = PGX_EXIT_CONNECT;
-	if (server_probe(pc, probe_res)) {
-		if (guard_res)
-			ok = privilege_guard(pc, guard_res, allow, status);
+	if (server_probe(pc, results[0])) {
+		if (results[1])
+			ok = privilege_guard(pc, results[1], o->allow_privileged, status);
 		else
 			pgx_error("cannot check the role's privileges: %s", "connection lost");
 	}
-	PQclear(probe_res);
-	PQclear(guard_res);
+	if (ok && PQresultStatus(results[2]) != PGRES_COMMAND_OK) {
+		pgx_error("cannot set statement_timeout: %s",
+			  PQresultErrorField(results[2], PG_DIAG_MESSAGE_PRIMARY)
+				  ? PQresultErrorField(results[2], PG_DIAG_MESSAGE_PRIMARY)
+				  : "connection lost");
+		*status = PGX_EXIT_CONNECT;
+		ok = false;
+	}
+	for (size_t i = 0; i < 3; i++)
+		PQclear(results[i]);
 	return ok;
 }
 
@@ -63,7 +86,7 @@ bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *d
 {
 	struct pgx_pq_options pq = {
 		.dsn = dsn ? dsn : o->dsn, .connect_timeout_s = 10,
-		.statement_timeout_ms = (int)o->statement_timeout_ms,
+		.statement_timeout_ms = (int)setup_timeout_ms(o),
 		.lock_timeout_ms = (int)o->lock_timeout_ms, .read_only = true,
 	};
 
@@ -76,7 +99,7 @@ bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *d
 	PQsetNoticeProcessor(pc->conn, ignore_notice, NULL);
 	cancel_handle = PQgetCancel(pc->conn);
 	pgx_set_stop_hook(cancel_on_sigint);
-	if (!probe_and_guard(pc, o->allow_privileged, status)) {
+	if (!probe_and_guard(pc, o, status)) {
 		poll_disconnect(pc);
 		return false;
 	}
