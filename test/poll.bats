@@ -571,6 +571,38 @@ role_dsn() {
 	assert_equal "$(records poll | jq -r .success)" true
 }
 
+@test "--all-databases: a role that can write in another database is refused there before anything is written (exit 5)" {
+	psql_q -c "CREATE DATABASE app"
+	psql_q -d app -c "CREATE TABLE t(a int); GRANT INSERT ON t TO mon"
+	for mode in "" "--delta 0.2s"; do
+		run --separate-stderr timeout 20 pgx-poll -d "$MON_DSN" --all-databases -s connections,vacuum $mode
+		assert_failure 5
+		assert_output ""
+		assert_equal "$stderr" 'pgx-poll: error: in database "app", role "mon" can write table public.t (use --allow-privileged to run anyway)'
+	done
+	# the quiet case: nothing writable anywhere, every database polled
+	psql_q -d app -c "REVOKE INSERT ON t FROM mon"
+	run timeout 20 pgx-poll -d "$MON_DSN" --all-databases -s vacuum
+	assert_success
+	assert_equal "$(records vacuum | jq -r '[.db, .status] | @tsv' | tr '\n' ' ')" $'postgres\tok app\tok '
+}
+
+@test "--all-databases: a database the role may not CONNECT to is degraded there with the GRANT to run; the rest is written (exit 0)" {
+	psql_q -c "CREATE DATABASE \"Locked Db\"" -c "REVOKE CONNECT ON DATABASE \"Locked Db\" FROM PUBLIC"
+	run --separate-stderr timeout 20 pgx-poll -d "$MON_DSN" --all-databases -s connections,vacuum,sequences
+	assert_success
+	assert_equal "$stderr" ""
+	grant='GRANT CONNECT ON DATABASE "Locked Db" TO mon;'
+	assert_equal "$(records vacuum | jq -r 'select(.db == "postgres") | .status')" ok
+	run jq -r 'select(.db == "Locked Db") | [.type, .status, .missing[0].why] | @tsv' <<<"$output"
+	assert_output "$(printf '%s\tdegraded\trole "mon" lacks CONNECT on database "Locked Db": %s\n' vacuum "$grant" sequences "$grant")"
+	# the printed GRANT is what gives the sections their data
+	psql_q -c "$grant"
+	run timeout 20 pgx-poll -d "$MON_DSN" --all-databases -s vacuum
+	assert_success
+	assert_equal "$(records vacuum | jq -r 'select(.db == "Locked Db") | .status')" ok
+}
+
 @test "pgx-poll leaks nothing over a snapshot, the SQL printer and a delta (valgrind)" {
 	require_valgrind pgx-poll
 	vg=(valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect

@@ -195,7 +195,8 @@ void delta_apply(json_t *first, json_t *second, double start1, double start2);
  * role that can write (unless allowed: then a warning).  False when refused or the check failed;
  * *status is then the exit status. */
 const char *guard_sql(void);
-bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow_privileged, int *status);
+bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow_privileged, bool name_db,
+		     int *status);
 
 /* probe.c */
 char *probe_sql(void);
