@@ -751,11 +751,68 @@ pgb_pool() {
 	run -0 pgx-report diff "$BATS_TEST_TMPDIR/before.ndjson" "$BATS_TEST_TMPDIR/after.ndjson"
 	assert_line '  settings work_mem value: 4MB -> 64MB'
 	assert_line --regexp '^  added indexes public\.t_n$'
-	assert_line --regexp '^  tables public\.t total_bytes: .* -> '
+	assert_line '  tables public.t'
+	assert_line --regexp '^    total_bytes: .* -> '
 	run -0 pgx-report diff -f json "$BATS_TEST_TMPDIR/before.ndjson" "$BATS_TEST_TMPDIR/after.ndjson"
 	assert_equal "$(jq -r '.changes[] | select(.item=="tables public.t" and .field=="total_bytes") | .delta > 0' <<<"$output")" true
 	assert_equal "$(jq -r '.changes[] | select(.section=="settings" and .item=="settings work_mem") | .after' <<<"$output")" 64MB
 	assert_equal "$(jq -r '[.changes[] | select(.field=="xact_commit_total") | .rate_per_s > 0] | any' <<<"$output")" true
+}
+
+@test "diff pairs statements by database, user and queryid, shows a reset as a reset, and hides changes without news unless --all" {
+	pg_start_monitored
+	# two databases copied from one template: the same table OID, so the same
+	# statement has the same queryid in both (as in clusters built alike)
+	psql_q -c "CREATE EXTENSION pg_stat_statements" -c "CREATE ROLE alice LOGIN" \
+		-c "CREATE DATABASE tpl" >/dev/null
+	psql_q -d tpl -c "CREATE TABLE kv (k int PRIMARY KEY, v int); GRANT ALL ON kv TO alice" >/dev/null
+	psql_q -c "CREATE DATABASE app TEMPLATE tpl" >/dev/null
+	psql_q -c "CREATE DATABASE shop TEMPLATE tpl" >/dev/null
+	upsert() {	# DB USER TIMES: the same statement, so one queryid everywhere
+		local i
+		for i in $(seq "$3"); do
+			psql_q -d "$1" -U "$2" -c "INSERT INTO kv VALUES ($i, 1) ON CONFLICT (k) DO UPDATE SET v = kv.v + 1"
+		done
+	}
+	upsert shop postgres 1; upsert app postgres 1; upsert shop alice 1
+	poll --all-databases -s statements,database,vacuum,sizes,wraparound >"$BATS_TEST_TMPDIR/1.ndjson"
+	upsert shop postgres 3; upsert app postgres 5; upsert shop alice 2
+	poll --all-databases -s statements,database,vacuum,sizes,wraparound >"$BATS_TEST_TMPDIR/2.ndjson"
+	run -0 pgx-report diff -f json "$BATS_TEST_TMPDIR/1.ndjson" "$BATS_TEST_TMPDIR/2.ndjson"
+	json="$output"
+	run jq -r '.changes[] | select(.section == "statements" and .field == "calls_total") |
+		[.item, .delta, .rate_per_s > 0] | @tsv' <<<"$json"
+	assert_equal "$(sort <<<"$output" | sed -E 's/^items -?[0-9]+ /items Q /')" "$(printf '%s\n' \
+		$'items Q (db app, user postgres)\t5\ttrue' \
+		$'items Q (db shop, user alice)\t2\ttrue' \
+		$'items Q (db shop, user postgres)\t3\ttrue')"
+	# one queryid, three items; nothing moved between databases, no rate below zero
+	assert_equal "$(jq -r '[.changes[] | select(.section == "statements") | .item | split(" ")[1]] | unique | length' <<<"$json")" 1
+	assert_equal "$(jq '[.changes[] | select(.field == "dbname" or .field == "username" or (.rate_per_s // 0) < 0)] | length' <<<"$json")" 0
+	# no news: null -> 0, ranks, ageing, catalog relations; --all has them all
+	assert_equal "$(jq '[.changes[] | select((.before == null and .after == 0) or .field == "rank"
+		or (.item // "" | test(" (pg_catalog|information_schema|pg_toast)\\.")))] | length' <<<"$json")" 0
+	hidden="$(jq .hidden <<<"$json")"
+	[ "$hidden" -gt 0 ] || fail "nothing hidden"
+	run -0 pgx-report diff --all -f json "$BATS_TEST_TMPDIR/1.ndjson" "$BATS_TEST_TMPDIR/2.ndjson"
+	assert_equal "$(jq '.changes | length' <<<"$output")" "$(( $(jq '.changes | length' <<<"$json") + hidden ))"
+	cd "$BATS_TEST_TMPDIR"
+	run -0 pgx-report diff 1.ndjson 2.ndjson
+	assert_line --regexp '^  items -?[0-9]+ \(db app, user postgres\)$'
+	refute_output --partial '(reset)'
+	# three statements in five databases: about 80 lines (1,000 before)
+	[ "${#lines[@]}" -le 120 ] || fail "${#lines[@]} lines"
+	assert_80_columns
+	# a reset of pg_stat_statements: counters that went down are shown as a reset, no rate
+	psql_q -c "SELECT pg_stat_statements_reset()" >/dev/null
+	upsert app postgres 1
+	poll --all-databases -s statements >"$BATS_TEST_TMPDIR/3.ndjson"
+	run -0 pgx-report diff -f json "$BATS_TEST_TMPDIR/2.ndjson" "$BATS_TEST_TMPDIR/3.ndjson"
+	assert_equal "$(jq -r '.changes[] | select(.section == "statements" and .field == "calls_total"
+		and (.item | test("db app"))) | [.change, .before, .after, has("rate_per_s")] | @tsv' <<<"$output")" \
+		$'reset\t6\t1\tfalse'
+	run -0 pgx-report diff "$BATS_TEST_TMPDIR/2.ndjson" "$BATS_TEST_TMPDIR/3.ndjson"
+	assert_line '    calls_total: 6 -> 1 (reset)'
 }
 
 @test "an unknown key in an alert file and a PGX_ALERT_ variable naming no rule are errors with file:line or the variable" {

@@ -56,7 +56,8 @@ int health_report(char *const *files, size_t nfiles, enum health_format fmt,
 		  bool format_given, const char *output, long top);
 
 /* diff.c: `pgx-report diff BEFORE AFTER` */
-int health_diff(const char *before, const char *after, bool json, const char *output);
+/* all: also the changes without news (null -> 0, ranks, catalog relations) */
+int health_diff(const char *before, const char *after, bool json, bool all, const char *output);
 
 /* alerts.c: `pgx-report alerts [OPTION]... [FILE]...`, own options */
 int alerts_main(int argc, char **argv);
