@@ -30,7 +30,7 @@ archive_dir() {
 
 # pg_start, plus a monitoring role for pgx-poll (it refuses a superuser).
 pg_start_monitored() {
-	pg_start
+	pg_start "$@"
 	psql_q -c "CREATE ROLE monitor LOGIN; GRANT pg_monitor TO monitor" >/dev/null
 	MONITOR_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=monitor dbname=postgres"
 }
@@ -198,6 +198,73 @@ shifted() {
 	assert_line --regexp '^  standby_b +streaming'
 	run -0 pgx-report -f table "$F"
 	assert_output --partial 'Top queries (by total execution time)'
+}
+
+@test "a real snapshot's table and Prometheus text show checkpoints, WAL, archiving, slots, PgBouncer, sequences, partitions, invalid indexes and settings" {
+	pg_start_monitored "-c archive_mode=on -c archive_command=false"
+	psql_q -c "CREATE ROLE mon LOGIN" \
+		-c "CREATE SEQUENCE small_seq AS smallint" -c "SELECT setval('small_seq', 30000)" \
+		-c "GRANT SELECT ON small_seq TO monitor" \
+		-c "CREATE TABLE m (d date) PARTITION BY RANGE (d)" \
+		-c "CREATE TABLE m_2026_01 PARTITION OF m FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')" \
+		-c "CREATE TABLE dup (a int)" -c "INSERT INTO dup VALUES (1), (1)" \
+		-c "SELECT pg_create_physical_replication_slot('idle_slot', true)" \
+		-c "ALTER SYSTEM SET work_mem = '12MB'" -c "SELECT pg_reload_conf()" >/dev/null
+	psql_q -c "CREATE UNIQUE INDEX CONCURRENTLY dup_a ON dup (a)" 2>/dev/null && fail "the index was built"
+	psql_q -c "SELECT pg_switch_wal()" >/dev/null
+	for i in $(seq 100); do
+		[ "$(psql_q -c 'SELECT failed_count > 0 FROM pg_stat_archiver')" = t ] && break
+		sleep 0.1
+	done
+	pgbouncer_start
+	"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT 1" >/dev/null
+	poll --pgbouncer "host=127.0.0.1 port=$PGB_PORT dbname=pgbouncer user=mon" >"$BATS_TEST_TMPDIR/s.ndjson"
+	run -0 pgx-report "$BATS_TEST_TMPDIR/s.ndjson"
+	assert_80_columns
+	assert_line --regexp '^  checkpoints: [0-9]+ timed, [0-9]+ requested; write '
+	assert_line --regexp '^  WAL: [0-9.]+ [kMG]?B, [0-9.k]+ records, '
+	assert_line --regexp '^  archive_mode on: 0 archived, last none \(never\)$'
+	assert_line --regexp '^  [1-9][0-9]* failed, last 0000000100000000000000[0-9A-F]{2} \('
+	assert_line --regexp '^  idle_slot +physical +no +reserved '
+	assert_line --regexp '^  postgres +session +[0-9]+ +0 +[0-9]+ +[0-9]+ +0\.00s$'
+	assert_line --regexp '^  postgres\.public\.small_seq +smallint +91\.56% used$'
+	assert_line '  postgres.public.m: range, 1 partitions, 0 B'
+	assert_line --regexp '^  invalid index postgres\.public\.dup_a on public\.dup, '
+	assert_line '  work_mem = 12MB (configuration file)'
+	assert_line '  archive_command = false (command line)'
+	refute_line --partial 'statement_timeout'	# pgx's own session setting
+	refute_line --partial 'max_connections'	# initdb's line with the built-in value
+	run -0 pgx-report -f prom "$BATS_TEST_TMPDIR/s.ndjson"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/m.prom"
+	c="cluster=\"$PGX_PG_SOCKDIR:$PGX_PG_PORT\""
+	assert_line --regexp "^pg_checkpoints_timed_total\\{$c\\} [0-9]+$"
+	assert_line --regexp "^pg_wal_bytes_written_total\\{$c\\} [0-9]+$"
+	assert_line --regexp "^pg_archiver_failed_total\\{$c\\} [1-9][0-9]*$"
+	assert_line --regexp "^pg_replication_slot_retained_bytes\\{$c,slot=\"idle_slot\"\\} [0-9]+$"
+	assert_line "pgbouncer_pools_client_waiting_connections{$c,database=\"postgres\"} 0"
+	assert_line "pgbouncer_pools_client_maxwait_seconds{$c,database=\"postgres\"} 0"
+	assert_line --regexp "^pgbouncer_stats_queries_pooled_total\\{$c,database=\"postgres\"\\} [1-9][0-9]*$"
+	assert_line "pg_sequence_used_ratio{$c,db=\"postgres\",sequence=\"public.small_seq\"} 0.9156"
+	assert_line "pg_partitions{$c,db=\"postgres\",parent=\"public.m\"} 1"
+	assert_line "pg_indexes_invalid{$c,db=\"postgres\"} 1"
+	assert_line "pg_setting{$c,name=\"work_mem\",unit=\"kB\"} 12288"
+	refute_line --partial 'name="statement_timeout"'
+	if command -v promtool >/dev/null; then
+		run -0 promtool check metrics <"$BATS_TEST_TMPDIR/m.prom"
+		assert_output ""
+	fi
+}
+
+@test "the table of a quiet snapshot without archiving, slots or PgBouncer says so, and shows no empty lists" {
+	pg_start_monitored
+	poll >"$BATS_TEST_TMPDIR/s.ndjson"
+	run -0 pgx-report "$BATS_TEST_TMPDIR/s.ndjson"
+	assert_80_columns
+	assert_line '  archive_mode off: 0 archived, last none (never)'
+	refute_line 'Replication'
+	refute_line 'PgBouncer pools'
+	refute_line --partial 'invalid index'
+	refute_line --partial '% used'
 }
 
 @test "json is one snapshot document holding every section" {

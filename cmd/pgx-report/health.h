@@ -39,6 +39,10 @@ const char *snapshot_sql(const struct snapshot *s, const char *section);
 json_t *snapshot_document(const struct snapshot *s);	/* --format json */
 int snapshot_status(const struct snapshot *s);	/* exit status of the input */
 
+/* A settings element the DBA set to another value than the built-in one
+ * (not a session's own, such as pgx-poll's SETs). */
+bool setting_not_default(const json_t *setting);
+
 /* Numbers and paths in records: "a.b.c"; NULL when absent or not a number. */
 json_t *jpath(const json_t *obj, const char *path);
 bool jnum(const json_t *obj, const char *path, double *out);
