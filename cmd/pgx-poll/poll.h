@@ -137,6 +137,9 @@ void section_missing(struct section_run *run, const char *what, const char *fmt,
 /* Run run->sql and merge its first row into run->rec; with_top passes
  * $1 = --top and $2 = --query-length.  False when the query failed. */
 bool section_merge(struct section_run *run, bool with_top);
+/* A text column the query returned for the collector, not for the record:
+ * removed from run->rec, returned (malloc'd) or NULL. */
+char *section_take_text(struct section_run *run, const char *key);
 /* printf into a malloc'd string, for build_sql. */
 char *sql_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 json_t *result_value(const PGresult *res, int row, int col);

@@ -184,6 +184,15 @@ json_t *result_rows(const PGresult *res)
 	return rows;
 }
 
+char *section_take_text(struct section_run *run, const char *key)
+{
+	json_t *v = json_object_get(run->rec, key);
+	char *text = json_is_string(v) ? pgx_xstrdup(json_string_value(v)) : NULL;
+
+	json_object_del(run->rec, key);
+	return text;
+}
+
 json_t *section_record(struct section_run *run)
 {
 	json_t *rec = json_deep_copy(run->rec);
