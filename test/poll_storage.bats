@@ -243,6 +243,49 @@ teardown() {
 	jq_true "$rec" '.last_replay_ts > 0'
 }
 
+@test "a primary and its streaming standby share the cluster fingerprint (system identifier) and differ in node_fingerprint" {
+	replica_start
+	wait_for 30 "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'" 1
+	poll_section "$MON_DSN" identity
+	assert_success
+	primary="$(section_record identity)"
+	poll_section "$REPLICA_DSN" identity
+	assert_success
+	standby="$(section_record identity)"
+	sysid="$(as_pg_owner "$PG_BINDIR/pg_controldata" "$PGX_PG_DIR/data" | awk -F': *' '/system identifier/ {print $2}')"
+	jq_true "$primary" '.role == "primary" and .fingerprint_source == "system_identifier"'
+	jq_true "$standby" '.role == "standby" and .fingerprint_source == "system_identifier"'
+	assert_equal "$(jq -r .system_identifier <<<"$standby")" "$sysid"
+	assert_equal "$(jq -r .fingerprint <<<"$primary")" "$(printf %s "$sysid" | md5sum | cut -d' ' -f1)"
+	assert_equal "$(jq -r .fingerprint <<<"$standby")" "$(jq -r .fingerprint <<<"$primary")"
+	[ "$(jq -r .node_fingerprint <<<"$standby")" != "$(jq -r .node_fingerprint <<<"$primary")" ] ||
+		fail "the standby has the primary's node_fingerprint"
+	# a node's identity is stable from one snapshot to the next
+	poll_section "$REPLICA_DSN" identity
+	assert_equal "$(section_record identity | jq -r .node_fingerprint)" "$(jq -r .node_fingerprint <<<"$standby")"
+}
+
+@test "a cluster of its own (another initdb) has another fingerprint" {
+	local other port
+	other="$(mktemp -d /tmp/pgx-other.XXXXXX)"
+	port="$(free_port)"
+	chmod 755 "$other"
+	[ "$(id -u)" = 0 ] && chown postgres: "$other"
+	as_pg_owner "$PG_BINDIR/initdb" -D "$other/data" -U postgres -A trust --no-sync >/dev/null 2>&1
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$other/data" -l "$other/log" -w -t 60 \
+		-o "-c listen_addresses='' -c port=$port -c unix_socket_directories=$other" start >/dev/null
+	run --separate-stderr timeout 60 pgx-poll -d "host=$other port=$port user=postgres dbname=postgres" \
+		-s identity --allow-privileged
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$other/data" -m immediate -w stop >/dev/null 2>&1
+	rm -rf "$other"
+	assert_success
+	theirs="$(section_record identity)"
+	poll_section "$MON_DSN" identity
+	ours="$(section_record identity)"
+	[ "$(jq -r .fingerprint <<<"$theirs")" != "$(jq -r .fingerprint <<<"$ours")" ] || fail "one fingerprint for two clusters"
+	[ "$(jq -r .node_fingerprint <<<"$theirs")" != "$(jq -r .node_fingerprint <<<"$ours")" ] || fail "one node_fingerprint for two nodes"
+}
+
 @test "a pg_monitor role gets bloat and sequences degraded with a reason, not zeros" {
 	poll_section "$MON_DSN" bloat,sequences
 	assert_success
