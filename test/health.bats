@@ -321,20 +321,26 @@ shifted() {
 		dead_tuple_backlog stale_stats autovacuum_starvation checkpoint_thrash wal_surge \
 		temp_surge replication_lag xid_wraparound mxid_wraparound unused_indexes \
 		sequence_exhaustion invalid_indexes archive_failing archive_stale slot_retained_wal \
-		slot_wal_unreserved slot_wal_lost pgbouncer_clients_waiting pgbouncer_max_wait; do
+		slot_wal_unreserved slot_wal_lost pgbouncer_clients_waiting pgbouncer_max_wait \
+		pgbouncer_pool_saturation; do
 		assert_line "$rule"
 	done
 }
 
 @test "pgx-report(1) lists every rule of the catalog with its default thresholds" {
 	man="$PGX_TEST_DIR/../man/pgx-report.1"
-	run -0 bash -c "pgx-report alerts --list | jq -r '[.name, .record,
-		(if .op == \">\" then \"\" else .op + \" \" end) as \$op |
-		(if .warn == null then \"off\" else \$op + (.warn | tostring) end),
-		(if .crit == null then \"off\" else \$op + (.crit | tostring) end)] | @tsv'"
-	while IFS=$'\t' read -r name record warn crit; do
-		grep -A1 -x ".It Li $name Pq Li $record" "$man" | grep -q "^warn $warn, crit $crit[,:]" ||
-			fail "man/pgx-report.1: no '$name ($record): warn $warn, crit $crit'"
+	run -0 pgx-report alerts --list
+	# "warn >= 1, crit >= 30, for 5m:" as the man page words a rule
+	run jq -r '[.name, .record,
+		(if .op == ">" then "" else .op + " " end) as $op |
+		(if .warn == null then "off" else $op + (.warn | tostring) end),
+		(if .crit == null then "off" else $op + (.crit | tostring) end),
+		(.for_s | if . == 0 then "" elif . % 3600 == 0 then ", for \(. / 3600)h"
+			elif . % 60 == 0 then ", for \(. / 60)m" else ", for \(.)s" end)] | @tsv' <<<"$output"
+	assert_success
+	while IFS=$'\t' read -r name record warn crit for; do
+		grep -A1 -x ".It Li $name Pq Li $record" "$man" | grep -qF "warn $warn, crit $crit$for:" ||
+			fail "man/pgx-report.1: no '$name ($record): warn $warn, crit $crit$for:'"
 	done <<<"$output"
 	assert_equal "$(grep -c '^\.It Li [a-z_]* Pq Li [a-z_]*$' "$man")" "$(wc -l <<<"$output")"
 }
@@ -644,6 +650,26 @@ rule_states() {
 	assert_output ""
 }
 
+@test "wal_surge fires on WAL written far above its rate between earlier samples, not on the lifetime counter" {
+	pg_start_monitored
+	psql_q -c "CREATE TABLE t (g int)" -c "INSERT INTO t SELECT generate_series(1, 300000)" >/dev/null
+	st="$BATS_TEST_TMPDIR/state.json"
+	export POLL_ARGS="-s wal"
+	# a quiet baseline: the first sample, then three rates; the WAL written
+	# before them (tens of MB) is in the lifetime counter only
+	for i in 1 2 3 4; do
+		run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
+		assert_output ""
+	done
+	psql_q -c "INSERT INTO t SELECT generate_series(1, 1000000)" >/dev/null
+	run -1 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_equal "$(rule_states wal_surge)" "firing warning"
+	assert_output --partial 'above baseline + 3 sigma'
+	# quiet again: it resolves
+	run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_equal "$(rule_states wal_surge | cut -d' ' -f1)" resolved
+}
+
 @test "checkpoint_thrash fires from requested checkpoints between samples (--delta or the state file)" {
 	pg_start "-c max_wal_size=32MB -c min_wal_size=32MB"
 	psql_q -c "CREATE ROLE monitor LOGIN; GRANT pg_monitor TO monitor" >/dev/null
@@ -678,7 +704,7 @@ pgb_pool() {
 		awk -v col="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i } $1 == "postgres" { print $c }'
 }
 
-@test "PgBouncer clients queued behind a one-connection pool fire pgbouncer_clients_waiting and pgbouncer_max_wait" {
+@test "PgBouncer clients queued behind a one-connection pool fire pgbouncer_clients_waiting, pgbouncer_max_wait and pgbouncer_pool_saturation" {
 	pg_start_monitored
 	psql_q -c "CREATE ROLE mon LOGIN" >/dev/null
 	PGB_DB_OPTIONS="pool_size=1" pgbouncer_start
@@ -687,8 +713,12 @@ pgb_pool() {
 			pgx-report alerts --alerts-only --exit-status "$@"
 	}
 	"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT 1" >/dev/null
-	run -0 --separate-stderr pgb_polled
+	# the quiet pool: its one server connection idle, nobody waiting
+	PGX_ALERT_PGBOUNCER_POOL_SATURATION_FOR=0 run -0 --separate-stderr pgb_polled
 	assert_output ""
+	run -0 poll -s pgbouncer --pgbouncer "host=127.0.0.1 port=$PGB_PORT dbname=pgbouncer user=mon"
+	assert_equal "$(jq -c '.pools[]? | select(.database == "postgres") | [.pool_size, .saturation_pct]' <<<"$output")" '[1,0]'
+	run -0 --separate-stderr pgb_polled
 	# one client holds the only server connection, six queue behind it
 	for i in $(seq 1 7); do
 		"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT pg_sleep(60)" \
@@ -700,9 +730,12 @@ pgb_pool() {
 		sleep 0.1
 	done
 	[ "$(pgb_pool cl_waiting)" = 6 ] || fail "cl_waiting: $(pgb_pool cl_waiting)"
-	PGX_ALERT_PGBOUNCER_CLIENTS_WAITING_FOR=0 run -1 --separate-stderr pgb_polled
+	PGX_ALERT_PGBOUNCER_CLIENTS_WAITING_FOR=0 PGX_ALERT_PGBOUNCER_POOL_SATURATION_FOR=0 \
+		run -2 --separate-stderr pgb_polled
 	assert_equal "$(rule_states pgbouncer_clients_waiting)" "firing warning"
 	assert_equal "$(rule_states pgbouncer_max_wait)" "firing warning"
+	assert_equal "$(rule_states pgbouncer_pool_saturation)" "firing critical"
+	assert_output --partial 'PgBouncer pool postgres: 100% of its server connections busy (1 active, pool_size 1 per user, 6 client(s) waiting)'
 	assert_output --partial 'PgBouncer pool postgres: 6 client(s) waiting, 1 active'
 	# `for` (1m) holds a queue that may be a burst pending
 	run -1 --separate-stderr pgb_polled
