@@ -444,6 +444,33 @@ role_dsn() {
 	assert_output $'stats_reset\tfalse'
 }
 
+@test "--delta -n 1 ranks the statements by the window, not by lifetime totals, and other carries window rates" {
+	psql_q -c "CREATE EXTENSION pg_stat_statements"
+	# the lifetime's heaviest statement, and a lighter one, before the window
+	for i in 1 2 3; do psql_q -c "SELECT count(*) FROM generate_series(1, 300000) AS heavy" >/dev/null; done
+	psql_q -c "SELECT 'before' AS light" >/dev/null
+	run timeout 10 pgx-poll -d "$MON_DSN" -s statements -n 1
+	assert_equal "$(records statements | jq -r '.items[0].query')" 'SELECT count(*) FROM generate_series($1, $2) AS heavy'
+	timeout --foreground 30 pgx-poll -d "$MON_DSN" -s statements -n 1 --delta 3s >"$BATS_TEST_TMPDIR/delta" 3>&- &
+	pid=$!
+	# the first sample is taken when pgx-poll waits, idle, for the second
+	wait_for 10 "SELECT count(*) FROM pg_stat_activity WHERE usename = 'mon' AND state = 'idle'" 1
+	for i in 1 2 3 4 5; do psql_q -c "SELECT $i AS only_in_window" >/dev/null; done
+	psql_q -c "SELECT 'again' AS light" >/dev/null
+	wait "$pid"
+	st="$(jq -c 'select(.type == "statements")' "$BATS_TEST_TMPDIR/delta")"
+	# the window's busiest statement is the Top-1; it began in the window, so its rates count every call
+	jq -e '.items | length == 1' <<<"$st" >/dev/null || fail "not one item: $st"
+	assert_equal "$(jq -r '.items[0] | [.query, .calls_total, .calls_per_s > 0, .rank] | @tsv' <<<"$st")" \
+		$'SELECT $1 AS only_in_window\t5\ttrue\t1'
+	# the rest, the heavy one included, in other, with the window's rates
+	# (the light statement's one call in it)
+	jq -e '.other.count >= 2 and .other.calls_total >= 5 and (.other.calls_per_s | type) == "number"
+		and .other.calls_per_s > 0 and .other.calls_per_s < .items[0].calls_per_s
+		and (.other.exec_time_s_per_s | type) == "number"' <<<"$st" >/dev/null ||
+		fail "other without window rates: $(jq -c .other <<<"$st")"
+}
+
 @test "--delta reports pg_stat_statements evicting entries between the samples (pgss_dealloc)" {
 	pg_stop
 	poll_setup "-c pg_stat_statements.max=100"

@@ -86,25 +86,42 @@ static bool same_item(const json_t *a, const json_t *b)
 	return true;
 }
 
-static void item_rates(json_t *list1, json_t *list2, double dt)
+/* from_zero: an item the first sample lacks started in the window (with
+ * --delta the statements of both samples are all of pg_stat_statements) */
+static void item_rates(json_t *list1, json_t *list2, double dt, bool from_zero)
 {
 	size_t i, j;
-	json_t *it2, *it1;
+	json_t *it2, *it1, *zero = json_object();
 
 	json_array_foreach(list2, i, it2) {
+		bool found = false;
+
 		if (!json_is_object(it2))
 			continue;
 		json_array_foreach(list1, j, it1)
 			if (json_is_object(it1) && same_item(it1, it2)) {
 				if (!add_rates(it1, it2, dt))
 					json_object_set_new(it2, "reset", json_string("counter_decreased"));
+				found = true;
 				break;
 			}
+		if (!found && from_zero && json_is_string(json_object_get(it2, "queryid"))) {
+			const char *key;
+			json_t *v;
+
+			json_object_foreach(it2, key, v)
+				if (json_is_number(v))
+					json_object_set_new(zero, key, json_integer(0));
+			add_rates(zero, it2, dt);
+			json_object_clear(zero);
+		}
 	}
+	json_decref(zero);
 }
 
 static void record_rates(const json_t *r1, json_t *r2, bool restarted)
 {
+	bool statements = !strcmp(pgx_rec_type(r2), "statements");
 	double dt = pgx_rec_ts(r2) - pgx_rec_ts(r1);
 	const char *reset = NULL, *key;
 	json_t *v;
@@ -129,17 +146,21 @@ static void record_rates(const json_t *r1, json_t *r2, bool restarted)
 		json_object_set_new(r2, "reset", json_string("counter_decreased"));
 	json_object_foreach(r2, key, v)
 		if (json_is_array(v) && strcmp(key, "missing"))
-			item_rates(json_object_get(r1, key), v, dt);
+			item_rates(json_object_get(r1, key), v, dt,
+				   statements && !json_object_get(r2, "reset"));
 }
 
-void delta_apply(json_t *first, json_t *second, double start1, double start2)
+void delta_apply(json_t *first, json_t *second, double start1, double start2, long top_n)
 {
 	size_t i;
 	json_t *r2, *r1;
 
 	json_array_foreach(second, i, r2) {
-		if (!is_sample(r2) || !(r1 = find_sample(first, r2)))
+		if (!is_sample(r2))
 			continue;
-		record_rates(r1, r2, start1 != start2);
+		if ((r1 = find_sample(first, r2)))
+			record_rates(r1, r2, start1 != start2);
+		if (!strcmp(pgx_rec_type(r2), "statements"))
+			statements_rank_window(r2, top_n);
 	}
 }

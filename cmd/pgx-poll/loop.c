@@ -279,7 +279,7 @@ static int run_delta(struct poller *p)
 			pass_run(&second, p->pc);
 		} else	/* libpq's one-line reason is on stderr already */
 			error_record(&second, NULL, NULL, "connection lost between the samples");
-		delta_apply(first.out, second.out, first.start_ts, second.start_ts);
+		delta_apply(first.out, second.out, first.start_ts, second.start_ts, p->o->top_n);
 		if (second.refused)
 			status = PGX_EXIT_PRIVILEGE;
 		else if (!emit_all(second.out) || !emit_poll(&second, "delta", start, -1))

@@ -206,13 +206,18 @@ json_t *section_record(struct section_run *run)
 
 bool section_merge(struct section_run *run, bool with_top)
 {
+	return section_merge_top(run, with_top, run->opts->top_n);
+}
+
+bool section_merge_top(struct section_run *run, bool with_top, long top_n)
+{
 	/* typed: any may go unused */
 	static const Oid types[3] = { OID_INT8, OID_INT4, OID_BOOL };
 	char top[24], qlen[24];
 	const char *params[3] = { top, qlen, run->opts->include_self ? "true" : "false" };
 	PGresult *res;
 
-	snprintf(top, sizeof(top), "%ld", run->opts->top_n);
+	snprintf(top, sizeof(top), "%ld", top_n);
 	snprintf(qlen, sizeof(qlen), "%ld", run->opts->query_length);
 	res = section_query_typed(run, run->sql, with_top ? 3 : 0, types, with_top ? params : NULL);
 	if (!res)
