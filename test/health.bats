@@ -399,6 +399,16 @@ shifted() {
 	} >"$BATS_TEST_TMPDIR/failed.ndjson"
 	run -0 pgx-report alerts --alerts-only "$BATS_TEST_TMPDIR/failed.ndjson"
 	assert_equal "$(jq -r 'select(.rule=="blocking_locks") | .state' <<<"$output")" firing
+	# nor does one a timeout left degraded without its data (pgx-poll's
+	# --statement-timeout): a list rule and a value rule alike
+	{
+		cat "$F"
+		shifted 60 | jq -c 'if .type=="locks" or .type=="connections" then {type, ts, cluster,
+			status: "degraded", missing: [{what: .type, why: "canceling statement due to statement timeout (SQLSTATE 57014) (--statement-timeout 20 ms)"}]} else . end'
+	} >"$BATS_TEST_TMPDIR/timeout.ndjson"
+	PGX_ALERT_CONNECTION_SATURATION_FOR=0 run -0 pgx-report alerts --alerts-only "$BATS_TEST_TMPDIR/timeout.ndjson"
+	assert_equal "$(jq -r 'select(.rule=="blocking_locks" or .rule=="connection_saturation") | "\(.rule) \(.state)"' <<<"$output")" \
+		"$(printf 'connection_saturation firing\nblocking_locks firing')"
 }
 
 @test "the state file carries 'for' timers across cron runs and --exit-status reports the worst" {
