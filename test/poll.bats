@@ -455,14 +455,15 @@ role_dsn() {
 	pid=$!
 	# the first sample is taken when pgx-poll waits, idle, for the second
 	wait_for 10 "SELECT count(*) FROM pg_stat_activity WHERE usename = 'mon' AND state = 'idle'" 1
-	for i in 1 2 3 4 5; do psql_q -c "SELECT $i AS only_in_window" >/dev/null; done
+	for i in 1 2 3 4 5; do psql_q -c "SELECT pg_sleep(0.05), $i AS only_in_window" >/dev/null; done
 	psql_q -c "SELECT 'again' AS light" >/dev/null
 	wait "$pid"
 	st="$(jq -c 'select(.type == "statements")' "$BATS_TEST_TMPDIR/delta")"
-	# the window's busiest statement is the Top-1; it began in the window, so its rates count every call
+	# the window's busiest statement (by time; wait_for's own query ran in it
+	# too) is the Top-1; it began in the window, so its rates count every call
 	jq -e '.items | length == 1' <<<"$st" >/dev/null || fail "not one item: $st"
 	assert_equal "$(jq -r '.items[0] | [.query, .calls_total, .calls_per_s > 0, .rank] | @tsv' <<<"$st")" \
-		$'SELECT $1 AS only_in_window\t5\ttrue\t1'
+		$'SELECT pg_sleep($1), $2 AS only_in_window\t5\ttrue\t1'
 	# the rest, the heavy one included, in other, with the window's rates
 	# (the light statement's one call in it)
 	jq -e '.other.count >= 2 and .other.calls_total >= 5 and (.other.calls_per_s | type) == "number"
