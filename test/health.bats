@@ -472,7 +472,7 @@ wait_poll_idle() {
 	# the monitoring role may not read this sequence: its use cannot be judged
 	psql_q -c "CREATE SEQUENCE hidden_seq; SELECT nextval('hidden_seq')" >/dev/null
 	run -3 --separate-stderr bash -c "timeout 60 pgx-poll -d '$MONITOR_DSN' | pgx-report alerts --exit-status >'$BATS_TEST_TMPDIR/out.ndjson'"
-	assert_equal "$stderr" 'pgx-report: error: UNKNOWN: section sequences of postgres is degraded: last_value is hidden from this role for 1 sequence(s) (SELECT or USAGE on them needed): their use is not reported'
+	assert_equal "$stderr" 'pgx-report: error: UNKNOWN: section sequences of postgres is degraded: last_value is hidden from this role for 1 sequence(s) (SELECT on them needed): their use is not reported; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO monitor;'
 	run -0 jq -r 'select(.type=="alert_summary") | [.verdict, .firing] | @tsv' "$BATS_TEST_TMPDIR/out.ndjson"
 	assert_output "$(printf 'unknown\t0')"
 	psql_q -c "GRANT SELECT ON hidden_seq TO monitor" >/dev/null
