@@ -232,6 +232,9 @@ shifted() {
 	assert_line --regexp '^  invalid index postgres\.public\.dup_a on public\.dup, '
 	assert_line '  work_mem = 12MB (configuration file)'
 	assert_line '  archive_command = false (command line)'
+	# a pg_monitor role: what would give the degraded sections their data
+	assert_line '  GRANT SELECT ON ALL TABLES IN SCHEMA public TO monitor; -- bloat'
+	assert_line '  CREATE EXTENSION pg_stat_statements; -- statements'
 	refute_line --partial 'statement_timeout'	# pgx's own session setting
 	refute_line --partial 'max_connections'	# initdb's line with the built-in value
 	run -0 pgx-report -f prom "$BATS_TEST_TMPDIR/s.ndjson"

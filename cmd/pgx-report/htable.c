@@ -607,6 +607,24 @@ static void settings_changed(struct view *v)
 	}
 }
 
+/* prereqs' grants: what the DBA runs so the degraded sections get their data */
+static void grants(struct view *v)
+{
+	json_t *list = json_object_get(snapshot_get(v->s, "prereqs", NULL), "grants"), *g;
+	char line[CELL * 2];
+	size_t i;
+
+	if (!json_array_size(list))
+		return;
+	heading(v, "To see everything, run as a superuser");
+	json_array_foreach(list, i, g) {
+		snprintf(line, sizeof(line), "  %s -- %s", jstr(g, "sql") ? jstr(g, "sql") : "?",
+			 jstr(g, "section") ? jstr(g, "section") : "?");
+		tail(v->f, line, 79);
+		fputc('\n', v->f);
+	}
+}
+
 static void wraparound(struct view *v)
 {
 	json_t *w = snapshot_get(v->s, "wraparound", NULL), *it;
@@ -665,5 +683,6 @@ void health_table_render(FILE *f, const struct snapshot *s, long top)
 	pgbouncer(&v);
 	wraparound(&v);
 	settings_changed(&v);
+	grants(&v);
 	alerts(&v);
 }
