@@ -631,6 +631,19 @@ role_dsn() {
 	assert_equal "$(records vacuum | jq -r 'select(.db == "Locked Db") | .status')" ok
 }
 
+@test "the README's one-time setup of the monitoring role gives every section its data, and the role stays read-only" {
+	psql_q -c "CREATE TABLE t (a int); INSERT INTO t VALUES (1); ANALYZE t; CREATE SEQUENCE s; SELECT nextval('s')" >/dev/null
+	awk '/^```sql$/ { on = 1; next } /^```$/ { on = 0 } on' "$PGX_TEST_DIR/../README.md" >"$BATS_TEST_TMPDIR/setup.sql"
+	grep -q 'GRANT pg_monitor TO monitor;' "$BATS_TEST_TMPDIR/setup.sql" || fail "no setup block in README.md"
+	psql_q -v ON_ERROR_STOP=1 -f "$BATS_TEST_TMPDIR/setup.sql" >/dev/null
+	run --separate-stderr timeout 30 pgx-poll -d "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=monitor dbname=postgres" \
+		-s prereqs,statements,activity,bloat,sequences,identity
+	assert_success
+	assert_equal "$(records prereqs | jq -c .grants)" '[]'
+	run jq -r 'select(.type != "poll") | [.type, .status] | @tsv' <<<"$output"
+	assert_output "$(printf '%s\tok\n' identity prereqs activity statements bloat sequences)"
+}
+
 @test "pgx-poll leaks nothing over a snapshot, the SQL printer and a delta (valgrind)" {
 	require_valgrind pgx-poll
 	vg=(valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect
