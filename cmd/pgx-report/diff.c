@@ -138,14 +138,16 @@ static bool same(const json_t *a, const json_t *b)
 	return json_equal(a, b);
 }
 
-/* pg_stat_statements keeps one entry per (database, user, queryid): the
- * same statement in two databases is two items, never one that moved. */
+/* pg_stat_statements keeps one entry per (database, user, queryid, and
+ * toplevel): the same statement in two databases is two items, never one
+ * that moved. */
 static const char *statement_id(const json_t *el, char *buf, size_t n)
 {
 	const char *db = jstr(el, "dbname"), *user = jstr(el, "username");
 
-	snprintf(buf, n, "%s (db %s%s%s)", jstr(el, "queryid"), db ? db : "?",
-		 user ? ", user " : "", user ? user : "");
+	snprintf(buf, n, "%s (db %s%s%s%s)", jstr(el, "queryid"), db ? db : "?",
+		 user ? ", user " : "", user ? user : "",
+		 json_is_false(json_object_get(el, "toplevel")) ? ", nested" : "");
 	return buf;
 }
 
