@@ -1,4 +1,5 @@
 /* delta.c - per-second rates from two samples, and the resets that forbid them */
+#include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
 #include "poll.h"
@@ -69,54 +70,72 @@ static bool add_rates(const json_t *o1, json_t *o2, double dt)
 }
 
 /* An item's identity: its text and boolean fields (queryid, dbname,
- * toplevel; backend_type, object, context; relation), not the query text. */
-static bool same_item(const json_t *a, const json_t *b)
+ * username, toplevel; backend_type, object, context; relation), not the
+ * query text, as one canonical string (caller frees); NULL for a hidden
+ * statement (queryid null), which cannot be told apart. */
+static char *item_identity(const json_t *it)
 {
+	json_t *id = json_object(), *v;
 	const char *key;
-	json_t *v;
+	char *text = NULL;
 
-	json_object_foreach((json_t *)b, key, v) {
+	json_object_foreach((json_t *)it, key, v) {
 		if (!strcmp(key, "query") || json_is_number(v) || json_is_array(v) || json_is_object(v))
 			continue;
 		if (json_is_null(v) && !strcmp(key, "queryid"))
-			return false;	/* hidden statements cannot be told apart */
-		if (!same_str(json_object_get(a, key), v))
-			return false;
+			goto done;
+		json_object_set(id, key, v);
 	}
-	return true;
+	text = json_dumps(id, JSON_SORT_KEYS | JSON_COMPACT);
+done:
+	json_decref(id);
+	return text;
+}
+
+/* The items of list by identity: a hash, so pairing the thousands of
+ * statements of --delta is not quadratic. */
+static json_t *index_items(const json_t *list)
+{
+	json_t *index = json_object(), *it;
+	size_t i;
+
+	json_array_foreach(list, i, it) {
+		char *id = json_is_object(it) ? item_identity(it) : NULL;
+
+		if (id && !json_object_get(index, id))
+			json_object_set(index, id, it);
+		free(id);
+	}
+	return index;
 }
 
 /* from_zero: an item the first sample lacks started in the window (with
  * --delta the statements of both samples are all of pg_stat_statements) */
 static void item_rates(json_t *list1, json_t *list2, double dt, bool from_zero)
 {
-	size_t i, j;
-	json_t *it2, *it1, *zero = json_object();
+	json_t *index = index_items(list1), *it2, *it1, *zero = json_object(), *v;
+	const char *key;
+	size_t i;
 
 	json_array_foreach(list2, i, it2) {
-		bool found = false;
+		char *id = json_is_object(it2) ? item_identity(it2) : NULL;
 
-		if (!json_is_object(it2))
+		if (!id)
 			continue;
-		json_array_foreach(list1, j, it1)
-			if (json_is_object(it1) && same_item(it1, it2)) {
-				if (!add_rates(it1, it2, dt))
-					json_object_set_new(it2, "reset", json_string("counter_decreased"));
-				found = true;
-				break;
-			}
-		if (!found && from_zero && json_is_string(json_object_get(it2, "queryid"))) {
-			const char *key;
-			json_t *v;
-
+		if ((it1 = json_object_get(index, id))) {
+			if (!add_rates(it1, it2, dt))
+				json_object_set_new(it2, "reset", json_string("counter_decreased"));
+		} else if (from_zero && json_is_string(json_object_get(it2, "queryid"))) {
 			json_object_foreach(it2, key, v)
 				if (json_is_number(v))
 					json_object_set_new(zero, key, json_integer(0));
 			add_rates(zero, it2, dt);
 			json_object_clear(zero);
 		}
+		free(id);
 	}
 	json_decref(zero);
+	json_decref(index);
 }
 
 static void record_rates(const json_t *r1, json_t *r2, bool restarted)
