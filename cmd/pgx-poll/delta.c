@@ -1,4 +1,5 @@
 /* delta.c - per-second rates from two samples, and the resets that forbid them */
+#include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
 #include "poll.h"
@@ -69,42 +70,77 @@ static bool add_rates(const json_t *o1, json_t *o2, double dt)
 }
 
 /* An item's identity: its text and boolean fields (queryid, dbname,
- * toplevel; backend_type, object, context; relation), not the query text. */
-static bool same_item(const json_t *a, const json_t *b)
+ * username, toplevel; backend_type, object, context; relation), not the
+ * query text, as one canonical string (caller frees); NULL for a hidden
+ * statement (queryid null), which cannot be told apart. */
+static char *item_identity(const json_t *it)
 {
+	json_t *id = json_object(), *v;
 	const char *key;
-	json_t *v;
+	char *text = NULL;
 
-	json_object_foreach((json_t *)b, key, v) {
+	json_object_foreach((json_t *)it, key, v) {
 		if (!strcmp(key, "query") || json_is_number(v) || json_is_array(v) || json_is_object(v))
 			continue;
 		if (json_is_null(v) && !strcmp(key, "queryid"))
-			return false;	/* hidden statements cannot be told apart */
-		if (!same_str(json_object_get(a, key), v))
-			return false;
+			goto done;
+		json_object_set(id, key, v);
 	}
-	return true;
+	text = json_dumps(id, JSON_SORT_KEYS | JSON_COMPACT);
+done:
+	json_decref(id);
+	return text;
 }
 
-static void item_rates(json_t *list1, json_t *list2, double dt)
+/* The items of list by identity: a hash, so pairing the thousands of
+ * statements of --delta is not quadratic. */
+static json_t *index_items(const json_t *list)
 {
-	size_t i, j;
-	json_t *it2, *it1;
+	json_t *index = json_object(), *it;
+	size_t i;
+
+	json_array_foreach(list, i, it) {
+		char *id = json_is_object(it) ? item_identity(it) : NULL;
+
+		if (id && !json_object_get(index, id))
+			json_object_set(index, id, it);
+		free(id);
+	}
+	return index;
+}
+
+/* from_zero: an item the first sample lacks started in the window (with
+ * --delta the statements of both samples are all of pg_stat_statements) */
+static void item_rates(json_t *list1, json_t *list2, double dt, bool from_zero)
+{
+	json_t *index = index_items(list1), *it2, *it1, *zero = json_object(), *v;
+	const char *key;
+	size_t i;
 
 	json_array_foreach(list2, i, it2) {
-		if (!json_is_object(it2))
+		char *id = json_is_object(it2) ? item_identity(it2) : NULL;
+
+		if (!id)
 			continue;
-		json_array_foreach(list1, j, it1)
-			if (json_is_object(it1) && same_item(it1, it2)) {
-				if (!add_rates(it1, it2, dt))
-					json_object_set_new(it2, "reset", json_string("counter_decreased"));
-				break;
-			}
+		if ((it1 = json_object_get(index, id))) {
+			if (!add_rates(it1, it2, dt))
+				json_object_set_new(it2, "reset", json_string("counter_decreased"));
+		} else if (from_zero && json_is_string(json_object_get(it2, "queryid"))) {
+			json_object_foreach(it2, key, v)
+				if (json_is_number(v))
+					json_object_set_new(zero, key, json_integer(0));
+			add_rates(zero, it2, dt);
+			json_object_clear(zero);
+		}
+		free(id);
 	}
+	json_decref(zero);
+	json_decref(index);
 }
 
 static void record_rates(const json_t *r1, json_t *r2, bool restarted)
 {
+	bool statements = !strcmp(pgx_rec_type(r2), "statements");
 	double dt = pgx_rec_ts(r2) - pgx_rec_ts(r1);
 	const char *reset = NULL, *key;
 	json_t *v;
@@ -129,17 +165,21 @@ static void record_rates(const json_t *r1, json_t *r2, bool restarted)
 		json_object_set_new(r2, "reset", json_string("counter_decreased"));
 	json_object_foreach(r2, key, v)
 		if (json_is_array(v) && strcmp(key, "missing"))
-			item_rates(json_object_get(r1, key), v, dt);
+			item_rates(json_object_get(r1, key), v, dt,
+				   statements && !json_object_get(r2, "reset"));
 }
 
-void delta_apply(json_t *first, json_t *second, double start1, double start2)
+void delta_apply(json_t *first, json_t *second, double start1, double start2, long top_n)
 {
 	size_t i;
 	json_t *r2, *r1;
 
 	json_array_foreach(second, i, r2) {
-		if (!is_sample(r2) || !(r1 = find_sample(first, r2)))
+		if (!is_sample(r2))
 			continue;
-		record_rates(r1, r2, start1 != start2);
+		if ((r1 = find_sample(first, r2)))
+			record_rates(r1, r2, start1 != start2);
+		if (!strcmp(pgx_rec_type(r2), "statements"))
+			statements_rank_window(r2, top_n);
 	}
 }

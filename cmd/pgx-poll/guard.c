@@ -145,7 +145,7 @@ static bool refuse(bool allow, const char *why)
 	return true;
 }
 
-bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow, int *status)
+bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow, bool name_db, int *status)
 {
 	bool refused = false;
 
@@ -159,10 +159,13 @@ bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow, int *statu
 	pc->srv.writable_tables = atol(PQgetvalue(res, 0, 0));
 	if (!PQgetisnull(res, 0, 2)) {
 		char *why = unsafe_reason(PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4),
-					  PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+					  PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2)), *where = NULL;
 
+		if (name_db && asprintf(&where, "in database \"%s\", %s", pc->dbname, why) < 0)
+			pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 		pc->srv.unsafe = true;
-		refused = refuse(allow, why);
+		refused = refuse(allow, where ? where : why);
+		free(where);
 		free(why);
 	}
 	*status = refused ? PGX_EXIT_PRIVILEGE : PGX_EXIT_OK;

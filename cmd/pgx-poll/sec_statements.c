@@ -61,7 +61,8 @@ char *sql_statements(const struct server_info *srv, const char **why)
 		"         ORDER BY exec_time DESC, queryid, dbid, userid LIMIT $1),\n"
 		"io_timing AS (SELECT current_setting('track_io_timing')::bool AS enabled),\n"
 		"items AS (\n"
-		"  SELECT t.queryid::text AS queryid, d.datname AS dbname, t.toplevel,\n"
+		"  SELECT t.queryid::text AS queryid, d.datname AS dbname,\n"
+		"         pg_catalog.pg_get_userbyid(t.userid) AS username, t.toplevel,\n"
 		"         t.calls AS calls_total, t.exec_time / 1000.0 AS exec_time_s_total,\n"
 		"         t.mean_exec_time / 1000.0 AS mean_exec_time_s, t.rows AS rows_total,\n"
 		"         t.shared_blks_hit AS shared_blks_hit_total,\n"
@@ -120,15 +121,104 @@ char *sql_statements(const struct server_info *srv, const char **why)
 	return sql;
 }
 
+/* --delta: every statement in both samples, so the Top-N can be that of
+ * the window (statements_rank_window), not of the lifetime totals.
+ * pg_stat_statements.max bounds the list (5,000 by default). */
+#define ALL_STATEMENTS 100000000L
+
 void collect_statements(struct section_run *run)
 {
 	json_int_t hidden;
 
 	json_object_set_new(run->rec, "db", json_string(run->pc->dbname));
-	if (!section_merge(run, true))
+	if (!section_merge_top(run, true, run->opts->delta_s > 0 ? ALL_STATEMENTS : run->opts->top_n))
 		return;
 	hidden = json_integer_value(json_object_get(run->rec, "hidden_count"));
 	if (hidden > 0)
 		section_missing(run, "query text", "role lacks pg_read_all_stats: %lld statements"
 				" of other users have no text (and no queryid)", (long long)hidden);
+}
+
+/* The window's cost of an item: exec_time_s_per_s, else (no rate: a reset,
+ * a statement hidden from the role) below every item that has one. */
+static double window_cost(const json_t *item)
+{
+	json_t *v = json_object_get(item, "exec_time_s_per_s");
+
+	return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+static int by_window(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	double cx = window_cost(x), cy = window_cost(y);
+
+	if (cx != cy)
+		return cx < cy ? 1 : -1;
+	return (int)(json_integer_value(json_object_get(x, "rank")) -
+		     json_integer_value(json_object_get(y, "rank")));
+}
+
+/* other += item: its counters and their rates (other's own keys, and every
+ * *_per_s), a null counter staying null until a number comes. */
+static void fold_into_other(json_t *other, const json_t *item)
+{
+	const char *key;
+	json_t *v, *o;
+
+	json_object_set_new(other, "count",
+			    json_integer(json_integer_value(json_object_get(other, "count")) + 1));
+	json_object_foreach((json_t *)item, key, v) {
+		size_t n = strlen(key);
+
+		if (!json_is_number(v) || !strcmp(key, "rank") ||
+		    (!json_object_get(other, key) && (n < 6 || strcmp(key + n - 6, "_per_s"))))
+			continue;
+		o = json_object_get(other, key);
+		json_object_set_new(other, key, json_real((json_is_number(o) ? json_number_value(o) : 0) +
+							  json_number_value(v)));
+	}
+}
+
+/* Every *_total of other gets its *_per_s (0 when nothing was folded), so
+ * other always carries window rates beside the items'. */
+static void other_rates(json_t *other, const json_t *items)
+{
+	const char *key;
+	json_t *v, *it;
+	size_t i;
+
+	json_array_foreach(items, i, it)
+		json_object_foreach(it, key, v) {
+			size_t n = strlen(key);
+
+			if (n > 6 && !strcmp(key + n - 6, "_per_s") && !json_object_get(other, key))
+				json_object_set_new(other, key, json_integer(0));
+		}
+}
+
+void statements_rank_window(json_t *rec, long top_n)
+{
+	json_t *items = json_object_get(rec, "items"), *other = json_object_get(rec, "other");
+	json_t *top = json_array(), **v;
+	size_t n = json_array_size(items);
+
+	if (!json_is_array(items) || !json_is_object(other)) {
+		json_decref(top);
+		return;
+	}
+	v = pgx_xmalloc((n ? n : 1) * sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(items, i);
+	qsort(v, n, sizeof(*v), by_window);
+	for (size_t i = 0; i < n; i++) {
+		if ((long)i < top_n) {
+			json_object_set_new(v[i], "rank", json_integer((json_int_t)i + 1));
+			json_array_append(top, v[i]);
+		} else
+			fold_into_other(other, v[i]);
+	}
+	other_rates(other, top);
+	free(v);
+	json_object_set_new(rec, "items", top);
 }

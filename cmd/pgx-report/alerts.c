@@ -440,6 +440,11 @@ static double history(void *arg, enum expr_history fn, const char *path, double 
 	return history_since(h, history_slot(h, "since", path), v, marker);
 }
 
+static bool same_str(const json_t *v, const char *s)
+{
+	return s ? json_is_string(v) && !strcmp(json_string_value(v), s) : !json_is_string(v);
+}
+
 static void evaluate_elem(struct alert_run *run, struct sample *s, json_t *seen)
 {
 	struct expr_ctx cx = { s->elem, s->rec, s->ts, history, NULL };
@@ -461,6 +466,14 @@ static void evaluate_elem(struct alert_run *run, struct sample *s, json_t *seen)
 	expr_eval(r->value, &cx, &v, NULL, 0);
 	if (r->rate)
 		v = rate_value(run, r, full, v, s->ts);
+	if (isnan(v) && json_is_string(json_object_get(s->rec, "status")) &&
+	    !same_str(json_object_get(s->rec, "status"), "ok")) {
+		/* a degraded section (a timeout) without the value says nothing:
+		 * the alert stays as it is rather than resolve */
+		json_object_set_new(seen, full, json_true());
+		free(full);
+		return;
+	}
 	s->value = v;
 	s->sev = SEV_NONE;
 	if (hold && expr_compare(v, r->op, r->crit)) {
@@ -473,11 +486,6 @@ static void evaluate_elem(struct alert_run *run, struct sample *s, json_t *seen)
 	json_object_set_new(seen, full, json_true());
 	evaluate_key(run, s, full, &cx);
 	free(full);
-}
-
-static bool same_str(const json_t *v, const char *s)
-{
-	return s ? json_is_string(v) && !strcmp(json_string_value(v), s) : !json_is_string(v);
 }
 
 /* Alerts of this rule, cluster and database that the record no longer

@@ -47,6 +47,10 @@ const char *snapshot_sql(const struct snapshot *s, const char *section);
 json_t *snapshot_document(const struct snapshot *s);	/* --format json */
 int snapshot_status(const struct snapshot *s);	/* exit status of the input */
 
+/* A settings element the DBA set to another value than the built-in one
+ * (not a session's own, such as pgx-poll's SETs). */
+bool setting_not_default(const json_t *setting);
+
 /* Numbers and paths in records: "a.b.c"; NULL when absent or not a number. */
 json_t *jpath(const json_t *obj, const char *path);
 bool jnum(const json_t *obj, const char *path, double *out);
@@ -65,7 +69,8 @@ int health_report(char *const *files, size_t nfiles, enum health_format fmt,
 		  bool format_given, const char *output, long top);
 
 /* diff.c: `pgx-report diff BEFORE AFTER` */
-int health_diff(const char *before, const char *after, bool json, const char *output);
+/* all: also the changes without news (null -> 0, ranks, catalog relations) */
+int health_diff(const char *before, const char *after, bool json, bool all, const char *output);
 
 /* alerts.c: `pgx-report alerts [OPTION]... [FILE]...`, own options */
 int alerts_main(int argc, char **argv);

@@ -21,6 +21,7 @@ struct options {
 	struct compare_opts cmp;
 	const char *output;
 	bool top_given;
+	bool diff_all;		/* diff --all */
 	char **operands;
 	size_t noperands;
 };
@@ -58,6 +59,9 @@ static void usage(void)
 	       "                            than PCT percent slower than the base\n"
 	       "      --phase=NAME          compare: apply --fail-if-slower to phase NAME\n"
 	       "                            instead of the total\n"
+	       "      --all                 diff: also the changes without news (null -> 0,\n"
+	       "                            Top-N ranks, pgx's own statements, catalog\n"
+	       "                            relations)\n"
 	       "  -V, --version             output version information, then exit\n"
 	       "  -h, --help                show this help, then exit\n\n"
 	       "Exit status: 0 ok, 1 slower than --fail-if-slower allows, 2 usage error,\n"
@@ -120,6 +124,8 @@ static void check_options(const struct options *o)
 {
 	if (o->mode != MODE_COMPARE && (o->cmp.fail_if_slower >= 0 || o->cmp.phase))
 		pgx_usage_error("--fail-if-slower and --phase apply to compare only");
+	if (o->mode != MODE_DIFF && o->diff_all)
+		pgx_usage_error("--all applies to diff only");
 	if (o->mode == MODE_COMPARE && o->noperands != 2)
 		pgx_usage_error("compare takes two files, BASE and CANDIDATE");
 	if (o->mode == MODE_COMPARE && o->format == FORMAT_SVG)
@@ -141,6 +147,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "fail-if-slower", required_argument, NULL, 1 },
 		{ "phase", required_argument, NULL, 2 },
+		{ "all", no_argument, NULL, 3 },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -161,6 +168,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'o': o->output = optarg; break;
 		case 1: o->cmp.fail_if_slower = parse_pct(optarg); break;
 		case 2: o->cmp.phase = optarg; break;
+		case 3: o->diff_all = true; break;
 		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
 		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
 		default: pgx_usage_error(NULL);
@@ -350,7 +358,7 @@ int main(int argc, char **argv)
 	switch (opts.mode) {
 	case MODE_DIFF:
 		status = health_diff(opts.operands[0], opts.operands[1],
-				     opts.format == FORMAT_JSON, opts.output);
+				     opts.format == FORMAT_JSON, opts.diff_all, opts.output);
 		break;
 	case MODE_COMPARE: status = run_compare(&opts); break;
 	case MODE_AGGREGATE: status = run_aggregate(&opts); break;

@@ -267,3 +267,22 @@ json_t *snapshot_document(const struct snapshot *s)
 	json_object_set(doc, "errors", s->errors);
 	return doc;
 }
+
+/* Set by the DBA (configuration file, ALTER SYSTEM, command line, ALTER
+ * DATABASE/ROLE) to another value than the built-in one; a session's own
+ * settings (pgx's included) are not, nor the lines initdb writes with the
+ * built-in value (max_connections = 100). */
+bool setting_not_default(const json_t *setting)
+{
+	static const char *const sources[] = { "configuration file", "command line",
+		"environment variable", "global", "database", "user", "database user", NULL };
+	const char *source = jstr(setting, "source"), *value = jstr(setting, "setting");
+	const char *boot = jstr(setting, "boot_val");
+
+	if (value && boot && !strcmp(value, boot))
+		return false;
+	for (size_t i = 0; source && sources[i]; i++)
+		if (!strcmp(source, sources[i]))
+			return true;
+	return false;
+}

@@ -201,13 +201,17 @@ static int read_input(struct workload *w, const char *path)
 
 /* ---- server statements: the window's deltas ---- */
 
+/* pg_stat_statements' own key: queryid, database, user (and toplevel) */
 static char *item_key(const json_t *it)
 {
 	const char *q = pgx_rec_str(it, "queryid"), *db = pgx_rec_str(it, "dbname");
+	const char *user = pgx_rec_str(it, "username");
 	json_t *top = json_object_get(it, "toplevel");
-	char *key = pgx_xmalloc(strlen(q ? q : "") + strlen(db ? db : "") + 8);
+	char *key = NULL;
 
-	sprintf(key, "%s/%s/%c", q ? q : "", db ? db : "", json_is_false(top) ? 'n' : 't');
+	if (asprintf(&key, "%s/%s/%s/%c", q ? q : "", db ? db : "", user ? user : "",
+		     json_is_false(top) ? 'n' : 't') < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	return key;
 }
 
