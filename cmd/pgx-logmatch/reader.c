@@ -1,10 +1,13 @@
-/* reader.c - read one input: plain lines, NDJSON records, csvlog, jsonlog */
+/* reader.c - read one input: plain lines, NDJSON records, csvlog, jsonlog,
+ * syslog and logplex, the JSON of managed services */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "pgx.h"
 #include "logmatch.h"
 #include "match.h"
 #include "reader.h"
+#include "syslog.h"
 #include "unpack.h"
 
 /* An entry that may span several lines: a csvlog entry whose quoted message
@@ -31,17 +34,43 @@ static void csv_append(struct csv_pending *c, const struct pgx_line *line)
 }
 
 /* PostgreSQL writes "\n\t" for a newline inside a stderr message: the
- * entry gets the newline back, without the tab, as csvlog and jsonlog have it. */
+ * entry gets the newline back, without the tab, as csvlog and jsonlog have it.
+ * A log shipper may have turned the tab into spaces: they go as well. */
 static void stderr_append(struct csv_pending *c, const struct pgx_line *line)
 {
 	struct pgx_line rest = *line;
 
-	if (c->len) {
+	if (c->len && rest.len && rest.text[0] == '\t') {
 		rest.text++;
 		rest.len--;
+	} else if (c->len) {
+		size_t spaces = strspn(rest.text, " ");
+		spaces = spaces < rest.len ? spaces : rest.len;
+		rest.text += spaces;
+		rest.len -= spaces;
 	}
 	csv_append(c, &rest);
 }
+
+/* A tab-led line continues the entry; a space-led one does too unless a
+ * log_line_prefix that starts with a space says it starts an entry. */
+static bool continues_entry(const struct matcher *m, const struct pgx_line *line)
+{
+	if (!line->len)
+		return false;
+	if (line->text[0] == '\t')
+		return true;
+	return line->text[0] == ' ' && !prefix_starts_entry(&m->rules, line->text, line->len);
+}
+
+/* One input's reading state: entries that span lines, and syslog headers. */
+struct reader {
+	struct matcher *m;
+	struct pgx_input *in;
+	struct csv_pending csv, entry, framed;
+	struct frame head;	/* of the framed entry (its msg is gone) */
+	struct framer *framer;
+};
 
 static bool match_stderr(struct matcher *m, struct pgx_input *in, struct csv_pending *c)
 {
@@ -56,7 +85,9 @@ static bool match_pglog(struct matcher *m, struct log_source *src, struct pglog_
 {
 	bool ok;
 
+	src->format = e->format;
 	src->timestamp = e->timestamp;
+	src->ts_format = e->ts_format;
 	src->pid = e->pid;
 	src->sqlstate = e->sqlstate;
 	ok = matcher_line(m, src, e->text, strlen(e->text), NULL, 0);
@@ -70,11 +101,59 @@ static bool match_csv(struct matcher *m, struct log_source *src, struct csv_pend
 
 	src->lineno = c->first_line;
 	c->len = 0;
-	src->format = "csvlog";
 	if (pglog_from_csv(c->buf, strlen(c->buf), &e))
 		return match_pglog(m, src, &e);
 	src->format = NULL;	/* looked like csvlog but is not: a plain line */
 	return matcher_line(m, src, c->buf, strlen(c->buf), NULL, 0);
+}
+
+/* A settings record of pgx-poll -s settings in the stream: its
+ * log_line_prefix reads the lines after it, unless --prefix gave one. */
+static void prefix_from_settings(struct matcher *m, const struct log_source *src, const json_t *rec)
+{
+	const json_t *settings = json_object_get(rec, "settings"), *s;
+	const char *format, *prefix = NULL;
+	char why[200], *regex;
+	size_t i;
+
+	if (m->prefix_from == PREFIX_GIVEN)
+		return;
+	json_array_foreach(settings, i, s)
+		if (pgx_rec_str(s, "name") && !strcmp(pgx_rec_str(s, "name"), "log_line_prefix"))
+			prefix = pgx_rec_str(s, "setting");
+	if (!prefix)
+		return;
+	if ((regex = prefix_regex(prefix, &format, why, sizeof(why))) &&
+	    ruleset_set_prefix(&m->rules, regex, format, why, sizeof(why)))
+		m->prefix_from = PREFIX_SETTINGS;
+	else
+		pgx_warn("%s:%lu: %s; lines are read without it", src->input, src->lineno, why);
+	free(regex);
+}
+
+#define PREFIX_INFER_LINES 20
+
+/* The first lines whose time the rules cannot read say where the prefix
+ * has it (a prefix of the rules' own shape needs nothing). */
+static void infer_prefix(struct matcher *m, const struct pgx_line *line)
+{
+	const char *format;
+	char why[160], *regex;
+	double ts;
+
+	if (m->prefix_from != PREFIX_NONE || m->prefix_tries >= PREFIX_INFER_LINES || !line->len ||
+	    line->text[0] == ' ' || line->text[0] == '\t')
+		return;
+	m->prefix_tries++;
+	if (ts_from_line(&m->rules, line->text, line->len, &ts, why, sizeof(why))) {
+		m->prefix_tries = PREFIX_INFER_LINES;
+		return;
+	}
+	if (!(regex = prefix_infer(line->text, line->len, &format)))
+		return;
+	if (ruleset_set_prefix(&m->rules, regex, format, why, sizeof(why)))
+		m->prefix_from = PREFIX_INFERRED;
+	free(regex);
 }
 
 static bool match_record(struct matcher *m, struct log_source *src, const struct pgx_line *line, json_t *rec)
@@ -88,32 +167,80 @@ static bool match_record(struct matcher *m, struct log_source *src, const struct
 				    line->text, line->len);
 	}
 	if (pglog_is_jsonlog(rec)) {
-		src->format = "jsonlog";
 		pglog_from_jsonlog(rec, &e);
 		return match_pglog(m, src, &e);
 	}
+	if (pglog_from_service_json(rec, &e))
+		return match_pglog(m, src, &e);
+	if (type && !strcmp(type, "settings"))
+		prefix_from_settings(m, src, rec);
 	return pgx_emit_raw(line->text, line->len);	/* not ours: pass it on */
 }
 
-/* plain: never read as a record (one with a NUL byte, already reported) */
-static bool handle_line(struct matcher *m, struct pgx_input *in, const struct pgx_line *line,
-			bool plain, struct csv_pending *csv, struct csv_pending *entry)
+/* A framed entry (syslog, logplex) reads its time from its own prefix if
+ * it has one, else from the header (a year added to a BSD header's). */
+static bool match_framed(struct reader *r)
 {
-	struct log_source src = { .input = pgx_input_name(in), .lineno = line->lineno };
+	struct log_source src = { .input = pgx_input_name(r->in), .lineno = r->framed.first_line,
+				  .format = r->head.format, .pid = r->head.pid };
+	size_t len = r->framed.len;
+	char why[160];
+	double ts;
+
+	r->framed.len = 0;
+	if (!ts_from_line(&r->m->rules, r->framed.buf, len, &ts, why, sizeof(why))) {
+		src.timestamp = r->head.ts;
+		src.ts_format = r->head.ts_format;
+		src.year_inferred = r->head.year_inferred;
+	}
+	return matcher_line(r->m, &src, r->framed.buf, len, NULL, 0);
+}
+
+/* true: the line was a framed one (taken, or its entry matched) */
+static bool take_framed(struct reader *r, const struct pgx_line *line, bool *ok)
+{
+	struct frame f;
+	struct pgx_line msg;
+	bool framed = frame_parse(r->framer, line->text, line->len, &f);
+
+	*ok = true;
+	if (r->framed.len && framed && f.part > 1 && f.pid == r->head.pid && f.seq == r->head.seq) {
+		msg = (struct pgx_line){ .text = (char *)f.msg, .len = f.msg_len };
+		csv_append(&r->framed, &msg);
+		return true;
+	}
+	if (r->framed.len && !(*ok = match_framed(r)))
+		return true;
+	if (!framed)
+		return false;
+	r->head = f;
+	r->framed.first_line = line->lineno;
+	msg = (struct pgx_line){ .text = (char *)f.msg, .len = f.msg_len };
+	csv_append(&r->framed, &msg);
+	return true;
+}
+
+/* plain: never read as a record (one with a NUL byte, already reported) */
+static bool handle_line(struct reader *r, const struct pgx_line *line, bool plain)
+{
+	struct matcher *m = r->m;
+	struct log_source src = { .input = pgx_input_name(r->in), .lineno = line->lineno };
 	char err[200];
 	json_t *rec;
 	bool ok;
 
-	if (entry->len && line->len && line->text[0] == '\t') {
-		stderr_append(entry, line);
+	if (r->entry.len && continues_entry(m, line)) {
+		stderr_append(&r->entry, line);
 		return true;
 	}
-	if (entry->len && !match_stderr(m, in, entry))
+	if (r->entry.len && !match_stderr(m, r->in, &r->entry))
 		return false;
-	if (csv->len) {
-		csv_append(csv, line);
-		return !pglog_csv_complete(csv->buf, csv->len) || match_csv(m, &src, csv);
+	if (r->csv.len) {
+		csv_append(&r->csv, line);
+		return !pglog_csv_complete(r->csv.buf, r->csv.len) || match_csv(m, &src, &r->csv);
 	}
+	if (!plain && take_framed(r, line, &ok))
+		return ok;
 	err[0] = '\0';
 	if (!plain && (rec = pgx_json_parse_line(line, err, sizeof(err)))) {
 		ok = match_record(m, &src, line, rec);
@@ -125,13 +252,14 @@ static bool handle_line(struct matcher *m, struct pgx_input *in, const struct pg
 		m->input_errors++;
 	}
 	if (pglog_csv_starts(line->text, line->len)) {
-		csv->first_line = line->lineno;
-		csv_append(csv, line);
-		return !pglog_csv_complete(csv->buf, csv->len) || match_csv(m, &src, csv);
+		r->csv.first_line = line->lineno;
+		csv_append(&r->csv, line);
+		return !pglog_csv_complete(r->csv.buf, r->csv.len) || match_csv(m, &src, &r->csv);
 	}
+	infer_prefix(m, line);
 	if (m->rules.tab_continuation && line->len) {
-		entry->first_line = line->lineno;
-		stderr_append(entry, line);
+		r->entry.first_line = line->lineno;
+		stderr_append(&r->entry, line);
 		return true;
 	}
 	return matcher_line(m, &src, line->text, line->len, NULL, 0);
@@ -198,8 +326,9 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 {
 	struct unpacker *unpacker;
 	struct pgx_input *in = unpack_open(path, max_line, &unpacker);
-	struct csv_pending csv = { 0 }, entry = { 0 };
+	struct reader r = { .m = m, .in = in };
 	struct pgx_line line;
+	struct stat st;
 	char *replaced;
 	bool ok = true;
 	int got;
@@ -208,23 +337,32 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 		m->input_errors++;
 		return true;
 	}
+	r.framer = framer_new();
+	if (strcmp(path, "-") && stat(path, &st) == 0)
+		framer_set_reference(r.framer, st.st_mtime);
 	pgx_input_follow(in, follow && !unpacker);
+	m->live = !strcmp(path, "-") || (follow && !unpacker);
 	while (ok && (got = pgx_input_next(in, &line)) == 1) {
 		if (line.no_newline)
 			pgx_warn("%s:%lu: last line has no newline (truncated?)", pgx_input_name(in), line.lineno);
 		replaced = nul_as_replacement(m, in, &line);
-		ok = handle_line(m, in, &line, replaced != NULL, &csv, &entry);
+		ok = handle_line(&r, &line, replaced != NULL);
 		free(replaced);
 		if (line.lineno % PROGRESS_EVERY_LINES == 0 && pgx_progress_due(progress))
 			show_progress(progress, in, unpacker, line.lineno);
 	}
-	if (ok && entry.len)
-		ok = match_stderr(m, in, &entry);
+	if (ok && r.entry.len)
+		ok = match_stderr(m, in, &r.entry);
+	if (ok && r.framed.len)
+		ok = match_framed(&r);
 	if (ok)
-		ok = flush_csv(m, in, &csv);
+		ok = flush_csv(m, in, &r.csv);
+	matcher_input_done(m, pgx_input_name(in));
 	m->input_errors += pgx_input_errors(in);
-	free(csv.buf);
-	free(entry.buf);
+	free(r.csv.buf);
+	free(r.entry.buf);
+	free(r.framed.buf);
+	framer_free(r.framer);
 	pgx_input_close(in);
 	if (!unpack_end(unpacker, path))
 		m->input_errors++;
