@@ -492,3 +492,87 @@ progress_input() {	# match records of a log with a few thousand entries
 	assert_output --regexp $'^\rmatches\\.ndjson: .* lines, .*\r\e\\[K$'
 	jq -e .statements "$BATS_TEST_TMPDIR/out" >/dev/null || fail "stdout is not the JSON report"
 }
+
+# test/fixtures/logformats: one small log written in every format pgx-logmatch
+# reads (README.md there says where each layout comes from).
+SAMPLES="stderr.log stderr-prefix.log rds.log azure.log postgresql.csv postgresql.json syslog.log logplex.log
+	cloudsql.ndjson cnpg.ndjson"
+
+samples_copy() {	# the samples in $BATS_TEST_TMPDIR/s; syslog's year inferred from a 2024 mtime
+	cp -r "$PGX_FIXTURES/logformats" "$BATS_TEST_TMPDIR/s"
+	touch -d '2024-12-31 00:00:00 UTC' "$BATS_TEST_TMPDIR/s/syslog.log"
+}
+
+@test "every log format gives the same report per line and with --group, first and last seen included" {
+	samples_copy
+	for f in $SAMPLES; do
+		for fmt in json table; do
+			assert_same_report "$BATS_TEST_TMPDIR/s/$f" -f "$fmt" -n 10
+		done
+		slowlog "$BATS_TEST_TMPDIR/s/$f" -f json -n 10 >"$BATS_TEST_TMPDIR/$f.json" || fail "$f: exit $?"
+		# the same statements in every format; the DELETE shape's earliest run
+		# (13:15:44, written after a later one) is its first_seen, its last 13:15:50
+		run jq -c '[.statements, .shapes, (.queries | map([.query, .count, .total_ms])),
+			    (.queries[] | select(.query | startswith("delete")) | [.first_seen, .last_seen] | map(floor))]' \
+			"$BATS_TEST_TMPDIR/$f.json"
+		assert_output '[11,4,[["select count(*) from orders where status = ?",2,560.5],["select * from item where id = ?",4,30],["delete from cart where session = ?",2,9],["update item set qty = qty - ? where id = ?",3,7]],[1707657344,1707657350]]'
+	done
+	# syslog has no year: inferred, and the records say so
+	run bash -c "pgx-logmatch -o --rules slowlog '$BATS_TEST_TMPDIR/s/syslog.log' | jq -c '[.format, .year_inferred, .ts]' | head -1"
+	assert_output '["syslog",true,1707657339]'
+	run bash -c "pgx-logmatch -o --group --rules slowlog '$BATS_TEST_TMPDIR/s/syslog.log' | jq -c .year_inferred | sort -u"
+	assert_output 'true'
+}
+
+# How pgbadger reads each sample: its -f (and --prefix), or, for the JSON of
+# managed services it has no reader for, the sample turned into a format it
+# reads (Cloud SQL's textPayload is a stderr line; CloudNativePG's record has
+# the csvlog columns, renamed to jsonlog's).
+badger_reads() {	# badger_reads SAMPLE OUT.json
+	local s="$BATS_TEST_TMPDIR/s/$1" args
+	case "$1" in
+	stderr.log) args=(-f stderr --prefix '%m [%p] ') ;;
+	stderr-prefix.log) args=(-f stderr --prefix '%t [%p]: user=%u,db=%d,app=%a,client=%h ') ;;
+	rds.log) args=(-f rds) ;;
+	azure.log) args=(-f stderr --prefix '%t-%c-') ;;
+	postgresql.csv) args=(-f csv) ;;
+	postgresql.json) args=(-f jsonlog) ;;
+	syslog.log) args=(-f syslog --prefix 'user=%u,db=%d ') ;;
+	logplex.log) args=(-f logplex) ;;
+	cloudsql.ndjson)
+		jq -r .textPayload "$s" >"$BATS_TEST_TMPDIR/cloudsql.log"
+		s="$BATS_TEST_TMPDIR/cloudsql.log" args=(-f stderr --prefix '%m [%p]: [%l-1] db=%d,user=%u ') ;;
+	cnpg.ndjson)
+		jq -c '.record | {timestamp: .log_time, user: .user_name, dbname: .database_name,
+			pid: (.process_id | tonumber), session_id, line_num: (.session_line_num | tonumber),
+			ps: .command_tag, session_start: .session_start_time, vxid: .virtual_transaction_id,
+			txid: (.transaction_id | tonumber), error_severity, state_code: .sql_state_code, message,
+			statement: .query, application_name, backend_type} | with_entries(select(.value != null))' \
+			"$s" >"$BATS_TEST_TMPDIR/cnpg.log"
+		s="$BATS_TEST_TMPDIR/cnpg.log" args=(-f jsonlog) ;;
+	esac
+	timeout 120 pgbadger --pid-dir "$BATS_TEST_TMPDIR" -q -j 1 "${args[@]}" -x json -o "$2" "$s"
+}
+
+# Where pgbadger is wrong: in logplex.log it keeps the header of a message's
+# continued part ("... app[postgres.4101]: [DATABASE] [3-2]") inside the
+# statement, so its shape of the multi-line statement is compared by count and
+# total only (both sides' text blanked for that sample's multi-line shape).
+blank_logplex_multiline='map(if .[0] | test("app\\[postgres\\.|^select count") then .[0] = "(multi-line)" else . end)'
+
+@test "each format's statement count, totals and top shapes are pgbadger's on the same sample" {
+	command -v pgbadger >/dev/null || skip "pgbadger not installed"
+	samples_copy
+	for f in $SAMPLES; do
+		fix='.'
+		[ "$f" = logplex.log ] && fix="$blank_logplex_multiline"
+		badger_reads "$f" "$BATS_TEST_TMPDIR/badger.json" || fail "pgbadger on $f: exit $?"
+		badger="$(jq -c '[.overall_stat.queries_number, (.normalyzed_info.postgres | to_entries
+			| sort_by(-.value.duration) | map([(.key | rtrimstr(";")), .value.count, (.value.duration * 1000 | round)])
+			| '"$fix"')]' "$BATS_TEST_TMPDIR/badger.json")"
+		[ "$badger" != '[0,[]]' ] || fail "pgbadger read nothing from $f"
+		ours="$(slowlog "$BATS_TEST_TMPDIR/s/$f" -f json -n 10 | jq -c '[.statements,
+			(.queries | map([.query, .count, (.total_ms * 1000 | round)]) | '"$fix"')]')"
+		assert_equal "$f: $ours" "$f: $badger"
+	done
+}

@@ -1,4 +1,5 @@
 /* match.c - apply the rules to one log line and emit match or log records */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
@@ -48,6 +49,20 @@ void matcher_input_done(struct matcher *m, const char *input)
 	memset(&m->unread_times, 0, sizeof(m->unread_times));
 }
 
+/* "13:15:39" near the start: the line has a time, if not one of ours. */
+static bool looks_timed(const char *s, size_t len)
+{
+	const size_t near = 64;
+
+	for (size_t i = 0; i + 8 <= len && i < near; i++)
+		if (s[i + 2] == ':' && s[i + 5] == ':' && isdigit((unsigned char)s[i]) &&
+		    isdigit((unsigned char)s[i + 1]) && isdigit((unsigned char)s[i + 3]) &&
+		    isdigit((unsigned char)s[i + 4]) && isdigit((unsigned char)s[i + 6]) &&
+		    isdigit((unsigned char)s[i + 7]))
+			return true;
+	return false;
+}
+
 static const char *resolve_ts(struct matcher *m, const struct log_source *src, const char *text,
 			      size_t len, double *ts)
 {
@@ -60,8 +75,8 @@ static const char *resolve_ts(struct matcher *m, const struct log_source *src, c
 		return "log";
 	if (why[0])
 		note_unread_time(m, src, why);
-	else if (!m->live && m->rules.nts && !src->carrier)
-		note_unread_time(m, src, "no time where the rules' timestamp specs look");
+	else if (!m->live && !src->carrier && looks_timed(text, len))
+		note_unread_time(m, src, "a time the rules' timestamp specs do not know");
 	if (src->carrier && (*ts = pgx_rec_ts(src->carrier)) >= 0)
 		return "record";
 	*ts = pgx_now();
