@@ -63,12 +63,25 @@ static bool continues_entry(const struct matcher *m, const struct pgx_line *line
 	return line->text[0] == ' ' && !prefix_starts_entry(&m->rules, line->text, line->len);
 }
 
+/* Syslog interleaves the parts of messages that processes write at once:
+ * as many entries stay open, each until its process starts another, no
+ * part of it came for a while, or the input ends. */
+#define FRAMED_OPEN 16
+#define FRAMED_WINDOW 256	/* lines */
+
+struct framed_entry {
+	struct csv_pending text;
+	struct frame head;	/* of the entry's first part (its msg is gone) */
+	unsigned long last_line;
+};
+
 /* One input's reading state: entries that span lines, and syslog headers. */
 struct reader {
 	struct matcher *m;
 	struct pgx_input *in;
-	struct csv_pending csv, entry, framed;
-	struct frame head;	/* of the framed entry (its msg is gone) */
+	struct csv_pending csv, entry;
+	struct framed_entry framed[FRAMED_OPEN];	/* in the order they started */
+	size_t nframed;
 	struct framer *framer;
 };
 
@@ -179,44 +192,83 @@ static bool match_record(struct matcher *m, struct log_source *src, const struct
 
 /* A framed entry (syslog, logplex) reads its time from its own prefix if
  * it has one, else from the header (a year added to a BSD header's). */
-static bool match_framed(struct reader *r)
+static bool match_framed(struct reader *r, size_t i)
 {
-	struct log_source src = { .input = pgx_input_name(r->in), .lineno = r->framed.first_line,
-				  .format = r->head.format, .pid = r->head.pid };
-	size_t len = r->framed.len;
+	struct framed_entry e = r->framed[i];
+	struct log_source src = { .input = pgx_input_name(r->in), .lineno = e.text.first_line,
+				  .format = e.head.format, .pid = e.head.pid };
 	char why[160];
 	double ts;
+	bool ok;
 
-	r->framed.len = 0;
-	if (!ts_from_line(&r->m->rules, r->framed.buf, len, &ts, why, sizeof(why))) {
-		src.timestamp = r->head.ts;
-		src.ts_format = r->head.ts_format;
-		src.year_inferred = r->head.year_inferred;
+	memmove(r->framed + i, r->framed + i + 1, (r->nframed - i - 1) * sizeof(*r->framed));
+	r->nframed--;
+	if (!ts_from_line(&r->m->rules, e.text.buf, e.text.len, &ts, why, sizeof(why))) {
+		src.timestamp = e.head.ts;
+		src.ts_format = e.head.ts_format;
+		src.year_inferred = e.head.year_inferred;
 	}
-	return matcher_line(r->m, &src, r->framed.buf, len, NULL, 0);
+	ok = matcher_line(r->m, &src, e.text.buf, e.text.len, NULL, 0);
+	free(e.text.buf);
+	return ok;
+}
+
+/* The open entries last continued before line `before` (0: all). */
+static bool close_framed(struct reader *r, unsigned long before)
+{
+	for (size_t i = 0; i < r->nframed;)
+		if (!before || r->framed[i].last_line < before) {
+			if (!match_framed(r, i))
+				return false;
+		} else
+			i++;
+	return true;
+}
+
+static void frame_append(struct framed_entry *e, const struct frame *f, unsigned long lineno)
+{
+	struct pgx_line msg = { .text = (char *)f->msg, .len = f->msg_len };
+
+	csv_append(&e->text, &msg);
+	e->last_line = lineno;
+}
+
+/* A part [N-1] opens an entry (closing its process's last one); a part
+ * [N-2]... continues the open entry of its process and number. */
+static bool frame_take(struct reader *r, const struct frame *f, unsigned long lineno)
+{
+	struct framed_entry *e;
+	size_t i;
+
+	for (i = 0; i < r->nframed && r->framed[i].head.pid != f->pid; i++)
+		;
+	if (i < r->nframed && f->part > 1 && r->framed[i].head.seq == f->seq) {
+		frame_append(&r->framed[i], f, lineno);
+		return true;
+	}
+	if (i < r->nframed && !match_framed(r, i))
+		return false;
+	if (r->nframed == FRAMED_OPEN && !match_framed(r, 0))
+		return false;
+	e = &r->framed[r->nframed++];
+	memset(e, 0, sizeof(*e));
+	e->head = *f;
+	e->text.first_line = lineno;
+	frame_append(e, f, lineno);
+	return true;
 }
 
 /* true: the line was a framed one (taken, or its entry matched) */
 static bool take_framed(struct reader *r, const struct pgx_line *line, bool *ok)
 {
 	struct frame f;
-	struct pgx_line msg;
-	bool framed = frame_parse(r->framer, line->text, line->len, &f);
 
-	*ok = true;
-	if (r->framed.len && framed && f.part > 1 && f.pid == r->head.pid && f.seq == r->head.seq) {
-		msg = (struct pgx_line){ .text = (char *)f.msg, .len = f.msg_len };
-		csv_append(&r->framed, &msg);
-		return true;
+	if (!frame_parse(r->framer, line->text, line->len, &f)) {
+		*ok = !r->nframed || close_framed(r, 0);
+		return !*ok;
 	}
-	if (r->framed.len && !(*ok = match_framed(r)))
-		return true;
-	if (!framed)
-		return false;
-	r->head = f;
-	r->framed.first_line = line->lineno;
-	msg = (struct pgx_line){ .text = (char *)f.msg, .len = f.msg_len };
-	csv_append(&r->framed, &msg);
+	*ok = frame_take(r, &f, line->lineno) &&
+	      (line->lineno <= FRAMED_WINDOW || close_framed(r, line->lineno - FRAMED_WINDOW));
 	return true;
 }
 
@@ -353,15 +405,16 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 	}
 	if (ok && r.entry.len)
 		ok = match_stderr(m, in, &r.entry);
-	if (ok && r.framed.len)
-		ok = match_framed(&r);
+	if (ok)
+		ok = close_framed(&r, 0);
 	if (ok)
 		ok = flush_csv(m, in, &r.csv);
 	matcher_input_done(m, pgx_input_name(in));
 	m->input_errors += pgx_input_errors(in);
 	free(r.csv.buf);
 	free(r.entry.buf);
-	free(r.framed.buf);
+	for (size_t i = 0; i < r.nframed; i++)
+		free(r.framed[i].text.buf);
 	framer_free(r.framer);
 	pgx_input_close(in);
 	if (!unpack_end(unpacker, path))
