@@ -576,3 +576,21 @@ blank_logplex_multiline='map(if .[0] | test("app\\[postgres\\.|^select count") t
 		assert_equal "$f: $ours" "$f: $badger"
 	done
 }
+
+@test "--min-mean-ms and --min-total-ms leave the shapes under them out of the Top-N, and say how many" {
+	f="$PGX_FIXTURES/logformats/stderr.log"
+	run bash -c "pgx-logmatch -o --rules slowlog '$f' | pgx-report slowlog -f json --min-mean-ms 5"
+	assert_success
+	# means: 280.25, 7.5, 4.5 and 2.333 ms; the statements still count them all
+	assert_equal "$(jq -c '[.statements, .shapes, .shapes_below_threshold, (.queries | map(.mean_ms))]' <<<"$output")" \
+		'[11,4,2,[280.25,7.5]]'
+	run bash -c "pgx-logmatch -o --group --rules slowlog '$f' | pgx-report slowlog -f json --min-total-ms 9"
+	assert_equal "$(jq -c '[.shapes_below_threshold, (.queries | map(.total_ms))]' <<<"$output")" '[1,[560.5,30,9]]'
+	run bash -c "pgx-logmatch -o --rules slowlog '$f' | pgx-report slowlog --min-total-ms 100000"
+	assert_success
+	assert_line '(4 shapes below --min-mean-ms or --min-total-ms)'
+	assert_same_report "$f" --min-mean-ms 4.5 -f table
+	run pgx-report slowlog --min-mean-ms -1 </dev/null
+	assert_failure 2
+	assert_output --partial 'invalid value "-1" for option --min-mean-ms (milliseconds, 0 or more)'
+}

@@ -75,7 +75,7 @@ static const char *resolve_ts(struct matcher *m, const struct log_source *src, c
 		return "log";
 	if (why[0])
 		note_unread_time(m, src, why);
-	else if (!m->live && !src->carrier && looks_timed(text, len))
+	else if (!m->live && m->rules.nts && !src->carrier && looks_timed(text, len))
 		note_unread_time(m, src, "a time the rules' timestamp specs do not know");
 	if (src->carrier && (*ts = pgx_rec_ts(src->carrier)) >= 0)
 		return "record";
