@@ -127,6 +127,12 @@ teardown_file() {
 	assert_equal "$(jq -c '[.ts, .ts_source]' <<<"$output")" '[1707653739.25,"log"]'
 	run pgx-logmatch -o --prefix '[%p] %m %u@%d ' "$BATS_TEST_TMPDIR/p.log"
 	assert_equal "$(jq -c '[.ts, .ts_source]' <<<"$output")" '[1707653739.25,"log"]'
+	# each file its own inferred prefix
+	printf '2024-02-11 13:15:39 CET-65c8c0a3.4d2-LOG:  database system is shut down\n' >"$BATS_TEST_TMPDIR/az2.log"
+	run --separate-stderr pgx-logmatch -o "$BATS_TEST_TMPDIR/p.log" "$BATS_TEST_TMPDIR/az2.log" "$BATS_TEST_TMPDIR/p.log"
+	assert_success
+	assert_equal "$(jq -c '[.ts, .ts_source]' <<<"$output" | paste -sd ' ')" \
+		'[1707653739.25,"log"] [1707653739,"log"] [1707653739.25,"log"]'
 	# a prefix without a time cannot say where it is
 	run pgx-logmatch --prefix '%u@%d ' "$BATS_TEST_TMPDIR/p.log"
 	assert_failure 2

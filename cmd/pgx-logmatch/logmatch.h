@@ -79,6 +79,7 @@ bool ts_from_line(const struct ruleset *rs, const char *s, size_t len, double *o
 char *prefix_regex(const char *prefix, const char **format, char *why, size_t whylen);
 char *prefix_infer(const char *line, size_t len, const char **format);
 bool ruleset_set_prefix(struct ruleset *rs, const char *regex, const char *format, char *why, size_t whylen);
+void ruleset_clear_prefix(struct ruleset *rs);
 bool prefix_starts_entry(const struct ruleset *rs, const char *s, size_t len);
 
 /* pglog.c: csvlog, jsonlog and the JSON of managed services */

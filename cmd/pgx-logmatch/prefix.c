@@ -9,6 +9,8 @@
  * cannot read a time from: the time is where a timestamp stands before the
  * severity ("LOG:  ").  Escapes as in PostgreSQL's documentation, 19.8.3.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
 #include "logmatch.h"
@@ -19,27 +21,6 @@
 #define TIME_N "\\d{9,11}\\.\\d{3}"
 #define SEVERITY "(?:DEBUG[1-5]|INFO|NOTICE|WARNING|ERROR|LOG|FATAL|PANIC|DETAIL|HINT|QUERY|CONTEXT|" \
 	"LOCATION|STATEMENT):  "
-
-struct buf {
-	char *s;
-	size_t len, cap;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = pgx_xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
 
 /* The regex of one escape; NULL for one PostgreSQL ignores (prints nothing). */
 static const char *escape_regex(char c, bool *ts_done, const char **format)
@@ -66,24 +47,35 @@ static const char *escape_regex(char c, bool *ts_done, const char **format)
 	return NULL;
 }
 
-static void put_literal(struct buf *b, char c)
+static void put_literal(FILE *re, char c)
 {
 	if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (unsigned char)c >= 0x80))
-		put(b, "\\", 1);
-	put(b, &c, 1);
+		fputc('\\', re);
+	fputc(c, re);
+}
+
+static FILE *open_regex(char **s, size_t *len)
+{
+	FILE *re = open_memstream(s, len);
+
+	if (!re)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	return re;
 }
 
 /* log_line_prefix -> regex; NULL (with why) when it has no time escape. */
 char *prefix_regex(const char *prefix, const char **format, char *why, size_t whylen)
 {
-	struct buf b = { 0 };
 	bool ts_done = false, optional = false;
-	const char *re;
+	const char *escape;
+	char *s;
+	size_t len;
+	FILE *re = open_regex(&s, &len);
 
-	puts_(&b, "^");
+	fputc('^', re);
 	for (const char *p = prefix; *p; p++) {
 		if (*p != '%' || !p[1]) {
-			put_literal(&b, *p);
+			put_literal(re, *p);
 			continue;
 		}
 		p++;
@@ -91,24 +83,25 @@ char *prefix_regex(const char *prefix, const char **format, char *why, size_t wh
 			p += strspn(p, "-0123456789");
 			if (!*p)
 				break;
-			puts_(&b, " *");
+			fputs(" *", re);
 		}
 		if (*p == 'q') {	/* non-session processes stop here */
-			puts_(&b, "(?:");
+			fputs("(?:", re);
 			optional = true;
-		} else if ((re = escape_regex(*p, &ts_done, format)))
-			puts_(&b, re);
+		} else if ((escape = escape_regex(*p, &ts_done, format)))
+			fputs(escape, re);
 		if (p[-1] != '%' && *p != 'q')
-			puts_(&b, " *");
+			fputs(" *", re);
 	}
 	if (optional)
-		puts_(&b, ")?");
+		fputs(")?", re);
+	fclose(re);
 	if (!ts_done) {
 		snprintf(why, whylen, "log_line_prefix \"%s\" has no time (%%m, %%t or %%n)", prefix);
-		free(b.s);
+		free(s);
 		return NULL;
 	}
-	return b.s;
+	return s;
 }
 
 /* The first timestamp before the severity of a line such as
@@ -118,31 +111,28 @@ char *prefix_infer(const char *line, size_t len, const char **format)
 {
 	static const char *const shapes[] = { TIME_M, TIME_T, TIME_N };
 	static const char *const formats[] = { TS_FORMAT_POSTGRES, TS_FORMAT_POSTGRES, "%s" };
-	struct buf b = { 0 };
 
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(*shapes); i++) {
-		char probe[512];
-		int errcode;
+		char *probe;
+		int errcode, rc;
 		PCRE2_SIZE erroff;
 		pcre2_code *re;
 		pcre2_match_data *md;
-		int rc;
 
-		snprintf(probe, sizeof(probe), "^[^\\n]{0,200}?(?<![\\d.])(?<ts>%s)(?![\\d.])[^\\n]{0,200}?" SEVERITY,
-			 shapes[i]);
+		if (asprintf(&probe, "^[^\\n]{0,200}?(?<![\\d.])(?<ts>%s)(?![\\d.])[^\\n]{0,200}?" SEVERITY,
+			     shapes[i]) < 0)
+			pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 		re = pcre2_compile((PCRE2_SPTR)probe, PCRE2_ZERO_TERMINATED, PCRE2_MATCH_INVALID_UTF, &errcode,
 				   &erroff, NULL);
-		if (!re)
-			continue;
-		md = pcre2_match_data_create_from_pattern(re, NULL);
-		rc = pcre2_match(re, (PCRE2_SPTR)line, len, 0, 0, md, NULL);
+		md = re ? pcre2_match_data_create_from_pattern(re, NULL) : NULL;
+		rc = md ? pcre2_match(re, (PCRE2_SPTR)line, len, 0, 0, md, NULL) : -1;
 		pcre2_match_data_free(md);
 		pcre2_code_free(re);
 		if (rc > 0) {
-			puts_(&b, probe);
 			*format = formats[i];
-			return b.s;
+			return probe;
 		}
+		free(probe);
 	}
 	return NULL;
 }
@@ -179,6 +169,18 @@ bool ruleset_set_prefix(struct ruleset *rs, const char *regex, const char *forma
 	rs->ts[0] = t;
 	rs->has_prefix = true;
 	return true;
+}
+
+void ruleset_clear_prefix(struct ruleset *rs)
+{
+	if (!rs->has_prefix)
+		return;
+	free(rs->ts[0].format);
+	pcre2_match_data_free(rs->ts[0].md);
+	pcre2_code_free(rs->ts[0].re);
+	memmove(rs->ts, rs->ts + 1, (rs->nts - 1) * sizeof(*rs->ts));
+	rs->nts--;
+	rs->has_prefix = false;
 }
 
 /* A line that starts an entry by the prefix (only asked of lines that

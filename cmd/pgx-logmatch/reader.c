@@ -134,10 +134,10 @@ static void prefix_from_settings(struct matcher *m, const struct log_source *src
 	json_array_foreach(settings, i, s)
 		if (pgx_rec_str(s, "name") && !strcmp(pgx_rec_str(s, "name"), "log_line_prefix"))
 			prefix = pgx_rec_str(s, "setting");
-	if (!prefix)
+	/* one without a time (syslog's, say) has nothing to tell */
+	if (!prefix || !(regex = prefix_regex(prefix, &format, why, sizeof(why))))
 		return;
-	if ((regex = prefix_regex(prefix, &format, why, sizeof(why))) &&
-	    ruleset_set_prefix(&m->rules, regex, format, why, sizeof(why)))
+	if (ruleset_set_prefix(&m->rules, regex, format, why, sizeof(why)))
 		m->prefix_from = PREFIX_SETTINGS;
 	else
 		pgx_warn("%s:%lu: %s; lines are read without it", src->input, src->lineno, why);
@@ -389,6 +389,11 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 		m->input_errors++;
 		return true;
 	}
+	if (m->prefix_from == PREFIX_INFERRED) {	/* each file may have its own */
+		ruleset_clear_prefix(&m->rules);
+		m->prefix_from = PREFIX_NONE;
+	}
+	m->prefix_tries = 0;
 	r.framer = framer_new();
 	if (strcmp(path, "-") && stat(path, &st) == 0)
 		framer_set_reference(r.framer, st.st_mtime);
