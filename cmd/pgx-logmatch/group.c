@@ -25,6 +25,7 @@ struct seen_at {		/* where to find the time of an occurrence */
 	const char *format;	/* text is a time in this format, or NULL: a line */
 	bool year_inferred;
 	double carrier_ts;	/* the carrying record's ts, or -1 */
+	double ts;		/* its time once parsed to compare, else NAN */
 };
 
 struct group {
@@ -195,6 +196,7 @@ static void keep_seen_at(struct seen_at *at, const struct log_source *src, const
 	at->format = src->timestamp ? (src->ts_format ? src->ts_format : TS_FORMAT_POSTGRES) : NULL;
 	at->year_inferred = src->year_inferred;
 	at->carrier_ts = src->carrier ? pgx_rec_ts(src->carrier) : -1;
+	at->ts = NAN;
 }
 
 static double seen_ts(const struct matcher *m, const struct seen_at *at)
@@ -225,16 +227,27 @@ static size_t iso_time_len(const struct seen_at *at)
 	return n;
 }
 
+/* " UTC" after both times (text is NUL-terminated) */
 static bool same_zone(const struct seen_at *a, size_t an, const struct seen_at *b, size_t bn)
 {
-	size_t az = strcspn(a->text + an + 1, " ,[]:-"), bz = strcspn(b->text + bn + 1, " ,[]:-");
+	size_t az, bz;
 
-	return an < a->len && bn < b->len && a->text[an] == ' ' && b->text[bn] == ' ' && az == bz &&
-	       !memcmp(a->text + an + 1, b->text + bn + 1, az);
+	if (an >= a->len || bn >= b->len || a->text[an] != ' ' || b->text[bn] != ' ')
+		return false;
+	az = strcspn(a->text + an + 1, " ,[]:-");
+	bz = strcspn(b->text + bn + 1, " ,[]:-");
+	return az == bz && !memcmp(a->text + an + 1, b->text + bn + 1, az);
+}
+
+static double seen_ts_once(const struct matcher *m, struct seen_at *at)
+{
+	if (isnan(at->ts))
+		at->ts = seen_ts(m, at);
+	return at->ts;
 }
 
 /* -1, 0, 1 as a's time is before, equal to or after b's (unknown: equal) */
-static int seen_cmp(const struct matcher *m, const struct seen_at *a, const struct seen_at *b)
+static int seen_cmp(const struct matcher *m, struct seen_at *a, struct seen_at *b)
 {
 	size_t an = iso_time_len(a), bn = iso_time_len(b);
 	double ta, tb;
@@ -244,8 +257,8 @@ static int seen_cmp(const struct matcher *m, const struct seen_at *a, const stru
 		c = memcmp(a->text, b->text, an);
 		return (c > 0) - (c < 0);
 	}
-	ta = seen_ts(m, a);
-	tb = seen_ts(m, b);
+	ta = seen_ts_once(m, a);
+	tb = seen_ts_once(m, b);
 	return ta < 0 || tb < 0 ? 0 : (ta > tb) - (ta < tb);
 }
 
