@@ -598,3 +598,17 @@ blank_logplex_multiline='map(if .[0] | test("app\\[postgres\\.|^select count") t
 	assert_failure 2
 	assert_output --partial 'invalid value "-1" for option --min-mean-ms (milliseconds, 0 or more)'
 }
+
+@test "log_statement and log_duration lines are paired by the process of --prefix's %c (Azure's '%t-%c-')" {
+	printf '%s\n' '2024-02-11 13:15:39 UTC-65c8c72a.1005-LOG:  statement: SELECT * FROM a WHERE id = 1' \
+		'2024-02-11 13:15:39 UTC-65c8c72a.1006-LOG:  statement: UPDATE b SET x = 2' \
+		'2024-02-11 13:15:40 UTC-65c8c72a.1005-LOG:  duration: 1.500 ms' \
+		'2024-02-11 13:15:40 UTC-65c8c72a.1006-LOG:  duration: 7.500 ms' >"$BATS_TEST_TMPDIR/az.log"
+	run bash -c "pgx-logmatch -o --rules slowlog --prefix '%t-%c-' '$BATS_TEST_TMPDIR/az.log' | pgx-report slowlog -f json"
+	assert_success
+	assert_equal "$(jq -c '[.statements, .unpaired_durations, (.queries | map([.query, .total_ms]))]' <<<"$output")" \
+		'[2,0,[["update b set x = ?",7.5],["select * from a where id = ?",1.5]]]'
+	# the processes 0x1005 and 0x1006 are on the records
+	run bash -c "pgx-logmatch -o --rules slowlog --prefix '%t-%c-' '$BATS_TEST_TMPDIR/az.log' | jq -c .pid | paste -sd ' '"
+	assert_output '4101 4102 4101 4102'
+}

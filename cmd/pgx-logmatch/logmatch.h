@@ -51,6 +51,8 @@ struct ruleset {
 	size_t nts;
 	bool tab_continuation;	/* a line starting with a tab (or spaces) continues the last */
 	bool has_prefix;	/* ts[0] is a log_line_prefix's (prefix.c) */
+	unsigned prefix_pid_group;	/* its group of %p (or %c, in hex), or 0 */
+	bool prefix_pid_hex;
 };
 
 /* rules.c */
@@ -80,6 +82,7 @@ char *prefix_regex(const char *prefix, const char **format, char *why, size_t wh
 char *prefix_infer(const char *line, size_t len, const char **format);
 bool ruleset_set_prefix(struct ruleset *rs, const char *regex, const char *format, char *why, size_t whylen);
 void ruleset_clear_prefix(struct ruleset *rs);
+long prefix_pid(const struct ruleset *rs, const char *s, size_t len);
 bool prefix_starts_entry(const struct ruleset *rs, const char *s, size_t len);
 
 /* pglog.c: csvlog, jsonlog and the JSON of managed services */

@@ -22,23 +22,31 @@
 #define SEVERITY "(?:DEBUG[1-5]|INFO|NOTICE|WARNING|ERROR|LOG|FATAL|PANIC|DETAIL|HINT|QUERY|CONTEXT|" \
 	"LOCATION|STATEMENT):  "
 
+/* What a prefix's regex has so far: a named group each, the first time. */
+struct escapes {
+	bool ts, pid;
+	const char *format;
+};
+
 /* The regex of one escape; NULL for one PostgreSQL ignores (prints nothing). */
-static const char *escape_regex(char c, bool *ts_done, const char **format)
+static const char *escape_regex(char c, struct escapes *e)
 {
 	switch (c) {
 	case 'm':
 	case 't':
 	case 'n':
-		if (*ts_done)
+		if (e->ts)
 			return c == 'n' ? TIME_N : c == 'm' ? TIME_M : TIME_T;
-		*ts_done = true;
-		*format = c == 'n' ? "%s" : TS_FORMAT_POSTGRES;
+		e->ts = true;
+		e->format = c == 'n' ? "%s" : TS_FORMAT_POSTGRES;
 		return c == 'n' ? "(?<ts>" TIME_N ")" : c == 'm' ? "(?<ts>" TIME_M ")" : "(?<ts>" TIME_T ")";
+	case 'p':
+		return e->pid ? "\\d+" : (e->pid = true, "(?<pid>\\d+)");
+	case 'c':	/* session id: start time and process id in hex */
+		return e->pid ? "[0-9a-f]+\\.[0-9a-f]+" : (e->pid = true, "[0-9a-f]+\\.(?<pidhex>[0-9a-f]+)");
 	case 's': return TIME_T;
-	case 'p': return "\\d+";
 	case 'P': case 'l': case 'x': return "\\d*";
 	case 'Q': return "-?\\d*";
-	case 'c': return "[0-9a-f]+\\.[0-9a-f]+";
 	case 'e': return "[0-9A-Z]{5}";
 	case 'v': return "[0-9/]*";
 	case 'a': case 'u': case 'd': case 'r': case 'h': case 'i': case 'b': return "[^\\n]*?";
@@ -66,7 +74,8 @@ static FILE *open_regex(char **s, size_t *len)
 /* log_line_prefix -> regex; NULL (with why) when it has no time escape. */
 char *prefix_regex(const char *prefix, const char **format, char *why, size_t whylen)
 {
-	bool ts_done = false, optional = false;
+	struct escapes e = { 0 };
+	bool optional = false;
 	const char *escape;
 	char *s;
 	size_t len;
@@ -88,7 +97,7 @@ char *prefix_regex(const char *prefix, const char **format, char *why, size_t wh
 		if (*p == 'q') {	/* non-session processes stop here */
 			fputs("(?:", re);
 			optional = true;
-		} else if ((escape = escape_regex(*p, &ts_done, format)))
+		} else if ((escape = escape_regex(*p, &e)))
 			fputs(escape, re);
 		if (p[-1] != '%' && *p != 'q')
 			fputs(" *", re);
@@ -96,7 +105,8 @@ char *prefix_regex(const char *prefix, const char **format, char *why, size_t wh
 	if (optional)
 		fputs(")?", re);
 	fclose(re);
-	if (!ts_done) {
+	*format = e.format;
+	if (!e.ts) {
 		snprintf(why, whylen, "log_line_prefix \"%s\" has no time (%%m, %%t or %%n)", prefix);
 		free(s);
 		return NULL;
@@ -168,6 +178,9 @@ bool ruleset_set_prefix(struct ruleset *rs, const char *regex, const char *forma
 	}
 	rs->ts[0] = t;
 	rs->has_prefix = true;
+	group = pcre2_substring_number_from_name(t.re, (PCRE2_SPTR) "pid");
+	rs->prefix_pid_hex = group <= 0 && (group = pcre2_substring_number_from_name(t.re, (PCRE2_SPTR) "pidhex")) > 0;
+	rs->prefix_pid_group = group > 0 ? (unsigned)group : 0;
 	return true;
 }
 
@@ -181,6 +194,20 @@ void ruleset_clear_prefix(struct ruleset *rs)
 	memmove(rs->ts, rs->ts + 1, (rs->nts - 1) * sizeof(*rs->ts));
 	rs->nts--;
 	rs->has_prefix = false;
+	rs->prefix_pid_group = 0;
+}
+
+/* The process id %p or %c of a line's prefix; 0 if it has none. */
+long prefix_pid(const struct ruleset *rs, const char *s, size_t len)
+{
+	PCRE2_SIZE *ov;
+
+	if (!rs->prefix_pid_group || pcre2_match(rs->ts[0].re, (PCRE2_SPTR)s, len, 0, 0, rs->ts[0].md, NULL) <= 0)
+		return 0;
+	ov = pcre2_get_ovector_pointer(rs->ts[0].md);
+	if (ov[2 * rs->prefix_pid_group] == PCRE2_UNSET)
+		return 0;
+	return strtol(s + ov[2 * rs->prefix_pid_group], NULL, rs->prefix_pid_hex ? 16 : 10);
 }
 
 /* A line that starts an entry by the prefix (only asked of lines that

@@ -85,12 +85,15 @@ struct reader {
 	struct framer *framer;
 };
 
+/* A given log_line_prefix's %p (or %c) is the entry's process, for the
+ * rules that pair a statement and its duration without a "[%p]". */
 static bool match_stderr(struct matcher *m, struct pgx_input *in, struct csv_pending *c)
 {
 	struct log_source src = { .input = pgx_input_name(in), .lineno = c->first_line };
 	size_t len = c->len;
 
 	c->len = 0;
+	src.pid = prefix_pid(&m->rules, c->buf, len);
 	return matcher_line(m, &src, c->buf, len, NULL, 0);
 }
 
