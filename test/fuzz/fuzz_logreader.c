@@ -23,15 +23,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct ruleset rules;	/* loaded once, lent to each run's matcher */
 static bool loaded;
 
-static void load_rules(void)
-{
-	char path[4096];
-
-	pgx_init("fuzz_logreader");
-	fuzz_rules_path("slowlog", path, sizeof(path));
-	loaded = ruleset_load(&rules, path);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pgx_progress progress = { 0 };
@@ -40,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd;
 
 	if (!loaded)
-		load_rules();
+		loaded = fuzz_load_rules("fuzz_logreader", "slowlog", &rules);
 	if (!loaded || !size || (fd = memfd_create("fuzz_logreader", 0)) < 0)
 		return 0;
 	if (write(fd, data, size) != (ssize_t)size) {

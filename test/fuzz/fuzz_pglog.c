@@ -19,15 +19,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct ruleset default_rules;
 static bool have_rules;
 
-static void load_rules(void)
-{
-	char path[4096];
-
-	pgx_init("fuzz_pglog");
-	fuzz_rules_path("default", path, sizeof(path));
-	have_rules = ruleset_load(&default_rules, path);
-}
-
 static void entries(const char *s, size_t len)
 {
 	struct pglog_entry e = { 0 };
@@ -55,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	double ts;
 
 	if (!have_rules && !default_rules.nrules)
-		load_rules();
+		have_rules = fuzz_load_rules("fuzz_pglog", "default", &default_rules);
 	entries(s, size);
 	ts_parse(TS_FORMAT_POSTGRES, s, first, &ts, why, sizeof(why));
 	if (!nl)

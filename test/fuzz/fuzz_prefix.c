@@ -17,15 +17,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct ruleset rules;
 static bool loaded;
 
-static void load_rules(void)
-{
-	char path[4096];
-
-	pgx_init("fuzz_prefix");
-	fuzz_rules_path("slowlog", path, sizeof(path));
-	loaded = ruleset_load(&rules, path);
-}
-
 static void infer(const char *s, size_t len)
 {
 	const char *format;
@@ -43,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	double ts;
 
 	if (!loaded)
-		load_rules();
+		loaded = fuzz_load_rules("fuzz_prefix", "slowlog", &rules);
 	if (!loaded || !nl)
 		return 0;
 	prefix = strndup(s, (size_t)(nl - s));	/* a setting is a C string */
