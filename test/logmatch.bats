@@ -111,7 +111,12 @@ teardown_file() {
 	# the same lines as a live stream: the read time is their time
 	run --separate-stderr pgx-logmatch -o <"$BATS_TEST_TMPDIR/us.log"
 	assert_success
-	assert_equal "$stderr" ""
+	assert_equal "$stderr" ""	# with --group: the groups whose first or last seen stays null are counted
+	printf '11/02/2024 13:15:39 LOG:  duration: 1 ms  statement: SELECT 1\n' >"$BATS_TEST_TMPDIR/us2.log"
+	run --separate-stderr pgx-logmatch -o --group --rules slowlog "$BATS_TEST_TMPDIR/us2.log"
+	assert_success
+	assert_equal "$(jq -c '[.first_seen, .last_seen]' <<<"$output")" '[null,null]'
+	assert_equal "$stderr" 'pgx-logmatch: warning: 1 match_group record (the first: rule query_duration, key "select ?") has a null first_seen or last_seen: its lines carry no time pgx could read'
 }
 
 @test "--prefix reads the time where log_line_prefix puts it; without it the prefix is inferred" {

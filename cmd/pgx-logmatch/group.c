@@ -446,8 +446,30 @@ static bool emit_group(const struct matcher *m, const struct group *grp)
 	return ok;
 }
 
+/* Without a time read from its lines, a group's first and last seen are
+ * null: said, with the count, never left silent. */
+static void warn_unread_times(const struct matcher *m)
+{
+	unsigned long n = 0;
+	const struct group *example = NULL;
+
+	if (!m->rules.nts)
+		return;		/* timestamp: read, on purpose */
+	for (size_t i = 0; i < m->groups->n; i++) {
+		const struct group *grp = m->groups->order[i];
+		if (seen_ts(m, &grp->first) < 0 || seen_ts(m, &grp->last) < 0)
+			n++, example = example ? example : grp;
+	}
+	if (n)
+		pgx_warn("%lu match_group record%s (the first: rule %s, key \"%.40s\") %s a null first_seen or "
+			 "last_seen: %s lines carry no time pgx could read", n, n == 1 ? "" : "s",
+			 m->rules.rules[example->rule].name, example->key, n == 1 ? "has" : "have",
+			 n == 1 ? "its" : "their");
+}
+
 bool groups_emit(const struct matcher *m)
 {
+	warn_unread_times(m);
 	for (size_t i = 0; i < m->groups->n; i++)
 		if (!emit_group(m, m->groups->order[i]))
 			return false;
