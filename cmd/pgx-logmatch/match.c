@@ -1,4 +1,5 @@
 /* match.c - apply the rules to one log line and emit match or log records */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
@@ -24,33 +25,58 @@ void matcher_free(struct matcher *m)
 {
 	prefilter_free(m->pf);
 	free(m->cand);
-	free(m->last_ts_problem);
 	groups_free(m->groups);
 	ruleset_free(&m->rules);
 }
 
-static void warn_ts_problem(struct matcher *m, const struct log_source *src, const char *why)
+/* Counted and said once at the end of the input, with the first line and why. */
+static void note_unread_time(struct matcher *m, const struct log_source *src, const char *why)
 {
-	if (m->last_ts_problem && !strcmp(m->last_ts_problem, why))
-		return;		/* once per distinct problem, not once per line */
-	pgx_warn("%s:%lu: %s; using the %s time instead", src->input, src->lineno, why,
-		 src->carrier && pgx_rec_ts(src->carrier) >= 0 ? "record's" : "reading");
-	free(m->last_ts_problem);
-	m->last_ts_problem = pgx_xstrdup(why);
+	if (!m->unread_times.count++) {
+		m->unread_times.first_line = src->lineno;
+		snprintf(m->unread_times.first_why, sizeof(m->unread_times.first_why), "%s", why);
+	}
+}
+
+void matcher_input_done(struct matcher *m, const char *input)
+{
+	if (m->unread_times.count)
+		pgx_warn("%s: %lu line%s carr%s a time pgx could not read (the first, line %lu: %s); "
+			 "their ts is the time they were read (ts_source \"read\"), or the carrying record's",
+			 input, m->unread_times.count, m->unread_times.count == 1 ? "" : "s",
+			 m->unread_times.count == 1 ? "ies" : "y", m->unread_times.first_line,
+			 m->unread_times.first_why);
+	memset(&m->unread_times, 0, sizeof(m->unread_times));
+}
+
+/* "13:15:39" near the start: the line has a time, if not one of ours. */
+static bool looks_timed(const char *s, size_t len)
+{
+	const size_t near = 64;
+
+	for (size_t i = 0; i + 8 <= len && i < near; i++)
+		if (s[i + 2] == ':' && s[i + 5] == ':' && isdigit((unsigned char)s[i]) &&
+		    isdigit((unsigned char)s[i + 1]) && isdigit((unsigned char)s[i + 3]) &&
+		    isdigit((unsigned char)s[i + 4]) && isdigit((unsigned char)s[i + 6]) &&
+		    isdigit((unsigned char)s[i + 7]))
+			return true;
+	return false;
 }
 
 static const char *resolve_ts(struct matcher *m, const struct log_source *src, const char *text,
 			      size_t len, double *ts)
 {
 	char why[160] = "";
-	bool own = src->timestamp ? ts_parse(TS_FORMAT_POSTGRES, src->timestamp, strlen(src->timestamp), ts,
-					      why, sizeof(why))
+	const char *format = src->ts_format ? src->ts_format : TS_FORMAT_POSTGRES;
+	bool own = src->timestamp ? ts_parse(format, src->timestamp, strlen(src->timestamp), ts, why, sizeof(why))
 				  : ts_from_line(&m->rules, text, len, ts, why, sizeof(why));
 
 	if (own)
 		return "log";
 	if (why[0])
-		warn_ts_problem(m, src, why);
+		note_unread_time(m, src, why);
+	else if (!m->live && m->rules.nts && !src->carrier && looks_timed(text, len))
+		note_unread_time(m, src, "a time the rules' timestamp specs do not know");
 	if (src->carrier && (*ts = pgx_rec_ts(src->carrier)) >= 0)
 		return "record";
 	*ts = pgx_now();
@@ -88,6 +114,8 @@ static json_t *line_record(struct matcher *m, const char *type, const struct log
 	json_object_set_new(rec, "ts_source", json_string(ts_source));
 	if (src->format)
 		json_object_set_new(rec, "format", json_string(src->format));
+	if (src->year_inferred && !strcmp(ts_source, "log"))
+		json_object_set_new(rec, "year_inferred", json_true());
 	if (src->pid > 0)
 		json_object_set_new(rec, "pid", json_integer(src->pid));
 	if (src->sqlstate)
