@@ -16,22 +16,69 @@ static void cancel_active_query(void)
 		PQcancel(cancel, errbuf, sizeof(errbuf));
 }
 
-/* libpq messages span lines ("...failed: ...\n\tIs the server running"). */
-static char *one_line(const char *msg)
+/* libpq messages span lines: "...failed: ...\n\tIs the server running ...?\n".
+ * A line break, with the indentation after it, becomes "; ", or a space when
+ * the sentence goes on in lowercase ("terminated abnormally\n\tbefore or
+ * while ..."); the final one is dropped. */
+char *pgx_pq_one_line(const char *msg)
 {
 	char *out = pgx_xmalloc(strlen(msg) * 2 + 1), *o = out;
 
 	for (const char *p = msg; *p; p++) {
-		if (*p == '\n') {
-			while (p[1] == '\t' || p[1] == ' ')
-				p++;
-			if (p[1])
-				*o++ = ';', *o++ = ' ';
-		} else
+		bool indented = p[1] == '\t' || p[1] == ' ';
+
+		if (*p != '\n') {
 			*o++ = *p;
+			continue;
+		}
+		while (p[1] == '\t' || p[1] == ' ')
+			p++;
+		if (!p[1])
+			continue;
+		if (!indented || !(p[1] >= 'a' && p[1] <= 'z'))
+			*o++ = ';';
+		*o++ = ' ';
 	}
 	*o = '\0';
 	return out;
+}
+
+/* line + before + value + after, when the server sent the field. */
+static void append_field(char **line, const char *before, const char *value, const char *after)
+{
+	char *flat, *joined;
+
+	if (!value || !*value)
+		return;
+	flat = pgx_pq_one_line(value);
+	if (asprintf(&joined, "%s%s%s%s", *line, before, flat, after) < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	free(flat);
+	free(*line);
+	*line = joined;
+}
+
+char *pgx_pq_error_line(const PGconn *conn, const PGresult *res, unsigned what)
+{
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	char *line;
+
+	if (!primary) {
+		/* libpq's own message (connection lost, out of memory): no fields */
+		line = pgx_pq_one_line(conn ? PQerrorMessage(conn) : "no connection");
+		if (*line)
+			return line;
+		free(line);
+		return pgx_xstrdup("no result from the server");
+	}
+	line = pgx_pq_one_line(primary);
+	if (what & PGX_PQ_DETAIL)
+		append_field(&line, "; DETAIL: ", PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL), "");
+	if (what & PGX_PQ_HINT)
+		append_field(&line, "; HINT: ", PQresultErrorField(res, PG_DIAG_MESSAGE_HINT), "");
+	if (what & PGX_PQ_SQLSTATE)
+		append_field(&line, " (SQLSTATE ", PQresultErrorField(res, PG_DIAG_SQLSTATE), ")");
+	return line;
 }
 
 /* The session settings in one round trip: SET statements of one simple
@@ -58,7 +105,8 @@ static bool apply_session_settings(PGconn *conn, const struct pgx_pq_options *op
 	res = PQexec(conn, sql);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok) {
-		char *msg = one_line(PQerrorMessage(conn));
+		char *msg = pgx_pq_error_line(conn, res, PGX_PQ_DETAIL | PGX_PQ_HINT);
+
 		pgx_error("%s: %s", sql, msg);
 		free(msg);
 	}
@@ -85,7 +133,7 @@ static PGconn *connect_params(const char *dsn, int connect_timeout_s)
 
 char *pgx_pq_conn_error(const PGconn *conn, const char *dsn)
 {
-	char *line = one_line(PQerrorMessage(conn)), *msg = pgx_mask_conn_message(line, dsn);
+	char *line = pgx_pq_error_line(conn, NULL, 0), *msg = pgx_mask_conn_message(line, dsn);
 
 	free(line);
 	return msg;

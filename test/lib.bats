@@ -41,6 +41,12 @@ pq_check() {
 	assert_output --partial 'cannot execute CREATE TABLE in a read-only transaction'
 }
 
+@test "a server error is one line with its DETAIL and HINT, without libpq's ERROR prefix" {
+	run pq_check raise "$PGX_PG_DSN"
+	assert_failure 7
+	assert_output 'pq_check: error: boom; DETAIL: the detail; HINT: a hint; on two lines'
+}
+
 @test "SIGINT cancels a running query and the program exits 130" {
 	"$PGX_BUILD/test/pq_check" sleep "$PGX_PG_DSN" 2>"$BATS_TEST_TMPDIR/err" &
 	pid=$!
