@@ -87,6 +87,23 @@ bool pgx_emit_raw(const char *line, size_t len);
  * PGX_EXIT_OUTPUT, else return status unchanged. Call as `return pgx_finish(st)`. */
 int pgx_finish(int status);
 
+/* ---- records more than one command writes ---- */
+/* The profile record that ends a startup profile (pgx-events(7)): one run
+ * (pgx-timeline) or the median of N runs (pgx-report aggregate). */
+struct pgx_profile {
+	const char *subject;
+	const char *subject_kind;	/* "container", "command"; "mixed" over runs */
+	double start;
+	bool ready;			/* else ready and total_s are null */
+	double ready_ts, total_s;	/* over runs: start + median, the median */
+	double total_min_s, total_max_s;	/* over runs only */
+	size_t runs;			/* 0 for one run: no runs, no spread */
+	const char *ready_source;
+	long lost_events;
+	json_t *warnings;		/* array of strings, stolen; NULL is [] */
+};
+bool pgx_profile_emit(const struct pgx_profile *p);	/* pgx_emit's result */
+
 /* ---- line and NDJSON input ---- */
 #define PGX_MAX_LINE_DEFAULT (1u << 20)	/* 1 MiB */
 

@@ -263,6 +263,16 @@ two_hundred_processes() {
 	assert_output 1.6
 }
 
+@test "an aggregate's profile always names the subject's kind, mixed when the runs disagree" {
+	run pgx-report aggregate "$F"/run{1,2}.ndjson
+	assert_success
+	assert_equal "$(jq -r 'select(.type=="profile") | .subject_kind' <<<"$output")" container
+	sed 's/"subject_kind":"container"/"subject_kind":"command"/' "$F/run2.ndjson" >"$BATS_TEST_TMPDIR/cmd.ndjson"
+	run pgx-report aggregate "$F/run1.ndjson" "$BATS_TEST_TMPDIR/cmd.ndjson"
+	assert_success
+	assert_equal "$(jq -r 'select(.type=="profile") | .subject_kind' <<<"$output")" mixed
+}
+
 @test "compare on aggregates rests on medians, not on one noisy run" {
 	pgx-report aggregate "$F"/run{1,2,3}.ndjson >"$BATS_TEST_TMPDIR/base.agg"
 	pgx-report aggregate "$F"/cand{1,2,3}.ndjson >"$BATS_TEST_TMPDIR/cand.agg"
