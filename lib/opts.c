@@ -75,6 +75,41 @@ void pgx_print_version(void)
 	printf("%s (pgx) %s\n", pgx_progname(), PGX_VERSION);
 }
 
+void pgx_exit_help(void (*usage)(void))
+{
+	usage();
+	exit(pgx_finish(PGX_EXIT_OK));
+}
+
+void pgx_exit_version(void)
+{
+	pgx_print_version();
+	exit(pgx_finish(PGX_EXIT_OK));
+}
+
+void pgx_check_exclusive(int n, ...)
+{
+	const char *names[16];
+	int given = 0;
+	char list[512];
+	size_t len = 0;
+	va_list ap;
+
+	va_start(ap, n);
+	for (int i = 0; i < n && i < 16; i++) {
+		given += va_arg(ap, int) != 0;
+		names[i] = va_arg(ap, const char *);
+	}
+	va_end(ap);
+	if (given < 2)
+		return;
+	list[0] = '\0';
+	for (int i = 0; i < n && i < 16 && len < sizeof(list); i++)
+		len += snprintf(list + len, sizeof(list) - len, "%s%s",
+				i == 0 ? "" : i == n - 1 ? " and " : ", ", names[i]);
+	pgx_usage_error("%s exclude each other", list);
+}
+
 void pgx_usage_error(const char *fmt, ...)
 {
 	va_list ap;

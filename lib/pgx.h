@@ -50,6 +50,14 @@ bool pgx_parse_size(const char *arg, const char *optname, unsigned long long *ou
 /* Seconds, possibly fractional, optional ms/s/m/h suffix. */
 bool pgx_parse_seconds(const char *arg, const char *optname, double *out);
 void pgx_print_version(void);	/* "pgx-foo (pgx) 0.1.0" on stdout */
+/* --help and --version: print on stdout and exit 0, or PGX_EXIT_OUTPUT
+ * when the text could not be written (`--help >/dev/full`). */
+void pgx_exit_help(void (*usage)(void)) __attribute__((noreturn));
+void pgx_exit_version(void) __attribute__((noreturn));
+/* n pairs (int given, const char *name), at most 16: when two or more were
+ * given, "NAME1, NAME2 and NAME3 exclude each other" and a usage error
+ * (PostgreSQL's check_mut_excl_opts). */
+void pgx_check_exclusive(int n, ...);
 /* "Try 'pgx-foo --help' for more information." and exit(PGX_EXIT_USAGE) */
 void pgx_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

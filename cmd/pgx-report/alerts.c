@@ -131,8 +131,8 @@ static void parse_options(int argc, char **argv, struct alert_opts *o)
 		case 5: o->alerts_only = true; break;
 		case 6: o->exit_status = true; break;
 		case 7: o->list = true; break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(usage);
 		default: usage_error(argc, argv);
 		}
 	}
