@@ -24,8 +24,14 @@ enum pgx_exit {
 	PGX_EXIT_OUTPUT = 6,	/* write error on stdout (EPIPE, ENOSPC) */
 	PGX_EXIT_FAILED = 7,	/* the subject failed (container died before ready...) */
 	PGX_EXIT_INTERNAL = 8,	/* out of memory, unexpected library failure */
+	PGX_EXIT_CANNOT_RUN = 126,	/* pgx-trace: the command cannot be run (as sh) */
+	PGX_EXIT_NOT_FOUND = 127,	/* pgx-trace: the command was not found (as sh) */
+	PGX_EXIT_SIGNALED = 128,	/* pgx-trace: plus the signal that killed the command */
 	PGX_EXIT_INTERRUPTED = 130,	/* stopped by SIGINT or SIGTERM */
 };
+/* pgx-report alerts --exit-status, and nothing else, speaks the
+ * monitoring-plugin convention (Nagios, Icinga) instead: 0 OK, 1 WARNING,
+ * 2 CRITICAL, 3 UNKNOWN; see alerts.c. */
 
 /* ---- diagnostics: "pgx-foo: message" on stderr ---- */
 void pgx_init(const char *progname);	/* call first in main() */

@@ -518,3 +518,17 @@ o_views() {
 	run pgx-report "$F/notready.ndjson"
 	assert_line "Total:     - FAILED: never ready"
 }
+
+@test "a critical alert is exit 2 only under alerts --exit-status; without it the run exits 0, and 2 means usage" {
+	H="$PGX_FIXTURES/health/snapshot.ndjson"
+	run --separate-stderr pgx-report alerts --alerts-only --exit-status "$H"
+	assert_failure 2
+	assert_equal "$(jq -r 'select(.state=="firing") | .severity' <<<"$output" | sort -u | head -1)" critical
+	run --separate-stderr pgx-report alerts --alerts-only "$H"
+	assert_success
+	assert_equal "$(jq -r 'select(.state=="firing") | .severity' <<<"$output" | sort -u | head -1)" critical
+	run --separate-stderr pgx-report alerts --no-such-option "$H"
+	assert_failure 2
+	run --separate-stderr pgx-report alerts --exit-status --no-such-option "$H"
+	assert_failure 3
+}
