@@ -95,6 +95,9 @@ void pgx_output_hold(bool hold);
  * command that orders records before writing them; caller frees.
  * Does not take the reference. */
 char *pgx_record_dumps(const json_t *rec, size_t *len);
+/* A JSON document (pgx-report --format json) on one line of f, its numbers
+ * written as pgx_emit writes them; write errors on stdout reach pgx_finish. */
+void pgx_json_write(FILE *f, const json_t *doc);
 /* Write a line that came in, byte for byte (pass-through). */
 bool pgx_emit_raw(const char *line, size_t len);
 /* Flush and close stdout; on a write error report it and return

@@ -532,3 +532,22 @@ o_views() {
 	run --separate-stderr pgx-report alerts --exit-status --no-such-option "$H"
 	assert_failure 3
 }
+
+@test "a format made for one kind of input reads it as that kind, without looking: prom and html a snapshot, svg a profile" {
+	H="$PGX_FIXTURES/health/snapshot.ndjson"
+	run --separate-stderr pgx-report -f prom "$F/base.ndjson"
+	assert_failure 3
+	assert_equal "$stderr" "pgx-report: error: no pgx-poll record in $F/base.ndjson (this format reads the output of pgx-poll)"
+	run --separate-stderr pgx-report -f svg "$H"
+	assert_failure 3
+	assert_equal "$stderr" "pgx-report: error: no profile record in $H (pgx-report reads the output of pgx-timeline)"
+	run --separate-stderr pgx-report -f json "$H"
+	assert_success
+	assert_equal "$(jq -r 'has("sections")' <<<"$output")" true
+	run --separate-stderr pgx-report diff -f svg "$H" "$H"
+	assert_failure 2
+	assert_equal "$(head -1 <<<"$stderr")" "pgx-report: error: diff takes two snapshot files, BEFORE and AFTER, and writes a table or json"
+	run --separate-stderr pgx-report -f json alerts "$H"
+	assert_failure 2
+	assert_equal "$(head -1 <<<"$stderr")" "pgx-report: error: alerts comes first: pgx-report alerts [OPTION]... [FILE]..."
+}

@@ -266,8 +266,7 @@ static void render(FILE *f, void *arg)
 	}
 	doc = json_pack("{s:s, s:s, s:s, s:f, s:O}", "type", "health_diff", "before", a->before,
 			"after", a->after, "interval_s", a->d->interval, "changes", a->d->changes);
-	json_dumpf(doc, f, JSON_COMPACT | JSON_REAL_PRECISION(16));
-	fputc('\n', f);
+	pgx_json_write(f, doc);
 	json_decref(doc);
 }
 
