@@ -192,8 +192,7 @@ static bool state_read(struct alert_run *run, const char *path)
 
 static void render_state(FILE *f, void *arg)
 {
-	json_dumpf(arg, f, JSON_INDENT(1) | JSON_REAL_PRECISION(16));
-	fputc('\n', f);
+	pgx_json_write(f, arg);
 }
 
 /* Replaced whole: a state read half written would forget firing alerts.
