@@ -103,13 +103,14 @@ $(BUILD)/test/mask_check: test/unit/mask_check.c $(LIBPGX)
 # test/unit/NAME_check.c runs the cases of test/unit/NAME_cases.tsv against
 # the code (lib/, or a command's objects listed here).  `make unit` runs
 # them all; `make check` runs them first and stops when one fails.
-UNIT_CHECKS := sqlnorm format timestamp expr delta
+UNIT_CHECKS := sqlnorm format pqline timestamp expr delta
 UNIT_OBJS_timestamp := $(BUILD)/cmd/pgx-logmatch/timestamp.o
 UNIT_OBJS_expr := $(BUILD)/cmd/pgx-report/alerts_expr.o $(BUILD)/cmd/pgx-report/snapshot.o
 UNIT_OBJS_delta := $(BUILD)/cmd/pgx-poll/delta.o
 UNIT_CMD_timestamp := pgx-logmatch
 UNIT_CMD_expr := pgx-report
 UNIT_CMD_delta := pgx-poll
+UNIT_LIBS_pqline = $(call once,LIBPQ_LIBS,$(PKG_CONFIG) --libs libpq)
 define unit_rule
 $$(BUILD)/test/$(1)_check: test/unit/$(1)_check.c test/unit/cases.c test/unit/cases.h $$(UNIT_OBJS_$(1)) $$(LIBPGX)
 	@mkdir -p $$(@D)
@@ -117,7 +118,8 @@ $$(BUILD)/test/$(1)_check: test/unit/$(1)_check.c test/unit/cases.c test/unit/ca
 	$$(Q)$$(CC) $$(CPPFLAGS) $$(if $$(UNIT_CMD_$(1)),-Icmd/$$(UNIT_CMD_$(1)) $$(if $$(PKGS_$$(UNIT_CMD_$(1))),$$(shell \
 		$$(PKG_CONFIG) --cflags $$(PKGS_$$(UNIT_CMD_$(1)))))) -Itest/unit $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ \
 		test/unit/$(1)_check.c test/unit/cases.c $$(UNIT_OBJS_$(1)) $$(LIBPGX) \
-		$$(if $$(PKGS_$$(UNIT_CMD_$(1))),$$(shell $$(PKG_CONFIG) --libs $$(PKGS_$$(UNIT_CMD_$(1))))) $$(LIB_LIBS)
+		$$(if $$(PKGS_$$(UNIT_CMD_$(1))),$$(shell $$(PKG_CONFIG) --libs $$(PKGS_$$(UNIT_CMD_$(1))))) \
+		$$(UNIT_LIBS_$(1)) $$(LIB_LIBS)
 endef
 $(foreach u,$(UNIT_CHECKS),$(eval $(call unit_rule,$(u))))
 UNIT_BINS := $(UNIT_CHECKS:%=$(BUILD)/test/%_check)

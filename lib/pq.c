@@ -17,9 +17,9 @@ static void cancel_active_query(void)
 }
 
 /* libpq messages span lines: "...failed: ...\n\tIs the server running ...?\n".
- * A line break, with the indentation after it, becomes "; ", or a space when
- * the sentence goes on in lowercase ("terminated abnormally\n\tbefore or
- * while ..."); the final one is dropped. */
+ * Line breaks, with the blank lines and indentation after them, become
+ * "; ", or a space when an indented line goes on in lowercase ("terminated
+ * abnormally\n\tbefore or while ..."); none is left at either end. */
 char *pgx_pq_one_line(const char *msg)
 {
 	char *out = pgx_xmalloc(strlen(msg) * 2 + 1), *o = out;
@@ -31,14 +31,16 @@ char *pgx_pq_one_line(const char *msg)
 			*o++ = *p;
 			continue;
 		}
-		while (p[1] == '\t' || p[1] == ' ')
+		while (p[1] == '\t' || p[1] == ' ' || p[1] == '\n')
 			p++;
-		if (!p[1])
+		if (!p[1] || o == out)
 			continue;
 		if (!indented || !(p[1] >= 'a' && p[1] <= 'z'))
 			*o++ = ';';
 		*o++ = ' ';
 	}
+	while (o > out && (o[-1] == ' ' || o[-1] == '\t'))
+		o--;
 	*o = '\0';
 	return out;
 }
@@ -58,19 +60,14 @@ static void append_field(char **line, const char *before, const char *value, con
 	*line = joined;
 }
 
-char *pgx_pq_error_line(const PGconn *conn, const PGresult *res, unsigned what)
+/* The server's message and the parts asked for; NULL without one. */
+static char *server_message(const PGresult *res, unsigned what)
 {
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	char *line;
 
-	if (!primary) {
-		/* libpq's own message (connection lost, out of memory): no fields */
-		line = pgx_pq_one_line(conn ? PQerrorMessage(conn) : "no connection");
-		if (*line)
-			return line;
-		free(line);
-		return pgx_xstrdup("no result from the server");
-	}
+	if (!primary)
+		return NULL;
 	line = pgx_pq_one_line(primary);
 	if (what & PGX_PQ_DETAIL)
 		append_field(&line, "; DETAIL: ", PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL), "");
@@ -79,6 +76,23 @@ char *pgx_pq_error_line(const PGconn *conn, const PGresult *res, unsigned what)
 	if (what & PGX_PQ_SQLSTATE)
 		append_field(&line, " (SQLSTATE ", PQresultErrorField(res, PG_DIAG_SQLSTATE), ")");
 	return line;
+}
+
+char *pgx_pq_error_line(const PGconn *conn, const PGresult *res, unsigned what)
+{
+	char *line = server_message(res, what), *masked;
+
+	/* else libpq's own message (connection lost, out of memory): no fields */
+	if (!line)
+		line = pgx_pq_one_line(conn ? PQerrorMessage(conn) : "no connection");
+	if (!*line) {
+		free(line);
+		return pgx_xstrdup("no result from the server");
+	}
+	/* a DETAIL may quote a statement, and libpq a connection string */
+	masked = pgx_mask_secrets_dup(line);
+	free(line);
+	return masked;
 }
 
 /* The session settings in one round trip: SET statements of one simple
