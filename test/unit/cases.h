@@ -19,16 +19,18 @@ struct unit_case {
 
 /* What the code under test gives for case c (malloc'd), compared with the
  * case's last column.  Each failing case is printed as FILE:LINE with what
- * was expected and what came.  Returns the exit status: PGX_EXIT_OK when
- * every case passed, PGX_EXIT_FAILED when one did not, PGX_EXIT_INPUT when
- * the table cannot be read or a line has not ncols columns. */
+ * was expected and what came, and so is a line without ncols columns, on
+ * stdout.  Returns the exit status: PGX_EXIT_OK when every case passed,
+ * PGX_EXIT_FAILED when one did not, PGX_EXIT_INPUT when the table cannot
+ * be read. */
 int unit_run_table(const char *path, size_t ncols, char *(*actual)(const struct unit_case *c));
+
+/* A driver's whole main: one argument, the cases file, run with
+ * unit_run_table; stderr (the diagnostics of cases that must fail) is
+ * silenced unless UNIT_VERBOSE is set. */
+int unit_main(int argc, char **argv, size_t ncols, char *(*actual)(const struct unit_case *c));
 
 /* printf into a new string. */
 char *unit_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Silence stderr (the diagnostics of cases that must fail) unless
- * UNIT_VERBOSE is set. */
-void unit_quiet_stderr(void);
 
 #endif

@@ -29,8 +29,5 @@ static char *rates(const struct unit_case *c)
 
 int main(int argc, char **argv)
 {
-	pgx_init(argv[0]);
-	if (argc != 2)
-		pgx_usage_error("expected the cases file");
-	return unit_run_table(argv[1], 4, rates);
+	return unit_main(argc, argv, 4, rates);
 }

@@ -40,8 +40,5 @@ static char *evaluate(const struct unit_case *c)
 
 int main(int argc, char **argv)
 {
-	pgx_init(argv[0]);
-	if (argc != 2)
-		pgx_usage_error("expected the cases file");
-	return unit_run_table(argv[1], 4, evaluate);
+	return unit_main(argc, argv, 4, evaluate);
 }

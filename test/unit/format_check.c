@@ -64,9 +64,5 @@ static char *format(const struct unit_case *c)
 
 int main(int argc, char **argv)
 {
-	pgx_init(argv[0]);
-	if (argc != 2)
-		pgx_usage_error("expected the cases file");
-	unit_quiet_stderr();
-	return unit_run_table(argv[1], 3, format);
+	return unit_main(argc, argv, 3, format);
 }

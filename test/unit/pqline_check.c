@@ -11,8 +11,5 @@ static char *flattened(const struct unit_case *c)
 
 int main(int argc, char **argv)
 {
-	pgx_init(argv[0]);
-	if (argc != 2)
-		pgx_usage_error("expected the cases file");
-	return unit_run_table(argv[1], 2, flattened);
+	return unit_main(argc, argv, 2, flattened);
 }
