@@ -66,7 +66,7 @@ int main(int argc, char **argv)
 		return PGX_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "ping"))
-		return printf("%d\n", (int)pgx_pq_ping(argv[2], 5)) < 0;
+		return printf("%d\n", (int)pgx_pq_ping(argv[2], 5)) < 0 ? PGX_EXIT_OUTPUT : PGX_EXIT_OK;
 	if (!strcmp(argv[1], "sleep"))
 		opt.statement_timeout_ms = 0;
 	if (!(conn = pgx_pq_connect(&opt)))
