@@ -99,7 +99,34 @@ $(BUILD)/test/mask_check: test/unit/mask_check.c $(LIBPGX)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPGX) $(LIB_LIBS)
 
-check: all $(BUILD)/test/pq_check $(BUILD)/test/mask_check $(BUILD)/test/bin/pgx-apply
+# Table-driven unit tests of the pure code, no server needed:
+# test/unit/NAME_check.c runs the cases of test/unit/NAME_cases.tsv against
+# the code (lib/, or a command's objects listed here).  `make unit` runs
+# them all; `make check` runs them first and stops when one fails.
+UNIT_CHECKS := sqlnorm format pqline timestamp expr delta
+UNIT_OBJS_timestamp := $(BUILD)/cmd/pgx-logmatch/timestamp.o
+UNIT_OBJS_expr := $(BUILD)/cmd/pgx-report/alerts_expr.o $(BUILD)/cmd/pgx-report/snapshot.o
+UNIT_OBJS_delta := $(BUILD)/cmd/pgx-poll/delta.o
+UNIT_CMD_timestamp := pgx-logmatch
+UNIT_CMD_expr := pgx-report
+UNIT_CMD_delta := pgx-poll
+UNIT_LIBS_pqline = $(call once,LIBPQ_LIBS,$(PKG_CONFIG) --libs libpq)
+define unit_rule
+$$(BUILD)/test/$(1)_check: test/unit/$(1)_check.c test/unit/cases.c test/unit/cases.h $$(UNIT_OBJS_$(1)) $$(LIBPGX)
+	@mkdir -p $$(@D)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(CPPFLAGS) $$(if $$(UNIT_CMD_$(1)),-Icmd/$$(UNIT_CMD_$(1)) $$(if $$(PKGS_$$(UNIT_CMD_$(1))),$$(shell \
+		$$(PKG_CONFIG) --cflags $$(PKGS_$$(UNIT_CMD_$(1)))))) -Itest/unit $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ \
+		test/unit/$(1)_check.c test/unit/cases.c $$(UNIT_OBJS_$(1)) $$(LIBPGX) \
+		$$(if $$(PKGS_$$(UNIT_CMD_$(1))),$$(shell $$(PKG_CONFIG) --libs $$(PKGS_$$(UNIT_CMD_$(1))))) \
+		$$(UNIT_LIBS_$(1)) $$(LIB_LIBS)
+endef
+$(foreach u,$(UNIT_CHECKS),$(eval $(call unit_rule,$(u))))
+UNIT_BINS := $(UNIT_CHECKS:%=$(BUILD)/test/%_check)
+unit: $(UNIT_BINS)
+	$(Q)for t in $(UNIT_CHECKS); do $(BUILD)/test/$${t}_check test/unit/$${t}_cases.tsv || exit 1; done
+
+check: unit all $(BUILD)/test/pq_check $(BUILD)/test/mask_check $(BUILD)/test/bin/pgx-apply
 	PATH="$(CURDIR)/$(BUILD)/test/bin:$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
 	PGX_BUILD="$(CURDIR)/$(BUILD)" $(BATS) --timing $(BATS_FLAGS) $(TESTS)
 
@@ -188,4 +215,4 @@ lint-man: man/pgx-events.7
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: print-event-parts all check sanitize fuzz install uninstall deps demo lint-man clean
+.PHONY: print-event-parts all check unit sanitize fuzz install uninstall deps demo lint-man clean

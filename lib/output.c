@@ -176,6 +176,16 @@ char *pgx_record_dumps(const json_t *rec, size_t *len)
 	return text;
 }
 
+void pgx_json_write(FILE *f, const json_t *doc)
+{
+	size_t len;
+	char *text = pgx_record_dumps(doc, &len);
+
+	fwrite(text, 1, len, f);
+	fputc('\n', f);
+	free(text);
+}
+
 int pgx_finish(int status)
 {
 	free(dump_buf);

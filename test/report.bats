@@ -263,6 +263,16 @@ two_hundred_processes() {
 	assert_output 1.6
 }
 
+@test "an aggregate's profile always names the subject's kind, mixed when the runs disagree" {
+	run pgx-report aggregate "$F"/run{1,2}.ndjson
+	assert_success
+	assert_equal "$(jq -r 'select(.type=="profile") | .subject_kind' <<<"$output")" container
+	sed 's/"subject_kind":"container"/"subject_kind":"command"/' "$F/run2.ndjson" >"$BATS_TEST_TMPDIR/cmd.ndjson"
+	run pgx-report aggregate "$F/run1.ndjson" "$BATS_TEST_TMPDIR/cmd.ndjson"
+	assert_success
+	assert_equal "$(jq -r 'select(.type=="profile") | .subject_kind' <<<"$output")" mixed
+}
+
 @test "compare on aggregates rests on medians, not on one noisy run" {
 	pgx-report aggregate "$F"/run{1,2,3}.ndjson >"$BATS_TEST_TMPDIR/base.agg"
 	pgx-report aggregate "$F"/cand{1,2,3}.ndjson >"$BATS_TEST_TMPDIR/cand.agg"
@@ -507,4 +517,37 @@ o_views() {
 	assert_output --partial $'Total:     - FAILED: never ready\r'
 	run pgx-report "$F/notready.ndjson"
 	assert_line "Total:     - FAILED: never ready"
+}
+
+@test "a critical alert is exit 2 only under alerts --exit-status; without it the run exits 0, and 2 means usage" {
+	H="$PGX_FIXTURES/health/snapshot.ndjson"
+	run --separate-stderr pgx-report alerts --alerts-only --exit-status "$H"
+	assert_failure 2
+	assert_equal "$(jq -r 'select(.state=="firing") | .severity' <<<"$output" | sort -u | head -1)" critical
+	run --separate-stderr pgx-report alerts --alerts-only "$H"
+	assert_success
+	assert_equal "$(jq -r 'select(.state=="firing") | .severity' <<<"$output" | sort -u | head -1)" critical
+	run --separate-stderr pgx-report alerts --no-such-option "$H"
+	assert_failure 2
+	run --separate-stderr pgx-report alerts --exit-status --no-such-option "$H"
+	assert_failure 3
+}
+
+@test "a format made for one kind of input reads it as that kind, without looking: prom and html a snapshot, svg a profile" {
+	H="$PGX_FIXTURES/health/snapshot.ndjson"
+	run --separate-stderr pgx-report -f prom "$F/base.ndjson"
+	assert_failure 3
+	assert_equal "$stderr" "pgx-report: error: no pgx-poll record in $F/base.ndjson (this format reads the output of pgx-poll)"
+	run --separate-stderr pgx-report -f svg "$H"
+	assert_failure 3
+	assert_equal "$stderr" "pgx-report: error: no profile record in $H (pgx-report reads the output of pgx-timeline)"
+	run --separate-stderr pgx-report -f json "$H"
+	assert_success
+	assert_equal "$(jq -r 'has("sections")' <<<"$output")" true
+	run --separate-stderr pgx-report diff -f svg "$H" "$H"
+	assert_failure 2
+	assert_equal "$(head -1 <<<"$stderr")" "pgx-report: error: diff takes two snapshot files, BEFORE and AFTER, and writes a table or json"
+	run --separate-stderr pgx-report -f json alerts "$H"
+	assert_failure 2
+	assert_equal "$(head -1 <<<"$stderr")" "pgx-report: error: alerts comes first: pgx-report alerts [OPTION]... [FILE]..."
 }

@@ -83,8 +83,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 2: o->progress = PGX_PROGRESS_ON; break;
 		case 3: o->progress = PGX_PROGRESS_OFF; break;
 		case 4: o->prefix = optarg; break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(usage);
 		default: pgx_usage_error(NULL);
 		}
 	}

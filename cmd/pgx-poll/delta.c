@@ -38,6 +38,15 @@ static bool changed(const json_t *a, const json_t *b, const char *key)
 	return json_is_number(x) && json_is_number(y) && json_number_value(x) != json_number_value(y);
 }
 
+/* Integers subtract exactly: as doubles, counters past 2^53 lose their
+ * last units before the difference is taken. */
+static double counter_increase(const json_t *v1, const json_t *v2)
+{
+	if (json_is_integer(v1) && json_is_integer(v2))
+		return (double)(json_integer_value(v2) - json_integer_value(v1));
+	return json_number_value(v2) - json_number_value(v1);
+}
+
 /* name_total -> name_per_s for every counter of o2 also in o1.  False (and
  * nothing added) when a counter went down: a reset the other checks missed. */
 static bool add_rates(const json_t *o1, json_t *o2, double dt)
@@ -55,13 +64,12 @@ static bool add_rates(const json_t *o1, json_t *o2, double dt)
 		v1 = json_object_get(o1, key);
 		if (!json_is_number(v1))
 			continue;
-		if (json_number_value(v2) < json_number_value(v1)) {
+		if (counter_increase(v1, v2) < 0) {
 			ok = false;
 			break;
 		}
 		snprintf(name, sizeof(name), "%.*s_per_s", (int)(n - 6), key);
-		json_object_set_new(rates, name,
-				    json_real((json_number_value(v2) - json_number_value(v1)) / dt));
+		json_object_set_new(rates, name, json_real(counter_increase(v1, v2) / dt));
 	}
 	if (ok)
 		json_object_update(o2, rates);

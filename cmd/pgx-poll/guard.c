@@ -150,9 +150,10 @@ bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow, bool name_
 	bool refused = false;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		pgx_error("cannot check the role's privileges: %s",
-			  PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-				  ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "connection lost");
+		char *msg = pgx_pq_error_line(pc->conn, res, 0);
+
+		pgx_error("cannot check the role's privileges: %s", msg);
+		free(msg);
 		*status = PGX_EXIT_CONNECT;
 		return false;
 	}

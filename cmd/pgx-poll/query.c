@@ -52,17 +52,6 @@ static const char *timeout_hint(const struct section_run *run, const char *state
 	return buf;
 }
 
-static char *error_line(const PGresult *res, PGconn *conn)
-{
-	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	char *line = pgx_xstrdup(msg ? msg : PQerrorMessage(conn));
-	char *nl = strchr(line, '\n');
-
-	if (nl)
-		*nl = '\0';
-	return line;
-}
-
 void section_missing(struct section_run *run, const char *what, const char *fmt, ...)
 {
 	char why[512];
@@ -107,9 +96,8 @@ PGresult *section_query_typed(struct section_run *run, const char *sql, int npar
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	msg = error_line(res, conn);
-	section_missing(run, pgx_rec_type(run->rec), "%s%s%s%s%s", msg,
-			state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "",
+	msg = pgx_pq_error_line(conn, res, PGX_PQ_SQLSTATE);
+	section_missing(run, pgx_rec_type(run->rec), "%s%s", msg,
 			timeout_hint(run, state, hint, sizeof(hint)));
 	if (!degrades_only(state))
 		run->failed = true;

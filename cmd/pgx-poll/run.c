@@ -124,18 +124,6 @@ void poll_disconnect(struct poll_conn *pc)
 	memset(pc, 0, sizeof(*pc));
 }
 
-/* The first line of libpq's last message, for records. */
-static char *conn_message(PGconn *conn)
-{
-	char *msg = pgx_xstrdup(conn ? PQerrorMessage(conn) : "no connection"), *nl;
-
-	while ((nl = strchr(msg, '\n')) && nl[1])
-		*nl = ' ';
-	if (nl)
-		*nl = '\0';
-	return msg;
-}
-
 json_t *error_record(struct pass *ps, const char *section, const char *db,
 		     const char *message)
 {
@@ -251,7 +239,7 @@ static void run_section(struct pass *ps, const struct section *s, size_t idx,
 	if (run.failed)
 		ps->errors++;
 	if (!s->needs_pgbouncer && run.failed && !session_alive(pc->conn, pl)) {
-		char *msg = conn_message(pc->conn), *line = NULL;
+		char *msg = pgx_pq_error_line(pc->conn, NULL, 0), *line = NULL;
 
 		if (asprintf(&line, "connection lost: %s", msg) < 0)
 			pgx_die(PGX_EXIT_INTERNAL, "out of memory");
@@ -364,7 +352,7 @@ static json_t *databases(struct pass *ps, struct poll_conn *pc)
 	json_t *dbs = json_array();
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		char *msg = conn_message(pc->conn);
+		char *msg = pgx_pq_error_line(pc->conn, res, 0);
 
 		error_record(ps, NULL, pc->dbname, msg);
 		free(msg);

@@ -13,15 +13,16 @@ const char sql_pgbouncer[] = "SHOW POOLS; SHOW DATABASES; SHOW STATS; SHOW LISTS
 
 static PGresult *show(struct section_run *run, PGconn *conn, const char *what)
 {
-	char sql[32];
+	char sql[32], *msg;
 	PGresult *res;
 
 	snprintf(sql, sizeof(sql), "SHOW %s", what);
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
-	section_missing(run, what, "%s", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-			? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(conn));
+	msg = pgx_pq_error_line(conn, res, 0);
+	section_missing(run, what, "%s", msg);
+	free(msg);
 	run->failed = true;
 	PQclear(res);
 	return NULL;

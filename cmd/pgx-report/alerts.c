@@ -131,8 +131,8 @@ static void parse_options(int argc, char **argv, struct alert_opts *o)
 		case 5: o->alerts_only = true; break;
 		case 6: o->exit_status = true; break;
 		case 7: o->list = true; break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(usage);
 		default: usage_error(argc, argv);
 		}
 	}
@@ -192,8 +192,7 @@ static bool state_read(struct alert_run *run, const char *path)
 
 static void render_state(FILE *f, void *arg)
 {
-	json_dumpf(arg, f, JSON_INDENT(1) | JSON_REAL_PRECISION(16));
-	fputc('\n', f);
+	pgx_json_write(f, arg);
 }
 
 /* Replaced whole: a state read half written would forget firing alerts.

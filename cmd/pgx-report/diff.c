@@ -414,8 +414,7 @@ static void render(FILE *f, void *arg)
 			"before", a->before, "after", a->after, "interval_s", a->d->interval,
 			"restarted", a->d->restarted, "hidden", (json_int_t)a->d->hidden,
 			"changes", a->d->changes);
-	json_dumpf(doc, f, JSON_COMPACT | JSON_REAL_PRECISION(16));
-	fputc('\n', f);
+	pgx_json_write(f, doc);
 	json_decref(doc);
 }
 

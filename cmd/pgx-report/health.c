@@ -155,8 +155,7 @@ static void render_health(FILE *f, void *arg)
 	case HF_HTML: html_render(f, a->s, a->top); break;
 	case HF_JSON:
 		doc = snapshot_document(a->s);
-		json_dumpf(doc, f, JSON_COMPACT | JSON_REAL_PRECISION(16));
-		fputc('\n', f);
+		pgx_json_write(f, doc);
 		json_decref(doc);
 		break;
 	default: health_table_render(f, a->s, a->top); break;
@@ -191,10 +190,9 @@ static int report_snapshot(char *const *files, size_t nfiles, enum health_format
 }
 
 int health_report(char *const *files, size_t nfiles, enum health_format fmt,
-		  bool format_given, const char *output, long top)
+		  bool known_health, const char *output, long top)
 {
 	static char *const dash[] = { "-", NULL };
-	bool must = format_given && (fmt == HF_PROM || fmt == HF_HTML);
 	bool any_stdin = nfiles == 0;
 	struct file_list in = { 0 };
 	int status;
@@ -211,7 +209,7 @@ int health_report(char *const *files, size_t nfiles, enum health_format fmt,
 		return PGX_EXIT_INTERRUPTED;
 	if (!expand_operands(&in, files, nfiles))
 		status = PGX_EXIT_INPUT;
-	else if (!must && !input_is_health(in.v, in.n))
+	else if (!known_health && !input_is_health(in.v, in.n))
 		status = -1;
 	else
 		status = report_snapshot(in.v, in.n, fmt, output, top);

@@ -62,11 +62,12 @@ void html_render(FILE *f, const struct snapshot *s, long top);
 void html_esc(FILE *f, const char *s);	/* text and attribute values */
 void health_table_render(FILE *f, const struct snapshot *s, long top);
 
-/* health.c: the report entry point for health input.  Returns -1 when the
- * input holds no pgx-poll record (stdin is then re-readable from the
- * start, for the startup-profile views), else an exit status. */
+/* health.c: the report entry point for health input.  Unless the format
+ * says the input is a health snapshot (known_health), returns -1 when it
+ * holds no pgx-poll record (stdin is then re-readable from the start, for
+ * the startup-profile views); else an exit status. */
 int health_report(char *const *files, size_t nfiles, enum health_format fmt,
-		  bool format_given, const char *output, long top);
+		  bool known_health, const char *output, long top);
 
 /* diff.c: `pgx-report diff BEFORE AFTER` */
 /* all: also the changes without news (null -> 0, ranks, catalog relations) */

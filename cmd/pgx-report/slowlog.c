@@ -105,8 +105,8 @@ static void parse_options(int argc, char **argv, struct slow_opts *o)
 		case 2: o->progress = PGX_PROGRESS_OFF; break;
 		case 3: o->min_mean_ms = parse_ms(optarg, "--min-mean-ms"); break;
 		case 4: o->min_total_ms = parse_ms(optarg, "--min-total-ms"); break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(usage);
 		default: pgx_usage_error(NULL);
 		}
 	}

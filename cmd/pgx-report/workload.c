@@ -782,8 +782,8 @@ static void parse_wl_options(int argc, char **argv, struct wl_opts *o)
 			if (errno || end == optarg || *end || !isfinite(o->chatty) || o->chatty < 1)
 				pgx_usage_error("invalid value \"%s\" for option --chatty (round trips, 1 or more)", optarg);
 			break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': wl_usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(wl_usage);
 		default: pgx_usage_error(NULL);
 		}
 	}

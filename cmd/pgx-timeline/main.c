@@ -45,8 +45,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'i': o->init_dir = optarg; break;
 		case 'd': o->derived_only = true; break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(usage);
 		default: pgx_usage_error(NULL);
 		}
 	}
