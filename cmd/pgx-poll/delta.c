@@ -177,6 +177,92 @@ static void record_rates(const json_t *r1, json_t *r2, bool restarted)
 				   statements && !json_object_get(r2, "reset"));
 }
 
+/* ---- --delta: the statements Top-N of the window ---- */
+
+/* The window's cost of an item: exec_time_s_per_s, else (no rate: a reset,
+ * a statement hidden from the role) below every item that has one. */
+static double window_cost(const json_t *item)
+{
+	json_t *v = json_object_get(item, "exec_time_s_per_s");
+
+	return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+static int by_window(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	double cx = window_cost(x), cy = window_cost(y);
+
+	if (cx != cy)
+		return cx < cy ? 1 : -1;
+	return (int)(json_integer_value(json_object_get(x, "rank")) -
+		     json_integer_value(json_object_get(y, "rank")));
+}
+
+/* other += item: its counters and their rates (other's own keys, and every
+ * *_per_s), a null counter staying null until a number comes. */
+static void fold_into_other(json_t *other, const json_t *item)
+{
+	const char *key;
+	json_t *v, *o;
+
+	json_object_set_new(other, "count",
+			    json_integer(json_integer_value(json_object_get(other, "count")) + 1));
+	json_object_foreach((json_t *)item, key, v) {
+		size_t n = strlen(key);
+
+		if (!json_is_number(v) || !strcmp(key, "rank") ||
+		    (!json_object_get(other, key) && (n < 6 || strcmp(key + n - 6, "_per_s"))))
+			continue;
+		o = json_object_get(other, key);
+		json_object_set_new(other, key, json_real((json_is_number(o) ? json_number_value(o) : 0) +
+							  json_number_value(v)));
+	}
+}
+
+/* Every *_total of other gets its *_per_s (0 when nothing was folded), so
+ * other always carries window rates beside the items'. */
+static void other_rates(json_t *other, const json_t *items)
+{
+	const char *key;
+	json_t *v, *it;
+	size_t i;
+
+	json_array_foreach(items, i, it)
+		json_object_foreach(it, key, v) {
+			size_t n = strlen(key);
+
+			if (n > 6 && !strcmp(key + n - 6, "_per_s") && !json_object_get(other, key))
+				json_object_set_new(other, key, json_integer(0));
+		}
+}
+
+void statements_rank_window(json_t *rec, long top_n)
+{
+	json_t *items = json_object_get(rec, "items"), *other = json_object_get(rec, "other");
+	json_t *top = json_array(), **v;
+	size_t n = json_array_size(items);
+
+	if (!json_is_array(items) || !json_is_object(other)) {
+		json_decref(top);
+		return;
+	}
+	v = pgx_xmalloc((n ? n : 1) * sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(items, i);
+	qsort(v, n, sizeof(*v), by_window);
+	for (size_t i = 0; i < n; i++) {
+		if ((long)i < top_n) {
+			json_object_set_new(v[i], "rank", json_integer((json_int_t)i + 1));
+			json_array_append(top, v[i]);
+		} else
+			fold_into_other(other, v[i]);
+	}
+	other_rates(other, top);
+	free(v);
+	json_object_set_new(rec, "items", top);
+}
+
 void delta_apply(json_t *first, json_t *second, double start1, double start2, long top_n)
 {
 	size_t i;

@@ -20,7 +20,7 @@ static char *rates(const struct unit_case *c)
 		json_decref(first);
 		return unit_fmt("bad second sample: %s", jerr.text);
 	}
-	delta_apply(first, second, 100, strcmp(c->col[2], "restarted") ? 100 : 200);
+	delta_apply(first, second, 100, strcmp(c->col[2], "restarted") ? 100 : 200, 10);
 	out = pgx_record_dumps(second, &len);
 	json_decref(first);
 	json_decref(second);
