@@ -1,6 +1,7 @@
 /* output.c - NDJSON records on stdout, one compact line each */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -78,9 +79,59 @@ static size_t trim_exponent(char *out, size_t n)
 	return strlen(out);
 }
 
+/* m / 10^k as %g writes it: fixed from 1e-4 up, else d.ddde-X */
+static size_t print_decimal(bool negative, unsigned long long m, int k, char *out, size_t outlen)
+{
+	char digits[24];
+	int n = snprintf(digits, sizeof(digits), "%llu", m), exp10 = n - 1 - k;
+
+	if (exp10 < -4)
+		return (size_t)snprintf(out, outlen, "%s%c%s%se%d", negative ? "-" : "", digits[0],
+					n > 1 ? "." : "", digits + 1, exp10);
+	if (n > k)
+		return (size_t)snprintf(out, outlen, "%s%.*s%s%s", negative ? "-" : "", n - k, digits,
+					k ? "." : "", digits + n - k);
+	return (size_t)snprintf(out, outlen, "%s0.%.*s%s", negative ? "-" : "", k - n, "0000", digits);
+}
+
+/* What format_shortest() finds, without printf's floating point, when v is
+ * a decimal m / 10^k with m < 2^53 and k <= 22: that quotient is rounded
+ * once (Clinger), so its reading back as v proves that this decimal rounds
+ * to v; when decimals of its length are spaced wider than v's ulp it is
+ * the only one, so the one "%.15g" or "%.16g" prints.  The smallest such k
+ * is the fewest digits.  0 when v is not such a number. */
+static size_t format_short_decimal(double v, char *out, size_t outlen)
+{
+	static const double pow10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+	};
+	double a = fabs(v), ulp = nextafter(a, INFINITY) - a;
+
+	if (!(a >= 1e-20 && a < 1e15))
+		return 0;
+	for (int k = 0; k < (int)(sizeof(pow10) / sizeof(*pow10)); k++) {
+		double scaled = a * pow10[k];
+		unsigned long long m = (unsigned long long)(scaled + 0.5);
+
+		if (scaled >= 0x1p53)
+			return 0;
+		if ((double)m / pow10[k] != a)
+			continue;
+		if ((k && m % 10 == 0) || ulp * pow10[k] >= 1)
+			return 0;	/* not provably the shortest: let printf decide */
+		return print_decimal(v < 0, m, k, out, outlen);
+	}
+	return 0;
+}
+
 static size_t format_shortest(double v, char *out, size_t outlen)
 {
 	int n = 0;
+	size_t fast = format_short_decimal(v, out, outlen);
+
+	if (fast)
+		return fast;
 
 	for (int digits = 15; digits <= 17; digits++) {
 		n = snprintf(out, outlen, "%.*g", digits, v);
