@@ -123,6 +123,10 @@ json_t *pgx_json_parse_line(const struct pgx_line *line, char *err, size_t errle
 /* Read the next NDJSON record; non-object or invalid lines are reported with
  * NAME:LINE and counted as input errors; returns 1, 0 at end, -1 on error. */
 int pgx_ndjson_next(struct pgx_input *in, struct pgx_line *line, json_t **rec);
+/* pgx_ndjson_next in two steps, for a reader that parses only some lines:
+ * the next non-blank line, and its record (NULL when reported and counted). */
+int pgx_ndjson_next_line(struct pgx_input *in, struct pgx_line *line);
+json_t *pgx_ndjson_parse(struct pgx_input *in, const struct pgx_line *line);
 
 /* Byte offset of the first invalid UTF-8 sequence, or -1 if valid. */
 long pgx_utf8_invalid_at(const char *s, size_t len);

@@ -185,6 +185,18 @@ static void take_build(struct timeline *t, const json_t *rec, double ts)
 	}
 }
 
+/* What every timed record gives: the stream's start, and the log lines'
+ * times (a logged CREATE EXTENSION ends by the next line). */
+static void take_time(struct timeline *t, bool is_line, double ts)
+{
+	if (t->first_ts == NO_TIME || ts < t->first_ts)
+		t->first_ts = ts;
+	if (is_line) {
+		GROW(t->line_ts, t->nline_ts, t->line_ts_cap);
+		t->line_ts[t->nline_ts++] = ts;
+	}
+}
+
 bool timeline_take(struct timeline *t, const json_t *rec)
 {
 	const char *type = pgx_rec_type(rec);
@@ -194,12 +206,7 @@ bool timeline_take(struct timeline *t, const json_t *rec)
 	if (!type || ts < 0)
 		return false;
 	kernel = kernel_take(&t->kernel, rec, type, ts);
-	if (t->first_ts == NO_TIME || ts < t->first_ts)
-		t->first_ts = ts;
-	if (!strcmp(type, "log") || !strcmp(type, "match")) {
-		GROW(t->line_ts, t->nline_ts, t->line_ts_cap);
-		t->line_ts[t->nline_ts++] = ts;
-	}
+	take_time(t, !strcmp(type, "log") || !strcmp(type, "match"), ts);
 	if (!strcmp(type, "exec"))
 		take_exec(t, rec, ts);
 	else if (!strcmp(type, "exit"))
@@ -214,5 +221,42 @@ bool timeline_take(struct timeline *t, const json_t *rec)
 		t->lost += (unsigned long)pgx_rec_int(rec, "count", 0);
 	else
 		return kernel;
+	return true;
+}
+
+static bool type_is(const struct record_peek *r, const char *type)
+{
+	return r->type_len == strlen(type) && !memcmp(r->type, type, r->type_len);
+}
+
+/* An open matters only when it is of SHAREDIR/extension/ (kernel.c); the
+ * path is not decoded, so a line with any escape is taken whole. */
+static bool open_needs_whole(const struct record_peek *r, const char *line, size_t len)
+{
+	return r->backslash || memmem(line, len, "extension", strlen("extension"));
+}
+
+/* The types timeline_take() and kernel_take() read more of than the time. */
+static bool needs_whole(const struct record_peek *r, const char *line, size_t len)
+{
+	static const char *const whole[] = {
+		"exec", "exit", "match", "container", "build", "lost", "fork", "title",
+	};
+
+	if (!r->type_plain)
+		return true;
+	for (size_t i = 0; i < sizeof(whole) / sizeof(*whole); i++)
+		if (type_is(r, whole[i]))
+			return true;
+	return type_is(r, "open") && open_needs_whole(r, line, len);
+}
+
+bool timeline_take_peeked(struct timeline *t, const struct record_peek *r, const char *line, size_t len)
+{
+	if (!r->type || !r->ts_is_number || r->ts < 0)
+		return true;	/* timeline_take() would not use it either */
+	if (needs_whole(r, line, len))
+		return false;
+	take_time(t, type_is(r, "log"), r->ts);
 	return true;
 }
