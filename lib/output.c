@@ -1,5 +1,4 @@
 /* output.c - NDJSON records on stdout, one compact line each */
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -8,16 +7,14 @@
 #include <unistd.h>
 #include "pgx.h"
 
-/* jansson prints every real with one precision: 17 digits is exact for all
- * of them, and shortest_reals() then trims each to the fewest digits that
- * read back as the same double (as jq and Python print numbers), so epoch
- * microseconds survive and 79.4 does not become 79.40000000000001. */
-#define PGX_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(17))
+/* Every real is written with the fewest digits that read back as the same
+ * double (as jq and Python print numbers), so epoch microseconds survive and
+ * 79.4 does not become 79.40000000000001. */
 
 static int flush_each = -1;	/* unknown until the first write */
 static int write_errno;
 static bool held;
-static char *dump_buf;	/* json_dumpb target kept across records */
+static char *dump_buf;	/* the record writer's buffer, kept across records */
 static size_t dump_cap;
 
 /* Keep the first write error for pgx_finish to report; false for callers. */
@@ -141,90 +138,166 @@ static size_t format_shortest(double v, char *out, size_t outlen)
 	return trim_exponent(out, (size_t)n);
 }
 
-/* Index of the quote closing a string whose body starts at r, or len. */
-static size_t string_end(const char *s, size_t r, size_t len)
+/* ---- the record writer: jansson's compact form with shortest reals ----
+ *
+ * What json_dumpb(JSON_COMPACT | JSON_REAL_PRECISION(17)) wrote before
+ * each real was rewritten in place to its shortest form, in one pass and
+ * without jansson's per-codepoint string loop or the 17-digit round trip of
+ * every real: keys in the object's own order, strings escaped as jansson
+ * escapes them (\" \\ \b \f \n \r \t, other control bytes \u00XX, the
+ * rest as is), integers in full, reals at their shortest.  (The in-place
+ * rewrite broke records with a real in [1e16, 1e17): "45819590486778240.0"
+ * became "4.581959048677824e16", one byte longer, over the next field.) */
+
+struct text_buf {
+	char *s;
+	size_t len, cap;
+};
+
+static void buf_reserve(struct text_buf *b, size_t more)
 {
-	const char *q;
-
-	while ((q = memchr(s + r, '"', len - r))) {
-		size_t at = (size_t)(q - s), backslashes = 0;
-
-		while (at - backslashes > r && s[at - backslashes - 1] == '\\')
-			backslashes++;
-		if (backslashes % 2 == 0)
-			return at;
-		r = at + 1;
-	}
-	return len;
+	if (b->len + more + 1 <= b->cap)
+		return;
+	b->cap = (b->len + more + 1) * 2;
+	b->s = pgx_xrealloc(b->s, b->cap);
 }
 
-static void move_down(char *s, size_t *w, size_t from, size_t n)
+static void buf_add(struct text_buf *b, const char *s, size_t n)
 {
-	if (*w != from)
-		memmove(s + *w, s + from, n);
-	*w += n;
+	buf_reserve(b, n);
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
 }
 
-/* Rewrite, in place, each real number token outside strings; never grows. */
-static size_t shortest_reals(char *s, size_t len)
+static bool needs_escape(unsigned char c)
 {
-	size_t r = 0, w = 0;
+	return c < 0x20 || c == '"' || c == '\\';
+}
 
-	while (r < len) {
-		size_t start = r, n;
-		char num[40];
-		bool is_real = false;
+static void write_string(struct text_buf *b, const char *s, size_t n)
+{
+	size_t run = 0;
 
-		if (s[r] == '"') {
-			r = string_end(s, r + 1, len);
-			r += r < len;
-			move_down(s, &w, start, r - start);
+	buf_reserve(b, n + 2);
+	b->s[b->len++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+
+		if (!needs_escape(c))
 			continue;
+		buf_add(b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': buf_add(b, "\\\"", 2); break;
+		case '\\': buf_add(b, "\\\\", 2); break;
+		case '\b': buf_add(b, "\\b", 2); break;
+		case '\f': buf_add(b, "\\f", 2); break;
+		case '\n': buf_add(b, "\\n", 2); break;
+		case '\r': buf_add(b, "\\r", 2); break;
+		case '\t': buf_add(b, "\\t", 2); break;
+		default:
+			snprintf(esc, sizeof(esc), "\\u%04X", c);
+			buf_add(b, esc, 6);
 		}
-		if (s[r] != '-' && !isdigit((unsigned char)s[r])) {
-			s[w++] = s[r++];
-			continue;
-		}
-		while (r < len && strchr("0123456789+-.eE", s[r]))
-			is_real |= s[r] == '.' || s[r] == 'e' || s[r] == 'E', r++;
-		n = r - start;
-		if (is_real && n < sizeof(num)) {
-			memcpy(num, s + start, n);
-			num[n] = '\0';
-			n = format_shortest(strtod(num, NULL), num, sizeof(num));
-			memcpy(s + w, num, n);
-			w += n;
-		} else
-			move_down(s, &w, start, n);
 	}
-	return w;
+	buf_add(b, s + run, n - run);
+	buf_add(b, "\"", 1);
+}
+
+static bool write_value(struct text_buf *b, const json_t *v);
+
+static bool write_object(struct text_buf *b, const json_t *obj)
+{
+	const char *key;
+	json_t *v;
+	bool first = true;
+
+	buf_add(b, "{", 1);
+	json_object_foreach((json_t *)obj, key, v) {
+		if (!first)
+			buf_add(b, ",", 1);
+		first = false;
+		if (pgx_utf8_invalid_at(key, strlen(key)) >= 0)
+			return false;
+		write_string(b, key, strlen(key));
+		buf_add(b, ":", 1);
+		if (!write_value(b, v))
+			return false;
+	}
+	buf_add(b, "}", 1);
+	return true;
+}
+
+static bool write_array(struct text_buf *b, const json_t *arr)
+{
+	buf_add(b, "[", 1);
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		if (i)
+			buf_add(b, ",", 1);
+		if (!write_value(b, json_array_get(arr, i)))
+			return false;
+	}
+	buf_add(b, "]", 1);
+	return true;
+}
+
+static bool write_value(struct text_buf *b, const json_t *v)
+{
+	char num[48];
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return write_object(b, v);
+	case JSON_ARRAY: return write_array(b, v);
+	case JSON_STRING:
+		if (pgx_utf8_invalid_at(json_string_value(v), json_string_length(v)) >= 0)
+			return false;	/* jansson refuses to write it too */
+		write_string(b, json_string_value(v), json_string_length(v));
+		return true;
+	case JSON_INTEGER:
+		buf_add(b, num, (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v)));
+		return true;
+	case JSON_REAL:
+		buf_add(b, num, format_shortest(json_real_value(v), num, sizeof(num)));
+		return true;
+	case JSON_TRUE: buf_add(b, "true", 4); return true;
+	case JSON_FALSE: buf_add(b, "false", 5); return true;
+	case JSON_NULL: buf_add(b, "null", 4); return true;
+	}
+	return false;
+}
+
+/* The record's text in b (b->len from 0); dies as jansson's dump failed. */
+static void write_record(struct text_buf *b, const json_t *rec)
+{
+	b->len = 0;
+	if (!json_is_object(rec) && !json_is_array(rec))
+		pgx_die(PGX_EXIT_INTERNAL, "cannot serialise record (not an object)");
+	if (!write_value(b, rec))
+		pgx_die(PGX_EXIT_INTERNAL, "cannot serialise record (out of memory or invalid UTF-8)");
+	b->s[b->len] = '\0';
 }
 
 bool pgx_emit(json_t *rec)
 {
-	size_t len;
+	struct text_buf b = { dump_buf, 0, dump_cap };
 
 	if (!rec)
 		return false;
-	while ((len = json_dumpb(rec, dump_buf, dump_cap, PGX_DUMP_FLAGS)) > dump_cap) {
-		dump_cap = len * 2;
-		dump_buf = pgx_xrealloc(dump_buf, dump_cap);
-	}
+	write_record(&b, rec);
+	dump_buf = b.s;
+	dump_cap = b.cap;
 	json_decref(rec);
-	if (!len)
-		pgx_die(PGX_EXIT_INTERNAL, "cannot serialise record (out of memory or invalid UTF-8)");
-	return pgx_emit_raw(dump_buf, shortest_reals(dump_buf, len));
+	return pgx_emit_raw(dump_buf, b.len);
 }
 
 char *pgx_record_dumps(const json_t *rec, size_t *len)
 {
-	char *text = json_dumps(rec, PGX_DUMP_FLAGS);
+	struct text_buf b = { NULL, 0, 0 };
 
-	if (!text)
-		pgx_die(PGX_EXIT_INTERNAL, "cannot serialise record (out of memory or invalid UTF-8)");
-	*len = shortest_reals(text, strlen(text));
-	text[*len] = '\0';
-	return text;
+	write_record(&b, rec);
+	*len = b.len;
+	return b.s;
 }
 
 int pgx_finish(int status)
