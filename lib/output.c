@@ -1,6 +1,7 @@
 /* output.c - NDJSON records on stdout, one compact line each */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -76,11 +77,26 @@ static size_t trim_exponent(char *out, size_t n)
 	return strlen(out);
 }
 
+static size_t integer_digits(unsigned long long u, char *out)
+{
+	char tmp[24];
+	size_t n = 0;
+
+	do
+		tmp[n++] = (char)('0' + u % 10);
+	while ((u /= 10));
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
 /* m / 10^k as %g writes it: fixed from 1e-4 up, else d.ddde-X */
 static size_t print_decimal(bool negative, unsigned long long m, int k, char *out, size_t outlen)
 {
 	char digits[24];
-	int n = snprintf(digits, sizeof(digits), "%llu", m), exp10 = n - 1 - k;
+	int n = (int)integer_digits(m, digits), exp10 = n - 1 - k;
+
+	digits[n] = '\0';
 
 	if (exp10 < -4)
 		return (size_t)snprintf(out, outlen, "%s%c%s%se%d", negative ? "-" : "", digits[0],
@@ -174,18 +190,41 @@ static bool needs_escape(unsigned char c)
 	return c < 0x20 || c == '"' || c == '\\';
 }
 
+/* Whether any of 8 bytes is a control byte, '"' or '\\' (SWAR: a byte of
+ * x - 0x01.. borrows below 0x80 only where x's byte was below the bound). */
+static bool word_needs_escape(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+
+	return (((w - ones * 0x20) | (quote - ones) | (backslash - ones)) & ~w & high) != 0;
+}
+
+/* Index of the first byte from i on that needs an escape, or n. */
+static size_t next_escape(const char *s, size_t i, size_t n)
+{
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (word_needs_escape(w))
+			break;
+	}
+	while (i < n && !needs_escape((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
 static void write_string(struct text_buf *b, const char *s, size_t n)
 {
 	size_t run = 0;
 
 	buf_reserve(b, n + 2);
 	b->s[b->len++] = '"';
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; (i = next_escape(s, i, n)) < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[8];
 
-		if (!needs_escape(c))
-			continue;
 		buf_add(b, s + run, i - run);
 		run = i + 1;
 		switch (c) {
@@ -206,6 +245,16 @@ static void write_string(struct text_buf *b, const char *s, size_t n)
 }
 
 static bool write_value(struct text_buf *b, const json_t *v);
+
+static void write_integer(struct text_buf *b, json_int_t v)
+{
+	unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+
+	buf_reserve(b, 24);
+	if (v < 0)
+		b->s[b->len++] = '-';
+	b->len += integer_digits(u, b->s + b->len);
+}
 
 static bool write_object(struct text_buf *b, const json_t *obj)
 {
@@ -255,7 +304,7 @@ static bool write_value(struct text_buf *b, const json_t *v)
 		write_string(b, json_string_value(v), json_string_length(v));
 		return true;
 	case JSON_INTEGER:
-		buf_add(b, num, (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v)));
+		write_integer(b, json_integer_value(v));
 		return true;
 	case JSON_REAL:
 		buf_add(b, num, format_shortest(json_real_value(v), num, sizeof(num)));
