@@ -93,18 +93,39 @@ static size_t integer_digits(unsigned long long u, char *out)
 /* m / 10^k as %g writes it: fixed from 1e-4 up, else d.ddde-X */
 static size_t print_decimal(bool negative, unsigned long long m, int k, char *out, size_t outlen)
 {
-	char digits[24];
+	char digits[24], *o = out;
 	int n = (int)integer_digits(m, digits), exp10 = n - 1 - k;
 
-	digits[n] = '\0';
-
-	if (exp10 < -4)
-		return (size_t)snprintf(out, outlen, "%s%c%s%se%d", negative ? "-" : "", digits[0],
-					n > 1 ? "." : "", digits + 1, exp10);
-	if (n > k)
-		return (size_t)snprintf(out, outlen, "%s%.*s%s%s", negative ? "-" : "", n - k, digits,
-					k ? "." : "", digits + n - k);
-	return (size_t)snprintf(out, outlen, "%s0.%.*s%s", negative ? "-" : "", k - n, "0000", digits);
+	if (outlen < 48)
+		return 0;
+	if (negative)
+		*o++ = '-';
+	if (exp10 < -4) {
+		*o++ = digits[0];
+		if (n > 1) {
+			*o++ = '.';
+			memcpy(o, digits + 1, (size_t)n - 1);
+			o += n - 1;
+		}
+		*o++ = 'e';
+		*o++ = '-';
+		o += integer_digits((unsigned long long)-exp10, o);
+	} else if (n > k) {
+		memcpy(o, digits, (size_t)(n - k));
+		o += n - k;
+		if (k) {
+			*o++ = '.';
+			memcpy(o, digits + n - k, (size_t)k);
+			o += k;
+		}
+	} else {
+		memcpy(o, "0.000", (size_t)(2 + k - n));
+		o += 2 + k - n;
+		memcpy(o, digits, (size_t)n);
+		o += n;
+	}
+	*o = '\0';
+	return (size_t)(o - out);
 }
 
 /* What format_shortest() finds, without printf's floating point, when v is
@@ -178,7 +199,7 @@ static void buf_reserve(struct text_buf *b, size_t more)
 	b->s = pgx_xrealloc(b->s, b->cap);
 }
 
-static void buf_add(struct text_buf *b, const char *s, size_t n)
+static inline void buf_add(struct text_buf *b, const char *s, size_t n)
 {
 	buf_reserve(b, n);
 	memcpy(b->s + b->len, s, n);
@@ -349,11 +370,53 @@ char *pgx_record_dumps(const json_t *rec, size_t *len)
 	return b.s;
 }
 
+static struct text_buf flat;
+
+static void flat_key(const char *key)
+{
+	buf_add(&flat, ",", 1);
+	write_string(&flat, key, strlen(key));
+	buf_add(&flat, ":", 1);
+}
+
+void pgx_flat_begin(const char *type, double ts)
+{
+	char num[48];
+
+	flat.len = 0;
+	buf_add(&flat, "{\"type\":", 8);
+	write_string(&flat, type, strlen(type));
+	flat_key("ts");
+	buf_add(&flat, num, format_shortest(pgx_round_us(ts < 0 ? pgx_now() : ts), num, sizeof(num)));
+	flat_key("src");
+	write_string(&flat, pgx_progname(), strlen(pgx_progname()));
+}
+
+void pgx_flat_str(const char *key, const char *s, size_t len)
+{
+	flat_key(key);
+	write_string(&flat, s, len);
+}
+
+void pgx_flat_int(const char *key, long long v)
+{
+	flat_key(key);
+	write_integer(&flat, v);
+}
+
+bool pgx_flat_emit(void)
+{
+	buf_add(&flat, "}", 1);
+	return pgx_emit_raw(flat.s, flat.len);
+}
+
 int pgx_finish(int status)
 {
 	free(dump_buf);
 	dump_buf = NULL;
 	dump_cap = 0;
+	free(flat.s);
+	flat = (struct text_buf){ NULL, 0, 0 };
 	errno = 0;
 	if (fflush(stdout) == EOF)
 		note_write_error();

@@ -81,6 +81,14 @@ void pgx_output_hold(bool hold);
  * command that orders records before writing them; caller frees.
  * Does not take the reference. */
 char *pgx_record_dumps(const json_t *rec, size_t *len);
+/* A flat record written field by field, for a command's most frequent
+ * record: the bytes pgx_emit() writes for the object with the same fields
+ * in the same order, without building it.  pgx_flat_begin() starts it as
+ * pgx_record_new() does; strings must be valid UTF-8. */
+void pgx_flat_begin(const char *type, double ts);
+void pgx_flat_str(const char *key, const char *s, size_t len);
+void pgx_flat_int(const char *key, long long v);
+bool pgx_flat_emit(void);
 /* Write a line that came in, byte for byte (pass-through). */
 bool pgx_emit_raw(const char *line, size_t len);
 /* Flush and close stdout; on a write error report it and return

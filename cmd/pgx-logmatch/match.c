@@ -156,6 +156,31 @@ static bool emit_match(struct matcher *m, const struct rule *r, const struct log
 	return pgx_emit(rec);
 }
 
+/* A line no rule matched, as line_record() has it: written field by field
+ * when it is a plain line of valid UTF-8 (every line of a log, without -o). */
+static bool emit_log(struct matcher *m, const struct log_source *src, const char *text, size_t len)
+{
+	double ts;
+	const char *ts_source;
+
+	if (src->carrier || pgx_utf8_invalid_at(text, len) >= 0 ||
+	    pgx_utf8_invalid_at(src->input, strlen(src->input)) >= 0)
+		return pgx_emit(line_record(m, "log", src, text, len));
+	ts_source = resolve_ts(m, src, text, len, &ts);
+	pgx_flat_begin("log", ts);
+	pgx_flat_str("line", text, len);
+	pgx_flat_str("input", src->input, strlen(src->input));
+	pgx_flat_int("lineno", (long long)src->lineno);
+	pgx_flat_str("ts_source", ts_source, strlen(ts_source));
+	if (src->format)
+		pgx_flat_str("format", src->format, strlen(src->format));
+	if (src->pid > 0)
+		pgx_flat_int("pid", src->pid);
+	if (src->sqlstate)
+		pgx_flat_str("sqlstate", src->sqlstate, strlen(src->sqlstate));
+	return pgx_flat_emit();
+}
+
 /* 1 matched (and emitted), 0 no match, -1 write error */
 static int try_rule(struct matcher *m, size_t i, const struct log_source *src, const char *text, size_t len)
 {
@@ -211,7 +236,7 @@ static bool match_rules(struct matcher *m, const struct log_source *src, const c
 		return true;
 	if (raw)
 		return pass_on(src, text, len, masked, raw, raw_len);
-	return pgx_emit(line_record(m, "log", src, text, len));
+	return emit_log(m, src, text, len);
 }
 
 /* A rule runs on valid UTF-8: an invalid byte would end a capture such as

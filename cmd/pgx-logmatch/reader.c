@@ -95,6 +95,17 @@ static bool match_record(struct matcher *m, struct log_source *src, const struct
 	return pgx_emit_raw(line->text, line->len);	/* not ours: pass it on */
 }
 
+/* What pgx_json_parse_line() looks at first: only a '{' can start a record
+ * (a NUL byte, its other concern, made the line plain already). */
+static bool may_be_record(const struct pgx_line *line)
+{
+	size_t i = 0;
+
+	while (i < line->len && (line->text[i] == ' ' || line->text[i] == '\t'))
+		i++;
+	return i < line->len && line->text[i] == '{';
+}
+
 /* plain: never read as a record (one with a NUL byte, already reported) */
 static bool handle_line(struct matcher *m, struct pgx_input *in, const struct pgx_line *line,
 			bool plain, struct csv_pending *csv, struct csv_pending *entry)
@@ -115,7 +126,7 @@ static bool handle_line(struct matcher *m, struct pgx_input *in, const struct pg
 		return !pglog_csv_complete(csv->buf, csv->len) || match_csv(m, &src, csv);
 	}
 	err[0] = '\0';
-	if (!plain && (rec = pgx_json_parse_line(line, err, sizeof(err)))) {
+	if (!plain && may_be_record(line) && (rec = pgx_json_parse_line(line, err, sizeof(err)))) {
 		ok = match_record(m, &src, line, rec);
 		json_decref(rec);
 		return ok;
