@@ -166,3 +166,12 @@ derived() {	# the derived records of a stream, compact
 		assert_equal "$(grep -c "odd:$n: invalid JSON" <<<"$stderr")" 1
 	done
 }
+
+@test "an exit is read as jansson reads it: a real pid is no pid, a signal makes the code 128+N" {
+	printf '%s\n' '{"type":"exec","ts":1,"pid":10,"comm":"a","argv":["a"]}' \
+		'{"type":"exit","ts":2,"pid":10.0,"code":1}' \
+		'{"type":"exit","ts":3,"pid":10,"code":3.0,"signal":9}' >"$BATS_TEST_TMPDIR/exits"
+	run derived "$BATS_TEST_TMPDIR/exits"
+	run jq -c 'select(.type=="process") | [.pid, .end, .exit_code]' <<<"$output"
+	assert_output '[10,3,137]'
+}

@@ -103,17 +103,22 @@ static void take_exec(struct timeline *t, const json_t *rec, double ts)
 	t->pid_slots[slot] = (long)t->nprocs;
 }
 
-static void take_exit(struct timeline *t, const json_t *rec, double ts)
+static void take_exit_of(struct timeline *t, long pid, long sig, long code, double ts)
 {
-	struct proc_span *p = latest_span(t, pgx_rec_int(rec, "pid", -1));
-	long sig = pgx_rec_int(rec, "signal", 0);
+	struct proc_span *p = latest_span(t, pid);
 
 	if (!p || p->exited)
 		return;
 	if (p->end == NO_TIME)
 		p->end = ts;
 	p->exited = true;
-	p->exit_code = sig ? 128 + (int)sig : (int)pgx_rec_int(rec, "code", 0);
+	p->exit_code = sig ? 128 + (int)sig : (int)code;
+}
+
+static void take_exit(struct timeline *t, const json_t *rec, double ts)
+{
+	take_exit_of(t, pgx_rec_int(rec, "pid", -1), pgx_rec_int(rec, "signal", 0),
+		     pgx_rec_int(rec, "code", 0), ts);
 }
 
 static const char *capture_of(const json_t *rec)
@@ -236,11 +241,16 @@ static bool open_needs_whole(const struct record_peek *r, const char *line, size
 	return r->backslash || memmem(line, len, "extension", strlen("extension"));
 }
 
+static long peeked_int(const struct record_peek *r, int which, long dflt)
+{
+	return r->ints[which].is_int ? r->ints[which].value : dflt;
+}
+
 /* The types timeline_take() and kernel_take() read more of than the time. */
 static bool needs_whole(const struct record_peek *r, const char *line, size_t len)
 {
 	static const char *const whole[] = {
-		"exec", "exit", "match", "container", "build", "lost", "fork", "title",
+		"exec", "match", "container", "build", "lost", "fork", "title",
 	};
 
 	if (!r->type_plain)
@@ -257,6 +267,13 @@ bool timeline_take_peeked(struct timeline *t, const struct record_peek *r, const
 		return true;	/* timeline_take() would not use it either */
 	if (needs_whole(r, line, len))
 		return false;
+	if (type_is(r, "exit")) {	/* as kernel_take() and timeline_take() have it */
+		kernel_take_exit(&t->kernel, peeked_int(r, PEEK_PID, -1), r->ts);
+		take_time(t, false, r->ts);
+		take_exit_of(t, peeked_int(r, PEEK_PID, -1), peeked_int(r, PEEK_SIGNAL, 0),
+			     peeked_int(r, PEEK_CODE, 0), r->ts);
+		return true;
+	}
 	take_time(t, type_is(r, "log"), r->ts);
 	return true;
 }

@@ -60,11 +60,34 @@ static bool scan_unicode_escape(struct scan *s)
 	return v < 0xD800 || v > 0xDFFF;
 }
 
+/* Whether any of 8 bytes is '"', '\\', a control byte or not ASCII (SWAR:
+ * x - 0x01.. borrows into a byte's high bit only where that byte was 0). */
+static bool word_is_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+
+	return ((((w - ones * 0x20) | (quote - ones) | (backslash - ones)) & ~w) | w) & high;
+}
+
+/* Past the plain bytes of a string, eight at a time. */
+static void skip_plain(struct scan *s)
+{
+	uint64_t w;
+
+	while (s->end - s->p >= 8) {
+		memcpy(&w, s->p, 8);
+		if (word_is_special(w))
+			return;
+		s->p += 8;
+	}
+}
+
 /* At the opening quote; after it, past the closing one. */
 static bool scan_string(struct scan *s, bool *escaped)
 {
 	*escaped = false;
-	for (s->p++; s->p < s->end; s->p++) {
+	for (s->p++, skip_plain(s); s->p < s->end; s->p++) {
 		unsigned char c = (unsigned char)*s->p;
 
 		if (c == '"') {
@@ -162,9 +185,22 @@ static double number_value(const char *p, const char *end)
 	return (neg ? -1.0 : 1.0) * ((double)mantissa / pow10[frac]);
 }
 
+/* Index into record_peek's ints of a key, or -1. */
+static int int_member(const char *key, size_t key_len)
+{
+	static const char *const names[PEEK_INTS] = { "pid", "code", "signal" };
+
+	for (int i = 0; i < PEEK_INTS; i++)
+		if (strlen(names[i]) == key_len && !memcmp(key, names[i], key_len))
+			return i;
+	return -1;
+}
+
 static bool take_member(struct record_peek *r, const char *key, size_t key_len,
 			const char *value, const char *value_end)
 {
+	int slot;
+
 	if (key_len == 4 && !memcmp(key, "type", 4)) {
 		if (r->has_type)
 			return false;	/* jansson keeps the last: not worth following */
@@ -174,6 +210,14 @@ static bool take_member(struct record_peek *r, const char *key, size_t key_len,
 		r->type = value + 1;
 		r->type_len = (size_t)(value_end - value) - 2;
 		r->type_plain = !memchr(r->type, '\\', r->type_len);
+	} else if ((slot = int_member(key, key_len)) >= 0) {
+		if (r->ints[slot].seen)
+			return false;
+		r->ints[slot].seen = true;
+		r->ints[slot].is_int = (*value == '-' || (*value >= '0' && *value <= '9')) &&
+				       !memchr(value, '.', (size_t)(value_end - value));
+		if (r->ints[slot].is_int)
+			r->ints[slot].value = strtol(value, NULL, 10);
 	} else if (key_len == 2 && !memcmp(key, "ts", 2)) {
 		if (r->has_ts)
 			return false;

@@ -93,6 +93,7 @@ void timeline_free(struct timeline *t);
 bool timeline_take(struct timeline *t, const json_t *rec);
 
 /* What record_peek() saw of a record's top level (peek.c). */
+enum { PEEK_PID, PEEK_CODE, PEEK_SIGNAL, PEEK_INTS };
 struct record_peek {
 	bool has_type, has_ts;
 	const char *type;	/* into the line when the type is a string, else NULL */
@@ -101,6 +102,10 @@ struct record_peek {
 	bool ts_is_number;
 	double ts;
 	bool backslash;		/* some string of the line has an escape */
+	struct {		/* pid, code, signal: what an exit record holds */
+		bool seen, is_int;
+		long value;
+	} ints[PEEK_INTS];
 };
 
 /* peek.c: true when jansson would accept the line as one object; *r then
@@ -113,6 +118,7 @@ bool timeline_take_peeked(struct timeline *t, const struct record_peek *r, const
 
 /* kernel.c: forks, titles, exits and extension file opens; true if used */
 bool kernel_take(struct kernel_events *k, const json_t *rec, const char *type, double ts);
+void kernel_take_exit(struct kernel_events *k, long pid, double ts);
 void kernel_free(struct kernel_events *k);
 
 /* analyse.c: emit the derived records; returns false on a write error.
