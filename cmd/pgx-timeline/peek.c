@@ -230,19 +230,45 @@ static bool take_member(struct record_peek *r, const char *key, size_t key_len,
 	return true;
 }
 
+/* Past an object's or array's opening; true when it closes at once. */
+static bool opens_empty(struct scan *s, char close)
+{
+	s->p++;
+	skip_space(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return true;
+	}
+	return false;
+}
+
+enum item { ITEM_NEXT, ITEM_CLOSED, ITEM_BAD };
+
+/* After a member or element: a comma (and the space after it), or the close. */
+static enum item after_item(struct scan *s, char close)
+{
+	skip_space(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return ITEM_CLOSED;
+	}
+	if (s->p == s->end || *s->p != ',')
+		return ITEM_BAD;
+	s->p++;
+	skip_space(s);
+	return ITEM_NEXT;
+}
+
 /* At the object's '{'; top: the record itself, whose type and ts are kept. */
 static bool scan_members(struct scan *s, int depth, struct record_peek *top)
 {
 	const char *key, *value;
 	size_t key_len;
 	bool escaped;
+	enum item next;
 
-	s->p++;
-	skip_space(s);
-	if (s->p < s->end && *s->p == '}') {
-		s->p++;
+	if (opens_empty(s, '}'))
 		return true;
-	}
 	for (;;) {
 		if (s->p == s->end || *s->p != '"')
 			return false;
@@ -262,38 +288,22 @@ static bool scan_members(struct scan *s, int depth, struct record_peek *top)
 			return false;
 		if (top && !take_member(top, key, key_len, value, s->p))
 			return false;
-		skip_space(s);
-		if (s->p < s->end && *s->p == '}') {
-			s->p++;
-			return true;
-		}
-		if (s->p == s->end || *s->p != ',')
-			return false;
-		s->p++;
-		skip_space(s);
+		if ((next = after_item(s, '}')) != ITEM_NEXT)
+			return next == ITEM_CLOSED;
 	}
 }
 
 static bool scan_elements(struct scan *s, int depth)
 {
-	s->p++;
-	skip_space(s);
-	if (s->p < s->end && *s->p == ']') {
-		s->p++;
+	enum item next;
+
+	if (opens_empty(s, ']'))
 		return true;
-	}
 	for (;;) {
 		if (!scan_value(s, depth + 1))
 			return false;
-		skip_space(s);
-		if (s->p < s->end && *s->p == ']') {
-			s->p++;
-			return true;
-		}
-		if (s->p == s->end || *s->p != ',')
-			return false;
-		s->p++;
-		skip_space(s);
+		if ((next = after_item(s, ']')) != ITEM_NEXT)
+			return next == ITEM_CLOSED;
 	}
 }
 
