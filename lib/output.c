@@ -371,10 +371,13 @@ char *pgx_record_dumps(const json_t *rec, size_t *len)
 }
 
 static struct text_buf flat;
+static bool flat_first;	/* no member yet in the innermost object */
 
 static void flat_key(const char *key)
 {
-	buf_add(&flat, ",", 1);
+	if (!flat_first)
+		buf_add(&flat, ",", 1);
+	flat_first = false;
 	write_string(&flat, key, strlen(key));
 	buf_add(&flat, ":", 1);
 }
@@ -384,8 +387,9 @@ void pgx_flat_begin(const char *type, double ts)
 	char num[48];
 
 	flat.len = 0;
-	buf_add(&flat, "{\"type\":", 8);
-	write_string(&flat, type, strlen(type));
+	buf_add(&flat, "{", 1);
+	flat_first = true;
+	pgx_flat_str("type", type, strlen(type));
 	flat_key("ts");
 	buf_add(&flat, num, format_shortest(pgx_round_us(ts < 0 ? pgx_now() : ts), num, sizeof(num)));
 	flat_key("src");
@@ -402,6 +406,33 @@ void pgx_flat_int(const char *key, long long v)
 {
 	flat_key(key);
 	write_integer(&flat, v);
+}
+
+void pgx_flat_real(const char *key, double v)
+{
+	char num[48];
+
+	flat_key(key);
+	buf_add(&flat, num, format_shortest(v, num, sizeof(num)));
+}
+
+void pgx_flat_literal(const char *key, const char *json)
+{
+	flat_key(key);
+	buf_add(&flat, json, strlen(json));
+}
+
+void pgx_flat_object(const char *key)
+{
+	flat_key(key);
+	buf_add(&flat, "{", 1);
+	flat_first = true;
+}
+
+void pgx_flat_close(void)
+{
+	buf_add(&flat, "}", 1);
+	flat_first = false;
 }
 
 bool pgx_flat_emit(void)

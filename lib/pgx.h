@@ -88,6 +88,10 @@ char *pgx_record_dumps(const json_t *rec, size_t *len);
 void pgx_flat_begin(const char *type, double ts);
 void pgx_flat_str(const char *key, const char *s, size_t len);
 void pgx_flat_int(const char *key, long long v);
+void pgx_flat_real(const char *key, double v);	/* finite */
+void pgx_flat_literal(const char *key, const char *json);	/* "true", "null"... */
+void pgx_flat_object(const char *key);	/* members up to pgx_flat_close() */
+void pgx_flat_close(void);
 bool pgx_flat_emit(void);
 /* Write a line that came in, byte for byte (pass-through). */
 bool pgx_emit_raw(const char *line, size_t len);
