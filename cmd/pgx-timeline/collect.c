@@ -229,9 +229,11 @@ bool timeline_take(struct timeline *t, const json_t *rec)
 	return true;
 }
 
+/* Asked of every record for several types: the first byte decides most. */
 static bool type_is(const struct record_peek *r, const char *type)
 {
-	return r->type_len == strlen(type) && !memcmp(r->type, type, r->type_len);
+	return r->type_len && r->type[0] == type[0] && r->type_len == strlen(type) &&
+	       !memcmp(r->type, type, r->type_len);
 }
 
 /* An open matters only when it is of SHAREDIR/extension/ (kernel.c); the
