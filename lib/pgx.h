@@ -98,6 +98,18 @@ char *pgx_record_dumps(const json_t *rec, size_t *len);
 /* A JSON document (pgx-report --format json) on one line of f, its numbers
  * written as pgx_emit writes them; write errors on stdout reach pgx_finish. */
 void pgx_json_write(FILE *f, const json_t *doc);
+/* A flat record written field by field, for a command's most frequent
+ * record: the bytes pgx_emit() writes for the object with the same fields
+ * in the same order, without building it.  pgx_flat_begin() starts it as
+ * pgx_record_new() does; strings must be valid UTF-8. */
+void pgx_flat_begin(const char *type, double ts);
+void pgx_flat_str(const char *key, const char *s, size_t len);
+void pgx_flat_int(const char *key, long long v);
+void pgx_flat_real(const char *key, double v);	/* finite */
+void pgx_flat_literal(const char *key, const char *json);	/* "true", "null"... */
+void pgx_flat_object(const char *key);	/* members up to pgx_flat_close() */
+void pgx_flat_close(void);
+bool pgx_flat_emit(void);
 /* Write a line that came in, byte for byte (pass-through). */
 bool pgx_emit_raw(const char *line, size_t len);
 /* Flush and close stdout; on a write error report it and return
@@ -157,6 +169,10 @@ json_t *pgx_json_parse_line(const struct pgx_line *line, char *err, size_t errle
 /* Read the next NDJSON record; non-object or invalid lines are reported with
  * NAME:LINE and counted as input errors; returns 1, 0 at end, -1 on error. */
 int pgx_ndjson_next(struct pgx_input *in, struct pgx_line *line, json_t **rec);
+/* pgx_ndjson_next in two steps, for a reader that parses only some lines:
+ * the next non-blank line, and its record (NULL when reported and counted). */
+int pgx_ndjson_next_line(struct pgx_input *in, struct pgx_line *line);
+json_t *pgx_ndjson_parse(struct pgx_input *in, const struct pgx_line *line);
 
 /* Byte offset of the first invalid UTF-8 sequence, or -1 if valid. */
 long pgx_utf8_invalid_at(const char *s, size_t len);

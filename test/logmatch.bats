@@ -412,6 +412,15 @@ teardown_file() {
 	assert_output --partial '"line":"2026-11-22 03:16:43.123457 UTC say \"1.10\" \\ elapsed=79.4ms"'
 }
 
+@test "numbers of 17 digits are written whole and leave the fields after them intact" {
+	printf 'timestamp: read\npatterns:\n  - name: big\n    regex: "a=(?<a>\\\\d+) b=(?<b>\\\\d+) c=(?<c>\\\\d+) (?<rest>\\\\w+)"\n    numbers: [a, b, c]\n' >"$BATS_TEST_TMPDIR/big.yaml"
+	run pgx-logmatch -o -r "$BATS_TEST_TMPDIR/big.yaml" <<<'a=45819590486778240 b=45819590486778240 c=45819590486778240 after'
+	assert_success
+	assert_output --partial '"captures":{"a":4.581959048677824e16,"b":4.581959048677824e16,"c":4.581959048677824e16,"rest":"after"}'
+	run jq -c .captures.rest <<<"$output"
+	assert_output '"after"'
+}
+
 @test "a FATAL that only says the server is starting up or shutting down is connection_not_ready, not fatal" {
 	run pgx-logmatch -o <<-'EOF'
 	2026-11-22 03:16:43.123 UTC [10] FATAL:  the database system is starting up

@@ -193,6 +193,17 @@ static bool match_record(struct matcher *m, struct log_source *src, const struct
 	return pgx_emit_raw(line->text, line->len);	/* not ours: pass it on */
 }
 
+/* What pgx_json_parse_line() looks at first: only a '{' can start a record
+ * (a NUL byte, its other concern, made the line plain already). */
+static bool may_be_record(const struct pgx_line *line)
+{
+	size_t i = 0;
+
+	while (i < line->len && (line->text[i] == ' ' || line->text[i] == '\t'))
+		i++;
+	return i < line->len && line->text[i] == '{';
+}
+
 /* A framed entry (syslog, logplex) reads its time from its own prefix if
  * it has one, else from the header (a year added to a BSD header's). */
 static bool match_framed(struct reader *r, size_t i)
@@ -297,7 +308,7 @@ static bool handle_line(struct reader *r, const struct pgx_line *line, bool plai
 	if (!plain && take_framed(r, line, &ok))
 		return ok;
 	err[0] = '\0';
-	if (!plain && (rec = pgx_json_parse_line(line, err, sizeof(err)))) {
+	if (!plain && may_be_record(line) && (rec = pgx_json_parse_line(line, err, sizeof(err)))) {
 		ok = match_record(m, &src, line, rec);
 		json_decref(rec);
 		return ok;
