@@ -169,7 +169,9 @@ static bool add_record(struct schema *s, const char *type, json_t *def)
 		pgx_error("%s: records.%s: writers must list the commands that write it", s->path, type);
 		return false;
 	}
-	return add_group(s, r, "every", false) && add_record_fields(s, r, type, def, false, 0);
+	if (json_object_get(json_object_get(s->doc, "groups"), "every") && !add_group(s, r, "every", false))
+		return false;
+	return add_record_fields(s, r, type, def, false, 0);
 }
 
 bool schema_load(struct schema *s, const char *path)
