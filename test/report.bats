@@ -597,7 +597,7 @@ o_views() {
 	assert_line "pgx-report: error: $f:2: exec.undocumented: not in the schema"
 	assert_line "pgx-report: error: $f:3: exec.pid: required field missing"
 	assert_line "pgx-report: error: $f:4: exek: unknown pgx record type (src pgx-trace)"
-	assert_line --partial "$f:5: exec.src: pgx-poll does not write exec records"
+	assert_line "pgx-report: error: $f:5: exec.src: pgx-poll does not write exec records (writers: pgx-trace)"
 	assert_line "pgx-report: error: $f:6: connections.xact_commit_per_s: number or null expected, got string"
 	assert_line --partial "6 problem(s) in 6 pgx record(s)"
 }

@@ -97,14 +97,17 @@ static void check_field(struct tally *t, const char *where, const struct record_
 
 static void check_writer(struct tally *t, const char *where, const struct record_rule *r, const char *src)
 {
-	char *writers;
+	char writers[256] = "";
+	size_t i, n = 0;
+	json_t *w;
 
 	if (schema_writer(r, src))
 		return;
-	writers = json_dumps(r->writers, JSON_COMPACT);
-	problem(t, where, r->type, "src", "%s does not write %s records (writers: %s)", src, r->type,
-		writers ? writers : "?");
-	free(writers);
+	json_array_foreach(r->writers, i, w)
+		if (n < sizeof(writers))
+			n += (size_t)snprintf(writers + n, sizeof(writers) - n, "%s%s", i ? ", " : "",
+					      json_string_value(w) ? json_string_value(w) : "?");
+	problem(t, where, r->type, "src", "%s does not write %s records (writers: %s)", src, r->type, writers);
 }
 
 static void check_record(struct tally *t, const struct schema *s, const char *where, json_t *rec)
