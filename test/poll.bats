@@ -688,7 +688,9 @@ role_dsn() {
 # renderers: a real snapshot with something in every section, rendered as
 # table, html and prom with and without each section's records.
 coverage_snapshot() {
-	psql_q -c "GRANT pg_read_all_data TO mon; CREATE EXTENSION pg_stat_statements;
+	# mon may read public, not private: prereqs then has a GRANT to suggest
+	psql_q -c "CREATE EXTENSION pg_stat_statements;
+		CREATE SCHEMA private; CREATE TABLE private.hidden (id int);
 		CREATE TABLE churn (id int PRIMARY KEY, pad text);
 		INSERT INTO churn SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g;
 		DELETE FROM churn WHERE id % 10 <> 0;
@@ -696,6 +698,7 @@ coverage_snapshot() {
 		CREATE SEQUENCE nearly_done MAXVALUE 100; SELECT setval('nearly_done', 95);
 		CREATE TABLE events (at date) PARTITION BY RANGE (at);
 		CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+		GRANT SELECT ON ALL TABLES IN SCHEMA public TO mon; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO mon;
 		ANALYZE; SELECT count(*) FROM churn" >/dev/null
 	pg_replica coverage_slot
 	wait_for 60 "SELECT state FROM pg_stat_replication" streaming
