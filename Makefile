@@ -126,9 +126,17 @@ UNIT_BINS := $(UNIT_CHECKS:%=$(BUILD)/test/%_check)
 unit: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_CHECKS); do $(BUILD)/test/$${t}_check test/unit/$${t}_cases.tsv || exit 1; done
 
+# Every record a pgx command builds during the tests is copied under
+# $(RECORDS) (PGX_VALIDATE_DIR, one folder per test) and checked against
+# share/pgx/records.yaml afterwards: an undocumented field fails the check.
+RECORDS = $(CURDIR)/$(BUILD)/test/records
 check: unit all $(BUILD)/test/pq_check $(BUILD)/test/mask_check $(BUILD)/test/bin/pgx-apply
+	$(Q)rm -rf $(RECORDS) && mkdir -p $(RECORDS) && chmod 1777 $(RECORDS)
 	PATH="$(CURDIR)/$(BUILD)/test/bin:$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
-	PGX_BUILD="$(CURDIR)/$(BUILD)" $(BATS) --timing $(BATS_FLAGS) $(TESTS)
+	PGX_BUILD="$(CURDIR)/$(BUILD)" PGX_VALIDATE_DIR="$(RECORDS)" $(BATS) --timing $(BATS_FLAGS) $(TESTS)
+	@echo "  VALIDATE the records the tests wrote, against share/pgx/records.yaml"
+	$(Q)find $(RECORDS) -name '*.ndjson' -exec $(BUILD)/bin/pgx-report validate \
+		--schema share/pgx/records.yaml {} +
 
 # The same suite, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -683,3 +683,70 @@ role_dsn() {
 	run bash -c "pgx-poll -d '$MON_DSN' -s statements | pgx-report"
 	assert_line --regexp '^ +[0-9]+ +[0-9.]+ +-  pgx itself \([0-9]+ statements, not ranked\)$'
 }
+
+# The coverage table of share/pgx/records.yaml (poll_sections) against the
+# renderers: a real snapshot with something in every section, rendered as
+# table, html and prom with and without each section's records.
+coverage_snapshot() {
+	# mon may read public, not private: prereqs then has a GRANT to suggest
+	psql_q -c "CREATE EXTENSION pg_stat_statements;
+		CREATE SCHEMA private; CREATE TABLE private.hidden (id int);
+		CREATE TABLE churn (id int PRIMARY KEY, pad text);
+		INSERT INTO churn SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g;
+		DELETE FROM churn WHERE id % 10 <> 0;
+		CREATE INDEX churn_pad ON churn (pad);
+		CREATE SEQUENCE nearly_done MAXVALUE 100; SELECT setval('nearly_done', 95);
+		CREATE TABLE events (at date) PARTITION BY RANGE (at);
+		CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+		GRANT SELECT ON ALL TABLES IN SCHEMA public TO mon; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO mon;
+		ANALYZE; SELECT count(*) FROM churn" >/dev/null
+	pg_replica coverage_slot
+	wait_for 60 "SELECT state FROM pg_stat_replication" streaming
+	pgbouncer_start
+	"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT 1" >/dev/null
+	timeout 60 pgx-poll -d "$MON_DSN" --pgbouncer "host=127.0.0.1 port=$PGB_PORT dbname=pgbouncer user=mon" |
+		# PostgreSQL 15 has no pg_stat_io (degraded): one row in the shape 16 gives
+		jq -c 'if .type == "io" then (.status = "ok" | del(.missing) | .items = [{"backend_type":"client backend",
+			"object":"relation","context":"normal","reads_total":12,"writes_total":3,"writebacks_total":0,
+			"extends_total":1,"hits_total":900,"evictions_total":0,"reuses_total":null,"fsyncs_total":0,
+			"read_time_s_total":null,"write_time_s_total":null,"op_bytes":8192}]) else . end'
+}
+
+# The section's own status line (pgx_section_ok) is not its data.
+render_without() {	# render_without FORMAT SNAPSHOT SECTION
+	jq -c --arg s "$3" 'select(.type != $s)' "$2" | pgx-report -f "$1" | grep -v '^pgx_section_ok'
+}
+
+@test "every section reaches exactly the outputs the coverage table of records.yaml says, and none reaches nothing unnoticed" {
+	coverage_snapshot >"$BATS_TEST_TMPDIR/snap.ndjson"
+	snap="$BATS_TEST_TMPDIR/snap.ndjson"
+	for t in $(pgx-report validate --print-schema | jq -r '.poll_sections | keys[]'); do
+		[ -n "$(jq -c --arg t "$t" 'select(.type == $t)' "$snap")" ] || fail "no $t record in the snapshot"
+	done
+	for fmt in table html prom; do
+		render_without "$fmt" "$snap" none >"$BATS_TEST_TMPDIR/full.$fmt"
+	done
+	pgx-report alerts --list >"$BATS_TEST_TMPDIR/rules.ndjson"
+	pgx-report validate --print-schema | jq -r '.poll_sections | to_entries[] | .key as $s |
+		[$s, (.value | .table, .html, .prom, .alerts, (.gap // ""))] | @tsv' >"$BATS_TEST_TMPDIR/coverage.tsv"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/coverage.tsv")" -eq 21 ] || fail "the table has $(wc -l <"$BATS_TEST_TMPDIR/coverage.tsv") rows"
+	while IFS=$'\t' read -r sec table html prom alerts gap; do
+		reached=""
+		for fmt in table html prom alerts; do
+			verdict="${!fmt}"
+			[ "$verdict" = rendered ] || [[ "$verdict" == "not rendered, because "?* ]] ||
+				fail "$sec.$fmt says \"$verdict\", not rendered or not rendered, because ..."
+			if [ "$fmt" = alerts ]; then
+				jq -s -e --arg s "$sec" 'any(.[]; .record == $s)' "$BATS_TEST_TMPDIR/rules.ndjson" >/dev/null && r=yes || r=no
+			else
+				render_without "$fmt" "$snap" "$sec" >"$BATS_TEST_TMPDIR/without.$fmt"
+				cmp -s "$BATS_TEST_TMPDIR/without.$fmt" "$BATS_TEST_TMPDIR/full.$fmt" && r=no || r=yes
+			fi
+			[ "$r" = yes ] && reached="$reached $fmt"
+			[ "$r" = yes ] || [ "$verdict" != rendered ] || fail "$sec is marked rendered in $fmt, but reaches nothing there"
+			[ "$r" = no ] || [ "$verdict" = rendered ] || fail "$sec reaches $fmt, but the table says: $verdict"
+		done
+		[ -n "$reached" ] || [ -n "$gap" ] || fail "$sec is collected and reaches no output, and the table has no gap: for it"
+		[ -z "$reached" ] || [ -z "$gap" ] || fail "$sec reaches$reached now: remove its gap: from the table"
+	done <"$BATS_TEST_TMPDIR/coverage.tsv"
+}

@@ -69,7 +69,8 @@ static void usage(void)
 	       "  %s diff [OPTION]... BEFORE AFTER\n"
 	       "  %s alerts [OPTION]... [FILE]...   (see %s alerts --help)\n"
 	       "  %s plan [OPTION]... [FILE]...     (see %s plan --help)\n"
-	       "  %s workload [OPTION]... [FILE]... (see %s workload --help)\n\n"
+	       "  %s workload [OPTION]... [FILE]... (see %s workload --help)\n"
+	       "  %s validate [OPTION]... [FILE]... (see %s validate --help)\n\n"
 	       "Reads NDJSON records from FILEs or standard input.  A startup profile\n"
 	       "is made of pgx-timeline's phase, script, extension, bgworker, process\n"
 	       "and profile records; other records are ignored.\n"
@@ -78,7 +79,8 @@ static void usage(void)
 	       "Health snapshots (pgx-poll records) render as table, json, prom\n"
 	       "(Prometheus text) or html (time series when there are several\n"
 	       "samples; a directory FILE stands for its files); diff compares two\n"
-	       "snapshots; alerts evaluates the alert catalog and sends notifications.\n\n"
+	       "snapshots; alerts evaluates the alert catalog and sends notifications;\n"
+	       "validate checks records against their definitions (share/pgx/records.yaml).\n\n"
 	       "Options:\n"
 	       "  -f, --format=FORMAT       table (default), json, svg (profiles),\n"
 	       "                            prom or html (health snapshots)\n"
@@ -101,7 +103,8 @@ static void usage(void)
 	       "7 a profile never became ready, 130 interrupted.\n",
 	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(),
 	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(),
-	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname());
+	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(),
+	       pgx_progname(), pgx_progname());
 }
 
 static enum format parse_format(const char *arg)
@@ -357,6 +360,7 @@ static const struct mode modes[] = {
 	{ "alerts", alerts_main, NULL, 0, 0, NULL },
 	{ "plan", plan_main, NULL, 0, 0, NULL },
 	{ "workload", workload_main, NULL, 0, 0, NULL },
+	{ "validate", validate_main, NULL, 0, 0, NULL },
 };
 
 /* NULL names the plain report. */
