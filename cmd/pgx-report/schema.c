@@ -19,31 +19,6 @@ static const struct {
 	{ "null", JT_NULL }, { "any", JT_ANY },
 };
 
-static json_t *load_yaml(const char *path)
-{
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	json_t *out = NULL;
-	FILE *f = fopen(path, "r");
-
-	if (!f) {
-		pgx_error("cannot open \"%s\": %s", path, strerror(errno));
-		return NULL;
-	}
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &doc)) {
-		pgx_error("%s:%zu: %s", path, parser.problem_mark.line + 1,
-			  parser.problem ? parser.problem : "invalid YAML");
-	} else {
-		out = yaml_node_json(&doc, yaml_document_get_root_node(&doc), 0);
-		yaml_document_delete(&doc);
-	}
-	yaml_parser_delete(&parser);
-	fclose(f);
-	return out;
-}
-
 static unsigned type_bits(const char *name)
 {
 	for (size_t i = 0; i < sizeof(json_types) / sizeof(*json_types); i++)
@@ -181,7 +156,7 @@ bool schema_load(struct schema *s, const char *path)
 
 	memset(s, 0, sizeof(*s));
 	s->path = path;
-	if (!(s->doc = load_yaml(path)))
+	if (!(s->doc = yaml_load_json(path, NULL)))
 		return false;
 	records = json_object_get(s->doc, "records");
 	if (!json_is_object(records) || !json_object_size(records)) {
