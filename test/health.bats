@@ -437,11 +437,13 @@ shifted() {
 	assert_output --partial 'UNKNOWN: no pgx-poll snapshot in the input'
 }
 
-# The first pass of a --delta run is done once pgx-poll's session is idle.
+# The first pass of a --delta run is done once pgx-poll's session has been
+# idle for a second: between the queries of a pass it is idle for moments.
 wait_poll_idle() {
 	local i
-	for i in $(seq 1 100); do
-		[ "$(psql_q -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'monitor' AND state = 'idle'")" = 1 ] && return 0
+	for i in $(seq 1 300); do
+		[ "$(psql_q -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'monitor' AND state = 'idle'
+			AND now() - state_change > interval '1 s'")" = 1 ] && return 0
 		sleep 0.1
 	done
 	fail "pgx-poll never went idle between its samples"
@@ -459,7 +461,7 @@ wait_poll_idle() {
 	grep -q 'is a superuser' <<<"$stderr" || fail "stderr: $stderr"
 	assert_equal "$(tail -1 <<<"$stderr")" 'pgx-report: error: UNKNOWN: no pgx-poll snapshot in the input (no poll record)'
 	# the server stops between the two samples of --delta: an error record, then the poll record
-	timeout --foreground 60 pgx-poll -d "$MONITOR_DSN" --delta=3s >"$BATS_TEST_TMPDIR/lost.ndjson" 2>/dev/null 3>&- &
+	timeout --foreground 60 pgx-poll -d "$MONITOR_DSN" --delta=10s >"$BATS_TEST_TMPDIR/lost.ndjson" 2>/dev/null 3>&- &
 	poll_pid=$!
 	wait_poll_idle
 	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m fast -w stop >/dev/null
@@ -690,7 +692,7 @@ rule_states() {
 	psql_q -c "CREATE TABLE t (g int)" >/dev/null
 	export PGX_ALERT_CHECKPOINT_THRASH_FOR=0
 	# WAL written between the two samples of --delta forces checkpoints
-	poll --delta=4s >"$BATS_TEST_TMPDIR/delta.ndjson" 3>&- &
+	poll --delta=8s >"$BATS_TEST_TMPDIR/delta.ndjson" 3>&- &
 	poll_pid=$!
 	wait_poll_idle
 	psql_q -c "INSERT INTO t SELECT generate_series(1, 1000000)" >/dev/null
