@@ -399,14 +399,21 @@ bool pgx_emit(json_t *rec)
 	return pgx_emit_raw(dump_buf, b.len);
 }
 
-char *pgx_record_dumps(const json_t *rec, size_t *len)
+char *pgx_json_dumps(const json_t *doc, size_t *len)
 {
 	struct text_buf b = { NULL, 0, 0 };
 
-	write_record(&b, rec);
+	write_record(&b, doc);
 	*len = b.len;
-	copy_for_validation(b.s, b.len);
 	return b.s;
+}
+
+char *pgx_record_dumps(const json_t *rec, size_t *len)
+{
+	char *text = pgx_json_dumps(rec, len);
+
+	copy_for_validation(text, *len);
+	return text;
 }
 
 static struct text_buf flat;
@@ -484,7 +491,7 @@ bool pgx_flat_emit(void)
 void pgx_json_write(FILE *f, const json_t *doc)
 {
 	size_t len;
-	char *text = pgx_record_dumps(doc, &len);
+	char *text = pgx_json_dumps(doc, &len);
 
 	fwrite(text, 1, len, f);
 	fputc('\n', f);

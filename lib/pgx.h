@@ -95,6 +95,9 @@ void pgx_output_hold(bool hold);
  * command that orders records before writing them; caller frees.
  * Does not take the reference. */
 char *pgx_record_dumps(const json_t *rec, size_t *len);
+/* The same text for a document that is not a record (an alert body, a
+ * state file, pgx-report --format json): not copied for validation. */
+char *pgx_json_dumps(const json_t *doc, size_t *len);
 /* A JSON document (pgx-report --format json) on one line of f, its numbers
  * written as pgx_emit writes them; write errors on stdout reach pgx_finish. */
 void pgx_json_write(FILE *f, const json_t *doc);

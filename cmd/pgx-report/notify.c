@@ -111,7 +111,7 @@ static json_t *am_alert(const json_t *rec)
 static char *dumps(json_t *v)
 {
 	size_t len;
-	char *s = pgx_record_dumps(v, &len);
+	char *s = pgx_json_dumps(v, &len);
 
 	json_decref(v);
 	return s;

@@ -122,7 +122,7 @@ static bool render_json(FILE *f, const struct slowlog *sl)
 	}
 	json_object_set_new(doc, "queries", queries);
 	set_summary_fields(doc, sl);
-	text = pgx_record_dumps(doc, &len);
+	text = pgx_json_dumps(doc, &len);
 	ok = fwrite(text, 1, len, f) == len && putc('\n', f) != EOF;
 	free(text);
 	json_decref(doc);
