@@ -1,4 +1,19 @@
-/* pgx-report - render startup profiles: table, JSON, SVG; compare; aggregate runs */
+/* pgx-report - render what the other commands wrote: one table of modes
+ * (modes[] below) and one of formats (format.c) pick the code that runs.
+ *
+ * Where things are, by concern:
+ *   startup profiles  profile.c (read), table.c, json.c, svg.c (render),
+ *                     compare.c, aggregate.c (lib/profile.c writes the records)
+ *   health snapshots  health.c, snapshot.c (read), htable.c (table), html.c,
+ *                     trend.c, linechart.c (HTML and its time series),
+ *                     prom.c (Prometheus), diff.c
+ *   alerts            alerts.c, alerts_rules.c (catalog), alerts_expr.c
+ *                     (expressions), notify.c (Alertmanager, webhooks)
+ *   slow log          slowlog.c (read), slowview.c (render)
+ *   pgx-poll extras   plan.c (--explain), workload.c
+ *   records           schema.c, validate.c (share/pgx/records.yaml)
+ *   shared            format.c (numbers, cells), yamljson.c (share/pgx YAML)
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
