@@ -1,5 +1,5 @@
 /* pgx-report - render what the other commands wrote: one table of modes
- * (modes[] below) and one of formats (format.c) pick the code that runs.
+ * (modes[]) and one of formats (formats[]), both below, pick the code that runs.
  *
  * Where things are, by concern:
  *   startup profiles  profile.c (read), table.c, json.c, svg.c (render),
