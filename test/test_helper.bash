@@ -104,6 +104,12 @@ pg_start() {
 	PGX_PG_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=postgres dbname=postgres"
 	export PGX_PG_DIR PGX_PG_PORT PGX_PG_SOCKDIR PGX_PG_DSN
 	export PGHOST="$PGX_PG_SOCKDIR" PGPORT="$PGX_PG_PORT" PGUSER=postgres PGDATABASE=postgres
+	# Before 15 every role may CREATE in public, and pgx-poll refuses a role
+	# that can write: the suites' monitoring roles get 15's default.
+	if [ "$PGX_TEST_PG_VERSION" -lt 15 ]; then
+		psql_q -d template1 -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC" &&
+			psql_q -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC" || return 1
+	fi
 }
 
 # pg_replica SLOT [FLAGS]: a streaming hot standby of the pg_start cluster
