@@ -82,6 +82,11 @@ pg_template() {
 # and jsonlog (csvlog before 15: postgresql.csv) logs under $PGX_PG_DIR/log;
 # both carry each line's application_name.  Exports PGX_PG_DIR, PGX_PG_PORT, PGX_PG_SOCKDIR,
 # PGX_PG_DSN and the PG* variables for psql.  Extra server flags: $1.
+# The pg_stat_statements version the server under test ships.
+pg_pgss_version() {
+	case "$PGX_TEST_PG_VERSION" in 13) echo 1.8 ;; 14) echo 1.9 ;; 15) echo 1.10 ;; *) echo 1.11 ;; esac
+}
+
 pg_structured_log() {
 	if [ "$PGX_TEST_PG_VERSION" -ge 15 ]; then echo jsonlog; else echo csvlog; fi
 }
