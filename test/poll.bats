@@ -351,6 +351,21 @@ role_dsn() {
 	fi
 }
 
+@test "wal: current_lsn on every version; before 14 the pg_stat_wal counters are null and said so" {
+	run timeout 10 pgx-poll -d "$MON_DSN" -s wal
+	assert_success
+	wal="$(records wal)"
+	run jq -r '[(.current_lsn | test("^[0-9A-F]+/[0-9A-F]+$")), .current_lsn_bytes > 0] | @tsv' <<<"$wal"
+	assert_output $'true\ttrue'
+	if [ "$PGX_TEST_PG_VERSION" -lt 14 ]; then
+		run jq -r '[.status, .wal_records_total, .missing[0].what] | @tsv' <<<"$wal"
+		assert_output $'degraded\t\tpg_stat_wal'
+	else
+		run jq -r '[.status, .wal_records_total > 0] | @tsv' <<<"$wal"
+		assert_output $'ok\ttrue'
+	fi
+}
+
 @test "--print-sql picks each version's SQL variant without a server" {
 	sql() { pgx-poll --print-sql --server-version "$1" ${3:+--pgss-version "$3"} -s "$2" | jq -r '.text // ("NULL: " + .why)'; }
 	run sql 120000 statements
@@ -387,7 +402,9 @@ role_dsn() {
 	assert_output --partial "FROM pg_catalog.pg_stat_checkpointer c"
 	refute_output --partial "num_done"
 	run sql 130000 wal
-	assert_output "NULL: pg_stat_wal needs PostgreSQL 14"
+	assert_output --partial "NULL::bigint AS wal_records_total"
+	assert_output --partial "pg_current_wal_lsn() END)::text AS current_lsn"
+	refute_output --partial "pg_stat_wal"
 	run sql 140000 wal
 	assert_output --partial "wal_write AS wal_write_total"
 	run sql 150000 io
