@@ -27,6 +27,11 @@ enum pgx_exit {
 	PGX_EXIT_INTERRUPTED = 130,	/* stopped by SIGINT or SIGTERM */
 };
 
+/* ---- the PostgreSQL majors pgx accepts (servers, --server-version,
+ * --pg-version); 13, 15 and 17 are tested, the rest attempted ---- */
+#define PGX_PG_MIN_MAJOR 10
+#define PGX_PG_MAX_MAJOR 18
+
 /* ---- diagnostics: "pgx-foo: message" on stderr ---- */
 void pgx_init(const char *progname);	/* call first in main() */
 const char *pgx_progname(void);

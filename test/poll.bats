@@ -366,6 +366,22 @@ role_dsn() {
 	fi
 }
 
+@test "--server-version and pgx-tune's --pg-version accept the same majors, 10 to 18" {
+	run pgx-poll --print-sql --server-version 90600 -s wal
+	assert_failure 2
+	assert_output --partial -- '--server-version'
+	run pgx-poll --print-sql --server-version 190000 -s wal
+	assert_failure 2
+	for v in 10 18; do
+		run -0 pgx-poll --print-sql --server-version "${v}0000" -s wal
+		run -0 pgx-tune --pg-version "$v" --memory 4GB --cpus 2 </dev/null
+	done
+	run pgx-tune --pg-version 9 --memory 4GB --cpus 2 </dev/null
+	assert_failure 2
+	run pgx-tune --pg-version 19 --memory 4GB --cpus 2 </dev/null
+	assert_failure 2
+}
+
 @test "--print-sql picks each version's SQL variant without a server" {
 	sql() { pgx-poll --print-sql --server-version "$1" ${3:+--pgss-version "$3"} -s "$2" | jq -r '.text // ("NULL: " + .why)'; }
 	run sql 120000 statements

@@ -101,7 +101,7 @@ static void parse_option(int c, struct options *o)
 	}
 	case OPT_ASSUME_LOCAL: o->assume_local = true; break;
 	case OPT_PG_VERSION:
-		if (!pgx_parse_long(optarg, "--pg-version", 10, 18, &v))
+		if (!pgx_parse_long(optarg, "--pg-version", PGX_PG_MIN_MAJOR, PGX_PG_MAX_MAJOR, &v))
 			pgx_usage_error(NULL);
 		o->mo.pg_version = (int)v;
 		break;
