@@ -99,9 +99,23 @@ $(BUILD)/test/mask_check: test/unit/mask_check.c $(LIBPGX)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPGX) $(LIB_LIBS)
 
+# The whole suite runs against the host's PostgreSQL 15; then, when TESTS is
+# not given, PG_TESTS against each of PG_VERSIONS (Debian trees built once by
+# test/image/pgroot.sh, cached under /var/cache/pgx-test; root only).
+# `make check-pg PG_VERSIONS=13 PG_TESTS=test/poll.bats` runs one of those alone.
+PG_VERSIONS ?= 13 17
+PG_TESTS  ?= test/server_log.bats test/poll.bats
+CHECK_ENV = PATH="$(CURDIR)/$(BUILD)/test/bin:$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
+	PGX_BUILD="$(CURDIR)/$(BUILD)"
 check: all $(BUILD)/test/pq_check $(BUILD)/test/mask_check $(BUILD)/test/bin/pgx-apply
-	PATH="$(CURDIR)/$(BUILD)/test/bin:$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
-	PGX_BUILD="$(CURDIR)/$(BUILD)" $(BATS) --timing $(BATS_FLAGS) $(TESTS)
+	$(CHECK_ENV) $(BATS) --timing $(BATS_FLAGS) $(TESTS)
+	$(if $(filter file,$(origin TESTS)),$(MAKE) --no-print-directory check-pg)
+
+check-pg: all $(BUILD)/test/pq_check $(BUILD)/test/mask_check $(BUILD)/test/bin/pgx-apply
+	@for v in $(PG_VERSIONS); do \
+		echo "  BATS    PostgreSQL $$v: $(PG_TESTS)"; \
+		$(CHECK_ENV) PGX_TEST_PG_VERSION=$$v $(BATS) --timing $(BATS_FLAGS) $(PG_TESTS) || exit 1; \
+	done
 
 # The same suite, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -188,4 +202,4 @@ lint-man: man/pgx-events.7
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: print-event-parts all check sanitize fuzz install uninstall deps demo lint-man clean
+.PHONY: print-event-parts all check check-pg sanitize fuzz install uninstall deps demo lint-man clean
