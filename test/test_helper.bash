@@ -82,9 +82,32 @@ pg_template() {
 # and jsonlog (csvlog before 15: postgresql.csv) logs under $PGX_PG_DIR/log;
 # both carry each line's application_name.  Exports PGX_PG_DIR, PGX_PG_PORT, PGX_PG_SOCKDIR,
 # PGX_PG_DSN and the PG* variables for psql.  Extra server flags: $1.
+# Before 15 the statistics collector creates a database's entry (and sets its
+# stats_reset) on the first counters it receives, up to 0.5 s after a session
+# sent them: a --delta sample taken before that sees a reset.  Wait for it.
+pg_stats_settled() {
+	local i
+	[ "$PGX_TEST_PG_VERSION" -lt 15 ] || return 0
+	for i in $(seq 1 100); do
+		[ "$(psql_q -c "SELECT stats_reset IS NOT NULL FROM pg_stat_database WHERE datname = current_database()")" = t ] &&
+			return 0
+		sleep 0.1
+	done
+	fail "the statistics collector never created the database's entry"
+}
+
 # The pg_stat_statements version the server under test ships.
 pg_pgss_version() {
 	case "$PGX_TEST_PG_VERSION" in 13) echo 1.8 ;; 14) echo 1.9 ;; 15) echo 1.10 ;; *) echo 1.11 ;; esac
+}
+
+# Every log destination the server under test has, and the file each writes.
+pg_all_log_destinations() {
+	if [ "$PGX_TEST_PG_VERSION" -ge 15 ]; then echo stderr,csvlog,jsonlog; else echo stderr,csvlog; fi
+}
+pg_all_log_files() {
+	if [ "$PGX_TEST_PG_VERSION" -ge 15 ]; then echo postgresql.log postgresql.csv postgresql.json
+	else echo postgresql.log postgresql.csv; fi
 }
 
 pg_structured_log() {
