@@ -105,7 +105,7 @@ $(BUILD)/test/mask_check: test/unit/mask_check.c $(LIBPGX)
 # chosen to keep both within about 8 minutes (README: PostgreSQL versions).
 # `make check-pg PG_VERSIONS=13 PG_TESTS=test/apply.bats` runs any suite alone.
 PG_VERSIONS ?= 13 17
-PG_TESTS_13 ?= test/server_log.bats test/poll.bats test/logmatch.bats test/slowlog.bats:real
+PG_TESTS_13 ?= test/server_log.bats test/poll.bats test/health.bats test/logmatch.bats test/slowlog.bats:real
 PG_TESTS_17 ?= test/server_log.bats test/poll.bats test/health.bats test/apply.bats
 CHECK_ENV = PATH="$(CURDIR)/$(BUILD)/test/bin:$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
 	PGX_BUILD="$(CURDIR)/$(BUILD)"

@@ -28,8 +28,9 @@ enum pgx_exit {
 };
 
 /* ---- the PostgreSQL majors pgx accepts (servers, --server-version,
- * --pg-version); 13, 15 and 17 are tested, the rest attempted ---- */
-#define PGX_PG_MIN_MAJOR 10
+ * --pg-version); 13, 15 and 17 are tested, the rest attempted; 12 for
+ * MATERIALIZED, which the privilege guard and statements use ---- */
+#define PGX_PG_MIN_MAJOR 12
 #define PGX_PG_MAX_MAJOR 18
 
 /* ---- diagnostics: "pgx-foo: message" on stderr ---- */

@@ -373,20 +373,26 @@ role_dsn() {
 	fi
 }
 
-@test "--server-version and pgx-tune's --pg-version accept the same majors, 10 to 18" {
-	run pgx-poll --print-sql --server-version 90600 -s wal
+@test "--server-version and pgx-tune's --pg-version accept the same majors, 12 to 18" {
+	run pgx-poll --print-sql --server-version 110000 -s wal
 	assert_failure 2
 	assert_output --partial -- '--server-version'
 	run pgx-poll --print-sql --server-version 190000 -s wal
 	assert_failure 2
-	for v in 10 18; do
+	for v in 12 18; do
 		run -0 pgx-poll --print-sql --server-version "${v}0000" -s wal
 		run -0 pgx-tune --pg-version "$v" --memory 4GB --cpus 2 </dev/null
 	done
-	run pgx-tune --pg-version 9 --memory 4GB --cpus 2 </dev/null
+	run pgx-tune --pg-version 11 --memory 4GB --cpus 2 </dev/null
 	assert_failure 2
 	run pgx-tune --pg-version 19 --memory 4GB --cpus 2 </dev/null
 	assert_failure 2
+	# a settings record of a server pgx-poll would refuse is refused too
+	for v in 110022 190000; do
+		run pgx-tune --memory 4GB --cpus 2 <<<'{"type":"settings","ts":1,"server_version_num":'"$v"',"settings":[]}'
+		assert_failure 3
+		assert_output --partial "server_version_num $v, from the settings record) is not supported: pgx reads 12 to 18"
+	done
 }
 
 @test "--print-sql picks each version's SQL variant without a server" {

@@ -42,7 +42,7 @@ static void usage(void)
 	       "                             (by default summed apart as pgx_self)\n"
 	       "      --allow-privileged     run as a superuser or a role that can write (warns)\n"
 	       "      --print-sql            write each section's sql record, connect to nothing\n"
-	       "      --server-version=N     --print-sql: as for server_version_num N, 100000 to\n"
+	       "      --server-version=N     --print-sql: as for server_version_num N, 120000 to\n"
 	       "                             189999 (default 150000)\n"
 	       "      --pgss-version=V       --print-sql: pg_stat_statements version, or \"none\"\n"
 	       "                             (default: the one the server version ships)\n"
