@@ -116,15 +116,16 @@ check: all $(BUILD)/test/pq_check $(BUILD)/test/mask_check $(BUILD)/test/bin/pgx
 # A FILE:WORD entry runs only FILE's tests whose names contain WORD.
 check-pg: export PG_TESTS_OVERRIDE = $(PG_TESTS)
 check-pg: all $(BUILD)/test/pq_check $(BUILD)/test/mask_check $(BUILD)/test/bin/pgx-apply
-	@for v in $(PG_VERSIONS); do \
+	@failed=; for v in $(PG_VERSIONS); do \
 		case $$v in 13) tests="$(PG_TESTS_13)" ;; 17) tests="$(PG_TESTS_17)" ;; *) tests= ;; esac; \
 		tests="$${PG_TESTS_OVERRIDE:-$$tests}"; \
 		for t in $$tests; do \
 			echo "  BATS    PostgreSQL $$v: $$t"; \
 			case $$t in *:*) set -- -f "$${t#*:}" "$${t%%:*}" ;; *) set -- $(BATS_FLAGS) "$$t" ;; esac; \
-			$(CHECK_ENV) PGX_TEST_PG_VERSION=$$v $(BATS) --timing "$$@" || exit 1; \
+			$(CHECK_ENV) PGX_TEST_PG_VERSION=$$v $(BATS) --timing "$$@" || failed="$$failed $$v:$$t"; \
 		done; \
-	done
+	done; \
+	[ -z "$$failed" ] || { echo "failed:$$failed"; exit 1; }
 
 # The same suite, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
