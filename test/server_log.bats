@@ -28,6 +28,10 @@ setup_file() {
 			-c "WITH x AS (SELECT cust FROM big WHERE note = 'z') SELECT count(*) FROM x" \
 			-c "SELECT * FROM big WHERE cust = $i AND id IN (SELECT big_id FROM child)" >/dev/null
 	done
+	# a text that would end pgx's planning block early, tried before the others
+	for i in $(seq 1 10); do
+		psql_q -c "SELECT count(*) FROM big /* \$pgx\$ ends the block */" >/dev/null
+	done
 	MON_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=mon dbname=postgres"
 	READER_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=reader dbname=postgres"
 	export MON_DSN READER_DSN

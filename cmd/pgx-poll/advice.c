@@ -247,9 +247,10 @@ static json_t *explain_generic(struct advice_ctx *c, const char *text, char **er
 	json_t *plan = NULL;
 	const char *out;
 
-	if (!lit) {
+	if (!lit || strstr(lit, "$pgx$")) {	/* it would end the block early */
 		if (err)
-			*err = pgx_xstrdup("cannot quote the statement");
+			*err = pgx_xstrdup("cannot quote the statement for the planning block");
+		PQfreemem(lit);
 		return NULL;
 	}
 	sql = sql_format(explain_block, lit);
