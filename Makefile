@@ -99,6 +99,46 @@ $(BUILD)/test/mask_check: test/unit/mask_check.c $(LIBPGX)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPGX) $(LIB_LIBS)
 
+# Table-driven unit tests of the pure code, no server needed:
+# test/unit/NAME_check.c runs the cases of test/unit/NAME_cases.tsv against
+# the code (lib/, or a command's objects listed here).  `make unit` runs
+# them all; `make check` runs them first and stops when one fails.
+UNIT_CHECKS := sqlnorm format pqline timestamp expr delta
+UNIT_OBJS_timestamp := $(BUILD)/cmd/pgx-logmatch/timestamp.o
+UNIT_OBJS_expr := $(BUILD)/cmd/pgx-report/alerts_expr.o $(BUILD)/cmd/pgx-report/snapshot.o
+UNIT_OBJS_delta := $(BUILD)/cmd/pgx-poll/delta.o
+UNIT_CMD_timestamp := pgx-logmatch
+UNIT_CMD_expr := pgx-report
+UNIT_CMD_delta := pgx-poll
+UNIT_LIBS_pqline = $(call once,LIBPQ_LIBS,$(PKG_CONFIG) --libs libpq)
+define unit_rule
+$$(BUILD)/test/$(1)_check: test/unit/$(1)_check.c test/unit/cases.c test/unit/cases.h $$(UNIT_OBJS_$(1)) $$(LIBPGX)
+	@mkdir -p $$(@D)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(CPPFLAGS) $$(if $$(UNIT_CMD_$(1)),-Icmd/$$(UNIT_CMD_$(1)) $$(if $$(PKGS_$$(UNIT_CMD_$(1))),$$(shell \
+		$$(PKG_CONFIG) --cflags $$(PKGS_$$(UNIT_CMD_$(1)))))) -Itest/unit $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ \
+		test/unit/$(1)_check.c test/unit/cases.c $$(UNIT_OBJS_$(1)) $$(LIBPGX) \
+		$$(if $$(PKGS_$$(UNIT_CMD_$(1))),$$(shell $$(PKG_CONFIG) --libs $$(PKGS_$$(UNIT_CMD_$(1))))) \
+		$$(UNIT_LIBS_$(1)) $$(LIB_LIBS)
+endef
+$(foreach u,$(UNIT_CHECKS),$(eval $(call unit_rule,$(u))))
+UNIT_BINS := $(UNIT_CHECKS:%=$(BUILD)/test/%_check)
+unit: $(UNIT_BINS)
+	$(Q)for t in $(UNIT_CHECKS); do $(BUILD)/test/$${t}_check test/unit/$${t}_cases.tsv || exit 1; done
+
+# Every record a pgx command builds during the tests is copied under
+# $(RECORDS) (PGX_VALIDATE_DIR, one folder per test) and checked against
+# share/pgx/records.yaml afterwards: an undocumented field fails the check.
+RECORDS = $(CURDIR)/$(BUILD)/test/records
+check: unit all $(BUILD)/test/pq_check $(BUILD)/test/mask_check $(BUILD)/test/bin/pgx-apply
+	$(Q)rm -rf $(RECORDS) && mkdir -p $(RECORDS) && chmod 1777 $(RECORDS)
+	PATH="$(CURDIR)/$(BUILD)/test/bin:$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
+	PGX_BUILD="$(CURDIR)/$(BUILD)" PGX_VALIDATE_DIR="$(RECORDS)" $(BATS) --timing $(BATS_FLAGS) $(TESTS)
+	@echo "  VALIDATE the records the tests wrote, against share/pgx/records.yaml"
+	$(Q)find $(RECORDS) -name '*.ndjson' -exec $(BUILD)/bin/pgx-report validate \
+		--schema share/pgx/records.yaml {} +
+	$(if $(filter file,$(origin TESTS)),$(MAKE) --no-print-directory check-pg)
+
 # The whole suite runs against the host's PostgreSQL 15; then, when TESTS is
 # not given, PG_TESTS_<version> against each of PG_VERSIONS (Debian trees built
 # once by test/image/pgroot.sh, cached under /var/cache/pgx-test; root only),
@@ -109,23 +149,24 @@ PG_TESTS_13 ?= test/server_log.bats test/poll.bats test/health.bats test/logmatc
 PG_TESTS_17 ?= test/server_log.bats test/poll.bats test/health.bats test/apply.bats
 CHECK_ENV = PATH="$(CURDIR)/$(BUILD)/test/bin:$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
 	PGX_BUILD="$(CURDIR)/$(BUILD)"
-check: all $(BUILD)/test/pq_check $(BUILD)/test/mask_check $(BUILD)/test/bin/pgx-apply
-	$(CHECK_ENV) $(BATS) --timing $(BATS_FLAGS) $(TESTS)
-	$(if $(filter file,$(origin TESTS)),$(MAKE) --no-print-directory check-pg)
-
 # A FILE:WORD entry runs only FILE's tests whose names contain WORD.
 check-pg: export PG_TESTS_OVERRIDE = $(PG_TESTS)
 check-pg: all $(BUILD)/test/pq_check $(BUILD)/test/mask_check $(BUILD)/test/bin/pgx-apply
+	$(Q)for v in $(PG_VERSIONS); do rm -rf $(RECORDS)-pg$$v && mkdir -p $(RECORDS)-pg$$v && chmod 1777 $(RECORDS)-pg$$v; done
 	@failed=; for v in $(PG_VERSIONS); do \
 		case $$v in 13) tests="$(PG_TESTS_13)" ;; 17) tests="$(PG_TESTS_17)" ;; *) tests= ;; esac; \
 		tests="$${PG_TESTS_OVERRIDE:-$$tests}"; \
 		for t in $$tests; do \
 			echo "  BATS    PostgreSQL $$v: $$t"; \
 			case $$t in *:*) set -- -f "$${t#*:}" "$${t%%:*}" ;; *) set -- $(BATS_FLAGS) "$$t" ;; esac; \
-			$(CHECK_ENV) PGX_TEST_PG_VERSION=$$v $(BATS) --timing "$$@" || failed="$$failed $$v:$$t"; \
+			$(CHECK_ENV) PGX_TEST_PG_VERSION=$$v PGX_VALIDATE_DIR="$(RECORDS)-pg$$v" \
+				$(BATS) --timing "$$@" || failed="$$failed $$v:$$t"; \
 		done; \
 	done; \
 	[ -z "$$failed" ] || { echo "failed:$$failed"; exit 1; }
+	@echo "  VALIDATE the records the version runs wrote, against share/pgx/records.yaml"
+	$(Q)find $(RECORDS)-pg* -name '*.ndjson' -exec $(BUILD)/bin/pgx-report validate \
+		--schema share/pgx/records.yaml {} +
 
 # The same suite, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -212,4 +253,4 @@ lint-man: man/pgx-events.7
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: print-event-parts all check check-pg sanitize fuzz install uninstall deps demo lint-man clean
+.PHONY: print-event-parts all check check-pg unit sanitize fuzz install uninstall deps demo lint-man clean

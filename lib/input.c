@@ -220,19 +220,33 @@ static bool is_blank(const struct pgx_line *line)
 	return line->len == strspn(line->text, " \t\r");
 }
 
-int pgx_ndjson_next(struct pgx_input *in, struct pgx_line *line, json_t **rec)
+int pgx_ndjson_next_line(struct pgx_input *in, struct pgx_line *line)
 {
-	char err[256];
 	int got;
 
-	while ((got = pgx_input_next(in, line)) == 1) {
-		if (is_blank(line))
-			continue;
-		*rec = pgx_json_parse_line(line, err, sizeof(err));
-		if (*rec)
-			return 1;
+	while ((got = pgx_input_next(in, line)) == 1 && is_blank(line))
+		;
+	return got;
+}
+
+json_t *pgx_ndjson_parse(struct pgx_input *in, const struct pgx_line *line)
+{
+	char err[256];
+	json_t *rec = pgx_json_parse_line(line, err, sizeof(err));
+
+	if (!rec) {
 		pgx_error("%s:%lu: %s", in->name, line->lineno, err[0] ? err : "not a JSON object");
 		in->errors++;
 	}
+	return rec;
+}
+
+int pgx_ndjson_next(struct pgx_input *in, struct pgx_line *line, json_t **rec)
+{
+	int got;
+
+	while ((got = pgx_ndjson_next_line(in, line)) == 1)
+		if ((*rec = pgx_ndjson_parse(in, line)))
+			return 1;
 	return got;
 }

@@ -25,6 +25,11 @@ bool pgx_parse_long(const char *arg, const char *optname, long min, long max, lo
 	return true;
 }
 
+static bool a_digit_first(const char *arg)
+{
+	return arg[0] >= '0' && arg[0] <= '9';
+}
+
 bool pgx_parse_size(const char *arg, const char *optname, unsigned long long *out)
 {
 	char *end;
@@ -32,7 +37,8 @@ bool pgx_parse_size(const char *arg, const char *optname, unsigned long long *ou
 
 	errno = 0;
 	v = strtoull(arg, &end, 10);
-	if (!errno && end != arg && arg[0] != '-') {
+	/* strtoull skips blanks and negates a '-': " -1" would be 2^64 - 1 */
+	if (!errno && end != arg && a_digit_first(arg)) {
 		switch (*end) {
 		case 'k': case 'K': mult = 1ULL << 10; end++; break;
 		case 'm': case 'M': mult = 1ULL << 20; end++; break;
@@ -62,7 +68,7 @@ bool pgx_parse_seconds(const char *arg, const char *optname, double *out)
 		else if (*end == 's' || *end == 'm' || *end == 'h')
 			mult = *end == 's' ? 1 : *end == 'm' ? 60 : 3600, end++;
 		if (!*end) {
-			*out = v * mult;
+			*out = v * mult + 0.0;	/* "-0" is 0 */
 			return true;
 		}
 	}
@@ -73,6 +79,41 @@ bool pgx_parse_seconds(const char *arg, const char *optname, double *out)
 void pgx_print_version(void)
 {
 	printf("%s (pgx) %s\n", pgx_progname(), PGX_VERSION);
+}
+
+void pgx_exit_help(void (*usage)(void))
+{
+	usage();
+	exit(pgx_finish(PGX_EXIT_OK));
+}
+
+void pgx_exit_version(void)
+{
+	pgx_print_version();
+	exit(pgx_finish(PGX_EXIT_OK));
+}
+
+void pgx_check_exclusive(int n, ...)
+{
+	const char *names[16];
+	int given = 0;
+	char list[512];
+	size_t len = 0;
+	va_list ap;
+
+	va_start(ap, n);
+	for (int i = 0; i < n && i < 16; i++) {
+		given += va_arg(ap, int) != 0;
+		names[i] = va_arg(ap, const char *);
+	}
+	va_end(ap);
+	if (given < 2)
+		return;
+	list[0] = '\0';
+	for (int i = 0; i < n && i < 16 && len < sizeof(list); i++)
+		len += snprintf(list + len, sizeof(list) - len, "%s%s",
+				i == 0 ? "" : i == n - 1 ? " and " : ", ", names[i]);
+	pgx_usage_error("%s exclude each other", list);
 }
 
 void pgx_usage_error(const char *fmt, ...)

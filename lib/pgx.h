@@ -24,8 +24,14 @@ enum pgx_exit {
 	PGX_EXIT_OUTPUT = 6,	/* write error on stdout (EPIPE, ENOSPC) */
 	PGX_EXIT_FAILED = 7,	/* the subject failed (container died before ready...) */
 	PGX_EXIT_INTERNAL = 8,	/* out of memory, unexpected library failure */
+	PGX_EXIT_CANNOT_RUN = 126,	/* pgx-trace: the command cannot be run (as sh) */
+	PGX_EXIT_NOT_FOUND = 127,	/* pgx-trace: the command was not found (as sh) */
+	PGX_EXIT_SIGNALED = 128,	/* pgx-trace: plus the signal that killed the command */
 	PGX_EXIT_INTERRUPTED = 130,	/* stopped by SIGINT or SIGTERM */
 };
+/* pgx-report alerts --exit-status, and nothing else, speaks the
+ * monitoring-plugin convention (Nagios, Icinga) instead: 0 OK, 1 WARNING,
+ * 2 CRITICAL, 3 UNKNOWN; see alerts.c. */
 
 /* ---- the PostgreSQL majors pgx accepts (servers, --server-version,
  * --pg-version); 13, 15 and 17 are tested, the rest attempted; 12 for
@@ -56,6 +62,14 @@ bool pgx_parse_size(const char *arg, const char *optname, unsigned long long *ou
 /* Seconds, possibly fractional, optional ms/s/m/h suffix. */
 bool pgx_parse_seconds(const char *arg, const char *optname, double *out);
 void pgx_print_version(void);	/* "pgx-foo (pgx) 0.1.0" on stdout */
+/* --help and --version: print on stdout and exit 0, or PGX_EXIT_OUTPUT
+ * when the text could not be written (`--help >/dev/full`). */
+void pgx_exit_help(void (*usage)(void)) __attribute__((noreturn));
+void pgx_exit_version(void) __attribute__((noreturn));
+/* n pairs (int given, const char *name), at most 16: when two or more were
+ * given, "NAME1, NAME2 and NAME3 exclude each other" and a usage error
+ * (PostgreSQL's check_mut_excl_opts). */
+void pgx_check_exclusive(int n, ...);
 /* "Try 'pgx-foo --help' for more information." and exit(PGX_EXIT_USAGE) */
 void pgx_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -87,11 +101,43 @@ void pgx_output_hold(bool hold);
  * command that orders records before writing them; caller frees.
  * Does not take the reference. */
 char *pgx_record_dumps(const json_t *rec, size_t *len);
+/* A JSON document (pgx-report --format json) on one line of f, its numbers
+ * written as pgx_emit writes them; write errors on stdout reach pgx_finish. */
+void pgx_json_write(FILE *f, const json_t *doc);
+/* A flat record written field by field, for a command's most frequent
+ * record: the bytes pgx_emit() writes for the object with the same fields
+ * in the same order, without building it.  pgx_flat_begin() starts it as
+ * pgx_record_new() does; strings must be valid UTF-8. */
+void pgx_flat_begin(const char *type, double ts);
+void pgx_flat_str(const char *key, const char *s, size_t len);
+void pgx_flat_int(const char *key, long long v);
+void pgx_flat_real(const char *key, double v);	/* finite */
+void pgx_flat_literal(const char *key, const char *json);	/* "true", "null"... */
+void pgx_flat_object(const char *key);	/* members up to pgx_flat_close() */
+void pgx_flat_close(void);
+bool pgx_flat_emit(void);
 /* Write a line that came in, byte for byte (pass-through). */
 bool pgx_emit_raw(const char *line, size_t len);
 /* Flush and close stdout; on a write error report it and return
  * PGX_EXIT_OUTPUT, else return status unchanged. Call as `return pgx_finish(st)`. */
 int pgx_finish(int status);
+
+/* ---- records more than one command writes ---- */
+/* The profile record that ends a startup profile (pgx-events(7)): one run
+ * (pgx-timeline) or the median of N runs (pgx-report aggregate). */
+struct pgx_profile {
+	const char *subject;
+	const char *subject_kind;	/* "container", "command"; "mixed" over runs */
+	double start;
+	bool ready;			/* else ready and total_s are null */
+	double ready_ts, total_s;	/* over runs: start + median, the median */
+	double total_min_s, total_max_s;	/* over runs only */
+	size_t runs;			/* 0 for one run: no runs, no spread */
+	const char *ready_source;
+	long lost_events;
+	json_t *warnings;		/* array of strings, stolen; NULL is [] */
+};
+bool pgx_profile_emit(const struct pgx_profile *p);	/* pgx_emit's result */
 
 /* ---- line and NDJSON input ---- */
 #define PGX_MAX_LINE_DEFAULT (1u << 20)	/* 1 MiB */
@@ -129,6 +175,10 @@ json_t *pgx_json_parse_line(const struct pgx_line *line, char *err, size_t errle
 /* Read the next NDJSON record; non-object or invalid lines are reported with
  * NAME:LINE and counted as input errors; returns 1, 0 at end, -1 on error. */
 int pgx_ndjson_next(struct pgx_input *in, struct pgx_line *line, json_t **rec);
+/* pgx_ndjson_next in two steps, for a reader that parses only some lines:
+ * the next non-blank line, and its record (NULL when reported and counted). */
+int pgx_ndjson_next_line(struct pgx_input *in, struct pgx_line *line);
+json_t *pgx_ndjson_parse(struct pgx_input *in, const struct pgx_line *line);
 
 /* Byte offset of the first invalid UTF-8 sequence, or -1 if valid. */
 long pgx_utf8_invalid_at(const char *s, size_t len);

@@ -22,6 +22,21 @@ PGconn *pgx_pq_connect(const struct pgx_pq_options *opt);
  * password masked even where libpq quotes a part it could not parse. */
 char *pgx_pq_conn_error(const PGconn *conn, const char *dsn);
 void pgx_pq_finish(PGconn *conn);
+
+/* What pgx_pq_error_line adds to the server's primary message. */
+enum pgx_pq_error_parts {
+	PGX_PQ_DETAIL = 1,	/* "; DETAIL: ..." */
+	PGX_PQ_HINT = 2,	/* "; HINT: ..." */
+	PGX_PQ_SQLSTATE = 4,	/* " (SQLSTATE 42501)" */
+};
+/* Why a query or a connection failed, on one line, for errors and records:
+ * the server's primary message when res carries one (no "ERROR:" prefix),
+ * plus the parts asked for; else libpq's message for conn ("no connection"
+ * when conn is NULL).  A failed connection's message may quote the DSN:
+ * use pgx_pq_conn_error for that.  Caller frees. */
+char *pgx_pq_error_line(const PGconn *conn, const PGresult *res, unsigned what);
+/* A libpq message on one line (see pq.c); caller frees. */
+char *pgx_pq_one_line(const char *msg);
 /* PQping with the same DSN handling; returns PQPING_* */
 PGPing pgx_pq_ping(const char *dsn, int connect_timeout_s);
 /* Every statement pgx composes starts with this comment, which

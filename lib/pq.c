@@ -16,22 +16,83 @@ static void cancel_active_query(void)
 		PQcancel(cancel, errbuf, sizeof(errbuf));
 }
 
-/* libpq messages span lines ("...failed: ...\n\tIs the server running"). */
-static char *one_line(const char *msg)
+/* libpq messages span lines: "...failed: ...\n\tIs the server running ...?\n".
+ * Line breaks, with the blank lines and indentation after them, become
+ * "; ", or a space when an indented line goes on in lowercase ("terminated
+ * abnormally\n\tbefore or while ..."); none is left at either end. */
+char *pgx_pq_one_line(const char *msg)
 {
 	char *out = pgx_xmalloc(strlen(msg) * 2 + 1), *o = out;
 
 	for (const char *p = msg; *p; p++) {
-		if (*p == '\n') {
-			while (p[1] == '\t' || p[1] == ' ')
-				p++;
-			if (p[1])
-				*o++ = ';', *o++ = ' ';
-		} else
+		bool indented = p[1] == '\t' || p[1] == ' ';
+
+		if (*p != '\n') {
 			*o++ = *p;
+			continue;
+		}
+		while (p[1] == '\t' || p[1] == ' ' || p[1] == '\n')
+			p++;
+		if (!p[1] || o == out)
+			continue;
+		if (!indented || !(p[1] >= 'a' && p[1] <= 'z'))
+			*o++ = ';';
+		*o++ = ' ';
 	}
+	while (o > out && (o[-1] == ' ' || o[-1] == '\t'))
+		o--;
 	*o = '\0';
 	return out;
+}
+
+/* line + before + value + after, when the server sent the field. */
+static void append_field(char **line, const char *before, const char *value, const char *after)
+{
+	char *flat, *joined;
+
+	if (!value || !*value)
+		return;
+	flat = pgx_pq_one_line(value);
+	if (asprintf(&joined, "%s%s%s%s", *line, before, flat, after) < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	free(flat);
+	free(*line);
+	*line = joined;
+}
+
+/* The server's message and the parts asked for; NULL without one. */
+static char *server_message(const PGresult *res, unsigned what)
+{
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	char *line;
+
+	if (!primary)
+		return NULL;
+	line = pgx_pq_one_line(primary);
+	if (what & PGX_PQ_DETAIL)
+		append_field(&line, "; DETAIL: ", PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL), "");
+	if (what & PGX_PQ_HINT)
+		append_field(&line, "; HINT: ", PQresultErrorField(res, PG_DIAG_MESSAGE_HINT), "");
+	if (what & PGX_PQ_SQLSTATE)
+		append_field(&line, " (SQLSTATE ", PQresultErrorField(res, PG_DIAG_SQLSTATE), ")");
+	return line;
+}
+
+char *pgx_pq_error_line(const PGconn *conn, const PGresult *res, unsigned what)
+{
+	char *line = server_message(res, what), *masked;
+
+	/* else libpq's own message (connection lost, out of memory): no fields */
+	if (!line)
+		line = pgx_pq_one_line(conn ? PQerrorMessage(conn) : "no connection");
+	if (!*line) {
+		free(line);
+		return pgx_xstrdup("no result from the server");
+	}
+	/* a DETAIL may quote a statement, and libpq a connection string */
+	masked = pgx_mask_secrets_dup(line);
+	free(line);
+	return masked;
 }
 
 /* The session settings in one round trip: SET statements of one simple
@@ -58,7 +119,8 @@ static bool apply_session_settings(PGconn *conn, const struct pgx_pq_options *op
 	res = PQexec(conn, sql);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok) {
-		char *msg = one_line(PQerrorMessage(conn));
+		char *msg = pgx_pq_error_line(conn, res, PGX_PQ_DETAIL | PGX_PQ_HINT);
+
 		pgx_error("%s: %s", sql, msg);
 		free(msg);
 	}
@@ -85,7 +147,7 @@ static PGconn *connect_params(const char *dsn, int connect_timeout_s)
 
 char *pgx_pq_conn_error(const PGconn *conn, const char *dsn)
 {
-	char *line = one_line(PQerrorMessage(conn)), *msg = pgx_mask_conn_message(line, dsn);
+	char *line = pgx_pq_error_line(conn, NULL, 0), *msg = pgx_mask_conn_message(line, dsn);
 
 	free(line);
 	return msg;

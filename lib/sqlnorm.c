@@ -114,10 +114,29 @@ static void skip_comment(struct norm *z)
 	}
 }
 
+/* PostgreSQL 16's 0x1F, 0o17 and 0b101 (with _ between digits). */
+static bool skip_radix_number(struct norm *z)
+{
+	const char *s = z->s;
+	char radix;
+
+	if (s[z->i] != '0' || z->i + 2 >= z->len ||
+	    !(a_alnum((unsigned char)s[z->i + 2]) || s[z->i + 2] == '_'))
+		return false;
+	radix = (char)a_lower((unsigned char)s[z->i + 1]);
+	if (radix != 'x' && radix != 'o' && radix != 'b')
+		return false;
+	for (z->i += 2; z->i < z->len && (a_alnum((unsigned char)s[z->i]) || s[z->i] == '_'); z->i++)
+		;
+	return true;
+}
+
 static void skip_number(struct norm *z)
 {
 	const char *s = z->s;
 
+	if (skip_radix_number(z))
+		return;
 	while (z->i < z->len && (a_digit((unsigned char)s[z->i]) || s[z->i] == '.' || s[z->i] == '_'))
 		z->i++;
 	if (z->i < z->len && (s[z->i] == 'e' || s[z->i] == 'E')) {

@@ -1,4 +1,5 @@
 /* utf8.c - UTF-8 validation (RFC 3629: no overlongs, no surrogates) */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
@@ -34,6 +35,12 @@ long pgx_utf8_invalid_at(const char *str, size_t len)
 	size_t i = 0, n;
 
 	while (i < len) {
+		uint64_t w;
+
+		if (i + 8 <= len && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080u))) {
+			i += 8;	/* eight ASCII bytes */
+			continue;
+		}
 		if (s[i] < 0x80) {
 			i++;
 			continue;

@@ -236,7 +236,7 @@ apply_paused() {
 	assert_equal "$(field 'select(.type=="change") | [.parameter, .action] | @tsv')" \
 		"$(printf 'work_mem\trolled_back\nlog_timezone\trolled_back\nmaintenance_work_mem\tskipped')"
 	assert_equal "$(field 'select(.parameter=="log_timezone") | .reason')" \
-		'ERROR:  invalid value for parameter "log_timezone": "Not/A_Zone"'
+		'invalid value for parameter "log_timezone": "Not/A_Zone"'
 	assert_equal "$(field 'select(.type=="changeset") | .status')" failed
 	assert_equal "$stderr" "pgx-apply: error: changeset $(field 'select(.type=="changeset") | .id') failed; undoing the 2 change(s) made"
 	assert_auto_conf_unchanged

@@ -30,7 +30,7 @@ archive_dir() {
 
 # pg_start, plus a monitoring role for pgx-poll (it refuses a superuser).
 pg_start_monitored() {
-	pg_start
+	pg_start "$@"
 	psql_q -c "CREATE ROLE monitor LOGIN; GRANT pg_monitor TO monitor" >/dev/null
 	MONITOR_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=monitor dbname=postgres"
 }
@@ -200,6 +200,76 @@ shifted() {
 	assert_output --partial 'Top queries (by total execution time)'
 }
 
+@test "a real snapshot's table and Prometheus text show checkpoints, WAL, archiving, slots, PgBouncer, sequences, partitions, invalid indexes and settings" {
+	pg_start_monitored "-c archive_mode=on -c archive_command=false"
+	psql_q -c "CREATE ROLE mon LOGIN" \
+		-c "CREATE SEQUENCE small_seq AS smallint" -c "SELECT setval('small_seq', 30000)" \
+		-c "GRANT SELECT ON small_seq TO monitor" \
+		-c "CREATE TABLE m (d date) PARTITION BY RANGE (d)" \
+		-c "CREATE TABLE m_2026_01 PARTITION OF m FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')" \
+		-c "CREATE TABLE dup (a int)" -c "INSERT INTO dup VALUES (1), (1)" \
+		-c "SELECT pg_create_physical_replication_slot('idle_slot', true)" \
+		-c "ALTER SYSTEM SET work_mem = '12MB'" -c "SELECT pg_reload_conf()" >/dev/null
+	psql_q -c "CREATE UNIQUE INDEX CONCURRENTLY dup_a ON dup (a)" 2>/dev/null && fail "the index was built"
+	psql_q -c "SELECT pg_switch_wal()" >/dev/null
+	for i in $(seq 100); do
+		[ "$(psql_q -c 'SELECT failed_count > 0 FROM pg_stat_archiver')" = t ] && break
+		sleep 0.1
+	done
+	pgbouncer_start
+	"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT 1" >/dev/null
+	poll --pgbouncer "host=127.0.0.1 port=$PGB_PORT dbname=pgbouncer user=mon" >"$BATS_TEST_TMPDIR/s.ndjson"
+	run -0 pgx-report "$BATS_TEST_TMPDIR/s.ndjson"
+	assert_80_columns
+	assert_line --regexp '^  checkpoints: [0-9]+ timed, [0-9]+ requested; write '
+	assert_line --regexp '^  WAL: [0-9.]+ [kMG]?B, [0-9.k]+ records, '
+	assert_line --regexp '^  archive_mode on: 0 archived, last none \(never\)$'
+	assert_line --regexp '^  [1-9][0-9]* failed, last 0000000100000000000000[0-9A-F]{2} \('
+	assert_line --regexp '^  idle_slot +physical +no +reserved '
+	assert_line --regexp '^  postgres +session +[0-9]+ +0 +[0-9]+ +[0-9]+ +0\.00s$'
+	assert_line --regexp '^  postgres\.public\.small_seq +smallint +91\.56% used$'
+	assert_line '  postgres.public.m: range, 1 partitions, 0 B'
+	assert_line --regexp '^  invalid index postgres\.public\.dup_a on public\.dup, '
+	assert_line '  work_mem = 12MB (configuration file)'
+	assert_line '  archive_command = false (command line)'
+	# a pg_monitor role: what would give the degraded sections their data
+	assert_line '  GRANT SELECT ON ALL TABLES IN SCHEMA public TO monitor; -- bloat'
+	assert_line '  CREATE EXTENSION pg_stat_statements; -- statements'
+	refute_line --partial 'statement_timeout'	# pgx's own session setting
+	refute_line --partial 'max_connections'	# initdb's line with the built-in value
+	run -0 pgx-report -f prom "$BATS_TEST_TMPDIR/s.ndjson"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/m.prom"
+	c="cluster=\"$PGX_PG_SOCKDIR:$PGX_PG_PORT\""
+	assert_line --regexp "^pg_checkpoints_timed_total\\{$c\\} [0-9]+$"
+	assert_line --regexp "^pg_wal_bytes_written_total\\{$c\\} [0-9]+$"
+	assert_line --regexp "^pg_archiver_failed_total\\{$c\\} [1-9][0-9]*$"
+	assert_line --regexp "^pg_replication_slot_retained_bytes\\{$c,slot=\"idle_slot\"\\} [0-9]+$"
+	assert_line "pgbouncer_pools_client_waiting_connections{$c,database=\"postgres\"} 0"
+	assert_line "pgbouncer_pools_client_maxwait_seconds{$c,database=\"postgres\"} 0"
+	assert_line --regexp "^pgbouncer_stats_queries_pooled_total\\{$c,database=\"postgres\"\\} [1-9][0-9]*$"
+	assert_line "pg_sequence_used_ratio{$c,db=\"postgres\",sequence=\"public.small_seq\"} 0.9156"
+	assert_line "pg_partitions{$c,db=\"postgres\",parent=\"public.m\"} 1"
+	assert_line "pg_indexes_invalid{$c,db=\"postgres\"} 1"
+	assert_line "pg_setting{$c,name=\"work_mem\",unit=\"kB\"} 12288"
+	refute_line --partial 'name="statement_timeout"'
+	if command -v promtool >/dev/null; then
+		run -0 promtool check metrics <"$BATS_TEST_TMPDIR/m.prom"
+		assert_output ""
+	fi
+}
+
+@test "the table of a quiet snapshot without archiving, slots or PgBouncer says so, and shows no empty lists" {
+	pg_start_monitored
+	poll >"$BATS_TEST_TMPDIR/s.ndjson"
+	run -0 pgx-report "$BATS_TEST_TMPDIR/s.ndjson"
+	assert_80_columns
+	assert_line '  archive_mode off: 0 archived, last none (never)'
+	refute_line 'Replication'
+	refute_line 'PgBouncer pools'
+	refute_line --partial 'invalid index'
+	refute_line --partial '% used'
+}
+
 @test "json is one snapshot document holding every section" {
 	run -0 pgx-report -f json "$F"
 	assert_equal "${#lines[@]}" 1
@@ -254,20 +324,26 @@ shifted() {
 		dead_tuple_backlog stale_stats autovacuum_starvation checkpoint_thrash wal_surge \
 		temp_surge replication_lag xid_wraparound mxid_wraparound unused_indexes \
 		sequence_exhaustion invalid_indexes archive_failing archive_stale slot_retained_wal \
-		slot_wal_unreserved slot_wal_lost pgbouncer_clients_waiting pgbouncer_max_wait; do
+		slot_wal_unreserved slot_wal_lost pgbouncer_clients_waiting pgbouncer_max_wait \
+		pgbouncer_pool_saturation; do
 		assert_line "$rule"
 	done
 }
 
 @test "pgx-report(1) lists every rule of the catalog with its default thresholds" {
 	man="$PGX_TEST_DIR/../man/pgx-report.1"
-	run -0 bash -c "pgx-report alerts --list | jq -r '[.name, .record,
-		(if .op == \">\" then \"\" else .op + \" \" end) as \$op |
-		(if .warn == null then \"off\" else \$op + (.warn | tostring) end),
-		(if .crit == null then \"off\" else \$op + (.crit | tostring) end)] | @tsv'"
-	while IFS=$'\t' read -r name record warn crit; do
-		grep -A1 -x ".It Li $name Pq Li $record" "$man" | grep -q "^warn $warn, crit $crit[,:]" ||
-			fail "man/pgx-report.1: no '$name ($record): warn $warn, crit $crit'"
+	run -0 pgx-report alerts --list
+	# "warn >= 1, crit >= 30, for 5m:" as the man page words a rule
+	run jq -r '[.name, .record,
+		(if .op == ">" then "" else .op + " " end) as $op |
+		(if .warn == null then "off" else $op + (.warn | tostring) end),
+		(if .crit == null then "off" else $op + (.crit | tostring) end),
+		(.for_s | if . == 0 then "" elif . % 3600 == 0 then ", for \(. / 3600)h"
+			elif . % 60 == 0 then ", for \(. / 60)m" else ", for \(.)s" end)] | @tsv' <<<"$output"
+	assert_success
+	while IFS=$'\t' read -r name record warn crit for; do
+		grep -A1 -x ".It Li $name Pq Li $record" "$man" | grep -qF "warn $warn, crit $crit$for:" ||
+			fail "man/pgx-report.1: no '$name ($record): warn $warn, crit $crit$for:'"
 	done <<<"$output"
 	assert_equal "$(grep -c '^\.It Li [a-z_]* Pq Li [a-z_]*$' "$man")" "$(wc -l <<<"$output")"
 }
@@ -326,6 +402,16 @@ shifted() {
 	} >"$BATS_TEST_TMPDIR/failed.ndjson"
 	run -0 pgx-report alerts --alerts-only "$BATS_TEST_TMPDIR/failed.ndjson"
 	assert_equal "$(jq -r 'select(.rule=="blocking_locks") | .state' <<<"$output")" firing
+	# nor does one a timeout left degraded without its data (pgx-poll's
+	# --statement-timeout): a list rule and a value rule alike
+	{
+		cat "$F"
+		shifted 60 | jq -c 'if .type=="locks" or .type=="connections" then {type, ts, cluster,
+			status: "degraded", missing: [{what: .type, why: "canceling statement due to statement timeout (SQLSTATE 57014) (--statement-timeout 20 ms)"}]} else . end'
+	} >"$BATS_TEST_TMPDIR/timeout.ndjson"
+	PGX_ALERT_CONNECTION_SATURATION_FOR=0 run -0 pgx-report alerts --alerts-only "$BATS_TEST_TMPDIR/timeout.ndjson"
+	assert_equal "$(jq -r 'select(.rule=="blocking_locks" or .rule=="connection_saturation") | "\(.rule) \(.state)"' <<<"$output")" \
+		"$(printf 'connection_saturation firing\nblocking_locks firing')"
 }
 
 @test "the state file carries 'for' timers across cron runs and --exit-status reports the worst" {
@@ -389,7 +475,7 @@ wait_poll_idle() {
 	# the monitoring role may not read this sequence: its use cannot be judged
 	psql_q -c "CREATE SEQUENCE hidden_seq; SELECT nextval('hidden_seq')" >/dev/null
 	run -3 --separate-stderr bash -c "timeout 60 pgx-poll -d '$MONITOR_DSN' | pgx-report alerts --exit-status >'$BATS_TEST_TMPDIR/out.ndjson'"
-	assert_equal "$stderr" 'pgx-report: error: UNKNOWN: section sequences of postgres is degraded: last_value is hidden from this role for 1 sequence(s) (SELECT or USAGE on them needed): their use is not reported'
+	assert_equal "$stderr" 'pgx-report: error: UNKNOWN: section sequences of postgres is degraded: last_value is hidden from this role for 1 sequence(s) (SELECT on them needed): their use is not reported; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO monitor;'
 	run -0 jq -r 'select(.type=="alert_summary") | [.verdict, .firing] | @tsv' "$BATS_TEST_TMPDIR/out.ndjson"
 	assert_output "$(printf 'unknown\t0')"
 	psql_q -c "GRANT SELECT ON hidden_seq TO monitor" >/dev/null
@@ -577,6 +663,26 @@ rule_states() {
 	assert_output ""
 }
 
+@test "wal_surge fires on WAL written far above its rate between earlier samples, not on the lifetime counter" {
+	pg_start_monitored
+	psql_q -c "CREATE TABLE t (g int)" -c "INSERT INTO t SELECT generate_series(1, 300000)" >/dev/null
+	st="$BATS_TEST_TMPDIR/state.json"
+	export POLL_ARGS="-s wal"
+	# a quiet baseline: the first sample, then three rates; the WAL written
+	# before them (tens of MB) is in the lifetime counter only
+	for i in 1 2 3 4; do
+		run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
+		assert_output ""
+	done
+	psql_q -c "INSERT INTO t SELECT generate_series(1, 1000000)" >/dev/null
+	run -1 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_equal "$(rule_states wal_surge)" "firing warning"
+	assert_output --partial 'above baseline + 3 sigma'
+	# quiet again: it resolves
+	run -0 --separate-stderr polled --alerts-only --exit-status --state "$st"
+	assert_equal "$(rule_states wal_surge | cut -d' ' -f1)" resolved
+}
+
 @test "checkpoint_thrash fires from requested checkpoints between samples (--delta or the state file)" {
 	pg_start "-c max_wal_size=32MB -c min_wal_size=32MB"
 	psql_q -c "CREATE ROLE monitor LOGIN; GRANT pg_monitor TO monitor" >/dev/null
@@ -611,7 +717,7 @@ pgb_pool() {
 		awk -v col="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i } $1 == "postgres" { print $c }'
 }
 
-@test "PgBouncer clients queued behind a one-connection pool fire pgbouncer_clients_waiting and pgbouncer_max_wait" {
+@test "PgBouncer clients queued behind a one-connection pool fire pgbouncer_clients_waiting, pgbouncer_max_wait and pgbouncer_pool_saturation" {
 	pg_start_monitored
 	psql_q -c "CREATE ROLE mon LOGIN" >/dev/null
 	PGB_DB_OPTIONS="pool_size=1" pgbouncer_start
@@ -620,8 +726,12 @@ pgb_pool() {
 			pgx-report alerts --alerts-only --exit-status "$@"
 	}
 	"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT 1" >/dev/null
-	run -0 --separate-stderr pgb_polled
+	# the quiet pool: its one server connection idle, nobody waiting
+	PGX_ALERT_PGBOUNCER_POOL_SATURATION_FOR=0 run -0 --separate-stderr pgb_polled
 	assert_output ""
+	run -0 poll -s pgbouncer --pgbouncer "host=127.0.0.1 port=$PGB_PORT dbname=pgbouncer user=mon"
+	assert_equal "$(jq -c '.pools[]? | select(.database == "postgres") | [.pool_size, .saturation_pct]' <<<"$output")" '[1,0]'
+	run -0 --separate-stderr pgb_polled
 	# one client holds the only server connection, six queue behind it
 	for i in $(seq 1 7); do
 		"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT pg_sleep(60)" \
@@ -633,9 +743,12 @@ pgb_pool() {
 		sleep 0.1
 	done
 	[ "$(pgb_pool cl_waiting)" = 6 ] || fail "cl_waiting: $(pgb_pool cl_waiting)"
-	PGX_ALERT_PGBOUNCER_CLIENTS_WAITING_FOR=0 run -1 --separate-stderr pgb_polled
+	PGX_ALERT_PGBOUNCER_CLIENTS_WAITING_FOR=0 PGX_ALERT_PGBOUNCER_POOL_SATURATION_FOR=0 \
+		run -2 --separate-stderr pgb_polled
 	assert_equal "$(rule_states pgbouncer_clients_waiting)" "firing warning"
 	assert_equal "$(rule_states pgbouncer_max_wait)" "firing warning"
+	assert_equal "$(rule_states pgbouncer_pool_saturation)" "firing critical"
+	assert_output --partial 'PgBouncer pool postgres: 100% of its server connections busy (1 active, pool_size 1 per user, 6 client(s) waiting)'
 	assert_output --partial 'PgBouncer pool postgres: 6 client(s) waiting, 1 active'
 	# `for` (1m) holds a queue that may be a burst pending
 	run -1 --separate-stderr pgb_polled
@@ -751,11 +864,68 @@ pgb_pool() {
 	run -0 pgx-report diff "$BATS_TEST_TMPDIR/before.ndjson" "$BATS_TEST_TMPDIR/after.ndjson"
 	assert_line '  settings work_mem value: 4MB -> 64MB'
 	assert_line --regexp '^  added indexes public\.t_n$'
-	assert_line --regexp '^  tables public\.t total_bytes: .* -> '
+	assert_line '  tables public.t'
+	assert_line --regexp '^    total_bytes: .* -> '
 	run -0 pgx-report diff -f json "$BATS_TEST_TMPDIR/before.ndjson" "$BATS_TEST_TMPDIR/after.ndjson"
 	assert_equal "$(jq -r '.changes[] | select(.item=="tables public.t" and .field=="total_bytes") | .delta > 0' <<<"$output")" true
 	assert_equal "$(jq -r '.changes[] | select(.section=="settings" and .item=="settings work_mem") | .after' <<<"$output")" 64MB
 	assert_equal "$(jq -r '[.changes[] | select(.field=="xact_commit_total") | .rate_per_s > 0] | any' <<<"$output")" true
+}
+
+@test "diff pairs statements by database, user and queryid, shows a reset as a reset, and hides changes without news unless --all" {
+	pg_start_monitored
+	# two databases copied from one template: the same table OID, so the same
+	# statement has the same queryid in both (as in clusters built alike)
+	psql_q -c "CREATE EXTENSION pg_stat_statements" -c "CREATE ROLE alice LOGIN" \
+		-c "CREATE DATABASE tpl" >/dev/null
+	psql_q -d tpl -c "CREATE TABLE kv (k int PRIMARY KEY, v int); GRANT ALL ON kv TO alice" >/dev/null
+	psql_q -c "CREATE DATABASE app TEMPLATE tpl" >/dev/null
+	psql_q -c "CREATE DATABASE shop TEMPLATE tpl" >/dev/null
+	upsert() {	# DB USER TIMES: the same statement, so one queryid everywhere
+		local i
+		for i in $(seq "$3"); do
+			psql_q -d "$1" -U "$2" -c "INSERT INTO kv VALUES ($i, 1) ON CONFLICT (k) DO UPDATE SET v = kv.v + 1"
+		done
+	}
+	upsert shop postgres 1; upsert app postgres 1; upsert shop alice 1
+	poll --all-databases -s statements,database,vacuum,sizes,wraparound >"$BATS_TEST_TMPDIR/1.ndjson"
+	upsert shop postgres 3; upsert app postgres 5; upsert shop alice 2
+	poll --all-databases -s statements,database,vacuum,sizes,wraparound >"$BATS_TEST_TMPDIR/2.ndjson"
+	run -0 pgx-report diff -f json "$BATS_TEST_TMPDIR/1.ndjson" "$BATS_TEST_TMPDIR/2.ndjson"
+	json="$output"
+	run jq -r '.changes[] | select(.section == "statements" and .field == "calls_total") |
+		[.item, .delta, .rate_per_s > 0] | @tsv' <<<"$json"
+	assert_equal "$(sort <<<"$output" | sed -E 's/^items -?[0-9]+ /items Q /')" "$(printf '%s\n' \
+		$'items Q (db app, user postgres)\t5\ttrue' \
+		$'items Q (db shop, user alice)\t2\ttrue' \
+		$'items Q (db shop, user postgres)\t3\ttrue')"
+	# one queryid, three items; nothing moved between databases, no rate below zero
+	assert_equal "$(jq -r '[.changes[] | select(.section == "statements") | .item | split(" ")[1]] | unique | length' <<<"$json")" 1
+	assert_equal "$(jq '[.changes[] | select(.field == "dbname" or .field == "username" or (.rate_per_s // 0) < 0)] | length' <<<"$json")" 0
+	# no news: null -> 0, ranks, ageing, catalog relations; --all has them all
+	assert_equal "$(jq '[.changes[] | select((.before == null and .after == 0) or .field == "rank"
+		or (.item // "" | test(" (pg_catalog|information_schema|pg_toast)\\.")))] | length' <<<"$json")" 0
+	hidden="$(jq .hidden <<<"$json")"
+	[ "$hidden" -gt 0 ] || fail "nothing hidden"
+	run -0 pgx-report diff --all -f json "$BATS_TEST_TMPDIR/1.ndjson" "$BATS_TEST_TMPDIR/2.ndjson"
+	assert_equal "$(jq '.changes | length' <<<"$output")" "$(( $(jq '.changes | length' <<<"$json") + hidden ))"
+	cd "$BATS_TEST_TMPDIR"
+	run -0 pgx-report diff 1.ndjson 2.ndjson
+	assert_line --regexp '^  items -?[0-9]+ \(db app, user postgres\)$'
+	refute_output --partial '(reset)'
+	# three statements in five databases: about 80 lines (1,000 before)
+	[ "${#lines[@]}" -le 120 ] || fail "${#lines[@]} lines"
+	assert_80_columns
+	# a reset of pg_stat_statements: counters that went down are shown as a reset, no rate
+	psql_q -c "SELECT pg_stat_statements_reset()" >/dev/null
+	upsert app postgres 1
+	poll --all-databases -s statements >"$BATS_TEST_TMPDIR/3.ndjson"
+	run -0 pgx-report diff -f json "$BATS_TEST_TMPDIR/2.ndjson" "$BATS_TEST_TMPDIR/3.ndjson"
+	assert_equal "$(jq -r '.changes[] | select(.section == "statements" and .field == "calls_total"
+		and (.item | test("db app"))) | [.change, .before, .after, has("rate_per_s")] | @tsv' <<<"$output")" \
+		$'reset\t6\t1\tfalse'
+	run -0 pgx-report diff "$BATS_TEST_TMPDIR/2.ndjson" "$BATS_TEST_TMPDIR/3.ndjson"
+	assert_line '    calls_total: 6 -> 1 (reset)'
 }
 
 @test "an unknown key in an alert file and a PGX_ALERT_ variable naming no rule are errors with file:line or the variable" {

@@ -41,6 +41,12 @@ pq_check() {
 	assert_output --partial 'cannot execute CREATE TABLE in a read-only transaction'
 }
 
+@test "a server error is one line with its DETAIL and HINT, without libpq's ERROR prefix" {
+	run pq_check raise "$PGX_PG_DSN"
+	assert_failure 7
+	assert_output 'pq_check: error: boom; DETAIL: the detail; HINT: a hint; on two lines'
+}
+
 @test "SIGINT cancels a running query and the program exits 130" {
 	"$PGX_BUILD/test/pq_check" sleep "$PGX_PG_DSN" 2>"$BATS_TEST_TMPDIR/err" &
 	pid=$!
@@ -133,4 +139,44 @@ mask_check() {
 		assert_failure 4
 		refute_output --partial secret
 	done
+}
+
+@test "--help, -h, --version and -V print and exit 0 in every command, and exit 6 when the text cannot be written" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	for cmd in pgx-apply pgx-docker pgx-logmatch pgx-poll pgx-report pgx-timeline pgx-trace pgx-tune \
+		"pgx-report slowlog" "pgx-report alerts" "pgx-report plan" "pgx-report workload" \
+		"pgx-docker run" "pgx-docker build" "pgx-docker logs" "pgx-docker inspect"; do
+		for opt in --help -h; do
+			run $cmd $opt
+			assert_success
+			assert_output --partial 'Usage:'
+			run bash -c "$cmd $opt >/dev/full"
+			[ "$status" -eq 6 ] || fail "$cmd $opt >/dev/full: exit $status, not 6"
+			assert_output "${cmd%% *}: error: write error on standard output: No space left on device"
+		done
+	done
+	for cmd in pgx-apply pgx-docker pgx-logmatch pgx-poll pgx-report pgx-timeline pgx-trace pgx-tune; do
+		for opt in --version -V; do
+			run $cmd $opt
+			assert_success
+			assert_output "$cmd (pgx) $(pgx-report --version | awk '{print $3}')"
+			run bash -c "$cmd $opt >/dev/full"
+			[ "$status" -eq 6 ] || fail "$cmd $opt >/dev/full: exit $status, not 6"
+		done
+	done
+}
+
+@test "options that exclude each other are a usage error naming them all" {
+	run pgx-poll --interval 1s --delta 1s
+	assert_failure 2
+	assert_line -n 0 'pgx-poll: error: --interval, --schedule, --delta and --print-sql exclude each other'
+	run pgx-poll --explain 'SELECT 1' --advice
+	assert_failure 2
+	assert_line -n 0 'pgx-poll: error: --explain and --advice exclude each other'
+	run pgx-trace --cgroup /x --pid 1
+	assert_failure 2
+	assert_line -n 0 'pgx-trace: error: -- COMMAND, --cgroup and --pid exclude each other'
+	run pgx-trace --no-open --filter-open '*.conf' --pid 1
+	assert_failure 2
+	assert_line -n 0 'pgx-trace: error: --filter-open and --no-open exclude each other'
 }

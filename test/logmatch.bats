@@ -94,14 +94,98 @@ teardown_file() {
 	assert_line $'7\t1795317403.125\tlog'
 }
 
-@test "an unknown zone abbreviation is reported once and the read time is used" {
+@test "an unknown zone abbreviation is reported once, with the count of lines, and the read time is used" {
 	printf '2026-11-22 03:16:43.123 XYZT [1] LOG:  database system is shut down\n%.0s' 1 2 >"$BATS_TEST_TMPDIR/z.log"
 	run --separate-stderr pgx-logmatch -o "$BATS_TEST_TMPDIR/z.log"
 	assert_success
-	[ "$(grep -c 'unknown time zone abbreviation "XYZT"' <<<"$stderr")" = 1 ] || fail "stderr: $stderr"
+	assert_equal "$stderr" "pgx-logmatch: warning: $BATS_TEST_TMPDIR/z.log: 2 lines carry a time pgx could not read (the first, line 1: unknown time zone abbreviation \"XYZT\"); their ts is the time they were read (ts_source \"read\"), or the carrying record's"
 	run jq -r .ts_source <<<"$output"
 	assert_output $'read\nread'
 }
+
+@test "a file whose lines carry a time of an unknown layout is warned about with the count; a stream is not" {
+	printf '11/02/2024 13:15:39 LOG:  database system is shut down\n%.0s' 1 2 3 >"$BATS_TEST_TMPDIR/us.log"
+	echo 'no time at all ERROR:  boom' >>"$BATS_TEST_TMPDIR/us.log"
+	run --separate-stderr pgx-logmatch -o "$BATS_TEST_TMPDIR/us.log"
+	assert_success
+	assert_equal "$stderr" "pgx-logmatch: warning: $BATS_TEST_TMPDIR/us.log: 3 lines carry a time pgx could not read (the first, line 1: a time the rules' timestamp specs do not know); their ts is the time they were read (ts_source \"read\"), or the carrying record's"
+	assert_equal "$(jq -r .ts_source <<<"$output" | sort | uniq -c | awk '{print $1, $2}')" "4 read"
+	# the same lines as a live stream: the read time is their time
+	run --separate-stderr pgx-logmatch -o <"$BATS_TEST_TMPDIR/us.log"
+	assert_success
+	assert_equal "$stderr" ""	# with --group: the groups whose first or last seen stays null are counted
+	printf '11/02/2024 13:15:39 LOG:  duration: 1 ms  statement: SELECT 1\n' >"$BATS_TEST_TMPDIR/us2.log"
+	run --separate-stderr pgx-logmatch -o --group --rules slowlog "$BATS_TEST_TMPDIR/us2.log"
+	assert_success
+	assert_equal "$(jq -c '[.first_seen, .last_seen]' <<<"$output")" '[null,null]'
+	assert_equal "$stderr" 'pgx-logmatch: warning: 1 match_group record (the first: rule query_duration, key "select ?") has a null first_seen or last_seen: its lines carry no time pgx could read'
+}
+
+@test "--prefix reads the time where log_line_prefix puts it; without it the prefix is inferred" {
+	# Azure's '%t-%c-' with a zone other than UTC, and a prefix with the time second
+	printf '2024-02-11 13:15:39 CET-65c8c0a3.4d2-LOG:  database system is shut down\n' >"$BATS_TEST_TMPDIR/az.log"
+	printf '[77] 2024-02-11 13:15:39.250 CET app@db LOG:  database system is shut down\n' >"$BATS_TEST_TMPDIR/p.log"
+	run pgx-logmatch -o "$BATS_TEST_TMPDIR/az.log"
+	assert_equal "$(jq -c '[.ts, .ts_source]' <<<"$output")" '[1707653739,"log"]'
+	run pgx-logmatch -o --prefix '%t-%c-' "$BATS_TEST_TMPDIR/az.log"
+	assert_equal "$(jq -c '[.ts, .ts_source]' <<<"$output")" '[1707653739,"log"]'
+	run --separate-stderr pgx-logmatch -o "$BATS_TEST_TMPDIR/p.log"
+	assert_success
+	assert_equal "$(jq -c '[.ts, .ts_source]' <<<"$output")" '[1707653739.25,"log"]'
+	run pgx-logmatch -o --prefix '[%p] %m %u@%d ' "$BATS_TEST_TMPDIR/p.log"
+	assert_equal "$(jq -c '[.ts, .ts_source]' <<<"$output")" '[1707653739.25,"log"]'
+	# each file its own inferred prefix
+	printf '2024-02-11 13:15:39 CET-65c8c0a3.4d2-LOG:  database system is shut down\n' >"$BATS_TEST_TMPDIR/az2.log"
+	run --separate-stderr pgx-logmatch -o "$BATS_TEST_TMPDIR/p.log" "$BATS_TEST_TMPDIR/az2.log" "$BATS_TEST_TMPDIR/p.log"
+	assert_success
+	assert_equal "$(jq -c '[.ts, .ts_source]' <<<"$output" | paste -sd ' ')" \
+		'[1707653739.25,"log"] [1707653739,"log"] [1707653739.25,"log"]'
+	# a prefix without a time cannot say where it is
+	run pgx-logmatch --prefix '%u@%d ' "$BATS_TEST_TMPDIR/p.log"
+	assert_failure 2
+	assert_output "pgx-logmatch: error: --prefix: log_line_prefix \"%u@%d \" has no time (%m, %t or %n)"
+}
+
+@test "a settings record of pgx-poll in the stream gives the log_line_prefix of the lines after it" {
+	{
+		echo '{"type":"settings","ts":1,"src":"pgx-poll","server_version_num":150000,"settings":[{"name":"log_line_prefix","setting":"<%a> %m "}]}'
+		echo '<psql> 2024-02-11 13:15:39.500 UTC LOG:  database system is shut down'
+	} >"$BATS_TEST_TMPDIR/s.ndjson"
+	run --separate-stderr pgx-logmatch -o "$BATS_TEST_TMPDIR/s.ndjson"
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "match") | [.ts, .ts_source]' <<<"$output")" '[1707657339.5,"log"]'
+	# the settings record itself passes through
+	assert_equal "$(jq -r 'select(.type == "settings") | .src' <<<"$output")" pgx-poll
+}
+
+@test "continuation lines indented with spaces or a tab join their entry; a space-led line the prefix starts does not" {
+	printf '2024-02-11 13:15:39 UTC [1] LOG:  duration: 1 ms  statement: SELECT a\n    FROM t\n\tWHERE x\n2024-02-11 13:15:40 UTC [1] LOG:  duration: 2 ms  statement: SELECT 1\n' \
+		>"$BATS_TEST_TMPDIR/sp.log"
+	run pgx-logmatch -o --rules slowlog "$BATS_TEST_TMPDIR/sp.log"
+	assert_success
+	assert_equal "$(jq -c '[.lineno, .captures.statement]' <<<"$output" | paste -sd ' ')" '[1,"SELECT a\nFROM t\nWHERE x"] [4,"SELECT 1"]'
+	# padded %-5p: an entry of a process with a short id starts with spaces
+	printf '  12 2024-02-11 13:15:39 UTC LOG:  duration: 1 ms  statement: SELECT a\n  13 2024-02-11 13:15:40 UTC LOG:  duration: 2 ms  statement: SELECT b\n' \
+		>"$BATS_TEST_TMPDIR/pad.log"
+	run pgx-logmatch -o --rules slowlog --prefix '%4p %t ' "$BATS_TEST_TMPDIR/pad.log"
+	assert_success
+	assert_equal "$(jq -c '[.lineno, .ts, .captures.statement]' <<<"$output" | paste -sd ' ')" '[1,1707657339,"SELECT a"] [2,1707657340,"SELECT b"]'
+}
+
+@test "syslog entries join their [N-M] parts by process; the year is inferred from the file's time and said" {
+	cat >"$BATS_TEST_TMPDIR/sys.log" <<-'EOF'
+	Dec 31 23:59:59 db1 postgres[10]: [7-1] LOG:  duration: 1.500 ms  statement: SELECT a
+	Jan  1 00:00:01 db1 postgres[11]: [3-1] LOG:  duration: 2.000 ms  statement: SELECT b
+	Dec 31 23:59:59 db1 postgres[10]: [7-2] #011FROM t
+	EOF
+	touch -d '2025-01-01 12:00:00 UTC' "$BATS_TEST_TMPDIR/sys.log"
+	run pgx-logmatch -o --rules slowlog "$BATS_TEST_TMPDIR/sys.log"
+	assert_success
+	# 2024-12-31 23:59:59 and 2025-01-01 00:00:01 UTC
+	assert_equal "$(jq -c '[.ts, .year_inferred, .pid, .format, .captures.statement]' <<<"$output" | paste -sd ' ')" \
+		'[1735689599,true,10,"syslog","SELECT a\nFROM t"] [1735689601,true,11,"syslog","SELECT b"]'
+}
+
 
 @test "records it does not consume pass through byte for byte and in order" {
 	input=$'{"type":"exec","ts":1.0e0,"src":"pgx-trace","x":[1,2]}\n2026-11-22 03:16:43.123 UTC [1] LOG:  database system is shut down\n{ "type" : "other" }'
@@ -222,6 +306,19 @@ teardown_file() {
 	assert_success
 }
 
+@test "with -o, invalid UTF-8 in a line no rule can match is dropped unread, exit 0; in a candidate line it is 3" {
+	printf '2024-01-01 00:00:00 UTC [1] LOG:  hello \xff\n' >"$BATS_TEST_TMPDIR/u.log"
+	run --separate-stderr pgx-logmatch -o --rules slowlog "$BATS_TEST_TMPDIR/u.log"
+	assert_success
+	assert_equal "$output$stderr" ""
+	printf '2024-01-01 00:00:00 UTC [1] LOG:  duration: 1 ms  statement: SELECT \xff\n' >"$BATS_TEST_TMPDIR/u.log"
+	for group in "" --group; do
+		run --separate-stderr pgx-logmatch -o $group --rules slowlog "$BATS_TEST_TMPDIR/u.log"
+		assert_failure 3
+		assert_equal "$stderr" "pgx-logmatch: warning: $BATS_TEST_TMPDIR/u.log:1: invalid UTF-8 at byte 69, replaced with U+FFFD"
+	done
+}
+
 @test "invalid UTF-8 is reported with line and byte, replaced, and the exit status is 3" {
 	printf 'ok line\nbad \xff\xfe byte ERROR:  x\nlast\n' >"$BATS_TEST_TMPDIR/u.log"
 	run --separate-stderr pgx-logmatch "$BATS_TEST_TMPDIR/u.log"
@@ -315,6 +412,15 @@ teardown_file() {
 	assert_output --partial '"ts":1795317403.123457,'
 	assert_output --partial '"captures":{"elapsed":79.4,"unit":"ms"}'
 	assert_output --partial '"line":"2026-11-22 03:16:43.123457 UTC say \"1.10\" \\ elapsed=79.4ms"'
+}
+
+@test "numbers of 17 digits are written whole and leave the fields after them intact" {
+	printf 'timestamp: read\npatterns:\n  - name: big\n    regex: "a=(?<a>\\\\d+) b=(?<b>\\\\d+) c=(?<c>\\\\d+) (?<rest>\\\\w+)"\n    numbers: [a, b, c]\n' >"$BATS_TEST_TMPDIR/big.yaml"
+	run pgx-logmatch -o -r "$BATS_TEST_TMPDIR/big.yaml" <<<'a=45819590486778240 b=45819590486778240 c=45819590486778240 after'
+	assert_success
+	assert_output --partial '"captures":{"a":4.581959048677824e16,"b":4.581959048677824e16,"c":4.581959048677824e16,"rest":"after"}'
+	run jq -c .captures.rest <<<"$output"
+	assert_output '"after"'
 }
 
 @test "a FATAL that only says the server is starting up or shutting down is connection_not_ready, not fatal" {
@@ -413,4 +519,23 @@ teardown_file() {
 	assert_success
 	[[ "$stderr" == *$' left\e[K\r\e[Kpgx-logmatch: warning: '*'last line has no newline'* ]] ||
 		fail "warning not after an erased line: $(cat -v <<<"$stderr")"
+}
+
+@test "a csvlog whose times are quoted (as a csv tool rewrites it) is read with the log's own times" {
+	printf '%s\n' '"2024-02-11 13:15:39.500 UTC","app","db",4242,"[local]",1,1,"SELECT",2024-02-11 13:10:00 UTC,3/4,0,LOG,00000,"database system is shut down",,,,,,,,,"psql","client backend",,0' \
+		>"$BATS_TEST_TMPDIR/q.csv"
+	run --separate-stderr pgx-logmatch -o "$BATS_TEST_TMPDIR/q.csv"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -c '[.rule, .ts, .ts_source, .format, .pid]' <<<"$output")" '["server_shutdown",1707657339.5,"log","csvlog",4242]'
+}
+
+@test "CloudNativePG and Cloud SQL JSON lines are PostgreSQL entries, not foreign records" {
+	for f in cnpg.ndjson cloudsql.ndjson; do
+		run --separate-stderr pgx-logmatch -o --rules slowlog "$PGX_FIXTURES/logformats/$f"
+		assert_success
+		assert_equal "$(jq -c 'select(.rule == "query_duration")' <<<"$output" | wc -l)" 11
+		assert_equal "$(jq -c 'select(.rule == "query_duration") | [.format, .ts, .ts_source]' <<<"$output" | head -1)" \
+			"[\"${f%.ndjson}\",1707657339.123,\"log\"]"
+	done
 }

@@ -200,14 +200,54 @@ role_dsn() {
 	wait "$pid"
 }
 
-@test "a section that fails (a lock wait past --lock-timeout) is an error in its record; the rest of the pass goes on" {
+@test "a section cut short by --lock-timeout is degraded with the reason; the rest of the pass goes on" {
 	hold_session "BEGIN; LOCK TABLE pg_catalog.pg_sequence IN ACCESS EXCLUSIVE MODE;"
 	wait_for 5 "SELECT count(*) FROM pg_locks WHERE relation = 'pg_sequence'::regclass AND granted" 1
 	run timeout 10 pgx-poll -d "$MON_DSN" -s connections,sequences,partitions --lock-timeout 200
 	assert_success
 	run jq -r 'select(.type != "poll") | [.type, .status, (.missing[0].why // "")] | @tsv' <<<"$output"
-	assert_output "$(printf '%s\t%s\t%s\n' connections ok '' sequences error \
-		'canceling statement due to lock timeout (SQLSTATE 55P03)' partitions ok '')"
+	assert_output "$(printf '%s\t%s\t%s\n' connections ok '' sequences degraded \
+		'canceling statement due to lock timeout (SQLSTATE 55P03) (--lock-timeout 200 ms)' partitions ok '')"
+}
+
+@test "a 20 ms statement timeout degrades the section it cuts short and keeps the rest of the pass (exit 0)" {
+	# the sequences section waits behind a lock on a catalog it reads, past
+	# --statement-timeout and well before --lock-timeout
+	hold_session "BEGIN; LOCK TABLE pg_catalog.pg_sequence IN ACCESS EXCLUSIVE MODE;"
+	wait_for 5 "SELECT count(*) FROM pg_locks WHERE relation = 'pg_sequence'::regclass AND granted" 1
+	run --separate-stderr timeout 20 pgx-poll -d "$MON_DSN" --statement-timeout 20 --lock-timeout 5000
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(records sequences | jq -r '[.status, .missing[0].why] | @tsv')" \
+		$'degraded\tcanceling statement due to statement timeout (SQLSTATE 57014) (--statement-timeout 20 ms)'
+	# every section is written; one the machine's load made slow too says so the same way
+	for t in identity prereqs settings connections activity locks database checkpoints wal archiver \
+		vacuum sizes indexes bloat wraparound partitions; do
+		[ -n "$(records "$t")" ] || fail "no $t record"
+	done
+	snap="$output"
+	run jq -e -s 'map(select(.type != "poll" and .status != "ok")) |
+		all(.status == "degraded" and (.missing | length > 0))' <<<"$snap"
+	assert_success
+	output="$snap"
+	assert_equal "$(records poll | jq -r '[.success, (.sections_degraded | index("sequences") != null)] | @tsv')" \
+		$'true\ttrue'
+}
+
+@test "the probe and the privilege guard run whatever --statement-timeout: 1 ms still writes every section" {
+	# a 1 ms limit cut the connection's own catalog queries before: exit 4, no records
+	run --separate-stderr timeout 20 pgx-poll -d "$MON_DSN" --statement-timeout 1 -s identity,connections,vacuum,sizes
+	assert_success
+	assert_equal "$(jq -r 'select(.type != "poll") | .type' <<<"$output" | tr '\n' ' ')" "identity connections vacuum sizes "
+	run jq -e -s 'map(select(.type != "poll")) | all(.status == "ok" or
+		(.status == "degraded" and (.missing[0].why | test("statement timeout"))))' <<<"$output"
+	assert_success
+	# the sections run under the given limit, not under the setup's
+	psql_q -c "ALTER ROLE mon SET log_statement = 'all'"
+	run timeout 20 pgx-poll -d "$MON_DSN" -s connections --statement-timeout 1
+	assert_success
+	grep -qE "SET statement_timeout = 1($|[^0-9])" "$PGX_PG_DIR/log/postgresql.log" ||
+		fail "the sections' statement_timeout was not set"
 }
 
 @test "a long transaction and an idle-in-transaction session show in activity with their ages" {
@@ -493,6 +533,34 @@ role_dsn() {
 	fi
 }
 
+@test "--delta -n 1 ranks the statements by the window, not by lifetime totals, and other carries window rates" {
+	psql_q -c "CREATE EXTENSION pg_stat_statements"
+	# the lifetime's heaviest statement, and a lighter one, before the window
+	for i in 1 2 3; do psql_q -c "SELECT count(*) FROM generate_series(1, 300000) AS heavy" >/dev/null; done
+	psql_q -c "SELECT 'before' AS light" >/dev/null
+	run timeout 10 pgx-poll -d "$MON_DSN" -s statements -n 1
+	assert_equal "$(records statements | jq -r '.items[0].query')" 'SELECT count(*) FROM generate_series($1, $2) AS heavy'
+	timeout --foreground 30 pgx-poll -d "$MON_DSN" -s statements -n 1 --delta 3s >"$BATS_TEST_TMPDIR/delta" 3>&- &
+	pid=$!
+	# the first sample is taken when pgx-poll waits, idle, for the second
+	wait_for 10 "SELECT count(*) FROM pg_stat_activity WHERE usename = 'mon' AND state = 'idle'" 1
+	for i in 1 2 3 4 5; do psql_q -c "SELECT pg_sleep(0.05), $i AS only_in_window" >/dev/null; done
+	psql_q -c "SELECT 'again' AS light" >/dev/null
+	wait "$pid"
+	st="$(jq -c 'select(.type == "statements")' "$BATS_TEST_TMPDIR/delta")"
+	# the window's busiest statement (by time; wait_for's own query ran in it
+	# too) is the Top-1; it began in the window, so its rates count every call
+	jq -e '.items | length == 1' <<<"$st" >/dev/null || fail "not one item: $st"
+	assert_equal "$(jq -r '.items[0] | [.query, .calls_total, .calls_per_s > 0, .rank] | @tsv' <<<"$st")" \
+		$'SELECT pg_sleep($1), $2 AS only_in_window\t5\ttrue\t1'
+	# the rest, the heavy one included, in other, with the window's rates
+	# (the light statement's one call in it)
+	jq -e '.other.count >= 2 and .other.calls_total >= 5 and (.other.calls_per_s | type) == "number"
+		and .other.calls_per_s > 0 and .other.calls_per_s < .items[0].calls_per_s
+		and (.other.exec_time_s_per_s | type) == "number"' <<<"$st" >/dev/null ||
+		fail "other without window rates: $(jq -c .other <<<"$st")"
+}
+
 @test "--delta reports pg_stat_statements evicting entries between the samples (pgss_dealloc)" {
 	pg_skip_below 14 "pg_stat_statements_info's dealloc count (1.9)"
 	pg_stop
@@ -621,6 +689,51 @@ role_dsn() {
 	assert_equal "$(records poll | jq -r .success)" true
 }
 
+@test "--all-databases: a role that can write in another database is refused there before anything is written (exit 5)" {
+	psql_q -c "CREATE DATABASE app"
+	psql_q -d app -c "CREATE TABLE t(a int); GRANT INSERT ON t TO mon"
+	for mode in "" "--delta 0.2s"; do
+		run --separate-stderr timeout 20 pgx-poll -d "$MON_DSN" --all-databases -s connections,vacuum $mode
+		assert_failure 5
+		assert_output ""
+		assert_equal "$stderr" 'pgx-poll: error: in database "app", role "mon" can write table public.t (use --allow-privileged to run anyway)'
+	done
+	# the quiet case: nothing writable anywhere, every database polled
+	psql_q -d app -c "REVOKE INSERT ON t FROM mon"
+	run timeout 20 pgx-poll -d "$MON_DSN" --all-databases -s vacuum
+	assert_success
+	assert_equal "$(records vacuum | jq -r '[.db, .status] | @tsv' | tr '\n' ' ')" $'postgres\tok app\tok '
+}
+
+@test "--all-databases: a database the role may not CONNECT to is degraded there with the GRANT to run; the rest is written (exit 0)" {
+	psql_q -c "CREATE DATABASE \"Locked Db\"" -c "REVOKE CONNECT ON DATABASE \"Locked Db\" FROM PUBLIC"
+	run --separate-stderr timeout 20 pgx-poll -d "$MON_DSN" --all-databases -s connections,vacuum,sequences
+	assert_success
+	assert_equal "$stderr" ""
+	grant='GRANT CONNECT ON DATABASE "Locked Db" TO mon;'
+	assert_equal "$(records vacuum | jq -r 'select(.db == "postgres") | .status')" ok
+	run jq -r 'select(.db == "Locked Db") | [.type, .status, .missing[0].why] | @tsv' <<<"$output"
+	assert_output "$(printf '%s\tdegraded\trole "mon" lacks CONNECT on database "Locked Db": %s\n' vacuum "$grant" sequences "$grant")"
+	# the printed GRANT is what gives the sections their data
+	psql_q -c "$grant"
+	run timeout 20 pgx-poll -d "$MON_DSN" --all-databases -s vacuum
+	assert_success
+	assert_equal "$(records vacuum | jq -r 'select(.db == "Locked Db") | .status')" ok
+}
+
+@test "the README's one-time setup of the monitoring role gives every section its data, and the role stays read-only" {
+	psql_q -c "CREATE TABLE t (a int); INSERT INTO t VALUES (1); ANALYZE t; CREATE SEQUENCE s; SELECT nextval('s')" >/dev/null
+	awk '/^```sql$/ { on = 1; next } /^```$/ { on = 0 } on' "$PGX_TEST_DIR/../README.md" >"$BATS_TEST_TMPDIR/setup.sql"
+	grep -q 'GRANT pg_monitor TO monitor;' "$BATS_TEST_TMPDIR/setup.sql" || fail "no setup block in README.md"
+	psql_q -v ON_ERROR_STOP=1 -f "$BATS_TEST_TMPDIR/setup.sql" >/dev/null
+	run --separate-stderr timeout 30 pgx-poll -d "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=monitor dbname=postgres" \
+		-s prereqs,statements,activity,bloat,sequences,identity
+	assert_success
+	assert_equal "$(records prereqs | jq -c .grants)" '[]'
+	run jq -r 'select(.type != "poll") | [.type, .status] | @tsv' <<<"$output"
+	assert_output "$(printf '%s\tok\n' identity prereqs activity statements bloat sequences)"
+}
+
 @test "pgx-poll leaks nothing over a snapshot, the SQL printer and a delta (valgrind)" {
 	require_valgrind pgx-poll
 	vg=(valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect
@@ -659,4 +772,71 @@ role_dsn() {
 	# the table shows pgx's cost on a line of its own
 	run bash -c "pgx-poll -d '$MON_DSN' -s statements | pgx-report"
 	assert_line --regexp '^ +[0-9]+ +[0-9.]+ +-  pgx itself \([0-9]+ statements, not ranked\)$'
+}
+
+# The coverage table of share/pgx/records.yaml (poll_sections) against the
+# renderers: a real snapshot with something in every section, rendered as
+# table, html and prom with and without each section's records.
+coverage_snapshot() {
+	# mon may read public, not private: prereqs then has a GRANT to suggest
+	psql_q -c "CREATE EXTENSION pg_stat_statements;
+		CREATE SCHEMA private; CREATE TABLE private.hidden (id int);
+		CREATE TABLE churn (id int PRIMARY KEY, pad text);
+		INSERT INTO churn SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g;
+		DELETE FROM churn WHERE id % 10 <> 0;
+		CREATE INDEX churn_pad ON churn (pad);
+		CREATE SEQUENCE nearly_done MAXVALUE 100; SELECT setval('nearly_done', 95);
+		CREATE TABLE events (at date) PARTITION BY RANGE (at);
+		CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+		GRANT SELECT ON ALL TABLES IN SCHEMA public TO mon; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO mon;
+		ANALYZE; SELECT count(*) FROM churn" >/dev/null
+	pg_replica coverage_slot
+	wait_for 60 "SELECT state FROM pg_stat_replication" streaming
+	pgbouncer_start
+	"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT 1" >/dev/null
+	timeout 60 pgx-poll -d "$MON_DSN" --pgbouncer "host=127.0.0.1 port=$PGB_PORT dbname=pgbouncer user=mon" |
+		# PostgreSQL 15 has no pg_stat_io (degraded): one row in the shape 16 gives
+		jq -c 'if .type == "io" then (.status = "ok" | del(.missing) | .items = [{"backend_type":"client backend",
+			"object":"relation","context":"normal","reads_total":12,"writes_total":3,"writebacks_total":0,
+			"extends_total":1,"hits_total":900,"evictions_total":0,"reuses_total":null,"fsyncs_total":0,
+			"read_time_s_total":null,"write_time_s_total":null,"op_bytes":8192}]) else . end'
+}
+
+# The section's own status line (pgx_section_ok) is not its data.
+render_without() {	# render_without FORMAT SNAPSHOT SECTION
+	jq -c --arg s "$3" 'select(.type != $s)' "$2" | pgx-report -f "$1" | grep -v '^pgx_section_ok'
+}
+
+@test "every section reaches exactly the outputs the coverage table of records.yaml says, and none reaches nothing unnoticed" {
+	coverage_snapshot >"$BATS_TEST_TMPDIR/snap.ndjson"
+	snap="$BATS_TEST_TMPDIR/snap.ndjson"
+	for t in $(pgx-report validate --print-schema | jq -r '.poll_sections | keys[]'); do
+		[ -n "$(jq -c --arg t "$t" 'select(.type == $t)' "$snap")" ] || fail "no $t record in the snapshot"
+	done
+	for fmt in table html prom; do
+		render_without "$fmt" "$snap" none >"$BATS_TEST_TMPDIR/full.$fmt"
+	done
+	pgx-report alerts --list >"$BATS_TEST_TMPDIR/rules.ndjson"
+	pgx-report validate --print-schema | jq -r '.poll_sections | to_entries[] | .key as $s |
+		[$s, (.value | .table, .html, .prom, .alerts, (.gap // ""))] | @tsv' >"$BATS_TEST_TMPDIR/coverage.tsv"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/coverage.tsv")" -eq 21 ] || fail "the table has $(wc -l <"$BATS_TEST_TMPDIR/coverage.tsv") rows"
+	while IFS=$'\t' read -r sec table html prom alerts gap; do
+		reached=""
+		for fmt in table html prom alerts; do
+			verdict="${!fmt}"
+			[ "$verdict" = rendered ] || [[ "$verdict" == "not rendered, because "?* ]] ||
+				fail "$sec.$fmt says \"$verdict\", not rendered or not rendered, because ..."
+			if [ "$fmt" = alerts ]; then
+				jq -s -e --arg s "$sec" 'any(.[]; .record == $s)' "$BATS_TEST_TMPDIR/rules.ndjson" >/dev/null && r=yes || r=no
+			else
+				render_without "$fmt" "$snap" "$sec" >"$BATS_TEST_TMPDIR/without.$fmt"
+				cmp -s "$BATS_TEST_TMPDIR/without.$fmt" "$BATS_TEST_TMPDIR/full.$fmt" && r=no || r=yes
+			fi
+			[ "$r" = yes ] && reached="$reached $fmt"
+			[ "$r" = yes ] || [ "$verdict" != rendered ] || fail "$sec is marked rendered in $fmt, but reaches nothing there"
+			[ "$r" = no ] || [ "$verdict" = rendered ] || fail "$sec reaches $fmt, but the table says: $verdict"
+		done
+		[ -n "$reached" ] || [ -n "$gap" ] || fail "$sec is collected and reaches no output, and the table has no gap: for it"
+		[ -z "$reached" ] || [ -z "$gap" ] || fail "$sec reaches$reached now: remove its gap: from the table"
+	done <"$BATS_TEST_TMPDIR/coverage.tsv"
 }

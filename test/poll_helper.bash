@@ -12,6 +12,7 @@ poll_setup() {
 poll_teardown() {
 	release_sessions
 	[ -n "${PGB_DIR:-}" ] && pgbouncer_stop
+	pg_replica_stop
 	pg_stop
 }
 

@@ -243,6 +243,49 @@ teardown() {
 	jq_true "$rec" '.last_replay_ts > 0'
 }
 
+@test "a primary and its streaming standby share the cluster fingerprint (system identifier) and differ in node_fingerprint" {
+	replica_start
+	wait_for 30 "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'" 1
+	poll_section "$MON_DSN" identity
+	assert_success
+	primary="$(section_record identity)"
+	poll_section "$REPLICA_DSN" identity
+	assert_success
+	standby="$(section_record identity)"
+	sysid="$(as_pg_owner "$PG_BINDIR/pg_controldata" "$PGX_PG_DIR/data" | awk -F': *' '/system identifier/ {print $2}')"
+	jq_true "$primary" '.role == "primary" and .fingerprint_source == "system_identifier"'
+	jq_true "$standby" '.role == "standby" and .fingerprint_source == "system_identifier"'
+	assert_equal "$(jq -r .system_identifier <<<"$standby")" "$sysid"
+	assert_equal "$(jq -r .fingerprint <<<"$primary")" "$(printf %s "$sysid" | md5sum | cut -d' ' -f1)"
+	assert_equal "$(jq -r .fingerprint <<<"$standby")" "$(jq -r .fingerprint <<<"$primary")"
+	[ "$(jq -r .node_fingerprint <<<"$standby")" != "$(jq -r .node_fingerprint <<<"$primary")" ] ||
+		fail "the standby has the primary's node_fingerprint"
+	# a node's identity is stable from one snapshot to the next
+	poll_section "$REPLICA_DSN" identity
+	assert_equal "$(section_record identity | jq -r .node_fingerprint)" "$(jq -r .node_fingerprint <<<"$standby")"
+}
+
+@test "a cluster of its own (another initdb) has another fingerprint" {
+	local other port
+	other="$(mktemp -d /tmp/pgx-other.XXXXXX)"
+	port="$(free_port)"
+	chmod 755 "$other"
+	[ "$(id -u)" = 0 ] && chown postgres: "$other"
+	as_pg_owner "$PG_BINDIR/initdb" -D "$other/data" -U postgres -A trust --no-sync >/dev/null 2>&1
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$other/data" -l "$other/log" -w -t 60 \
+		-o "-c listen_addresses='' -c port=$port -c unix_socket_directories=$other" start >/dev/null
+	run --separate-stderr timeout 60 pgx-poll -d "host=$other port=$port user=postgres dbname=postgres" \
+		-s identity --allow-privileged
+	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$other/data" -m immediate -w stop >/dev/null 2>&1
+	rm -rf "$other"
+	assert_success
+	theirs="$(section_record identity)"
+	poll_section "$MON_DSN" identity
+	ours="$(section_record identity)"
+	[ "$(jq -r .fingerprint <<<"$theirs")" != "$(jq -r .fingerprint <<<"$ours")" ] || fail "one fingerprint for two clusters"
+	[ "$(jq -r .node_fingerprint <<<"$theirs")" != "$(jq -r .node_fingerprint <<<"$ours")" ] || fail "one node_fingerprint for two nodes"
+}
+
 @test "a pg_monitor role gets bloat and sequences degraded with a reason, not zeros" {
 	poll_section "$MON_DSN" bloat,sequences
 	assert_success
@@ -262,6 +305,35 @@ teardown() {
 	jq_true "$(section_record bloat)" '.status == "ok" and .unreadable_tables == 0
 		and (.tables | any(.relation == "public.items"))'
 	jq_true "$(section_record sequences)" '.status == "ok" and (.items | any(.sequence == "public.secret_seq" and .last_value == 1))'
+}
+
+@test "prereqs prints the GRANTs a pg_monitor-only role lacks; run as printed, bloat and sequences are no longer degraded" {
+	psql_q -c "CREATE ROLE fresh LOGIN" -c "GRANT pg_monitor TO fresh" -c "CREATE ROLE bare LOGIN" >/dev/null
+	fresh="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=fresh dbname=postgres"
+	poll_section "$fresh" prereqs,bloat,sequences
+	assert_success
+	jq_true "$(section_record bloat)" '.status == "degraded"
+		and (.missing[0].why | endswith("; GRANT SELECT ON ALL TABLES IN SCHEMA public TO fresh;"))'
+	jq_true "$(section_record sequences)" '.status == "degraded"
+		and (.missing[0].why | endswith("; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO fresh;"))'
+	grants="$(section_record prereqs | jq -r '.grants[] | [.section, .sql] | @tsv')"
+	assert_equal "$grants" "$(printf '%s\t%s\n' \
+		statements 'CREATE EXTENSION pg_stat_statements;' \
+		bloat 'GRANT SELECT ON ALL TABLES IN SCHEMA public TO fresh;' \
+		sequences 'GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO fresh;')"
+	# the DBA runs them as printed (the extension left out: other tests want
+	# it absent); the role is still read-only, and sees it all
+	grep -v EXTENSION <<<"$grants" | cut -f2 | psql_q -v ON_ERROR_STOP=1 >/dev/null
+	poll_section "$fresh" prereqs,bloat,sequences
+	assert_success
+	jq_true "$(section_record bloat)" '.status == "ok" and .unreadable_tables == 0'
+	jq_true "$(section_record sequences)" '.status == "ok" and .unreadable_sequences == 0
+		and (.items | any(.sequence == "public.secret_seq" and .last_value == 1))'
+	jq_true "$(section_record prereqs)" '[.grants[].section] == ["statements"]'
+	# a role without pg_monitor is told to get it first
+	poll_section "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=bare dbname=postgres" prereqs
+	assert_success
+	jq_true "$(section_record prereqs)" '.grants[0].sql == "GRANT pg_monitor TO bare;"'
 }
 
 # make_tables DB FROM TO: tables t_FROM..t_TO with a primary key and a few rows.

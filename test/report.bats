@@ -263,6 +263,16 @@ two_hundred_processes() {
 	assert_output 1.6
 }
 
+@test "an aggregate's profile always names the subject's kind, mixed when the runs disagree" {
+	run pgx-report aggregate "$F"/run{1,2}.ndjson
+	assert_success
+	assert_equal "$(jq -r 'select(.type=="profile") | .subject_kind' <<<"$output")" container
+	sed 's/"subject_kind":"container"/"subject_kind":"command"/' "$F/run2.ndjson" >"$BATS_TEST_TMPDIR/cmd.ndjson"
+	run pgx-report aggregate "$F/run1.ndjson" "$BATS_TEST_TMPDIR/cmd.ndjson"
+	assert_success
+	assert_equal "$(jq -r 'select(.type=="profile") | .subject_kind' <<<"$output")" mixed
+}
+
 @test "compare on aggregates rests on medians, not on one noisy run" {
 	pgx-report aggregate "$F"/run{1,2,3}.ndjson >"$BATS_TEST_TMPDIR/base.agg"
 	pgx-report aggregate "$F"/cand{1,2,3}.ndjson >"$BATS_TEST_TMPDIR/cand.agg"
@@ -507,4 +517,132 @@ o_views() {
 	assert_output --partial $'Total:     - FAILED: never ready\r'
 	run pgx-report "$F/notready.ndjson"
 	assert_line "Total:     - FAILED: never ready"
+}
+
+@test "a critical alert is exit 2 only under alerts --exit-status; without it the run exits 0, and 2 means usage" {
+	H="$PGX_FIXTURES/health/snapshot.ndjson"
+	run --separate-stderr pgx-report alerts --alerts-only --exit-status "$H"
+	assert_failure 2
+	assert_equal "$(jq -r 'select(.state=="firing") | .severity' <<<"$output" | sort -u | head -1)" critical
+	run --separate-stderr pgx-report alerts --alerts-only "$H"
+	assert_success
+	assert_equal "$(jq -r 'select(.state=="firing") | .severity' <<<"$output" | sort -u | head -1)" critical
+	run --separate-stderr pgx-report alerts --no-such-option "$H"
+	assert_failure 2
+	run --separate-stderr pgx-report alerts --exit-status --no-such-option "$H"
+	assert_failure 3
+}
+
+@test "a format made for one kind of input reads it as that kind, without looking: prom and html a snapshot, svg a profile" {
+	H="$PGX_FIXTURES/health/snapshot.ndjson"
+	run --separate-stderr pgx-report -f prom "$F/base.ndjson"
+	assert_failure 3
+	assert_equal "$stderr" "pgx-report: error: no pgx-poll record in $F/base.ndjson (this format reads the output of pgx-poll)"
+	run --separate-stderr pgx-report -f svg "$H"
+	assert_failure 3
+	assert_equal "$stderr" "pgx-report: error: no profile record in $H (pgx-report reads the output of pgx-timeline)"
+	run --separate-stderr pgx-report -f json "$H"
+	assert_success
+	assert_equal "$(jq -r 'has("sections")' <<<"$output")" true
+	run --separate-stderr pgx-report diff -f svg "$H" "$H"
+	assert_failure 2
+	assert_equal "$(head -1 <<<"$stderr")" "pgx-report: error: diff takes two snapshot files, BEFORE and AFTER, and writes a table or json"
+	run --separate-stderr pgx-report -f json alerts "$H"
+	assert_failure 2
+	assert_equal "$(head -1 <<<"$stderr")" "pgx-report: error: alerts comes first: pgx-report alerts [OPTION]... [FILE]..."
+}
+
+@test "validate answers --help and --version, and its options are documented" {
+	run pgx-report validate --help
+	assert_success
+	assert_output --partial "pgx-report validate [OPTION]... [FILE]..."
+	run pgx-report validate --version
+	assert_output --regexp '^pgx-report \(pgx\) '
+	run pgx-report validate --no-such-option
+	assert_failure 2
+	for opt in --schema --print-schema; do
+		grep -q -- "Fl ${opt#-}" "$PGX_TEST_DIR/../man/pgx-report.1" || fail "$opt not in pgx-report(1)"
+		grep -q -- "$opt" "$PGX_TEST_DIR/../completions/pgx-report" || fail "$opt not in the completion"
+	done
+}
+
+@test "validate passes the records pgx writes and other tools' records, from files or stdin" {
+	pgx-report aggregate "$F/run1.ndjson" "$F/run2.ndjson" "$F/run3.ndjson" >"$BATS_TEST_TMPDIR/median.ndjson"
+	printf '%s\n' '{"type":"exec","pid":"not pgx"}' '{"level":"info","msg":"another tool"}' '' \
+		>"$BATS_TEST_TMPDIR/foreign.ndjson"
+	run pgx-report validate "$BATS_TEST_TMPDIR/median.ndjson" "$BATS_TEST_TMPDIR/foreign.ndjson"
+	assert_success
+	assert_output ""
+	run pgx-report validate <"$BATS_TEST_TMPDIR/median.ndjson"
+	assert_success
+}
+
+@test "validate names the file, line, record type and field of each record that does not match, and exits 1" {
+	good='"ppid":1,"comm":"sh","filename":"/bin/sh","argv":["sh"],"argv_truncated":false,"cgroup_id":7'
+	printf '%s\n' \
+		"{\"type\":\"exec\",\"ts\":1.5,\"src\":\"pgx-trace\",\"pid\":22,$good}" \
+		"{\"type\":\"exec\",\"ts\":1.5,\"src\":\"pgx-trace\",\"pid\":\"22\",$good,\"undocumented\":1}" \
+		"{\"type\":\"exec\",\"ts\":1.5,\"src\":\"pgx-trace\",$good}" \
+		'{"type":"exek","ts":1.5,"src":"pgx-trace"}' \
+		"{\"type\":\"exec\",\"ts\":1.5,\"src\":\"pgx-poll\",\"pid\":22,$good}" \
+		'{"type":"connections","ts":1,"src":"pgx-poll","cluster":"c","status":"ok","total":null,"xact_commit_per_s":"fast"}' \
+		>"$BATS_TEST_TMPDIR/bad.ndjson"
+	run --separate-stderr pgx-report validate "$BATS_TEST_TMPDIR/bad.ndjson"
+	assert_failure 1
+	assert_output ""
+	output="$stderr" lines=("${stderr_lines[@]}")
+	f="$BATS_TEST_TMPDIR/bad.ndjson"
+	refute_line --partial "bad.ndjson:1:"
+	assert_line "pgx-report: error: $f:2: exec.pid: integer expected, got string"
+	assert_line "pgx-report: error: $f:2: exec.undocumented: not in the schema"
+	assert_line "pgx-report: error: $f:3: exec.pid: required field missing"
+	assert_line "pgx-report: error: $f:4: exek: unknown pgx record type (src pgx-trace)"
+	assert_line "pgx-report: error: $f:5: exec.src: pgx-poll does not write exec records (writers: pgx-trace)"
+	assert_line "pgx-report: error: $f:6: connections.xact_commit_per_s: number or null expected, got string"
+	assert_line --partial "6 problem(s) in 6 pgx record(s)"
+}
+
+@test "validate: a line that is not JSON is an input error with its position (exit 3); the rest is still checked" {
+	printf '%s\n' '{"type":"exek","ts":1,"src":"pgx-trace"}' '{"type":"exec",' 'plain text' >"$BATS_TEST_TMPDIR/broken.ndjson"
+	run --separate-stderr pgx-report validate "$BATS_TEST_TMPDIR/broken.ndjson"
+	assert_failure 3
+	output="$stderr" lines=("${stderr_lines[@]}")
+	assert_line --partial "broken.ndjson:1: exek: unknown pgx record type"
+	assert_line --partial "broken.ndjson:2: invalid JSON"
+	assert_line --partial "broken.ndjson:3: not a JSON object"
+	run pgx-report validate "$BATS_TEST_TMPDIR/missing.ndjson"
+	assert_failure 3
+}
+
+@test "validate refuses definitions it cannot read or that say something it does not know (exit 2)" {
+	printf 'records:\n  exec:\n    writers: [pgx-trace]\n    fields:\n      pid: int\n' >"$BATS_TEST_TMPDIR/typo.yaml"
+	run pgx-report validate --schema "$BATS_TEST_TMPDIR/typo.yaml" </dev/null
+	assert_failure 2
+	assert_output --partial 'field pid: "int" is not TYPE'
+	printf 'records:\n  exec:\n    fields:\n      pid: integer\n' >"$BATS_TEST_TMPDIR/nowriter.yaml"
+	run pgx-report validate --schema "$BATS_TEST_TMPDIR/nowriter.yaml" </dev/null
+	assert_failure 2
+	assert_output --partial "records.exec: writers must list"
+	printf 'records: [\n' >"$BATS_TEST_TMPDIR/broken.yaml"
+	run pgx-report validate --schema "$BATS_TEST_TMPDIR/broken.yaml" </dev/null
+	assert_failure 2
+	assert_output --partial "broken.yaml:"
+	PGX_SHARE_DIR="$BATS_TEST_TMPDIR" run pgx-report validate </dev/null
+	assert_failure 2
+	assert_output --partial "records.yaml not found"
+}
+
+@test "PGX_VALIDATE_DIR gets a copy of each record a command builds, and nothing without it" {
+	dir="$BATS_TEST_TMPDIR/copies"
+	mkdir "$dir"
+	PGX_VALIDATE_DIR="$dir" pgx-report aggregate "$F/run1.ndjson" "$F/run2.ndjson" >"$BATS_TEST_TMPDIR/out.ndjson"
+	run cat "$dir"/pgx-report.*.ndjson
+	assert_output "$(cat "$BATS_TEST_TMPDIR/out.ndjson")"
+	# a closed stdout is still a write error, not the copy
+	run bash -c 'PGX_VALIDATE_DIR="$1" pgx-report aggregate "$2" >&- 2>/dev/null; echo $?' sh "$dir" "$F/run1.ndjson"
+	assert_output 6
+	rm -f "$dir"/*
+	env -u PGX_VALIDATE_DIR pgx-report aggregate "$F/run1.ndjson" >/dev/null
+	run ls -A "$dir"
+	assert_output ""
 }

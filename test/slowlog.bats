@@ -493,3 +493,123 @@ progress_input() {	# match records of a log with a few thousand entries
 	assert_output --regexp $'^\rmatches\\.ndjson: .* lines, .*\r\e\\[K$'
 	jq -e .statements "$BATS_TEST_TMPDIR/out" >/dev/null || fail "stdout is not the JSON report"
 }
+
+# test/fixtures/logformats: one small log written in every format pgx-logmatch
+# reads (README.md there says where each layout comes from).
+SAMPLES="stderr.log stderr-prefix.log rds.log azure.log postgresql.csv postgresql.json syslog.log logplex.log
+	cloudsql.ndjson cnpg.ndjson"
+
+samples_copy() {	# the samples in $BATS_TEST_TMPDIR/s; syslog's year inferred from a 2024 mtime
+	cp -r "$PGX_FIXTURES/logformats" "$BATS_TEST_TMPDIR/s"
+	touch -d '2024-12-31 00:00:00 UTC' "$BATS_TEST_TMPDIR/s/syslog.log"
+}
+
+@test "every log format gives the same report per line and with --group, first and last seen included" {
+	samples_copy
+	for f in $SAMPLES; do
+		for fmt in json table; do
+			assert_same_report "$BATS_TEST_TMPDIR/s/$f" -f "$fmt" -n 10
+		done
+		slowlog "$BATS_TEST_TMPDIR/s/$f" -f json -n 10 >"$BATS_TEST_TMPDIR/$f.json" || fail "$f: exit $?"
+		# the same statements in every format; the DELETE shape's second line
+		# (13:15:44) is stamped before its first (13:15:48): its first and last seen
+		run jq -c '[.statements, .shapes, (.queries | map([.query, .count, .total_ms])),
+			    (.queries[] | select(.query | startswith("delete")) | [.first_seen, .last_seen] | map(floor))]' \
+			"$BATS_TEST_TMPDIR/$f.json"
+		assert_output '[11,4,[["select count(*) from orders where status = ?",2,560.5],["select * from item where id = ?",4,30],["delete from cart where session = ?",2,9],["update item set qty = qty - ? where id = ?",3,7]],[1707657344,1707657348]]'
+		# and so says its match_group record (the report would hide a swap)
+		run bash -c "pgx-logmatch -o --group --rules slowlog '$BATS_TEST_TMPDIR/s/$f' |
+			jq -c 'select(.key == \"delete from cart where session = ?\") | [.first_seen, .last_seen] | map(floor)'"
+		assert_output '[1707657344,1707657348]'
+	done
+	# syslog has no year: inferred, and the records say so
+	run bash -c "pgx-logmatch -o --rules slowlog '$BATS_TEST_TMPDIR/s/syslog.log' | jq -c '[.format, .year_inferred, .ts]' | head -1"
+	assert_output '["syslog",true,1707657339]'
+	run bash -c "pgx-logmatch -o --group --rules slowlog '$BATS_TEST_TMPDIR/s/syslog.log' | jq -c .year_inferred | sort -u"
+	assert_output 'true'
+}
+
+# How pgbadger reads each sample: its -f (and --prefix), or, for the JSON of
+# managed services it has no reader for, the sample turned into a format it
+# reads (Cloud SQL's textPayload is a stderr line; CloudNativePG's record has
+# the csvlog columns, renamed to jsonlog's).
+badger_reads() {	# badger_reads SAMPLE OUT.json
+	local s="$BATS_TEST_TMPDIR/s/$1" args
+	case "$1" in
+	stderr.log) args=(-f stderr --prefix '%m [%p] ') ;;
+	stderr-prefix.log) args=(-f stderr --prefix '%t [%p]: user=%u,db=%d,app=%a,client=%h ') ;;
+	rds.log) args=(-f rds) ;;
+	azure.log) args=(-f stderr --prefix '%t-%c-') ;;
+	postgresql.csv) args=(-f csv) ;;
+	postgresql.json) args=(-f jsonlog) ;;
+	syslog.log) args=(-f syslog --prefix 'user=%u,db=%d ') ;;
+	logplex.log) args=(-f logplex) ;;
+	cloudsql.ndjson)
+		jq -r .textPayload "$s" >"$BATS_TEST_TMPDIR/cloudsql.log"
+		s="$BATS_TEST_TMPDIR/cloudsql.log" args=(-f stderr --prefix '%m [%p]: [%l-1] db=%d,user=%u ') ;;
+	cnpg.ndjson)
+		jq -c '.record | {timestamp: .log_time, user: .user_name, dbname: .database_name,
+			pid: (.process_id | tonumber), session_id, line_num: (.session_line_num | tonumber),
+			ps: .command_tag, session_start: .session_start_time, vxid: .virtual_transaction_id,
+			txid: (.transaction_id | tonumber), error_severity, state_code: .sql_state_code, message,
+			statement: .query, application_name, backend_type} | with_entries(select(.value != null))' \
+			"$s" >"$BATS_TEST_TMPDIR/cnpg.log"
+		s="$BATS_TEST_TMPDIR/cnpg.log" args=(-f jsonlog) ;;
+	esac
+	timeout 120 pgbadger --pid-dir "$BATS_TEST_TMPDIR" -q -j 1 "${args[@]}" -x json -o "$2" "$s"
+}
+
+# Where pgbadger is wrong: in logplex.log it keeps the header of a message's
+# continued part ("... app[postgres.4101]: [DATABASE] [3-2]") inside the
+# statement, so its shape of the multi-line statement is compared by count and
+# total only (both sides' text blanked for that sample's multi-line shape).
+blank_logplex_multiline='map(if .[0] | test("app\\[postgres\\.|^select count") then .[0] = "(multi-line)" else . end)'
+
+@test "each format's statement count, totals and top shapes are pgbadger's on the same sample" {
+	command -v pgbadger >/dev/null || skip "pgbadger not installed"
+	samples_copy
+	for f in $SAMPLES; do
+		fix='.'
+		[ "$f" = logplex.log ] && fix="$blank_logplex_multiline"
+		badger_reads "$f" "$BATS_TEST_TMPDIR/badger.json" || fail "pgbadger on $f: exit $?"
+		badger="$(jq -c '[.overall_stat.queries_number, (.normalyzed_info.postgres | to_entries
+			| sort_by(-.value.duration) | map([(.key | rtrimstr(";")), .value.count, (.value.duration * 1000 | round)])
+			| '"$fix"')]' "$BATS_TEST_TMPDIR/badger.json")"
+		[ "$badger" != '[0,[]]' ] || fail "pgbadger read nothing from $f"
+		ours="$(slowlog "$BATS_TEST_TMPDIR/s/$f" -f json -n 10 | jq -c '[.statements,
+			(.queries | map([.query, .count, (.total_ms * 1000 | round)]) | '"$fix"')]')"
+		assert_equal "$f: $ours" "$f: $badger"
+	done
+}
+
+@test "--min-mean-ms and --min-total-ms leave the shapes under them out of the Top-N, and say how many" {
+	f="$PGX_FIXTURES/logformats/stderr.log"
+	run bash -c "pgx-logmatch -o --rules slowlog '$f' | pgx-report slowlog -f json --min-mean-ms 5"
+	assert_success
+	# means: 280.25, 7.5, 4.5 and 2.333 ms; the statements still count them all
+	assert_equal "$(jq -c '[.statements, .shapes, .shapes_below_threshold, (.queries | map(.mean_ms))]' <<<"$output")" \
+		'[11,4,2,[280.25,7.5]]'
+	run bash -c "pgx-logmatch -o --group --rules slowlog '$f' | pgx-report slowlog -f json --min-total-ms 9"
+	assert_equal "$(jq -c '[.shapes_below_threshold, (.queries | map(.total_ms))]' <<<"$output")" '[1,[560.5,30,9]]'
+	run bash -c "pgx-logmatch -o --rules slowlog '$f' | pgx-report slowlog --min-total-ms 100000"
+	assert_success
+	assert_line '(4 shapes below --min-mean-ms or --min-total-ms)'
+	assert_same_report "$f" --min-mean-ms 4.5 -f table
+	run pgx-report slowlog --min-mean-ms -1 </dev/null
+	assert_failure 2
+	assert_output --partial 'invalid value "-1" for option --min-mean-ms (milliseconds, 0 or more)'
+}
+
+@test "log_statement and log_duration lines are paired by the process of --prefix's %c (Azure's '%t-%c-')" {
+	printf '%s\n' '2024-02-11 13:15:39 UTC-65c8c72a.1005-LOG:  statement: SELECT * FROM a WHERE id = 1' \
+		'2024-02-11 13:15:39 UTC-65c8c72a.1006-LOG:  statement: UPDATE b SET x = 2' \
+		'2024-02-11 13:15:40 UTC-65c8c72a.1005-LOG:  duration: 1.500 ms' \
+		'2024-02-11 13:15:40 UTC-65c8c72a.1006-LOG:  duration: 7.500 ms' >"$BATS_TEST_TMPDIR/az.log"
+	run bash -c "pgx-logmatch -o --rules slowlog --prefix '%t-%c-' '$BATS_TEST_TMPDIR/az.log' | pgx-report slowlog -f json"
+	assert_success
+	assert_equal "$(jq -c '[.statements, .unpaired_durations, (.queries | map([.query, .total_ms]))]' <<<"$output")" \
+		'[2,0,[["update b set x = ?",7.5],["select * from a where id = ?",1.5]]]'
+	# the processes 0x1005 and 0x1006 are on the records
+	run bash -c "pgx-logmatch -o --rules slowlog --prefix '%t-%c-' '$BATS_TEST_TMPDIR/az.log' | jq -c .pid | paste -sd ' '"
+	assert_output '4101 4102 4101 4102'
+}

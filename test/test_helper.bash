@@ -41,6 +41,15 @@ pg_skip_below() {
 	[ "$PGX_TEST_PG_VERSION" -ge "$1" ] || skip "$2 needs PostgreSQL $1 (testing $PGX_TEST_PG_VERSION)"
 }
 
+# make check sets PGX_VALIDATE_DIR: every pgx command copies the records it
+# builds there, checked against share/pgx/records.yaml once the tests ran.
+# Each test gets its own folder, so a bad record names the test that made it.
+if [ -n "${PGX_VALIDATE_DIR:-}" ]; then
+	export PGX_VALIDATE_ROOT="${PGX_VALIDATE_ROOT:-$PGX_VALIDATE_DIR}"
+	export PGX_VALIDATE_DIR="$PGX_VALIDATE_ROOT/$(basename "${BATS_TEST_FILENAME:-bats}" .bats)-${BATS_TEST_NUMBER:-file}"
+	mkdir -p "$PGX_VALIDATE_DIR" && chmod 1777 "$PGX_VALIDATE_DIR"
+fi
+
 # Skip a test that needs root (eBPF, cgroups, dockerd); CI runs as root.
 require_root() {
 	[ "$(id -u)" = 0 ] || skip "needs root (${1:-privileged operation})"

@@ -148,3 +148,30 @@ derived() {	# the derived records of a stream, compact
 	assert_failure 3
 	assert_output '{"type":"note","text":"no time"}'
 }
+
+@test "records are read as jansson reads them: escaped and repeated keys count, bad lines are errors" {
+	printf '%s\n' '{"typ\u0065":"exec","ts":3.5,"pid":7,"comm":"x","argv":["a"]}' \
+		'{"type":"log","type":"exec","ts":4,"pid":8,"comm":"y","argv":["b"]}' \
+		'{"type":"ex\u0065c","ts":4.5,"pid":9,"comm":"z","argv":["c"]}' \
+		'{"type":"log","ts":5,"line":"\ud800"}' \
+		'{"type":"log","ts":01}' \
+		'{"type":"open","ts":5.5,"path":"/x","result":3} x' >"$BATS_TEST_TMPDIR/odd"
+	printf '{"type":"log","ts":6,"line":"\xff"}\n' >>"$BATS_TEST_TMPDIR/odd"
+	run --separate-stderr pgx-timeline "$BATS_TEST_TMPDIR/odd"
+	assert_failure 3
+	run jq -sc 'map(select(.type=="process") | .pid)' <<<"$output"
+	assert_output '[7,8,9]'
+	assert_equal "$(grep -c '"ts":[56]' <<<"$output" || true)" 0
+	for n in 4 5 6 7; do
+		assert_equal "$(grep -c "odd:$n: invalid JSON" <<<"$stderr")" 1
+	done
+}
+
+@test "an exit is read as jansson reads it: a real pid is no pid, a signal makes the code 128+N" {
+	printf '%s\n' '{"type":"exec","ts":1,"pid":10,"comm":"a","argv":["a"]}' \
+		'{"type":"exit","ts":2,"pid":10.0,"code":1}' \
+		'{"type":"exit","ts":3,"pid":10,"code":3.0,"signal":9}' >"$BATS_TEST_TMPDIR/exits"
+	run derived "$BATS_TEST_TMPDIR/exits"
+	run jq -c 'select(.type=="process") | [.pid, .end, .exit_code]' <<<"$output"
+	assert_output '[10,3,137]'
+}

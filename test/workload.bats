@@ -135,9 +135,36 @@ workload_json() {
 	json="$output"
 	run jq -r '.findings[] | [.pattern, .evidence] | @tsv' <<<"$json"
 	assert_line --regexp $'^Polling by poll_queue\t30 calls returned 0 rows \\(0.00 per statement\\)$'
-	assert_line --regexp $'^Outliers in load_report\tclient max 3[0-9][0-9]\\.[0-9] ms vs mean [0-9.]+ ms'
+	assert_line --regexp $'^Outliers in load_report\t1 of 30 calls took 3[0-9][0-9]\\.[0-9] ms \\([0-9.]+ ms or more: 10x the median [0-9.]+ ms and the mean\\)'
 	run jq -c '.operations[] | select(.operation == "load_report") | [.calls, .server_calls, (.server_s_total > 0.3)]' <<<"$json"
 	assert_output '[30,30,true]'
+}
+
+@test "an outlier's impact counts every slow call, and the largest impact is the primary bottleneck" {
+	# 400 calls of fetch_item, 8 of them 300 ms on the server: about 2.4 s of
+	# a window of about 3 s, not the slowest call's excess alone
+	before="$(pgx-poll -d "$PGX_PG_DSN user=monitor" -s statements --top 1000)"
+	timeout 120 "$PGX_TEST_DIR/workload/client.py" "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=postgres dbname=postgres" \
+		400 outliers >"$BATS_TEST_TMPDIR/app.log"
+	after="$(pgx-poll -d "$PGX_PG_DSN user=monitor" -s statements --top 1000)"
+	printf 'fetch_item pg_sleep\n' >"$BATS_TEST_TMPDIR/map.txt"
+	pgx-logmatch -o --rules client-timing "$BATS_TEST_TMPDIR/app.log" >"$BATS_TEST_TMPDIR/client.ndjson"
+	run pgx-report workload -f json -m "$BATS_TEST_TMPDIR/map.txt" <(echo "$before") <(echo "$after") \
+		"$BATS_TEST_TMPDIR/client.ndjson"
+	assert_success
+	json="$output"
+	# the 8 calls of 300 ms, and maybe a call or two of a few ms (a cold
+	# first statement) that are still far above the median
+	client_ms="$(jq -r .captures.elapsed "$BATS_TEST_TMPDIR/client.ndjson" | paste -sd+ | bc)"
+	run jq -r '.findings[] | select(.pattern == "Outliers in fetch_item") | [.rank, .impact, .evidence] | @tsv' <<<"$json"
+	assert_output --regexp $'^1\tHigh\t(8|9|1[0-9]) of 400 calls took 2[0-9]{3}\\.[0-9] ms \\([0-9.]+ ms or more: 10x the median [0-9.]+ ms and the mean\\)'
+	# the impact is what they took beyond a typical call: at least 8 x 290 ms
+	run jq ".findings[0].impact_ms > 2320 and .findings[0].impact_ms < $client_ms" <<<"$json"
+	assert_output true
+	run pgx-report workload -m "$BATS_TEST_TMPDIR/map.txt" <(echo "$before") <(echo "$after") "$BATS_TEST_TMPDIR/client.ndjson"
+	assert_success
+	assert_output --partial 'The primary bottleneck is **Outliers in fetch_item**'
+	assert_output --regexp '### 1\. Outliers in fetch_item'$'\n\n''- \*\*Impact\*\*: High - 2[0-9]{3}\.[0-9] ms'
 }
 
 @test "one statements record from pgx-poll --delta frames the window as well as two snapshots" {

@@ -108,7 +108,6 @@ bool cluster_auto_conf(struct cluster *c, struct param *p, bool *known);
 bool cluster_can_alter(struct cluster *c, const char *name);
 bool cluster_try_value(struct cluster *c, const struct param *p, char **canonical, char **why);
 bool cluster_detect_patroni(struct cluster *c, const char *url);
-char *pq_one_line(const char *msg);
 
 /* state.c */
 char *state_dir_resolve(const char *opt);

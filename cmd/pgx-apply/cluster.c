@@ -12,19 +12,6 @@
 #define LOCK_TIMEOUT_MS 5000
 #define CONNECT_TIMEOUT_S 10
 
-char *pq_one_line(const char *msg)
-{
-	char *out = pgx_xstrdup(msg ? msg : ""), *o = out;
-	size_t n;
-
-	for (const char *p = out; *p; p++)
-		*o++ = (*p == '\n' || *p == '\t') ? ' ' : *p;
-	*o = '\0';
-	for (n = strlen(out); n && out[n - 1] == ' '; n--)
-		out[n - 1] = '\0';
-	return out;
-}
-
 PGconn *cluster_new_session(const char *dsn, bool read_only)
 {
 	struct pgx_pq_options opt = {
@@ -66,7 +53,7 @@ PGconn *cluster_probe_session(const char *dsn)
 	PQconninfoFree(opts);
 	if (conn && PQstatus(conn) == CONNECTION_OK)
 		return conn;
-	msg = pq_one_line(conn ? PQerrorMessage(conn) : "out of memory");
+	msg = conn ? pgx_pq_conn_error(conn, dsn) : pgx_xstrdup("out of memory");
 	pgx_error("%s", msg);
 	free(msg);
 	PQfinish(conn);
@@ -83,7 +70,7 @@ static PGresult *query(PGconn *conn, const char *sql, int n, const char *const *
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
 	if (!quiet) {
-		char *msg = pq_one_line(PQerrorMessage(conn));
+		char *msg = pgx_pq_error_line(conn, res, PGX_PQ_DETAIL | PGX_PQ_HINT);
 		pgx_error("query failed: %s", msg);
 		free(msg);
 	}
@@ -321,8 +308,7 @@ bool cluster_try_value(struct cluster *c, const struct param *p, char **canonica
 	if (ok)
 		*canonical = pgx_xstrdup(PQgetvalue(res, 0, 1));
 	else
-		*why = pq_one_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?:
-				   PQerrorMessage(c->conn));
+		*why = pgx_pq_error_line(c->conn, res, 0);
 	PQclear(res);
 	PQclear(PQexec(c->conn, PGX_SQL_MARK "ROLLBACK"));
 	return ok;
@@ -382,7 +368,7 @@ int cluster_lock_server(struct cluster *c)
 
 	c->lock_conn = PQconnectdbParams(keys, values, 1);
 	if (!c->lock_conn || PQstatus(c->lock_conn) != CONNECTION_OK) {
-		char *msg = pq_one_line(c->lock_conn ? PQerrorMessage(c->lock_conn) : "out of memory");
+		char *msg = c->lock_conn ? pgx_pq_conn_error(c->lock_conn, c->dsn) : pgx_xstrdup("out of memory");
 		pgx_error("%s", msg);
 		free(msg);
 		return -1;

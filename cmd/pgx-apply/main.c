@@ -83,8 +83,8 @@ static const char *parse_options(int argc, char **argv, struct apply_opts *o, co
 			if (!pgx_parse_seconds(optarg, "--wait", &o->wait_s))
 				pgx_usage_error(NULL);
 			break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(usage);
 		default: pgx_usage_error(NULL);
 		}
 	}

@@ -62,7 +62,7 @@ static bool alter_system(PGconn *conn, struct param *p, const char *value)
 		free(sql);
 	}
 	if (!ok) {
-		msg = pq_one_line(PQerrorMessage(conn));
+		msg = pgx_pq_error_line(conn, res, PGX_PQ_DETAIL | PGX_PQ_HINT);
 		set_str(&p->reason, msg);
 		free(msg);
 	}
@@ -78,7 +78,7 @@ static bool reload(PGconn *conn, char **why)
 	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 
 	if (!ok)
-		*why = pq_one_line(PQerrorMessage(conn));
+		*why = pgx_pq_error_line(conn, res, PGX_PQ_DETAIL | PGX_PQ_HINT);
 	PQclear(res);
 	return ok;
 }

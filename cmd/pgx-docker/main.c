@@ -44,12 +44,6 @@ static void usage(void)
 	       "unix://" DOCKER_DEFAULT_SOCKET);
 }
 
-static void __attribute__((noreturn)) help_and_exit(void)
-{
-	usage();
-	exit(pgx_finish(PGX_EXIT_OK));
-}
-
 /* Names go into URL paths as they are, so keep them to reference characters. */
 static bool valid_ref(const char *s, const char *what)
 {
@@ -135,7 +129,7 @@ static int cmd_run(struct docker **d, int argc, char **argv)
 	argc = split_command(argc, argv, &o.cmd);
 	while ((c = getopt_long(argc, argv, "e:v:p:u:h", longopts, NULL)) != -1) {
 		if (c == 'h')
-			help_and_exit();
+			pgx_exit_help(usage);
 		if (!parse_run_option(c, &o))
 			pgx_usage_error(NULL);
 	}
@@ -167,7 +161,7 @@ static int cmd_build(struct docker **d, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "f:c:t:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'h': help_and_exit();
+		case 'h': pgx_exit_help(usage);
 		case 'f': o.dockerfile = optarg; break;
 		case 'c': o.context = optarg; break;
 		case 't': o.tag = optarg; break;
@@ -200,7 +194,7 @@ static int cmd_container(struct docker **d, int argc, char **argv, bool logs)
 	/* inspect knows --help only */
 	while ((c = getopt_long(argc, argv, "h", logs ? longopts : longopts + 1, NULL)) != -1) {
 		if (c == 'h')
-			help_and_exit();
+			pgx_exit_help(usage);
 		if (c != 'F')
 			pgx_usage_error(NULL);
 		follow = true;
@@ -240,8 +234,8 @@ int main(int argc, char **argv)
 	argv[0] = (char *)pgx_progname();	/* getopt's messages: "pgx-docker: ..." */
 	while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'h': usage(); return pgx_finish(PGX_EXIT_OK);
-		case 'V': pgx_print_version(); return pgx_finish(PGX_EXIT_OK);
+		case 'h': pgx_exit_help(usage);
+		case 'V': pgx_exit_version();
 		default: pgx_usage_error(NULL);
 		}
 	}

@@ -20,10 +20,12 @@
 #define TS_KEEP 128		/* bytes of a line kept to find its timestamp in */
 
 struct seen_at {		/* where to find the time of an occurrence */
-	char text[TS_KEEP];	/* the line's start, or a csvlog/jsonlog log_time */
+	char text[TS_KEEP];	/* the line's start, or the entry's time apart from it */
 	size_t len;
-	bool pg_time;		/* text is a csvlog/jsonlog log_time */
+	const char *format;	/* text is a time in this format, or NULL: a line */
+	bool year_inferred;
 	double carrier_ts;	/* the carrying record's ts, or -1 */
+	double ts;		/* its time once parsed to compare, else NAN */
 };
 
 struct group {
@@ -191,8 +193,91 @@ static void keep_seen_at(struct seen_at *at, const struct log_source *src, const
 	at->len = n < TS_KEEP ? n : TS_KEEP - 1;
 	memcpy(at->text, from, at->len);
 	at->text[at->len] = '\0';
-	at->pg_time = src->timestamp != NULL;
+	at->format = src->timestamp ? (src->ts_format ? src->ts_format : TS_FORMAT_POSTGRES) : NULL;
+	at->year_inferred = src->year_inferred;
 	at->carrier_ts = src->carrier ? pgx_rec_ts(src->carrier) : -1;
+	at->ts = NAN;
+}
+
+static double seen_ts(const struct matcher *m, const struct seen_at *at)
+{
+	char why[160];
+	double ts;
+	bool ok = at->format ? ts_parse(at->format, at->text, at->len, &ts, why, sizeof(why))
+			     : ts_from_line(&m->rules, at->text, at->len, &ts, why, sizeof(why));
+
+	return ok ? ts : at->carrier_ts;
+}
+
+/* "2026-11-22 10:00:01.500" at the start: such times of one zone sort as
+ * text, so most comparisons parse nothing; the rest are parsed. */
+static size_t iso_time_len(const struct seen_at *at)
+{
+	static const char shape[] = "dddd-dd-dd dd:dd:dd";
+	size_t n = sizeof(shape) - 1;
+
+	if (at->len < n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (shape[i] == 'd' ? (at->text[i] < '0' || at->text[i] > '9') : (i != 10 && at->text[i] != shape[i]))
+			return 0;
+	if (n < at->len && at->text[n] == '.')
+		for (n++; n < at->len && at->text[n] >= '0' && at->text[n] <= '9'; n++)
+			;
+	return n;
+}
+
+/* " UTC" after both times (text is NUL-terminated) */
+static bool same_zone(const struct seen_at *a, size_t an, const struct seen_at *b, size_t bn)
+{
+	size_t az, bz;
+
+	if (an >= a->len || bn >= b->len || a->text[an] != ' ' || b->text[bn] != ' ')
+		return false;
+	az = strcspn(a->text + an + 1, " ,[]:-");
+	bz = strcspn(b->text + bn + 1, " ,[]:-");
+	return az == bz && !memcmp(a->text + an + 1, b->text + bn + 1, az);
+}
+
+static double seen_ts_once(const struct matcher *m, struct seen_at *at)
+{
+	if (isnan(at->ts))
+		at->ts = seen_ts(m, at);
+	return at->ts;
+}
+
+/* -1, 0, 1 as a's time is before, equal to or after b's (unknown: equal) */
+static int seen_cmp(const struct matcher *m, struct seen_at *a, struct seen_at *b)
+{
+	size_t an = iso_time_len(a), bn = iso_time_len(b);
+	double ta, tb;
+	int c;
+
+	if (an && an == bn && same_zone(a, an, b, bn)) {
+		c = memcmp(a->text, b->text, an);
+		return (c > 0) - (c < 0);
+	}
+	ta = seen_ts_once(m, a);
+	tb = seen_ts_once(m, b);
+	return ta < 0 || tb < 0 ? 0 : (ta > tb) - (ta < tb);
+}
+
+/* first_seen is the earliest and last_seen the latest, whatever the order
+ * of the lines (interleaved files, a clock stepped back). */
+static void note_seen(const struct matcher *m, struct group *grp, const struct log_source *src,
+		      const char *text, size_t len)
+{
+	struct seen_at now;
+
+	keep_seen_at(&now, src, text, len);
+	if (!grp->count) {
+		grp->first = grp->last = now;
+		return;
+	}
+	if (seen_cmp(m, &now, &grp->first) < 0)
+		grp->first = now;
+	if (seen_cmp(m, &now, &grp->last) >= 0)
+		grp->last = now;
 }
 
 static void set_example(struct group *grp, const char *s, size_t len)
@@ -254,9 +339,7 @@ bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, co
 		grp = group_get(m->groups, rule, spec->nsums, key, key_len, hash);
 	}
 	add_sums(grp, r, text);
-	if (!grp->count)
-		keep_seen_at(&grp->first, src, text, len);
-	keep_seen_at(&grp->last, src, text, len);
+	note_seen(m, grp, src, text, len);
 	if (!grp->count || v > grp->max) {
 		if (ex)
 			set_example(grp, ex, ex_len);
@@ -271,16 +354,6 @@ bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, co
 }
 
 /* ---- at the end: one match_group record per group ---- */
-
-static double seen_ts(const struct matcher *m, const struct seen_at *at)
-{
-	char why[160];
-	double ts;
-	bool ok = at->pg_time ? ts_parse(TS_FORMAT_POSTGRES, at->text, at->len, &ts, why, sizeof(why))
-			      : ts_from_line(&m->rules, at->text, at->len, &ts, why, sizeof(why));
-
-	return ok ? ts : at->carrier_ts;
-}
 
 /* Nearest rank, as pgx-report slowlog has it, of the values read back from
  * their text (JSON numbers, each read as it was the first time). */
@@ -323,6 +396,8 @@ static json_t *group_record(const struct matcher *m, const struct group *grp)
 	json_object_set_new(rec, "count", json_integer((json_int_t)grp->count));
 	set_seen(rec, "first_seen", first);
 	set_seen(rec, "last_seen", last);
+	if (grp->first.year_inferred || grp->last.year_inferred)
+		json_object_set_new(rec, "year_inferred", json_true());
 	if (grp->example)
 		json_object_set_new(rec, "example", pgx_json_text(grp->example, grp->example_len, NULL));
 	if (r->group->measure) {
@@ -371,8 +446,30 @@ static bool emit_group(const struct matcher *m, const struct group *grp)
 	return ok;
 }
 
+/* Without a time read from its lines, a group's first and last seen are
+ * null: said, with the count, never left silent. */
+static void warn_unread_times(const struct matcher *m)
+{
+	unsigned long n = 0;
+	const struct group *example = NULL;
+
+	if (!m->rules.nts)
+		return;		/* timestamp: read, on purpose */
+	for (size_t i = 0; i < m->groups->n; i++) {
+		const struct group *grp = m->groups->order[i];
+		if (seen_ts(m, &grp->first) < 0 || seen_ts(m, &grp->last) < 0)
+			n++, example = example ? example : grp;
+	}
+	if (n)
+		pgx_warn("%lu match_group record%s (the first: rule %s, key \"%.40s\") %s a null first_seen or "
+			 "last_seen: %s lines carry no time pgx could read", n, n == 1 ? "" : "s",
+			 m->rules.rules[example->rule].name, example->key, n == 1 ? "has" : "have",
+			 n == 1 ? "its" : "their");
+}
+
 bool groups_emit(const struct matcher *m)
 {
+	warn_unread_times(m);
 	for (size_t i = 0; i < m->groups->n; i++)
 		if (!emit_group(m, m->groups->order[i]))
 			return false;

@@ -49,7 +49,10 @@ struct ruleset {
 	size_t nrules;
 	struct ts_spec *ts;
 	size_t nts;
-	bool tab_continuation;	/* a line starting with a tab continues the last */
+	bool tab_continuation;	/* a line starting with a tab (or spaces) continues the last */
+	bool has_prefix;	/* ts[0] is a log_line_prefix's (prefix.c) */
+	unsigned prefix_pid_group;	/* its group of %p (or %c, in hex), or 0 */
+	bool prefix_pid_hex;
 };
 
 /* rules.c */
@@ -67,21 +70,35 @@ void prefilter_free(struct prefilter *pf);
 
 /* timestamp.c */
 #define TS_FORMAT_POSTGRES "%Y-%m-%d %H:%M:%S%f %Z"
+#define TS_FORMAT_ISO "%Y-%m-%dT%H:%M:%S%f%z"
 bool ts_parse(const char *format, const char *s, size_t len, double *out,
 	      char *why, size_t whylen);
 /* Try every spec on a line; true with *out set on the first that parses. */
 bool ts_from_line(const struct ruleset *rs, const char *s, size_t len, double *out,
 		  char *why, size_t whylen);
 
-/* pglog.c: csvlog and jsonlog */
+/* prefix.c: log_line_prefix */
+char *prefix_regex(const char *prefix, const char **format, char *why, size_t whylen);
+char *prefix_infer(const char *line, size_t len, const char **format);
+bool ruleset_set_prefix(struct ruleset *rs, const char *regex, const char *format, char *why, size_t whylen);
+void ruleset_clear_prefix(struct ruleset *rs);
+long prefix_pid(const struct ruleset *rs, const char *s, size_t len);
+bool prefix_starts_entry(const struct ruleset *rs, const char *s, size_t len);
+
+/* pglog.c: csvlog, jsonlog and the JSON of managed services */
 struct pglog_entry {
+	const char *format;	/* "csvlog", "jsonlog", "cnpg", "cloudsql" */
 	char *text;		/* "SEVERITY:  message", to match rules against */
-	char *timestamp;	/* log_time as PostgreSQL wrote it */
+	char *timestamp;	/* log_time as PostgreSQL (or the service) wrote it */
+	const char *ts_format;	/* of timestamp: TS_FORMAT_POSTGRES or TS_FORMAT_ISO */
 	long pid;
 	char *sqlstate;		/* NULL when absent or 00000 */
 };
 bool pglog_is_jsonlog(const json_t *rec);
 void pglog_from_jsonlog(const json_t *rec, struct pglog_entry *e);
+/* CloudNativePG's {"logger":"postgres","msg":"record","record":{csvlog columns}}
+ * and Cloud Logging's LogEntry of a Cloud SQL instance: false if not one. */
+bool pglog_from_service_json(const json_t *rec, struct pglog_entry *e);
 bool pglog_csv_starts(const char *s, size_t len);
 bool pglog_csv_complete(const char *s, size_t len);
 bool pglog_from_csv(const char *s, size_t len, struct pglog_entry *e);

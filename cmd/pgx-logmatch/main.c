@@ -11,6 +11,7 @@
 struct options {
 	const char **rules;
 	size_t nrules;
+	const char *prefix;
 	bool only_matching, follow, check_rules, group;
 	size_t max_line;
 	enum pgx_progress_mode progress;
@@ -32,6 +33,9 @@ static void usage(void)
 	       "  -g, --group               sum the matches of rules that have group: per\n"
 	       "                            key; one match_group record each at the end\n"
 	       "  -L, --max-line-length=N   longest line accepted, in bytes (default 1M)\n"
+	       "      --prefix=PREFIX       the server's log_line_prefix, such as\n"
+	       "                            '%%t:%%r:%%u@%%d:[%%p]:' (default: inferred from the\n"
+	       "                            first lines, or a settings record's)\n"
 	       "      --check-rules         load and compile the rules, then exit\n"
 	       "      --progress            show bytes and lines read, rate and time left\n"
 	       "                            on stderr (default: when stderr is a terminal\n"
@@ -55,6 +59,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "check-rules", no_argument, NULL, 1 },
 		{ "progress", no_argument, NULL, 2 },
 		{ "no-progress", no_argument, NULL, 3 },
+		{ "prefix", required_argument, NULL, 4 },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -77,8 +82,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 1: o->check_rules = true; break;
 		case 2: o->progress = PGX_PROGRESS_ON; break;
 		case 3: o->progress = PGX_PROGRESS_OFF; break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 4: o->prefix = optarg; break;
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(usage);
 		default: pgx_usage_error(NULL);
 		}
 	}
@@ -118,6 +124,20 @@ static bool load_rules(struct matcher *m, const struct options *o)
 	return true;
 }
 
+/* --prefix: the time is read where the server's log_line_prefix puts it. */
+static bool use_prefix(struct matcher *m, const char *prefix)
+{
+	const char *format;
+	char why[200], *regex = prefix_regex(prefix, &format, why, sizeof(why));
+	bool ok = regex && ruleset_set_prefix(&m->rules, regex, format, why, sizeof(why));
+
+	free(regex);
+	if (!ok)
+		pgx_error("--prefix: %s", why);
+	m->prefix_from = PREFIX_GIVEN;
+	return ok;
+}
+
 static int run(struct matcher *m, const struct options *o, char **files, int nfiles)
 {
 	struct pgx_progress progress;
@@ -148,7 +168,7 @@ int main(int argc, char **argv)
 	parse_options(argc, argv, &opts);
 	pgx_install_signals();
 	matcher_init(&m, opts.only_matching, opts.group);
-	if (!load_rules(&m, &opts))
+	if (!load_rules(&m, &opts) || (opts.prefix && !use_prefix(&m, opts.prefix)))
 		status = PGX_EXIT_USAGE;
 	else if (opts.check_rules)
 		status = PGX_EXIT_OK;

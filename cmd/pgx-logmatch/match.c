@@ -1,4 +1,6 @@
 /* match.c - apply the rules to one log line and emit match or log records */
+#include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
@@ -24,33 +26,58 @@ void matcher_free(struct matcher *m)
 {
 	prefilter_free(m->pf);
 	free(m->cand);
-	free(m->last_ts_problem);
 	groups_free(m->groups);
 	ruleset_free(&m->rules);
 }
 
-static void warn_ts_problem(struct matcher *m, const struct log_source *src, const char *why)
+/* Counted and said once at the end of the input, with the first line and why. */
+static void note_unread_time(struct matcher *m, const struct log_source *src, const char *why)
 {
-	if (m->last_ts_problem && !strcmp(m->last_ts_problem, why))
-		return;		/* once per distinct problem, not once per line */
-	pgx_warn("%s:%lu: %s; using the %s time instead", src->input, src->lineno, why,
-		 src->carrier && pgx_rec_ts(src->carrier) >= 0 ? "record's" : "reading");
-	free(m->last_ts_problem);
-	m->last_ts_problem = pgx_xstrdup(why);
+	if (!m->unread_times.count++) {
+		m->unread_times.first_line = src->lineno;
+		snprintf(m->unread_times.first_why, sizeof(m->unread_times.first_why), "%s", why);
+	}
+}
+
+void matcher_input_done(struct matcher *m, const char *input)
+{
+	if (m->unread_times.count)
+		pgx_warn("%s: %lu line%s carr%s a time pgx could not read (the first, line %lu: %s); "
+			 "their ts is the time they were read (ts_source \"read\"), or the carrying record's",
+			 input, m->unread_times.count, m->unread_times.count == 1 ? "" : "s",
+			 m->unread_times.count == 1 ? "ies" : "y", m->unread_times.first_line,
+			 m->unread_times.first_why);
+	memset(&m->unread_times, 0, sizeof(m->unread_times));
+}
+
+/* "13:15:39" near the start: the line has a time, if not one of ours. */
+static bool looks_timed(const char *s, size_t len)
+{
+	const size_t near = 64;
+
+	for (size_t i = 0; i + 8 <= len && i < near; i++)
+		if (s[i + 2] == ':' && s[i + 5] == ':' && isdigit((unsigned char)s[i]) &&
+		    isdigit((unsigned char)s[i + 1]) && isdigit((unsigned char)s[i + 3]) &&
+		    isdigit((unsigned char)s[i + 4]) && isdigit((unsigned char)s[i + 6]) &&
+		    isdigit((unsigned char)s[i + 7]))
+			return true;
+	return false;
 }
 
 static const char *resolve_ts(struct matcher *m, const struct log_source *src, const char *text,
 			      size_t len, double *ts)
 {
 	char why[160] = "";
-	bool own = src->timestamp ? ts_parse(TS_FORMAT_POSTGRES, src->timestamp, strlen(src->timestamp), ts,
-					      why, sizeof(why))
+	const char *format = src->ts_format ? src->ts_format : TS_FORMAT_POSTGRES;
+	bool own = src->timestamp ? ts_parse(format, src->timestamp, strlen(src->timestamp), ts, why, sizeof(why))
 				  : ts_from_line(&m->rules, text, len, ts, why, sizeof(why));
 
 	if (own)
 		return "log";
 	if (why[0])
-		warn_ts_problem(m, src, why);
+		note_unread_time(m, src, why);
+	else if (!m->live && m->rules.nts && !src->carrier && looks_timed(text, len))
+		note_unread_time(m, src, "a time the rules' timestamp specs do not know");
 	if (src->carrier && (*ts = pgx_rec_ts(src->carrier)) >= 0)
 		return "record";
 	*ts = pgx_now();
@@ -88,6 +115,8 @@ static json_t *line_record(struct matcher *m, const char *type, const struct log
 	json_object_set_new(rec, "ts_source", json_string(ts_source));
 	if (src->format)
 		json_object_set_new(rec, "format", json_string(src->format));
+	if (src->year_inferred && !strcmp(ts_source, "log"))
+		json_object_set_new(rec, "year_inferred", json_true());
 	if (src->pid > 0)
 		json_object_set_new(rec, "pid", json_integer(src->pid));
 	if (src->sqlstate)
@@ -143,10 +172,127 @@ static json_t *captures_object(const struct rule *r, const char *text)
 	return caps;
 }
 
+static bool valid_utf8(const char *s, size_t len)
+{
+	return pgx_utf8_invalid_at(s, len) < 0;
+}
+
+/* line_record()'s fields written field by field (pgx_flat_*), the same
+ * bytes; false, with nothing written, when the line needs line_record()
+ * itself: a carrier's fields to merge, or a string jansson would refuse. */
+static bool flat_line_fields(struct matcher *m, const char *type, const struct log_source *src,
+			     const char *text, size_t len)
+{
+	double ts;
+	const char *ts_source;
+
+	if (src->carrier || !valid_utf8(text, len) || !valid_utf8(src->input, strlen(src->input)))
+		return false;
+	ts_source = resolve_ts(m, src, text, len, &ts);
+	pgx_flat_begin(type, ts);
+	pgx_flat_str("line", text, len);
+	pgx_flat_str("input", src->input, strlen(src->input));
+	pgx_flat_int("lineno", (long long)src->lineno);
+	pgx_flat_str("ts_source", ts_source, strlen(ts_source));
+	if (src->format)
+		pgx_flat_str("format", src->format, strlen(src->format));
+	if (src->year_inferred && !strcmp(ts_source, "log"))
+		pgx_flat_literal("year_inferred", "true");
+	if (src->pid > 0)
+		pgx_flat_int("pid", src->pid);
+	if (src->sqlstate)
+		pgx_flat_str("sqlstate", src->sqlstate, strlen(src->sqlstate));
+	return true;
+}
+
+/* A line no rule matched (every line of a log, without -o). */
+static bool emit_log(struct matcher *m, const struct log_source *src, const char *text, size_t len)
+{
+	if (!flat_line_fields(m, "log", src, text, len))
+		return pgx_emit(line_record(m, "log", src, text, len));
+	return pgx_flat_emit();
+}
+
+/* capture_value() written: a value jansson cannot hold (invalid UTF-8,
+ * infinity) leaves the key out, as json_object_set_new() of NULL does. */
+static void flat_capture(const struct rule *r, const char *name, const char *val, size_t len)
+{
+	char *end;
+	double num;
+
+	for (size_t i = 0; i < r->nnumbers; i++)
+		if (!strcmp(r->numbers[i], name)) {
+			num = strtod(val, &end);
+			if (end == val)
+				pgx_flat_literal(name, "null");
+			else if (isfinite(num))
+				pgx_flat_real(name, num);
+			return;
+		}
+	if (valid_utf8(val, len))
+		pgx_flat_str(name, val, len);
+}
+
+/* PCRE2's name table, sorted: a name twice (?J) would be one key in jansson. */
+static bool names_unique(PCRE2_SPTR table, uint32_t count, uint32_t entry_size)
+{
+	for (uint32_t i = 1; i < count; i++)
+		if (!strcmp((const char *)table + i * entry_size + 2, (const char *)table + (i - 1) * entry_size + 2))
+			return false;
+	return true;
+}
+
+/* captures_object() written (the rule's names are unique). */
+static void flat_captures(const struct rule *r, const char *text)
+{
+	uint32_t count, entry_size;
+	PCRE2_SPTR table;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->md);
+
+	pcre2_pattern_info(r->re, PCRE2_INFO_NAMECOUNT, &count);
+	pcre2_pattern_info(r->re, PCRE2_INFO_NAMEENTRYSIZE, &entry_size);
+	pcre2_pattern_info(r->re, PCRE2_INFO_NAMETABLE, &table);
+	pgx_flat_object("captures");
+	for (uint32_t i = 0; i < count; i++, table += entry_size) {
+		unsigned group = (unsigned)(table[0] << 8 | table[1]);
+		const char *name = (const char *)table + 2;
+		if (ov[2 * group] == PCRE2_UNSET || !wanted_capture(r, name))
+			continue;
+		flat_capture(r, name, text + ov[2 * group], ov[2 * group + 1] - ov[2 * group]);
+	}
+	pgx_flat_close();
+}
+
+/* emit_match()'s record written field by field; false (nothing written)
+ * when it needs jansson. */
+static bool flat_match(struct matcher *m, const struct rule *r, const struct log_source *src,
+		       const char *text, size_t len)
+{
+	uint32_t count, entry_size;
+	PCRE2_SPTR table;
+
+	pcre2_pattern_info(r->re, PCRE2_INFO_NAMECOUNT, &count);
+	pcre2_pattern_info(r->re, PCRE2_INFO_NAMEENTRYSIZE, &entry_size);
+	pcre2_pattern_info(r->re, PCRE2_INFO_NAMETABLE, &table);
+	if (!names_unique(table, count, entry_size) || !valid_utf8(r->name, strlen(r->name)) ||
+	    !flat_line_fields(m, "match", src, text, len))
+		return false;
+	pgx_flat_str("rule", r->name, strlen(r->name));
+	pgx_flat_int("occurrence", (long long)r->seen);
+	if (r->marks_ready)
+		pgx_flat_literal("marks_ready", "true");
+	flat_captures(r, text);
+	return true;
+}
+
 static bool emit_match(struct matcher *m, const struct rule *r, const struct log_source *src,
 		       const char *text, size_t len)
 {
-	json_t *rec = line_record(m, "match", src, text, len);
+	json_t *rec;
+
+	if (flat_match(m, r, src, text, len))
+		return pgx_flat_emit();
+	rec = line_record(m, "match", src, text, len);
 
 	json_object_set_new(rec, "rule", json_string(r->name));
 	json_object_set_new(rec, "occurrence", json_integer((json_int_t)r->seen));
@@ -211,7 +357,7 @@ static bool match_rules(struct matcher *m, const struct log_source *src, const c
 		return true;
 	if (raw)
 		return pass_on(src, text, len, masked, raw, raw_len);
-	return pgx_emit(line_record(m, "log", src, text, len));
+	return emit_log(m, src, text, len);
 }
 
 /* A rule runs on valid UTF-8: an invalid byte would end a capture such as

@@ -11,7 +11,13 @@ struct matcher {
 	bool only_matching;
 	struct groups *groups;		/* --group, else NULL */
 	unsigned long input_errors;
-	char *last_ts_problem;
+	enum { PREFIX_NONE, PREFIX_INFERRED, PREFIX_SETTINGS, PREFIX_GIVEN } prefix_from;
+	unsigned prefix_tries;	/* lines inference was tried on */
+	bool live;		/* the input is a stream (stdin, --follow): read time is its time */
+	struct {		/* lines of the current input whose time was not read */
+		unsigned long count, first_line;
+		char first_why[160];
+	} unread_times;
 };
 
 /* Where a line to match came from. */
@@ -19,8 +25,10 @@ struct log_source {
 	const char *input;		/* file name or "stdin" */
 	unsigned long lineno;
 	const json_t *carrier;		/* the NDJSON log record carrying the line, or NULL */
-	const char *format;		/* "csvlog", "jsonlog", or NULL for plain lines */
-	const char *timestamp;		/* log_time from csvlog/jsonlog, else NULL */
+	const char *format;		/* "csvlog", "jsonlog", "syslog"..., or NULL for plain lines */
+	const char *timestamp;		/* the entry's time apart from its text, else NULL */
+	const char *ts_format;		/* timestamp's format; NULL: TS_FORMAT_POSTGRES */
+	bool year_inferred;		/* timestamp's year is a guess (a syslog header's time) */
 	long pid;			/* from csvlog/jsonlog, else 0 */
 	const char *sqlstate;		/* from csvlog/jsonlog, else NULL */
 };
@@ -32,6 +40,8 @@ void matcher_free(struct matcher *m);
  * line if given, or a log record.  false on a write error. */
 bool matcher_line(struct matcher *m, const struct log_source *src, const char *text, size_t len,
 		  const char *raw, size_t raw_len);
+/* At the end of an input: a warning with the count of lines whose time was unread. */
+void matcher_input_done(struct matcher *m, const char *input);
 
 /* group.c: matches of rules with group: summed per key (--group) */
 struct groups;

@@ -1,11 +1,14 @@
 /* prefilter.c - skip lines no rule can match, using each rule's required literal
  *
  * Running every rule's regex on every line costs a PCRE2 call per rule and
- * line.  Instead each rule contributes two-byte windows of a literal its
+ * line.  Instead each rule contributes GRAM-byte windows of a literal its
  * matches must contain; one pass over the line checks a 64 Kbit table of
- * those pairs and only the rules whose literal is really there go on to
- * their regex.  Each literal registers STRIDE consecutive pairs, so looking
+ * those grams and only the rules whose literal is really there go on to
+ * their regex.  Each literal registers STRIDE consecutive grams, so looking
  * at every STRIDE-th position of the line is enough to meet one of them.
+ * Grams are four bytes (hashed to 16 bits) when every literal is that long:
+ * pairs of letters are common in any text ("started" shares "te" and "ed"
+ * with most statements), quads rarely; else pairs, as they are.
  */
 #include <stdint.h>
 #include <string.h>
@@ -23,10 +26,11 @@ struct pf_entry {
 #define NO_ENTRY UINT32_MAX
 
 struct prefilter {
-	uint8_t pair_seen[65536 / 8];
-	uint32_t first[65536];	/* entries chained per pair */
+	uint8_t pair_seen[65536 / 8];	/* of grams: pairs or hashed quads */
+	uint32_t first[65536];	/* entries chained per gram */
 	struct pf_entry *entries;
 	size_t nentries;
+	size_t gram;		/* 2 or 4 bytes */
 	size_t stride;
 	size_t *always;		/* rules without a literal */
 	size_t nalways;
@@ -49,15 +53,15 @@ static int byte_commonness(unsigned char c)
 	return 3;
 }
 
-/* Start of the run of `stride` pairs that looks rarest in log text. */
-static size_t rarest_window(const char *lit, size_t len, size_t stride)
+/* Start of the run of `stride` grams that looks rarest in log text. */
+static size_t rarest_window(const char *lit, size_t len, size_t stride, size_t gram)
 {
-	size_t best = 0;
+	size_t best = 0, span = stride + gram - 1;
 	int best_score = 1 << 30;
 
-	for (size_t w = 0; w + stride < len; w++) {
+	for (size_t w = 0; w + span <= len; w++) {
 		int score = 0;
-		for (size_t j = w; j < w + stride + 1; j++)
+		for (size_t j = w; j < w + span; j++)
 			score += byte_commonness((unsigned char)lit[j]);
 		if (score < best_score)
 			best = w, best_score = score;
@@ -65,24 +69,40 @@ static size_t rarest_window(const char *lit, size_t len, size_t stride)
 	return best;
 }
 
-static size_t choose_stride(const struct ruleset *rs)
+static size_t shortest_literal(const struct ruleset *rs)
 {
-	size_t stride = MAX_STRIDE;
+	size_t shortest = SIZE_MAX;
 
 	for (size_t i = 0; i < rs->nrules; i++)
-		if (rs->rules[i].literal && rs->rules[i].literal_len - 1 < stride)
-			stride = rs->rules[i].literal_len - 1;
-	return stride ? stride : 1;
+		if (rs->rules[i].literal && rs->rules[i].literal_len < shortest)
+			shortest = rs->rules[i].literal_len;
+	return shortest;
 }
 
-static uint16_t pair_at(const char *s)
+static void choose_gram(struct prefilter *pf)
 {
-	return (uint16_t)((unsigned char)s[0] | (unsigned char)s[1] << 8);
+	size_t shortest = shortest_literal(pf->rs);
+
+	pf->gram = shortest != SIZE_MAX && shortest >= 4 ? 4 : 2;
+	pf->stride = shortest == SIZE_MAX ? 1 : shortest - pf->gram + 1;
+	if (pf->stride > MAX_STRIDE)
+		pf->stride = MAX_STRIDE;
+}
+
+static uint16_t gram_at(const struct prefilter *pf, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t quad;
+
+	if (pf->gram == 2)
+		return (uint16_t)(u[0] | u[1] << 8);
+	memcpy(&quad, u, 4);
+	return (uint16_t)((quad * 2654435761u) >> 16);
 }
 
 static void add_pair(struct prefilter *pf, size_t rule, const char *lit, size_t offset)
 {
-	uint16_t pair = pair_at(lit + offset);
+	uint16_t pair = gram_at(pf, lit + offset);
 	struct pf_entry *e = &pf->entries[pf->nentries];
 
 	e->rule = rule;
@@ -99,7 +119,7 @@ struct prefilter *prefilter_new(const struct ruleset *rs)
 	memset(pf, 0, sizeof(*pf));
 	pf->rs = rs;
 	memset(pf->first, 0xff, sizeof(pf->first));
-	pf->stride = choose_stride(rs);
+	choose_gram(pf);
 	pf->entries = pgx_xmalloc(rs->nrules * pf->stride * sizeof(*pf->entries) + 1);
 	pf->always = pgx_xmalloc(rs->nrules * sizeof(*pf->always) + 1);
 	for (size_t i = 0; i < rs->nrules; i++) {
@@ -110,7 +130,7 @@ struct prefilter *prefilter_new(const struct ruleset *rs)
 			pf->always[pf->nalways++] = i;
 			continue;
 		}
-		w = rarest_window(r->literal, r->literal_len, pf->stride);
+		w = rarest_window(r->literal, r->literal_len, pf->stride, pf->gram);
 		for (size_t j = 0; j < pf->stride; j++)
 			add_pair(pf, i, r->literal, w + j);
 	}
@@ -120,7 +140,7 @@ struct prefilter *prefilter_new(const struct ruleset *rs)
 static void check_pair(const struct prefilter *pf, const char *s, size_t len, size_t at,
 		       unsigned char *cand, size_t *n)
 {
-	for (uint32_t i = pf->first[pair_at(s + at)]; i != NO_ENTRY; i = pf->entries[i].next) {
+	for (uint32_t i = pf->first[gram_at(pf, s + at)]; i != NO_ENTRY; i = pf->entries[i].next) {
 		const struct pf_entry *e = &pf->entries[i];
 		const struct rule *r = &pf->rs->rules[e->rule];
 
@@ -133,19 +153,37 @@ static void check_pair(const struct prefilter *pf, const char *s, size_t len, si
 	}
 }
 
+static bool gram_seen(const struct prefilter *pf, unsigned gram)
+{
+	return pf->pair_seen[gram >> 3] & (1u << (gram & 7));
+}
+
+/* The loop every line goes through, without gram_at's choice in it. */
+static void scan_quads(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand, size_t *n)
+{
+	const size_t stride = pf->stride;
+	uint32_t quad;
+
+	for (size_t i = 0; i + 4 <= len; i += stride) {
+		memcpy(&quad, s + i, 4);
+		if (gram_seen(pf, (quad * 2654435761u) >> 16))
+			check_pair(pf, s, len, i, cand, n);
+	}
+}
+
 size_t prefilter_scan(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand)
 {
-	const unsigned char *u = (const unsigned char *)s;
 	size_t n = 0;
 
 	memset(cand, 0, pf->rs->nrules);
 	for (size_t i = 0; i < pf->nalways; i++)
 		cand[pf->always[i]] = 1, n++;
-	for (size_t i = 0; i + 1 < len; i += pf->stride) {
-		unsigned pair = u[i] | (unsigned)u[i + 1] << 8;
-		if (pf->pair_seen[pair >> 3] & (1u << (pair & 7)))
-			check_pair(pf, s, len, i, cand, &n);
-	}
+	if (pf->gram == 4)
+		scan_quads(pf, s, len, cand, &n);
+	else
+		for (size_t i = 0; i + 2 <= len; i += pf->stride)
+			if (gram_seen(pf, gram_at(pf, s + i)))
+				check_pair(pf, s, len, i, cand, &n);
 	return n;
 }
 

@@ -1,10 +1,13 @@
-/* reader.c - read one input: plain lines, NDJSON records, csvlog, jsonlog */
+/* reader.c - read one input: plain lines, NDJSON records, csvlog, jsonlog,
+ * syslog and logplex, the JSON of managed services */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "pgx.h"
 #include "logmatch.h"
 #include "match.h"
 #include "reader.h"
+#include "syslog.h"
 #include "unpack.h"
 
 /* An entry that may span several lines: a csvlog entry whose quoted message
@@ -31,24 +34,66 @@ static void csv_append(struct csv_pending *c, const struct pgx_line *line)
 }
 
 /* PostgreSQL writes "\n\t" for a newline inside a stderr message: the
- * entry gets the newline back, without the tab, as csvlog and jsonlog have it. */
+ * entry gets the newline back, without the tab, as csvlog and jsonlog have it.
+ * A log shipper may have turned the tab into spaces: they go as well. */
 static void stderr_append(struct csv_pending *c, const struct pgx_line *line)
 {
 	struct pgx_line rest = *line;
 
-	if (c->len) {
+	if (c->len && rest.len && rest.text[0] == '\t') {
 		rest.text++;
 		rest.len--;
+	} else if (c->len) {
+		size_t spaces = strspn(rest.text, " ");
+		spaces = spaces < rest.len ? spaces : rest.len;
+		rest.text += spaces;
+		rest.len -= spaces;
 	}
 	csv_append(c, &rest);
 }
 
+/* A tab-led line continues the entry; a space-led one does too unless a
+ * log_line_prefix that starts with a space says it starts an entry. */
+static bool continues_entry(const struct matcher *m, const struct pgx_line *line)
+{
+	if (!line->len)
+		return false;
+	if (line->text[0] == '\t')
+		return true;
+	return line->text[0] == ' ' && !prefix_starts_entry(&m->rules, line->text, line->len);
+}
+
+/* Syslog interleaves the parts of messages that processes write at once:
+ * as many entries stay open, each until its process starts another, no
+ * part of it came for a while, or the input ends. */
+#define FRAMED_OPEN 16
+#define FRAMED_WINDOW 256	/* lines */
+
+struct framed_entry {
+	struct csv_pending text;
+	struct frame head;	/* of the entry's first part (its msg is gone) */
+	unsigned long last_line;
+};
+
+/* One input's reading state: entries that span lines, and syslog headers. */
+struct reader {
+	struct matcher *m;
+	struct pgx_input *in;
+	struct csv_pending csv, entry;
+	struct framed_entry framed[FRAMED_OPEN];	/* in the order they started */
+	size_t nframed;
+	struct framer *framer;
+};
+
+/* A given log_line_prefix's %p (or %c) is the entry's process, for the
+ * rules that pair a statement and its duration without a "[%p]". */
 static bool match_stderr(struct matcher *m, struct pgx_input *in, struct csv_pending *c)
 {
 	struct log_source src = { .input = pgx_input_name(in), .lineno = c->first_line };
 	size_t len = c->len;
 
 	c->len = 0;
+	src.pid = prefix_pid(&m->rules, c->buf, len);
 	return matcher_line(m, &src, c->buf, len, NULL, 0);
 }
 
@@ -56,7 +101,9 @@ static bool match_pglog(struct matcher *m, struct log_source *src, struct pglog_
 {
 	bool ok;
 
+	src->format = e->format;
 	src->timestamp = e->timestamp;
+	src->ts_format = e->ts_format;
 	src->pid = e->pid;
 	src->sqlstate = e->sqlstate;
 	ok = matcher_line(m, src, e->text, strlen(e->text), NULL, 0);
@@ -70,11 +117,59 @@ static bool match_csv(struct matcher *m, struct log_source *src, struct csv_pend
 
 	src->lineno = c->first_line;
 	c->len = 0;
-	src->format = "csvlog";
 	if (pglog_from_csv(c->buf, strlen(c->buf), &e))
 		return match_pglog(m, src, &e);
 	src->format = NULL;	/* looked like csvlog but is not: a plain line */
 	return matcher_line(m, src, c->buf, strlen(c->buf), NULL, 0);
+}
+
+/* A settings record of pgx-poll -s settings in the stream: its
+ * log_line_prefix reads the lines after it, unless --prefix gave one. */
+static void prefix_from_settings(struct matcher *m, const struct log_source *src, const json_t *rec)
+{
+	const json_t *settings = json_object_get(rec, "settings"), *s;
+	const char *format, *prefix = NULL;
+	char why[200], *regex;
+	size_t i;
+
+	if (m->prefix_from == PREFIX_GIVEN)
+		return;
+	json_array_foreach(settings, i, s)
+		if (pgx_rec_str(s, "name") && !strcmp(pgx_rec_str(s, "name"), "log_line_prefix"))
+			prefix = pgx_rec_str(s, "setting");
+	/* one without a time (syslog's, say) has nothing to tell */
+	if (!prefix || !(regex = prefix_regex(prefix, &format, why, sizeof(why))))
+		return;
+	if (ruleset_set_prefix(&m->rules, regex, format, why, sizeof(why)))
+		m->prefix_from = PREFIX_SETTINGS;
+	else
+		pgx_warn("%s:%lu: %s; lines are read without it", src->input, src->lineno, why);
+	free(regex);
+}
+
+#define PREFIX_INFER_LINES 20
+
+/* The first lines whose time the rules cannot read say where the prefix
+ * has it (a prefix of the rules' own shape needs nothing). */
+static void infer_prefix(struct matcher *m, const struct pgx_line *line)
+{
+	const char *format;
+	char why[160], *regex;
+	double ts;
+
+	if (m->prefix_from != PREFIX_NONE || m->prefix_tries >= PREFIX_INFER_LINES || !line->len ||
+	    line->text[0] == ' ' || line->text[0] == '\t')
+		return;
+	m->prefix_tries++;
+	if (ts_from_line(&m->rules, line->text, line->len, &ts, why, sizeof(why))) {
+		m->prefix_tries = PREFIX_INFER_LINES;
+		return;
+	}
+	if (!(regex = prefix_infer(line->text, line->len, &format)))
+		return;
+	if (ruleset_set_prefix(&m->rules, regex, format, why, sizeof(why)))
+		m->prefix_from = PREFIX_INFERRED;
+	free(regex);
 }
 
 static bool match_record(struct matcher *m, struct log_source *src, const struct pgx_line *line, json_t *rec)
@@ -88,34 +183,132 @@ static bool match_record(struct matcher *m, struct log_source *src, const struct
 				    line->text, line->len);
 	}
 	if (pglog_is_jsonlog(rec)) {
-		src->format = "jsonlog";
 		pglog_from_jsonlog(rec, &e);
 		return match_pglog(m, src, &e);
 	}
+	if (pglog_from_service_json(rec, &e))
+		return match_pglog(m, src, &e);
+	if (type && !strcmp(type, "settings"))
+		prefix_from_settings(m, src, rec);
 	return pgx_emit_raw(line->text, line->len);	/* not ours: pass it on */
 }
 
-/* plain: never read as a record (one with a NUL byte, already reported) */
-static bool handle_line(struct matcher *m, struct pgx_input *in, const struct pgx_line *line,
-			bool plain, struct csv_pending *csv, struct csv_pending *entry)
+/* What pgx_json_parse_line() looks at first: only a '{' can start a record
+ * (a NUL byte, its other concern, made the line plain already). */
+static bool may_be_record(const struct pgx_line *line)
 {
-	struct log_source src = { .input = pgx_input_name(in), .lineno = line->lineno };
+	size_t i = 0;
+
+	while (i < line->len && (line->text[i] == ' ' || line->text[i] == '\t'))
+		i++;
+	return i < line->len && line->text[i] == '{';
+}
+
+/* A framed entry (syslog, logplex) reads its time from its own prefix if
+ * it has one, else from the header (a year added to a BSD header's). */
+static bool match_framed(struct reader *r, size_t i)
+{
+	struct framed_entry e = r->framed[i];
+	struct log_source src = { .input = pgx_input_name(r->in), .lineno = e.text.first_line,
+				  .format = e.head.format, .pid = e.head.pid };
+	char why[160];
+	double ts;
+	bool ok;
+
+	memmove(r->framed + i, r->framed + i + 1, (r->nframed - i - 1) * sizeof(*r->framed));
+	r->nframed--;
+	if (!ts_from_line(&r->m->rules, e.text.buf, e.text.len, &ts, why, sizeof(why))) {
+		src.timestamp = e.head.ts;
+		src.ts_format = e.head.ts_format;
+		src.year_inferred = e.head.year_inferred;
+	}
+	ok = matcher_line(r->m, &src, e.text.buf, e.text.len, NULL, 0);
+	free(e.text.buf);
+	return ok;
+}
+
+/* The open entries last continued before line `before` (0: all). */
+static bool close_framed(struct reader *r, unsigned long before)
+{
+	for (size_t i = 0; i < r->nframed;)
+		if (!before || r->framed[i].last_line < before) {
+			if (!match_framed(r, i))
+				return false;
+		} else
+			i++;
+	return true;
+}
+
+static void frame_append(struct framed_entry *e, const struct frame *f, unsigned long lineno)
+{
+	struct pgx_line msg = { .text = (char *)f->msg, .len = f->msg_len };
+
+	csv_append(&e->text, &msg);
+	e->last_line = lineno;
+}
+
+/* A part [N-1] opens an entry (closing its process's last one); a part
+ * [N-2]... continues the open entry of its process and number. */
+static bool frame_take(struct reader *r, const struct frame *f, unsigned long lineno)
+{
+	struct framed_entry *e;
+	size_t i;
+
+	for (i = 0; i < r->nframed && r->framed[i].head.pid != f->pid; i++)
+		;
+	if (i < r->nframed && f->part > 1 && r->framed[i].head.seq == f->seq) {
+		frame_append(&r->framed[i], f, lineno);
+		return true;
+	}
+	if (i < r->nframed && !match_framed(r, i))
+		return false;
+	if (r->nframed == FRAMED_OPEN && !match_framed(r, 0))
+		return false;
+	e = &r->framed[r->nframed++];
+	memset(e, 0, sizeof(*e));
+	e->head = *f;
+	e->text.first_line = lineno;
+	frame_append(e, f, lineno);
+	return true;
+}
+
+/* true: the line was a framed one (taken, or its entry matched) */
+static bool take_framed(struct reader *r, const struct pgx_line *line, bool *ok)
+{
+	struct frame f;
+
+	if (!frame_parse(r->framer, line->text, line->len, &f)) {
+		*ok = !r->nframed || close_framed(r, 0);
+		return !*ok;
+	}
+	*ok = frame_take(r, &f, line->lineno) &&
+	      (line->lineno <= FRAMED_WINDOW || close_framed(r, line->lineno - FRAMED_WINDOW));
+	return true;
+}
+
+/* plain: never read as a record (one with a NUL byte, already reported) */
+static bool handle_line(struct reader *r, const struct pgx_line *line, bool plain)
+{
+	struct matcher *m = r->m;
+	struct log_source src = { .input = pgx_input_name(r->in), .lineno = line->lineno };
 	char err[200];
 	json_t *rec;
 	bool ok;
 
-	if (entry->len && line->len && line->text[0] == '\t') {
-		stderr_append(entry, line);
+	if (r->entry.len && continues_entry(m, line)) {
+		stderr_append(&r->entry, line);
 		return true;
 	}
-	if (entry->len && !match_stderr(m, in, entry))
+	if (r->entry.len && !match_stderr(m, r->in, &r->entry))
 		return false;
-	if (csv->len) {
-		csv_append(csv, line);
-		return !pglog_csv_complete(csv->buf, csv->len) || match_csv(m, &src, csv);
+	if (r->csv.len) {
+		csv_append(&r->csv, line);
+		return !pglog_csv_complete(r->csv.buf, r->csv.len) || match_csv(m, &src, &r->csv);
 	}
+	if (!plain && take_framed(r, line, &ok))
+		return ok;
 	err[0] = '\0';
-	if (!plain && (rec = pgx_json_parse_line(line, err, sizeof(err)))) {
+	if (!plain && may_be_record(line) && (rec = pgx_json_parse_line(line, err, sizeof(err)))) {
 		ok = match_record(m, &src, line, rec);
 		json_decref(rec);
 		return ok;
@@ -125,13 +318,14 @@ static bool handle_line(struct matcher *m, struct pgx_input *in, const struct pg
 		m->input_errors++;
 	}
 	if (pglog_csv_starts(line->text, line->len)) {
-		csv->first_line = line->lineno;
-		csv_append(csv, line);
-		return !pglog_csv_complete(csv->buf, csv->len) || match_csv(m, &src, csv);
+		r->csv.first_line = line->lineno;
+		csv_append(&r->csv, line);
+		return !pglog_csv_complete(r->csv.buf, r->csv.len) || match_csv(m, &src, &r->csv);
 	}
+	infer_prefix(m, line);
 	if (m->rules.tab_continuation && line->len) {
-		entry->first_line = line->lineno;
-		stderr_append(entry, line);
+		r->entry.first_line = line->lineno;
+		stderr_append(&r->entry, line);
 		return true;
 	}
 	return matcher_line(m, &src, line->text, line->len, NULL, 0);
@@ -198,8 +392,9 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 {
 	struct unpacker *unpacker;
 	struct pgx_input *in = unpack_open(path, max_line, &unpacker);
-	struct csv_pending csv = { 0 }, entry = { 0 };
+	struct reader r = { .m = m, .in = in };
 	struct pgx_line line;
+	struct stat st;
 	char *replaced;
 	bool ok = true;
 	int got;
@@ -208,23 +403,38 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 		m->input_errors++;
 		return true;
 	}
+	if (m->prefix_from == PREFIX_INFERRED) {	/* each file may have its own */
+		ruleset_clear_prefix(&m->rules);
+		m->prefix_from = PREFIX_NONE;
+	}
+	m->prefix_tries = 0;
+	r.framer = framer_new();
+	if (strcmp(path, "-") && stat(path, &st) == 0)
+		framer_set_reference(r.framer, st.st_mtime);
 	pgx_input_follow(in, follow && !unpacker);
+	m->live = !strcmp(path, "-") || (follow && !unpacker);
 	while (ok && (got = pgx_input_next(in, &line)) == 1) {
 		if (line.no_newline)
 			pgx_warn("%s:%lu: last line has no newline (truncated?)", pgx_input_name(in), line.lineno);
 		replaced = nul_as_replacement(m, in, &line);
-		ok = handle_line(m, in, &line, replaced != NULL, &csv, &entry);
+		ok = handle_line(&r, &line, replaced != NULL);
 		free(replaced);
 		if (line.lineno % PROGRESS_EVERY_LINES == 0 && pgx_progress_due(progress))
 			show_progress(progress, in, unpacker, line.lineno);
 	}
-	if (ok && entry.len)
-		ok = match_stderr(m, in, &entry);
+	if (ok && r.entry.len)
+		ok = match_stderr(m, in, &r.entry);
 	if (ok)
-		ok = flush_csv(m, in, &csv);
+		ok = close_framed(&r, 0);
+	if (ok)
+		ok = flush_csv(m, in, &r.csv);
+	matcher_input_done(m, pgx_input_name(in));
 	m->input_errors += pgx_input_errors(in);
-	free(csv.buf);
-	free(entry.buf);
+	free(r.csv.buf);
+	free(r.entry.buf);
+	for (size_t i = 0; i < r.nframed; i++)
+		free(r.framed[i].text.buf);
+	framer_free(r.framer);
 	pgx_input_close(in);
 	if (!unpack_end(unpacker, path))
 		m->input_errors++;

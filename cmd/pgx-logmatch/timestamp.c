@@ -131,6 +131,24 @@ static bool read_field(char conv, struct cursor *c, struct parsed_time *t, char 
 	return false;
 }
 
+static bool leap_year(long y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* timegm() would take 2023-02-29 for March 1st and 24:00 for the next day. */
+static bool valid_tm(const struct tm *tm)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	long year = tm->tm_year + 1900L;
+
+	if (tm->tm_mon < 0 || tm->tm_mon > 11 || tm->tm_mday < 1)
+		return false;
+	if (tm->tm_mday > days[tm->tm_mon] + (tm->tm_mon == 1 && leap_year(year)))
+		return false;
+	return tm->tm_hour <= 23 && tm->tm_min <= 59 && tm->tm_sec <= 60;	/* a leap second */
+}
+
 bool ts_parse(const char *format, const char *s, size_t len, double *out, char *why, size_t whylen)
 {
 	struct cursor c = { s, s + len };
@@ -153,6 +171,10 @@ bool ts_parse(const char *format, const char *s, size_t len, double *out, char *
 	if (t.is_epoch) {
 		*out = t.epoch;
 		return true;
+	}
+	if (!valid_tm(&t.tm)) {
+		snprintf(why, whylen, "timestamp \"%.*s\" is not a valid date and time", (int)(len > 40 ? 40 : len), s);
+		return false;
 	}
 	secs = timegm(&t.tm);
 	*out = (double)secs - t.offset_min * 60.0 + t.frac;

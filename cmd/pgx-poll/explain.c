@@ -20,24 +20,10 @@
 #include "poll.h"
 #include "explain.h"
 
-/* First line of the server's message with its SQLSTATE; caller frees. */
+/* The server's message with its SQLSTATE; caller frees. */
 char *explain_error(PGconn *conn, const PGresult *res)
 {
-	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	char *line = pgx_xstrdup(msg ? msg : PQerrorMessage(conn));
-	char *nl = strchr(line, '\n'), *out;
-	size_t n;
-
-	if (nl)
-		*nl = '\0';
-	if (!state)
-		return line;
-	n = strlen(line) + 32;
-	out = pgx_xmalloc(n);
-	snprintf(out, n, "%s (SQLSTATE %s)", line, state);
-	free(line);
-	return out;
+	return pgx_pq_error_line(conn, res, PGX_PQ_SQLSTATE);
 }
 
 bool explain_command(PGconn *conn, const char *sql, char **err)

@@ -145,24 +145,28 @@ static bool refuse(bool allow, const char *why)
 	return true;
 }
 
-bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow, int *status)
+bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow, bool name_db, int *status)
 {
 	bool refused = false;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		pgx_error("cannot check the role's privileges: %s",
-			  PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-				  ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "connection lost");
+		char *msg = pgx_pq_error_line(pc->conn, res, 0);
+
+		pgx_error("cannot check the role's privileges: %s", msg);
+		free(msg);
 		*status = PGX_EXIT_CONNECT;
 		return false;
 	}
 	pc->srv.writable_tables = atol(PQgetvalue(res, 0, 0));
 	if (!PQgetisnull(res, 0, 2)) {
 		char *why = unsafe_reason(PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4),
-					  PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+					  PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2)), *where = NULL;
 
+		if (name_db && asprintf(&where, "in database \"%s\", %s", pc->dbname, why) < 0)
+			pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 		pc->srv.unsafe = true;
-		refused = refuse(allow, why);
+		refused = refuse(allow, where ? where : why);
+		free(where);
 		free(why);
 	}
 	*status = refused ? PGX_EXIT_PRIVILEGE : PGX_EXIT_OK;

@@ -186,10 +186,10 @@ static int run_once(struct poller *p)
 
 	pass_init(&ps, p, p->o->section_mask);
 	pass_run(&ps, p->pc);
-	if (!emit_all(ps.out) || !emit_poll(&ps, "once", start, -1))
-		status = PGX_EXIT_OUTPUT;
-	else if (ps.refused)
+	if (ps.refused)		/* in another database: nothing of the pass is written */
 		status = PGX_EXIT_PRIVILEGE;
+	else if (!emit_all(ps.out) || !emit_poll(&ps, "once", start, -1))
+		status = PGX_EXIT_OUTPUT;
 	else if (ps.lost) {
 		pgx_error("connection to the server lost during the snapshot");
 		status = PGX_EXIT_CONNECT;
@@ -260,7 +260,9 @@ static int run_delta(struct poller *p)
 	pass_init(&first, p, p->o->section_mask);
 	pass_init(&second, p, p->o->section_mask);
 	pass_run(&first, p->pc);
-	if (wait_delta_window(p->o, start + p->o->delta_s) && !first.lost) {
+	if (first.refused)
+		status = PGX_EXIT_PRIVILEGE;
+	else if (wait_delta_window(p->o, start + p->o->delta_s) && !first.lost) {
 		/* --all-databases closed it, or the server restarted in between:
 		 * the new postmaster start time then voids the rates */
 		if (p->pc->conn && !connection_alive(p->pc->conn))
@@ -277,8 +279,10 @@ static int run_delta(struct poller *p)
 			pass_run(&second, p->pc);
 		} else	/* libpq's one-line reason is on stderr already */
 			error_record(&second, NULL, NULL, "connection lost between the samples");
-		delta_apply(first.out, second.out, first.start_ts, second.start_ts);
-		if (!emit_all(second.out) || !emit_poll(&second, "delta", start, -1))
+		delta_apply(first.out, second.out, first.start_ts, second.start_ts, p->o->top_n);
+		if (second.refused)
+			status = PGX_EXIT_PRIVILEGE;
+		else if (!emit_all(second.out) || !emit_poll(&second, "delta", start, -1))
 			status = PGX_EXIT_OUTPUT;
 		else if (second.lost) {
 			pgx_error("connection to the server lost during the snapshot");

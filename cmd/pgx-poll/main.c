@@ -95,10 +95,8 @@ static bool parse_query_option(int c, struct query_opts *q)
 
 static void check_query_options(const struct query_opts *q)
 {
-	if (q->explain_sql && q->explain_file)
-		pgx_usage_error("--explain and --explain-file exclude each other");
-	if ((q->explain_sql || q->explain_file) && q->advice)
-		pgx_usage_error("--explain and --advice exclude each other");
+	pgx_check_exclusive(2, q->explain_sql != NULL, "--explain", q->explain_file != NULL, "--explain-file");
+	pgx_check_exclusive(2, q->explain_sql || q->explain_file, "--explain", q->advice, "--advice");
 	if (q->no_analyze && !q->explain_sql && !q->explain_file)
 		pgx_usage_error("--no-analyze applies to --explain only");
 	if ((q->min_rows || q->indexes_from) && !q->advice)
@@ -128,10 +126,8 @@ static void parse_duration(const char *arg, const char *name, double min, double
 
 static void check_mode_options(struct poll_opts *o)
 {
-	int modes = (o->interval_s > 0) + o->schedule + (o->delta_s > 0) + o->print_sql;
-
-	if (modes > 1)
-		pgx_usage_error("--interval, --schedule, --delta and --print-sql exclude each other");
+	pgx_check_exclusive(4, o->interval_s > 0, "--interval", o->schedule, "--schedule",
+			    o->delta_s > 0, "--delta", o->print_sql, "--print-sql");
 	if (o->pgbouncer && !o->sections_given) {
 		size_t i;
 
@@ -249,8 +245,8 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 			if (!pgx_parse_long(optarg, "--lock-timeout", 1, 3600000, &o->lock_timeout_ms))
 				pgx_usage_error(NULL);
 			break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(usage);
 		default: pgx_usage_error(NULL);
 		}
 	}

@@ -137,6 +137,11 @@ void section_missing(struct section_run *run, const char *what, const char *fmt,
 /* Run run->sql and merge its first row into run->rec; with_top passes
  * $1 = --top and $2 = --query-length.  False when the query failed. */
 bool section_merge(struct section_run *run, bool with_top);
+/* The same with another $1 than --top. */
+bool section_merge_top(struct section_run *run, bool with_top, long top_n);
+/* A text column the query returned for the collector, not for the record:
+ * removed from run->rec, returned (malloc'd) or NULL. */
+char *section_take_text(struct section_run *run, const char *key);
 /* printf into a malloc'd string, for build_sql. */
 char *sql_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 json_t *result_value(const PGresult *res, int row, int col);
@@ -188,14 +193,21 @@ json_t *error_record(struct pass *ps, const char *section, const char *db,
 int poll_run(struct poll_conn *pc, const struct poll_opts *o, const char *cluster);
 int print_sql_run(const struct poll_opts *o);
 
-/* delta.c: rates from two samples (arrays of records), into the second. */
-void delta_apply(json_t *first, json_t *second, double start1, double start2);
+/* delta.c: rates from two samples (arrays of records), into the second;
+ * the statements Top-N of the second ranked by the window (top_n kept). */
+void delta_apply(json_t *first, json_t *second, double start1, double start2, long top_n);
+
+/* sec_statements.c: with --delta both samples hold every statement; once
+ * their rates are in, the second keeps the top_n of the window (by
+ * exec_time_s_per_s) and folds the rest, totals and rates, into other. */
+void statements_rank_window(json_t *rec, long top_n);
 
 /* guard.c: refuse a session that is, or can SET ROLE to, a superuser or a
  * role that can write (unless allowed: then a warning).  False when refused or the check failed;
  * *status is then the exit status. */
 const char *guard_sql(void);
-bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow_privileged, int *status);
+bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow_privileged, bool name_db,
+		     int *status);
 
 /* probe.c */
 char *probe_sql(void);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
+#include "pgx_pq.h"
 #include "poll.h"
 
 /* One catalog feature: a relation (col NULL), a column of it, or a function
@@ -121,10 +122,8 @@ bool server_probe(struct poll_conn *pc, PGresult *res)
 	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
 
 	if (!ok) {
-		char *msg = pgx_xstrdup(PQerrorMessage(pc->conn)), *nl = strchr(msg, '\n');
+		char *msg = pgx_pq_error_line(pc->conn, res, 0);
 
-		if (nl)
-			*nl = '\0';
 		pgx_error("cannot probe the server: %s", msg);
 		free(msg);
 		return false;

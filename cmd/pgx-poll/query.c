@@ -19,16 +19,37 @@ enum {
 #define SQLSTATE_INSUFFICIENT_PRIVILEGE "42501"
 /* e.g. pg_stat_statements installed but not in shared_preload_libraries */
 #define SQLSTATE_PREREQUISITE_STATE "55000"
+/* statement_timeout (or a cancel) and lock_timeout */
+#define SQLSTATE_QUERY_CANCELED "57014"
+#define SQLSTATE_LOCK_NOT_AVAILABLE "55P03"
 
-static char *error_line(const PGresult *res, PGconn *conn)
+/* A section that could not be read for a reason the DBA set or granted
+ * (a privilege, a prerequisite, a timeout) is degraded; any other failure
+ * is an error. */
+static bool degrades_only(const char *state)
 {
-	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	char *line = pgx_xstrdup(msg ? msg : PQerrorMessage(conn));
-	char *nl = strchr(line, '\n');
+	static const char *const states[] = {
+		SQLSTATE_INSUFFICIENT_PRIVILEGE, SQLSTATE_PREREQUISITE_STATE,
+		SQLSTATE_QUERY_CANCELED, SQLSTATE_LOCK_NOT_AVAILABLE,
+	};
 
-	if (nl)
-		*nl = '\0';
-	return line;
+	for (size_t i = 0; state && i < sizeof(states) / sizeof(states[0]); i++)
+		if (!strcmp(state, states[i]))
+			return true;
+	return false;
+}
+
+/* " (--statement-timeout 20 ms)" after a timeout, so the reason names the knob. */
+static const char *timeout_hint(const struct section_run *run, const char *state,
+				char *buf, size_t len)
+{
+	if (state && !strcmp(state, SQLSTATE_QUERY_CANCELED))
+		snprintf(buf, len, " (--statement-timeout %ld ms)", run->opts->statement_timeout_ms);
+	else if (state && !strcmp(state, SQLSTATE_LOCK_NOT_AVAILABLE))
+		snprintf(buf, len, " (--lock-timeout %ld ms)", run->opts->lock_timeout_ms);
+	else
+		buf[0] = '\0';
+	return buf;
 }
 
 void section_missing(struct section_run *run, const char *what, const char *fmt, ...)
@@ -39,9 +60,17 @@ void section_missing(struct section_run *run, const char *what, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	json_t *item = json_pack("{s:s, s:s}", "what", what, "why", why), *seen;
+	size_t i;
+
 	if (!run->missing)
 		run->missing = json_array();
-	json_array_append_new(run->missing, json_pack("{s:s, s:s}", "what", what, "why", why));
+	json_array_foreach(run->missing, i, seen)
+		if (json_equal(seen, item)) {	/* two queries of a section, one reason */
+			json_decref(item);
+			return;
+		}
+	json_array_append_new(run->missing, item);
 }
 
 PGresult *section_query_typed(struct section_run *run, const char *sql, int nparams,
@@ -50,7 +79,7 @@ PGresult *section_query_typed(struct section_run *run, const char *sql, int npar
 	PGconn *conn = run->pc->conn;
 	PGresult *res = NULL;
 	const char *state;
-	char *msg;
+	char *msg, hint[64];
 
 	if (run->pipeline && run->pipeline->recording) {
 		pipeline_note(run->pipeline, sql, nparams, types, params);
@@ -67,11 +96,10 @@ PGresult *section_query_typed(struct section_run *run, const char *sql, int npar
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	msg = error_line(res, conn);
-	section_missing(run, pgx_rec_type(run->rec), "%s%s%s%s", msg,
-			state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
-	if (!state || (strcmp(state, SQLSTATE_INSUFFICIENT_PRIVILEGE) &&
-		       strcmp(state, SQLSTATE_PREREQUISITE_STATE)))
+	msg = pgx_pq_error_line(conn, res, PGX_PQ_SQLSTATE);
+	section_missing(run, pgx_rec_type(run->rec), "%s%s", msg,
+			timeout_hint(run, state, hint, sizeof(hint)));
+	if (!degrades_only(state))
 		run->failed = true;
 	free(msg);
 	PQclear(res);
@@ -144,6 +172,15 @@ json_t *result_rows(const PGresult *res)
 	return rows;
 }
 
+char *section_take_text(struct section_run *run, const char *key)
+{
+	json_t *v = json_object_get(run->rec, key);
+	char *text = json_is_string(v) ? pgx_xstrdup(json_string_value(v)) : NULL;
+
+	json_object_del(run->rec, key);
+	return text;
+}
+
 json_t *section_record(struct section_run *run)
 {
 	json_t *rec = json_deep_copy(run->rec);
@@ -157,13 +194,18 @@ json_t *section_record(struct section_run *run)
 
 bool section_merge(struct section_run *run, bool with_top)
 {
+	return section_merge_top(run, with_top, run->opts->top_n);
+}
+
+bool section_merge_top(struct section_run *run, bool with_top, long top_n)
+{
 	/* typed: any may go unused */
 	static const Oid types[3] = { OID_INT8, OID_INT4, OID_BOOL };
 	char top[24], qlen[24];
 	const char *params[3] = { top, qlen, run->opts->include_self ? "true" : "false" };
 	PGresult *res;
 
-	snprintf(top, sizeof(top), "%ld", run->opts->top_n);
+	snprintf(top, sizeof(top), "%ld", top_n);
 	snprintf(qlen, sizeof(qlen), "%ld", run->opts->query_length);
 	res = section_query_typed(run, run->sql, with_top ? 3 : 0, types, with_top ? params : NULL);
 	if (!res)

@@ -25,37 +25,61 @@ static void ignore_notice(void *arg, const char *message)
 {
 }
 
-/* The probe (with the session settings) and the privilege guard in one round
- * trip: two statements of one simple query, two results. */
-static bool probe_and_guard(struct poll_conn *pc, bool allow, int *status)
+/* The probe and the privilege guard are the session's setup, not sections:
+ * without them nothing may run, so they get at least this long whatever
+ * --statement-timeout says (the guard reads all of pg_attribute: 20 ms is
+ * too little on 8,000 tables).  The sections' own timeout follows them. */
+#define SETUP_TIMEOUT_MS 10000
+
+static long setup_timeout_ms(const struct poll_opts *o)
+{
+	return o->statement_timeout_ms > SETUP_TIMEOUT_MS ? o->statement_timeout_ms
+							  : SETUP_TIMEOUT_MS;
+}
+
+/* The probe (with the session settings), the privilege guard and then the
+ * sections' statement_timeout in one round trip: three statements of one
+ * simple query, three results.  A failure ends the query string, so the
+ * timeout is lowered only when the guard passed. */
+static bool probe_and_guard(struct poll_conn *pc, const struct poll_opts *o, bool name_db,
+			    int *status)
 {
 	char *probe = probe_sql(), *sql = NULL;
-	PGresult *res, *probe_res = NULL, *guard_res = NULL;
+	PGresult *res, *results[3] = { NULL, NULL, NULL };
+	size_t n = 0;
 	bool ok = false;
 
-	if (asprintf(&sql, PGX_SQL_MARK "%s;\n" PGX_SQL_MARK "%s", probe, guard_sql()) < 0)
+	if (asprintf(&sql, PGX_SQL_MARK "%s;\n" PGX_SQL_MARK "%s;\n"
+		     PGX_SQL_MARK "SET statement_timeout = %ld", probe, guard_sql(),
+		     o->statement_timeout_ms) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	free(probe);
 	if (PQsendQuery(pc->conn, sql)) {
 		while ((res = PQgetResult(pc->conn))) {
-			if (!probe_res)
-				probe_res = res;
-			else if (!guard_res)
-				guard_res = res;
+			if (n < 3)
+				results[n++] = res;
 			else
 				PQclear(res);
 		}
 	}
 	free(sql);
 	*status = PGX_EXIT_CONNECT;
-	if (server_probe(pc, probe_res)) {
-		if (guard_res)
-			ok = privilege_guard(pc, guard_res, allow, status);
+	if (server_probe(pc, results[0])) {
+		if (results[1])
+			ok = privilege_guard(pc, results[1], o->allow_privileged, name_db, status);
 		else
 			pgx_error("cannot check the role's privileges: %s", "connection lost");
 	}
-	PQclear(probe_res);
-	PQclear(guard_res);
+	if (ok && PQresultStatus(results[2]) != PGRES_COMMAND_OK) {
+		pgx_error("cannot set statement_timeout: %s",
+			  PQresultErrorField(results[2], PG_DIAG_MESSAGE_PRIMARY)
+				  ? PQresultErrorField(results[2], PG_DIAG_MESSAGE_PRIMARY)
+				  : "connection lost");
+		*status = PGX_EXIT_CONNECT;
+		ok = false;
+	}
+	for (size_t i = 0; i < 3; i++)
+		PQclear(results[i]);
 	return ok;
 }
 
@@ -63,7 +87,7 @@ bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *d
 {
 	struct pgx_pq_options pq = {
 		.dsn = dsn ? dsn : o->dsn, .connect_timeout_s = 10,
-		.statement_timeout_ms = (int)o->statement_timeout_ms,
+		.statement_timeout_ms = (int)setup_timeout_ms(o),
 		.lock_timeout_ms = (int)o->lock_timeout_ms, .read_only = true,
 	};
 
@@ -76,7 +100,8 @@ bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *d
 	PQsetNoticeProcessor(pc->conn, ignore_notice, NULL);
 	cancel_handle = PQgetCancel(pc->conn);
 	pgx_set_stop_hook(cancel_on_sigint);
-	if (!probe_and_guard(pc, o->allow_privileged, status)) {
+	/* another database of --all-databases: the refusal names it */
+	if (!probe_and_guard(pc, o, dsn != NULL, status)) {
 		poll_disconnect(pc);
 		return false;
 	}
@@ -97,18 +122,6 @@ void poll_disconnect(struct poll_conn *pc)
 	server_info_clear(&pc->srv);
 	free(pc->dbname);
 	memset(pc, 0, sizeof(*pc));
-}
-
-/* The first line of libpq's last message, for records. */
-static char *conn_message(PGconn *conn)
-{
-	char *msg = pgx_xstrdup(conn ? PQerrorMessage(conn) : "no connection"), *nl;
-
-	while ((nl = strchr(msg, '\n')) && nl[1])
-		*nl = ' ';
-	if (nl)
-		*nl = '\0';
-	return msg;
 }
 
 json_t *error_record(struct pass *ps, const char *section, const char *db,
@@ -226,7 +239,7 @@ static void run_section(struct pass *ps, const struct section *s, size_t idx,
 	if (run.failed)
 		ps->errors++;
 	if (!s->needs_pgbouncer && run.failed && !session_alive(pc->conn, pl)) {
-		char *msg = conn_message(pc->conn), *line = NULL;
+		char *msg = pgx_pq_error_line(pc->conn, NULL, 0), *line = NULL;
 
 		if (asprintf(&line, "connection lost: %s", msg) < 0)
 			pgx_die(PGX_EXIT_INTERNAL, "out of memory");
@@ -327,24 +340,54 @@ static char *dsn_for_db(PGconn *conn, const char *db)
 	return out;
 }
 
-static json_t *connectable_databases(struct pass *ps, struct poll_conn *pc)
+/* Every database that takes connections: [name, grant] pairs, grant being
+ * NULL, or the GRANT this role lacks to connect there. */
+static json_t *databases(struct pass *ps, struct poll_conn *pc)
 {
 	PGresult *res = PQexec(pc->conn,
-		PGX_SQL_MARK "SELECT datname FROM pg_catalog.pg_database"
-		" WHERE datallowconn AND NOT datistemplate"
-		"   AND pg_catalog.has_database_privilege(oid, 'CONNECT') ORDER BY datname");
+		PGX_SQL_MARK "SELECT datname, CASE WHEN NOT pg_catalog.has_database_privilege(oid, 'CONNECT')"
+		"  THEN pg_catalog.format('GRANT CONNECT ON DATABASE %I TO %I;', datname, current_user)"
+		"  END FROM pg_catalog.pg_database"
+		" WHERE datallowconn AND NOT datistemplate ORDER BY datname");
 	json_t *dbs = json_array();
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		char *msg = conn_message(pc->conn);
+		char *msg = pgx_pq_error_line(pc->conn, res, 0);
 
 		error_record(ps, NULL, pc->dbname, msg);
 		free(msg);
 	}
 	for (int r = 0; PQresultStatus(res) == PGRES_TUPLES_OK && r < PQntuples(res); r++)
-		json_array_append_new(dbs, json_string(PQgetvalue(res, r, 0)));
+		json_array_append_new(dbs, json_pack("[s, s?]", PQgetvalue(res, r, 0),
+						     PQgetisnull(res, r, 1) ? NULL
+									    : PQgetvalue(res, r, 1)));
 	PQclear(res);
 	return dbs;
+}
+
+/* A database this role may not connect to: each per-database section is
+ * there, degraded, with the GRANT that would give it its data. */
+static void database_without_connect(struct pass *ps, const char *db, const char *role,
+				     const char *grant)
+{
+	size_t order[sizeof(ps->mask) * 8], n = pass_order(ps, false, true, order);
+	char *why = NULL;
+
+	if (asprintf(&why, "role \"%s\" lacks CONNECT on database \"%s\": %s", role, db, grant) < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	for (size_t k = 0; k < n; k++) {
+		const char *name = poll_sections[order[k]].name;
+		json_t *rec = pgx_record_new(name, pgx_now());
+
+		json_object_set_new(rec, "cluster", json_string(ps->cluster));
+		json_object_set_new(rec, "db", json_string(db));
+		json_object_set_new(rec, "status", json_string("degraded"));
+		json_object_set_new(rec, "missing", json_pack("[{s:s, s:s}]", "what", name, "why", why));
+		json_array_append_new(ps->out, rec);
+		json_array_append_new(ps->done, json_string(name));
+		json_array_append_new(ps->degraded, json_string(name));
+	}
+	free(why);
 }
 
 static void show_databases(struct pgx_progress *progress, size_t done, size_t all, const char *now)
@@ -353,42 +396,48 @@ static void show_databases(struct pgx_progress *progress, size_t done, size_t al
 		pgx_progress_show(progress, "databases: %zu of %zu done, now %s", done, all, now);
 }
 
-/* Every other connectable database, one connection at a time: the main
- * connection is closed first (the caller reconnects), so a pass never holds
- * two.  The DSNs are built from the main connection before it closes. */
+/* Every other database, one connection at a time: the main connection is
+ * closed first (the caller reconnects), so a pass never holds two.  The
+ * DSNs are built from the main connection before it closes.  A database
+ * where the guard refuses the role ends the pass (ps->refused): the caller
+ * then writes nothing of it. */
 static void run_other_databases(struct pass *ps, struct poll_conn *pc)
 {
-	json_t *dbs = connectable_databases(ps, pc), *db;
+	json_t *dbs = databases(ps, pc), *db;
 	size_t n = json_array_size(dbs), i;
 	char **dsns = pgx_xmalloc((n ? n : 1) * sizeof(*dsns));
-	char *main_db = pgx_xstrdup(pc->dbname);
+	char *main_db = pgx_xstrdup(pc->dbname), *role = pgx_xstrdup(PQuser(pc->conn));
 	struct poll_conn other;
 	struct pgx_progress progress;
 	int status;
 
 	json_array_foreach(dbs, i, db)
-		dsns[i] = dsn_for_db(pc->conn, json_string_value(db));
+		dsns[i] = dsn_for_db(pc->conn, json_string_value(json_array_get(db, 0)));
 	poll_disconnect(pc);
 	pgx_progress_start(&progress, ps->o->progress);
 	json_array_foreach(dbs, i, db) {
-		const char *name = json_string_value(db);
+		const char *name = json_string_value(json_array_get(db, 0));
 
 		show_databases(&progress, i, n, name);
-		if (strcmp(name, main_db) && !pgx_stop_signal && !ps->refused) {
-			if (poll_connect(&other, ps->o, dsns[i], &status)) {
-				run_sections(ps, &other, false, true);
-				poll_disconnect(&other);
-				ps->lost = false;	/* this database's loss; go on */
-			} else if (status == PGX_EXIT_PRIVILEGE)
-				ps->refused = true;
-			else
-				error_record(ps, NULL, name, "cannot connect to this database");
-		}
+		if (!strcmp(name, main_db) || pgx_stop_signal || ps->refused)
+			;
+		else if (json_is_string(json_array_get(db, 1)))
+			database_without_connect(ps, name, role,
+						 json_string_value(json_array_get(db, 1)));
+		else if (poll_connect(&other, ps->o, dsns[i], &status)) {
+			run_sections(ps, &other, false, true);
+			poll_disconnect(&other);
+			ps->lost = false;	/* this database's loss; go on */
+		} else if (status == PGX_EXIT_PRIVILEGE)
+			ps->refused = true;
+		else
+			error_record(ps, NULL, name, "cannot connect to this database");
 		free(dsns[i]);
 	}
 	pgx_progress_end(&progress);
 	free(dsns);
 	free(main_db);
+	free(role);
 	json_decref(dbs);
 }
 

@@ -1,4 +1,5 @@
 /* sec_bloat.c - table bloat estimated from catalog statistics */
+#include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
 #include "poll.h"
@@ -66,6 +67,9 @@ const char sql_bloat[] =
 	"       (SELECT count(*) FROM j WHERE readable AND NOT coalesce(stat_cols >= ncols, false))"
 	" AS without_stats_tables,\n"
 	"       (SELECT count(*) FROM j WHERE NOT readable) AS unreadable_tables,\n"
+	"       (SELECT string_agg(DISTINCT pg_catalog.format("
+	"'GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %I;', nspname, current_user), ' ')\n"
+	"          FROM j WHERE NOT readable) AS grant_sql,\n"
 	"       (SELECT coalesce(json_agg(json_build_object('relation', relation,\n"
 	"                 'real_bytes', real_bytes, 'expected_bytes', expected_bytes,\n"
 	"                 'bloat_bytes', bloat_bytes,\n"
@@ -84,13 +88,16 @@ const char sql_bloat[] =
 void collect_bloat(struct section_run *run)
 {
 	json_int_t hidden;
+	char *grant;
 
 	if (!section_merge(run, true))
 		return;
+	grant = section_take_text(run, "grant_sql");
 	hidden = json_integer_value(json_object_get(run->rec, "unreadable_tables"));
 	if (hidden > 0)
 		section_missing(run, "bloat",
 				"pg_stats rows of %lld table(s) are not readable by this role "
-				"(SELECT on them needed): their bloat is not estimated",
-				(long long)hidden);
+				"(SELECT on them needed): their bloat is not estimated; %s",
+				(long long)hidden, grant ? grant : "");
+	free(grant);
 }

@@ -3,9 +3,14 @@
 #include "pgx.h"
 #include "poll.h"
 
-/* The fingerprint hashes the best identity this role can see: the system
- * identifier (pg_control_system(), if the role may run it), else the data
- * directory, else the server address; each with the port. */
+/* fingerprint names the cluster: the system identifier alone, which a
+ * primary and its physical standbys share (pg_basebackup copies it); when
+ * the role may not run pg_control_system(), the best this node shows (data
+ * directory, else address; with the port), which then names the node only.
+ * node_fingerprint names this server: the system identifier with where it
+ * runs (data directory, server address or the socket directory, port), so
+ * two nodes differ even when they share an identifier (a standby, or
+ * clusters copied from one template). */
 char *sql_identity(const struct server_info *srv, const char **why)
 {
 	const char *sysid = server_has(srv, FEAT_CONTROL_SYSTEM)
@@ -19,8 +24,10 @@ char *sql_identity(const struct server_info *srv, const char **why)
 		"       coalesce(pg_catalog.inet_server_addr()::text, $1) AS address,\n"
 		"       current_setting('port')::int AS port)\n"
 		"SELECT i.system_identifier,\n"
-		"       pg_catalog.md5(coalesce(i.system_identifier, i.data_directory, i.address)"
-		" || ':' || i.port) AS fingerprint,\n"
+		"       pg_catalog.md5(coalesce(i.system_identifier,"
+		" coalesce(i.data_directory, i.address) || ':' || i.port)) AS fingerprint,\n"
+		"       pg_catalog.md5(concat_ws(':', i.system_identifier, i.data_directory,"
+		" i.address, i.port)) AS node_fingerprint,\n"
 		"       CASE WHEN i.system_identifier IS NOT NULL THEN 'system_identifier'"
 		" WHEN i.data_directory IS NOT NULL THEN 'data_directory' ELSE 'address' END"
 		" AS fingerprint_source,\n"

@@ -1,4 +1,5 @@
 /* sec_pgbouncer.c - PgBouncer pools, stats and lists from its admin console */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
@@ -8,19 +9,20 @@
 /* The admin console speaks the simple query protocol only (PQexec, no
  * parameters) and takes no SET, so it gets its own plain connection.
  * Pools are summed per database: user names never become identifiers. */
-const char sql_pgbouncer[] = "SHOW POOLS; SHOW STATS; SHOW LISTS";
+const char sql_pgbouncer[] = "SHOW POOLS; SHOW DATABASES; SHOW STATS; SHOW LISTS";
 
 static PGresult *show(struct section_run *run, PGconn *conn, const char *what)
 {
-	char sql[32];
+	char sql[32], *msg;
 	PGresult *res;
 
 	snprintf(sql, sizeof(sql), "SHOW %s", what);
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
-	section_missing(run, what, "%s", PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-			? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(conn));
+	msg = pgx_pq_error_line(conn, res, 0);
+	section_missing(run, what, "%s", msg);
+	free(msg);
 	run->failed = true;
 	PQclear(res);
 	return NULL;
@@ -105,6 +107,41 @@ static json_t *pools_by_database(const PGresult *res)
 	for (int r = 0; db >= 0 && r < PQntuples(res); r++)
 		pool_add(pool_for(pools, PQgetvalue(res, r, db)), res, r);
 	return pools;
+}
+
+static json_t *find_pool(json_t *pools, const char *db)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(pools, i, p)
+		if (!strcmp(json_string_value(json_object_get(p, "database")), db))
+			return p;
+	return NULL;
+}
+
+/* SHOW DATABASES' pool_size (per user pool) on each pool, and saturation_pct:
+ * the share of the pools' server connections that are linked to a client
+ * (sv_active over pool_size times the pools summed). */
+static void add_pool_sizes(json_t *pools, const PGresult *res)
+{
+	int name = PQfnumber(res, "name"), size = PQfnumber(res, "pool_size");
+
+	for (int r = 0; name >= 0 && size >= 0 && r < PQntuples(res); r++) {
+		json_t *pool = find_pool(pools, PQgetvalue(res, r, name));
+		long pool_size = atol(PQgetvalue(res, r, size));
+		json_int_t users, active;
+
+		if (!pool || PQgetisnull(res, r, size))
+			continue;
+		users = json_integer_value(json_object_get(pool, "users"));
+		active = json_integer_value(json_object_get(pool, "sv_active"));
+		json_object_set_new(pool, "pool_size", json_integer(pool_size));
+		json_object_set_new(pool, "saturation_pct", pool_size > 0 && users > 0
+				    ? json_real(round(1000.0 * (double)active /
+						      (double)(pool_size * users)) / 10)
+				    : json_null());
+	}
 }
 
 static json_t *lists_object(const PGresult *res)
@@ -192,8 +229,14 @@ void collect_pgbouncer(struct section_run *run)
 		return;
 	}
 	if ((res = show(run, conn, "POOLS"))) {
-		set_top_pools(run, sorted_pools(pools_by_database(res)));
+		json_t *pools = pools_by_database(res);
+
 		PQclear(res);
+		if ((res = show(run, conn, "DATABASES"))) {
+			add_pool_sizes(pools, res);
+			PQclear(res);
+		}
+		set_top_pools(run, sorted_pools(pools));
 	}
 	if ((res = show(run, conn, "STATS"))) {
 		json_object_set_new(run->rec, "stats", stats_items(res));

@@ -1,4 +1,5 @@
 /* sec_sequences.c - how close each sequence is to its last value */
+#include <stdlib.h>
 #include "pgx.h"
 #include "poll.h"
 
@@ -13,7 +14,7 @@
 static const char sql_sequences_text[] =
 	"WITH %s,\n"
 	"s AS (\n"
-	"  SELECT c.oid, n.nspname || '.' || c.relname AS sequence,\n"
+	"  SELECT c.oid, n.nspname, n.nspname || '.' || c.relname AS sequence,\n"
 	"         q.seqtypid::regtype::text AS data_type,\n"
 	"         CASE WHEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT,USAGE')\n"
 	"               AND c.oid NOT IN (SELECT oid FROM locked)\n"
@@ -62,6 +63,9 @@ static const char sql_sequences_text[] =
 	"  SELECT u.*, row_number() OVER (ORDER BY used_pct DESC NULLS LAST, sequence) AS rn\n"
 	"    FROM u WHERE readable AND NOT is_locked)\n"
 	"SELECT (SELECT count(*) FROM u WHERE NOT readable) AS unreadable_sequences,\n"
+	"       (SELECT string_agg(DISTINCT pg_catalog.format("
+	"'GRANT SELECT ON ALL SEQUENCES IN SCHEMA %%I TO %%I;', nspname, current_user), ' ')\n"
+	"          FROM u WHERE NOT readable) AS grant_sql,\n"
 	"       (SELECT count(*) FROM u WHERE readable AND is_locked) AS locked_sequences,\n"
 	"       (SELECT count(*) FROM u WHERE readable AND NOT is_locked AND last_value IS NULL)"
 	" AS never_used_sequences,\n"
@@ -82,13 +86,16 @@ char *sql_sequences(const struct server_info *srv, const char **why)
 void collect_sequences(struct section_run *run)
 {
 	json_int_t hidden;
+	char *grant;
 
 	if (!section_merge(run, true))
 		return;
+	grant = section_take_text(run, "grant_sql");
 	hidden = json_integer_value(json_object_get(run->rec, "unreadable_sequences"));
 	if (hidden > 0)
 		section_missing(run, "sequences",
 				"last_value is hidden from this role for %lld sequence(s) "
-				"(SELECT or USAGE on them needed): their use is not reported",
-				(long long)hidden);
+				"(SELECT on them needed): their use is not reported; %s",
+				(long long)hidden, grant ? grant : "");
+	free(grant);
 }

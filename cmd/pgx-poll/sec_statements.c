@@ -108,7 +108,8 @@ char *sql_statements(const struct server_info *srv, const char **why)
 		"         ORDER BY exec_time DESC, queryid, dbid, userid LIMIT $1),\n"
 		"io_timing AS (SELECT current_setting('track_io_timing')::bool AS enabled),\n"
 		"items AS (\n"
-		"  SELECT t.queryid::text AS queryid, d.datname AS dbname, t.toplevel,\n"
+		"  SELECT t.queryid::text AS queryid, d.datname AS dbname,\n"
+		"         pg_catalog.pg_get_userbyid(t.userid) AS username, t.toplevel,\n"
 		"         t.calls AS calls_total, t.exec_time / 1000.0 AS exec_time_s_total,\n"
 		"         t.mean_exec_time / 1000.0 AS mean_exec_time_s, t.rows AS rows_total,\n"
 		"         t.shared_blks_hit AS shared_blks_hit_total,\n"
@@ -163,12 +164,17 @@ char *sql_statements(const struct server_info *srv, const char **why)
 	return sql;
 }
 
+/* --delta: every statement in both samples, so the Top-N can be that of
+ * the window (statements_rank_window), not of the lifetime totals.
+ * pg_stat_statements.max bounds the list (5,000 by default). */
+#define ALL_STATEMENTS 100000000L
+
 void collect_statements(struct section_run *run)
 {
 	json_int_t hidden;
 
 	json_object_set_new(run->rec, "db", json_string(run->pc->dbname));
-	if (!section_merge(run, true))
+	if (!section_merge_top(run, true, run->opts->delta_s > 0 ? ALL_STATEMENTS : run->opts->top_n))
 		return;
 	hidden = json_integer_value(json_object_get(run->rec, "hidden_count"));
 	if (hidden > 0)

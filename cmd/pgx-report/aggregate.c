@@ -242,30 +242,25 @@ static void add_warnings(json_t *list, const struct profile_set *set, size_t not
 static bool emit_profile(const struct profile_set *set, const struct aggregate *a)
 {
 	struct stats t = stats_of(a->totals.v, a->totals.n);
-	json_t *rec = pgx_record_new("profile", a->anchor), *warnings = json_array();
-	const char *kind = common(set, offsetof(struct profile, subject_kind), NULL);
-	long lost = 0;
+	const char *kind = common(set, offsetof(struct profile, subject_kind), "mixed");
+	struct pgx_profile p = {
+		.subject = set->items.v[0]->subject,
+		.subject_kind = kind,
+		.start = a->anchor,
+		.ready = t.n > 0,
+		.ready_ts = a->anchor + t.median,
+		.total_s = t.median,
+		.total_min_s = t.min,
+		.total_max_s = t.max,
+		.runs = set->items.n,
+		.ready_source = common(set, offsetof(struct profile, ready_source), "mixed"),
+		.warnings = json_array(),
+	};
 
 	for (size_t i = 0; i < set->items.n; i++)
-		lost += set->items.v[i]->lost_events;
-	json_object_set_new(rec, "subject", json_string(set->items.v[0]->subject));
-	if (kind)
-		json_object_set_new(rec, "subject_kind", json_string(kind));
-	pgx_set_ts(rec, "start", a->anchor);
-	if (t.n) {
-		pgx_set_ts(rec, "ready", a->anchor + t.median);
-		set_spread(rec, "total", &t);
-	} else {
-		json_object_set_new(rec, "ready", json_null());
-		json_object_set_new(rec, "total_s", json_null());
-	}
-	json_object_set_new(rec, "runs", json_integer((json_int_t)set->items.n));
-	json_object_set_new(rec, "ready_source",
-			    json_string(common(set, offsetof(struct profile, ready_source), "mixed")));
-	json_object_set_new(rec, "lost_events", json_integer(lost));
-	add_warnings(warnings, set, set->items.n - t.n);
-	json_object_set_new(rec, "warnings", warnings);
-	return pgx_emit(rec);
+		p.lost_events += set->items.v[i]->lost_events;
+	add_warnings(p.warnings, set, set->items.n - t.n);
+	return pgx_profile_emit(&p);
 }
 
 bool aggregate_emit(const struct profile_set *set)

@@ -131,8 +131,8 @@ static void parse_options(int argc, char **argv, struct alert_opts *o)
 		case 5: o->alerts_only = true; break;
 		case 6: o->exit_status = true; break;
 		case 7: o->list = true; break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(usage);
 		default: usage_error(argc, argv);
 		}
 	}
@@ -192,8 +192,7 @@ static bool state_read(struct alert_run *run, const char *path)
 
 static void render_state(FILE *f, void *arg)
 {
-	json_dumpf(arg, f, JSON_INDENT(1) | JSON_REAL_PRECISION(16));
-	fputc('\n', f);
+	pgx_json_write(f, arg);
 }
 
 /* Replaced whole: a state read half written would forget firing alerts.
@@ -440,6 +439,11 @@ static double history(void *arg, enum expr_history fn, const char *path, double 
 	return history_since(h, history_slot(h, "since", path), v, marker);
 }
 
+static bool same_str(const json_t *v, const char *s)
+{
+	return s ? json_is_string(v) && !strcmp(json_string_value(v), s) : !json_is_string(v);
+}
+
 static void evaluate_elem(struct alert_run *run, struct sample *s, json_t *seen)
 {
 	struct expr_ctx cx = { s->elem, s->rec, s->ts, history, NULL };
@@ -461,6 +465,14 @@ static void evaluate_elem(struct alert_run *run, struct sample *s, json_t *seen)
 	expr_eval(r->value, &cx, &v, NULL, 0);
 	if (r->rate)
 		v = rate_value(run, r, full, v, s->ts);
+	if (isnan(v) && json_is_string(json_object_get(s->rec, "status")) &&
+	    !same_str(json_object_get(s->rec, "status"), "ok")) {
+		/* a degraded section (a timeout) without the value says nothing:
+		 * the alert stays as it is rather than resolve */
+		json_object_set_new(seen, full, json_true());
+		free(full);
+		return;
+	}
 	s->value = v;
 	s->sev = SEV_NONE;
 	if (hold && expr_compare(v, r->op, r->crit)) {
@@ -473,11 +485,6 @@ static void evaluate_elem(struct alert_run *run, struct sample *s, json_t *seen)
 	json_object_set_new(seen, full, json_true());
 	evaluate_key(run, s, full, &cx);
 	free(full);
-}
-
-static bool same_str(const json_t *v, const char *s)
-{
-	return s ? json_is_string(v) && !strcmp(json_string_value(v), s) : !json_is_string(v);
 }
 
 /* Alerts of this rule, cluster and database that the record no longer

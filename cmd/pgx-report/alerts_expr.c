@@ -290,31 +290,56 @@ static int string_cond(const char *lhs, const char *op, const char *rhs, const s
 	return (strlen(v) == n - 2 && !strncmp(v, rhs + 1, n - 2)) == !strcmp(op, "==");
 }
 
-int expr_cond(const char *src, const struct expr_ctx *cx, char *err, size_t errlen)
+/* The leftmost comparison outside quotes ("s == '<='" compares with ==);
+ * *oplen gets its length.  NULL when there is none. */
+static const char *find_comparison(const char *src, size_t *oplen)
 {
 	static const char *const ops[] = { ">=", "<=", "==", "!=", ">", "<" };
-	char *lhs, *rhs, *op;
+	char quote = 0;
+
+	for (const char *p = src; *p; p++) {
+		if (quote) {
+			quote = *p == quote ? 0 : quote;
+			continue;
+		}
+		if (*p == '\'' || *p == '"') {
+			quote = *p;
+			continue;
+		}
+		for (size_t i = 0; i < sizeof(ops) / sizeof(*ops); i++)
+			if (!strncmp(p, ops[i], strlen(ops[i]))) {
+				*oplen = strlen(ops[i]);
+				return p;
+			}
+	}
+	return NULL;
+}
+
+int expr_cond(const char *src, const struct expr_ctx *cx, char *err, size_t errlen)
+{
+	size_t oplen;
+	const char *at = find_comparison(src, &oplen);
+	char *lhs, *rhs, op[3];
 	double a, b;
 	int ok = -1;
 
-	for (size_t i = 0; i < 6; i++) {
-		if (!(op = strstr(src, ops[i])))
-			continue;
-		lhs = pgx_xstrdup(src);
-		lhs[op - src] = '\0';
-		rhs = pgx_xstrdup(op + strlen(ops[i]));
-		if (*trimmed(rhs) == '\'' || *trimmed(rhs) == '"')
-			ok = string_cond(trimmed(lhs), ops[i], trimmed(rhs), cx, err, errlen);
-		else if (expr_eval(lhs, cx, &a, err, errlen) &&
-		    expr_eval(op + strlen(ops[i]), cx, &b, err, errlen))
-			ok = expr_compare(a, ops[i], b);
-		free(lhs);
-		free(rhs);
-		return ok;
+	if (!at) {
+		if (err)
+			snprintf(err, errlen, "no comparison (> >= < <= == !=) in \"%s\"", src);
+		return -1;
 	}
-	if (err)
-		snprintf(err, errlen, "no comparison (> >= < <= == !=) in \"%s\"", src);
-	return -1;
+	snprintf(op, sizeof(op), "%.*s", (int)oplen, at);
+	lhs = strndup(src, (size_t)(at - src));
+	rhs = pgx_xstrdup(at + oplen);
+	if (!lhs)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	if (*trimmed(rhs) == '\'' || *trimmed(rhs) == '"')
+		ok = string_cond(trimmed(lhs), op, trimmed(rhs), cx, err, errlen);
+	else if (expr_eval(lhs, cx, &a, err, errlen) && expr_eval(at + oplen, cx, &b, err, errlen))
+		ok = expr_compare(a, op, b);
+	free(lhs);
+	free(rhs);
+	return ok;
 }
 
 static void put_json(FILE *f, const json_t *v)

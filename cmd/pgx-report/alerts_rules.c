@@ -10,9 +10,10 @@
 #include "pgx.h"
 #include "health.h"
 #include "alerts.h"
+#include "yamljson.h"
 
 /* YAML to JSON: mappings, sequences, scalars as strings (typed later) */
-static json_t *yaml_node_json(yaml_document_t *doc, yaml_node_t *n, int depth)
+json_t *yaml_node_json(yaml_document_t *doc, yaml_node_t *n, int depth)
 {
 	json_t *out;
 

@@ -7,5 +7,7 @@
 int plan_main(int argc, char **argv);
 /* `pgx-report workload [OPTION]... [FILE]...`; an exit status */
 int workload_main(int argc, char **argv);
+/* validate.c: pgx-report validate, the records against share/pgx/records.yaml */
+int validate_main(int argc, char **argv);
 
 #endif

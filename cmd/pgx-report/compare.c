@@ -346,8 +346,7 @@ static void json_out(FILE *f, const struct comparison *c, const struct compare_o
 	if (o->fail_if_slower >= 0)
 		json_object_set_new(doc, "threshold", json_pack("{s:f, s:s, s:b}", "pct", o->fail_if_slower,
 				    "applies_to", o->phase ? o->phase : "total", "exceeded", c->exceeded));
-	json_dumpf(doc, f, JSON_COMPACT | JSON_REAL_PRECISION(16));
-	fputc('\n', f);
+	pgx_json_write(f, doc);
 	json_decref(doc);
 }
 

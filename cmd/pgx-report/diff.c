@@ -19,7 +19,16 @@ static const char *const id_keys[] = { "name", "index", "relation", "queryid", "
 struct differ {
 	json_t *changes;
 	double interval;	/* seconds between the snapshots, 0 if unknown */
+	bool all;		/* --all: also the changes that carry no information */
+	bool restarted;		/* the server restarted between the snapshots */
+	bool reset;		/* the record being compared had its statistics reset */
+	size_t hidden;		/* changes left out (without --all) */
 };
+
+/* Catalog relations age and grow by themselves: their changes say nothing
+ * about the database between two snapshots. */
+static const char *const catalog_prefixes[] = { "pg_catalog.", "information_schema.",
+						"pg_toast.", NULL };
 
 static bool in_list(const char *const *l, const char *k)
 {
@@ -36,10 +45,69 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
+static bool catalog_item(const char *item)
+{
+	const char *id = item ? strchr(item, ' ') : NULL;	/* "tables pg_catalog.x" */
+
+	for (size_t i = 0; id && catalog_prefixes[i]; i++)
+		if (!strncmp(id + 1, catalog_prefixes[i], strlen(catalog_prefixes[i])))
+			return true;
+	return false;
+}
+
+static bool is_zero(const json_t *v)
+{
+	return json_is_number(v) && json_number_value(v) == 0;
+}
+
+/* Every table's and database's XID age grows with the cluster's XID
+ * counter (max_xid_age says it once); a drop (a freeze) is news. */
+static bool aged(const char *item, const char *field, const json_t *before, const json_t *after)
+{
+	return item && (!strcmp(field, "xid_age") || !strcmp(field, "mxid_age") ||
+			!strcmp(field, "pct_to_wraparound")) &&
+	       json_is_number(before) && json_is_number(after) &&
+	       json_number_value(after) >= json_number_value(before);
+}
+
+/* null -> 0 (a first count), a Top-N rank moving, pgx's own statements
+ * (the snapshots made them), ageing, catalog relations: no news without
+ * --all. */
+static bool uninformative(const char *item, const char *field, const json_t *before,
+			  const json_t *after)
+{
+	if (catalog_item(item))
+		return true;
+	if (!field)
+		return false;
+	if ((!before || json_is_null(before)) && is_zero(after))
+		return true;
+	return !strcmp(field, "rank") || !strncmp(field, "pgx_self.", 9) ||
+	       aged(item, field, before, after);
+}
+
+/* A counter that went down, or any counter of a record whose statistics
+ * were reset, has no rate across the two snapshots. */
+static bool counter_reset(const struct differ *d, const char *field, const json_t *before,
+			  const json_t *after)
+{
+	return field && ends_with(field, "_total") && json_is_number(before) &&
+	       json_is_number(after) &&
+	       (d->reset || json_number_value(after) < json_number_value(before));
+}
+
 static void add(struct differ *d, const char *section, const char *db, const char *item,
 		const char *field, const char *change, json_t *before, json_t *after)
 {
-	json_t *c = json_object();
+	json_t *c;
+
+	if (!d->all && uninformative(item, field, before, after)) {
+		d->hidden++;
+		return;
+	}
+	if (counter_reset(d, field, before, after))
+		change = "reset";
+	c = json_object();
 
 	json_object_set_new(c, "section", json_string(section));
 	json_object_set_new(c, "db", db && *db ? json_string(db) : json_null());
@@ -52,7 +120,7 @@ static void add(struct differ *d, const char *section, const char *db, const cha
 		double delta = json_number_value(after) - json_number_value(before);
 
 		json_object_set_new(c, "delta", json_real(delta));
-		if (field && ends_with(field, "_total") && d->interval > 0)
+		if (field && ends_with(field, "_total") && d->interval > 0 && strcmp(change, "reset"))
 			json_object_set_new(c, "rate_per_s", json_real(delta / d->interval));
 	}
 	json_array_append_new(d->changes, c);
@@ -70,8 +138,23 @@ static bool same(const json_t *a, const json_t *b)
 	return json_equal(a, b);
 }
 
+/* pg_stat_statements keeps one entry per (database, user, queryid, and
+ * toplevel): the same statement in two databases is two items, never one
+ * that moved. */
+static const char *statement_id(const json_t *el, char *buf, size_t n)
+{
+	const char *db = jstr(el, "dbname"), *user = jstr(el, "username");
+
+	snprintf(buf, n, "%s (db %s%s%s%s)", jstr(el, "queryid"), db ? db : "?",
+		 user ? ", user " : "", user ? user : "",
+		 json_is_false(json_object_get(el, "toplevel")) ? ", nested" : "");
+	return buf;
+}
+
 static const char *item_id(const json_t *el, char *buf, size_t n)
 {
+	if (json_is_string(json_object_get(el, "queryid")))
+		return statement_id(el, buf, n);
 	for (size_t i = 0; id_keys[i]; i++) {
 		json_t *v = json_object_get(el, id_keys[i]);
 
@@ -87,7 +170,7 @@ static const char *item_id(const json_t *el, char *buf, size_t n)
 
 static json_t *find_item(const json_t *list, const char *id)
 {
-	char buf[32];
+	char buf[512];
 	size_t i;
 	json_t *el;
 
@@ -124,7 +207,7 @@ static void diff_fields(struct differ *d, const char *sec, const char *db, const
 static void diff_list(struct differ *d, const char *sec, const char *db, const char *key,
 		      const json_t *la, const json_t *lb)
 {
-	char buf[32], item[512];
+	char buf[512], item[1024];
 	size_t i;
 	json_t *el;
 	bool settings = !strcmp(sec, "settings");
@@ -160,10 +243,25 @@ static void diff_record(struct differ *d, const char *sec, const char *db, const
 		add(d, sec, db, NULL, NULL, a ? "removed" : "added", NULL, NULL);
 		return;
 	}
+	d->reset = d->restarted ||
+		   !json_equal(json_object_get(a, "stats_reset_ts") ?: json_null(),
+			       json_object_get(b, "stats_reset_ts") ?: json_null());
 	diff_fields(d, sec, db, NULL, a, b, "", false);
 	json_object_foreach((json_t *)b, k, vb)
 		if (json_is_array(vb) && json_is_array(json_object_get(a, k)))
 			diff_list(d, sec, db, k, json_object_get(a, k), vb);
+}
+
+/* identity's start time: a restart between the snapshots resets every counter. */
+static bool restarted(const struct snapshot *a, const struct snapshot *b)
+{
+	double ua, ub, ta, tb;
+	json_t *ia = snapshot_get(a, "identity", ""), *ib = snapshot_get(b, "identity", "");
+
+	if (!jnum(ia, "uptime_s", &ua) || !jnum(ib, "uptime_s", &ub) || !jnum(ia, "ts", &ta) ||
+	    !jnum(ib, "ts", &tb))
+		return false;
+	return fabs((ta - ua) - (tb - ub)) > 1;
 }
 
 static void diff_snapshots(struct differ *d, const struct snapshot *a, const struct snapshot *b)
@@ -171,6 +269,7 @@ static void diff_snapshots(struct differ *d, const struct snapshot *a, const str
 	const char *type, *db;
 	json_t *by_db, *rec;
 
+	d->restarted = restarted(a, b);
 	json_object_foreach(b->sections, type, by_db) {
 		if (!strcmp(type, "poll"))
 			continue;
@@ -220,36 +319,83 @@ struct diff_arg {
 	bool json;
 };
 
+static void render_header(FILE *f, const struct differ *d, const struct diff_arg *a)
+{
+	fprintf(f, "Diff: %s -> %s", a->before, a->after);
+	if (d->interval > 0)
+		fprintf(f, ", %.1fs apart", d->interval);
+	if (d->restarted)
+		fprintf(f, "\nThe server restarted in between: its counters started again (reset)");
+	fprintf(f, "\n%zu change(s)", json_array_size(d->changes));
+	if (d->hidden)
+		fprintf(f, "; %zu without news hidden (--all shows them)", d->hidden);
+	fputc('\n', f);
+}
+
+/* "field: before -> after", then the rate or (reset) */
+static void value_change(char *line, size_t len, const json_t *c, const char *field)
+{
+	char b1[64], b2[64];
+	double rate;
+	int n = snprintf(line, len, "%s: %s -> %s", field,
+			 show(b1, sizeof(b1), json_object_get(c, "before"), field),
+			 show(b2, sizeof(b2), json_object_get(c, "after"), field));
+
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (!strcmp(jstr(c, "change"), "reset"))
+		snprintf(line + n, len - (size_t)n, " (reset)");
+	else if (jnum(c, "rate_per_s", &rate))
+		snprintf(line + n, len - (size_t)n, " (%.4g/s)", rate);
+}
+
+/* Does the next change name the same item's field (in the same section)? */
+static bool same_item_next(const json_t *changes, size_t i)
+{
+	const json_t *c = json_array_get(changes, i), *n = json_array_get(changes, i + 1);
+
+	return n && jstr(n, "field") && jstr(n, "item") && !strcmp(jstr(n, "item"), jstr(c, "item")) &&
+	       json_equal(json_object_get(n, "section"), json_object_get(c, "section")) &&
+	       json_equal(json_object_get(n, "db"), json_object_get(c, "db"));
+}
+
+/* Changes under their section [db]; an item with several changed fields
+ * has them under its name. */
 static void render_table(FILE *f, const struct diff_arg *a)
 {
-	char b1[64], b2[64], line[1024], cut[1100], head[256] = "";
+	char line[1024], value[512], cut[1100], head[256] = "", last_item[512] = "";
 	json_t *c;
 	size_t i;
 
-	fprintf(f, "Diff: %s -> %s", a->before, a->after);
-	if (a->d->interval > 0)
-		fprintf(f, ", %.1fs apart", a->d->interval);
-	fprintf(f, "\n%zu change(s)\n", json_array_size(a->d->changes));
+	render_header(f, a->d, a);
 	json_array_foreach(a->d->changes, i, c) {
 		const char *sec = jstr(c, "section"), *db = jstr(c, "db"), *item = jstr(c, "item");
 		const char *field = jstr(c, "field"), *change = jstr(c, "change");
 		char h[256];
-		double rate;
 
 		snprintf(h, sizeof(h), "%s%s%s%s", sec, db ? " [" : "", db ? db : "", db ? "]" : "");
 		if (strcmp(h, head)) {
 			fprintf(f, "\n%s\n", h);
 			snprintf(head, sizeof(head), "%s", h);
+			last_item[0] = '\0';
 		}
-		if (strcmp(change, "changed"))
+		if (!field) {
 			snprintf(line, sizeof(line), "  %s %s", change, item ? item : "(whole section)");
-		else {
-			int n = snprintf(line, sizeof(line), "  %s%s%s: %s -> %s", item ? item : "",
-					 item ? " " : "", field,
-					 show(b1, sizeof(b1), json_object_get(c, "before"), field),
-					 show(b2, sizeof(b2), json_object_get(c, "after"), field));
-			if (jnum(c, "rate_per_s", &rate) && n > 0 && (size_t)n < sizeof(line))
-				snprintf(line + n, sizeof(line) - (size_t)n, " (%.4g/s)", rate);
+			last_item[0] = '\0';
+		} else if (!item) {
+			value_change(value, sizeof(value), c, field);
+			snprintf(line, sizeof(line), "  %s", value);
+		} else if (strcmp(item, last_item) && !same_item_next(a->d->changes, i)) {
+			value_change(value, sizeof(value), c, field);
+			snprintf(line, sizeof(line), "  %s %s", item, value);
+		} else {
+			if (strcmp(item, last_item)) {
+				fprintf(f, "%s\n", cut_end(cut, sizeof(cut), (snprintf(line, sizeof(line),
+					"  %s", item), line), 79));
+				snprintf(last_item, sizeof(last_item), "%s", item);
+			}
+			value_change(value, sizeof(value), c, field);
+			snprintf(line, sizeof(line), "    %s", value);
 		}
 		fprintf(f, "%s\n", cut_end(cut, sizeof(cut), line, 79));
 	}
@@ -264,10 +410,11 @@ static void render(FILE *f, void *arg)
 		render_table(f, a);
 		return;
 	}
-	doc = json_pack("{s:s, s:s, s:s, s:f, s:O}", "type", "health_diff", "before", a->before,
-			"after", a->after, "interval_s", a->d->interval, "changes", a->d->changes);
-	json_dumpf(doc, f, JSON_COMPACT | JSON_REAL_PRECISION(16));
-	fputc('\n', f);
+	doc = json_pack("{s:s, s:s, s:s, s:f, s:b, s:I, s:O}", "type", "health_diff",
+			"before", a->before, "after", a->after, "interval_s", a->d->interval,
+			"restarted", a->d->restarted, "hidden", (json_int_t)a->d->hidden,
+			"changes", a->d->changes);
+	pgx_json_write(f, doc);
 	json_decref(doc);
 }
 
@@ -284,10 +431,10 @@ static bool load(struct snapshot *s, const char *path)
 	return false;
 }
 
-int health_diff(const char *before, const char *after, bool json, const char *output)
+int health_diff(const char *before, const char *after, bool json, bool all, const char *output)
 {
 	struct snapshot a, b;
-	struct differ d = { json_array(), 0 };
+	struct differ d = { .changes = json_array(), .all = all };
 	struct diff_arg arg = { &d, before, after, json };
 	int status;
 

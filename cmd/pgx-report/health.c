@@ -1,11 +1,14 @@
 /* health.c - which input is a health snapshot */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "pgx.h"
 #include "health.h"
+#include "trend.h"
 
 /* Put standard input in an anonymous file on descriptor 0, so it can be
  * read twice: once to see what it is, once by the view that renders it. */
@@ -71,6 +74,71 @@ static bool input_is_health(char *const *files, size_t nfiles)
 	return found;
 }
 
+struct file_list {
+	char **v;
+	size_t n, cap;
+};
+
+static int visible_file(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+/* A directory of cron snapshots stands for its regular files, in name
+ * order; hidden files and subdirectories are left out. */
+static bool add_directory(struct file_list *l, const char *dir)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, visible_file, alphasort);
+	size_t before = l->n;
+
+	if (n < 0) {
+		pgx_error("cannot read directory \"%s\": %s", dir, strerror(errno));
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(dir) + strlen(names[i]->d_name) + 2;
+		char *path = pgx_xmalloc(len);
+		struct stat st;
+
+		snprintf(path, len, "%s/%s", dir, names[i]->d_name);
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			*vec_push(l) = path;
+		else
+			free(path);
+		free(names[i]);
+	}
+	free(names);
+	if (l->n == before) {
+		pgx_error("no file in directory \"%s\"", dir);
+		return false;
+	}
+	return true;
+}
+
+/* The operands with each directory replaced by its files. */
+static bool expand_operands(struct file_list *l, char *const *files, size_t nfiles)
+{
+	bool ok = true;
+
+	for (size_t i = 0; i < nfiles; i++) {
+		struct stat st;
+
+		if (!is_stdin(files[i]) && stat(files[i], &st) == 0 && S_ISDIR(st.st_mode))
+			ok &= add_directory(l, files[i]);
+		else
+			*vec_push(l) = pgx_xstrdup(files[i]);
+	}
+	return ok;
+}
+
+static void file_list_free(struct file_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
 struct render_arg {
 	const struct snapshot *s;
 	enum health_format fmt;
@@ -87,8 +155,7 @@ static void render_health(FILE *f, void *arg)
 	case HF_HTML: html_render(f, a->s, a->top); break;
 	case HF_JSON:
 		doc = snapshot_document(a->s);
-		json_dumpf(doc, f, JSON_COMPACT | JSON_REAL_PRECISION(16));
-		fputc('\n', f);
+		pgx_json_write(f, doc);
 		json_decref(doc);
 		break;
 	default: health_table_render(f, a->s, a->top); break;
@@ -103,6 +170,8 @@ static int report_snapshot(char *const *files, size_t nfiles, enum health_format
 	int status;
 
 	snapshot_init(&s);
+	if (fmt == HF_HTML)
+		snapshot_keep_history(&s, trend_slim);
 	snapshot_load(&s, files, nfiles);
 	status = snapshot_status(&s);
 	if (status == PGX_EXIT_INTERRUPTED) {
@@ -121,11 +190,12 @@ static int report_snapshot(char *const *files, size_t nfiles, enum health_format
 }
 
 int health_report(char *const *files, size_t nfiles, enum health_format fmt,
-		  bool format_given, const char *output, long top)
+		  bool known_health, const char *output, long top)
 {
 	static char *const dash[] = { "-", NULL };
-	bool must = format_given && (fmt == HF_PROM || fmt == HF_HTML);
 	bool any_stdin = nfiles == 0;
+	struct file_list in = { 0 };
+	int status;
 
 	for (size_t i = 0; i < nfiles; i++)
 		any_stdin |= is_stdin(files[i]);
@@ -137,7 +207,12 @@ int health_report(char *const *files, size_t nfiles, enum health_format fmt,
 		spool_stdin();
 	if (pgx_stop_signal)
 		return PGX_EXIT_INTERRUPTED;
-	if (!must && !input_is_health(files, nfiles))
-		return -1;
-	return report_snapshot(files, nfiles, fmt, output, top);
+	if (!expand_operands(&in, files, nfiles))
+		status = PGX_EXIT_INPUT;
+	else if (!known_health && !input_is_health(in.v, in.n))
+		status = -1;
+	else
+		status = report_snapshot(in.v, in.n, fmt, output, top);
+	file_list_free(&in);
+	return status;
 }

@@ -1,6 +1,8 @@
 /* htable.c - a health snapshot as text for an 80-column terminal: the
  * seed's tables (overview, connections, locks, top queries, autovacuum,
- * storage, replication, wraparound, alerts), Top-N rows each */
+ * storage, replication, wraparound, alerts) and every other section a DBA
+ * looks at (sequences, partitions, checkpoints and WAL, I/O, archiving,
+ * slots, PgBouncer, settings not at their default), Top-N rows each */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,8 @@ static const char *one_line(char *out, size_t outlen, const char *s)
 {
 	size_t n = 0;
 
+	for (; *s == ' ' && n + 1 < outlen; s++)	/* a line's own indent stays */
+		out[n++] = ' ';
 	for (; *s && n + 1 < outlen; s++) {
 		bool blank = *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r';
 
@@ -336,17 +340,43 @@ static void storage(struct view *v)
 	}
 }
 
+static void slots(struct view *v, const json_t *r)
+{
+	json_t *it;
+	char b[32];
+	size_t i;
+
+	if (!json_array_size(json_object_get(r, "slots")))
+		return;
+	fputs("  slot                      type       active  wal_status   retained WAL\n", v->f);
+	json_array_foreach(json_object_get(r, "slots"), i, it) {
+		if ((long)i >= v->top)
+			break;
+		fputs("  ", v->f);
+		cell(v->f, jstr(it, "slot_name"), 24, false);
+		fputs("  ", v->f);
+		cell(v->f, jstr(it, "slot_type"), 10, false);
+		cell(v->f, json_is_true(json_object_get(it, "active")) ? "yes" : "no", 8, false);
+		cell(v->f, jstr(it, "wal_status"), 10, false);
+		cell(v->f, bytes(b, it, "retained_bytes"), 15, true);
+		fputc('\n', v->f);
+	}
+}
+
 static void replication(struct view *v)
 {
 	json_t *r = snapshot_get(v->s, "replication", NULL), *it;
 	char b[3][32];
 	size_t i;
 
-	if (!json_array_size(json_object_get(r, "replicas")))
+	if (!json_array_size(json_object_get(r, "replicas")) && !json_array_size(json_object_get(r, "slots")))
 		return;
 	heading(v, "Replication");
-	fputs("  replica                   state        sync    replay lag   lag bytes\n", v->f);
+	if (json_array_size(json_object_get(r, "replicas")))
+		fputs("  replica                   state        sync    replay lag   lag bytes\n", v->f);
 	json_array_foreach(json_object_get(r, "replicas"), i, it) {
+		if ((long)i >= v->top)
+			break;
 		fputs("  ", v->f);
 		cell(v->f, jstr(it, "application_name"), 24, false);
 		fputs("  ", v->f);
@@ -354,6 +384,243 @@ static void replication(struct view *v)
 		cell(v->f, jstr(it, "sync_state"), 6, false);
 		cell(v->f, age(b[0], it, "replay_lag_s"), 13, true);
 		cell(v->f, bytes(b[1], it, "replay_lag_bytes"), 12, true);
+		fputc('\n', v->f);
+	}
+	slots(v, r);
+}
+
+/* "12 (0.5/s)": a counter, with its --delta rate when there is one */
+static const char *counter(char *buf, size_t len, const json_t *o, const char *base)
+{
+	char key[64], n[32];
+	double r;
+
+	snprintf(key, sizeof(key), "%s_total", base);
+	num(n, o, key);
+	snprintf(key, sizeof(key), "%s_per_s", base);
+	if (jnum(o, key, &r))
+		snprintf(buf, len, "%s (%.2f/s)", n, r);
+	else
+		snprintf(buf, len, "%s", n);
+	return buf;
+}
+
+static void checkpoints_wal(struct view *v)
+{
+	json_t *c = snapshot_get(v->s, "checkpoints", NULL), *w = snapshot_get(v->s, "wal", NULL);
+	char b[4][64], line[CELL];
+
+	if (!c && !w)
+		return;
+	heading(v, "Checkpoints and WAL");
+	if (c) {
+		status_line(v, c);
+		snprintf(line, sizeof(line), "  checkpoints: %s timed, %s requested; write %s, sync %s",
+			 counter(b[0], sizeof(b[0]), c, "checkpoints_timed"),
+			 counter(b[1], sizeof(b[1]), c, "checkpoints_req"),
+			 age(b[2], c, "checkpoint_write_time_s_total"),
+			 age(b[3], c, "checkpoint_sync_time_s_total"));
+		tail(v->f, line, 79);
+		fputc('\n', v->f);
+		snprintf(line, sizeof(line), "  buffers written: %s by checkpoints, %s by bgwriter, %s by backends",
+			 num(b[0], c, "buffers_checkpoint_total"), num(b[1], c, "buffers_clean_total"),
+			 num(b[2], c, "buffers_backend_total"));
+		tail(v->f, line, 79);
+		fputc('\n', v->f);
+	}
+	if (w) {
+		char rate[48] = "";
+		double r;
+
+		status_line(v, w);
+		if (jnum(w, "wal_bytes_per_s", &r))
+			snprintf(rate, sizeof(rate), " (%.0f B/s)", r);
+		snprintf(line, sizeof(line), "  WAL: %s%s, %s records, %s full-page images, %s buffers full",
+			 bytes(b[0], w, "wal_bytes_total"), rate, num(b[1], w, "wal_records_total"),
+			 num(b[2], w, "wal_fpi_total"), num(b[3], w, "wal_buffers_full_total"));
+		tail(v->f, line, 79);
+		fputc('\n', v->f);
+	}
+}
+
+/* pg_stat_io (PostgreSQL 16+): the busiest rows by reads and writes */
+static void io(struct view *v)
+{
+	json_t *r = snapshot_get(v->s, "io", NULL), *it;
+	char b[3][32];
+	size_t i;
+
+	if (!r)
+		return;
+	heading(v, "I/O (pg_stat_io)");
+	status_line(v, r);
+	if (!json_array_size(json_object_get(r, "items")))
+		return;
+	fputs("  backend type / object / context              reads     writes       hits\n", v->f);
+	json_array_foreach(json_object_get(r, "items"), i, it) {
+		char name[CELL];
+
+		if ((long)i >= v->top)
+			break;
+		snprintf(name, sizeof(name), "%s / %s / %s", jstr(it, "backend_type") ? jstr(it, "backend_type") : "?",
+			 jstr(it, "object") ? jstr(it, "object") : "?", jstr(it, "context") ? jstr(it, "context") : "?");
+		fputs("  ", v->f);
+		cell(v->f, name, 42, false);
+		cell(v->f, num(b[0], it, "reads_total"), 11, true);
+		cell(v->f, num(b[1], it, "writes_total"), 11, true);
+		cell(v->f, num(b[2], it, "hits_total"), 11, true);
+		fputc('\n', v->f);
+	}
+}
+
+static void archiver(struct view *v)
+{
+	json_t *a = snapshot_get(v->s, "archiver", NULL);
+	char b[4][32], line[CELL];
+
+	if (!a)
+		return;
+	heading(v, "WAL archiving");
+	status_line(v, a);
+	snprintf(line, sizeof(line), "  archive_mode %s: %s archived, last %s (%s)",
+		 jstr(a, "archive_mode") ? jstr(a, "archive_mode") : "?", num(b[0], a, "archived_count_total"),
+		 jstr(a, "last_archived_wal") ? jstr(a, "last_archived_wal") : "none",
+		 since(b[1], v->s, a, "last_archived_ts"));
+	tail(v->f, line, 79);
+	fputc('\n', v->f);
+	snprintf(line, sizeof(line), "  %s failed, last %s (%s)", num(b[2], a, "failed_count_total"),
+		 jstr(a, "last_failed_wal") ? jstr(a, "last_failed_wal") : "none",
+		 since(b[3], v->s, a, "last_failed_ts"));
+	tail(v->f, line, 79);
+	fputc('\n', v->f);
+}
+
+static void pgbouncer(struct view *v)
+{
+	json_t *r = snapshot_get(v->s, "pgbouncer", NULL), *it;
+	char b[5][32];
+	size_t i;
+
+	if (!r)
+		return;
+	heading(v, "PgBouncer pools");
+	status_line(v, r);
+	if (!json_array_size(json_object_get(r, "pools")))
+		return;
+	fputs("  database          mode         clients  waiting  servers   idle   max wait\n", v->f);
+	json_array_foreach(json_object_get(r, "pools"), i, it) {
+		double wait = 0, us = 0;
+
+		if ((long)i >= v->top)
+			break;
+		fputs("  ", v->f);
+		cell(v->f, jstr(it, "database"), 17, false);
+		fputc(' ', v->f);
+		cell(v->f, jstr(it, "pool_mode"), 11, false);
+		cell(v->f, num(b[0], it, "cl_active"), 9, true);
+		cell(v->f, num(b[1], it, "cl_waiting"), 9, true);
+		cell(v->f, num(b[2], it, "sv_active"), 9, true);
+		cell(v->f, num(b[3], it, "sv_idle"), 7, true);
+		jnum(it, "maxwait", &wait);
+		jnum(it, "maxwait_us", &us);
+		snprintf(b[4], sizeof(b[4]), "%.2fs", wait + us / 1e6);
+		cell(v->f, b[4], 11, true);
+		fputc('\n', v->f);
+	}
+}
+
+static void sequences(struct view *v)
+{
+	json_t *by_db = snapshot_section(v->s, "sequences"), *r, *it;
+	const char *db;
+	char b[2][32], name[CELL];
+	size_t i;
+
+	if (!by_db)
+		return;
+	heading(v, "Sequences (most used)");
+	json_object_foreach(by_db, db, r) {
+		status_line(v, r);
+		json_array_foreach(json_object_get(r, "items"), i, it) {
+			if ((long)i >= v->top)
+				break;
+			snprintf(name, sizeof(name), "%s.%s", db, jstr(it, "sequence") ? jstr(it, "sequence") : "?");
+			fputs("  ", v->f);
+			cell(v->f, name, 44, false);
+			cell(v->f, jstr(it, "data_type"), 9, false);
+			snprintf(b[0], sizeof(b[0]), "%s%% used", num(b[1], it, "used_pct"));
+			cell(v->f, b[0], 12, true);
+			fputc('\n', v->f);
+		}
+	}
+}
+
+static void partitions(struct view *v)
+{
+	json_t *by_db = snapshot_section(v->s, "partitions"), *r, *it;
+	const char *db;
+	char b[2][32], line[CELL];
+	size_t i;
+
+	if (!by_db)
+		return;
+	heading(v, "Partitioned tables");
+	json_object_foreach(by_db, db, r) {
+		status_line(v, r);
+		json_array_foreach(json_object_get(r, "parents"), i, it) {
+			if ((long)i >= v->top)
+				break;
+			snprintf(line, sizeof(line), "  %s.%s: %s, %s partitions, %s", db,
+				 jstr(it, "parent") ? jstr(it, "parent") : "?",
+				 jstr(it, "strategy") ? jstr(it, "strategy") : "?", num(b[0], it, "partitions"),
+				 bytes(b[1], it, "total_bytes"));
+			tail(v->f, line, 79);
+			fputc('\n', v->f);
+			snprintf(line, sizeof(line), "    newest %s, %zu gap(s), default partition %s",
+				 jstr(it, "newest") ? jstr(it, "newest") : "-",
+				 json_array_size(json_object_get(it, "gaps")),
+				 jstr(it, "default_partition") ? jstr(it, "default_partition") : "none");
+			tail(v->f, line, 79);
+			fputc('\n', v->f);
+		}
+	}
+}
+
+static void settings_changed(struct view *v)
+{
+	json_t *r = snapshot_get(v->s, "settings", NULL), *it;
+	char line[CELL];
+	size_t i;
+
+	if (!r)
+		return;
+	heading(v, "Settings not at their default");
+	status_line(v, r);
+	json_array_foreach(json_object_get(r, "settings"), i, it) {
+		if (!setting_not_default(it))
+			continue;
+		snprintf(line, sizeof(line), "  %s = %s (%s)%s", jstr(it, "name") ? jstr(it, "name") : "?",
+			 jstr(it, "value") ? jstr(it, "value") : "?", jstr(it, "source"),
+			 json_is_true(json_object_get(it, "pending_restart")) ? ", restart pending" : "");
+		tail(v->f, line, 79);
+		fputc('\n', v->f);
+	}
+}
+
+/* prereqs' grants: what the DBA runs so the degraded sections get their data */
+static void grants(struct view *v)
+{
+	json_t *list = json_object_get(snapshot_get(v->s, "prereqs", NULL), "grants"), *g;
+	char line[CELL * 2];
+	size_t i;
+
+	if (!json_array_size(list))
+		return;
+	heading(v, "To see everything, run as a superuser");
+	json_array_foreach(list, i, g) {
+		snprintf(line, sizeof(line), "  %s -- %s", jstr(g, "sql") ? jstr(g, "sql") : "?",
+			 jstr(g, "section") ? jstr(g, "section") : "?");
+		tail(v->f, line, 79);
 		fputc('\n', v->f);
 	}
 }
@@ -407,7 +674,15 @@ void health_table_render(FILE *f, const struct snapshot *s, long top)
 	queries(&v);
 	vacuum(&v);
 	storage(&v);
+	sequences(&v);
+	partitions(&v);
+	checkpoints_wal(&v);
+	io(&v);
+	archiver(&v);
 	replication(&v);
+	pgbouncer(&v);
 	wraparound(&v);
+	settings_changed(&v);
+	grants(&v);
 	alerts(&v);
 }

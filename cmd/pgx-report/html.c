@@ -7,6 +7,7 @@
 #include <time.h>
 #include "pgx.h"
 #include "health.h"
+#include "trend.h"
 
 #define HTML_TOP_DEFAULT 20
 
@@ -16,7 +17,7 @@ struct page {
 	long top;
 };
 
-static void esc(FILE *f, const char *s)
+void html_esc(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
@@ -32,6 +33,8 @@ static void esc(FILE *f, const char *s)
 
 static void fmt_age(char *buf, size_t n, double s)
 {
+	if (s < 0)
+		s = 0;	/* clocks of the server and of its queries, a hair apart */
 	if (s < 60)
 		snprintf(buf, n, "%.1fs", s);
 	else if (s < 3600)
@@ -62,7 +65,7 @@ static void code(FILE *f, const char *s)
 
 	if (n <= CODE_MAX) {
 		fputs("<code>", f);
-		esc(f, s);
+		html_esc(f, s);
 		fputs("</code>", f);
 		return;
 	}
@@ -73,9 +76,9 @@ static void code(FILE *f, const char *s)
 	memcpy(cut, s, n);
 	cut[n] = '\0';
 	fputs("<code title=\"", f);
-	esc(f, s);
+	html_esc(f, s);
 	fputs("\">", f);
-	esc(f, cut);
+	html_esc(f, cut);
 	fputs("&hellip;</code>", f);
 	free(cut);
 }
@@ -96,7 +99,7 @@ static void td(struct page *p, const json_t *obj, const char *key, enum cell kin
 	} else if (kind == C_CODE && json_is_string(v)) {
 		code(p->f, json_string_value(v));
 	} else if (kind == C_STR && json_is_string(v)) {
-		esc(p->f, json_string_value(v));
+		html_esc(p->f, json_string_value(v));
 	} else if (kind == C_STR && json_is_integer(v)) {
 		fprintf(p->f, "%lld", (long long)json_integer_value(v));
 	} else if (num && jnum(obj, key, &d)) {
@@ -128,7 +131,7 @@ static void table(struct page *p, const json_t *list, const struct column *cols,
 	fputs("<div class=scroll><table><thead><tr>", p->f);
 	for (const struct column *c = cols; c->title; c++) {
 		fputs("<th>", p->f);
-		esc(p->f, c->title);
+		html_esc(p->f, c->title);
 		fputs("</th>", p->f);
 	}
 	fputs("</tr></thead><tbody>\n", p->f);
@@ -148,7 +151,7 @@ static void thead(struct page *p, const char *const *cols)
 	fputs("<div class=scroll><table><thead><tr>", p->f);
 	for (; *cols; cols++) {
 		fputs("<th>", p->f);
-		esc(p->f, *cols);
+		html_esc(p->f, *cols);
 		fputs("</th>", p->f);
 	}
 	fputs("</tr></thead><tbody>\n", p->f);
@@ -162,7 +165,7 @@ static void tend(struct page *p)
 static void panel_begin(struct page *p, const char *id, const char *title)
 {
 	fprintf(p->f, "<section class=panel id=\"%s\"><h2>", id);
-	esc(p->f, title);
+	html_esc(p->f, title);
 	fputs("</h2>\n", p->f);
 }
 
@@ -173,11 +176,11 @@ static void panel_end(struct page *p, const char *const *sections)
 		const char *sql = snapshot_sql(p->s, *sections);
 
 		fputs("<details class=sql><summary>SQL: ", p->f);
-		esc(p->f, *sections);
+		html_esc(p->f, *sections);
 		fputs("</summary>", p->f);
 		if (sql) {
 			fputs("<pre>", p->f);
-			esc(p->f, sql);
+			html_esc(p->f, sql);
 			fputs("</pre>", p->f);
 		} else {
 			fputs("<p class=na>not recorded (run pgx-poll with --with-sql)</p>", p->f);
@@ -190,7 +193,7 @@ static void panel_end(struct page *p, const char *const *sections)
 static void note(struct page *p, const char *text)
 {
 	fputs("<p class=note>", p->f);
-	esc(p->f, text);
+	html_esc(p->f, text);
 	fputs("</p>\n", p->f);
 }
 
@@ -204,12 +207,12 @@ static void section_status(struct page *p, const json_t *rec)
 	if (!st || !strcmp(st, "ok"))
 		return;
 	fprintf(p->f, "<p class=warn>%s: ", !strcmp(st, "error") ? "Failed" : "Degraded");
-	esc(p->f, pgx_rec_type(rec));
+	html_esc(p->f, pgx_rec_type(rec));
 	json_array_foreach(missing, i, m) {
 		fputs(i ? "; " : " &mdash; ", p->f);
-		esc(p->f, jstr(m, "what"));
+		html_esc(p->f, jstr(m, "what"));
 		fputs(": ", p->f);
-		esc(p->f, jstr(m, "why"));
+		html_esc(p->f, jstr(m, "why"));
 	}
 	fputs("</p>\n", p->f);
 }
@@ -218,7 +221,7 @@ static void db_heading(struct page *p, const char *db, const json_t *by_db)
 {
 	if (*db && json_object_size(by_db) > 1) {
 		fputs("<h3>Database ", p->f);
-		esc(p->f, db);
+		html_esc(p->f, db);
 		fputs("</h3>\n", p->f);
 	}
 }
@@ -228,7 +231,7 @@ static bool absent(struct page *p, const char *type)
 	if (snapshot_section(p->s, type))
 		return false;
 	fputs("<p class=na>No ", p->f);
-	esc(p->f, type);
+	html_esc(p->f, type);
 	fputs(" record in this snapshot.</p>\n", p->f);
 	return true;
 }
@@ -255,7 +258,7 @@ static void svg_bars(struct page *p, const char *const *labels, const double *va
 		else
 			snprintf(buf, sizeof(buf), "%.4g", vals[i]);
 		fprintf(p->f, "<text x=\"%d\" y=\"%zu\" text-anchor=\"end\">", lw - 6, i * (size_t)h + 15);
-		esc(p->f, labels[i]);
+		html_esc(p->f, labels[i]);
 		fprintf(p->f, "</text><rect x=\"%d\" y=\"%zu\" width=\"%.1f\" height=\"%d\" rx=\"2\"/>"
 			"<text x=\"%.1f\" y=\"%zu\">%s</text>", lw, i * (size_t)h + 3, bw, h - 6,
 			lw + bw + 6, i * (size_t)h + 15, buf);
@@ -268,9 +271,9 @@ static void svg_bars(struct page *p, const char *const *labels, const double *va
 static void card(struct page *p, const char *label, const char *value, bool bad)
 {
 	fprintf(p->f, "<div class=\"card%s\"><div class=v>", bad ? " bad" : "");
-	esc(p->f, value);
+	html_esc(p->f, value);
 	fputs("</div><div class=l>", p->f);
-	esc(p->f, label);
+	html_esc(p->f, label);
 	fputs("</div></div>\n", p->f);
 }
 
@@ -303,6 +306,45 @@ static void alerts_card(struct page *p)
 	}
 	snprintf(buf, sizeof(buf), "%zu (%zu critical)", firing_count(p->s, NULL), firing_count(p->s, "critical"));
 	card(p, "alerts firing", buf, firing_count(p->s, NULL) > 0);
+}
+
+/* The first reason of a record that is not ok, or NULL */
+static const char *degraded_reason(const json_t *rec)
+{
+	const char *st = jstr(rec, "status");
+	const char *why = jstr(json_array_get(json_object_get(rec, "missing"), 0), "why");
+
+	if (!st || !strcmp(st, "ok"))
+		return NULL;
+	return why ? why : st;
+}
+
+/* Every section not fully read, with its first reason, at a glance */
+static void degraded_summary(struct page *p)
+{
+	json_t *by_db, *rec;
+	const char *type, *db;
+	bool open = false;
+
+	json_object_foreach(p->s->sections, type, by_db)
+		json_object_foreach(by_db, db, rec) {
+			if (!degraded_reason(rec))
+				continue;
+			fputs(open ? "<li>" : "<div class=warn>Sections not fully read:<ul><li>", p->f);
+			open = true;
+			html_esc(p->f, type);
+			if (*db) {
+				fputs(" (", p->f);
+				html_esc(p->f, db);
+				fputs(")", p->f);
+			}
+			fputs(": ", p->f);
+			html_esc(p->f, degraded_reason(rec));
+			fputs("</li>", p->f);
+			break;	/* one line per section */
+		}
+	if (open)
+		fputs("</ul></div>\n", p->f);
 }
 
 static void overview(struct page *p)
@@ -345,12 +387,14 @@ static void overview(struct page *p)
 		card(p, "cache hit ratio", buf, hit / (hit + read) < 0.9);
 	}
 	alerts_card(p);
-	fputs("</div>\n<p>", p->f);
+	fputs("</div>\n", p->f);
+	degraded_summary(p);
+	fputs("<p>", p->f);
 	if (id) {
 		fputs("PostgreSQL ", p->f);
-		esc(p->f, jstr(id, "version"));
+		html_esc(p->f, jstr(id, "version"));
 		fputs(", ", p->f);
-		esc(p->f, jstr(id, "role"));
+		html_esc(p->f, jstr(id, "role"));
 		if (jnum(id, "uptime_s", &v)) {
 			fmt_age(b2, sizeof(b2), v);
 			fprintf(p->f, ", up %s", b2);
@@ -391,7 +435,7 @@ static void connections_panel(struct page *p)
 		fputs("<h3>Client backends by state</h3>\n", p->f);
 		json_object_foreach(by, k, v)
 			if (n < 16 && json_is_number(v)) {
-				labels[n] = k;
+				labels[n] = trend_state_label(k);
 				vals[n++] = json_number_value(v);
 			}
 		svg_bars(p, labels, vals, n, false, 0);
@@ -434,12 +478,12 @@ static void lock_children(struct page *p, const json_t *blocked, json_int_t pare
 			fprintf(p->f, " %s", buf);
 		}
 		fputs(" for ", p->f);
-		esc(p->f, jstr(b, "mode"));
+		html_esc(p->f, jstr(b, "mode"));
 		fputs(" on ", p->f);
-		esc(p->f, jstr(b, "relation") ? jstr(b, "relation") : jstr(b, "locktype"));
+		html_esc(p->f, jstr(b, "relation") ? jstr(b, "relation") : jstr(b, "locktype"));
 		if (jstr(b, "query")) {
 			fputs(": <code>", p->f);
-			esc(p->f, jstr(b, "query"));
+			html_esc(p->f, jstr(b, "query"));
 			fputs("</code>", p->f);
 		}
 		lock_children(p, blocked, json_integer_value(json_object_get(b, "pid")), depth + 1);
@@ -465,7 +509,7 @@ static void locks_panel(struct page *p)
 		json_array_foreach(json_object_get(locks, "trees"), i, t) {
 			fprintf(p->f, "<div class=tree><p><b>root pid %lld</b> (",
 				(long long)json_integer_value(json_object_get(t, "root_pid")));
-			esc(p->f, jstr(t, "root_state"));
+			html_esc(p->f, jstr(t, "root_state"));
 			if (jnum(t, "root_xact_age_s", &v)) {
 				fmt_age(buf, sizeof(buf), v);
 				fprintf(p->f, ", transaction open %s", buf);
@@ -474,7 +518,7 @@ static void locks_panel(struct page *p)
 				(long long)json_integer_value(json_object_get(t, "blocked_count")));
 			if (jstr(t, "root_query")) {
 				fputs(": <code>", p->f);
-				esc(p->f, jstr(t, "root_query"));
+				html_esc(p->f, jstr(t, "root_query"));
 				fputs("</code>", p->f);
 			}
 			fputs("</p>", p->f);
@@ -613,7 +657,7 @@ static void index_list(struct page *p, const json_t *rec, const char *key, const
 	if (!json_array_size(list))
 		return;
 	fputs("<h4>", p->f);
-	esc(p->f, title);
+	html_esc(p->f, title);
 	fputs("</h4>\n", p->f);
 	table(p, list, cols, -1);
 }
@@ -644,6 +688,8 @@ static void storage_panel(struct page *p)
 		section_status(p, rec);
 		index_list(p, rec, "unused", "Unused indexes (never scanned since stats reset)");
 		index_list(p, rec, "invalid", "Invalid indexes");
+		if (json_is_array(json_object_get(rec, "invalid")) && !json_array_size(json_object_get(rec, "invalid")))
+			note(p, "No invalid index.");
 	}
 	json_object_foreach(snapshot_section(p->s, "bloat"), db, rec) {
 		section_status(p, rec);
@@ -696,7 +742,7 @@ static void partitions_panel(struct page *p)
 
 static void replication_panel(struct page *p)
 {
-	static const char *const sql[] = { "replication", "archiver", NULL };
+	static const char *const sql[] = { "replication", NULL };
 	static const struct column rc[] = {
 		{ "replica", "application_name", C_STR },
 		{ "state", "state", C_STR },
@@ -713,13 +759,13 @@ static void replication_panel(struct page *p)
 		{ "retained", "retained_bytes", C_BYTES },
 		{ NULL, NULL, C_STR },
 	};
-	json_t *r = snapshot_get(p->s, "replication", NULL), *a = snapshot_get(p->s, "archiver", NULL);
+	json_t *r = snapshot_get(p->s, "replication", NULL);
 
 	panel_begin(p, "replication", "Replication");
 	if (!absent(p, "replication")) {
 		section_status(p, r);
 		fputs("<p>Role: ", p->f);
-		esc(p->f, jstr(r, "role") ? jstr(r, "role") : "?");
+		html_esc(p->f, jstr(r, "role") ? jstr(r, "role") : "?");
 		fputs("</p>\n", p->f);
 		if (json_array_size(json_object_get(r, "replicas"))) {
 			table(p, json_object_get(r, "replicas"), rc, -1);
@@ -729,20 +775,6 @@ static void replication_panel(struct page *p)
 		if (json_array_size(json_object_get(r, "slots"))) {
 			table(p, json_object_get(r, "slots"), sc, -1);
 		}
-	}
-	if (a) {
-		static const char *const ac[] = { "archive mode", "archived", "failed", "last archived", "last failed", NULL };
-
-		fputs("<h3>WAL archiving</h3>\n", p->f);
-		thead(p, ac);
-		fputs("<tr>", p->f);
-		td(p, a, "archive_mode", C_STR);
-		td(p, a, "archived_count_total", C_NUM);
-		td(p, a, "failed_count_total", C_NUM);
-		td(p, a, "last_archived_ts", C_TS);
-		td(p, a, "last_failed_ts", C_TS);
-		fputs("</tr>\n", p->f);
-		tend(p);
 	}
 	panel_end(p, sql);
 }
@@ -773,13 +805,320 @@ static void wraparound_panel(struct page *p)
 		svg_bars(p, labels, vals, n, false, 100);
 	}
 	json_object_foreach(snapshot_section(p->s, "sequences"), db, rec) {
-		section_status(p, rec);
-		if (!json_array_size(json_object_get(rec, "items")))
-			continue;
 		fputs("<h3>Sequences</h3>\n", p->f);
+		section_status(p, rec);
+		if (!json_array_size(json_object_get(rec, "items"))) {
+			note(p, "No sequence in use that this role can read.");
+			continue;
+		}
 		table(p, json_object_get(rec, "items"), sc, p->top);
 	}
 	panel_end(p, sql);
+}
+
+static void age_cell(struct page *p, const json_t *rec, const char *ts_key)
+{
+	char buf[48];
+	double then, now = pgx_rec_ts(rec);
+
+	if (jnum(rec, ts_key, &then) && now >= then) {
+		fmt_age(buf, sizeof(buf), now - then);
+		fprintf(p->f, "<td class=n>%s ago</td>", buf);
+	} else {
+		fputs("<td class=n><span class=na>&mdash;</span></td>", p->f);
+	}
+}
+
+/* Failing when the last attempt failed: a failure after the last success */
+static void archiver_verdict(struct page *p, const json_t *a)
+{
+	double ok = -1, failed = -1;
+
+	jnum(a, "last_archived_ts", &ok);
+	jnum(a, "last_failed_ts", &failed);
+	if (jstr(a, "archive_mode") && !strcmp(jstr(a, "archive_mode"), "off"))
+		note(p, "archive_mode is off: WAL is not archived.");
+	else if (failed > ok)
+		fputs(ok < 0 ? "<p class=warn>Failing: the last attempt failed and no WAL was archived since "
+			       "the statistics were reset.</p>\n"
+			     : "<p class=warn>Failing: the last attempt failed after the last success.</p>\n", p->f);
+	else if (ok >= 0)
+		note(p, "Archiving works: the last attempt succeeded.");
+	else
+		note(p, "No WAL archived yet, none failed.");
+}
+
+static void archiver_panel(struct page *p)
+{
+	static const char *const sql[] = { "archiver", NULL };
+	static const char *const cols[] = { "archive mode", "archived", "failed", "last archived WAL",
+					    "last success", "last failed WAL", "last failure", NULL };
+	json_t *a = snapshot_get(p->s, "archiver", NULL);
+
+	panel_begin(p, "archiving", "WAL archiving");
+	if (!absent(p, "archiver")) {
+		section_status(p, a);
+		archiver_verdict(p, a);
+		thead(p, cols);
+		fputs("<tr>", p->f);
+		td(p, a, "archive_mode", C_STR);
+		td(p, a, "archived_count_total", C_NUM);
+		td(p, a, "failed_count_total", C_NUM);
+		td(p, a, "last_archived_wal", C_STR);
+		age_cell(p, a, "last_archived_ts");
+		td(p, a, "last_failed_wal", C_STR);
+		age_cell(p, a, "last_failed_ts");
+		fputs("</tr>\n", p->f);
+		tend(p);
+		note(p, "Counts since the statistics were reset.");
+	}
+	panel_end(p, sql);
+}
+
+static void checkpoint_table(struct page *p, const json_t *c)
+{
+	static const char *const cols[] = { "timed", "requested", "requested %", "write time",
+					    "sync time", "buffers by checkpoints", "by bgwriter",
+					    "by backends", "counting since", NULL };
+	double timed, req;
+
+	section_status(p, c);
+	thead(p, cols);
+	fputs("<tr>", p->f);
+	td(p, c, "checkpoints_timed_total", C_NUM);
+	td(p, c, "checkpoints_req_total", C_NUM);
+	if (jnum(c, "checkpoints_timed_total", &timed) && jnum(c, "checkpoints_req_total", &req) && timed + req > 0)
+		fprintf(p->f, "<td class=n>%.1f%%</td>", 100 * req / (timed + req));
+	else
+		fputs("<td class=n><span class=na>&mdash;</span></td>", p->f);
+	td(p, c, "checkpoint_write_time_s_total", C_AGE);
+	td(p, c, "checkpoint_sync_time_s_total", C_AGE);
+	td(p, c, "buffers_checkpoint_total", C_NUM);
+	td(p, c, "buffers_clean_total", C_NUM);
+	td(p, c, "buffers_backend_total", C_NUM);
+	td(p, c, "stats_reset_ts", C_TS);
+	fputs("</tr>\n", p->f);
+	tend(p);
+}
+
+static void wal_table(struct page *p, const json_t *w)
+{
+	static const char *const cols[] = { "WAL written", "records", "full-page images",
+					    "WAL buffers full", "current LSN", "counting since", NULL };
+
+	section_status(p, w);
+	if (!jpath(w, "wal_bytes_total") && !jpath(w, "current_lsn"))
+		return;
+	thead(p, cols);
+	fputs("<tr>", p->f);
+	td(p, w, "wal_bytes_total", C_BYTES);
+	td(p, w, "wal_records_total", C_NUM);
+	td(p, w, "wal_fpi_total", C_NUM);
+	td(p, w, "wal_buffers_full_total", C_NUM);
+	td(p, w, "current_lsn", C_STR);
+	td(p, w, "stats_reset_ts", C_TS);
+	fputs("</tr>\n", p->f);
+	tend(p);
+}
+
+static void io_table(struct page *p, const json_t *io)
+{
+	static const struct column cols[] = {
+		{ "backend type", "backend_type", C_STR },
+		{ "object", "object", C_STR },
+		{ "context", "context", C_STR },
+		{ "reads", "reads_total", C_NUM },
+		{ "writes", "writes_total", C_NUM },
+		{ "extends", "extends_total", C_NUM },
+		{ "hits", "hits_total", C_NUM },
+		{ "evictions", "evictions_total", C_NUM },
+		{ "fsyncs", "fsyncs_total", C_NUM },
+		{ NULL, NULL, C_STR },
+	};
+
+	section_status(p, io);
+	if (json_array_size(json_object_get(io, "items")))
+		table(p, json_object_get(io, "items"), cols, p->top);
+}
+
+static void checkpoints_panel(struct page *p)
+{
+	static const char *const sql[] = { "checkpoints", "wal", "io", NULL };
+	json_t *c = snapshot_get(p->s, "checkpoints", NULL), *w = snapshot_get(p->s, "wal", NULL);
+	json_t *io = snapshot_get(p->s, "io", NULL);
+
+	panel_begin(p, "checkpoints", "Checkpoints, WAL and I/O");
+	fputs("<h3>Checkpoints</h3>\n", p->f);
+	if (!absent(p, "checkpoints"))
+		checkpoint_table(p, c);
+	fputs("<h3>WAL</h3>\n", p->f);
+	if (!absent(p, "wal"))
+		wal_table(p, w);
+	fputs("<h3>I/O by backend type (pg_stat_io)</h3>\n", p->f);
+	if (!absent(p, "io"))
+		io_table(p, io);
+	note(p, "Totals since the statistics were reset; the Trends panel shows rates between samples.");
+	panel_end(p, sql);
+}
+
+static double pool_max_wait(const json_t *pool)
+{
+	double s = 0, us = 0;
+
+	jnum(pool, "maxwait", &s);
+	jnum(pool, "maxwait_us", &us);
+	return s + us / 1e6;
+}
+
+static void pgbouncer_cards(struct page *p, const json_t *pools)
+{
+	const json_t *it;
+	double waiting = 0, wait = 0, v;
+	char buf[48];
+	size_t i;
+
+	json_array_foreach(pools, i, it) {
+		if (jnum(it, "cl_waiting", &v))
+			waiting += v;
+		if (pool_max_wait(it) > wait)
+			wait = pool_max_wait(it);
+	}
+	fputs("<div class=cards>\n", p->f);
+	snprintf(buf, sizeof(buf), "%.0f", waiting);
+	card(p, "clients waiting", buf, waiting > 0);
+	fmt_age(buf, sizeof(buf), wait);
+	card(p, "longest wait", buf, wait >= 1);
+	fputs("</div>\n", p->f);
+}
+
+static void pgbouncer_panel(struct page *p)
+{
+	static const char *const sql[] = { "pgbouncer", NULL };
+	static const char *const cols[] = { "database", "users", "clients active", "clients waiting",
+					    "servers active", "idle", "used", "max wait", "pool mode", NULL };
+	static const struct column stats[] = {
+		{ "database", "database", C_STR },
+		{ "transactions", "xact_count_total", C_NUM },
+		{ "queries", "query_count_total", C_NUM },
+		{ "avg query s", "avg_query_time_s", C_NUM },
+		{ "avg wait s", "avg_wait_time_s", C_NUM },
+		{ NULL, NULL, C_STR },
+	};
+	json_t *b = snapshot_get(p->s, "pgbouncer", NULL), *pools = json_object_get(b, "pools"), *it;
+	char buf[48];
+	size_t i;
+
+	panel_begin(p, "pgbouncer", "PgBouncer");
+	if (!b) {
+		note(p, "No pgbouncer record: pgx-poll --pgbouncer=CONNINFO reads PgBouncer's admin console.");
+	} else {
+		section_status(p, b);
+		pgbouncer_cards(p, pools);
+		thead(p, cols);
+		json_array_foreach(pools, i, it) {
+			fputs("<tr>", p->f);
+			td(p, it, "database", C_STR);
+			td(p, it, "users", C_NUM);
+			td(p, it, "cl_active", C_NUM);
+			td(p, it, "cl_waiting", C_NUM);
+			td(p, it, "sv_active", C_NUM);
+			td(p, it, "sv_idle", C_NUM);
+			td(p, it, "sv_used", C_NUM);
+			fmt_age(buf, sizeof(buf), pool_max_wait(it));
+			fprintf(p->f, "<td class=n>%s</td>", buf);
+			td(p, it, "pool_mode", C_STR);
+			fputs("</tr>\n", p->f);
+		}
+		tend(p);
+		if (json_array_size(json_object_get(b, "stats")))
+			table(p, json_object_get(b, "stats"), stats, p->top);
+	}
+	panel_end(p, sql);
+}
+
+/* Set by the administrator: not the default, not fixed at initdb
+ * (override), not the client's or pgx-poll's own session (null source) */
+static bool non_default(const json_t *setting)
+{
+	static const char *const skip[] = { "default", "override", "client", "session", NULL };
+	const char *src = jstr(setting, "source");
+
+	for (size_t i = 0; src && skip[i]; i++)
+		if (!strcmp(src, skip[i]))
+			return false;
+	return src != NULL;
+}
+
+static void settings_panel(struct page *p)
+{
+	static const char *const sql[] = { "settings", NULL };
+	static const char *const cols[] = { "name", "value", "source", "pending restart", NULL };
+	json_t *st = snapshot_get(p->s, "settings", NULL), *it;
+	size_t i, n = 0;
+
+	panel_begin(p, "settings", "Non-default settings");
+	if (!absent(p, "settings")) {
+		section_status(p, st);
+		thead(p, cols);
+		json_array_foreach(json_object_get(st, "settings"), i, it) {
+			if (!non_default(it))
+				continue;
+			n++;
+			fprintf(p->f, "<tr%s>", json_is_true(json_object_get(it, "pending_restart")) ? " class=firing" : "");
+			td(p, it, "name", C_STR);
+			td(p, it, "value", C_STR);
+			td(p, it, "source", C_STR);
+			td(p, it, "pending_restart", C_BOOL);
+			fputs("</tr>\n", p->f);
+		}
+		tend(p);
+		fprintf(p->f, "<p class=note>%zu of %zu settings set in a configuration file, on the command "
+			"line, for a database or role, or by ALTER SYSTEM.</p>\n", n,
+			json_array_size(json_object_get(st, "settings")));
+	}
+	panel_end(p, sql);
+}
+
+static void trend_span(struct page *p, const struct trend_cluster *cl)
+{
+	char a[48], b[48], span[48];
+
+	fmt_ts(a, sizeof(a), cl->t0);
+	fmt_ts(b, sizeof(b), cl->t1);
+	fmt_age(span, sizeof(span), cl->t1 - cl->t0);
+	fprintf(p->f, "<p>%zu samples from %s to %s (%s). Rates are counted between consecutive "
+		"samples; a dashed <i>reset</i> line marks a counter that was reset, with no rate "
+		"drawn across it.</p>\n", cl->samples, a, b, span);
+}
+
+static void trends_panel(struct page *p, const struct trends *tr)
+{
+	int seq = 0;
+
+	panel_begin(p, "trends", "Trends");
+	if (!tr->clusters.n)
+		note(p, "No record the time series read (database, connections, wal, replication, "
+			"checkpoints, vacuum) in the input.");
+	for (size_t i = 0; i < tr->clusters.n; i++) {
+		const struct trend_cluster *cl = &tr->clusters.v[i];
+
+		if (tr->clusters.n > 1) {
+			fputs("<h3>Cluster ", p->f);
+			html_esc(p->f, *cl->name ? cl->name : "(no label)");
+			fputs("</h3>\n", p->f);
+		}
+		if (cl->samples < 2) {
+			note(p, "One sample: time series need two or more (pgx-poll --interval, several "
+				"snapshot files, or a directory of them).");
+			continue;
+		}
+		trend_span(p, cl);
+		fputs("<div class=trends>\n", p->f);
+		for (size_t j = 0; j < cl->charts.n; j++)
+			trend_chart_render(p->f, &cl->charts.v[j], cl->t0, cl->t1, seq++);
+		fputs("</div>\n", p->f);
+	}
+	fputs("</section>\n", p->f);
 }
 
 static void alerts_panel(struct page *p)
@@ -855,38 +1194,147 @@ static const char css[] =
 	"white-space:pre-wrap}svg.bars{max-width:100%;height:auto;font-size:12px}svg.bars rect{"
 	"fill:#4a7bbf}svg.bars text{fill:#1d2433}.tree{border-left:3px solid #d9534f;padding-left:10px;"
 	"margin:8px 0}.tree ul{margin:2px 0;padding-left:20px}tr.firing td{background:#fff6e0}"
-	"tr.firing.crit td{background:#fdecea}tr.other td{color:#5b6475;font-style:italic}";
+	"tr.firing.crit td{background:#fdecea}tr.other td{color:#5b6475;font-style:italic}"
+	".trends{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:12px}"
+	"figure.trend{margin:0;border:1px solid #e8ebf0;border-radius:6px;padding:8px 10px}"
+	"figcaption{font-size:13px;margin-bottom:4px}svg.chart{width:100%;height:auto;font-size:11px}"
+	"svg.chart .grid{stroke:#e3e7ee}svg.chart .axis{stroke:#8a93a3}svg.chart .yl{text-anchor:end;"
+	"fill:#5b6475}svg.chart .xl{text-anchor:middle;fill:#5b6475}"
+	"svg.chart .xl.end{text-anchor:end}svg.chart polyline{fill:none;"
+	"stroke-width:1.8;stroke-linejoin:round}svg.chart .dash{stroke-dasharray:5 3}svg.chart circle"
+	"{stroke:none}svg.chart .reset line{stroke:#d9534f;stroke-dasharray:4 3}svg.chart .reset text"
+	"{fill:#d9534f;font-size:10px}.legend{list-style:none;padding:0;margin:4px 0 0;display:flex;"
+	"flex-wrap:wrap;gap:2px 14px;font-size:12px}.sw{display:inline-block;width:16px;height:3px;"
+	"vertical-align:middle;margin-right:5px}"
+	".c0{stroke:#0072b2;fill:#0072b2}.sw.c0{background:#0072b2}.c1{stroke:#e69f00;fill:#e69f00}.sw.c1{background:#e69f00}.c2{stroke:#009e73;fill:#009e73}.sw.c2{background:#009e73}.c3{stroke:#d55e00;fill:#d55e00}.sw.c3{background:#d55e00}.c4{stroke:#cc79a7;fill:#cc79a7}.sw.c4{background:#cc79a7}.c5{stroke:#56b4e9;fill:#56b4e9}.sw.c5{background:#56b4e9}.c6{stroke:#6b4c9a;fill:#6b4c9a}.sw.c6{background:#6b4c9a}.c7{stroke:#666666;fill:#666666}.sw.c7{background:#666666}";
 
-void html_render(FILE *f, const struct snapshot *s, long top)
+static double newest_ts(const json_t *types)
 {
-	struct page p = { f, s, top >= 0 ? top : HTML_TOP_DEFAULT };
-	const char *cluster = s->cluster ? s->cluster : "PostgreSQL";
+	const char *type, *db;
+	json_t *by_db, *rec;
+	double newest = -1;
+
+	json_object_foreach((json_t *)types, type, by_db)
+		json_object_foreach(by_db, db, rec)
+			if (pgx_rec_ts(rec) > newest)
+				newest = pgx_rec_ts(rec);
+	return newest;
+}
+
+/* The cluster of the newest record: the one the panels show */
+static const char *newest_cluster(const json_t *by_cluster)
+{
+	const char *cluster = "", *name;
+	double newest = -1;
+	json_t *types;
+
+	json_object_foreach((json_t *)by_cluster, name, types)
+		if (newest_ts(types) >= newest) {
+			newest = newest_ts(types);
+			cluster = name;
+		}
+	return cluster;
+}
+
+/* The latest records of one cluster, for the panels of an input of several */
+static void cluster_view(struct snapshot *view, const struct snapshot *s, const char *cluster)
+{
+	json_t *types = json_object_get(s->by_cluster, cluster), *by_db, *rec;
+	const char *k, *type, *db;
+
+	snapshot_init(view);
+	json_object_foreach(types, type, by_db)
+		json_object_foreach(by_db, db, rec)
+			snapshot_add(view, json_incref(rec));
+	json_object_update(view->sql, s->sql);
+	json_object_foreach(s->alerts, k, rec)
+		if (!pgx_rec_str(rec, "cluster") || !strcmp(pgx_rec_str(rec, "cluster"), cluster))
+			json_object_set(view->alerts, k, rec);
+	view->alert_summary = json_incref(s->alert_summary);
+	json_array_extend(view->slow, s->slow);
+	json_array_extend(view->errors, s->errors);
+}
+
+static void several_clusters_note(struct page *p, const json_t *by_cluster, const char *shown)
+{
+	const char *name;
+	json_t *types;
+	bool first = true;
+
+	fprintf(p->f, "<p class=warn>This input holds samples of %zu clusters (", json_object_size(by_cluster));
+	json_object_foreach((json_t *)by_cluster, name, types) {
+		fputs(first ? "" : ", ", p->f);
+		html_esc(p->f, *name ? name : "(no label)");
+		first = false;
+	}
+	fputs("). The panels show ", p->f);
+	html_esc(p->f, *shown ? shown : "(no label)");
+	fputs(", the cluster of the newest sample; Trends shows each cluster apart.</p>\n", p->f);
+}
+
+static void head(struct page *p, const char *cluster)
+{
+	FILE *f = p->f;
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
 	      "<title>Health of ", f);
-	esc(f, cluster);
+	html_esc(f, cluster);
 	fprintf(f, "</title><style>%s</style></head><body>\n<header><h1>PostgreSQL health: ", css);
-	esc(f, cluster);
-	fputs("</h1><nav><a href=\"#overview\">Overview</a><a href=\"#connections\">Connections</a>"
-	      "<a href=\"#locks\">Locks</a><a href=\"#queries\">Top queries</a><a href=\"#autovacuum\">"
-	      "Autovacuum</a><a href=\"#storage\">Storage</a><a href=\"#partitions\">Partitions</a>"
-	      "<a href=\"#replication\">Replication</a><a href=\"#wraparound\">Wraparound</a>"
+	html_esc(f, cluster);
+	fputs("</h1><nav><a href=\"#overview\">Overview</a><a href=\"#trends\">Trends</a>"
+	      "<a href=\"#connections\">Connections</a><a href=\"#locks\">Locks</a>"
+	      "<a href=\"#queries\">Top queries</a><a href=\"#autovacuum\">Autovacuum</a>"
+	      "<a href=\"#storage\">Storage</a><a href=\"#partitions\">Partitions</a>"
+	      "<a href=\"#replication\">Replication</a><a href=\"#archiving\">Archiving</a>"
+	      "<a href=\"#checkpoints\">Checkpoints and WAL</a><a href=\"#wraparound\">Wraparound</a>"
+	      "<a href=\"#pgbouncer\">PgBouncer</a><a href=\"#settings\">Settings</a>"
 	      "<a href=\"#alerts\">Alerts</a>", f);
-	if (json_array_size(s->slow))
+	if (json_array_size(p->s->slow))
 		fputs("<a href=\"#slow\">Slow queries</a>", f);
 	fputs("</nav></header>\n<main>\n", f);
-	overview(&p);
-	connections_panel(&p);
-	locks_panel(&p);
-	queries_panel(&p);
-	vacuum_panel(&p);
-	storage_panel(&p);
-	partitions_panel(&p);
-	replication_panel(&p);
-	wraparound_panel(&p);
-	alerts_panel(&p);
-	slow_panel(&p);
+}
+
+static void panels(struct page *p, const struct trends *tr)
+{
+	overview(p);
+	trends_panel(p, tr);
+	connections_panel(p);
+	locks_panel(p);
+	queries_panel(p);
+	vacuum_panel(p);
+	storage_panel(p);
+	partitions_panel(p);
+	replication_panel(p);
+	archiver_panel(p);
+	checkpoints_panel(p);
+	wraparound_panel(p);
+	pgbouncer_panel(p);
+	settings_panel(p);
+	alerts_panel(p);
+	slow_panel(p);
+}
+
+void html_render(FILE *f, const struct snapshot *s, long top)
+{
+	struct snapshot view;
+	struct trends tr;
+	struct page p = { f, s, top >= 0 ? top : HTML_TOP_DEFAULT };
+	const char *shown = NULL;
+
+	trends_build(&tr, s->history);
+	if (json_object_size(s->by_cluster) > 1) {
+		shown = newest_cluster(s->by_cluster);
+		cluster_view(&view, s, shown);
+		p.s = &view;
+	}
+	head(&p, p.s->cluster ? p.s->cluster : "PostgreSQL");
+	if (shown)
+		several_clusters_note(&p, s->by_cluster, shown);
+	panels(&p, &tr);
 	fputs("</main></body></html>\n", f);
+	if (shown)
+		snapshot_free(&view);
+	trends_free(&tr);
 }

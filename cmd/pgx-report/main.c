@@ -12,15 +12,48 @@
 #include "health.h"
 
 enum format { FORMAT_DEFAULT, FORMAT_TABLE, FORMAT_JSON, FORMAT_SVG, FORMAT_PROM, FORMAT_HTML };
-enum mode { MODE_REPORT, MODE_COMPARE, MODE_AGGREGATE, MODE_DIFF };
+#define FORMAT_BIT(f) (1u << (f))
+#define TABLE_OR_JSON (FORMAT_BIT(FORMAT_DEFAULT) | FORMAT_BIT(FORMAT_TABLE) | FORMAT_BIT(FORMAT_JSON))
+
+/* What the plain report reads: a format made for one kind says it; table
+ * and json render either, and only then is the input looked at. */
+enum input_kind { INPUT_EITHER, INPUT_PROFILE, INPUT_HEALTH };
+
+static const struct format_info {
+	const char *name;
+	enum input_kind reads;
+	enum health_format health;
+} formats[] = {
+	[FORMAT_DEFAULT] = { NULL, INPUT_EITHER, HF_TABLE },
+	[FORMAT_TABLE] = { "table", INPUT_EITHER, HF_TABLE },
+	[FORMAT_JSON] = { "json", INPUT_EITHER, HF_JSON },
+	[FORMAT_SVG] = { "svg", INPUT_PROFILE, HF_TABLE },
+	[FORMAT_PROM] = { "prom", INPUT_HEALTH, HF_PROM },
+	[FORMAT_HTML] = { "html", INPUT_HEALTH, HF_HTML },
+};
+
+struct options;
+
+/* Every mode, named by the first argument (own options) or the first
+ * operand (the shared options below); the plain report has no name. */
+struct mode {
+	const char *name;
+	int (*own_main)(int argc, char **argv);
+	int (*run)(const struct options *o);
+	unsigned formats;	/* FORMAT_BIT()s it writes */
+	size_t operands;	/* how many it takes; 0: any */
+	const char *misuse;	/* the usage error when formats or operands do not fit */
+};
+static const struct mode *find_mode(const char *name);
 
 struct options {
-	enum mode mode;
+	const struct mode *mode;
 	enum format format;
 	struct view_opts view;
 	struct compare_opts cmp;
 	const char *output;
 	bool top_given;
+	bool diff_all;		/* diff --all */
 	char **operands;
 	size_t noperands;
 };
@@ -36,15 +69,18 @@ static void usage(void)
 	       "  %s diff [OPTION]... BEFORE AFTER\n"
 	       "  %s alerts [OPTION]... [FILE]...   (see %s alerts --help)\n"
 	       "  %s plan [OPTION]... [FILE]...     (see %s plan --help)\n"
-	       "  %s workload [OPTION]... [FILE]... (see %s workload --help)\n\n"
+	       "  %s workload [OPTION]... [FILE]... (see %s workload --help)\n"
+	       "  %s validate [OPTION]... [FILE]... (see %s validate --help)\n\n"
 	       "Reads NDJSON records from FILEs or standard input.  A startup profile\n"
 	       "is made of pgx-timeline's phase, script, extension, bgworker, process\n"
 	       "and profile records; other records are ignored.\n"
 	       "compare shows what changed between two profiles (runs or aggregates);\n"
 	       "aggregate turns the profiles of N runs into median/min/max records.\n"
 	       "Health snapshots (pgx-poll records) render as table, json, prom\n"
-	       "(Prometheus text) or html; diff compares two snapshots; alerts\n"
-	       "evaluates the alert catalog and sends notifications.\n\n"
+	       "(Prometheus text) or html (time series when there are several\n"
+	       "samples; a directory FILE stands for its files); diff compares two\n"
+	       "snapshots; alerts evaluates the alert catalog and sends notifications;\n"
+	       "validate checks records against their definitions (share/pgx/records.yaml).\n\n"
 	       "Options:\n"
 	       "  -f, --format=FORMAT       table (default), json, svg (profiles),\n"
 	       "                            prom or html (health snapshots)\n"
@@ -57,6 +93,9 @@ static void usage(void)
 	       "                            than PCT percent slower than the base\n"
 	       "      --phase=NAME          compare: apply --fail-if-slower to phase NAME\n"
 	       "                            instead of the total\n"
+	       "      --all                 diff: also the changes without news (null -> 0,\n"
+	       "                            Top-N ranks, pgx's own statements, catalog\n"
+	       "                            relations)\n"
 	       "  -V, --version             output version information, then exit\n"
 	       "  -h, --help                show this help, then exit\n\n"
 	       "Exit status: 0 ok, 1 slower than --fail-if-slower allows, 2 usage error,\n"
@@ -64,21 +103,15 @@ static void usage(void)
 	       "7 a profile never became ready, 130 interrupted.\n",
 	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(),
 	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(),
-	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname());
+	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(),
+	       pgx_progname(), pgx_progname());
 }
 
 static enum format parse_format(const char *arg)
 {
-	if (!strcmp(arg, "table"))
-		return FORMAT_TABLE;
-	if (!strcmp(arg, "json"))
-		return FORMAT_JSON;
-	if (!strcmp(arg, "svg"))
-		return FORMAT_SVG;
-	if (!strcmp(arg, "prom"))
-		return FORMAT_PROM;
-	if (!strcmp(arg, "html"))
-		return FORMAT_HTML;
+	for (size_t f = FORMAT_TABLE; f < sizeof(formats) / sizeof(*formats); f++)
+		if (!strcmp(arg, formats[f].name))
+			return (enum format)f;
 	pgx_usage_error("invalid value \"%s\" for option --format (use table, json, svg, prom or html)", arg);
 }
 
@@ -96,39 +129,31 @@ static double parse_pct(const char *arg)
 	return v;
 }
 
-/* The first operand may name a subcommand; "./compare" is a file. */
+/* The first operand may name a mode; "./compare" is a file. */
 static void set_mode(struct options *o)
 {
-	if (!o->noperands)
+	const struct mode *m = o->noperands ? find_mode(o->operands[0]) : NULL;
+
+	o->mode = find_mode(NULL);
+	if (!m)
 		return;
-	if (!strcmp(o->operands[0], "compare"))
-		o->mode = MODE_COMPARE;
-	else if (!strcmp(o->operands[0], "aggregate"))
-		o->mode = MODE_AGGREGATE;
-	else if (!strcmp(o->operands[0], "diff"))
-		o->mode = MODE_DIFF;
-	else if (!strcmp(o->operands[0], "slowlog"))
-		pgx_usage_error("slowlog comes first: %s slowlog [OPTION]... [FILE]...", pgx_progname());
-	if (o->mode != MODE_REPORT) {
-		o->operands++;
-		o->noperands--;
-	}
+	if (m->own_main)
+		pgx_usage_error("%s comes first: %s %s [OPTION]... [FILE]...", m->name, pgx_progname(), m->name);
+	o->mode = m;
+	o->operands++;
+	o->noperands--;
 }
 
 static void check_options(const struct options *o)
 {
-	if (o->mode != MODE_COMPARE && (o->cmp.fail_if_slower >= 0 || o->cmp.phase))
+	const struct mode *m = o->mode;
+
+	if (!(m->name && !strcmp(m->name, "compare")) && (o->cmp.fail_if_slower >= 0 || o->cmp.phase))
 		pgx_usage_error("--fail-if-slower and --phase apply to compare only");
-	if (o->mode == MODE_COMPARE && o->noperands != 2)
-		pgx_usage_error("compare takes two files, BASE and CANDIDATE");
-	if (o->mode == MODE_COMPARE && o->format == FORMAT_SVG)
-		pgx_usage_error("compare writes a table or json, not svg");
-	if (o->mode == MODE_DIFF && (o->noperands != 2 || o->format == FORMAT_SVG || o->format >= FORMAT_PROM))
-		pgx_usage_error("diff takes two snapshot files, BEFORE and AFTER, and writes a table or json");
-	if (o->mode == MODE_COMPARE && o->format >= FORMAT_PROM)
-		pgx_usage_error("compare writes a table or json");
-	if (o->mode == MODE_AGGREGATE && o->format != FORMAT_DEFAULT)
-		pgx_usage_error("aggregate writes NDJSON records; --format does not apply");
+	if (!(m->name && !strcmp(m->name, "diff")) && o->diff_all)
+		pgx_usage_error("--all applies to diff only");
+	if ((m->operands && o->noperands != m->operands) || !(m->formats & FORMAT_BIT(o->format)))
+		pgx_usage_error("%s", m->misuse);
 }
 
 static void parse_options(int argc, char **argv, struct options *o)
@@ -140,6 +165,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "fail-if-slower", required_argument, NULL, 1 },
 		{ "phase", required_argument, NULL, 2 },
+		{ "all", no_argument, NULL, 3 },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -160,8 +186,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'o': o->output = optarg; break;
 		case 1: o->cmp.fail_if_slower = parse_pct(optarg); break;
 		case 2: o->cmp.phase = optarg; break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 3: o->diff_all = true; break;
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(usage);
 		default: pgx_usage_error(NULL);
 		}
 	}
@@ -204,8 +231,7 @@ static void render(const struct profile *p, const struct options *o, bool first)
 	switch (o->format) {
 	case FORMAT_JSON:
 		doc = json_document(p, &o->view);
-		json_dumpf(doc, stdout, JSON_COMPACT | JSON_REAL_PRECISION(16));
-		putchar('\n');
+		pgx_json_write(stdout, doc);
 		json_decref(doc);
 		break;
 	case FORMAT_SVG:
@@ -232,19 +258,16 @@ static int load_for_output(struct profile_set *set, const struct options *o)
 /* A health snapshot (pgx-poll records present), else -1: a startup profile. */
 static int run_health(const struct options *o)
 {
-	static const enum health_format hf[] = {
-		[FORMAT_DEFAULT] = HF_TABLE, [FORMAT_TABLE] = HF_TABLE, [FORMAT_JSON] = HF_JSON,
-		[FORMAT_SVG] = HF_TABLE, [FORMAT_PROM] = HF_PROM, [FORMAT_HTML] = HF_HTML,
-	};
+	const struct format_info *f = &formats[o->format];
 
-	return health_report(o->operands, o->noperands, hf[o->format], o->format != FORMAT_DEFAULT,
+	return health_report(o->operands, o->noperands, f->health, f->reads == INPUT_HEALTH,
 			     o->output, o->top_given ? o->view.top : -1);
 }
 
 static int run_report(const struct options *o)
 {
 	struct profile_set set = { 0 };
-	int status = o->format == FORMAT_SVG ? -1 : run_health(o);
+	int status = formats[o->format].reads == INPUT_PROFILE ? -1 : run_health(o);
 
 	if (status >= 0)
 		return status;
@@ -319,6 +342,36 @@ static int run_aggregate(const struct options *o)
 	return status;
 }
 
+static int run_diff(const struct options *o)
+{
+	return health_diff(o->operands[0], o->operands[1], o->format == FORMAT_JSON, o->diff_all,
+			   o->output);
+}
+
+static const struct mode modes[] = {
+	{ NULL, NULL, run_report, ~0u, 0, NULL },
+	{ "compare", NULL, run_compare, TABLE_OR_JSON, 2,
+	  "compare takes two files, BASE and CANDIDATE, and writes a table or json" },
+	{ "aggregate", NULL, run_aggregate, FORMAT_BIT(FORMAT_DEFAULT), 0,
+	  "aggregate writes NDJSON records; --format does not apply" },
+	{ "diff", NULL, run_diff, TABLE_OR_JSON, 2,
+	  "diff takes two snapshot files, BEFORE and AFTER, and writes a table or json" },
+	{ "slowlog", slowlog_main, NULL, 0, 0, NULL },
+	{ "alerts", alerts_main, NULL, 0, 0, NULL },
+	{ "plan", plan_main, NULL, 0, 0, NULL },
+	{ "workload", workload_main, NULL, 0, 0, NULL },
+	{ "validate", validate_main, NULL, 0, 0, NULL },
+};
+
+/* NULL names the plain report. */
+static const struct mode *find_mode(const char *name)
+{
+	for (size_t i = 0; i < sizeof(modes) / sizeof(*modes); i++)
+		if (name ? modes[i].name && !strcmp(modes[i].name, name) : !modes[i].name)
+			return &modes[i];
+	return NULL;
+}
+
 /* Ctrl-C in a pipeline reaches every stage: the ones before pgx-report
  * stop and write their last records (pgx-timeline its profile), which
  * pgx-report must still read.  The end of the stream stops it then, not
@@ -331,29 +384,14 @@ static void keep_reading_on_sigint(void)
 
 int main(int argc, char **argv)
 {
+	const struct mode *own = argc > 1 ? find_mode(argv[1]) : NULL;
 	struct options opts = { 0 };
-	int status;
 
 	pgx_init(argv[0]);
-	if (argc > 1 && !strcmp(argv[1], "plan"))	/* plan.c, its own options */
-		return pgx_finish(plan_main(argc - 1, argv + 1));
-	if (argc > 1 && !strcmp(argv[1], "workload"))	/* workload.c, its own options */
-		return pgx_finish(workload_main(argc - 1, argv + 1));
-	if (argc > 1 && !strcmp(argv[1], "slowlog"))	/* its own options */
-		return pgx_finish(slowlog_main(argc - 1, argv + 1));
-	if (argc > 1 && !strcmp(argv[1], "alerts"))	/* its own options too */
-		return pgx_finish(alerts_main(argc - 1, argv + 1));
+	if (own && own->own_main)
+		return pgx_finish(own->own_main(argc - 1, argv + 1));
 	parse_options(argc, argv, &opts);
 	pgx_install_signals();
 	keep_reading_on_sigint();
-	switch (opts.mode) {
-	case MODE_DIFF:
-		status = health_diff(opts.operands[0], opts.operands[1],
-				     opts.format == FORMAT_JSON, opts.output);
-		break;
-	case MODE_COMPARE: status = run_compare(&opts); break;
-	case MODE_AGGREGATE: status = run_aggregate(&opts); break;
-	default: status = run_report(&opts); break;
-	}
-	return pgx_finish(status);
+	return pgx_finish(opts.mode->run(&opts));
 }

@@ -110,11 +110,10 @@ static json_t *am_alert(const json_t *rec)
 
 static char *dumps(json_t *v)
 {
-	char *s = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(16));
+	size_t len;
+	char *s = pgx_record_dumps(v, &len);
 
 	json_decref(v);
-	if (!s)
-		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	return s;
 }
 

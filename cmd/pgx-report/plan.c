@@ -317,8 +317,8 @@ static void parse_plan_options(int argc, char **argv, struct plan_opts *o)
 			if (end == optarg || *end || !isfinite(o->factor) || o->factor < 1)
 				pgx_usage_error("invalid value \"%s\" for option --misestimate (a factor, 1 or more)", optarg);
 			break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': plan_usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(plan_usage);
 		default: pgx_usage_error(NULL);
 		}
 	}

@@ -196,17 +196,89 @@ static void io(struct prom *p, const json_t *r, const char *db)
 	}
 }
 
+/* A numeric or boolean setting the DBA set, in the server's own unit
+ * (the unit label: 8kB, kB, ms, s ...), bounded by the number of settings. */
+static void setting_value(struct prom *p, const json_t *it)
+{
+	const char *type = jstr(it, "vartype"), *text = jstr(it, "setting"), *name = jstr(it, "name");
+	char *end;
+	double v;
+
+	if (!type || !text || !name)
+		return;
+	if (!strcmp(type, "bool"))
+		v = !strcmp(text, "on");
+	else if (!strcmp(type, "integer") || !strcmp(type, "real")) {
+		v = strtod(text, &end);
+		if (end == text || *end)
+			return;
+	} else
+		return;
+	sample(p, "pg_setting", G, "A numeric or boolean setting not at its default, in its unit.",
+	       v, "name", name, "unit", jstr(it, "unit") ? jstr(it, "unit") : "", NULL);
+}
+
 static void settings(struct prom *p, const json_t *r, const char *db)
 {
 	json_t *it;
-	size_t i, pending = 0;
+	size_t i, pending = 0, changed = 0;
 
 	if (!json_is_array(json_object_get(r, "settings")))
 		return;
-	json_array_foreach(json_object_get(r, "settings"), i, it)
+	json_array_foreach(json_object_get(r, "settings"), i, it) {
 		pending += json_is_true(json_object_get(it, "pending_restart"));
+		if (setting_not_default(it)) {
+			changed++;
+			setting_value(p, it);
+		}
+	}
 	sample(p, "pg_settings_pending_restart", G, "Settings changed that wait for a server restart.",
 	       (double)pending, NULL);
+	sample(p, "pg_settings_non_default", G,
+	       "Settings the DBA set to another value than the built-in one.",
+	       (double)changed, NULL);
+}
+
+/* PgBouncer's pools (summed per database by pgx-poll) and its stats */
+static void pgbouncer(struct prom *p, const json_t *r, const char *db)
+{
+	static const struct item_metric pool[] = {
+		{ "cl_active", "pgbouncer_pools_client_active_connections", G, "Clients linked to a server connection.", 1 },
+		{ "cl_waiting", "pgbouncer_pools_client_waiting_connections", G, "Clients waiting for a server connection.", 1 },
+		{ "sv_active", "pgbouncer_pools_server_active_connections", G, "Server connections linked to a client.", 1 },
+		{ "sv_idle", "pgbouncer_pools_server_idle_connections", G, "Server connections idle and ready.", 1 },
+	};
+	static const struct item_metric stat[] = {
+		{ "xact_count_total", "pgbouncer_stats_sql_transactions_pooled_total", C, "Transactions pooled.", 1 },
+		{ "query_count_total", "pgbouncer_stats_queries_pooled_total", C, "Queries pooled.", 1 },
+		{ "query_time_s_total", "pgbouncer_stats_queries_duration_seconds_total", C, "Time spent in queries.", 1 },
+		{ "wait_time_s_total", "pgbouncer_stats_client_wait_seconds_total", C, "Time clients waited for a server.", 1 },
+	};
+	json_t *it;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "pools"), i, it) {
+		const char *name = jstr(it, "database");
+		double wait, us = 0;
+
+		if (!name || (long)i >= p->top)
+			continue;
+		for (size_t j = 0; j < sizeof(pool) / sizeof(*pool); j++)
+			FIELD(p, it, pool[j].key, pool[j].name, G, pool[j].help, 1, "database", name, NULL);
+		jnum(it, "maxwait_us", &us);
+		if (jnum(it, "maxwait", &wait))
+			sample(p, "pgbouncer_pools_client_maxwait_seconds", G,
+			       "Longest wait of a client for a server connection.", wait + us / 1e6,
+			       "database", name, NULL);
+	}
+	json_array_foreach(json_object_get(r, "stats"), i, it) {
+		const char *name = jstr(it, "database");
+
+		if (!name || (long)i >= p->top)
+			continue;
+		for (size_t j = 0; j < sizeof(stat) / sizeof(*stat); j++)
+			FIELD(p, it, stat[j].key, stat[j].name, C, stat[j].help, 1, "database", name, NULL);
+	}
 }
 
 static void locks(struct prom *p, const json_t *r, const char *db)
@@ -266,6 +338,26 @@ static void list_metrics(struct prom *p, const json_t *items, const json_t *othe
 	free(rest);
 }
 
+/* it into list, or its counters added to the item of the same queryid */
+static void add_statement(json_t *list, const json_t *it, const struct item_metric *m, size_t nm)
+{
+	const char *id = jstr(it, "queryid");
+	json_t *el;
+	size_t i;
+
+	json_array_foreach(list, i, el) {
+		double a, b;
+
+		if (!id || !jstr(el, "queryid") || strcmp(id, jstr(el, "queryid")))
+			continue;
+		for (size_t j = 0; j < nm; j++)
+			if (jnum(el, m[j].key, &a) && jnum(it, m[j].key, &b))
+				json_object_set_new(el, m[j].key, json_real(a + b));
+		return;
+	}
+	json_array_append_new(list, json_deep_copy(it));
+}
+
 static void statements(struct prom *p, const json_t *r, const char *db)
 {
 	static const struct item_metric m[] = {
@@ -279,7 +371,8 @@ static void statements(struct prom *p, const json_t *r, const char *db)
 	json_t *items = json_object_get(r, "items"), *it;
 	size_t i;
 
-	/* statements carry their database per item: one list per dbname */
+	/* statements carry their database per item: one list per dbname, the
+	 * users of one statement summed (user names are no labels) */
 	json_t *by_db = json_object();
 	json_array_foreach(items, i, it) {
 		const char *d = jstr(it, "dbname");
@@ -289,7 +382,7 @@ static void statements(struct prom *p, const json_t *r, const char *db)
 			l = json_array();
 			json_object_set_new(by_db, d ? d : "", l);
 		}
-		json_array_append(l, it);
+		add_statement(l, it, m, sizeof(m) / sizeof(*m));
 	}
 	/* the record's "other" rolls up into its own database's list */
 	const char *d, *odb = db ? db : "";
@@ -640,7 +733,8 @@ void prom_render(FILE *f, const struct snapshot *s, long top)
 		{ "checkpoints", checkpoints }, { "wal", wal }, { "replication", replication },
 		{ "archiver", archiver }, { "vacuum", vacuum }, { "sizes", sizes },
 		{ "indexes", indexes }, { "bloat", bloat }, { "wraparound", wraparound },
-		{ "sequences", sequences }, { "partitions", partitions }, { "poll", poll },
+		{ "sequences", sequences }, { "partitions", partitions }, { "pgbouncer", pgbouncer },
+		{ "poll", poll },
 	};
 	struct prom p = { .cluster = s->cluster ? s->cluster : "", .top = top >= 0 ? top : PROM_TOP_DEFAULT };
 

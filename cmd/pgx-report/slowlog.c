@@ -1,5 +1,6 @@
 /* slowlog.c - pgx-report slowlog: read the match records of
  * pgx-logmatch --rules slowlog and sum them up per statement shape */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdint.h>
@@ -27,6 +28,8 @@ static void usage(void)
 	       "  -f, --format=FORMAT       table (default), json, or records (NDJSON\n"
 	       "                            slow_query and slowlog_summary records)\n"
 	       "  -n, --top=N               statement shapes shown (default 20)\n"
+	       "      --min-mean-ms=MS      only shapes whose mean is MS or more\n"
+	       "      --min-total-ms=MS     only shapes whose total is MS or more\n"
 	       "  -o, --output=FILE         write to FILE instead of standard output\n"
 	       "  -L, --max-line-length=N   longest record accepted, in bytes (default\n"
 	       "                            1M; a match_group holds every duration of\n"
@@ -53,6 +56,18 @@ static enum slow_format parse_format(const char *arg)
 	pgx_usage_error("invalid value \"%s\" for option --format (use table, json or records)", arg);
 }
 
+static double parse_ms(const char *arg, const char *option)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v < 0)
+		pgx_usage_error("invalid value \"%s\" for option %s (milliseconds, 0 or more)", arg, option);
+	return v;
+}
+
 static void parse_options(int argc, char **argv, struct slow_opts *o)
 {
 	static const struct option longopts[] = {
@@ -62,6 +77,8 @@ static void parse_options(int argc, char **argv, struct slow_opts *o)
 		{ "max-line-length", required_argument, NULL, 'L' },
 		{ "progress", no_argument, NULL, 1 },
 		{ "no-progress", no_argument, NULL, 2 },
+		{ "min-mean-ms", required_argument, NULL, 3 },
+		{ "min-total-ms", required_argument, NULL, 4 },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -86,8 +103,10 @@ static void parse_options(int argc, char **argv, struct slow_opts *o)
 			break;
 		case 1: o->progress = PGX_PROGRESS_ON; break;
 		case 2: o->progress = PGX_PROGRESS_OFF; break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 3: o->min_mean_ms = parse_ms(optarg, "--min-mean-ms"); break;
+		case 4: o->min_total_ms = parse_ms(optarg, "--min-total-ms"); break;
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(usage);
 		default: pgx_usage_error(NULL);
 		}
 	}
@@ -620,6 +639,11 @@ static int cmp_table(const void *a, const void *b)
 	return x->runs != y->runs ? (x->runs > y->runs ? -1 : 1) : strcmp(x->table, y->table);
 }
 
+static bool above_thresholds(const struct slow_opts *o, const struct shape *q)
+{
+	return q->total_ms / (double)q->count >= o->min_mean_ms && q->total_ms >= o->min_total_ms;
+}
+
 static void summarize(struct slowlog *sl)
 {
 	size_t n = 0;
@@ -629,10 +653,13 @@ static void summarize(struct slowlog *sl)
 		if (sl->tab[i])
 			sl->ranked[n++] = sl->tab[i];
 	qsort(sl->ranked, n, sizeof(*sl->ranked), cmp_shape);
-	for (size_t i = 0; i < n && (long)i < sl->opts.top; i++)
-		sl->ranked[i]->p95_ms = p95(sl->ranked[i]);
 	for (size_t i = 0; i < n; i++)	/* in one order, whether lines or groups came in */
 		sl->total_ms += sl->ranked[i]->total_ms;
+	for (size_t i = 0; i < n; i++)	/* --min-mean-ms, --min-total-ms */
+		if (above_thresholds(&sl->opts, sl->ranked[i]))
+			sl->ranked[sl->nranked++] = sl->ranked[i];
+	for (size_t i = 0; i < sl->nranked && (long)i < sl->opts.top; i++)
+		sl->ranked[i]->p95_ms = p95(sl->ranked[i]);
 	if (sl->errors.n)
 		qsort(sl->errors.v, sl->errors.n, sizeof(*sl->errors.v), cmp_error);
 	if (sl->av.tables.n)

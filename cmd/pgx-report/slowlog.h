@@ -22,6 +22,7 @@ struct slow_opts {
 	long top;
 	const char *output;
 	size_t max_line;	/* -L: longest record read */
+	double min_mean_ms, min_total_ms;	/* shapes below either are not ranked */
 	enum pgx_progress_mode progress;
 };
 
@@ -66,7 +67,7 @@ struct slowlog_sum {
 struct slowlog {
 	struct slow_opts opts;
 	struct shape **tab, **ranked;	/* hash table; sorted by total time */
-	size_t cap, nshapes;
+	size_t cap, nshapes, nranked;	/* nranked: shapes at or above the thresholds */
 	struct pending *pending;
 	size_t pending_cap, npending;
 	unsigned long statements, matches, unpaired;

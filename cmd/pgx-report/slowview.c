@@ -23,7 +23,7 @@ static json_t *opt_ts(const struct slowlog_span *t, bool last)
 
 static size_t shown(const struct slowlog *sl)
 {
-	return sl->nshapes < (size_t)sl->opts.top ? sl->nshapes : (size_t)sl->opts.top;
+	return sl->nranked < (size_t)sl->opts.top ? sl->nranked : (size_t)sl->opts.top;
 }
 
 static void set_query_fields(json_t *o, const struct shape *q, size_t rank)
@@ -85,6 +85,8 @@ static void set_summary_fields(json_t *o, const struct slowlog *sl)
 
 	json_object_set_new(o, "statements", json_integer((json_int_t)sl->statements));
 	json_object_set_new(o, "shapes", json_integer((json_int_t)sl->nshapes));
+	if (sl->opts.min_mean_ms > 0 || sl->opts.min_total_ms > 0)
+		json_object_set_new(o, "shapes_below_threshold", json_integer((json_int_t)(sl->nshapes - sl->nranked)));
 	json_object_set_new(o, "total_ms", json_ms(sl->total_ms));
 	json_object_set_new(o, "first_seen", opt_ts(&sl->seen, false));
 	json_object_set_new(o, "last_seen", opt_ts(&sl->seen, true));
@@ -192,8 +194,10 @@ static void table_queries(FILE *f, const struct slowlog *sl)
 		put_flat(f, q->query, TABLE_WIDTH - QUERY_INDENT);
 		putc('\n', f);
 	}
-	if (shown(sl) < sl->nshapes)
-		fprintf(f, "(%zu more shapes; -n to show them)\n", sl->nshapes - shown(sl));
+	if (shown(sl) < sl->nranked)
+		fprintf(f, "(%zu more shapes; -n to show them)\n", sl->nranked - shown(sl));
+	if (sl->nranked < sl->nshapes)
+		fprintf(f, "(%zu shapes below --min-mean-ms or --min-total-ms)\n", sl->nshapes - sl->nranked);
 }
 
 static void table_errors(FILE *f, const struct slowlog *sl)

@@ -43,20 +43,57 @@ void snapshot_free(struct snapshot *s)
 	json_decref(s->alert_summary);
 	json_decref(s->slow);
 	json_decref(s->errors);
+	json_decref(s->history);
+	json_decref(s->by_cluster);
 	memset(s, 0, sizeof(*s));
+}
+
+void snapshot_keep_history(struct snapshot *s, json_t *(*keep)(const json_t *rec))
+{
+	s->keep = keep;
+	if (!s->history) {
+		s->history = json_array();
+		s->by_cluster = json_object();
+	}
+}
+
+/* parent[key], an object made when absent */
+static json_t *child(json_t *parent, const char *key)
+{
+	json_t *c = json_object_get(parent, key);
+
+	if (!c) {
+		c = json_object();
+		json_object_set_new(parent, key, c);
+	}
+	return c;
+}
+
+/* by_cluster[cluster][type][db] = rec */
+static void add_to_cluster(struct snapshot *s, const char *type, json_t *rec)
+{
+	const char *cluster = pgx_rec_str(rec, "cluster"), *db = pgx_rec_str(rec, "db");
+
+	json_object_set(child(child(s->by_cluster, cluster ? cluster : ""), type), db ? db : "", rec);
+}
+
+static void keep_history(struct snapshot *s, const char *type, json_t *rec)
+{
+	json_t *kept = s->keep(rec);
+
+	if (kept)
+		json_array_append_new(s->history, kept);
+	add_to_cluster(s, type, rec);
 }
 
 static void add_section(struct snapshot *s, const char *type, json_t *rec)
 {
-	json_t *by_db = json_object_get(s->sections, type);
 	const char *db = pgx_rec_str(rec, "db");
 
-	if (!by_db) {
-		by_db = json_object();
-		json_object_set_new(s->sections, type, by_db);
-	}
-	json_object_set(by_db, db ? db : "", rec);
+	json_object_set(child(s->sections, type), db ? db : "", rec);
 	s->nhealth++;
+	if (s->history)
+		keep_history(s, type, rec);
 	if (!s->cluster || !strcmp(type, "poll"))
 		s->cluster = pgx_rec_str(rec, "cluster");
 }
@@ -229,4 +266,23 @@ json_t *snapshot_document(const struct snapshot *s)
 	json_object_set(doc, "slow_queries", s->slow);
 	json_object_set(doc, "errors", s->errors);
 	return doc;
+}
+
+/* Set by the DBA (configuration file, ALTER SYSTEM, command line, ALTER
+ * DATABASE/ROLE) to another value than the built-in one; a session's own
+ * settings (pgx's included) are not, nor the lines initdb writes with the
+ * built-in value (max_connections = 100). */
+bool setting_not_default(const json_t *setting)
+{
+	static const char *const sources[] = { "configuration file", "command line",
+		"environment variable", "global", "database", "user", "database user", NULL };
+	const char *source = jstr(setting, "source"), *value = jstr(setting, "setting");
+	const char *boot = jstr(setting, "boot_val");
+
+	if (value && boot && !strcmp(value, boot))
+		return false;
+	for (size_t i = 0; source && sources[i]; i++)
+		if (!strcmp(source, sources[i]))
+			return true;
+	return false;
 }

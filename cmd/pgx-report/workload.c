@@ -20,6 +20,7 @@
 #include <strings.h>
 #include "pgx.h"
 #include "pgx_mask.h"
+#include "pgx_sql.h"
 #include "report.h"
 #include "analysis.h"
 
@@ -44,6 +45,7 @@ struct op {
 	char *name;
 	long calls;
 	double sum_ms, sumsq, max_ms;
+	VEC(double) ms;		/* every call's elapsed time, in order */
 	double server_calls, server_s, rows, server_max_s, server_stddev_s;
 	size_t nstmts;
 	const struct stmt *top_stmt;	/* the one with the most server time */
@@ -152,6 +154,7 @@ static void read_match(struct workload *w, const json_t *rec)
 		return;
 	op = find_op(w, name ? name : "(unnamed)", true);
 	op->calls++;
+	*vec_push(&op->ms) = ms;
 	op->sum_ms += ms;
 	op->sumsq += ms * ms;
 	op->max_ms = ms > op->max_ms ? ms : op->max_ms;
@@ -201,13 +204,17 @@ static int read_input(struct workload *w, const char *path)
 
 /* ---- server statements: the window's deltas ---- */
 
+/* pg_stat_statements' own key: queryid, database, user (and toplevel) */
 static char *item_key(const json_t *it)
 {
 	const char *q = pgx_rec_str(it, "queryid"), *db = pgx_rec_str(it, "dbname");
+	const char *user = pgx_rec_str(it, "username");
 	json_t *top = json_object_get(it, "toplevel");
-	char *key = pgx_xmalloc(strlen(q ? q : "") + strlen(db ? db : "") + 8);
+	char *key = NULL;
 
-	sprintf(key, "%s/%s/%c", q ? q : "", db ? db : "", json_is_false(top) ? 'n' : 't');
+	if (asprintf(&key, "%s/%s/%s/%c", q ? q : "", db ? db : "", user ? user : "",
+		     json_is_false(top) ? 'n' : 't') < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	return key;
 }
 
@@ -401,6 +408,35 @@ static double op_stddev(const struct op *op)
 
 static double pct(double part, double whole) { return whole > 0 ? 100 * part / whole : 0; }
 
+/* The calls OUTLIER_FACTOR times the median or slower, and above the mean
+ * (a median of 0.1 ms would make jitter an outlier): how many, their time,
+ * and what they took beyond a typical call (what fixing them saves). */
+struct slow_calls {
+	size_t n;
+	double ms, excess_ms, median_ms, threshold_ms;
+};
+
+static struct slow_calls op_slow_calls(const struct op *op)
+{
+	struct slow_calls sc = { 0 };
+	double *v;
+
+	if (!op->ms.n)
+		return sc;
+	v = pgx_xmalloc(op->ms.n * sizeof(*v));
+	memcpy(v, op->ms.v, op->ms.n * sizeof(*v));
+	sc.median_ms = pgx_nearest_rank(v, op->ms.n, 0.5);
+	free(v);
+	sc.threshold_ms = fmax(OUTLIER_FACTOR * sc.median_ms, op_mean(op));
+	for (size_t i = 0; i < op->ms.n; i++)
+		if (sc.median_ms > 0 && op->ms.v[i] >= sc.threshold_ms) {
+			sc.n++;
+			sc.ms += op->ms.v[i];
+			sc.excess_ms += op->ms.v[i] - sc.median_ms;
+		}
+	return sc;
+}
+
 static void compute_totals(const struct workload *w, struct totals *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -430,6 +466,32 @@ static struct finding *add_finding(struct finding_list *f)
 	return vec_push(f);
 }
 
+/* Every slow call counts: the impact is what all of them took beyond a
+ * typical call, not the slowest one's excess alone. */
+static void add_outliers(struct finding_list *f, const struct op *op, const struct slow_calls *slow,
+			 const struct totals *t)
+{
+	struct finding *x = add_finding(f);
+	double mean = op_mean(op);
+
+	x->op = op;
+	snprintf(x->name, sizeof(x->name), "Outliers in %s", op->name);
+	snprintf(x->root, sizeof(x->root), "occasional slow calls: lock waits, cold cache or a changing plan");
+	if (slow->n)
+		snprintf(x->evidence, sizeof(x->evidence),
+			 "%zu of %ld calls took %.1f ms (%.2f ms or more: %.0fx the median %.2f ms and the mean), client max %.1f ms%s",
+			 slow->n, op->calls, slow->ms, slow->threshold_ms, OUTLIER_FACTOR, slow->median_ms, op->max_ms,
+			 op->server_max_s >= 0 ? "; server max/stddev since reset in the statements record" : "");
+	else
+		snprintf(x->evidence, sizeof(x->evidence), "client max %.1f ms vs mean %.1f ms (stddev %.1f ms)%s",
+			 op->max_ms, mean, op_stddev(op),
+			 op->server_max_s >= 0 ? "; server max/stddev since reset in the statements record" : "");
+	snprintf(x->advice, sizeof(x->advice), "look for lock waits and plan changes in the slow calls (pgx-poll -s locks, auto_explain)");
+	x->impact_ms = slow->n ? slow->excess_ms : op->max_ms - mean;
+	snprintf(x->expected, sizeof(x->expected), "up to %.1f ms (%.1f%% of the total)", x->impact_ms,
+		 pct(x->impact_ms, t->total_ms));
+}
+
 static void find_patterns(const struct workload *w, const struct totals *t, const struct wl_opts *o,
 			  struct finding_list *f)
 {
@@ -449,6 +511,7 @@ static void find_patterns(const struct workload *w, const struct totals *t, cons
 	for (size_t i = 0; i < w->ops.n; i++) {
 		const struct op *op = &w->ops.v[i];
 		double rt = op_round_trips(op), mean = op_mean(op), sd = op_stddev(op);
+		struct slow_calls slow = op_slow_calls(op);
 
 		if (!op_joined(op))
 			continue;
@@ -465,20 +528,10 @@ static void find_patterns(const struct workload *w, const struct totals *t, cons
 			x->impact_ms = (op->server_calls - op->calls) * per_rt;
 			snprintf(x->expected, sizeof(x->expected), "%.1f ms saved (%.1f%% of the total)", x->impact_ms, pct(x->impact_ms, t->total_ms));
 		}
-		if (op->calls >= 5 && ((mean > 0 && op->max_ms >= OUTLIER_FACTOR * mean) || sd > mean ||
+		if (op->calls >= 5 && (slow.n || sd > mean ||
 		    (op->server_max_s >= 0 && op->server_calls > 0 &&
-		     op->server_max_s * 1000 >= OUTLIER_FACTOR * op_server_ms(op) / op->server_calls))) {
-			x = add_finding(f);
-			x->op = op;
-			snprintf(x->name, sizeof(x->name), "Outliers in %s", op->name);
-			snprintf(x->root, sizeof(x->root), "occasional slow calls: lock waits, cold cache or a changing plan");
-			snprintf(x->evidence, sizeof(x->evidence),
-				 "client max %.1f ms vs mean %.1f ms (stddev %.1f ms)%s", op->max_ms, mean, sd,
-				 op->server_max_s >= 0 ? "; server max/stddev since reset in the statements record" : "");
-			snprintf(x->advice, sizeof(x->advice), "look for lock waits and plan changes in the slow calls (pgx-poll -s locks, auto_explain)");
-			x->impact_ms = op->max_ms - mean;
-			snprintf(x->expected, sizeof(x->expected), "%.1f ms per outlier call", x->impact_ms);
-		}
+		     op->server_max_s * 1000 >= OUTLIER_FACTOR * op_server_ms(op) / op->server_calls)))
+			add_outliers(f, op, &slow, t);
 		if (op->calls >= POLLING_MIN_CALLS && op->server_calls > 0 && op->rows / op->server_calls < 0.5) {
 			x = add_finding(f);
 			x->op = op;
@@ -681,8 +734,10 @@ static bool render_json(const struct workload *w, const struct totals *t, const 
 
 static void workload_free(struct workload *w)
 {
-	for (size_t i = 0; i < w->ops.n; i++)
+	for (size_t i = 0; i < w->ops.n; i++) {
 		free(w->ops.v[i].name);
+		free(w->ops.v[i].ms.v);
+	}
 	for (size_t i = 0; i < w->stmts.n; i++) {
 		free(w->stmts.v[i].key);
 		free(w->stmts.v[i].queryid);
@@ -727,8 +782,8 @@ static void parse_wl_options(int argc, char **argv, struct wl_opts *o)
 			if (errno || end == optarg || *end || !isfinite(o->chatty) || o->chatty < 1)
 				pgx_usage_error("invalid value \"%s\" for option --chatty (round trips, 1 or more)", optarg);
 			break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': wl_usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(wl_usage);
 		default: pgx_usage_error(NULL);
 		}
 	}

@@ -311,24 +311,22 @@ static json_t *warnings_of(const struct timeline *t, const struct bounds *b, siz
 
 static bool emit_profile(const struct timeline *t, const struct bounds *b, size_t log_scripts)
 {
-	json_t *rec = pgx_record_new("profile", b->start);
 	char *subject = subject_of(t);
+	struct pgx_profile p = {
+		.subject = subject,
+		.subject_kind = b->is_container ? "container" : "command",
+		.start = b->start,
+		.ready = b->ready.ts != NO_TIME,
+		.ready_ts = b->ready.ts,
+		.total_s = b->ready.ts - b->start,
+		.ready_source = b->ready.source ? b->ready.source : "none",
+		.lost_events = (long)t->lost,
+		.warnings = warnings_of(t, b, log_scripts),
+	};
+	bool ok = pgx_profile_emit(&p);
 
-	json_object_set_new(rec, "subject", json_string(subject));
 	free(subject);
-	json_object_set_new(rec, "subject_kind", json_string(b->is_container ? "container" : "command"));
-	pgx_set_ts(rec, "start", b->start);
-	if (b->ready.ts != NO_TIME) {
-		pgx_set_ts(rec, "ready", b->ready.ts);
-		pgx_set_ts(rec, "total_s", b->ready.ts - b->start);
-	} else {
-		json_object_set_new(rec, "ready", json_null());
-		json_object_set_new(rec, "total_s", json_null());
-	}
-	json_object_set_new(rec, "ready_source", json_string(b->ready.source ? b->ready.source : "none"));
-	json_object_set_new(rec, "lost_events", json_integer((json_int_t)t->lost));
-	json_object_set_new(rec, "warnings", warnings_of(t, b, log_scripts));
-	return pgx_emit(rec);
+	return ok;
 }
 
 bool timeline_has_records(const struct timeline *t)

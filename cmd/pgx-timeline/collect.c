@@ -103,17 +103,22 @@ static void take_exec(struct timeline *t, const json_t *rec, double ts)
 	t->pid_slots[slot] = (long)t->nprocs;
 }
 
-static void take_exit(struct timeline *t, const json_t *rec, double ts)
+static void take_exit_of(struct timeline *t, long pid, long sig, long code, double ts)
 {
-	struct proc_span *p = latest_span(t, pgx_rec_int(rec, "pid", -1));
-	long sig = pgx_rec_int(rec, "signal", 0);
+	struct proc_span *p = latest_span(t, pid);
 
 	if (!p || p->exited)
 		return;
 	if (p->end == NO_TIME)
 		p->end = ts;
 	p->exited = true;
-	p->exit_code = sig ? 128 + (int)sig : (int)pgx_rec_int(rec, "code", 0);
+	p->exit_code = sig ? 128 + (int)sig : (int)code;
+}
+
+static void take_exit(struct timeline *t, const json_t *rec, double ts)
+{
+	take_exit_of(t, pgx_rec_int(rec, "pid", -1), pgx_rec_int(rec, "signal", 0),
+		     pgx_rec_int(rec, "code", 0), ts);
 }
 
 static const char *capture_of(const json_t *rec)
@@ -185,6 +190,18 @@ static void take_build(struct timeline *t, const json_t *rec, double ts)
 	}
 }
 
+/* What every timed record gives: the stream's start, and the log lines'
+ * times (a logged CREATE EXTENSION ends by the next line). */
+static void take_time(struct timeline *t, bool is_line, double ts)
+{
+	if (t->first_ts == NO_TIME || ts < t->first_ts)
+		t->first_ts = ts;
+	if (is_line) {
+		GROW(t->line_ts, t->nline_ts, t->line_ts_cap);
+		t->line_ts[t->nline_ts++] = ts;
+	}
+}
+
 bool timeline_take(struct timeline *t, const json_t *rec)
 {
 	const char *type = pgx_rec_type(rec);
@@ -194,12 +211,7 @@ bool timeline_take(struct timeline *t, const json_t *rec)
 	if (!type || ts < 0)
 		return false;
 	kernel = kernel_take(&t->kernel, rec, type, ts);
-	if (t->first_ts == NO_TIME || ts < t->first_ts)
-		t->first_ts = ts;
-	if (!strcmp(type, "log") || !strcmp(type, "match")) {
-		GROW(t->line_ts, t->nline_ts, t->line_ts_cap);
-		t->line_ts[t->nline_ts++] = ts;
-	}
+	take_time(t, !strcmp(type, "log") || !strcmp(type, "match"), ts);
 	if (!strcmp(type, "exec"))
 		take_exec(t, rec, ts);
 	else if (!strcmp(type, "exit"))
@@ -214,5 +226,56 @@ bool timeline_take(struct timeline *t, const json_t *rec)
 		t->lost += (unsigned long)pgx_rec_int(rec, "count", 0);
 	else
 		return kernel;
+	return true;
+}
+
+/* Asked of every record for several types: the first byte decides most. */
+static bool type_is(const struct record_peek *r, const char *type)
+{
+	return r->type_len && r->type[0] == type[0] && r->type_len == strlen(type) &&
+	       !memcmp(r->type, type, r->type_len);
+}
+
+/* An open matters only when it is of SHAREDIR/extension/ (kernel.c); the
+ * path is not decoded, so a line with any escape is taken whole. */
+static bool open_needs_whole(const struct record_peek *r, const char *line, size_t len)
+{
+	return r->backslash || memmem(line, len, "extension", strlen("extension"));
+}
+
+static long peeked_int(const struct record_peek *r, int which, long dflt)
+{
+	return r->ints[which].is_int ? r->ints[which].value : dflt;
+}
+
+/* The types timeline_take() and kernel_take() read more of than the time. */
+static bool needs_whole(const struct record_peek *r, const char *line, size_t len)
+{
+	static const char *const whole[] = {
+		"exec", "match", "container", "build", "lost", "fork", "title",
+	};
+
+	if (!r->type_plain)
+		return true;
+	for (size_t i = 0; i < sizeof(whole) / sizeof(*whole); i++)
+		if (type_is(r, whole[i]))
+			return true;
+	return type_is(r, "open") && open_needs_whole(r, line, len);
+}
+
+bool timeline_take_peeked(struct timeline *t, const struct record_peek *r, const char *line, size_t len)
+{
+	if (!r->type || !r->ts_is_number || r->ts < 0)
+		return true;	/* timeline_take() would not use it either */
+	if (needs_whole(r, line, len))
+		return false;
+	if (type_is(r, "exit")) {	/* as kernel_take() and timeline_take() have it */
+		kernel_take_exit(&t->kernel, peeked_int(r, PEEK_PID, -1), r->ts);
+		take_time(t, false, r->ts);
+		take_exit_of(t, peeked_int(r, PEEK_PID, -1), peeked_int(r, PEEK_SIGNAL, 0),
+			     peeked_int(r, PEEK_CODE, 0), r->ts);
+		return true;
+	}
+	take_time(t, type_is(r, "log"), r->ts);
 	return true;
 }

@@ -88,12 +88,17 @@ static void take_open(struct kernel_events *k, const json_t *rec, double ts)
 	o->kind = kind;
 }
 
+void kernel_take_exit(struct kernel_events *k, long pid, double ts)
+{
+	take_pid_event(&k->exits, &k->nexits, &k->exits_cap, pid, ts);
+}
+
 bool kernel_take(struct kernel_events *k, const json_t *rec, const char *type, double ts)
 {
 	if (!strcmp(type, "fork"))
 		take_fork(k, rec, ts);
 	else if (!strcmp(type, "exit"))
-		take_pid_event(&k->exits, &k->nexits, &k->exits_cap, pgx_rec_int(rec, "pid", -1), ts);
+		kernel_take_exit(k, pgx_rec_int(rec, "pid", -1), ts);
 	else if (!strcmp(type, "title"))
 		take_title(k, rec, ts);
 	else if (!strcmp(type, "open"))

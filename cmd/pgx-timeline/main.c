@@ -45,13 +45,28 @@ static void parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'i': o->init_dir = optarg; break;
 		case 'd': o->derived_only = true; break;
-		case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-		case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
+		case 'V': pgx_exit_version();
+		case 'h': pgx_exit_help(usage);
 		default: pgx_usage_error(NULL);
 		}
 	}
 	if (!*o->init_dir)
 		pgx_usage_error("--init-dir must not be empty");
+}
+
+/* Most records need only their type and time, read without building them. */
+static bool take_line(struct timeline *t, struct pgx_input *in, const struct pgx_line *line)
+{
+	struct record_peek peek;
+	json_t *rec;
+
+	if (record_peek(line->text, line->len, &peek) && timeline_take_peeked(t, &peek, line->text, line->len))
+		return true;
+	if (!(rec = pgx_ndjson_parse(in, line)))
+		return false;
+	timeline_take(t, rec);
+	json_decref(rec);
+	return true;
 }
 
 /* Pass every record on as it comes; keep what the analysis needs. */
@@ -60,19 +75,15 @@ static bool read_input(struct timeline *t, const char *path, const struct option
 {
 	struct pgx_input *in = pgx_input_open(path, 0);
 	struct pgx_line line;
-	json_t *rec;
 	bool ok = true;
 
 	if (!in) {
 		(*errors)++;
 		return true;
 	}
-	while (ok && pgx_ndjson_next(in, &line, &rec) == 1) {
-		timeline_take(t, rec);
-		json_decref(rec);
-		if (!o->derived_only)
+	while (ok && pgx_ndjson_next_line(in, &line) == 1)
+		if (take_line(t, in, &line) && !o->derived_only)
 			ok = pgx_emit_raw(line.text, line.len);
-	}
 	*errors += pgx_input_errors(in);
 	pgx_input_close(in);
 	return ok;

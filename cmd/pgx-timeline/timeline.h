@@ -92,8 +92,33 @@ void timeline_free(struct timeline *t);
 /* Take what matters from a record; false if the record is not used. */
 bool timeline_take(struct timeline *t, const json_t *rec);
 
+/* What record_peek() saw of a record's top level (peek.c). */
+enum { PEEK_PID, PEEK_CODE, PEEK_SIGNAL, PEEK_INTS };
+struct record_peek {
+	bool has_type, has_ts;
+	const char *type;	/* into the line when the type is a string, else NULL */
+	size_t type_len;
+	bool type_plain;	/* the type string has no escapes */
+	bool ts_is_number;
+	double ts;
+	bool backslash;		/* some string of the line has an escape */
+	struct {		/* pid, code, signal: what an exit record holds */
+		bool seen, is_int;
+		long value;
+	} ints[PEEK_INTS];
+};
+
+/* peek.c: true when jansson would accept the line as one object; *r then
+ * holds its type and ts. */
+bool record_peek(const char *line, size_t len, struct record_peek *r);
+
+/* collect.c: take a record from what record_peek() saw of it; false when
+ * the whole record is needed (timeline_take then). */
+bool timeline_take_peeked(struct timeline *t, const struct record_peek *r, const char *line, size_t len);
+
 /* kernel.c: forks, titles, exits and extension file opens; true if used */
 bool kernel_take(struct kernel_events *k, const json_t *rec, const char *type, double ts);
+void kernel_take_exit(struct kernel_events *k, long pid, double ts);
 void kernel_free(struct kernel_events *k);
 
 /* analyse.c: emit the derived records; returns false on a write error.

@@ -107,8 +107,8 @@ static void parse_one(struct options *o, int c)
 		break;
 	case OPT_FILTER_OPEN: add_glob(o, optarg); break;
 	case OPT_NO_OPEN: o->no_open = true; break;
-	case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-	case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
+	case 'V': pgx_exit_version();
+	case 'h': pgx_exit_help(usage);
 	default: pgx_usage_error(NULL);
 	}
 	if (!ok)
@@ -117,16 +117,12 @@ static void parse_one(struct options *o, int c)
 
 static void check_combination(const struct options *o)
 {
-	int subjects = (o->cmd != NULL) + (o->cgroup != NULL) + (o->pid > 0);
-
-	if (subjects == 0)
+	if (!o->cmd && !o->cgroup && o->pid <= 0)
 		pgx_usage_error("nothing to trace: give -- COMMAND, --cgroup or --pid");
-	if (subjects > 1)
-		pgx_usage_error("-- COMMAND, --cgroup and --pid exclude each other");
+	pgx_check_exclusive(3, o->cmd != NULL, "-- COMMAND", o->cgroup != NULL, "--cgroup", o->pid > 0, "--pid");
 	if (o->duration > 0 && o->cmd)
 		pgx_usage_error("--duration applies to --cgroup and --pid only");
-	if (o->no_open && o->nglobs)
-		pgx_usage_error("--filter-open and --no-open exclude each other");
+	pgx_check_exclusive(2, o->nglobs > 0, "--filter-open", o->no_open, "--no-open");
 }
 
 static void parse_options(int argc, char **argv, struct options *o)
@@ -134,10 +130,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	if (argc > 1 && (!strcmp(argv[1], "-?") || !strcmp(argv[1], "-h") ||
-			  !strcmp(argv[1], "--help"))) {
-		usage();
-		exit(pgx_finish(PGX_EXIT_OK));
-	}
+			  !strcmp(argv[1], "--help")))
+		pgx_exit_help(usage);
 	o->buffer_size = TRACE_DEFAULT_BUFFER;
 	while ((c = getopt_long(argc, argv, "+b:c:p:d:Vh", long_options, NULL)) != -1)
 		parse_one(o, c);

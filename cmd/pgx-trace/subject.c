@@ -61,13 +61,13 @@ static void __attribute__((noreturn)) run_child(char **argv, const char *rel, in
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	if (dup2(out_fd, STDOUT_FILENO) < 0)
-		_exit(126);
+		_exit(PGX_EXIT_CANNOT_RUN);
 	if (read(go_fd, &go, 1) != 1)
-		_exit(126);	/* pgx-trace went away before arming */
+		_exit(PGX_EXIT_CANNOT_RUN);	/* pgx-trace went away before arming */
 	setenv("PGX_TRACE_CGROUP", rel, 1);
 	execvp(argv[0], argv);
 	pgx_error("cannot run \"%s\": %s", argv[0], strerror(errno));
-	_exit(errno == ENOENT || errno == ENOTDIR ? 127 : 126);
+	_exit(errno == ENOENT || errno == ENOTDIR ? PGX_EXIT_NOT_FOUND : PGX_EXIT_CANNOT_RUN);
 }
 
 static int spawn(struct subject *s, char **argv)
@@ -181,7 +181,7 @@ int subject__status(const struct subject *s)
 	if (WIFEXITED(s->status))
 		return WEXITSTATUS(s->status);
 	if (WIFSIGNALED(s->status))
-		return 128 + WTERMSIG(s->status);
+		return PGX_EXIT_SIGNALED + WTERMSIG(s->status);
 	return PGX_EXIT_INTERNAL;
 }
 

@@ -313,7 +313,7 @@ void tracer__detach_later(struct tracer *tr)
 		close_all_but(keep, nkeep);
 		while (read(parent_alive[0], &byte, 1) < 0 && errno == EINTR)
 			;
-		_exit(0);
+		_exit(PGX_EXIT_OK);
 	default:
 		close(parent_alive[0]);
 		return;	/* parent_alive[1] stays open until this process exits */

@@ -116,8 +116,8 @@ static void parse_option(int c, struct options *o)
 	case 'a': o->all = true; break;
 	case OPT_ROOT: o->mo.root = optarg; break;
 	case 'd': free((char *)o->dsn), o->dsn = pgx_mask_take_arg(optarg); break;
-	case 'V': pgx_print_version(); exit(pgx_finish(PGX_EXIT_OK));
-	case 'h': usage(); exit(pgx_finish(PGX_EXIT_OK));
+	case 'V': pgx_exit_version();
+	case 'h': pgx_exit_help(usage);
 	default: pgx_usage_error(NULL);
 	}
 }

@@ -95,9 +95,10 @@ bool settings_from_server(struct settings *s, const char *dsn, int *exit_code)
 		return false;
 	res = PQexec(conn, settings_sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		char *msg = pgx_pq_error_line(conn, res, 0);
 
-		pgx_error("cannot read pg_settings: %s", msg ? msg : "no result");
+		pgx_error("cannot read pg_settings: %s", msg);
+		free(msg);
 	} else if (!(rec = json_loads(PQgetvalue(res, 0, 0), 0, NULL))) {
 		pgx_error("cannot read pg_settings: the server's JSON did not parse");
 		*exit_code = PGX_EXIT_INTERNAL;

@@ -1,7 +1,8 @@
 /* fuzz_pglog.c - libFuzzer target: pgx-logmatch's csvlog and jsonlog
  * readers and its timestamp parser
  *
- * The whole input is read as a csvlog entry and as a jsonlog record, and its
+ * The whole input is read as a csvlog entry, as a jsonlog record and as
+ * the JSON of CloudNativePG or Cloud SQL, and its
  * first line as a PostgreSQL timestamp.  Then the first line is a timestamp
  * format (%Y %m %d %H %M %S %f %z %Z %s ...) and the rest a text in it, and
  * the text is given to the built-in rules' timestamp specs.
@@ -11,21 +12,12 @@
 #include <string.h>
 #include "pgx.h"
 #include "logmatch.h"
+#include "fuzz_share.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct ruleset default_rules;
 static bool have_rules;
-
-static void load_rules(void)
-{
-	const char *dir = getenv("PGX_SHARE_DIR");
-	char path[4096];
-
-	pgx_init("fuzz_pglog");
-	snprintf(path, sizeof(path), "%s/rules/default.yaml", dir ? dir : "share/pgx");
-	have_rules = ruleset_load(&default_rules, path);
-}
 
 static void entries(const char *s, size_t len)
 {
@@ -40,6 +32,9 @@ static void entries(const char *s, size_t len)
 		pglog_from_jsonlog(rec, &e);
 		pglog_entry_free(&e);
 	}
+	memset(&e, 0, sizeof(e));
+	if (rec && pglog_from_service_json(rec, &e))
+		pglog_entry_free(&e);
 	json_decref(rec);
 }
 
@@ -51,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	double ts;
 
 	if (!have_rules && !default_rules.nrules)
-		load_rules();
+		have_rules = fuzz_load_rules("fuzz_pglog", "default", &default_rules);
 	entries(s, size);
 	ts_parse(TS_FORMAT_POSTGRES, s, first, &ts, why, sizeof(why));
 	if (!nl)

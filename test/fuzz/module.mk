@@ -38,3 +38,10 @@ $(BUILD)/fuzz/fuzz_docker_stream: test/fuzz/fuzz_docker_stream.c $(call fuzz_obj
 $(BUILD)/fuzz/fuzz_mask: test/fuzz/fuzz_mask.c $(LIBPGX)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(FUZZ_LINK) -o $@ $^ $(LIB_LIBS)
+
+# pgx-logmatch's format parsers: syslog/logplex headers, log_line_prefix, the whole reader
+$(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_prefix $(BUILD)/fuzz/fuzz_logreader: \
+		$(BUILD)/fuzz/%: test/fuzz/%.c $(LOGMATCH_LIB_OBJS) $(LIBPGX)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) -Icmd/pgx-logmatch $(ALL_CFLAGS) $(FUZZ_LINK) -o $@ $^ \
+		$(call fuzz_libs,pgx-logmatch)

@@ -4,6 +4,7 @@
  *                          session's settings as one record
  *   pq_check write DSN     try a write in the read-only session
  *   pq_check sleep DSN     run pg_sleep(30) until SIGINT cancels it
+ *   pq_check raise DSN     fail with a DETAIL and a two-line HINT
  *   pq_check redact DSN    print the DSN with its password hidden
  *   pq_check ping DSN      print the PQping result
  */
@@ -36,8 +37,12 @@ static int run_sql(PGconn *conn, const char *sql)
 	PGresult *res = PQexec(conn, sql);
 	int ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
 
-	if (!ok)
-		pgx_error("%s", PQresultErrorMessage(res));
+	if (!ok) {
+		char *msg = pgx_pq_error_line(conn, res, PGX_PQ_DETAIL | PGX_PQ_HINT);
+
+		pgx_error("%s", msg);
+		free(msg);
+	}
 	PQclear(res);
 	return ok ? PGX_EXIT_OK : PGX_EXIT_FAILED;
 }
@@ -61,7 +66,7 @@ int main(int argc, char **argv)
 		return PGX_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "ping"))
-		return printf("%d\n", (int)pgx_pq_ping(argv[2], 5)) < 0;
+		return printf("%d\n", (int)pgx_pq_ping(argv[2], 5)) < 0 ? PGX_EXIT_OUTPUT : PGX_EXIT_OK;
 	if (!strcmp(argv[1], "sleep"))
 		opt.statement_timeout_ms = 0;
 	if (!(conn = pgx_pq_connect(&opt)))
@@ -70,6 +75,9 @@ int main(int argc, char **argv)
 		status = pgx_emit(setting_record(conn)) ? PGX_EXIT_OK : PGX_EXIT_OUTPUT;
 	else if (!strcmp(argv[1], "write"))
 		status = run_sql(conn, "CREATE TABLE pq_check_t (i int)");
+	else if (!strcmp(argv[1], "raise"))
+		status = run_sql(conn, "DO $$BEGIN RAISE EXCEPTION 'boom' USING DETAIL = 'the detail',"
+				 " HINT = E'a hint\non two lines'; END$$");
 	else
 		status = run_sql(conn, "SELECT pg_sleep(30)");
 	if (pgx_stop_signal)

@@ -8,7 +8,8 @@ operation logs "TIMESTAMP op=NAME elapsed=X.XXXms" on stdout, the format
 share/pgx/rules/client-timing.yaml reads.  Autocommit, so no BEGIN/COMMIT
 round trips hide in the driver.  With "patterns": N calls of poll_queue,
 a read that finds nothing, and N calls of load_report, one of which waits
-300 ms on the server (an outlier).
+300 ms on the server (an outlier).  With "outliers": N calls of
+fetch_item, every 50th of them waiting 300 ms on the server.
 """
 import sys
 import time
@@ -33,6 +34,12 @@ def patterns(cur, n):
         timed(cur, "load_report", [("SELECT pg_sleep(%s)", (0.3 if i == n // 2 else 0.001,))])
 
 
+def outliers(cur, n):
+    for i in range(1, n + 1):
+        timed(cur, "fetch_item", [("SELECT id, payload, pg_sleep(%s) FROM items WHERE id = %s",
+                                   (0.3 if i % 50 == 0 else 0, i % 100 + 1))])
+
+
 def main():
     dsn, n = sys.argv[1], int(sys.argv[2])
     conn = psycopg2.connect(dsn)
@@ -40,6 +47,9 @@ def main():
     cur = conn.cursor()
     if sys.argv[3:] == ["patterns"]:
         patterns(cur, n)
+        return
+    if sys.argv[3:] == ["outliers"]:
+        outliers(cur, n)
         return
     for i in range(1, n + 1):
         timed(cur, "fetch_item", [
