@@ -33,6 +33,12 @@ enum pgx_exit {
  * monitoring-plugin convention (Nagios, Icinga) instead: 0 OK, 1 WARNING,
  * 2 CRITICAL, 3 UNKNOWN; see alerts.c. */
 
+/* ---- the PostgreSQL majors pgx accepts (servers, --server-version,
+ * --pg-version); 13, 15 and 17 are tested, the rest attempted; 12 for
+ * MATERIALIZED, which the privilege guard and statements use ---- */
+#define PGX_PG_MIN_MAJOR 12
+#define PGX_PG_MAX_MAJOR 18
+
 /* ---- diagnostics: "pgx-foo: message" on stderr ---- */
 void pgx_init(const char *progname);	/* call first in main() */
 const char *pgx_progname(void);

@@ -1,5 +1,7 @@
 #!/usr/bin/env bats
 # pgx-poll --advice on a real PostgreSQL 15 with pg_stat_statements and hypopg.
+# (Not run against 13 and 17: no hypopg package in their trees; test/server_log.bats
+# runs --advice on every version.)
 
 load test_helper
 
@@ -18,14 +20,18 @@ setup_file() {
 		CREATE TABLE child_indexed (id int PRIMARY KEY, parent_id int REFERENCES parent (id));
 		CREATE INDEX ON child_indexed (parent_id);
 		CREATE INDEX big_note ON big (note);
+		CREATE TABLE orders (id int PRIMARY KEY, big_id int REFERENCES big (id));
+		INSERT INTO orders SELECT g, g % 90000 + 1 FROM generate_series(1, 100000) g;
 		CREATE INDEX big_note_again ON big (note);
 		ANALYZE;
-		CREATE ROLE monitor LOGIN; GRANT pg_monitor, pg_read_all_data TO monitor;"
+		CREATE ROLE monitor LOGIN; GRANT pg_monitor, pg_read_all_data TO monitor;
+		CREATE ROLE mononly LOGIN; GRANT pg_monitor TO mononly;"
 	# A unique index on a column with duplicates fails and stays behind, invalid.
 	psql_q -c "CREATE UNIQUE INDEX CONCURRENTLY small_cust_unique ON small (cust)" 2>/dev/null || true
 	for i in $(seq 1 20); do
 		psql_q -c "SELECT * FROM big WHERE cust = $i" -c "SELECT * FROM small WHERE cust = $i" \
-			-c "SELECT * FROM \"Order Items\" WHERE \"CustId\" = $i AND qty > 0" >/dev/null
+			-c "SELECT * FROM \"Order Items\" WHERE \"CustId\" = $i AND qty > 0" \
+			-c "SELECT * FROM orders WHERE big_id = $i" >/dev/null
 	done
 	MONITOR_DSN="$PGX_PG_DSN user=monitor"
 	export MONITOR_DSN
@@ -60,6 +66,37 @@ advice() {
 	run timeout 60 pgx-poll -d "$MONITOR_DSN" --advice --min-rows 200000
 	assert_success
 	refute_output --partial '"kind":"seq_scan"'
+}
+
+@test "a small table read by sequential scans gets an explicit no-index record" {
+	run advice '.table == "public.small" and .kind == "too_small"'
+	assert_success
+	run jq -r '[.statement, .confidence, .evidence.n_live_tup, (.evidence.note | startswith("no index: too small"))] | @tsv' <<<"$output"
+	assert_output "$(printf '\thigh\t1000\ttrue')"
+	run jq -c 'select(.type == "advice") | .too_small >= 1' "$BATS_FILE_TMPDIR/advice.ndjson"
+	assert_output true
+}
+
+@test "a column both seq-scanned and a foreign key gets one CREATE INDEX naming both reasons" {
+	run advice '.table == "public.orders" and .statement != null'
+	assert_success
+	assert_equal "$(wc -l <<<"$output")" 1
+	run jq -r '.statement, (.reasons | join(",")), .evidence.foreign_key.constraint, .confidence' <<<"$output"
+	assert_output "$(printf '%s\n' 'CREATE INDEX CONCURRENTLY ON public.orders (big_id)' seq_scan,fk_without_index orders_big_id_fkey high)"
+	run jq -r 'select(.type == "index_advice" and .statement != null) | [.table, (.columns | join(","))] | @tsv' \
+		"$BATS_FILE_TMPDIR/advice.ndjson"
+	assert_equal "$(sort <<<"$output" | uniq -d)" ""
+}
+
+@test "a pg_monitor-only role is told it lacks SELECT on the table, not that no query filters it" {
+	run timeout 120 pgx-poll -d "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=mononly dbname=postgres" --advice
+	assert_success
+	out="$output"
+	run jq -r 'select(.type == "index_advice" and .table == "public.big" and .kind == "seq_scan") | .evidence.note' <<<"$out"
+	assert_output 'permission denied: role "mononly" lacks SELECT on public.big, which planning its queries needs (GRANT SELECT on it, or pg_read_all_data on PostgreSQL 14 and later)'
+	run jq -r 'select(.type == "advice") | [.status, (.missing[] | select(.what == "table privileges") | .why | startswith("permission denied"))] | @tsv' <<<"$out"
+	assert_output "$(printf 'degraded\ttrue')"
+	refute_output --partial 'no top pg_stat_statements query filters'
 }
 
 @test "mixed-case names are quoted in the statement, equality columns first" {

@@ -20,6 +20,9 @@ wait_for() {
 patroni_start() {
 	command -v patroni >/dev/null || skip "patroni not installed"
 	command -v etcd >/dev/null || skip "etcd-server not installed"
+	# Patroni runs as postgres; entering the 13 or 17 tree (pgroot.sh) needs root
+	[ "$PGX_TEST_PG_VERSION" = 15 ] ||
+		skip "Patroni runs the host's PostgreSQL 15 only (testing $PGX_TEST_PG_VERSION)"
 	PGX_PAT_DIR="$(mktemp -d /tmp/pgx-patroni.XXXXXX)"
 	chmod 755 "$PGX_PAT_DIR"
 	local etcd_client etcd_peer rest pgport

@@ -5,9 +5,10 @@ load test_helper
 
 setup_file() {
 	load test_helper
-	# One real PostgreSQL 15 run that writes stderr, csvlog and jsonlog at once,
-	# with an error, an extension, a multi-line message and a checkpoint.
-	pg_start "-c log_destination=stderr,csvlog,jsonlog -c log_statement=ddl -c log_checkpoints=on"
+	# One real PostgreSQL run that writes stderr, csvlog and jsonlog (15 and
+	# later) at once, with an error, an extension, a multi-line message and a
+	# checkpoint.
+	pg_start "-c log_destination=$(pg_all_log_destinations) -c log_statement=ddl -c log_checkpoints=on"
 	psql_q -c 'CREATE EXTENSION pgstattuple' >/dev/null
 	psql_q -c "SELECT 'two
 lines' / 0" >/dev/null 2>&1 || true
@@ -54,6 +55,7 @@ teardown_file() {
 }
 
 @test "jsonlog is read natively: same matches and times as the stderr log" {
+	pg_skip_below 15 jsonlog
 	run pgx-logmatch --only-matching "$PGX_LOGS/postgresql.json"
 	assert_success
 	json="$(jq -c 'select(.rule=="server_ready") | [.format, .ts_source, .ts, (.pid > 0)]' <<<"$output")"

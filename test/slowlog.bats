@@ -300,19 +300,19 @@ wait_for_logs() {	# until every log has the marker statement and an autovacuum r
 }
 
 @test "a real PostgreSQL 15's stderr, csvlog and jsonlog give the same shapes and counts" {
-	local settings=(-c log_destination=stderr,csvlog,jsonlog -c "log_line_prefix='%m [%p] %e '"
+	local settings=(-c "log_destination=$(pg_all_log_destinations)" -c "log_line_prefix='%m [%p] %e '"
 		-c log_min_duration_statement=0 -c log_lock_waits=on -c deadlock_timeout=100ms
 		-c log_temp_files=0 -c log_checkpoints=on -c log_autovacuum_min_duration=0
 		-c autovacuum_naptime=1)
 	pg_start "${settings[*]}"
 	workload
-	wait_for_logs "$PGX_PG_DIR"/log/postgresql.{log,csv,json}
+	wait_for_logs $(printf "$PGX_PG_DIR/log/%s " $(pg_all_log_files))
 	# stopped, the server has written the same events to every log
 	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -m fast -w stop >/dev/null
 	d="$BATS_TEST_TMPDIR/log"
 	cp -r "$PGX_PG_DIR/log" "$d"
 	pg_stop
-	for f in postgresql.log postgresql.csv postgresql.json; do
+	for f in $(pg_all_log_files); do
 		slowlog "$d/$f" -f json -n 1000 >"$BATS_TEST_TMPDIR/$f.json" || fail "$f: exit $?"
 		run jq -c '[(.queries[] | select(.query == "select * from t where id = ?") | .count),
 			    (.queries[] | select(.query == "select count(*) from t where note = ?") | .count),
@@ -328,7 +328,8 @@ wait_for_logs() {	# until every log has the marker statement and an autovacuum r
 		autovacuum.vacuum; do
 		a="$(jq ".$key" "$BATS_TEST_TMPDIR/postgresql.log.json")"
 		assert_equal "$(jq ".$key" "$BATS_TEST_TMPDIR/postgresql.csv.json")" "$a"
-		assert_equal "$(jq ".$key" "$BATS_TEST_TMPDIR/postgresql.json.json")" "$a"
+		[ ! -e "$BATS_TEST_TMPDIR/postgresql.json.json" ] ||
+			assert_equal "$(jq ".$key" "$BATS_TEST_TMPDIR/postgresql.json.json")" "$a"
 	done
 	assert_equal "$(jq .temp_files.count "$BATS_TEST_TMPDIR/postgresql.log.json")" \
 		"$(grep -c 'LOG:  temporary file: ' "$d/postgresql.log")"

@@ -5,8 +5,41 @@ bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load
 
 PGX_TEST_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PGX_FIXTURES="$PGX_TEST_DIR/fixtures"
-PG_BINDIR="${PG_BINDIR:-/usr/lib/postgresql/15/bin}"
 export LC_ALL=C.UTF-8 TZ=UTC
+
+# The PostgreSQL major the tests run against: the host's 15, or 13 and 17 from
+# Debian trees built by test/image/pgroot.sh (root only).  $PG_BINDIR is the
+# server's bin directory either way; for 13 and 17 it holds wrappers that run
+# the tree's programs as postgres (psql is the host's, it speaks to both).
+PGX_TEST_PG_VERSION="${PGX_TEST_PG_VERSION:-15}"
+pg_version_bindir() {
+	local v="$PGX_TEST_PG_VERSION" dir prog
+	if [ "$v" = 15 ]; then
+		echo "${PG_BINDIR:-/usr/lib/postgresql/15/bin}"
+		return
+	fi
+	dir="${BATS_RUN_TMPDIR:-/tmp}/pg$v-bin"
+	if [ ! -x "$dir/pg_ctl" ]; then
+		[ "$(id -u)" = 0 ] || { echo "PostgreSQL $v tests need root (a chroot)" >&2; return 1; }
+		"$PGX_TEST_DIR/image/pgroot.sh" build "$v" >/dev/null || return 1
+		mkdir -p "$dir.tmp.$$"
+		for prog in initdb pg_ctl postgres pg_controldata pg_basebackup pg_isready pg_resetwal; do
+			printf '#!/bin/sh\nexec %q run %s /usr/lib/postgresql/%s/bin/%s "$@"\n' \
+				"$PGX_TEST_DIR/image/pgroot.sh" "$v" "$v" "$prog" >"$dir.tmp.$$/$prog"
+			chmod 755 "$dir.tmp.$$/$prog"
+		done
+		ln -s /usr/lib/postgresql/15/bin/psql "$dir.tmp.$$/psql"
+		mv -T "$dir.tmp.$$" "$dir" 2>/dev/null || rm -rf "$dir.tmp.$$"
+	fi
+	echo "$dir"
+}
+PG_BINDIR="$(pg_version_bindir)" || PG_BINDIR=/nonexistent
+
+# Skip a test whose feature the server under test does not have:
+# pg_skip_below 15 "jsonlog".
+pg_skip_below() {
+	[ "$PGX_TEST_PG_VERSION" -ge "$1" ] || skip "$2 needs PostgreSQL $1 (testing $PGX_TEST_PG_VERSION)"
+}
 
 # make check sets PGX_VALIDATE_DIR: every pgx command copies the records it
 # builds there, checked against share/pgx/records.yaml once the tests ran.
@@ -28,7 +61,9 @@ free_port() {
 
 # Run as the cluster owner: PostgreSQL refuses to run as root.
 as_pg_owner() {
-	if [ "$(id -u)" = 0 ]; then
+	if [ "$PGX_TEST_PG_VERSION" != 15 ] && [ "${1%/*}" = "$PG_BINDIR" ]; then
+		"$@"	# the tree's wrappers switch to postgres themselves
+	elif [ "$(id -u)" = 0 ]; then
 		runuser -u postgres -- "$@"
 	else
 		"$@"
@@ -38,7 +73,7 @@ as_pg_owner() {
 # initdb costs seconds; pg_start copies one data directory made once per bats
 # run instead (the clusters then share a system identifier; ports tell them apart).
 pg_template() {
-	local tpl="$BATS_RUN_TMPDIR/pg-template" tmp
+	local tpl="$BATS_RUN_TMPDIR/pg-template-$PGX_TEST_PG_VERSION" tmp
 	(
 		flock 9
 		[ -d "$tpl" ] && exit 0
@@ -48,13 +83,46 @@ pg_template() {
 		as_pg_owner "$PG_BINDIR/initdb" -D "$tmp/data" -U postgres -A trust --no-sync \
 			>"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; rm -rf "$tmp"; exit 1; }
 		mv "$tmp/data" "$tpl" && rm -rf "$tmp"
-	) 9>"$BATS_RUN_TMPDIR/pg-template.lock"
+	) 9>"$BATS_RUN_TMPDIR/pg-template-$PGX_TEST_PG_VERSION.lock"
 }
 
-# Start a throwaway PostgreSQL 15 in a temp dir: Unix socket in that dir plus
-# 127.0.0.1 on a free port, pg_stat_statements preloaded, stderr and jsonlog
-# logs under $PGX_PG_DIR/log.  Exports PGX_PG_DIR, PGX_PG_PORT, PGX_PG_SOCKDIR,
+# Start a throwaway PostgreSQL ($PGX_TEST_PG_VERSION) in a temp dir: Unix socket
+# in that dir plus 127.0.0.1 on a free port, pg_stat_statements preloaded, stderr
+# and jsonlog (csvlog before 15: postgresql.csv) logs under $PGX_PG_DIR/log;
+# both carry each line's application_name.  Exports PGX_PG_DIR, PGX_PG_PORT, PGX_PG_SOCKDIR,
 # PGX_PG_DSN and the PG* variables for psql.  Extra server flags: $1.
+# Before 15 the statistics collector creates a database's entry (and sets its
+# stats_reset) on the first counters it receives, up to 0.5 s after a session
+# sent them: a --delta sample taken before that sees a reset.  Wait for it.
+pg_stats_settled() {
+	local i
+	[ "$PGX_TEST_PG_VERSION" -lt 15 ] || return 0
+	for i in $(seq 1 100); do
+		[ "$(psql_q -c "SELECT stats_reset IS NOT NULL FROM pg_stat_database WHERE datname = current_database()")" = t ] &&
+			return 0
+		sleep 0.1
+	done
+	fail "the statistics collector never created the database's entry"
+}
+
+# The pg_stat_statements version the server under test ships.
+pg_pgss_version() {
+	case "$PGX_TEST_PG_VERSION" in 13) echo 1.8 ;; 14) echo 1.9 ;; 15) echo 1.10 ;; *) echo 1.11 ;; esac
+}
+
+# Every log destination the server under test has, and the file each writes.
+pg_all_log_destinations() {
+	if [ "$PGX_TEST_PG_VERSION" -ge 15 ]; then echo stderr,csvlog,jsonlog; else echo stderr,csvlog; fi
+}
+pg_all_log_files() {
+	if [ "$PGX_TEST_PG_VERSION" -ge 15 ]; then echo postgresql.log postgresql.csv postgresql.json
+	else echo postgresql.log postgresql.csv; fi
+}
+
+pg_structured_log() {
+	if [ "$PGX_TEST_PG_VERSION" -ge 15 ]; then echo jsonlog; else echo csvlog; fi
+}
+
 pg_start() {
 	local extra="${1:-}"
 	PGX_PG_DIR="$(mktemp -d /tmp/pgx-pg.XXXXXX)"
@@ -63,16 +131,22 @@ pg_start() {
 	chmod 755 "$PGX_PG_DIR"
 	[ "$(id -u)" = 0 ] && chown postgres: "$PGX_PG_DIR"
 	pg_template || return 1
-	cp -a "$BATS_RUN_TMPDIR/pg-template" "$PGX_PG_DIR/data"
+	cp -a "$BATS_RUN_TMPDIR/pg-template-$PGX_TEST_PG_VERSION" "$PGX_PG_DIR/data"
 	as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PGX_PG_DIR/data" -l "$PGX_PG_DIR/server.log" -w -t 60 \
 		-o "-c listen_addresses=127.0.0.1 -c port=$PGX_PG_PORT -c unix_socket_directories=$PGX_PG_SOCKDIR \
 		    -c shared_preload_libraries=pg_stat_statements -c logging_collector=on \
-		    -c log_destination=stderr,jsonlog -c log_directory=$PGX_PG_DIR/log \
+		    -c log_destination=stderr,$(pg_structured_log) -c log_directory=$PGX_PG_DIR/log \
 		    -c log_filename=postgresql.log -c log_line_prefix='%m [%p] ' -c fsync=off $extra" \
 		start >/dev/null || { cat "$PGX_PG_DIR/server.log" >&2; return 1; }
 	PGX_PG_DSN="host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=postgres dbname=postgres"
 	export PGX_PG_DIR PGX_PG_PORT PGX_PG_SOCKDIR PGX_PG_DSN
 	export PGHOST="$PGX_PG_SOCKDIR" PGPORT="$PGX_PG_PORT" PGUSER=postgres PGDATABASE=postgres
+	# Before 15 every role may CREATE in public, and pgx-poll refuses a role
+	# that can write: the suites' monitoring roles get 15's default.
+	if [ "$PGX_TEST_PG_VERSION" -lt 15 ]; then
+		psql_q -d template1 -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC" &&
+			psql_q -c "REVOKE CREATE ON SCHEMA public FROM PUBLIC" || return 1
+	fi
 }
 
 # pg_replica SLOT [FLAGS]: a streaming hot standby of the pg_start cluster

@@ -36,7 +36,7 @@ struct advice_ctx {
 	char *hypopg;		/* quoted schema of hypopg, NULL when absent */
 	json_t *out;		/* index_advice records, in order */
 	json_t *missing;	/* [{what, why}] */
-	long tables_checked, rejected_by_whatif;
+	long tables_checked, rejected_by_whatif, unreadable_tables, too_small;
 	bool unreadable;	/* --indexes-from could not be read */
 };
 
@@ -210,43 +210,69 @@ static json_t *filter_columns(const char *filter, const json_t *columns)
 
 /* ---- generic plans of pg_stat_statements texts ---- */
 
-/* EXPLAIN (VERBOSE) of a generic plan of text: the plan object or NULL. */
+/* Prepare text, explain a generic plan of it with NULL for every parameter,
+ * deallocate it: all inside a PL/pgSQL block that catches any error, so a
+ * text the server cannot plan (untyped parameters, a table this role may not
+ * read) leaves no ERROR in the server's log.  The plan (or the error) comes
+ * back through a transaction-local setting. */
+static const char explain_block[] =
+	"DO $pgx$\n"
+	"DECLARE plan json; n int;\n"
+	"BEGIN\n"
+	"  PERFORM pg_catalog.set_config('pgx.advice_plan', '', true);\n"
+	"  EXECUTE 'PREPARE pgx_advice_stmt AS ' || %s;\n"
+	"  SELECT coalesce(cardinality(parameter_types), 0) INTO n\n"
+	"    FROM pg_catalog.pg_prepared_statements WHERE name = 'pgx_advice_stmt';\n"
+	"  BEGIN\n"
+	"    EXECUTE 'EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE pgx_advice_stmt'\n"
+	"      || CASE WHEN n > 0 THEN '(' || pg_catalog.array_to_string(pg_catalog.array_fill('NULL'::text, ARRAY[n]), ',') || ')'\n"
+	"              ELSE '' END INTO plan;\n"
+	"    PERFORM pg_catalog.set_config('pgx.advice_plan', plan::text, true);\n"
+	"  EXCEPTION WHEN others THEN\n"
+	"    PERFORM pg_catalog.set_config('pgx.advice_plan', 'error: ' || SQLERRM, true);\n"
+	"  END;\n"
+	"  EXECUTE 'DEALLOCATE pgx_advice_stmt';\n"
+	"EXCEPTION WHEN others THEN\n"
+	"  PERFORM pg_catalog.set_config('pgx.advice_plan', 'error: ' || SQLERRM, true);\n"
+	"END\n"
+	"$pgx$";
+
+/* EXPLAIN (VERBOSE) of a generic plan of text: the plan object, or NULL with
+ * *err (malloc'd) when given. */
 static json_t *explain_generic(struct advice_ctx *c, const char *text, char **err)
 {
-	size_t n = strlen(text) + 64;
-	char *sql = pgx_xmalloc(n), *args;
+	PGconn *conn = c->pc->conn;
+	char *lit = PQescapeLiteral(conn, text, strlen(text)), *sql;
 	PGresult *res;
 	json_t *plan = NULL;
-	int nparams;
+	const char *out;
 
-	snprintf(sql, n, "PREPARE pgx_advice_stmt AS %s", text);
+	if (!lit || strstr(lit, "$pgx$")) {	/* it would end the block early */
+		if (err)
+			*err = pgx_xstrdup("cannot quote the statement for the planning block");
+		PQfreemem(lit);
+		return NULL;
+	}
+	sql = sql_format(explain_block, lit);
+	PQfreemem(lit);
 	res = adv_query(c, "prepare", sql, 0, NULL, err);
 	free(sql);
 	if (!res)
 		return NULL;
 	PQclear(res);
-	res = adv_query(c, "prepare", "SELECT coalesce(cardinality(parameter_types), 0)"
-			" FROM pg_catalog.pg_prepared_statements WHERE name = 'pgx_advice_stmt'",
-			0, NULL, err);
-	nparams = res && PQntuples(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
-	PQclear(res);
-	args = pgx_xmalloc((size_t)nparams * 6 + 3);
-	args[0] = '\0';
-	for (int i = 0; i < nparams; i++)
-		strcat(args, i ? ",NULL" : "(NULL");
-	if (nparams)
-		strcat(args, ")");
-	n = strlen(args) + 32;
-	sql = pgx_xmalloc(n);
-	snprintf(sql, n, "EXECUTE pgx_advice_stmt%s", args);
-	free(args);
-	if (explain_command(c->pc->conn, "SAVEPOINT pgx_explain", err)) {
-		plan = explain_json(c->pc->conn, "VERBOSE, FORMAT JSON", sql, err);
-		explain_command(c->pc->conn, plan ? "RELEASE SAVEPOINT pgx_explain"
-				: "ROLLBACK TO SAVEPOINT pgx_explain", NULL);
+	res = adv_query(c, "prepare", "SELECT pg_catalog.current_setting('pgx.advice_plan')", 0, NULL, err);
+	out = res && PQntuples(res) ? PQgetvalue(res, 0, 0) : "";
+	if (!strncmp(out, "error: ", 7)) {
+		if (err)
+			*err = pgx_xstrdup(out + 7);
+	} else if (*out) {
+		json_t *all = json_loads(out, 0, NULL);
+		plan = json_incref(json_array_get(all, 0));
+		json_decref(all);
 	}
-	free(sql);
-	explain_command(c->pc->conn, "DEALLOCATE pgx_advice_stmt", NULL);
+	PQclear(res);
+	if (!plan && err && !*err)
+		*err = pgx_xstrdup("no plan");
 	return plan;
 }
 
@@ -310,6 +336,7 @@ static bool what_if(struct advice_ctx *c, const char *text, const char *create, 
 static const char sql_large_tables[] =
 	"SELECT c.oid::text, n.nspname, c.relname,\n"
 	"       pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS qname,\n"
+	"       pg_catalog.has_table_privilege(c.oid, 'SELECT') AS readable,\n"
 	"       greatest(s.n_live_tup, c.reltuples::bigint) AS live_rows, s.seq_scan, s.seq_tup_read,\n"
 	"       s.idx_scan, c.relpages::bigint * current_setting('block_size')::bigint AS table_bytes\n"
 	"  FROM pg_catalog.pg_stat_user_tables s\n"
@@ -365,7 +392,7 @@ static json_t *table_evidence(const PGresult *res, int row)
 {
 	json_t *ev = json_object();
 
-	for (int col = 4; col < PQnfields(res); col++)
+	for (int col = 5; col < PQnfields(res); col++)
 		json_object_set_new(ev, strcmp(PQfname(res, col), "live_rows") ? PQfname(res, col) : "n_live_tup",
 				    result_value(res, row, col));
 	json_object_set(ev, "seq_scan_total", json_object_get(ev, "seq_scan"));
@@ -380,16 +407,16 @@ static json_t *table_evidence(const PGresult *res, int row)
 /* The first top query whose generic plan seq-scans the table with a Filter
  * naming its columns: advice with the what-if evidence.  true if found. */
 static bool advise_from_query(struct advice_ctx *c, const PGresult *tab, int row,
-			      const PGresult *qs, int qi, const json_t *cols, const json_t *quoted)
+			      const PGresult *qs, int qi, const json_t *cols, const json_t *quoted,
+			      char **err)
 {
 	const char *schema = PQgetvalue(tab, row, 1), *rel = PQgetvalue(tab, row, 2);
 	const char *qname = PQgetvalue(tab, row, 3), *text = PQgetvalue(qs, qi, 1);
-	char *err = NULL, *create, *hypo;
-	json_t *plan = explain_generic(c, text, &err), *ev, *idx_cols, *rec;
+	char *create, *hypo;
+	json_t *plan = explain_generic(c, text, err), *ev, *idx_cols, *rec;
 	const json_t *scan;
 	bool confirmed = false;
 
-	free(err);
 	scan = plan ? find_seq_scan(json_object_get(plan, "Plan"), schema, rel) : NULL;
 	idx_cols = scan ? filter_columns(pgx_rec_str(scan, "Filter"), cols) : NULL;
 	if (!idx_cols || !json_array_size(idx_cols)) {
@@ -415,6 +442,7 @@ static bool advise_from_query(struct advice_ctx *c, const PGresult *tab, int row
 		rec = new_advice(c, qname, "seq_scan", create,
 				 !c->hypopg ? "medium" : drop >= 50 ? "high" : "medium");
 		json_object_set_new(rec, "columns", json_incref(idx_cols));
+		json_object_set_new(rec, "reasons", json_pack("[s]", "seq_scan"));
 		json_object_set(rec, "evidence", ev);
 		free(create);
 	}
@@ -425,29 +453,89 @@ static bool advise_from_query(struct advice_ctx *c, const PGresult *tab, int row
 	return true;
 }
 
+/* Why no top query gave columns: the real reason when there is one. */
+static const char *no_columns_note(const char *top_sql, long tried,
+				   const char *err)
+{
+	static char note[600];
+
+	if (!top_sql)
+		return "pg_stat_statements is not available: no query to take columns from";
+	if (tried && err) {
+		snprintf(note, sizeof(note), "no top pg_stat_statements query of this table could be "
+			 "planned: %s", err);
+		return note;
+	}
+	return "no top pg_stat_statements query filters this table in a Seq Scan";
+}
+
+static void advise_unreadable(struct advice_ctx *c, const PGresult *tab, int row)
+{
+	json_t *rec = new_advice(c, PQgetvalue(tab, row, 3), "seq_scan", NULL, "low");
+	char note[600];
+
+	snprintf(note, sizeof(note), "permission denied: role \"%s\" lacks SELECT on %s, which "
+		 "planning its queries needs (GRANT SELECT on it, or pg_read_all_data on "
+		 "PostgreSQL 14 and later)", PQuser(c->pc->conn), PQgetvalue(tab, row, 3));
+	json_object_set_new(rec, "evidence", table_evidence(tab, row));
+	json_object_set_new(json_object_get(rec, "evidence"), "note", json_string(note));
+	if (!c->unreadable_tables++)
+		note_missing(c, "table privileges", "%s", note);
+}
+
 static void advise_table(struct advice_ctx *c, const PGresult *tab, int row, const char *top_sql)
 {
 	const char *oid = PQgetvalue(tab, row, 0), *rel = PQgetvalue(tab, row, 2);
-	PGresult *colres = adv_query(c, "columns", sql_columns, 1, &oid, NULL);
-	PGresult *qs = top_sql ? adv_query(c, "statements", top_sql, 1, &rel, NULL) : NULL;
-	json_t *cols = colres ? result_value(colres, 0, 0) : json_array();
-	json_t *quoted = colres ? result_value(colres, 0, 1) : json_object(), *rec;
+	PGresult *colres, *qs;
+	json_t *cols, *quoted, *rec;
+	char *err = NULL;
 	bool found = false;
+	long tried = 0;
 
 	c->tables_checked++;
-	for (int i = 0; qs && i < PQntuples(qs) && !found && !pgx_stop_signal; i++)
-		found = advise_from_query(c, tab, row, qs, i, cols, quoted);
+	if (strcmp(PQgetvalue(tab, row, 4), "t")) {
+		advise_unreadable(c, tab, row);
+		return;
+	}
+	colres = adv_query(c, "columns", sql_columns, 1, &oid, NULL);
+	qs = top_sql ? adv_query(c, "statements", top_sql, 1, &rel, NULL) : NULL;
+	cols = colres ? result_value(colres, 0, 0) : json_array();
+	quoted = colres ? result_value(colres, 0, 1) : json_object();
+	for (int i = 0; qs && i < PQntuples(qs) && !found && !pgx_stop_signal; i++) {
+		if (!sql_plannable(PQgetvalue(qs, i, 1)))
+			continue;
+		char *why = NULL;
+
+		tried++;
+		found = advise_from_query(c, tab, row, qs, i, cols, quoted, &why);
+		if (!err)
+			err = why;
+		else
+			free(why);
+	}
 	if (!found) {
 		rec = new_advice(c, PQgetvalue(tab, row, 3), "seq_scan", NULL, "low");
 		json_object_set_new(rec, "evidence", table_evidence(tab, row));
-		json_object_set_new(json_object_get(rec, "evidence"), "note", json_string(
-			top_sql ? "no top pg_stat_statements query filters this table in a Seq Scan"
-				: "pg_stat_statements is not available: no query to take columns from"));
+		json_object_set_new(json_object_get(rec, "evidence"), "note",
+				    json_string(no_columns_note(top_sql, tried, err)));
 	}
+	free(err);
 	PQclear(colres);
 	PQclear(qs);
 	json_decref(cols);
 	json_decref(quoted);
+}
+
+static bool plpgsql_usable(struct advice_ctx *c)
+{
+	PGresult *res = adv_query(c, "plpgsql",
+		"SELECT CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_language WHERE lanname = 'plpgsql')\n"
+		"            THEN pg_catalog.has_language_privilege('plpgsql', 'USAGE') ELSE false END",
+		0, NULL, NULL);
+	bool ok = res && PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t");
+
+	PQclear(res);
+	return ok;
 }
 
 static void advise_seq_scans(struct advice_ctx *c)
@@ -463,12 +551,54 @@ static void advise_seq_scans(struct advice_ctx *c)
 	if (!top_sql)
 		note_missing(c, "pg_stat_statements", "not installed in database \"%s\": seq-scan advice has no columns",
 			     c->pc->dbname);
+	else if (!plpgsql_usable(c)) {
+		note_missing(c, "plpgsql", "not usable in database \"%s\" (it plans the statements without "
+			     "errors in the server log): seq-scan advice has no columns", c->pc->dbname);
+		free(top_sql);
+		top_sql = NULL;
+	}
 	if (!explain_command(c->pc->conn, "SET LOCAL plan_cache_mode = force_generic_plan", NULL))
 		note_missing(c, "generic plans", "plan_cache_mode cannot be set");
 	for (int i = 0; i < PQntuples(tab) && !pgx_stop_signal; i++)
 		advise_table(c, tab, i, top_sql);
 	free(top_sql);
 	PQclear(tab);
+}
+
+/* ---- tables too small for an index: said, not left out ---- */
+
+static const char sql_small_tables[] =
+	"SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS qname,\n"
+	"       greatest(s.n_live_tup, c.reltuples::bigint, 0) AS n_live_tup, s.seq_scan AS seq_scan_total,\n"
+	"       c.relpages::bigint * current_setting('block_size')::bigint AS table_bytes\n"
+	"  FROM pg_catalog.pg_stat_user_tables s\n"
+	"  JOIN pg_catalog.pg_class c ON c.oid = s.relid\n"
+	"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace\n"
+	" WHERE greatest(s.n_live_tup, c.reltuples::bigint) < $1::bigint AND s.seq_scan > 0\n"
+	" ORDER BY s.seq_tup_read DESC, 1 LIMIT 50";	/* MAX_TABLES */
+
+static void advise_small_tables(struct advice_ctx *c)
+{
+	char min_rows[24], note[200];
+	const char *params[1] = { min_rows };
+	PGresult *res;
+	json_t *rec, *ev;
+
+	snprintf(min_rows, sizeof(min_rows), "%ld", c->min_rows);
+	res = adv_query(c, "small tables", sql_small_tables, 1, params, NULL);
+	for (int i = 0; res && i < PQntuples(res); i++) {
+		rec = new_advice(c, PQgetvalue(res, i, 0), "too_small", NULL, "high");
+		ev = json_object();
+		for (int col = 1; col < PQnfields(res); col++)
+			json_object_set_new(ev, PQfname(res, col), result_value(res, i, col));
+		snprintf(note, sizeof(note), "no index: too small (%s live rows, under --min-rows %ld): "
+			 "a sequential scan reads it about as fast as an index would", PQgetvalue(res, i, 1),
+			 c->min_rows);
+		json_object_set_new(ev, "note", json_string(note));
+		json_object_set_new(rec, "evidence", ev);
+		c->too_small++;
+	}
+	PQclear(res);
 }
 
 /* ---- foreign keys whose columns lead no index ---- */
@@ -494,25 +624,66 @@ static const char sql_fk[] =
 	"        AND (i.indkey::int2[])[0:cardinality(con.conkey) - 1] <@ con.conkey)\n"
 	" ORDER BY 6 DESC, 1, 2";
 
+/* The CREATE INDEX already advised on table whose columns lead with cols:
+ * it serves the foreign key too. */
+static json_t *advised_index_for(struct advice_ctx *c, const char *table, const json_t *cols)
+{
+	json_t *rec, *have;
+	size_t i, j;
+
+	json_array_foreach(c->out, i, rec) {
+		have = json_object_get(rec, "columns");
+		if (!json_is_string(json_object_get(rec, "statement")) || strcmp(pgx_rec_str(rec, "table"), table) ||
+		    json_array_size(have) < json_array_size(cols))
+			continue;
+		for (j = 0; j < json_array_size(cols); j++)
+			if (!json_equal(json_array_get(have, j), json_array_get(cols, j)))
+				break;
+		if (j == json_array_size(cols))
+			return rec;
+	}
+	return NULL;
+}
+
+static json_t *fk_evidence(const PGresult *res, int i)
+{
+	return json_pack("{s:s, s:s, s:o, s:s}", "constraint", PQgetvalue(res, i, 1),
+			 "referenced_table", PQgetvalue(res, i, 2), "n_live_tup", result_value(res, i, 5),
+			 "note", "no valid index leads with the key's columns: a DELETE or key UPDATE on "
+				 "the referenced table scans this one");
+}
+
+/* One CREATE INDEX per (table, columns): a key an advised index already
+ * covers adds its reason and evidence to that record. */
+static void advise_foreign_key(struct advice_ctx *c, const PGresult *res, int i)
+{
+	json_t *cols = result_value(res, i, 3), *rec = advised_index_for(c, PQgetvalue(res, i, 0), cols);
+	long rows = atol(PQgetvalue(res, i, 5));
+	char *sql;
+
+	if (rec) {
+		json_array_append_new(json_object_get(rec, "reasons"), json_string("fk_without_index"));
+		json_object_set_new(json_object_get(rec, "evidence"), "foreign_key", fk_evidence(res, i));
+		if (rows >= c->min_rows)
+			json_object_set_new(rec, "confidence", json_string("high"));
+		json_decref(cols);
+		return;
+	}
+	sql = sql_format("CREATE INDEX CONCURRENTLY ON %s (%s)", PQgetvalue(res, i, 0), PQgetvalue(res, i, 4));
+	rec = new_advice(c, PQgetvalue(res, i, 0), "fk_without_index", sql,
+			 rows >= c->min_rows ? "high" : "medium");
+	json_object_set_new(rec, "columns", cols);
+	json_object_set_new(rec, "reasons", json_pack("[s]", "fk_without_index"));
+	json_object_set_new(rec, "evidence", fk_evidence(res, i));
+	free(sql);
+}
+
 static void advise_foreign_keys(struct advice_ctx *c)
 {
 	PGresult *res = adv_query(c, "foreign keys", sql_fk, 0, NULL, NULL);
 
-	for (int i = 0; res && i < PQntuples(res); i++) {
-		char *sql = sql_format("CREATE INDEX CONCURRENTLY ON %s (%s)", PQgetvalue(res, i, 0),
-				       PQgetvalue(res, i, 4));
-		long rows = atol(PQgetvalue(res, i, 5));
-		json_t *rec = new_advice(c, PQgetvalue(res, i, 0), "fk_without_index", sql,
-					 rows >= c->min_rows ? "high" : "medium");
-
-		json_object_set_new(rec, "columns", result_value(res, i, 3));
-		json_object_set_new(rec, "evidence", json_pack(
-			"{s:s, s:s, s:o, s:s}", "constraint", PQgetvalue(res, i, 1),
-			"referenced_table", PQgetvalue(res, i, 2), "n_live_tup", result_value(res, i, 5),
-			"note", "no valid index leads with the key's columns: a DELETE or key UPDATE on "
-				"the referenced table scans this one"));
-		free(sql);
-	}
+	for (int i = 0; res && i < PQntuples(res); i++)
+		advise_foreign_key(c, res, i);
 	PQclear(res);
 }
 
@@ -656,6 +827,7 @@ static bool emit_all(struct advice_ctx *c)
 	json_object_set_new(sum, "tables_checked", json_integer(c->tables_checked));
 	json_object_set_new(sum, "suggestions", json_integer((json_int_t)json_array_size(c->out)));
 	json_object_set_new(sum, "rejected_by_whatif", json_integer(c->rejected_by_whatif));
+	json_object_set_new(sum, "too_small", json_integer(c->too_small));
 	json_object_set_new(sum, "hypopg", json_boolean(c->hypopg != NULL));
 	json_object_set_new(sum, "status", json_string(json_array_size(c->missing) ? "degraded" : "ok"));
 	if (json_array_size(c->missing))
@@ -684,6 +856,7 @@ int advice_run(struct poll_conn *pc, const struct poll_opts *o,
 	find_hypopg(&c);
 	advise_seq_scans(&c);
 	advise_foreign_keys(&c);
+	advise_small_tables(&c);
 	ix = q->indexes_from ? indexes_from_file(&c, q->indexes_from) : indexes_collected(&c);
 	if (ix)
 		advise_indexes(&c, ix);

@@ -101,10 +101,16 @@ static const char *skip_blanks_and_comments(const char *p)
 	}
 }
 
-/* NULL when the statement may be explained, else its first word (static). */
-static const char *refused_keyword(const char *sql, char word[32])
+static bool word_in(const char *word, const char *const *list)
 {
-	static const char *const allowed[] = { "select", "with", "values", "table" };
+	for (; *list; list++)
+		if (!strcasecmp(word, *list))
+			return true;
+	return false;
+}
+
+static void first_word(const char *sql, char word[32])
+{
 	const char *p = skip_blanks_and_comments(sql);
 	size_t n = 0;
 
@@ -112,10 +118,17 @@ static const char *refused_keyword(const char *sql, char word[32])
 		n++;
 	memcpy(word, p, n);
 	word[n] = '\0';
-	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
-		if (!strcasecmp(word, allowed[i]))
-			return NULL;
-	return n ? word : "(empty)";
+}
+
+/* NULL when the statement may be explained, else its first word (static). */
+static const char *refused_keyword(const char *sql, char word[32])
+{
+	static const char *const allowed[] = { "select", "with", "values", "table", NULL };
+
+	first_word(sql, word);
+	if (word_in(word, allowed))
+		return NULL;
+	return *word ? word : "(empty)";
 }
 
 #define IDENT_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789"
@@ -152,12 +165,17 @@ const char *sql_skip_quoted(const char *p, bool backslash)
 	return p;
 }
 
-/* True when the word INTO appears outside parentheses, strings and comments:
- * SELECT ... INTO creates a table, and EXPLAIN ANALYZE runs it even in a
- * read-only transaction. */
-static bool has_top_level_into(const char *p)
+enum top_level { TOP_PLAIN, TOP_INTO = 1, TOP_SELECT_INTO = 2, TOP_SEVERAL = 4 };
+
+/* What appears outside parentheses, strings and comments: the word INTO
+ * (after INSERT or MERGE too), INTO after any other word (SELECT ... INTO
+ * creates a table, and EXPLAIN ANALYZE runs it even in a read-only
+ * transaction), a semicolon followed by another statement. */
+static unsigned top_level_scan(const char *p)
 {
 	int depth = 0;
+	unsigned found = TOP_PLAIN;
+	bool after_insert = false;
 
 	while (*p) {
 		if (p[0] == '-' && p[1] == '-')
@@ -175,12 +193,37 @@ static bool has_top_level_into(const char *p)
 		else if (isalpha((unsigned char)*p) || *p == '_') {
 			size_t n = strspn(p, IDENT_CHARS);
 			if (depth == 0 && n == 4 && !strncasecmp(p, "into", 4))
-				return true;
+				found |= TOP_INTO | (after_insert ? 0 : TOP_SELECT_INTO);
+			after_insert = (n == 6 && !strncasecmp(p, "insert", 6)) ||
+				       (n == 5 && !strncasecmp(p, "merge", 5));
 			p += n;
+		} else if (*p == ';' && depth == 0) {
+			p += 1 + strspn(p + 1, " \t\r\n");
+			if (*p)
+				found |= TOP_SEVERAL;
 		} else
 			p++;
 	}
-	return false;
+	return found;
+}
+
+static bool has_top_level_into(const char *p)
+{
+	return top_level_scan(p) & TOP_INTO;
+}
+
+/* A statement PREPARE accepts by its shape: one SELECT, INSERT, UPDATE,
+ * DELETE, MERGE, WITH, VALUES or TABLE, not SELECT ... INTO.  Decided here,
+ * before anything is sent, so a utility statement never becomes a syntax
+ * error in the server's log. */
+bool sql_plannable(const char *sql)
+{
+	static const char *const plannable[] = { "select", "insert", "update", "delete", "merge",
+						 "with", "values", "table", NULL };
+	char word[32];
+
+	first_word(sql, word);
+	return word_in(word, plannable) && !(top_level_scan(sql) & (TOP_SELECT_INTO | TOP_SEVERAL));
 }
 
 static char *read_file_text(const char *path)

@@ -28,6 +28,8 @@ json_t *explain_json(PGconn *conn, const char *options, const char *sql, char **
 bool explain_command(PGconn *conn, const char *sql, char **err);
 char *explain_error(PGconn *conn, const PGresult *res);
 const json_t *plan_find_modify(const json_t *node);
+/* One statement that PREPARE accepts (no utility statement), by its text. */
+bool sql_plannable(const char *sql);
 /* Past a '...' string (or "..." identifier) at p; backslash escapes with true. */
 const char *sql_skip_quoted(const char *p, bool backslash);
 

@@ -42,7 +42,8 @@ static void usage(void)
 	       "                             (by default summed apart as pgx_self)\n"
 	       "      --allow-privileged     run as a superuser or a role that can write (warns)\n"
 	       "      --print-sql            write each section's sql record, connect to nothing\n"
-	       "      --server-version=N     --print-sql: as for server_version_num N (default 150000)\n"
+	       "      --server-version=N     --print-sql: as for server_version_num N, 120000 to\n"
+	       "                             189999 (default 150000)\n"
 	       "      --pgss-version=V       --print-sql: pg_stat_statements version, or \"none\"\n"
 	       "                             (default: the one the server version ships)\n"
 	       "      --explain=SQL          EXPLAIN (ANALYZE, BUFFERS) one SELECT in a read-only\n"
@@ -230,7 +231,8 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 				pgx_usage_error(NULL);
 			break;
 		case OPT_SERVER_VERSION:
-			if (!pgx_parse_long(optarg, "--server-version", 90600, 999999, &o->server_version))
+			if (!pgx_parse_long(optarg, "--server-version", PGX_PG_MIN_MAJOR * 10000,
+					    PGX_PG_MAX_MAJOR * 10000 + 9999, &o->server_version))
 				pgx_usage_error(NULL);
 			break;
 		case 'd': free((char *)o->dsn), o->dsn = pgx_mask_take_arg(optarg); break;

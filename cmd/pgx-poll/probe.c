@@ -130,6 +130,12 @@ bool server_probe(struct poll_conn *pc, PGresult *res)
 	}
 	server_info_clear(srv);
 	srv->version_num = atoi(PQgetvalue(res, 0, 0));
+	if (srv->version_num / 10000 < PGX_PG_MIN_MAJOR || srv->version_num / 10000 > PGX_PG_MAX_MAJOR) {
+		pgx_error("PostgreSQL %d (server_version_num %d) is not supported: pgx reads %d to %d "
+			  "(tested: 13, 15, 17)", srv->version_num / 10000, srv->version_num,
+			  PGX_PG_MIN_MAJOR, PGX_PG_MAX_MAJOR);
+		return false;
+	}
 	srv->in_recovery = PQgetvalue(res, 0, 1)[0] == 't';
 	srv->superuser = PQgetvalue(res, 0, 2)[0] == 't';
 	srv->pg_monitor = PQgetvalue(res, 0, 3)[0] == 't';

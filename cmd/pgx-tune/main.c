@@ -38,7 +38,7 @@ static void usage(void)
 	       "  -s, --storage=TYPE        ssd, hdd, san or nvme (default ssd)\n"
 	       "      --db-size=SIZE        the database compared with RAM: smaller, similar or\n"
 	       "                            larger (default similar)\n"
-	       "      --pg-version=N        PostgreSQL major version, 10 to 18 (default: the\n"
+	       "      --pg-version=N        PostgreSQL major version, 12 to 18 (default: the\n"
 	       "                            server's, else %d)\n"
 	       "      --max-connections=N   connections to plan for, 20 to 262143 (default: the\n"
 	       "                            server's, else the profile's)\n"
@@ -101,7 +101,7 @@ static void parse_option(int c, struct options *o)
 	}
 	case OPT_ASSUME_LOCAL: o->assume_local = true; break;
 	case OPT_PG_VERSION:
-		if (!pgx_parse_long(optarg, "--pg-version", 10, 18, &v))
+		if (!pgx_parse_long(optarg, "--pg-version", PGX_PG_MIN_MAJOR, PGX_PG_MAX_MAJOR, &v))
 			pgx_usage_error(NULL);
 		o->mo.pg_version = (int)v;
 		break;
@@ -244,6 +244,19 @@ static void warn_memory(const struct machine *m, enum profile p)
 		pgx_warn("%s of memory is above the 100GB pgtune's formulas are made for", ram);
 }
 
+/* The server's settings: a version pgx-poll would refuse is refused here too. */
+static bool version_supported(const struct settings *s)
+{
+	int major = s->version_num / 10000;
+	bool server = s->origin && !strcmp(s->origin, "server");
+
+	if (!s->version_num || (major >= PGX_PG_MIN_MAJOR && major <= PGX_PG_MAX_MAJOR))
+		return true;
+	pgx_error("PostgreSQL %d (server_version_num %d, from the %s) is not supported: pgx reads %d to %d",
+		  major, s->version_num, server ? "server" : "settings record", PGX_PG_MIN_MAJOR, PGX_PG_MAX_MAJOR);
+	return false;
+}
+
 static int run(const struct options *o, int nfiles, char **files)
 {
 	struct settings s = { 0 };
@@ -263,6 +276,10 @@ static int run(const struct options *o, int nfiles, char **files)
 	if (!ok || pgx_stop_signal) {
 		settings_free(&s);
 		return ok ? PGX_EXIT_INTERRUPTED : PGX_EXIT_OUTPUT;
+	}
+	if (!version_supported(&s)) {
+		status = !strcmp(s.origin, "server") ? PGX_EXIT_CONNECT : PGX_EXIT_INPUT;
+		goto out;
 	}
 	if (!machine_given(o, &s)) {
 		status = PGX_EXIT_USAGE;
