@@ -142,6 +142,7 @@ struct pgx_line {
 	size_t len;
 	unsigned long lineno;	/* 1-based */
 	bool no_newline;	/* last line of input had no trailing newline */
+	bool nul_free;		/* known to hold no NUL byte (false: not known) */
 };
 /* path "-" or NULL is stdin. Returns NULL and reports when it can't open. */
 struct pgx_input *pgx_input_open(const char *path, size_t max_line);

@@ -20,6 +20,12 @@ void matcher_ready(struct matcher *m)
 {
 	m->pf = prefilter_new(&m->rules);
 	m->cand = pgx_xmalloc(m->rules.nrules ? m->rules.nrules : 1);
+	m->skip_unmatchable = m->only_matching && prefilter_can_reject(m->pf);
+}
+
+bool matcher_skips(const struct matcher *m, const char *text, size_t len)
+{
+	return m->skip_unmatchable && !prefilter_any(m->pf, text, len, m->cand);
 }
 
 void matcher_free(struct matcher *m)
@@ -386,9 +392,12 @@ bool matcher_line(struct matcher *m, const struct log_source *src, const char *t
 		  const char *raw, size_t raw_len)
 {
 	size_t masked_len;
-	char *masked = pgx_mask_secrets(text, len, &masked_len);
+	char *masked;
 	bool ok;
 
+	if (matcher_skips(m, text, len))
+		return true;
+	masked = pgx_mask_secrets(text, len, &masked_len);
 	if (!masked)
 		return match_valid(m, src, text, len, false, raw, raw_len);
 	ok = match_valid(m, src, masked, masked_len, true, raw, raw_len);

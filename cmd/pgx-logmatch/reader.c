@@ -93,6 +93,8 @@ static bool match_stderr(struct matcher *m, struct pgx_input *in, struct csv_pen
 	size_t len = c->len;
 
 	c->len = 0;
+	if (matcher_skips(m, c->buf, len))
+		return true;
 	src.pid = prefix_pid(&m->rules, c->buf, len);
 	return matcher_line(m, &src, c->buf, len, NULL, 0);
 }
@@ -351,6 +353,8 @@ static char *nul_as_replacement(struct matcher *m, struct pgx_input *in, struct 
 	size_t nuls = 0, n = 0;
 	char *buf;
 
+	if (line->nul_free)
+		return NULL;
 	for (const char *p = line->text; (p = memchr(p, '\0', line->len - (size_t)(p - line->text))); p++)
 		nuls++;
 	if (!nuls)
