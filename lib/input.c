@@ -210,6 +210,18 @@ int pgx_input_next(struct pgx_input *in, struct pgx_line *line)
 	}
 }
 
+size_t pgx_input_buffered(const struct pgx_input *in, const char **text)
+{
+	*text = in->buf + in->start;
+	return in->skipping ? 0 : in->end - in->start;
+}
+
+void pgx_input_consume(struct pgx_input *in, size_t bytes, unsigned long lines)
+{
+	in->start += bytes;
+	in->lineno += lines;
+}
+
 json_t *pgx_json_parse_line(const struct pgx_line *line, char *err, size_t errlen)
 {
 	json_error_t jerr;

@@ -156,6 +156,11 @@ void pgx_input_follow(struct pgx_input *in, bool follow);
  * end and counted in pgx_input_errors(); reading goes on. */
 int pgx_input_next(struct pgx_input *in, struct pgx_line *line);
 unsigned long pgx_input_errors(const struct pgx_input *in);
+/* For a reader that can pass over lines without looking at each: what is
+ * read and not yet handed out (whole lines, then perhaps part of one), and
+ * handing out the first `bytes` of it, `lines` whole lines, unseen. */
+size_t pgx_input_buffered(const struct pgx_input *in, const char **text);
+void pgx_input_consume(struct pgx_input *in, size_t bytes, unsigned long lines);
 void pgx_input_close(struct pgx_input *in);
 /* Bytes handed out as lines (or skipped) so far, newlines included. */
 unsigned long long pgx_input_bytes(const struct pgx_input *in);

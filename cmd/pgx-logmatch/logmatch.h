@@ -72,6 +72,10 @@ bool prefilter_any(const struct prefilter *pf, const char *s, size_t len, unsign
  * secrets are masked and its invalid UTF-8 repaired: every rule has a
  * literal, and none holds a byte those insert. */
 bool prefilter_can_reject(const struct prefilter *pf);
+/* Over a whole buffer of lines: where the scan first met a literal (len:
+ * nowhere).  A literal that lies wholly before that offset would have been
+ * met, so the lines that end before it hold none. */
+size_t prefilter_first(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand);
 void prefilter_free(struct prefilter *pf);
 
 /* timestamp.c */

@@ -191,30 +191,29 @@ bool prefilter_can_reject(const struct prefilter *pf)
 	return true;
 }
 
-/* The scan of scan_quads() that stops at the first real literal. */
-static bool any_quad(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand)
+bool prefilter_any(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand)
+{
+	return len && prefilter_first(pf, s, len, cand) < len;
+}
+
+size_t prefilter_first(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand)
 {
 	const size_t stride = pf->stride;
 	size_t n = 0;
 	uint32_t quad;
 
+	if (pf->gram != 4)
+		return prefilter_scan(pf, s, len, cand) ? 0 : len;
 	memset(cand, 0, pf->rs->nrules);
 	for (size_t i = 0; i + 4 <= len; i += stride) {
 		memcpy(&quad, s + i, 4);
 		if (gram_seen(pf, (quad * 2654435761u) >> 16)) {
 			check_pair(pf, s, len, i, cand, &n);
 			if (n)
-				return true;
+				return i;
 		}
 	}
-	return false;
-}
-
-bool prefilter_any(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand)
-{
-	if (pf->gram == 4)
-		return any_quad(pf, s, len, cand);
-	return prefilter_scan(pf, s, len, cand) > 0;
+	return len;
 }
 
 size_t prefilter_scan(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand)
