@@ -158,6 +158,8 @@ static int run(struct matcher *m, const struct options *o, char **files, int nfi
 	return m->input_errors ? PGX_EXIT_INPUT : PGX_EXIT_OK;
 }
 
+static char stdout_buffer[64u << 10];	/* glibc takes no size without a buffer */
+
 int main(int argc, char **argv)
 {
 	struct options opts = { 0 };
@@ -166,6 +168,10 @@ int main(int argc, char **argv)
 
 	pgx_init(argv[0]);
 	parse_options(argc, argv, &opts);
+	/* a pipe's default buffer (4 KiB) costs a write and a wake-up of the
+	 * reader per few records; lines still go out one by one while the
+	 * input waits (pgx_output_hold) */
+	setvbuf(stdout, stdout_buffer, _IOFBF, sizeof(stdout_buffer));
 	pgx_install_signals();
 	matcher_init(&m, opts.only_matching, opts.group);
 	if (!load_rules(&m, &opts) || (opts.prefix && !use_prefix(&m, opts.prefix)))
