@@ -15,6 +15,11 @@ struct matcher {
 	enum { PREFIX_NONE, PREFIX_INFERRED, PREFIX_SETTINGS, PREFIX_GIVEN } prefix_from;
 	unsigned prefix_tries;	/* lines inference was tried on */
 	bool live;		/* the input is a stream (stdin, --follow): read time is its time */
+	struct {		/* the current input's name, as the flat writer needs it */
+		const char *name;	/* NULL: not yet looked at */
+		size_t len;
+		bool valid_utf8;
+	} input_name;
 	struct {		/* lines of the current input whose time was not read */
 		unsigned long count, first_line;
 		char first_why[160];
