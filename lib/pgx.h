@@ -91,6 +91,10 @@ bool pgx_emit(json_t *rec);
  * reader releases them before it would wait, so no record sits in a buffer
  * while the command waits.  pgx_input_next() does this by itself. */
 void pgx_output_hold(bool hold);
+/* Before any output: stdout written in 64 KiB blocks (a pipe's default of
+ * 4 KiB costs a write and a wake-up of its reader per few records); lines
+ * still go out one by one while the input waits (pgx_output_hold). */
+void pgx_output_bulk(void);
 /* The line pgx_emit would write for rec (without the newline), for a
  * command that orders records before writing them; caller frees.
  * Does not take the reference. */
