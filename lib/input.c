@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,6 +22,10 @@ struct pgx_input {
 	unsigned long lineno, errors;
 	unsigned long long bytes_read;
 	bool eof, follow, skipping;
+	/* One memchr over the buffer says which lines hold a NUL byte, not
+	 * one per line: the first at or after the last scan's start (SIZE_MAX:
+	 * none), and where that scan ended (0: the buffer moved since). */
+	size_t nul_at, nul_scanned_to;
 };
 
 struct pgx_input *pgx_input_fdopen(int fd, const char *name, size_t max_line)
@@ -34,6 +39,7 @@ struct pgx_input *pgx_input_fdopen(int fd, const char *name, size_t max_line)
 	in->max_line = max_line ? max_line : PGX_MAX_LINE_DEFAULT;
 	in->cap = READ_CHUNK < in->max_line + 1 ? READ_CHUNK : in->max_line + 1;
 	in->buf = pgx_xmalloc(in->cap);
+	in->nul_at = SIZE_MAX;
 	return in;
 }
 
@@ -95,6 +101,7 @@ static void make_room(struct pgx_input *in)
 		memmove(in->buf, in->buf + in->start, in->end - in->start);
 		in->end -= in->start;
 		in->start = 0;
+		in->nul_scanned_to = 0;
 	}
 	if (in->end + 1 >= in->cap && in->cap < in->max_line + 1) {
 		in->cap = in->cap * 2 < in->max_line + 1 ? in->cap * 2 : in->max_line + 1;
@@ -139,8 +146,20 @@ static int fill(struct pgx_input *in)
 	}
 }
 
+/* Before set_line() ends the line with a NUL of its own. */
+static bool nul_free(struct pgx_input *in, size_t len)
+{
+	if (in->nul_at < in->start || in->nul_scanned_to < in->start + len) {
+		const char *p = memchr(in->buf + in->start, '\0', in->end - in->start);
+		in->nul_at = p ? (size_t)(p - in->buf) : SIZE_MAX;
+		in->nul_scanned_to = in->end;
+	}
+	return in->nul_at >= in->start + len;
+}
+
 static void set_line(struct pgx_input *in, struct pgx_line *line, size_t len, bool no_newline)
 {
+	line->nul_free = nul_free(in, len);
 	line->text = in->buf + in->start;
 	line->text[len] = '\0';
 	line->len = len;
@@ -154,7 +173,7 @@ static void skip_long_line(struct pgx_input *in)
 	pgx_error("%s:%lu: line longer than %zu bytes, skipped", in->name, ++in->lineno, in->max_line);
 	in->errors++;
 	in->skipping = true;
-	in->start = in->end = 0;
+	in->start = in->end = in->nul_scanned_to = 0;
 }
 
 int pgx_input_next(struct pgx_input *in, struct pgx_line *line)
@@ -175,7 +194,7 @@ int pgx_input_next(struct pgx_input *in, struct pgx_line *line)
 		}
 		if (in->end - in->start >= in->max_line) {
 			if (in->skipping)
-				in->start = in->end = 0;
+				in->start = in->end = in->nul_scanned_to = 0;
 			else
 				skip_long_line(in);
 		}
@@ -189,6 +208,18 @@ int pgx_input_next(struct pgx_input *in, struct pgx_line *line)
 		if (got < 0)
 			return -1;
 	}
+}
+
+size_t pgx_input_buffered(const struct pgx_input *in, const char **text)
+{
+	*text = in->buf + in->start;
+	return in->skipping ? 0 : in->end - in->start;
+}
+
+void pgx_input_consume(struct pgx_input *in, size_t bytes, unsigned long lines)
+{
+	in->start += bytes;
+	in->lineno += lines;
 }
 
 json_t *pgx_json_parse_line(const struct pgx_line *line, char *err, size_t errlen)

@@ -46,6 +46,13 @@ static bool finish_line(void)
 	return true;
 }
 
+void pgx_output_bulk(void)
+{
+	static char buf[64u << 10];	/* glibc takes no size without a buffer */
+
+	setvbuf(stdout, buf, _IOFBF, sizeof(buf));
+}
+
 void pgx_output_hold(bool hold)
 {
 	held = hold;

@@ -97,6 +97,10 @@ bool pgx_emit(json_t *rec);
  * reader releases them before it would wait, so no record sits in a buffer
  * while the command waits.  pgx_input_next() does this by itself. */
 void pgx_output_hold(bool hold);
+/* Before any output: stdout written in 64 KiB blocks (a pipe's default of
+ * 4 KiB costs a write and a wake-up of its reader per few records); lines
+ * still go out one by one while the input waits (pgx_output_hold). */
+void pgx_output_bulk(void);
 /* The line pgx_emit would write for rec (without the newline), for a
  * command that orders records before writing them; caller frees.
  * Does not take the reference. */
@@ -151,6 +155,7 @@ struct pgx_line {
 	size_t len;
 	unsigned long lineno;	/* 1-based */
 	bool no_newline;	/* last line of input had no trailing newline */
+	bool nul_free;		/* known to hold no NUL byte (false: not known) */
 };
 /* path "-" or NULL is stdin. Returns NULL and reports when it can't open. */
 struct pgx_input *pgx_input_open(const char *path, size_t max_line);
@@ -164,6 +169,11 @@ void pgx_input_follow(struct pgx_input *in, bool follow);
  * end and counted in pgx_input_errors(); reading goes on. */
 int pgx_input_next(struct pgx_input *in, struct pgx_line *line);
 unsigned long pgx_input_errors(const struct pgx_input *in);
+/* For a reader that can pass over lines without looking at each: what is
+ * read and not yet handed out (whole lines, then perhaps part of one), and
+ * handing out the first `bytes` of it, `lines` whole lines, unseen. */
+size_t pgx_input_buffered(const struct pgx_input *in, const char **text);
+void pgx_input_consume(struct pgx_input *in, size_t bytes, unsigned long lines);
 void pgx_input_close(struct pgx_input *in);
 /* Bytes handed out as lines (or skipped) so far, newlines included. */
 unsigned long long pgx_input_bytes(const struct pgx_input *in);

@@ -342,6 +342,25 @@ teardown_file() {
 	assert_equal "$(jq -r .type <<<"$output")" log
 }
 
+@test "-o passes over lines without a literal yet finds one split across read buffers or on a continuation line" {
+	# slowlog's tab_continuation joins the tab-led line to the one before
+	pad='2026-11-22 00:00:00.000 UTC [1] LOG:  connection authorized: user=app database=app'
+	for k in 0 7 14 21 28; do
+		f="$BATS_TEST_TMPDIR/buf$k.log"
+		# the reader's first read is 256 KiB - 1: the literal lies across its end for some k
+		{ for ((i = 0; i < 3360; i++)); do echo "$pad"; done
+		  printf '%s%*s checkpoint starting: time\n' "${pad:0:38}" $((k + 20)) x
+		  for ((i = 0; i < 1000; i++)); do echo "$pad"; done
+		  echo "$pad"; printf '\tERROR:  on a continuation\n'
+		  for ((i = 0; i < 3000; i++)); do echo "$pad"; done; } >"$f"
+		run --separate-stderr pgx-logmatch -o -r default -r slowlog "$f"
+		assert_success
+		assert_equal "$(jq -c '[.lineno, .rule]' <<<"$output" | paste -sd ' ')" '[3361,"checkpoint_start"] [4362,"error"] [4362,"sql_error"]'
+		# the same records as the every-line path, which looks at each line
+		assert_equal "$output" "$(pgx-logmatch -r default -r slowlog "$f" | jq -c 'select(.type == "match")')"
+	done
+}
+
 @test "an over-long line is skipped with its line number and the rest is still read" {
 	{ echo first; head -c 5000 /dev/zero | tr '\0' x; echo; echo 'third ERROR:  boom'; } >"$BATS_TEST_TMPDIR/long.log"
 	run --separate-stderr pgx-logmatch -L 1K "$BATS_TEST_TMPDIR/long.log"

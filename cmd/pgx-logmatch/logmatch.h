@@ -66,6 +66,16 @@ struct prefilter;
 struct prefilter *prefilter_new(const struct ruleset *rs);
 /* Sets cand[i] for rules that may match; returns how many. */
 size_t prefilter_scan(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand);
+/* Does any rule's literal occur in s?  (cand is scratch.) */
+bool prefilter_any(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand);
+/* true when a line without any literal can match no rule, even once its
+ * secrets are masked and its invalid UTF-8 repaired: every rule has a
+ * literal, and none holds a byte those insert. */
+bool prefilter_can_reject(const struct prefilter *pf);
+/* Over a whole buffer of lines: where the scan first met a literal (len:
+ * nowhere).  A literal that lies wholly before that offset would have been
+ * met, so the lines that end before it hold none. */
+size_t prefilter_first(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand);
 void prefilter_free(struct prefilter *pf);
 
 /* timestamp.c */

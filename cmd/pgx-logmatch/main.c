@@ -149,14 +149,18 @@ static int run(struct matcher *m, const struct options *o, char **files, int nfi
 	for (int i = 0; ok && i < nfiles && !pgx_stop_signal; i++)
 		ok = match_input(m, files[i], o->follow, o->max_line, &progress);
 	pgx_progress_end(&progress);
-	if (ok && m->groups)	/* also after an interrupt: what was read so far */
+	if (ok && m->groups) {	/* also after an interrupt: what was read so far */
+		pgx_output_hold(true);	/* nothing is waited for now: no flush per record */
 		ok = groups_emit(m);
+		pgx_output_hold(false);
+	}
 	if (!ok)
 		return PGX_EXIT_OUTPUT;	/* pgx_finish names the write error */
 	if (pgx_stop_signal)
 		return PGX_EXIT_INTERRUPTED;
 	return m->input_errors ? PGX_EXIT_INPUT : PGX_EXIT_OK;
 }
+
 
 int main(int argc, char **argv)
 {
@@ -166,6 +170,7 @@ int main(int argc, char **argv)
 
 	pgx_init(argv[0]);
 	parse_options(argc, argv, &opts);
+	pgx_output_bulk();
 	pgx_install_signals();
 	matcher_init(&m, opts.only_matching, opts.group);
 	if (!load_rules(&m, &opts) || (opts.prefix && !use_prefix(&m, opts.prefix)))

@@ -20,6 +20,12 @@ void matcher_ready(struct matcher *m)
 {
 	m->pf = prefilter_new(&m->rules);
 	m->cand = pgx_xmalloc(m->rules.nrules ? m->rules.nrules : 1);
+	m->skip_unmatchable = m->only_matching && prefilter_can_reject(m->pf);
+}
+
+bool matcher_skips(const struct matcher *m, const char *text, size_t len)
+{
+	return m->skip_unmatchable && !prefilter_any(m->pf, text, len, m->cand);
 }
 
 void matcher_free(struct matcher *m)
@@ -48,6 +54,7 @@ void matcher_input_done(struct matcher *m, const char *input)
 			 m->unread_times.count == 1 ? "ies" : "y", m->unread_times.first_line,
 			 m->unread_times.first_why);
 	memset(&m->unread_times, 0, sizeof(m->unread_times));
+	m->input_name.name = NULL;	/* its memory goes with the input */
 }
 
 /* "13:15:39" near the start: the line has a time, if not one of ours. */
@@ -177,6 +184,18 @@ static bool valid_utf8(const char *s, size_t len)
 	return pgx_utf8_invalid_at(s, len) < 0;
 }
 
+/* An input's name is measured once, not on each of its lines. */
+static bool input_name_valid(struct matcher *m, const char *input, size_t *len)
+{
+	if (m->input_name.name != input) {
+		m->input_name.name = input;
+		m->input_name.len = strlen(input);
+		m->input_name.valid_utf8 = valid_utf8(input, m->input_name.len);
+	}
+	*len = m->input_name.len;
+	return m->input_name.valid_utf8;
+}
+
 /* line_record()'s fields written field by field (pgx_flat_*), the same
  * bytes; false, with nothing written, when the line needs line_record()
  * itself: a carrier's fields to merge, or a string jansson would refuse. */
@@ -185,13 +204,14 @@ static bool flat_line_fields(struct matcher *m, const char *type, const struct l
 {
 	double ts;
 	const char *ts_source;
+	size_t input_len;
 
-	if (src->carrier || !valid_utf8(text, len) || !valid_utf8(src->input, strlen(src->input)))
+	if (src->carrier || !valid_utf8(text, len) || !input_name_valid(m, src->input, &input_len))
 		return false;
 	ts_source = resolve_ts(m, src, text, len, &ts);
 	pgx_flat_begin(type, ts);
 	pgx_flat_str("line", text, len);
-	pgx_flat_str("input", src->input, strlen(src->input));
+	pgx_flat_str("input", src->input, input_len);
 	pgx_flat_int("lineno", (long long)src->lineno);
 	pgx_flat_str("ts_source", ts_source, strlen(ts_source));
 	if (src->format)
@@ -386,9 +406,12 @@ bool matcher_line(struct matcher *m, const struct log_source *src, const char *t
 		  const char *raw, size_t raw_len)
 {
 	size_t masked_len;
-	char *masked = pgx_mask_secrets(text, len, &masked_len);
+	char *masked;
 	bool ok;
 
+	if (matcher_skips(m, text, len))
+		return true;
+	masked = pgx_mask_secrets(text, len, &masked_len);
 	if (!masked)
 		return match_valid(m, src, text, len, false, raw, raw_len);
 	ok = match_valid(m, src, masked, masked_len, true, raw, raw_len);

@@ -9,11 +9,17 @@ struct matcher {
 	struct prefilter *pf;
 	unsigned char *cand;
 	bool only_matching;
+	bool skip_unmatchable;	/* -o, and prefilter_can_reject(): see matcher_skips() */
 	struct groups *groups;		/* --group, else NULL */
 	unsigned long input_errors;
 	enum { PREFIX_NONE, PREFIX_INFERRED, PREFIX_SETTINGS, PREFIX_GIVEN } prefix_from;
 	unsigned prefix_tries;	/* lines inference was tried on */
 	bool live;		/* the input is a stream (stdin, --follow): read time is its time */
+	struct {		/* the current input's name, as the flat writer needs it */
+		const char *name;	/* NULL: not yet looked at */
+		size_t len;
+		bool valid_utf8;
+	} input_name;
 	struct {		/* lines of the current input whose time was not read */
 		unsigned long count, first_line;
 		char first_why[160];
@@ -40,6 +46,9 @@ void matcher_free(struct matcher *m);
  * line if given, or a log record.  false on a write error. */
 bool matcher_line(struct matcher *m, const struct log_source *src, const char *text, size_t len,
 		  const char *raw, size_t raw_len);
+/* true: with -o, text can match no rule and makes no record, so it needs
+ * neither masking nor matching (nor its process read). */
+bool matcher_skips(const struct matcher *m, const char *text, size_t len);
 /* At the end of an input: a warning with the count of lines whose time was unread. */
 void matcher_input_done(struct matcher *m, const char *input);
 

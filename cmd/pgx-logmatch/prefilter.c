@@ -171,6 +171,51 @@ static void scan_quads(const struct prefilter *pf, const char *s, size_t len, un
 	}
 }
 
+/* Could masking or UTF-8 repair make a literal appear that the raw text
+ * lacks?  Only by writing one of the bytes they insert ('*', '\'', U+FFFD's). */
+static bool literal_may_be_made(const char *lit, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (lit[i] == '*' || lit[i] == '\'' || (unsigned char)lit[i] >= 0x80)
+			return true;
+	return false;
+}
+
+bool prefilter_can_reject(const struct prefilter *pf)
+{
+	if (pf->nalways)
+		return false;
+	for (size_t i = 0; i < pf->rs->nrules; i++)
+		if (literal_may_be_made(pf->rs->rules[i].literal, pf->rs->rules[i].literal_len))
+			return false;
+	return true;
+}
+
+bool prefilter_any(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand)
+{
+	return len && prefilter_first(pf, s, len, cand) < len;
+}
+
+size_t prefilter_first(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand)
+{
+	const size_t stride = pf->stride;
+	size_t n = 0;
+	uint32_t quad;
+
+	if (pf->gram != 4)
+		return prefilter_scan(pf, s, len, cand) ? 0 : len;
+	memset(cand, 0, pf->rs->nrules);
+	for (size_t i = 0; i + 4 <= len; i += stride) {
+		memcpy(&quad, s + i, 4);
+		if (gram_seen(pf, (quad * 2654435761u) >> 16)) {
+			check_pair(pf, s, len, i, cand, &n);
+			if (n)
+				return i;
+		}
+	}
+	return len;
+}
+
 size_t prefilter_scan(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand)
 {
 	size_t n = 0;

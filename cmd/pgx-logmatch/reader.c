@@ -93,6 +93,8 @@ static bool match_stderr(struct matcher *m, struct pgx_input *in, struct csv_pen
 	size_t len = c->len;
 
 	c->len = 0;
+	if (matcher_skips(m, c->buf, len))
+		return true;
 	src.pid = prefix_pid(&m->rules, c->buf, len);
 	return matcher_line(m, &src, c->buf, len, NULL, 0);
 }
@@ -351,6 +353,8 @@ static char *nul_as_replacement(struct matcher *m, struct pgx_input *in, struct 
 	size_t nuls = 0, n = 0;
 	char *buf;
 
+	if (line->nul_free)
+		return NULL;
 	for (const char *p = line->text; (p = memchr(p, '\0', line->len - (size_t)(p - line->text))); p++)
 		nuls++;
 	if (!nuls)
@@ -371,6 +375,63 @@ static char *nul_as_replacement(struct matcher *m, struct pgx_input *in, struct 
 	line->text = buf;
 	line->len = n;
 	return buf;
+}
+
+/* A line handle_line() would take as a plain one starting an entry of its
+ * own: not continuing one (nor maybe continued: see skip_unmatchable()), no
+ * record, csvlog entry or syslog header, no NUL byte (caller's). */
+static bool plain_start(const char *s, size_t len)
+{
+	return !(len && (s[0] == ' ' || s[0] == '\t' || s[0] == '{')) && !may_be_framed(s, len) &&
+	       !pglog_csv_starts(s, len);
+}
+
+/* Whole lines as handle_line() would take them one by one may be passed
+ * over unseen: with -o, nothing pending but a stderr entry, and the
+ * prefix no longer being inferred. */
+static bool may_skip(const struct reader *r)
+{
+	const struct matcher *m = r->m;
+
+	return m->skip_unmatchable && !r->csv.len &&
+	       (m->prefix_from != PREFIX_NONE || m->prefix_tries >= PREFIX_INFER_LINES);
+}
+
+/* The fast path of -o, as grep's: the buffer is searched for the rules'
+ * literals at once, and the lines before the first one that holds one are
+ * passed over, each only looked at where it starts: lines that would each
+ * be an entry without a literal, which makes no record.  A line is passed
+ * over only when the next does not continue it.  false on a write error
+ * (of the entries the first line passed over would have ended). */
+static bool skip_unmatchable(struct reader *r, unsigned long *skipped)
+{
+	const char *buf, *nl, *nul;
+	size_t avail = pgx_input_buffered(r->in, &buf), limit, at = 0, end;
+	unsigned long lines = 0;
+
+	*skipped = 0;
+	if (!avail || !may_skip(r))
+		return true;
+	limit = prefilter_first(r->m->pf, buf, avail, r->m->cand);
+	if ((nul = memchr(buf, '\0', limit)))
+		limit = (size_t)(nul - buf);
+	while (at < limit && (nl = memchr(buf + at, '\n', limit - at))) {
+		end = (size_t)(nl - buf);
+		if (end + 1 >= avail || buf[end + 1] == ' ' || buf[end + 1] == '\t' ||
+		    !plain_start(buf + at, end - at))
+			break;
+		at = end + 1;
+		lines++;
+	}
+	if (!lines)
+		return true;
+	if (r->entry.len && !match_stderr(r->m, r->in, &r->entry))
+		return false;
+	if (r->nframed && !close_framed(r, 0))
+		return false;
+	pgx_input_consume(r->in, at, lines);
+	*skipped = lines;
+	return true;
 }
 
 /* The clock is read once per this many lines: cheap beside matching them. */
@@ -398,6 +459,7 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 	char *replaced;
 	bool ok = true;
 	int got;
+	unsigned long skipped = 0, unshown = 0;
 
 	if (!in) {
 		m->input_errors++;
@@ -419,8 +481,13 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 		replaced = nul_as_replacement(m, in, &line);
 		ok = handle_line(&r, &line, replaced != NULL);
 		free(replaced);
-		if (line.lineno % PROGRESS_EVERY_LINES == 0 && pgx_progress_due(progress))
-			show_progress(progress, in, unpacker, line.lineno);
+		if (ok)
+			ok = skip_unmatchable(&r, &skipped);
+		if ((unshown += 1 + skipped) >= PROGRESS_EVERY_LINES) {
+			unshown = 0;
+			if (pgx_progress_due(progress))
+				show_progress(progress, in, unpacker, line.lineno + skipped);
+		}
 	}
 	if (ok && r.entry.len)
 		ok = match_stderr(m, in, &r.entry);

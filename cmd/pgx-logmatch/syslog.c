@@ -76,7 +76,7 @@ void framer_free(struct framer *f)
 
 /* Only lines that can start a header are tried: "Feb 11 ...",
  * "2026-02-11T...", "<134>1 ...". */
-static bool may_be_framed(const char *s, size_t len)
+bool may_be_framed(const char *s, size_t len)
 {
 	if (len < 20)
 		return false;

@@ -22,6 +22,8 @@ struct framer *framer_new(void);
 void framer_free(struct framer *f);
 /* The time a header without a year is not later than (a file's mtime). */
 void framer_set_reference(struct framer *f, time_t t);
+/* Cheap first look: only these lines can be framed */
+bool may_be_framed(const char *s, size_t len);
 /* true with *out set when the line is a framed PostgreSQL message */
 bool frame_parse(struct framer *f, const char *s, size_t len, struct frame *out);
 

@@ -149,6 +149,32 @@ static bool valid_tm(const struct tm *tm)
 	return tm->tm_hour <= 23 && tm->tm_min <= 59 && tm->tm_sec <= 60;	/* a leap second */
 }
 
+/* timegm() of the minute, remembered: a log's lines mostly share it. */
+static time_t minute_start(const struct tm *tm)
+{
+	static struct tm last;
+	static time_t last_secs;
+	static bool known;
+	struct tm minute = *tm;
+
+	if (known && tm->tm_min == last.tm_min && tm->tm_hour == last.tm_hour &&
+	    tm->tm_mday == last.tm_mday && tm->tm_mon == last.tm_mon && tm->tm_year == last.tm_year)
+		return last_secs;
+	minute.tm_sec = 0;
+	last = minute;
+	last_secs = timegm(&minute);
+	known = true;
+	return last_secs;
+}
+
+static bool no_match(const char *format, const char *s, size_t len, char *why, size_t whylen)
+{
+	if (whylen && !why[0])
+		snprintf(why, whylen, "timestamp \"%.*s\" does not match format \"%s\"",
+			 (int)(len > 40 ? 40 : len), s, format);
+	return false;
+}
+
 bool ts_parse(const char *format, const char *s, size_t len, double *out, char *why, size_t whylen)
 {
 	struct cursor c = { s, s + len };
@@ -157,16 +183,17 @@ bool ts_parse(const char *format, const char *s, size_t len, double *out, char *
 
 	memset(&t, 0, sizeof(t));
 	t.tm.tm_mday = 1;
-	snprintf(why, whylen, "timestamp \"%.*s\" does not match format \"%s\"", (int)(len > 40 ? 40 : len), s, format);
+	if (whylen)
+		why[0] = '\0';	/* a field may say why it failed, else no_match() */
 	for (const char *f = format; *f; f++) {
 		if (*f == '%' && f[1]) {
 			if (!read_field(*++f, &c, &t, why, whylen))
-				return false;
+				return no_match(format, s, len, why, whylen);
 		} else if (isspace((unsigned char)*f)) {
 			while (c.p < c.end && isspace((unsigned char)*c.p))
 				c.p++;
 		} else if (c.p >= c.end || *c.p++ != *f)
-			return false;
+			return no_match(format, s, len, why, whylen);
 	}
 	if (t.is_epoch) {
 		*out = t.epoch;
@@ -176,7 +203,7 @@ bool ts_parse(const char *format, const char *s, size_t len, double *out, char *
 		snprintf(why, whylen, "timestamp \"%.*s\" is not a valid date and time", (int)(len > 40 ? 40 : len), s);
 		return false;
 	}
-	secs = timegm(&t.tm);
+	secs = minute_start(&t.tm) + t.tm.tm_sec;
 	*out = (double)secs - t.offset_min * 60.0 + t.frac;
 	return true;
 }

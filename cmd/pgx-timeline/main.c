@@ -99,14 +99,18 @@ int main(int argc, char **argv)
 
 	pgx_init(argv[0]);
 	parse_options(argc, argv, &opts);
+	pgx_output_bulk();
 	pgx_install_signals();
 	timeline_init(&t, opts.init_dir);
 	if (optind == argc)
 		ok = read_input(&t, "-", &opts, &errors);
 	for (int i = optind; ok && i < argc; i++)
 		ok = read_input(&t, argv[i], &opts, &errors);
-	if (ok)
+	if (ok) {
+		pgx_output_hold(true);	/* nothing is waited for now: no flush per record */
 		ok = timeline_emit(&t, &ready);
+		pgx_output_hold(false);
+	}
 	if (ok && !errors && !pgx_stop_signal && !timeline_has_records(&t)) {
 		pgx_error("no timed records in the input: nothing to profile");
 		errors++;

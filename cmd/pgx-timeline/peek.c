@@ -188,10 +188,13 @@ static double number_value(const char *p, const char *end)
 /* Index into record_peek's ints of a key, or -1. */
 static int int_member(const char *key, size_t key_len)
 {
-	static const char *const names[PEEK_INTS] = { "pid", "code", "signal" };
+	static const struct {
+		const char *name;
+		size_t len;
+	} names[PEEK_INTS] = { { "pid", 3 }, { "code", 4 }, { "signal", 6 } };
 
 	for (int i = 0; i < PEEK_INTS; i++)
-		if (strlen(names[i]) == key_len && !memcmp(key, names[i], key_len))
+		if (names[i].len == key_len && !memcmp(key, names[i].name, key_len))
 			return i;
 	return -1;
 }
