@@ -145,8 +145,7 @@ check: unit all $(BUILD)/test/pq_check $(BUILD)/test/mask_check $(BUILD)/test/bi
 # chosen to keep both within about 8 minutes (README: PostgreSQL versions).
 # `make check-pg PG_VERSIONS=13 PG_TESTS=test/apply.bats` runs any suite alone.
 PG_VERSIONS ?= 13 17
-# health.bats: three tests merged from main need pg_stat_wal or wait on 13 (to sort out)
-PG_TESTS_13 ?= test/server_log.bats test/poll.bats test/logmatch.bats test/slowlog.bats:real
+PG_TESTS_13 ?= test/server_log.bats test/poll.bats test/health.bats test/logmatch.bats test/slowlog.bats:real
 PG_TESTS_17 ?= test/server_log.bats test/poll.bats test/health.bats test/apply.bats
 CHECK_ENV = PATH="$(CURDIR)/$(BUILD)/test/bin:$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
 	PGX_BUILD="$(CURDIR)/$(BUILD)"
