@@ -9,7 +9,7 @@
 set -euo pipefail
 
 if [ "${1:-}" = --hash ]; then
-	mode=hash
+	mode="hash"
 	shift
 fi
 tag="${1:-pgx-test/postgres:15}"
