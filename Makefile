@@ -145,9 +145,11 @@ check: unit all $(BUILD)/test/pq_check $(BUILD)/test/mask_check $(BUILD)/test/bi
 # chosen to keep both within about 8 minutes (README: PostgreSQL versions).
 # `make check-pg PG_VERSIONS=13 PG_TESTS=test/apply.bats` runs any suite alone.
 PG_VERSIONS ?= 13 17
-# health.bats: three tests merged from main need pg_stat_wal or wait on 13 (to sort out)
-PG_TESTS_13 ?= test/server_log.bats test/poll.bats test/logmatch.bats test/slowlog.bats:real
-PG_TESTS_17 ?= test/server_log.bats test/poll.bats test/health.bats test/apply.bats
+# Two startup profiles on the version's image (pgx-test/postgres:13, :17, imported
+# from the trees above by test/image/build.sh).
+PG_STARTUP_TESTS = test/profile.bats:fresh.container|never.becomes.ready
+PG_TESTS_13 ?= test/server_log.bats test/poll.bats test/health.bats test/logmatch.bats test/slowlog.bats:real $(PG_STARTUP_TESTS)
+PG_TESTS_17 ?= test/server_log.bats test/poll.bats test/health.bats test/apply.bats $(PG_STARTUP_TESTS)
 CHECK_ENV = PATH="$(CURDIR)/$(BUILD)/test/bin:$(CURDIR)/$(BUILD)/bin:$$PATH" PGX_SHARE_DIR="$(CURDIR)/share/pgx" \
 	PGX_BUILD="$(CURDIR)/$(BUILD)"
 # A FILE:WORD entry runs only FILE's tests whose names contain WORD.

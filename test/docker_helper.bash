@@ -6,7 +6,7 @@
 # file on this machine still uses it.  The harness may use the docker CLI;
 # pgx-docker itself never does.
 
-PGX_TEST_IMAGE="${PGX_TEST_IMAGE:-pgx-test/postgres:15}"
+PGX_TEST_IMAGE="${PGX_TEST_IMAGE:-pgx-test/postgres:${PGX_TEST_PG_VERSION:-15}}"
 PGX_DOCKERD_LOG="${PGX_DOCKERD_LOG:-/tmp/pgx-dockerd.log}"
 # Shared by every bats run on the machine: a lock, the pid of a dockerd that
 # a harness started, and one file per bats file that uses the daemon.
@@ -50,15 +50,16 @@ dockerd_stop() {
 }
 
 # Cached by tag and recipe: a second run finds the image and skips debootstrap;
-# a changed entrypoint or build script rebuilds it.
+# a changed entrypoint or build script (for 13 and 17 also pgroot.sh) rebuilds it.
+# The tag follows PGX_TEST_PG_VERSION: pgx-test/postgres:13, :15 or :17.
 test_image_build() {
 	local want have old
-	want="$("$PGX_TEST_DIR/image/build.sh" --hash)"
+	want="$("$PGX_TEST_DIR/image/build.sh" --hash "$PGX_TEST_IMAGE")"
 	have="$(docker image inspect -f '{{index .Config.Labels "org.pgx.recipe"}}' \
 		"$PGX_TEST_IMAGE" 2>/dev/null)" || have=""
 	[ -n "$have" ] && [ "$have" = "$want" ] && return 0
 	old="$(docker image inspect -f '{{.Id}}' "$PGX_TEST_IMAGE" 2>/dev/null)" || old=""
-	echo "# building $PGX_TEST_IMAGE (debootstrap, about a minute)" >&3
+	echo "# building $PGX_TEST_IMAGE (15: debootstrap, about a minute; 13, 17: from pgroot.sh's tree)" >&3
 	"$PGX_TEST_DIR/image/build.sh" "$PGX_TEST_IMAGE" || return 1
 	# The stale image lost its tag; drop it rather than leave 400 MB behind.
 	[ -z "$old" ] || docker rmi "$old" >/dev/null 2>&1 || true

@@ -37,13 +37,17 @@ teardown() {
 
 # profile [pgx-docker run options...]: the whole pipeline into $BATS_TEST_TMPDIR/profile
 profile() {
-	pgx-trace --no-open -- pgx-docker run pgx-test/postgres:15 --name "$NAME" -p "$PORT" \
+	pgx-trace --no-open -- pgx-docker run "$PGX_TEST_IMAGE" --name "$NAME" -p "$PORT" \
 		-v "$INITD:/docker-entrypoint-initdb.d:ro" "$@" |
 		pgx-logmatch | pgx-timeline -d >"$BATS_TEST_TMPDIR/profile"
 }
 
 @test "a fresh container: every phase in order, every script, the sleeping one at 1.0 s" {
 	profile --until ready --rm
+	if [ "$PGX_TEST_IMAGE" = "pgx-test/postgres:$PGX_TEST_PG_VERSION" ]; then
+		run -0 docker run --rm --network none --entrypoint postgres "$PGX_TEST_IMAGE" --version
+		assert_output --partial "(PostgreSQL) $PGX_TEST_PG_VERSION."
+	fi
 	run jq -r 'select(.type=="phase") | .name' "$BATS_TEST_TMPDIR/profile"
 	assert_output $'container_create\ncontainer_init\ninitdb\ntemp_server_start\ninit_scripts\ntemp_server_stop\nfinal_server_start'
 	run jq -c 'select(.type=="script") | [.name, .source, .exit_code]' "$BATS_TEST_TMPDIR/profile"
@@ -54,7 +58,7 @@ profile() {
 		| (.[0] - .[1]) / .[1] | fabs < 0.01' "$BATS_TEST_TMPDIR/profile"
 	assert_output true
 	run jq -c 'select(.type=="profile") | [.subject, .ready_source, .lost_events, .warnings]' "$BATS_TEST_TMPDIR/profile"
-	assert_output '["pgx-test/postgres:15","ping",0,[]]'
+	assert_output "[\"$PGX_TEST_IMAGE\",\"ping\",0,[]]"
 }
 
 # measure_start [pgx-docker run options...]: the whole pipeline in the
@@ -62,7 +66,7 @@ profile() {
 # started (after pgx-trace has armed its probes), t1 at the first connection
 # that succeeds, tried every 5 ms.  Prints "PROFILE_TOTAL MEASURED".
 measure_start() {
-	pgx-trace --no-open -- sh -c "date +%s.%N >'$BATS_TEST_TMPDIR/t0'; exec pgx-docker run pgx-test/postgres:15 \
+	pgx-trace --no-open -- sh -c "date +%s.%N >'$BATS_TEST_TMPDIR/t0'; exec pgx-docker run '$PGX_TEST_IMAGE' \
 		--name '$NAME' -p '$PORT' $* --until ready --stop" |
 		pgx-logmatch | pgx-timeline -d >"$BATS_TEST_TMPDIR/profile" &
 	pipeline=$!
@@ -100,9 +104,9 @@ within() {
 }
 
 @test "an existing data directory: no initdb or temporary server, ready still found" {
-	pgx-docker run pgx-test/postgres:15 --name "$NAME" -p "$PORT" -v "$DATA:/var/lib/postgresql/data" \
+	pgx-docker run "$PGX_TEST_IMAGE" --name "$NAME" -p "$PORT" -v "$DATA:/var/lib/postgresql/data" \
 		--until ready --rm >/dev/null
-	pgx-trace --no-open -- pgx-docker run pgx-test/postgres:15 --name "$NAME" -p "$PORT" \
+	pgx-trace --no-open -- pgx-docker run "$PGX_TEST_IMAGE" --name "$NAME" -p "$PORT" \
 		-v "$DATA:/var/lib/postgresql/data" --until ready --rm |
 		pgx-logmatch | pgx-timeline -d >"$BATS_TEST_TMPDIR/profile"
 	run jq -r 'select(.type=="phase") | .name' "$BATS_TEST_TMPDIR/profile"
@@ -111,7 +115,7 @@ within() {
 }
 
 @test "a container that never becomes ready: a partial profile, a warning, a non-zero exit" {
-	run bash -c "pgx-docker run pgx-test/postgres:15 --name '$NAME' -p '$PORT' --until ready --rm -- sh -c 'echo broken; exit 3' |
+	run bash -c "pgx-docker run '$PGX_TEST_IMAGE' --name '$NAME' -p '$PORT' --until ready --rm -- sh -c 'echo broken; exit 3' |
 		pgx-logmatch | pgx-timeline -d; echo \"status=\${PIPESTATUS[*]}\""
 	assert_line --regexp '^status=7 0 7$'
 	assert_output --partial '"never ready: the container died with exit code 3"'
@@ -124,7 +128,7 @@ within() {
 	chmod 755 "$failing"
 	chmod 644 "$failing/01-fail.sql"
 	# no pipefail: only pgx-timeline's own status reaches the shell
-	run bash -c "pgx-trace --no-open -- pgx-docker run pgx-test/postgres:15 --name '$NAME' -p '$PORT' \
+	run bash -c "pgx-trace --no-open -- pgx-docker run '$PGX_TEST_IMAGE' --name '$NAME' -p '$PORT' \
 		-v '$failing:/docker-entrypoint-initdb.d:ro' --until ready --rm | pgx-logmatch | pgx-timeline \
 		>'$BATS_TEST_TMPDIR/failed'"
 	rm -rf "$failing"
@@ -172,7 +176,7 @@ within() {
 	chmod 644 "$restart/02-sleep.sql"
 	INITD="$restart" profile --until ready --rm
 	mv "$BATS_TEST_TMPDIR/profile" "$BATS_TEST_TMPDIR/traced"
-	pgx-docker run pgx-test/postgres:15 --name "$NAME" -p "$PORT" -v "$restart:/docker-entrypoint-initdb.d:ro" \
+	pgx-docker run "$PGX_TEST_IMAGE" --name "$NAME" -p "$PORT" -v "$restart:/docker-entrypoint-initdb.d:ro" \
 		--until ready --rm | pgx-logmatch | pgx-timeline -d >"$BATS_TEST_TMPDIR/logonly"
 	rm -rf "$restart"
 	for mode in traced logonly; do
@@ -190,7 +194,7 @@ within() {
 @test "a profile from a Dockerfile in one pipeline: the build is its own phase, cache miss then hit" {
 	local tag="pgx-test/profile-built-$$:1" ctx="$BATS_TEST_TMPDIR/ctx" run
 	mkdir -p "$ctx"
-	printf 'FROM pgx-test/postgres:15\nRUN echo %s >/built.txt\n' "$$-$BATS_TEST_NUMBER" >"$ctx/Dockerfile"
+	printf 'FROM %s\nRUN echo %s >/built.txt\n' "$PGX_TEST_IMAGE" "$$-$BATS_TEST_NUMBER" >"$ctx/Dockerfile"
 	for run in 1 2; do
 		{ pgx-docker build -f "$ctx/Dockerfile" -c "$ctx" -t "$tag" &&
 			pgx-docker run "$tag" --name "$NAME" -p "$PORT" --until ready --rm; } |
@@ -211,7 +215,7 @@ within() {
 	assert_success
 	assert_line --regexp '^  Image build, cache hit +[0-9.]+s'
 	# a build that fails: the profile says so and pgx-timeline fails, whatever the shell lost
-	printf 'FROM pgx-test/postgres:15\nRUN false\n' >"$ctx/Dockerfile"
+	printf 'FROM %s\nRUN false\n' "$PGX_TEST_IMAGE" >"$ctx/Dockerfile"
 	run --separate-stderr bash -c "{ pgx-docker build -f '$ctx/Dockerfile' -c '$ctx' -t '$tag' &&
 		pgx-docker run '$tag' --name '$NAME' -p '$PORT' --until ready --rm; } | pgx-logmatch | pgx-timeline -d"
 	assert_failure 7
@@ -220,7 +224,7 @@ within() {
 }
 
 @test "a container with POSTGRES_PASSWORD is profiled to ready, and the password is in no record" {
-	pgx-trace --no-open -- pgx-docker run pgx-test/postgres:15 --name "$NAME" -p "$PORT" \
+	pgx-trace --no-open -- pgx-docker run "$PGX_TEST_IMAGE" --name "$NAME" -p "$PORT" \
 		-e POSTGRES_PASSWORD=pr0file-s3cret --until ready --rm | pgx-logmatch | pgx-timeline \
 		>"$BATS_TEST_TMPDIR/pw"
 	run jq -c 'select(.type=="profile") | [.ready_source, .total_s > 0, .warnings]' "$BATS_TEST_TMPDIR/pw"
@@ -251,7 +255,7 @@ within() {
 
 # traced: like profile, with opens (CREATE EXTENSION needs them)
 traced() {
-	pgx-trace -- pgx-docker run pgx-test/postgres:15 --name "$NAME" -p "$PORT" \
+	pgx-trace -- pgx-docker run "$PGX_TEST_IMAGE" --name "$NAME" -p "$PORT" \
 		-v "$INITD:/docker-entrypoint-initdb.d:ro" --until ready --rm |
 		pgx-logmatch | pgx-timeline -d >"$BATS_TEST_TMPDIR/profile"
 }
@@ -270,7 +274,7 @@ traced() {
 
 @test "a traced CREATE EXTENSION agrees with the server's own duration, whose log line is not a second record" {
 	local all="$BATS_TEST_TMPDIR/all" server_ms trace_ms
-	pgx-trace -- pgx-docker run pgx-test/postgres:15 --name "$NAME" -p "$PORT" \
+	pgx-trace -- pgx-docker run "$PGX_TEST_IMAGE" --name "$NAME" -p "$PORT" \
 		-v "$INITD:/docker-entrypoint-initdb.d:ro" -e "PGOPTIONS=-c log_min_duration_statement=0" \
 		--until ready --rm | pgx-logmatch | pgx-timeline >"$all"
 	run jq -c 'select(.type=="extension") | [.name, .source]' "$all"
