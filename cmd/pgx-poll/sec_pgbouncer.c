@@ -63,7 +63,7 @@ static json_t *stats_items(const PGresult *res)
 	return items;
 }
 
-static json_t *pool_for(json_t *pools, const char *db)
+static json_t *find_pool(json_t *pools, const char *db)
 {
 	size_t i;
 	json_t *p;
@@ -71,8 +71,18 @@ static json_t *pool_for(json_t *pools, const char *db)
 	json_array_foreach(pools, i, p)
 		if (!strcmp(json_string_value(json_object_get(p, "database")), db))
 			return p;
-	p = json_pack("{s:s, s:i}", "database", db, "users", 0);
-	json_array_append_new(pools, p);
+	return NULL;
+}
+
+/* The database's pool, made (with no users yet) if it is the first. */
+static json_t *pool_for(json_t *pools, const char *db)
+{
+	json_t *p = find_pool(pools, db);
+
+	if (!p) {
+		p = json_pack("{s:s, s:i}", "database", db, "users", 0);
+		json_array_append_new(pools, p);
+	}
 	return p;
 }
 
@@ -107,17 +117,6 @@ static json_t *pools_by_database(const PGresult *res)
 	for (int r = 0; db >= 0 && r < PQntuples(res); r++)
 		pool_add(pool_for(pools, PQgetvalue(res, r, db)), res, r);
 	return pools;
-}
-
-static json_t *find_pool(json_t *pools, const char *db)
-{
-	size_t i;
-	json_t *p;
-
-	json_array_foreach(pools, i, p)
-		if (!strcmp(json_string_value(json_object_get(p, "database")), db))
-			return p;
-	return NULL;
 }
 
 /* SHOW DATABASES' pool_size (per user pool) on each pool, and saturation_pct:
