@@ -17,16 +17,6 @@ version="${PGX_IMAGE_VERSION:-${tag##*:}}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 suite="${PGX_IMAGE_SUITE:-bookworm}"
 
-# The first Debian mirror configured for apt (deb822 or one-line format).
-apt_mirror() {
-	local m
-	m="$(sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		awk '{print $1}' | grep -v -- '-security' | head -n1)"
-	[ -n "$m" ] || m="$(awk '$1 == "deb" && $2 !~ /security/ {print $2; exit}' \
-		/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null)"
-	printf '%s\n' "${m:-http://deb.debian.org/debian}"
-}
-
 # What the image is made from; the image carries it as a label, so a changed
 # entrypoint or build script makes the cached image stale.
 recipe_hash() {
@@ -44,7 +34,7 @@ cleanup() {
 # bookworm's postgresql-15, in a temp tree; the image holds all of it.
 bootstrap_15() {
 	local mirror
-	mirror="${PGX_IMAGE_MIRROR:-$(apt_mirror)}"
+	mirror="${PGX_IMAGE_MIRROR:-$("$here/pgroot.sh" mirror)}"
 	# No cluster at install time: the entrypoint makes one in $PGDATA.
 	mkdir -p "$root/tree/etc/postgresql-common"
 	echo "create_main_cluster = false" >"$root/tree/etc/postgresql-common/createcluster.conf"

@@ -2,6 +2,7 @@
 # pgroot.sh build VERSION          print the root of a Debian tree with PostgreSQL VERSION
 # pgroot.sh run VERSION CMD...     run CMD (a path inside the tree) in that tree, as the
 #                                  cluster owner postgres
+# pgroot.sh mirror                 print the Debian mirror apt uses (build.sh's too)
 #
 # PostgreSQL 13 and 17 for the tests, beside the host's 15, without any registry:
 # debootstrap a minimal Debian (bullseye has 13, trixie has 17) from the mirror apt
@@ -102,5 +103,6 @@ run() {
 case "${1:-}" in
 build) build "$2" ;;
 run) shift; run "$@" ;;
-*) die "usage: pgroot.sh build VERSION | run VERSION CMD..." ;;
+mirror) apt_mirror ;;
+*) die "usage: pgroot.sh build VERSION | run VERSION CMD... | mirror" ;;
 esac
