@@ -722,12 +722,6 @@ rule_states() {
 	assert_equal "$(rule_states checkpoint_thrash | cut -d' ' -f1)" resolved
 }
 
-# SHOW POOLS of the PgBouncer admin console for database postgres: column $1
-pgb_pool() {
-	"$PG_BINDIR/psql" -X -q -A -F' ' -h 127.0.0.1 -p "$PGB_PORT" -U mon -d pgbouncer -c "SHOW POOLS" |
-		awk -v col="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i } $1 == "postgres" { print $c }'
-}
-
 @test "PgBouncer clients queued behind a one-connection pool fire pgbouncer_clients_waiting, pgbouncer_max_wait and pgbouncer_pool_saturation" {
 	pg_start_monitored
 	psql_q -c "CREATE ROLE mon LOGIN" >/dev/null
@@ -744,16 +738,7 @@ pgb_pool() {
 	assert_equal "$(jq -c '.pools[]? | select(.database == "postgres") | [.pool_size, .saturation_pct]' <<<"$output")" '[1,0]'
 	run -0 --separate-stderr pgb_polled
 	# one client holds the only server connection, six queue behind it
-	for i in $(seq 1 7); do
-		"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT pg_sleep(60)" \
-			>/dev/null 2>&1 3>&- &
-		BLOCKER_PIDS="${BLOCKER_PIDS:-} $!"
-	done
-	for i in $(seq 1 100); do
-		[ "$(pgb_pool cl_waiting)" = 6 ] && [ "$(pgb_pool maxwait)" -ge 2 ] && break
-		sleep 0.1
-	done
-	[ "$(pgb_pool cl_waiting)" = 6 ] || fail "cl_waiting: $(pgb_pool cl_waiting)"
+	pgb_queue 7 2
 	PGX_ALERT_PGBOUNCER_CLIENTS_WAITING_FOR=0 PGX_ALERT_PGBOUNCER_POOL_SATURATION_FOR=0 \
 		run -2 --separate-stderr pgb_polled
 	assert_equal "$(rule_states pgbouncer_clients_waiting)" "firing warning"

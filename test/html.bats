@@ -261,12 +261,6 @@ screenshot() {
 	refute_output --partial '>null<'
 }
 
-# SHOW POOLS of the PgBouncer admin console for database postgres: column $1
-pgb_pool() {
-	"$PG_BINDIR/psql" -X -q -A -F' ' -h 127.0.0.1 -p "$PGB_PORT" -U mon -d pgbouncer -c "SHOW POOLS" |
-		awk -v col="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i } $1 == "postgres" { print $c }'
-}
-
 @test "failing archiving, a PgBouncer queue, sequences, partitions, an invalid index and a changed setting each reach their panel" {
 	poll_setup "-c archive_mode=on"
 	psql_q -c "ALTER SYSTEM SET archive_command = 'false'" -c "ALTER SYSTEM SET work_mem = '24MB'" \
@@ -281,16 +275,7 @@ pgb_pool() {
 	wait_for 30 "SELECT failed_count > 0 FROM pg_stat_archiver" t
 	# one client holds the only server connection, two queue behind it
 	PGB_DB_OPTIONS="pool_size=1" pgbouncer_start
-	for i in 1 2 3; do
-		"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT pg_sleep(60)" \
-			>/dev/null 2>&1 3>&- &
-		BLOCKER_PIDS="${BLOCKER_PIDS:-} $!"
-	done
-	for i in $(seq 1 200); do
-		[ "$(pgb_pool cl_waiting)" = 2 ] && [ "$(pgb_pool maxwait)" -ge 1 ] && break
-		sleep 0.1
-	done
-	[ "$(pgb_pool cl_waiting)" = 2 ] || fail "cl_waiting: $(pgb_pool cl_waiting)"
+	pgb_queue 3 1
 	snap "$BATS_TEST_TMPDIR/s1.ndjson" --pgbouncer "host=127.0.0.1 port=$PGB_PORT dbname=pgbouncer user=mon"
 	snap "$BATS_TEST_TMPDIR/s2.ndjson" --pgbouncer "host=127.0.0.1 port=$PGB_PORT dbname=pgbouncer user=mon"
 	page="$BATS_TEST_TMPDIR/s.html"

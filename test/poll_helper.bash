@@ -87,3 +87,27 @@ pgbouncer_stop() {
 records() {
 	jq -c --arg t "$1" 'select(.type == $t)' <<<"$output"
 }
+
+# SHOW POOLS of the PgBouncer admin console for database postgres: column $1
+pgb_pool() {
+	"$PG_BINDIR/psql" -X -q -A -F' ' -h 127.0.0.1 -p "$PGB_PORT" -U mon -d pgbouncer -c "SHOW POOLS" |
+		awk -v col="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i } $1 == "postgres" { print $c }'
+}
+
+# pgb_queue CLIENTS MAXWAIT: CLIENTS sessions through PgBouncer (as mon) to
+# database postgres each sleep a minute; waits until all but one are queued
+# behind a one-connection pool and the longest has waited MAXWAIT seconds.
+# Their pids are added to BLOCKER_PIDS.
+pgb_queue() {
+	local i waiting=$(($1 - 1))
+	for i in $(seq 1 "$1"); do
+		"$PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$PGB_PORT" -U mon -d postgres -c "SELECT pg_sleep(60)" \
+			>/dev/null 2>&1 3>&- &
+		BLOCKER_PIDS="${BLOCKER_PIDS:-} $!"
+	done
+	for i in $(seq 1 200); do
+		[ "$(pgb_pool cl_waiting)" = "$waiting" ] && [ "$(pgb_pool maxwait)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	[ "$(pgb_pool cl_waiting)" = "$waiting" ] || fail "cl_waiting: $(pgb_pool cl_waiting)"
+}
