@@ -107,6 +107,65 @@ static json_t *line_string(struct matcher *m, const struct log_source *src, cons
 	return str;
 }
 
+/* Where a record's fields go: a jansson object, or (obj NULL) the record
+ * being written field by field with pgx_flat_*.  The field lists below
+ * serve both, so the two writers cannot drift apart. */
+struct field_sink {
+	json_t *obj;
+};
+
+static struct field_sink to_flat;	/* obj NULL: pgx_flat_* */
+
+static void sink_str(struct field_sink *k, const char *key, const char *s, size_t len)
+{
+	if (k->obj)
+		json_object_set_new(k->obj, key, json_stringn(s, len));
+	else
+		pgx_flat_str(key, s, len);
+}
+
+static void sink_int(struct field_sink *k, const char *key, long long v)
+{
+	if (k->obj)
+		json_object_set_new(k->obj, key, json_integer((json_int_t)v));
+	else
+		pgx_flat_int(key, v);
+}
+
+static void sink_true(struct field_sink *k, const char *key)
+{
+	if (k->obj)
+		json_object_set_new(k->obj, key, json_true());
+	else
+		pgx_flat_literal(key, "true");
+}
+
+/* The fields of match and log records after "line". */
+static void line_fields(struct field_sink *k, const struct log_source *src, size_t input_len,
+			const char *ts_source)
+{
+	sink_str(k, "input", src->input, input_len);
+	sink_int(k, "lineno", (long long)src->lineno);
+	sink_str(k, "ts_source", ts_source, strlen(ts_source));
+	if (src->format)
+		sink_str(k, "format", src->format, strlen(src->format));
+	if (src->year_inferred && !strcmp(ts_source, "log"))
+		sink_true(k, "year_inferred");
+	if (src->pid > 0)
+		sink_int(k, "pid", src->pid);
+	if (src->sqlstate)
+		sink_str(k, "sqlstate", src->sqlstate, strlen(src->sqlstate));
+}
+
+/* The fields a match record adds before its captures. */
+static void match_fields(struct field_sink *k, const struct rule *r)
+{
+	sink_str(k, "rule", r->name, strlen(r->name));
+	sink_int(k, "occurrence", (long long)r->seen);
+	if (r->marks_ready)
+		sink_true(k, "marks_ready");
+}
+
 /* Fields shared by match and log records. */
 static json_t *line_record(struct matcher *m, const char *type, const struct log_source *src,
 			   const char *text, size_t len)
@@ -114,20 +173,11 @@ static json_t *line_record(struct matcher *m, const char *type, const struct log
 	double ts;
 	const char *ts_source = resolve_ts(m, src, text, len, &ts);
 	json_t *rec = pgx_record_new(type, ts), *v;
+	struct field_sink k = { rec };
 	const char *key;
 
 	json_object_set_new(rec, "line", line_string(m, src, text, len));
-	json_object_set_new(rec, "input", json_string(src->input));
-	json_object_set_new(rec, "lineno", json_integer((json_int_t)src->lineno));
-	json_object_set_new(rec, "ts_source", json_string(ts_source));
-	if (src->format)
-		json_object_set_new(rec, "format", json_string(src->format));
-	if (src->year_inferred && !strcmp(ts_source, "log"))
-		json_object_set_new(rec, "year_inferred", json_true());
-	if (src->pid > 0)
-		json_object_set_new(rec, "pid", json_integer(src->pid));
-	if (src->sqlstate)
-		json_object_set_new(rec, "sqlstate", json_string(src->sqlstate));
+	line_fields(&k, src, strlen(src->input), ts_source);
 	if (src->carrier)	/* keep the carrying log record's context (stream, container...) */
 		json_object_foreach((json_t *)src->carrier, key, v)
 			if (!json_object_get(rec, key))
@@ -211,17 +261,7 @@ static bool flat_line_fields(struct matcher *m, const char *type, const struct l
 	ts_source = resolve_ts(m, src, text, len, &ts);
 	pgx_flat_begin(type, ts);
 	pgx_flat_str("line", text, len);
-	pgx_flat_str("input", src->input, input_len);
-	pgx_flat_int("lineno", (long long)src->lineno);
-	pgx_flat_str("ts_source", ts_source, strlen(ts_source));
-	if (src->format)
-		pgx_flat_str("format", src->format, strlen(src->format));
-	if (src->year_inferred && !strcmp(ts_source, "log"))
-		pgx_flat_literal("year_inferred", "true");
-	if (src->pid > 0)
-		pgx_flat_int("pid", src->pid);
-	if (src->sqlstate)
-		pgx_flat_str("sqlstate", src->sqlstate, strlen(src->sqlstate));
+	line_fields(&to_flat, src, input_len, ts_source);
 	return true;
 }
 
@@ -297,10 +337,7 @@ static bool flat_match(struct matcher *m, const struct rule *r, const struct log
 	if (!names_unique(table, count, entry_size) || !valid_utf8(r->name, strlen(r->name)) ||
 	    !flat_line_fields(m, "match", src, text, len))
 		return false;
-	pgx_flat_str("rule", r->name, strlen(r->name));
-	pgx_flat_int("occurrence", (long long)r->seen);
-	if (r->marks_ready)
-		pgx_flat_literal("marks_ready", "true");
+	match_fields(&to_flat, r);
 	flat_captures(r, text);
 	return true;
 }
@@ -313,11 +350,7 @@ static bool emit_match(struct matcher *m, const struct rule *r, const struct log
 	if (flat_match(m, r, src, text, len))
 		return pgx_flat_emit();
 	rec = line_record(m, "match", src, text, len);
-
-	json_object_set_new(rec, "rule", json_string(r->name));
-	json_object_set_new(rec, "occurrence", json_integer((json_int_t)r->seen));
-	if (r->marks_ready)
-		json_object_set_new(rec, "marks_ready", json_true());
+	match_fields(&(struct field_sink){ rec }, r);
 	json_object_set_new(rec, "captures", captures_object(r, text));
 	return pgx_emit(rec);
 }
