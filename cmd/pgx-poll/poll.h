@@ -197,7 +197,7 @@ int print_sql_run(const struct poll_opts *o);
  * the statements Top-N of the second ranked by the window (top_n kept). */
 void delta_apply(json_t *first, json_t *second, double start1, double start2, long top_n);
 
-/* sec_statements.c: with --delta both samples hold every statement; once
+/* delta.c: with --delta both samples hold every statement; once
  * their rates are in, the second keeps the top_n of the window (by
  * exec_time_s_per_s) and folds the rest, totals and rates, into other. */
 void statements_rank_window(json_t *rec, long top_n);
