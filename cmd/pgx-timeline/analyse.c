@@ -75,26 +75,49 @@ static bool emit_phases(const struct timeline *t, const struct phase *ph, size_t
 	return true;
 }
 
-static int compare_double(const void *a, const void *b)
-{
-	double d = *(const double *)a - *(const double *)b;
+/* A logged CREATE EXTENSION: its mark, and the next line of the log after
+ * it, an upper bound of the statement's end. */
+struct logged_ext {
+	const struct milestone *mark;
+	double next_line;
+};
 
-	return (d > 0) - (d < 0);
+static int by_mark_ts(const void *a, const void *b)
+{
+	double x = (*(const struct logged_ext *const *)a)->mark->ts;
+	double y = (*(const struct logged_ext *const *)b)->mark->ts;
+
+	return (x > y) - (x < y);
 }
 
-/* The first line time after ts in sorted times, or NO_TIME. */
-static double next_after(const double *sorted, size_t n, double ts)
+/* One pass over the line times.  By mark time, the next lines never go
+ * down, so a line lowers those of the marks just before it, and stops at
+ * the first it does not lower. */
+static void find_next_lines(const struct timeline *t, struct logged_ext *e, size_t n)
 {
-	size_t lo = 0, hi = n;
+	struct logged_ext **by_ts = pgx_xmalloc((n ? n : 1) * sizeof(*by_ts));
+	struct spill_reader r;
+	double line;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (sorted[mid] <= ts)
-			lo = mid + 1;
-		else
-			hi = mid;
+	for (size_t i = 0; i < n; i++)
+		by_ts[i] = &e[i];
+	qsort(by_ts, n, sizeof(*by_ts), by_mark_ts);
+	spill_rewind(&t->line_ts, &r);
+	while (n && spill_read(&r, &line, sizeof(line))) {
+		size_t lo = 0, hi = n;
+
+		while (lo < hi) {	/* the marks before the line: by_ts[0 .. lo) */
+			size_t mid = lo + (hi - lo) / 2;
+			if (by_ts[mid]->mark->ts < line)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		while (lo-- > 0 && (by_ts[lo]->next_line == NO_TIME || by_ts[lo]->next_line > line))
+			by_ts[lo]->next_line = line;
 	}
-	return lo < n ? sorted[lo] : NO_TIME;
+	spill_reader_free(&r);
+	free(by_ts);
 }
 
 #define SAME_STATEMENT_S 1.0	/* a log line and a traced CREATE EXTENSION */
@@ -116,8 +139,7 @@ static bool emit_traced_extension(const struct timeline *t, const struct bounds 
 				  const struct ext_span *s, const struct pg_child *kids, size_t nkids)
 {
 	const struct pg_child *backend = child_at(kids, nkids, s->pid, s->start);
-	const char *server = backend ? server_of(t, b, backend->postmaster, backend->fork_ts)
-				     : server_of(t, b, -1, s->start);
+	const char *server = backend ? server_of_child(b, backend) : server_at(t, b, s->start);
 	json_t *rec = extension_record(s->name, s->start, s->end, "trace", s->end_bound, server);
 
 	json_object_set_new(rec, "pid", json_integer(s->pid));
@@ -136,26 +158,25 @@ static bool traced_too(const struct milestone *m, const struct ext_span *s, size
 static bool emit_logged_extensions(const struct timeline *t, const struct bounds *b,
 				   const struct ext_span *spans, size_t nspans)
 {
-	double *sorted = pgx_xmalloc((t->nline_ts + 1) * sizeof(*sorted));
+	struct logged_ext *e = pgx_xmalloc((t->nmarks ? t->nmarks : 1) * sizeof(*e));
 	bool *taken = calloc(nspans + 1, sizeof(*taken)), ok = true;
+	size_t n = 0;
 
 	if (!taken)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
-	if (t->nline_ts) {
-		memcpy(sorted, t->line_ts, t->nline_ts * sizeof(*sorted));
-		qsort(sorted, t->nline_ts, sizeof(*sorted), compare_double);
-	}
-	for (size_t i = 0; ok && i < t->nmarks; i++) {
+	for (size_t i = 0; i < t->nmarks; i++) {
 		const struct milestone *m = &t->marks[i];
 
 		if (strcmp(m->rule, "create_extension") || !m->capture || traced_too(m, spans, nspans, taken))
 			continue;
-		/* the next line of the log is an upper bound of the statement's end */
-		ok = pgx_emit(extension_record(m->capture, m->ts, next_after(sorted, t->nline_ts, m->ts),
-					       "log", "next_line", server_of(t, b, -1, m->ts)));
+		e[n++] = (struct logged_ext){ m, NO_TIME };
 	}
+	find_next_lines(t, e, n);
+	for (size_t i = 0; ok && i < n; i++)
+		ok = pgx_emit(extension_record(e[i].mark->capture, e[i].mark->ts, e[i].next_line,
+					       "log", "next_line", server_at(t, b, e[i].mark->ts)));
 	free(taken);
-	free(sorted);
+	free(e);
 	return ok;
 }
 
@@ -200,8 +221,7 @@ static bool emit_traced_bgworkers(const struct timeline *t, const struct bounds 
 	for (size_t i = 0; ok && i < nkids; i++) {
 		if (!worker_name(kids[i].title, name, sizeof(name)))
 			continue;
-		rec = bgworker_record(name, kids[i].fork_ts, b,
-				      server_of(t, b, kids[i].postmaster, kids[i].fork_ts), "trace");
+		rec = bgworker_record(name, kids[i].fork_ts, b, server_of_child(b, &kids[i]), "trace");
 		json_object_set_new(rec, "pid", json_integer(kids[i].pid));
 		ok = pgx_emit(rec);
 		(*n)++;
@@ -225,43 +245,48 @@ static bool emit_bgworkers(const struct timeline *t, const struct bounds *b)
 
 		if (strncmp(m->rule, prefix, sizeof(prefix) - 1) || !strcmp(m->rule, "bgworker_exited"))
 			continue;
-		if (!pgx_emit(bgworker_record(name, m->ts, b, server_of(t, b, -1, m->ts), "log")))
+		if (!pgx_emit(bgworker_record(name, m->ts, b, server_at(t, b, m->ts), "log")))
 			return false;
 	}
 	return true;
 }
 
+static bool emit_process(const struct span_iter *it)
+{
+	const struct span_head *h = &it->head;
+	json_t *rec = span_record("process", h->start, h->end);
+
+	json_object_set_new(rec, "pid", json_integer(h->pid));
+	json_object_set_new(rec, "ppid", json_integer(h->ppid));
+	json_object_set_new(rec, "comm", json_string(span_comm(it)));
+	json_object_set_new(rec, "argv", span_argv(it));
+	if (h->exited)
+		json_object_set_new(rec, "exit_code", json_integer(h->exit_code));
+	return pgx_emit(rec);
+}
+
 static bool emit_processes(const struct timeline *t)
 {
-	for (size_t i = 0; i < t->nprocs; i++) {
-		const struct proc_span *p = &t->procs[i];
-		json_t *rec = span_record("process", p->start, p->end);
+	struct span_iter it;
+	bool ok = true;
 
-		json_object_set_new(rec, "pid", json_integer(p->pid));
-		json_object_set_new(rec, "ppid", json_integer(p->ppid));
-		json_object_set_new(rec, "comm", json_string(p->comm));
-		json_object_set(rec, "argv", p->argv);
-		if (p->exited)
-			json_object_set_new(rec, "exit_code", json_integer(p->exit_code));
-		if (!pgx_emit(rec))
-			return false;
-	}
-	return true;
+	spans_begin(t, &it);
+	while (ok && spans_next(&it))
+		ok = emit_process(&it);
+	spans_end(&it);
+	return ok;
 }
 
 /* The image, or the traced command line as a shell would show it. */
 static char *subject_of(const struct timeline *t)
 {
-	const struct proc_span *first = NULL;
+	const struct proc_span *first = t->spans.has_first ? &t->spans.first : NULL;
 	size_t i, len = 1;
 	json_t *a;
 	char *s;
 
 	if (t->ctr.image)
 		return pgx_xstrdup(t->ctr.image);
-	for (i = 0; i < t->nprocs; i++)
-		if (!first || t->procs[i].start < first->start)
-			first = &t->procs[i];
 	if (!first || !json_array_size(first->argv))
 		return pgx_xstrdup(first ? first->comm : "(unknown)");
 	json_array_foreach(first->argv, i, a)

@@ -35,15 +35,20 @@ struct pg_child {
 	long pid, postmaster;
 	double fork_ts, exit_ts;	/* exit_ts NO_TIME when not seen */
 	const char *title;		/* owned by the timeline, or NULL */
+	bool parent_traced;		/* the exec of its postmaster's pid was seen */
+	bool parent_is_postgres;
+	double parent_start;
 };
 size_t pg_children(const struct timeline *t, struct pg_child **out);
 /* The child pid that was running at ts, or NULL. */
 const struct pg_child *child_at(const struct pg_child *c, size_t n, long pid, double ts);
 /* Forked by a postgres (a postmaster) or by a process whose exec was not
  * traced: initdb's single-user postgres is run by a shell. */
-bool forked_by_postgres(const struct timeline *t, const struct pg_child *c);
-/* "temporary" or "final": the server a postmaster's child at ts belongs to. */
-const char *server_of(const struct timeline *t, const struct bounds *b, long postmaster, double ts);
+bool forked_by_postgres(const struct pg_child *c);
+/* "temporary" or "final": the server a postmaster's child belongs to, or
+ * (server_at) the server of a time when no postmaster is known. */
+const char *server_of_child(const struct bounds *b, const struct pg_child *c);
+const char *server_at(const struct timeline *t, const struct bounds *b, double ts);
 /* A worker's name from its title; false for a client backend or a title
  * that is not PostgreSQL's. */
 bool worker_name(const char *title, char *buf, size_t size);

@@ -164,7 +164,7 @@ static void find_temp_server(const struct timeline *t, struct bounds *b, double 
 			set_moment(&b->temp_stop_end, stop->end, "trace");
 		return;
 	}
-	if (t->nprocs && start)
+	if (t->spans.count && start)
 		return;		/* traced, and the one server start is the final one */
 	ready = first_mark(t, "server_ready", after);
 	stopped = ready ? last_restart(t, ready->ts) : NULL;
@@ -245,20 +245,28 @@ static double run_began(const struct timeline *t)
 	return last && t->ctr.create - last->start < 5.0 ? last->start : t->ctr.create;
 }
 
-static bool any_proc(const struct proc_span *p)
+/* The earliest exec at or after ts, of every process; NO_TIME if none. */
+static double first_exec_since(const struct timeline *t, double ts)
 {
-	return p != NULL;
+	struct span_iter it;
+	double first = NO_TIME;
+
+	spans_begin(t, &it);
+	while (spans_next(&it))
+		if (it.head.start >= ts && (first == NO_TIME || it.head.start < first))
+			first = it.head.start;
+	spans_end(&it);
+	return first;
 }
 
 /* Docker's StartedAt, unless the kernel saw the container's first exec
  * earlier: a busy daemon stamps StartedAt after the entrypoint has begun. */
 static void find_started(const struct timeline *t, struct bounds *b)
 {
-	const struct proc_span *first = t->ctr.create != NO_TIME ?
-		first_proc(t, any_proc, t->ctr.create) : NULL;
+	double first = t->ctr.create != NO_TIME ? first_exec_since(t, t->ctr.create) : NO_TIME;
 
-	if (first && first->start < t->ctr.start)
-		set_moment(&b->started, first->start, "trace");
+	if (first != NO_TIME && first < t->ctr.start)
+		set_moment(&b->started, first, "trace");
 	else
 		set_moment(&b->started, t->ctr.start, "docker");
 }

@@ -23,96 +23,17 @@ void timeline_init(struct timeline *t, const char *init_dir)
 
 void timeline_free(struct timeline *t)
 {
-	for (size_t i = 0; i < t->nprocs; i++) {
-		free(t->procs[i].comm);
-		json_decref(t->procs[i].argv);
-	}
+	procs_free(t);
 	for (size_t i = 0; i < t->nmarks; i++) {
 		free(t->marks[i].rule);
 		free(t->marks[i].capture);
 	}
-	free(t->procs);
-	free(t->pid_slots);
 	free(t->marks);
-	free(t->line_ts);
+	spill_free(&t->line_ts);
 	free(t->ctr.image);
 	free(t->build.error);
 	free(t->build.tag);
 	kernel_free(&t->kernel);
-}
-
-/* ---- pid -> latest span, open addressing with linear probing ---- */
-
-static size_t *slot_for(const struct timeline *t, long pid, size_t *slot)
-{
-	size_t mask = t->pid_slots_cap - 1;
-
-	for (*slot = ((size_t)pid * 2654435761u) & mask;; *slot = (*slot + 1) & mask) {
-		long idx = t->pid_slots[*slot];
-		if (!idx || t->procs[idx - 1].pid == pid)
-			return slot;
-	}
-}
-
-static void rehash(struct timeline *t)
-{
-	size_t slot;
-
-	free(t->pid_slots);
-	t->pid_slots_cap = t->pid_slots_cap ? t->pid_slots_cap * 2 : 256;
-	t->pid_slots = calloc(t->pid_slots_cap, sizeof(*t->pid_slots));
-	if (!t->pid_slots)
-		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
-	for (size_t i = 0; i < t->nprocs; i++) {
-		slot_for(t, t->procs[i].pid, &slot);
-		t->pid_slots[slot] = (long)i + 1;	/* later spans of a pid win */
-	}
-}
-
-static struct proc_span *latest_span(const struct timeline *t, long pid)
-{
-	size_t slot;
-
-	if (!t->pid_slots_cap)
-		return NULL;
-	slot_for(t, pid, &slot);
-	return t->pid_slots[slot] ? &t->procs[t->pid_slots[slot] - 1] : NULL;
-}
-
-static void take_exec(struct timeline *t, const json_t *rec, double ts)
-{
-	long pid = pgx_rec_int(rec, "pid", -1);
-	struct proc_span *prev = latest_span(t, pid), *p;
-	json_t *argv = json_object_get(rec, "argv");
-	size_t slot;
-
-	if (prev && !prev->exited && prev->end == NO_TIME)
-		prev->end = ts;	/* the image was replaced */
-	if ((t->nprocs + 1) * 2 > t->pid_slots_cap)
-		rehash(t);
-	GROW(t->procs, t->nprocs, t->procs_cap);
-	p = &t->procs[t->nprocs++];
-	memset(p, 0, sizeof(*p));
-	p->pid = pid;
-	p->ppid = pgx_rec_int(rec, "ppid", -1);
-	p->comm = pgx_xstrdup(pgx_rec_str(rec, "comm") ? pgx_rec_str(rec, "comm") : "?");
-	p->argv = json_is_array(argv) ? json_deep_copy(argv) : json_array();
-	p->start = ts;
-	p->end = NO_TIME;
-	slot_for(t, pid, &slot);
-	t->pid_slots[slot] = (long)t->nprocs;
-}
-
-static void take_exit_of(struct timeline *t, long pid, long sig, long code, double ts)
-{
-	struct proc_span *p = latest_span(t, pid);
-
-	if (!p || p->exited)
-		return;
-	if (p->end == NO_TIME)
-		p->end = ts;
-	p->exited = true;
-	p->exit_code = sig ? 128 + (int)sig : (int)code;
 }
 
 static void take_exit(struct timeline *t, const json_t *rec, double ts)
@@ -196,10 +117,8 @@ static void take_time(struct timeline *t, bool is_line, double ts)
 {
 	if (t->first_ts == NO_TIME || ts < t->first_ts)
 		t->first_ts = ts;
-	if (is_line) {
-		GROW(t->line_ts, t->nline_ts, t->line_ts_cap);
-		t->line_ts[t->nline_ts++] = ts;
-	}
+	if (is_line)
+		spill_append(&t->line_ts, &ts, sizeof(ts));
 }
 
 bool timeline_take(struct timeline *t, const json_t *rec)

@@ -127,7 +127,7 @@ size_t traced_extensions(const struct timeline *t, const struct pg_child *c, siz
 		if (o[i]->kind != EXT_INSTALL)
 			continue;
 		backend = child_at(c, nc, o[i]->pid, o[i]->ts);
-		if (!backend || !forked_by_postgres(t, backend))
+		if (!backend || !forked_by_postgres(backend))
 			continue;	/* initdb's single-user run: no server */
 		last = last_own_file(o, k->nopens, i);
 		s[n] = (struct ext_span){ .name = o[i]->name, .pid = o[i]->pid,

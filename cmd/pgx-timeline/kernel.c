@@ -90,7 +90,9 @@ static void take_open(struct kernel_events *k, const json_t *rec, double ts)
 
 void kernel_take_exit(struct kernel_events *k, long pid, double ts)
 {
-	take_pid_event(&k->exits, &k->nexits, &k->exits_cap, pid, ts);
+	struct pid_ts e = { pid, ts };
+
+	spill_append(&k->exits, &e, sizeof(e));
 }
 
 bool kernel_take(struct kernel_events *k, const json_t *rec, const char *type, double ts)
@@ -115,7 +117,7 @@ void kernel_free(struct kernel_events *k)
 	for (size_t i = 0; i < k->nopens; i++)
 		free(k->opens[i].name);
 	free(k->forks);
-	free(k->exits);
+	spill_free(&k->exits);
 	free(k->titles);
 	free(k->opens);
 }

@@ -7,29 +7,27 @@
 #include "analyse.h"
 
 struct script {
-	const char *name;	/* points into a proc's argv or a milestone */
+	char *name;
 	double start, end;
 	int exit_code;
 	bool has_exit;
-	const char *source;
+	const char *source;	/* NULL: a compressed script's reader, not found yet */
 };
 
 struct script_list {
 	struct script *items;
-	size_t n;
+	size_t n, cap;
 };
 
 /* The init file a process runs: an argument under the init directory. */
-static const char *script_arg(const struct timeline *t, const struct proc_span *p)
+static const char *script_arg(const struct timeline *t, const struct span_iter *it)
 {
-	size_t dirlen = strlen(t->init_dir), i;
-	json_t *a;
+	size_t dirlen = strlen(t->init_dir), cursor = 0;
+	const char *s;
 
-	json_array_foreach(p->argv, i, a) {
-		const char *s = json_string_value(a);
-		if (s && !strncmp(s, t->init_dir, dirlen) && s[dirlen] == '/' && s[dirlen + 1])
+	while ((s = span_arg(it, &cursor)))
+		if (!strncmp(s, t->init_dir, dirlen) && s[dirlen] == '/' && s[dirlen + 1])
 			return s + dirlen + 1;
-	}
 	return NULL;
 }
 
@@ -41,7 +39,7 @@ static int by_name(const void *a, const void *b)
 /* l must be sorted by name */
 static struct script *find_script(const struct script_list *l, const char *name)
 {
-	struct script key = { .name = name };
+	struct script key = { .name = (char *)name };
 
 	return l->n ? bsearch(&key, l->items, l->n, sizeof(*l->items), by_name) : NULL;
 }
@@ -50,9 +48,12 @@ static struct script *add_script(struct script_list *l, const char *name, double
 {
 	struct script *s;
 
-	l->items = pgx_xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->items = pgx_xrealloc(l->items, l->cap * sizeof(*l->items));
+	}
 	s = &l->items[l->n++];
-	*s = (struct script){ .name = name, .start = start, .end = NO_TIME, .source = source };
+	*s = (struct script){ .name = pgx_xstrdup(name), .start = start, .end = NO_TIME, .source = source };
 	return s;
 }
 
@@ -82,56 +83,90 @@ static bool is_compressed_sql(const char *name)
 	return false;
 }
 
-/* A compressed script is run as `gunzip -c FILE | psql`: the decompressor
- * names the file but is done in milliseconds; the psql beside it, started
- * with it and naming no file, does the work.  That psql, or NULL. */
-static const struct proc_span *reader_of(const struct timeline *t, const struct proc_span *unpack)
+static void set_traced(struct script *s, const struct span_head *p)
 {
-	const struct proc_span *best = NULL;
-	double best_gap = 0.2;	/* seconds: the two halves of one pipeline */
-
-	for (size_t i = 0; i < t->nprocs; i++) {
-		const struct proc_span *p = &t->procs[i];
-		double gap = fabs(p->start - unpack->start);
-
-		if (!strcmp(p->comm, "psql") && !script_arg(t, p) && gap <= best_gap) {
-			best = p;
-			best_gap = gap;
-		}
-	}
-	return best;
-}
-
-static void add_traced(struct script_list *l, const char *name, const struct proc_span *p)
-{
-	struct script *s = add_script(l, name, p->start, "trace");
-
+	s->start = p->start;
 	s->end = p->end;
 	s->exit_code = p->exit_code;
 	s->has_exit = p->exited;
+	s->source = "trace";
 }
 
-/* One entry per process running an init file, then one per file; sorted by name. */
+/* A compressed script is run as `gunzip -c FILE | psql`: the decompressor
+ * names the file but is done in milliseconds; the psql beside it, started
+ * with it and naming no file, does the work.  The search for that psql of
+ * the script whose reader is items[item]: */
+struct reader_search {
+	size_t item;
+	double unpack_start;
+	double best_gap;	/* seconds: the two halves of one pipeline */
+};
+
+static void find_readers(const struct timeline *t, struct script_list *l, struct reader_search *rs, size_t n)
+{
+	struct span_iter it;
+
+	spans_begin(t, &it);
+	while (spans_next(&it)) {
+		if (strcmp(span_comm(&it), "psql") || script_arg(t, &it))
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			double gap = fabs(it.head.start - rs[i].unpack_start);
+			if (gap <= rs[i].best_gap) {
+				set_traced(&l->items[rs[i].item], &it.head);
+				rs[i].best_gap = gap;
+			}
+		}
+	}
+	spans_end(&it);
+}
+
+/* One entry per process running an init file (and the reader of a
+ * compressed one), in exec order. */
+static void scripts_of_processes(const struct timeline *t, struct script_list *l)
+{
+	struct reader_search *rs = NULL;
+	size_t nrs = 0, kept = 0;
+	struct span_iter it;
+
+	spans_begin(t, &it);
+	while (spans_next(&it)) {
+		const char *name = script_arg(t, &it);
+
+		if (!name)
+			continue;
+		set_traced(add_script(l, name, it.head.start, NULL), &it.head);
+		if (!is_compressed_sql(name))
+			continue;
+		rs = pgx_xrealloc(rs, (nrs + 1) * sizeof(*rs));
+		rs[nrs++] = (struct reader_search){ l->n, it.head.start, 0.2 };
+		add_script(l, name, it.head.start, NULL);
+	}
+	spans_end(&it);
+	if (nrs)
+		find_readers(t, l, rs, nrs);
+	free(rs);
+	for (size_t i = 0; i < l->n; i++)
+		if (l->items[i].source)
+			l->items[kept++] = l->items[i];
+		else
+			free(l->items[i].name);	/* no reader found */
+	l->n = kept;
+}
+
+/* One entry per file, sorted by name. */
 static void scripts_from_trace(const struct timeline *t, struct script_list *l)
 {
 	size_t kept = 0;
 
-	for (size_t i = 0; i < t->nprocs; i++) {
-		const struct proc_span *p = &t->procs[i], *reader;
-		const char *name = script_arg(t, p);
-
-		if (!name)
-			continue;
-		add_traced(l, name, p);
-		if (is_compressed_sql(name) && (reader = reader_of(t, p)))
-			add_traced(l, name, reader);
-	}
+	scripts_of_processes(t, l);
 	if (l->n)
 		qsort(l->items, l->n, sizeof(*l->items), by_name);
 	for (size_t i = 0; i < l->n; i++) {
-		if (kept && !strcmp(l->items[kept - 1].name, l->items[i].name))
+		if (kept && !strcmp(l->items[kept - 1].name, l->items[i].name)) {
 			fold(&l->items[kept - 1], &l->items[i]);
-		else
+			free(l->items[i].name);
+		} else
 			l->items[kept++] = l->items[i];
 	}
 	l->n = kept;
@@ -157,7 +192,7 @@ static size_t scripts_from_log(const struct timeline *t, const struct bounds *b,
 
 	for (size_t i = 0; i < t->nmarks; i++) {
 		const struct milestone *m = &t->marks[i];
-		struct script_list seen = { l->items, traced };
+		struct script_list seen = { l->items, traced, traced };
 		if (strcmp(m->rule, "init_script") || !m->capture || find_script(&seen, m->capture))
 			continue;
 		add_script(l, m->capture, m->ts, "log")->end = log_script_end(t, b, m->ts);
@@ -191,7 +226,7 @@ static bool emit_script(const struct timeline *t, const struct script *s)
 
 bool emit_scripts(const struct timeline *t, const struct bounds *b, size_t *log_scripts)
 {
-	struct script_list l = { NULL, 0 };
+	struct script_list l = { NULL, 0, 0 };
 	bool ok = true;
 
 	scripts_from_trace(t, &l);
@@ -200,6 +235,8 @@ bool emit_scripts(const struct timeline *t, const struct bounds *b, size_t *log_
 		qsort(l.items, l.n, sizeof(*l.items), by_start);
 	for (size_t i = 0; ok && i < l.n; i++)
 		ok = emit_script(t, &l.items[i]);
+	for (size_t i = 0; i < l.n; i++)
+		free(l.items[i].name);
 	free(l.items);
 	return ok;
 }

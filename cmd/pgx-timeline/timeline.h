@@ -4,9 +4,34 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 #include <jansson.h>
 
 #define NO_TIME (-1.0)
+
+/* An unlinked temporary file written through a buffer (spill.c). */
+struct spill {
+	int fd;
+	char *buf;		/* NULL until the first entry: no file for none */
+	size_t len;		/* bytes in buf, which follow the flushed ones */
+	off_t flushed;
+};
+
+struct spill_reader {
+	const struct spill *spill;
+	char *buf;
+	size_t pos, len;
+	off_t at;		/* of the byte after buf's */
+};
+
+off_t spill_append(struct spill *s, const void *data, size_t n);
+void spill_patch(struct spill *s, off_t at, const void *data, size_t n);	/* written bytes */
+bool spill_empty(const struct spill *s);
+void spill_free(struct spill *s);
+void spill_rewind(const struct spill *s, struct spill_reader *r);
+bool spill_read(struct spill_reader *r, void *data, size_t n);	/* false at the end */
+void spill_reader_free(struct spill_reader *r);
 
 /* One process image: exec to the next exec of the same pid, or to its exit. */
 struct proc_span {
@@ -16,6 +41,45 @@ struct proc_span {
 	double start, end;	/* end NO_TIME while running */
 	int exit_code;
 	bool exited;
+};
+
+/* A span as spilled (procs.c): this head, then comm, then the argv
+ * strings, each as a uint32_t length and the bytes, then (argv_json) the
+ * argv array's JSON text when it holds something else than strings. */
+struct span_head {
+	double start, end;
+	long pid, ppid;
+	int exit_code;
+	bool exited, argv_json;
+	uint32_t comm_len, argv_len, json_len;
+};
+
+/* A span read back: comm and argv point into the iterator's buffer. */
+struct span_iter {
+	struct spill_reader r;
+	struct span_head head;
+	char *body;		/* comm, argv strings, JSON text */
+	size_t body_cap;
+};
+
+/* A span whose end is not known yet (procs.c). */
+struct live_span {
+	bool used;
+	long pid;
+	off_t at;		/* its head in the spill */
+	struct span_head head;
+	size_t kept;		/* index + 1 in timeline.procs, or 0 */
+};
+
+struct proc_spans {
+	struct spill spill;	/* every span, in exec order */
+	size_t count;
+	struct live_span *live;	/* open addressing by pid, linear probing */
+	size_t live_cap, nlive;
+	char *body;		/* the exec being spilled */
+	size_t body_len, body_cap;
+	struct proc_span first;	/* the earliest exec: the subject */
+	bool has_first;
 };
 
 /* A match record of pgx-logmatch. */
@@ -48,9 +112,16 @@ struct ext_open {
 	enum ext_file kind;
 };
 
+/* An exit as spilled: pid and time. */
+struct pid_ts {
+	long pid;
+	double ts;
+};
+
 struct kernel_events {
-	struct pid_event *forks, *exits, *titles;
-	size_t nforks, forks_cap, nexits, exits_cap, ntitles, titles_cap;
+	struct pid_event *forks, *titles;
+	size_t nforks, forks_cap, ntitles, titles_cap;
+	struct spill exits;	/* struct pid_ts, one per exit */
 	struct ext_open *opens;
 	size_t nopens, opens_cap;
 };
@@ -70,14 +141,12 @@ struct build_info {
 };
 
 struct timeline {
-	struct proc_span *procs;
+	struct proc_spans spans;	/* every exec */
+	struct proc_span *procs;	/* in memory too: the programs bounds.c looks for */
 	size_t nprocs, procs_cap;
-	long *pid_slots;	/* open addressing: pid -> index of its latest span + 1 */
-	size_t pid_slots_cap;
 	struct milestone *marks;
 	size_t nmarks, marks_cap;
-	double *line_ts;	/* ts of every log/match record, for "next line" ends */
-	size_t nline_ts, line_ts_cap;
+	struct spill line_ts;	/* ts of every log/match record, for "next line" ends */
 	struct container_info ctr;
 	struct build_info build;
 	struct kernel_events kernel;
@@ -85,6 +154,19 @@ struct timeline {
 	unsigned long lost;
 	const char *init_dir;	/* "/docker-entrypoint-initdb.d" */
 };
+
+/* procs.c: exec and exit of process spans */
+void take_exec(struct timeline *t, const json_t *rec, double ts);
+void take_exit_of(struct timeline *t, long pid, long sig, long code, double ts);
+void procs_free(struct timeline *t);
+/* Every span in exec order: spans_begin, then spans_next until false. */
+void spans_begin(const struct timeline *t, struct span_iter *it);
+bool spans_next(struct span_iter *it);
+void spans_end(struct span_iter *it);
+const char *span_comm(const struct span_iter *it);
+/* The argv strings one by one from *cursor (0 first); NULL after the last. */
+const char *span_arg(const struct span_iter *it, size_t *cursor);
+json_t *span_argv(const struct span_iter *it);	/* the argv array as it came */
 
 /* collect.c */
 void timeline_init(struct timeline *t, const char *init_dir);
