@@ -175,3 +175,61 @@ derived() {	# the derived records of a stream, compact
 	run jq -c 'select(.type=="process") | [.pid, .end, .exit_code]' <<<"$output"
 	assert_output '[10,3,137]'
 }
+
+# execs of N short processes, 300 at a time, on 600 random pids (some share
+# hash slots), inside one that runs throughout
+# (its exec is on disk long before its exit); expected spans to $2
+spans_stream() {
+	/usr/bin/python3 - "$1" "$2" <<-'PY'
+	import json, random, sys
+	n, expected = int(sys.argv[1]), open(sys.argv[2], "w")
+	out = sys.stdout
+	def rec(**r): out.write(json.dumps(r) + "\n")
+	rec(type="exec", ts=0.5, pid=1, ppid=0, comm="long", argv=["long", "-x"])
+	spans, running, t = [], [], 1.0
+	pids = random.Random(7).sample(range(2, 4194304), 600)
+	for i in range(n):
+	    t = round(t + 0.001, 6)
+	    if len(running) == 300:	# the oldest exits: its pid comes back later
+	        pid = running.pop(0)
+	        rec(type="exit", ts=t, pid=pid, code=i % 5, signal=0)
+	        spans[-300][2:] = [t, i % 5]
+	        t = round(t + 0.001, 6)
+	    pid = pids[i % 600]
+	    rec(type="exec", ts=t, pid=pid, ppid=1, comm="psql", argv=["psql", "-c", "select %d" % i])
+	    spans.append([pid, t, None, None])
+	    running.append(pid)
+	t = round(t + 1, 6)
+	rec(type="exit", ts=t, pid=1, code=3, signal=0)
+	for s in [[1, 0.5, t, 3]] + spans:
+	    s = [int(x) if isinstance(x, float) and x.is_integer() else x for x in s if x is not None]
+	    expected.write(json.dumps(s).replace(" ", "") + "\n")	# as jq prints numbers
+	PY
+}
+
+@test "process spans are kept on disk: a long process's end is patched after its exec went out, pids come back" {
+	spans_stream 20000 "$BATS_TEST_TMPDIR/expected" >"$BATS_TEST_TMPDIR/stream"
+	run bash -c "pgx-timeline -d '$BATS_TEST_TMPDIR/stream' | jq -c 'select(.type==\"process\") | [.pid, .start] + if .end then [.end, .exit_code] else [] end'"
+	assert_output "$(cat "$BATS_TEST_TMPDIR/expected")"
+}
+
+@test "a temporary file that cannot be created or written stops pgx-timeline with exit 6 and says why" {
+	spans_stream 20000 /dev/null >"$BATS_TEST_TMPDIR/stream"
+	run --separate-stderr env TMPDIR="$BATS_TEST_TMPDIR/missing" pgx-timeline -d "$BATS_TEST_TMPDIR/stream"
+	assert_failure 6
+	assert_equal "$stderr" "pgx-timeline: error: cannot create a temporary file in $BATS_TEST_TMPDIR/missing: No such file or directory"
+	assert_output ''
+	require_root "mount"
+	mkdir "$BATS_TEST_TMPDIR/ro" "$BATS_TEST_TMPDIR/full"
+	mount -t tmpfs -o ro,size=64k tmpfs "$BATS_TEST_TMPDIR/ro"
+	mount -t tmpfs -o size=64k tmpfs "$BATS_TEST_TMPDIR/full"
+	run --separate-stderr env TMPDIR="$BATS_TEST_TMPDIR/ro" pgx-timeline -d "$BATS_TEST_TMPDIR/stream"
+	ro_status=$status ro_stderr=$stderr
+	run --separate-stderr env TMPDIR="$BATS_TEST_TMPDIR/full" pgx-timeline -d "$BATS_TEST_TMPDIR/stream"
+	umount "$BATS_TEST_TMPDIR/ro" "$BATS_TEST_TMPDIR/full"
+	assert_equal "$ro_status" 6
+	assert_equal "$ro_stderr" "pgx-timeline: error: cannot create a temporary file in $BATS_TEST_TMPDIR/ro: Read-only file system"
+	assert_failure 6
+	assert_equal "$stderr" "pgx-timeline: error: cannot write a temporary file in $BATS_TEST_TMPDIR/full: No space left on device"
+	assert_output ''
+}

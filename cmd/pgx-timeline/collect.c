@@ -53,20 +53,51 @@ static const char *capture_of(const json_t *rec)
 	return NULL;
 }
 
+/* The rules bounds.c, scripts.c, extensions.c and analyse.c look for. */
+static bool rule_is_analysed(const char *rule, bool marks_ready)
+{
+	static const char *const rules[] = {
+		"initdb_start", "initdb_bootstrap", "initdb_complete", "server_starting", "server_ready",
+		"shutdown_request", "server_shutdown", "init_script", "init_complete",
+		"create_extension", "extension_created",
+	};
+
+	if (marks_ready || !strncmp(rule, "bgworker_", strlen("bgworker_")))
+		return true;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(*rules); i++)
+		if (!strcmp(rule, rules[i]))
+			return true;
+	return false;
+}
+
+/* A match of another rule is kept only for the warning about clocks, which
+ * names the first match (in input order) before the start: one earlier
+ * than every match before it, as that first one must be. */
+static bool mark_is_kept(struct timeline *t, const char *rule, bool marks_ready, double ts)
+{
+	bool earliest = t->nmatches++ == 0 || ts < t->earliest_match;
+
+	if (earliest)
+		t->earliest_match = ts;
+	return earliest || rule_is_analysed(rule, marks_ready);
+}
+
 static void take_match(struct timeline *t, const json_t *rec, double ts)
 {
 	struct milestone *m;
-	const char *rule = pgx_rec_str(rec, "rule"), *cap = capture_of(rec);
+	const char *rule = pgx_rec_str(rec, "rule"), *cap;
+	bool marks_ready = json_is_true(json_object_get(rec, "marks_ready"));
 
-	if (!rule)
+	if (!rule || !mark_is_kept(t, rule, marks_ready, ts))
 		return;
+	cap = capture_of(rec);
 	GROW(t->marks, t->nmarks, t->marks_cap);
 	m = &t->marks[t->nmarks++];
 	m->rule = pgx_xstrdup(rule);
 	m->capture = cap ? pgx_xstrdup(cap) : NULL;
 	m->ts = ts;
 	m->pid = pgx_rec_int(rec, "pid", -1);
-	m->marks_ready = json_is_true(json_object_get(rec, "marks_ready"));
+	m->marks_ready = marks_ready;
 }
 
 static void take_container(struct timeline *t, const json_t *rec, double ts)

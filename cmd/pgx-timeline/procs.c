@@ -14,9 +14,10 @@
 
 /* ---- pid -> running span: open addressing, linear probing ---- */
 
+/* Fibonacci hashing: the product's high bits depend on all of the pid's. */
 static size_t home_slot(const struct proc_spans *s, long pid)
 {
-	return ((size_t)pid * 2654435761u) & (s->live_cap - 1);
+	return (size_t)(((uint64_t)pid * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (s->live_cap - 1);
 }
 
 static size_t live_slot(const struct proc_spans *s, long pid)

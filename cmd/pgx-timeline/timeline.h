@@ -144,8 +144,10 @@ struct timeline {
 	struct proc_spans spans;	/* every exec */
 	struct proc_span *procs;	/* in memory too: the programs bounds.c looks for */
 	size_t nprocs, procs_cap;
-	struct milestone *marks;
+	struct milestone *marks;	/* the matches the analysis may read */
 	size_t nmarks, marks_cap;
+	unsigned long nmatches;	/* all of them */
+	double earliest_match;
 	struct spill line_ts;	/* ts of every log/match record, for "next line" ends */
 	struct container_info ctr;
 	struct build_info build;
