@@ -25,7 +25,8 @@ static void usage(void)
 	       "  -V, --version          output version information, then exit\n"
 	       "  -h, --help             show this help, then exit\n\n"
 	       "Exit status: 0 ready reached, 7 never ready (a partial profile is written),\n"
-	       "2 usage, 3 invalid input (reported with FILE:LINE) or none, 6 write error.\n",
+	       "2 usage, 3 invalid input (reported with FILE:LINE) or none, 6 write error\n"
+	       "(standard output, or the temporary file in TMPDIR).\n",
 	       pgx_progname(), pgx_progname());
 }
 
