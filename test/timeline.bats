@@ -233,3 +233,47 @@ spans_stream() {
 	assert_equal "$stderr" "pgx-timeline: error: cannot write a temporary file in $BATS_TEST_TMPDIR/full: No space left on device"
 	assert_output ''
 }
+
+# N processes each running one of N/3 init scripts (a file run again,
+# sometimes at the same time as another), and log lines of init scripts,
+# some traced, some not; the script records expected to $2
+scripts_stream() {
+	/usr/bin/python3 - "$1" "$2" <<-'PY'
+	import json, random, sys
+	n, expected = int(sys.argv[1]), open(sys.argv[2], "w")
+	rnd = random.Random(11)
+	def rec(**r): print(json.dumps(r))
+	runs, t = [], 10.0
+	for i in range(n):
+	    t = round(t + rnd.choice([0, 0.001, 0.002]), 6)	# 0: two scripts start together
+	    name = "%04d.sql" % rnd.randrange(n // 3)
+	    end, code = round(t + rnd.choice([0.0005, 0.003]), 6), rnd.randrange(3)
+	    rec(type="exec", ts=t, pid=10 + i, ppid=1, comm="psql", argv=["psql", "-f", "/docker-entrypoint-initdb.d/" + name])
+	    rec(type="exit", ts=end, pid=10 + i, code=code, signal=0)
+	    runs.append((name, t, end, code))
+	folded = {}
+	for name, start, end, code in runs:
+	    f = folded.setdefault(name, [start, end, code])
+	    f[0] = min(f[0], start)
+	    if end > f[1]:
+	        f[1:] = [end, code]
+	marks = [(round(t + 1 + k * 0.5, 6), "%04d.sql" % (n // 3 - 5 + k * 2)) for k in range(6)]
+	for ts, name in marks:
+	    rec(type="match", ts=ts, rule="init_script", captures={"script": name})
+	scripts = [(f[0], name, [f[1], f[2], "trace"]) for name, f in sorted(folded.items())]
+	for i, (ts, name) in enumerate(marks):
+	    if name not in folded:
+	        scripts.append((ts, name, [marks[i + 1][0], "log"] if i + 1 < len(marks) else ["log"]))
+	for start, name, rest in sorted(scripts, key=lambda s: s[0]):
+	    row = [name, start] + rest
+	    row = [int(x) if isinstance(x, float) and x.is_integer() else x for x in row]
+	    expected.write(json.dumps(row).replace(" ", "") + "\n")	# as jq prints numbers
+	PY
+}
+
+@test "many init scripts: each file's processes fold into one script, in order of start, traced or logged" {
+	scripts_stream 15000 "$BATS_TEST_TMPDIR/expected" >"$BATS_TEST_TMPDIR/stream"
+	run bash -c "pgx-timeline -d '$BATS_TEST_TMPDIR/stream' | jq -c 'select(.type==\"script\") | [.name, .start] + if .end then [.end] else [] end + if .exit_code then [.exit_code] else [] end + [.source]'"
+	assert_output "$(cat "$BATS_TEST_TMPDIR/expected")"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/expected")" -gt 4096 ]	# more than one run of scriptsort.c
+}

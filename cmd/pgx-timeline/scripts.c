@@ -1,23 +1,15 @@
-/* scripts.c - one record per init script, from exec/exit or log lines */
+/* scripts.c - one record per init script, from exec/exit or log lines
+ *
+ * Entries go through two sorts (scriptsort.c): by name, to fold the
+ * processes running one file into one script, then by start.
+ */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
 #include "timeline.h"
 #include "analyse.h"
-
-struct script {
-	char *name;
-	double start, end;
-	int exit_code;
-	bool has_exit;
-	const char *source;	/* NULL: a compressed script's reader, not found yet */
-};
-
-struct script_list {
-	struct script *items;
-	size_t n, cap;
-};
+#include "scripts.h"
 
 /* The init file a process runs: an argument under the init directory. */
 static const char *script_arg(const struct timeline *t, const struct span_iter *it)
@@ -31,30 +23,14 @@ static const char *script_arg(const struct timeline *t, const struct span_iter *
 	return NULL;
 }
 
-static int by_name(const void *a, const void *b)
+static int by_name(const struct script *a, const struct script *b)
 {
-	return strcmp(((const struct script *)a)->name, ((const struct script *)b)->name);
+	return strcmp(a->name, b->name);
 }
 
-/* l must be sorted by name */
-static struct script *find_script(const struct script_list *l, const char *name)
+static int by_start(const struct script *a, const struct script *b)
 {
-	struct script key = { .name = (char *)name };
-
-	return l->n ? bsearch(&key, l->items, l->n, sizeof(*l->items), by_name) : NULL;
-}
-
-static struct script *add_script(struct script_list *l, const char *name, double start, const char *source)
-{
-	struct script *s;
-
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		l->items = pgx_xrealloc(l->items, l->cap * sizeof(*l->items));
-	}
-	s = &l->items[l->n++];
-	*s = (struct script){ .name = pgx_xstrdup(name), .start = start, .end = NO_TIME, .source = source };
-	return s;
+	return (a->start > b->start) - (a->start < b->start);
 }
 
 /* Fold s into the script it shares a file with: the earliest start, and the
@@ -83,26 +59,23 @@ static bool is_compressed_sql(const char *name)
 	return false;
 }
 
-static void set_traced(struct script *s, const struct span_head *p)
+static struct script traced(const char *name, const struct span_head *p, uint64_t seq)
 {
-	s->start = p->start;
-	s->end = p->end;
-	s->exit_code = p->exit_code;
-	s->has_exit = p->exited;
-	s->source = "trace";
+	return (struct script){ (char *)name, p->start, p->end, p->exit_code, p->exited, false, seq };
 }
 
 /* A compressed script is run as `gunzip -c FILE | psql`: the decompressor
  * names the file but is done in milliseconds; the psql beside it, started
- * with it and naming no file, does the work.  The search for that psql of
- * the script whose reader is items[item]: */
+ * with it and naming no file, does the work.  The search for that psql: */
 struct reader_search {
-	size_t item;
+	char *name;
+	uint64_t seq;		/* just after its decompressor's */
 	double unpack_start;
 	double best_gap;	/* seconds: the two halves of one pipeline */
+	struct span_head found;
 };
 
-static void find_readers(const struct timeline *t, struct script_list *l, struct reader_search *rs, size_t n)
+static void find_readers(const struct timeline *t, struct reader_search *rs, size_t n)
 {
 	struct span_iter it;
 
@@ -113,7 +86,7 @@ static void find_readers(const struct timeline *t, struct script_list *l, struct
 		for (size_t i = 0; i < n; i++) {
 			double gap = fabs(it.head.start - rs[i].unpack_start);
 			if (gap <= rs[i].best_gap) {
-				set_traced(&l->items[rs[i].item], &it.head);
+				rs[i].found = it.head;
 				rs[i].best_gap = gap;
 			}
 		}
@@ -121,13 +94,15 @@ static void find_readers(const struct timeline *t, struct script_list *l, struct
 	spans_end(&it);
 }
 
-/* One entry per process running an init file (and the reader of a
- * compressed one), in exec order. */
-static void scripts_of_processes(const struct timeline *t, struct script_list *l)
+/* One entry per process running an init file, and the reader of a
+ * compressed one, in exec order. */
+static void scripts_of_processes(const struct timeline *t, struct script_sort *by_names)
 {
 	struct reader_search *rs = NULL;
-	size_t nrs = 0, kept = 0;
+	size_t nrs = 0;
+	uint64_t seq = 0;
 	struct span_iter it;
+	struct script s;
 
 	spans_begin(t, &it);
 	while (spans_next(&it)) {
@@ -135,41 +110,86 @@ static void scripts_of_processes(const struct timeline *t, struct script_list *l
 
 		if (!name)
 			continue;
-		set_traced(add_script(l, name, it.head.start, NULL), &it.head);
+		s = traced(name, &it.head, seq++);
+		script_sort_add(by_names, &s);
 		if (!is_compressed_sql(name))
 			continue;
 		rs = pgx_xrealloc(rs, (nrs + 1) * sizeof(*rs));
-		rs[nrs++] = (struct reader_search){ l->n, it.head.start, 0.2 };
-		add_script(l, name, it.head.start, NULL);
+		rs[nrs++] = (struct reader_search){ pgx_xstrdup(name), seq++, it.head.start, 0.2,
+						    { .start = NO_TIME } };
 	}
 	spans_end(&it);
 	if (nrs)
-		find_readers(t, l, rs, nrs);
+		find_readers(t, rs, nrs);
+	for (size_t i = 0; i < nrs; i++) {
+		if (rs[i].found.start != NO_TIME) {
+			s = traced(rs[i].name, &rs[i].found, rs[i].seq);
+			script_sort_add(by_names, &s);
+		}
+		free(rs[i].name);
+	}
 	free(rs);
-	for (size_t i = 0; i < l->n; i++)
-		if (l->items[i].source)
-			l->items[kept++] = l->items[i];
-		else
-			free(l->items[i].name);	/* no reader found */
-	l->n = kept;
 }
 
-/* One entry per file, sorted by name. */
-static void scripts_from_trace(const struct timeline *t, struct script_list *l)
-{
-	size_t kept = 0;
+/* The init_script matches, by capture, to find those the trace saw. */
+struct logged_script {
+	const struct milestone *mark;
+	bool traced;
+};
 
-	scripts_of_processes(t, l);
-	if (l->n)
-		qsort(l->items, l->n, sizeof(*l->items), by_name);
-	for (size_t i = 0; i < l->n; i++) {
-		if (kept && !strcmp(l->items[kept - 1].name, l->items[i].name)) {
-			fold(&l->items[kept - 1], &l->items[i]);
-			free(l->items[i].name);
-		} else
-			l->items[kept++] = l->items[i];
+static int by_capture(const void *a, const void *b)
+{
+	return strcmp((*(const struct logged_script *const *)a)->mark->capture,
+		      (*(const struct logged_script *const *)b)->mark->capture);
+}
+
+static size_t logged_scripts(const struct timeline *t, struct logged_script **out)
+{
+	struct logged_script *l = pgx_xmalloc((t->nmarks ? t->nmarks : 1) * sizeof(*l));
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nmarks; i++)
+		if (!strcmp(t->marks[i].rule, "init_script") && t->marks[i].capture)
+			l[n++] = (struct logged_script){ &t->marks[i], false };
+	*out = l;
+	return n;
+}
+
+/* Fold the traced entries of each file (they come by name) into one,
+ * marking the logged scripts of that name as traced. */
+static uint64_t fold_by_name(struct script_sort *by_names, struct script_sort *by_starts,
+			     struct logged_script *logged, size_t nlogged)
+{
+	struct logged_script **by_cap = pgx_xmalloc((nlogged ? nlogged : 1) * sizeof(*by_cap));
+	const struct script *s;
+	struct script cur = { 0 };
+	uint64_t seq = 0;
+	size_t next = 0;
+
+	for (size_t i = 0; i < nlogged; i++)
+		by_cap[i] = &logged[i];
+	qsort(by_cap, nlogged, sizeof(*by_cap), by_capture);
+	while ((s = script_sort_next(by_names))) {
+		if (cur.name && !strcmp(cur.name, s->name)) {
+			fold(&cur, s);
+			continue;
+		}
+		if (cur.name)
+			script_sort_add(by_starts, &cur);
+		free(cur.name);
+		cur = *s;
+		cur.name = pgx_xstrdup(s->name);
+		cur.seq = seq++;
+		while (next < nlogged && strcmp(by_cap[next]->mark->capture, s->name) < 0)
+			next++;
+		for (; next < nlogged && !strcmp(by_cap[next]->mark->capture, s->name); next++)
+			by_cap[next]->traced = true;
 	}
-	l->n = kept;
+	if (cur.name)
+		script_sort_add(by_starts, &cur);
+	free(cur.name);
+	free(by_cap);
+	return seq;
 }
 
 /* A script ends where the next begins, or where the temporary server stops. */
@@ -186,26 +206,22 @@ static double log_script_end(const struct timeline *t, const struct bounds *b, d
 	return end != NO_TIME && end > start ? end : NO_TIME;
 }
 
-static size_t scripts_from_log(const struct timeline *t, const struct bounds *b, struct script_list *l)
+/* The scripts only the log saw, in the order of their lines. */
+static size_t scripts_from_log(const struct timeline *t, const struct bounds *b, struct script_sort *by_starts,
+			       const struct logged_script *logged, size_t nlogged, uint64_t seq)
 {
-	size_t traced = l->n, added = 0;
+	size_t added = 0;
 
-	for (size_t i = 0; i < t->nmarks; i++) {
-		const struct milestone *m = &t->marks[i];
-		struct script_list seen = { l->items, traced, traced };
-		if (strcmp(m->rule, "init_script") || !m->capture || find_script(&seen, m->capture))
+	for (size_t i = 0; i < nlogged; i++) {
+		const struct milestone *m = logged[i].mark;
+		struct script s = { m->capture, m->ts, log_script_end(t, b, m->ts), 0, false, true, seq++ };
+
+		if (logged[i].traced)
 			continue;
-		add_script(l, m->capture, m->ts, "log")->end = log_script_end(t, b, m->ts);
+		script_sort_add(by_starts, &s);
 		added++;
 	}
 	return added;
-}
-
-static int by_start(const void *a, const void *b)
-{
-	double d = ((const struct script *)a)->start - ((const struct script *)b)->start;
-
-	return (d > 0) - (d < 0);
 }
 
 static bool emit_script(const struct timeline *t, const struct script *s)
@@ -220,23 +236,26 @@ static bool emit_script(const struct timeline *t, const struct script *s)
 	free(path);
 	if (s->has_exit)
 		json_object_set_new(rec, "exit_code", json_integer(s->exit_code));
-	json_object_set_new(rec, "source", json_string(s->source));
+	json_object_set_new(rec, "source", json_string(s->from_log ? "log" : "trace"));
 	return pgx_emit(rec);
 }
 
 bool emit_scripts(const struct timeline *t, const struct bounds *b, size_t *log_scripts)
 {
-	struct script_list l = { NULL, 0, 0 };
+	struct script_sort by_names = { .cmp = by_name }, by_starts = { .cmp = by_start };
+	struct logged_script *logged;
+	size_t nlogged = logged_scripts(t, &logged);
+	const struct script *s;
+	uint64_t seq;
 	bool ok = true;
 
-	scripts_from_trace(t, &l);
-	*log_scripts = scripts_from_log(t, b, &l);
-	if (l.n)
-		qsort(l.items, l.n, sizeof(*l.items), by_start);
-	for (size_t i = 0; ok && i < l.n; i++)
-		ok = emit_script(t, &l.items[i]);
-	for (size_t i = 0; i < l.n; i++)
-		free(l.items[i].name);
-	free(l.items);
+	scripts_of_processes(t, &by_names);
+	seq = fold_by_name(&by_names, &by_starts, logged, nlogged);
+	*log_scripts = scripts_from_log(t, b, &by_starts, logged, nlogged, seq);
+	while (ok && (s = script_sort_next(&by_starts)))
+		ok = emit_script(t, s);
+	script_sort_free(&by_names);
+	script_sort_free(&by_starts);
+	free(logged);
 	return ok;
 }

@@ -123,10 +123,17 @@ void spill_free(struct spill *s)
 
 void spill_rewind(const struct spill *s, struct spill_reader *r)
 {
+	spill_read_from(s, r, 0, SPILL_BUF);
+}
+
+void spill_read_from(const struct spill *s, struct spill_reader *r, off_t at, size_t buf_size)
+{
 	memset(r, 0, sizeof(*r));
 	r->spill = s;
+	r->at = at;
+	r->cap = buf_size < SPILL_BUF ? buf_size : SPILL_BUF;	/* the write buffer fits */
 	if (s->buf)
-		r->buf = pgx_xmalloc(SPILL_BUF);
+		r->buf = pgx_xmalloc(r->cap);
 }
 
 /* More of the file, then what is still in the write buffer; false at the end. */
@@ -138,7 +145,7 @@ static bool refill(struct spill_reader *r)
 	r->pos = 0;
 	if (r->at < s->flushed) {
 		do
-			got = pread(s->fd, r->buf, SPILL_BUF, r->at);
+			got = pread(s->fd, r->buf, r->cap, r->at);
 		while (got < 0 && errno == EINTR);
 		if (got < 0)
 			spill_fail("cannot read");
@@ -149,6 +156,7 @@ static bool refill(struct spill_reader *r)
 		got = got < s->flushed - r->at ? got : s->flushed - r->at;
 	} else {
 		got = (ssize_t)s->len - (r->at - s->flushed);
+		got = got < (ssize_t)r->cap ? got : (ssize_t)r->cap;
 		memcpy(r->buf, s->buf + (r->at - s->flushed), (size_t)got);
 	}
 	r->len = (size_t)got;

@@ -21,7 +21,7 @@ struct spill {
 struct spill_reader {
 	const struct spill *spill;
 	char *buf;
-	size_t pos, len;
+	size_t cap, pos, len;
 	off_t at;		/* of the byte after buf's */
 };
 
@@ -30,6 +30,8 @@ void spill_patch(struct spill *s, off_t at, const void *data, size_t n);	/* writ
 bool spill_empty(const struct spill *s);
 void spill_free(struct spill *s);
 void spill_rewind(const struct spill *s, struct spill_reader *r);
+/* From offset at, through a buffer of buf_size bytes (a merge reads many). */
+void spill_read_from(const struct spill *s, struct spill_reader *r, off_t at, size_t buf_size);
 bool spill_read(struct spill_reader *r, void *data, size_t n);	/* false at the end */
 void spill_reader_free(struct spill_reader *r);
 
