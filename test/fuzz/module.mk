@@ -45,3 +45,8 @@ $(BUILD)/fuzz/fuzz_syslog $(BUILD)/fuzz/fuzz_prefix $(BUILD)/fuzz/fuzz_logreader
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) -Icmd/pgx-logmatch $(ALL_CFLAGS) $(FUZZ_LINK) -o $@ $^ \
 		$(call fuzz_libs,pgx-logmatch)
+
+$(BUILD)/fuzz/fuzz_timeline: test/fuzz/fuzz_timeline.c $(call fuzz_objs,pgx-timeline) $(LIBPGX)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) -Icmd/pgx-timeline $(ALL_CFLAGS) $(FUZZ_LINK) -o $@ $^ \
+		$(call fuzz_libs,pgx-timeline)
