@@ -260,10 +260,12 @@ scripts_stream() {
 	marks = [(round(t + 1 + k * 0.5, 6), "%04d.sql" % (n // 3 - 5 + k * 2)) for k in range(6)]
 	for ts, name in marks:
 	    rec(type="match", ts=ts, rule="init_script", captures={"script": name})
+	done = round(marks[-1][0] + 0.5, 6)	# the last logged script's end
+	rec(type="match", ts=done, rule="init_complete")
 	scripts = [(f[0], name, [f[1], f[2], "trace"]) for name, f in sorted(folded.items())]
 	for i, (ts, name) in enumerate(marks):
 	    if name not in folded:
-	        scripts.append((ts, name, [marks[i + 1][0], "log"] if i + 1 < len(marks) else ["log"]))
+	        scripts.append((ts, name, [marks[i + 1][0] if i + 1 < len(marks) else done, "log"]))
 	for start, name, rest in sorted(scripts, key=lambda s: s[0]):
 	    row = [name, start] + rest
 	    row = [int(x) if isinstance(x, float) and x.is_integer() else x for x in row]

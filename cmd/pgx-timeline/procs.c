@@ -207,13 +207,18 @@ static void end_span(struct timeline *t, struct live_span *l)
 void take_exec(struct timeline *t, const json_t *rec, double ts)
 {
 	struct proc_spans *s = &t->spans;
-	struct span_head h = { .start = ts, .end = NO_TIME, .pid = pgx_rec_int(rec, "pid", -1),
-			       .ppid = pgx_rec_int(rec, "ppid", -1) };
-	struct live_span *prev = live_find(s, h.pid), *l;
+	struct span_head h;
+	struct live_span *prev, *l;
 	const char *comm = pgx_rec_str(rec, "comm") ? pgx_rec_str(rec, "comm") : "?";
 	json_t *argv = json_object_get(rec, "argv");
 	off_t at;
 
+	memset(&h, 0, sizeof(h));	/* padding too: it goes to the file */
+	h.start = ts;
+	h.end = NO_TIME;
+	h.pid = pgx_rec_int(rec, "pid", -1);
+	h.ppid = pgx_rec_int(rec, "ppid", -1);
+	prev = live_find(s, h.pid);
 	if (!json_is_array(argv))
 		argv = NULL;
 	if (prev) {

@@ -36,7 +36,8 @@ static int compare_in_run(const void *a, const void *b, void *x)
 
 static void sort_run(struct script_sort *x)
 {
-	qsort_r(x->run, x->n, sizeof(*x->run), compare_in_run, x);
+	if (x->n)
+		qsort_r(x->run, x->n, sizeof(*x->run), compare_in_run, x);
 }
 
 static void spill_run(struct script_sort *x)
@@ -46,9 +47,18 @@ static void spill_run(struct script_sort *x)
 	sort_run(x);
 	for (size_t i = 0; i < x->n; i++) {
 		const struct script *s = &x->run[i];
-		struct spilled_script rec = { s->start, s->end, s->seq, s->exit_code, s->has_exit,
-					      s->from_log, (uint32_t)strlen(s->name) };
-		off_t at = spill_append(&x->spill, &rec, sizeof(rec));
+		struct spilled_script rec;
+		off_t at;
+
+		memset(&rec, 0, sizeof(rec));	/* padding too: it goes to the file */
+		rec.start = s->start;
+		rec.end = s->end;
+		rec.seq = s->seq;
+		rec.exit_code = s->exit_code;
+		rec.has_exit = s->has_exit;
+		rec.from_log = s->from_log;
+		rec.name_len = (uint32_t)strlen(s->name);
+		at = spill_append(&x->spill, &rec, sizeof(rec));
 
 		spill_append(&x->spill, s->name, rec.name_len);
 		if (!i)

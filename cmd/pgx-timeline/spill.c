@@ -106,11 +106,6 @@ void spill_patch(struct spill *s, off_t at, const void *data, size_t n)
 		write_at(s->fd, data, n, at);	/* a long-lived process, whose exec went out */
 }
 
-bool spill_empty(const struct spill *s)
-{
-	return !s->buf;
-}
-
 void spill_free(struct spill *s)
 {
 	if (s->buf)

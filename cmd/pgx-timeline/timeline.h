@@ -27,7 +27,6 @@ struct spill_reader {
 
 off_t spill_append(struct spill *s, const void *data, size_t n);
 void spill_patch(struct spill *s, off_t at, const void *data, size_t n);	/* written bytes */
-bool spill_empty(const struct spill *s);
 void spill_free(struct spill *s);
 void spill_rewind(const struct spill *s, struct spill_reader *r);
 /* From offset at, through a buffer of buf_size bytes (a merge reads many). */
