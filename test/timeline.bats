@@ -279,3 +279,16 @@ scripts_stream() {
 	assert_output "$(cat "$BATS_TEST_TMPDIR/expected")"
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/expected")" -gt 4096 ]	# more than one run of scriptsort.c
 }
+
+@test "a script still running when the stream ends has no end, and its record is valid" {
+	{
+		printf '%s\n' '{"type":"exec","ts":10.0,"pid":20,"ppid":1,"comm":"psql","argv":["psql","-f","/docker-entrypoint-initdb.d/01-slow.sql"]}'
+		printf '%s\n' '{"type":"match","ts":10.5,"rule":"init_script","captures":{"script":"02-last.sh"}}'
+	} >"$BATS_TEST_TMPDIR/stream"
+	run --separate-stderr pgx-timeline -d "$BATS_TEST_TMPDIR/stream"
+	echo "$output" >"$BATS_TEST_TMPDIR/out"
+	run jq -c 'select(.type=="script") | [.name, .source, has("start"), has("end"), has("duration_s")]' "$BATS_TEST_TMPDIR/out"
+	assert_output "$(printf '%s\n' '["01-slow.sql","trace",true,false,false]' '["02-last.sh","log",true,false,false]')"
+	run pgx-report validate "$BATS_TEST_TMPDIR/out"
+	assert_success
+}
