@@ -108,16 +108,24 @@ static void emit(struct merge *m, struct item *it)
 	free(it->line);
 }
 
+/* The records due go out together: one write, not one per record, when
+ * stdout is a pipe. */
 bool merge__flush(struct merge *m, double upto)
 {
 	struct item top;
 
+	if (m->n == 0 || m->heap[0].ts > upto)
+		return !m->failed;
+	pgx_output_hold(true);
 	while (m->n > 0 && m->heap[0].ts <= upto) {
 		top = m->heap[0];
 		m->heap[0] = m->heap[--m->n];
 		sift_down(m, 0);
 		emit(m, &top);
 	}
+	pgx_output_hold(false);
+	if (ferror(stdout))
+		m->failed = true;
 	return !m->failed;
 }
 
