@@ -11,8 +11,9 @@ const volatile bool filter_cgroup = false;
 const volatile bool filter_pid = false;
 const volatile bool filter_comm = false;
 const volatile char targ_comm[TRACE_COMM_LEN] = {};
-/* Wake pgx-trace only once this much waits: it polls on a timer anyway,
- * and a wakeup per event costs the subject a context switch each. */
+/* Wake pgx-trace only when the data waiting passes a multiple of this: it
+ * polls on a timer anyway, and a wakeup costs the subject an irq_work and
+ * the CPU pgx-trace is woken on. */
 const volatile unsigned long long wakeup_bytes = 0;
 
 struct {
@@ -116,12 +117,23 @@ static __always_inline void fill_hdr(struct pgxt_hdr *h, unsigned int type)
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-static __always_inline u64 submit_flags(void)
+/* avail: the bytes waiting with this record's size among them.  Only the
+ * record that crosses a mark wakes pgx-trace, not every record after it
+ * while pgx-trace is behind.  A crossing missed in a race with another CPU
+ * costs at most the poll timer's wait. */
+static __always_inline u64 wakeup_flags(u64 avail, u64 size)
 {
 	if (!wakeup_bytes)
 		return 0;
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	size = (size + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL;	/* as the ring buffer takes it */
+	if (avail >= size && (avail - size) / wakeup_bytes == avail / wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
+static __always_inline u64 submit_flags(u64 size)
+{
+	return wakeup_flags(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA), size);
 }
 
 static __always_inline void *reserve(u64 size)
@@ -232,7 +244,8 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 		len = __builtin_offsetof(struct pgxt_exec, args) + e->args_size;
 		if (len > sizeof(*e))
 			len = sizeof(*e);
-		if (bpf_ringbuf_output(&events, e, len, submit_flags()))
+		if (bpf_ringbuf_output(&events, e, len,
+				       wakeup_flags(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + len, len)))
 			count_lost();
 	}
 	bpf_map_delete_elem(&execs, &old_tid);
@@ -255,19 +268,22 @@ static __always_inline int open_exit(long ret)
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	struct open_args *args;
 	struct pgxt_open *e;
-	char comm[TRACE_COMM_LEN];
 
 	args = bpf_map_lookup_elem(&opens, &tid);
 	if (!args)
 		return 0;
-	bpf_get_current_comm(comm, sizeof(comm));
-	if (comm_match(comm) && (e = reserve(sizeof(*e)))) {
+	e = reserve(sizeof(*e));
+	if (e) {
 		fill_hdr(&e->hdr, TRACE_OPEN);
-		e->flags = args->flags;
-		e->ret = ret;
-		if (bpf_probe_read_user_str(e->path, sizeof(e->path), args->path) < 0)
-			e->path[0] = '\0';
-		bpf_ringbuf_submit(e, submit_flags());
+		if (comm_match(e->hdr.comm)) {
+			e->flags = args->flags;
+			e->ret = ret;
+			if (bpf_probe_read_user_str(e->path, sizeof(e->path), args->path) < 0)
+				e->path[0] = '\0';
+			bpf_ringbuf_submit(e, submit_flags(sizeof(*e)));
+		} else {
+			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		}
 	}
 	bpf_map_delete_elem(&opens, &tid);
 	return 0;
@@ -331,12 +347,12 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	fill_hdr(&e->hdr, TRACE_FORK);
 	if (!comm_match(e->hdr.comm)) {
-		bpf_ringbuf_discard(e, 0);
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
 	e->parent_pid = parent->tgid;
 	e->child_pid = child_tgid;
-	bpf_ringbuf_submit(e, submit_flags());
+	bpf_ringbuf_submit(e, submit_flags(sizeof(*e)));
 	return 0;
 }
 
@@ -349,10 +365,11 @@ int handle_exit(struct trace_event_raw_sched_process_exit *ctx)
 	struct pgxt_exit *e;
 	int code;
 
-	bpf_map_delete_elem(&execs, &tid);
-	bpf_map_delete_elem(&opens, &tid);
+	/* every exit in the system comes here: only the subject's have entries */
 	if (!subject_match())
 		return 0;
+	bpf_map_delete_elem(&execs, &tid);
+	bpf_map_delete_elem(&opens, &tid);
 	/* signal->live drops before this tracepoint: 0 means the last thread */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
@@ -363,14 +380,14 @@ int handle_exit(struct trace_event_raw_sched_process_exit *ctx)
 		return 0;
 	fill_hdr(&e->hdr, TRACE_EXIT);
 	if (!comm_match(e->hdr.comm)) {
-		bpf_ringbuf_discard(e, 0);
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
 	code = BPF_CORE_READ(task, exit_code);
 	e->code = (code >> 8) & 0xff;
 	e->signal = code & 0x7f;
 	e->core_dumped = !!(code & 0x80);
-	bpf_ringbuf_submit(e, submit_flags());
+	bpf_ringbuf_submit(e, submit_flags(sizeof(*e)));
 	return 0;
 }
 
