@@ -53,14 +53,18 @@ struct {
 	__type(value, struct pgxt_exec);
 } execs SEC(".maps");
 
+/* The open in progress, by tid.  A thread's entry stays from its first open
+ * to its exit and is rewritten in place: an insert and a delete per open
+ * cost more than the open's record. */
 struct open_args {
 	const char *path;
 	int flags;
+	int pending;	/* between sys_enter and sys_exit */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, 16384);
 	__type(key, u32);
 	__type(value, struct open_args);
 } opens SEC(".maps");
@@ -117,23 +121,31 @@ static __always_inline void fill_hdr(struct pgxt_hdr *h, unsigned int type)
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-/* avail: the bytes waiting with this record's size among them.  Only the
- * record that crosses a mark wakes pgx-trace, not every record after it
- * while pgx-trace is behind.  A crossing missed in a race with another CPU
- * costs at most the poll timer's wait. */
-static __always_inline u64 wakeup_flags(u64 avail, u64 size)
+/* What a record of size bytes takes in the ring buffer. */
+static __always_inline u64 ring_bytes(u64 size)
+{
+	return (size + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL;
+}
+
+/* before: the bytes waiting without this record.  Only the record that
+ * takes them past a mark wakes pgx-trace, not every record after it while
+ * pgx-trace is behind.  A crossing missed in a race with another CPU costs
+ * at most the poll timer's wait. */
+static __always_inline u64 wakeup_flags(u64 before, u64 size)
 {
 	if (!wakeup_bytes)
 		return 0;
-	size = (size + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL;	/* as the ring buffer takes it */
-	if (avail >= size && (avail - size) / wakeup_bytes == avail / wakeup_bytes)
+	if (before / wakeup_bytes == (before + ring_bytes(size)) / wakeup_bytes)
 		return BPF_RB_NO_WAKEUP;
 	return BPF_RB_FORCE_WAKEUP;
 }
 
+/* For a reserved record: the bytes waiting count it already. */
 static __always_inline u64 submit_flags(u64 size)
 {
-	return wakeup_flags(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA), size);
+	u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return wakeup_flags(avail > ring_bytes(size) ? avail - ring_bytes(size) : 0, size);
 }
 
 static __always_inline void *reserve(u64 size)
@@ -183,8 +195,10 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 
 	if (!subject_match())
 		return 0;
-	if (bpf_map_update_elem(&execs, &tid, &empty_exec, BPF_ANY))
+	if (bpf_map_update_elem(&execs, &tid, &empty_exec, BPF_ANY)) {
+		count_lost();	/* more execs at once than entries */
 		return 0;
+	}
 	e = bpf_map_lookup_elem(&execs, &tid);
 	if (!e)
 		return 0;
@@ -245,7 +259,7 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 		if (len > sizeof(*e))
 			len = sizeof(*e);
 		if (bpf_ringbuf_output(&events, e, len,
-				       wakeup_flags(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + len, len)))
+				       wakeup_flags(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA), len)))
 			count_lost();
 	}
 	bpf_map_delete_elem(&execs, &old_tid);
@@ -255,11 +269,18 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 static __always_inline int open_enter(const char *path, int flags)
 {
 	u32 tid = (u32)bpf_get_current_pid_tgid();
-	struct open_args args = { .path = path, .flags = flags };
+	struct open_args *a, args = { .path = path, .flags = flags, .pending = 1 };
 
 	if (!subject_match())
 		return 0;
-	bpf_map_update_elem(&opens, &tid, &args, BPF_ANY);
+	a = bpf_map_lookup_elem(&opens, &tid);
+	if (a) {
+		a->path = path;
+		a->flags = flags;
+		a->pending = 1;
+	} else if (bpf_map_update_elem(&opens, &tid, &args, BPF_NOEXIST)) {
+		count_lost();	/* more threads than entries */
+	}
 	return 0;
 }
 
@@ -270,8 +291,9 @@ static __always_inline int open_exit(long ret)
 	struct pgxt_open *e;
 
 	args = bpf_map_lookup_elem(&opens, &tid);
-	if (!args)
+	if (!args || !args->pending)
 		return 0;
+	args->pending = 0;
 	e = reserve(sizeof(*e));
 	if (e) {
 		fill_hdr(&e->hdr, TRACE_OPEN);
@@ -285,7 +307,6 @@ static __always_inline int open_exit(long ret)
 			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		}
 	}
-	bpf_map_delete_elem(&opens, &tid);
 	return 0;
 }
 
@@ -365,11 +386,11 @@ int handle_exit(struct trace_event_raw_sched_process_exit *ctx)
 	struct pgxt_exit *e;
 	int code;
 
-	/* every exit in the system comes here: only the subject's have entries */
-	if (!subject_match())
-		return 0;
+	/* also for a thread that has left the subject: tids are reused */
 	bpf_map_delete_elem(&execs, &tid);
 	bpf_map_delete_elem(&opens, &tid);
+	if (!subject_match())
+		return 0;
 	/* signal->live drops before this tracepoint: 0 means the last thread */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
