@@ -11,8 +11,9 @@ const volatile bool filter_cgroup = false;
 const volatile bool filter_pid = false;
 const volatile bool filter_comm = false;
 const volatile char targ_comm[TRACE_COMM_LEN] = {};
-/* Wake pgx-trace only once this much waits: it polls on a timer anyway,
- * and a wakeup per event costs the subject a context switch each. */
+/* Wake pgx-trace only when the data waiting passes a multiple of this: it
+ * polls on a timer anyway, and a wakeup costs the subject an irq_work and
+ * the CPU pgx-trace is woken on. */
 const volatile unsigned long long wakeup_bytes = 0;
 
 struct {
@@ -52,14 +53,18 @@ struct {
 	__type(value, struct pgxt_exec);
 } execs SEC(".maps");
 
+/* The open in progress, by tid.  A thread's entry stays from its first open
+ * to its exit and is rewritten in place: an insert and a delete per open
+ * cost more than the open's record. */
 struct open_args {
 	const char *path;
 	int flags;
+	int pending;	/* between sys_enter and sys_exit */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, 16384);
 	__type(key, u32);
 	__type(value, struct open_args);
 } opens SEC(".maps");
@@ -116,12 +121,31 @@ static __always_inline void fill_hdr(struct pgxt_hdr *h, unsigned int type)
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-static __always_inline u64 submit_flags(void)
+/* What a record of size bytes takes in the ring buffer. */
+static __always_inline u64 ring_bytes(u64 size)
+{
+	return (size + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL;
+}
+
+/* before: the bytes waiting without this record.  Only the record that
+ * takes them past a mark wakes pgx-trace, not every record after it while
+ * pgx-trace is behind.  A crossing missed in a race with another CPU costs
+ * at most the poll timer's wait. */
+static __always_inline u64 wakeup_flags(u64 before, u64 size)
 {
 	if (!wakeup_bytes)
 		return 0;
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (before / wakeup_bytes == (before + ring_bytes(size)) / wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
+/* For a reserved record: the bytes waiting count it already. */
+static __always_inline u64 submit_flags(u64 size)
+{
+	u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return wakeup_flags(avail > ring_bytes(size) ? avail - ring_bytes(size) : 0, size);
 }
 
 static __always_inline void *reserve(u64 size)
@@ -171,8 +195,10 @@ static __always_inline int exec_enter(const char *filename, const char *const *a
 
 	if (!subject_match())
 		return 0;
-	if (bpf_map_update_elem(&execs, &tid, &empty_exec, BPF_ANY))
+	if (bpf_map_update_elem(&execs, &tid, &empty_exec, BPF_ANY)) {
+		count_lost();	/* more execs at once than entries */
 		return 0;
+	}
 	e = bpf_map_lookup_elem(&execs, &tid);
 	if (!e)
 		return 0;
@@ -232,7 +258,8 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 		len = __builtin_offsetof(struct pgxt_exec, args) + e->args_size;
 		if (len > sizeof(*e))
 			len = sizeof(*e);
-		if (bpf_ringbuf_output(&events, e, len, submit_flags()))
+		if (bpf_ringbuf_output(&events, e, len,
+				       wakeup_flags(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA), len)))
 			count_lost();
 	}
 	bpf_map_delete_elem(&execs, &old_tid);
@@ -242,11 +269,18 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 static __always_inline int open_enter(const char *path, int flags)
 {
 	u32 tid = (u32)bpf_get_current_pid_tgid();
-	struct open_args args = { .path = path, .flags = flags };
+	struct open_args *a, args = { .path = path, .flags = flags, .pending = 1 };
 
 	if (!subject_match())
 		return 0;
-	bpf_map_update_elem(&opens, &tid, &args, BPF_ANY);
+	a = bpf_map_lookup_elem(&opens, &tid);
+	if (a) {
+		a->path = path;
+		a->flags = flags;
+		a->pending = 1;
+	} else if (bpf_map_update_elem(&opens, &tid, &args, BPF_NOEXIST)) {
+		count_lost();	/* more threads than entries */
+	}
 	return 0;
 }
 
@@ -255,21 +289,24 @@ static __always_inline int open_exit(long ret)
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	struct open_args *args;
 	struct pgxt_open *e;
-	char comm[TRACE_COMM_LEN];
 
 	args = bpf_map_lookup_elem(&opens, &tid);
-	if (!args)
+	if (!args || !args->pending)
 		return 0;
-	bpf_get_current_comm(comm, sizeof(comm));
-	if (comm_match(comm) && (e = reserve(sizeof(*e)))) {
+	args->pending = 0;
+	e = reserve(sizeof(*e));
+	if (e) {
 		fill_hdr(&e->hdr, TRACE_OPEN);
-		e->flags = args->flags;
-		e->ret = ret;
-		if (bpf_probe_read_user_str(e->path, sizeof(e->path), args->path) < 0)
-			e->path[0] = '\0';
-		bpf_ringbuf_submit(e, submit_flags());
+		if (comm_match(e->hdr.comm)) {
+			e->flags = args->flags;
+			e->ret = ret;
+			if (bpf_probe_read_user_str(e->path, sizeof(e->path), args->path) < 0)
+				e->path[0] = '\0';
+			bpf_ringbuf_submit(e, submit_flags(sizeof(*e)));
+		} else {
+			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		}
 	}
-	bpf_map_delete_elem(&opens, &tid);
 	return 0;
 }
 
@@ -331,12 +368,12 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	fill_hdr(&e->hdr, TRACE_FORK);
 	if (!comm_match(e->hdr.comm)) {
-		bpf_ringbuf_discard(e, 0);
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
 	e->parent_pid = parent->tgid;
 	e->child_pid = child_tgid;
-	bpf_ringbuf_submit(e, submit_flags());
+	bpf_ringbuf_submit(e, submit_flags(sizeof(*e)));
 	return 0;
 }
 
@@ -349,6 +386,7 @@ int handle_exit(struct trace_event_raw_sched_process_exit *ctx)
 	struct pgxt_exit *e;
 	int code;
 
+	/* also for a thread that has left the subject: tids are reused */
 	bpf_map_delete_elem(&execs, &tid);
 	bpf_map_delete_elem(&opens, &tid);
 	if (!subject_match())
@@ -363,14 +401,14 @@ int handle_exit(struct trace_event_raw_sched_process_exit *ctx)
 		return 0;
 	fill_hdr(&e->hdr, TRACE_EXIT);
 	if (!comm_match(e->hdr.comm)) {
-		bpf_ringbuf_discard(e, 0);
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
 	code = BPF_CORE_READ(task, exit_code);
 	e->code = (code >> 8) & 0xff;
 	e->signal = code & 0x7f;
 	e->core_dumped = !!(code & 0x80);
-	bpf_ringbuf_submit(e, submit_flags());
+	bpf_ringbuf_submit(e, submit_flags(sizeof(*e)));
 	return 0;
 }
 

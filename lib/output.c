@@ -455,6 +455,26 @@ void pgx_flat_str(const char *key, const char *s, size_t len)
 	write_string(&flat, s, len);
 }
 
+void pgx_flat_text(const char *key, const char *s, size_t len)
+{
+	char *clean;
+
+	if (pgx_utf8_invalid_at(s, len) < 0) {
+		pgx_flat_str(key, s, len);
+		return;
+	}
+	clean = pgx_utf8_sanitize(s, len, &len);
+	pgx_flat_str(key, clean, len);
+	free(clean);
+}
+
+void pgx_flat_json(const char *key, const json_t *v)
+{
+	flat_key(key);
+	if (!write_value(&flat, v))
+		pgx_die(PGX_EXIT_INTERNAL, "cannot serialise record (out of memory or invalid UTF-8)");
+}
+
 void pgx_flat_int(const char *key, long long v)
 {
 	flat_key(key);
@@ -488,11 +508,21 @@ void pgx_flat_close(void)
 	flat_first = false;
 }
 
-bool pgx_flat_emit(void)
+const char *pgx_flat_line(size_t *len)
 {
 	buf_add(&flat, "}", 1);
+	flat.s[flat.len] = '\0';
 	copy_for_validation(flat.s, flat.len);
-	return pgx_emit_raw(flat.s, flat.len);
+	*len = flat.len;
+	return flat.s;
+}
+
+bool pgx_flat_emit(void)
+{
+	size_t len;
+	const char *line = pgx_flat_line(&len);
+
+	return pgx_emit_raw(line, len);
 }
 
 void pgx_json_write(FILE *f, const json_t *doc)

@@ -117,12 +117,19 @@ void pgx_json_write(FILE *f, const json_t *doc);
  * pgx_record_new() does; strings must be valid UTF-8. */
 void pgx_flat_begin(const char *type, double ts);
 void pgx_flat_str(const char *key, const char *s, size_t len);
+/* Any bytes: invalid UTF-8 is replaced as pgx_json_text() replaces it. */
+void pgx_flat_text(const char *key, const char *s, size_t len);
+/* A member built with jansson, for a nested value of a rare record. */
+void pgx_flat_json(const char *key, const json_t *v);
 void pgx_flat_int(const char *key, long long v);
 void pgx_flat_real(const char *key, double v);	/* finite */
 void pgx_flat_literal(const char *key, const char *json);	/* "true", "null"... */
 void pgx_flat_object(const char *key);	/* members up to pgx_flat_close() */
 void pgx_flat_close(void);
 bool pgx_flat_emit(void);
+/* The record's line instead, not written (nor its newline): valid until
+ * the next pgx_flat_begin(). */
+const char *pgx_flat_line(size_t *len);
 /* Write a line that came in, byte for byte (pass-through). */
 bool pgx_emit_raw(const char *line, size_t len);
 /* Flush and close stdout; on a write error report it and return

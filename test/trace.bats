@@ -93,6 +93,22 @@ wait_bg() {
 	[ "$(count ".type==\"log\" and .line==\"$(cat /etc/hostname)\" and .stream==\"stdout\"")" -eq 1 ]
 }
 
+@test "paths, program names and arguments that are not UTF-8 or need escapes are valid JSON" {
+	require_root eBPF
+	local dir="$BATS_TEST_TMPDIR" bad=$'\xff'
+	cp /bin/true "$dir/t$bad"
+	trace -- "$dir/t$bad" "q\"b\\s	$bad"
+	assert_success
+	[ "$(LC_ALL=C grep -c "$bad" <<<"$output")" -eq 0 ]	# no byte that is not UTF-8
+	[ "$(count ".type==\"exec\" and .filename==\"$dir/t\\ufffd\" and .comm==\"t\\ufffd\"")" -eq 1 ]
+	[ "$(count '.type=="exec" and .argv[1]=="q\"b\\s\t\ufffd"')" -eq 1 ]
+	[ "$(count '.type=="exit" and .comm=="t\ufffd" and .code==0')" -eq 1 ]
+	trace -- cat "$dir/no such $bad\"file"
+	assert_failure 1
+	[ "$(LC_ALL=C grep -c "$bad" <<<"$output")" -eq 0 ]
+	[ "$(count ".type==\"open\" and .path==\"$dir/no such \\ufffd\\\"file\" and .errno==\"ENOENT\"")" -eq 1 ]
+}
+
 @test "every record has type, src, a current epoch ts and a cgroup_id, in time order" {
 	require_root eBPF
 	local now

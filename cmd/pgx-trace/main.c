@@ -160,11 +160,15 @@ static int on_event(void *ctx, void *data, size_t size)
 {
 	struct run *r = ctx;
 	double ts;
-	json_t *rec = record_from_event(&r->rec_opts, data, size, &ts);
+	bool written = record_from_event(&r->rec_opts, data, size, &ts);
+	const char *line;
+	size_t len;
 
-	if (rec)
-		merge__push(r->merge, ts, rec);
-	follow_titles(r, data, size, rec != NULL);
+	if (written) {
+		line = pgx_flat_line(&len);
+		merge__push_raw(r->merge, ts, line, len);
+	}
+	follow_titles(r, data, size, written);
 	return 0;
 }
 
@@ -361,6 +365,7 @@ int main(int argc, char **argv)
 
 	pgx_init(argv[0]);
 	parse_options(argc, argv, &o);
+	pgx_output_bulk();
 	rc = run_trace(&o);
 	free(o.globs);
 	return pgx_finish(rc);

@@ -1,7 +1,9 @@
 /* merge.c - hold records briefly and emit them in time order
  *
  * Kernel events from several CPUs and CMD's own lines reach user space a
- * little out of order; a binary heap keyed by (ts, arrival) puts them back. */
+ * little out of order.  They are kept sorted by ts, in arrival order among
+ * equal ones, in an array used as a queue: a record is put in from the back
+ * (where nearly all of them belong) and the due ones leave from the front. */
 #include <stdlib.h>
 #include <string.h>
 #include "pgx_trace.h"
@@ -11,15 +13,13 @@
 
 struct item {
 	double ts;
-	unsigned long long seq;
 	char *line;
 	size_t len;
 };
 
 struct merge {
-	struct item *heap;
-	size_t n, cap;
-	unsigned long long seq;
+	struct item *items;	/* items[head, head + n) sorted by ts */
+	size_t head, n, cap;
 	bool failed;
 };
 
@@ -32,55 +32,32 @@ struct merge *merge__new(void)
 	return m;
 }
 
-static bool before(const struct item *a, const struct item *b)
+static void make_room(struct merge *m)
 {
-	return a->ts < b->ts || (a->ts == b->ts && a->seq < b->seq);
-}
-
-static void swap(struct item *a, struct item *b)
-{
-	struct item t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
-static void sift_up(struct merge *m, size_t i)
-{
-	while (i > 0 && before(&m->heap[i], &m->heap[(i - 1) / 2])) {
-		swap(&m->heap[i], &m->heap[(i - 1) / 2]);
-		i = (i - 1) / 2;
+	if (m->head + m->n < m->cap)
+		return;
+	if (m->head > 0) {
+		memmove(m->items, m->items + m->head, m->n * sizeof(*m->items));
+		m->head = 0;
 	}
-}
-
-static void sift_down(struct merge *m, size_t i)
-{
-	size_t l, r, min;
-
-	for (;;) {
-		l = 2 * i + 1;
-		r = l + 1;
-		min = i;
-		if (l < m->n && before(&m->heap[l], &m->heap[min]))
-			min = l;
-		if (r < m->n && before(&m->heap[r], &m->heap[min]))
-			min = r;
-		if (min == i)
-			return;
-		swap(&m->heap[i], &m->heap[min]);
-		i = min;
-	}
-}
-
-static void push(struct merge *m, struct item it)
-{
 	if (m->n == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 1024;
-		m->heap = pgx_xrealloc(m->heap, m->cap * sizeof(*m->heap));
+		m->items = pgx_xrealloc(m->items, m->cap * sizeof(*m->items));
 	}
-	it.seq = m->seq++;
-	m->heap[m->n] = it;
-	sift_up(m, m->n++);
+}
+
+/* After every record with a ts not greater than its own. */
+static void push(struct merge *m, struct item it)
+{
+	size_t end, at;
+
+	make_room(m);
+	end = m->head + m->n;
+	for (at = end; at > m->head && m->items[at - 1].ts > it.ts; at--)
+		;
+	memmove(m->items + at + 1, m->items + at, (end - at) * sizeof(*m->items));
+	m->items[at] = it;
+	m->n++;
 }
 
 void merge__push(struct merge *m, double ts, json_t *rec)
@@ -108,16 +85,23 @@ static void emit(struct merge *m, struct item *it)
 	free(it->line);
 }
 
+/* The records due go out together: one write, not one per record, when
+ * stdout is a pipe. */
 bool merge__flush(struct merge *m, double upto)
 {
-	struct item top;
-
-	while (m->n > 0 && m->heap[0].ts <= upto) {
-		top = m->heap[0];
-		m->heap[0] = m->heap[--m->n];
-		sift_down(m, 0);
-		emit(m, &top);
+	if (m->n == 0 || m->items[m->head].ts > upto)
+		return !m->failed;
+	pgx_output_hold(true);
+	while (m->n > 0 && m->items[m->head].ts <= upto) {
+		emit(m, &m->items[m->head]);
+		m->head++;
+		m->n--;
 	}
+	if (m->n == 0)
+		m->head = 0;
+	pgx_output_hold(false);
+	if (ferror(stdout))
+		m->failed = true;
 	return !m->failed;
 }
 
@@ -127,8 +111,8 @@ void merge__free(struct merge *m)
 
 	if (!m)
 		return;
-	for (i = 0; i < m->n; i++)
-		free(m->heap[i].line);
-	free(m->heap);
+	for (i = m->head; i < m->head + m->n; i++)
+		free(m->items[i].line);
+	free(m->items);
 	free(m);
 }

@@ -65,9 +65,10 @@ struct record_opts {
 	const struct trace_clock *clock;
 	char **open_globs;	/* NULL-terminated; NULL or empty keeps all */
 };
-/* Returns the record and its ts, or NULL when the event is filtered out. */
-json_t *record_from_event(const struct record_opts *o, const void *data, size_t size,
-			  double *ts);
+/* Writes the event's record with pgx_flat_* (take it with pgx_flat_line())
+ * and sets its ts; false when the event is filtered out. */
+bool record_from_event(const struct record_opts *o, const void *data, size_t size,
+		       double *ts);
 json_t *record_lost(double ts, unsigned long long count);
 json_t *record_log(double ts, const char *line, size_t len);
 json_t *record_title(double ts, pid_t pid, pid_t ppid, const char *title);

@@ -1,4 +1,8 @@
-/* records.c - one NDJSON record per kernel event */
+/* records.c - one NDJSON record per kernel event
+ *
+ * Kernel events are written field by field (pgx_flat_*): thousands a
+ * second, on the CPUs the traced programs need.  The rarer records are
+ * built with jansson. */
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,24 +11,27 @@
 #include "pgx_trace.h"
 #include "trace.h"
 
-static void set_text(json_t *rec, const char *key, const char *s, size_t max)
-{
-	json_object_set_new_nocheck(rec, key, pgx_json_text(s, strnlen(s, max), NULL));
-}
-
 static void set_int(json_t *rec, const char *key, long long v)
 {
 	json_object_set_new_nocheck(rec, key, json_integer(v));
 }
 
-static json_t *record_base(const char *type, const struct pgxt_hdr *h, double ts)
+static void flat_text(const char *key, const char *s, size_t max)
 {
-	json_t *rec = pgx_record_new(type, ts);
+	pgx_flat_text(key, s, strnlen(s, max));
+}
 
-	set_int(rec, "pid", h->pid);
-	set_text(rec, "comm", h->comm, sizeof(h->comm));
-	set_int(rec, "cgroup_id", (long long)h->cgroup_id);
-	return rec;
+static void flat_bool(const char *key, bool v)
+{
+	pgx_flat_literal(key, v ? "true" : "false");
+}
+
+static void record_base(const char *type, const struct pgxt_hdr *h, double ts)
+{
+	pgx_flat_begin(type, ts);
+	pgx_flat_int("pid", h->pid);
+	flat_text("comm", h->comm, sizeof(h->comm));
+	pgx_flat_int("cgroup_id", (long long)h->cgroup_id);
 }
 
 static bool memmem_nocase(const char *hay, size_t len, const char *needle)
@@ -103,16 +110,17 @@ static json_t *argv_array(const struct pgxt_exec *e, size_t size)
 	return argv;
 }
 
-static json_t *exec_record(const struct pgxt_exec *e, size_t size, double ts)
+static bool exec_record(const struct pgxt_exec *e, size_t size, double ts)
 {
-	json_t *rec = record_base("exec", &e->hdr, ts);
+	json_t *argv = argv_array(e, size);
 
-	set_int(rec, "ppid", e->ppid);
-	set_text(rec, "filename", e->filename, sizeof(e->filename));
-	json_object_set_new(rec, "argv", argv_array(e, size));
-	json_object_set_new(rec, "argv_truncated",
-			    json_boolean(e->flags & TRACE_EXEC_ARGV_TRUNCATED));
-	return rec;
+	record_base("exec", &e->hdr, ts);
+	pgx_flat_int("ppid", e->ppid);
+	flat_text("filename", e->filename, sizeof(e->filename));
+	pgx_flat_json("argv", argv);
+	flat_bool("argv_truncated", e->flags & TRACE_EXEC_ARGV_TRUNCATED);
+	json_decref(argv);
+	return true;
 }
 
 static bool open_wanted(const struct record_opts *o, const char *path)
@@ -127,70 +135,75 @@ static bool open_wanted(const struct record_opts *o, const char *path)
 	return false;
 }
 
-static json_t *open_record(const struct record_opts *o, const struct pgxt_open *e, double ts)
+static void errno_name(int err)
 {
-	char path[TRACE_PATH_LEN];
-	const char *name;
-	json_t *rec;
+	const char *name = strerrorname_np(err);
+	char unknown[24];
 
-	memcpy(path, e->path, sizeof(path));
-	path[sizeof(path) - 1] = '\0';
-	if (!open_wanted(o, path))
-		return NULL;
-	rec = record_base("open", &e->hdr, ts);
-	set_int(rec, "tid", e->hdr.tid);
-	set_text(rec, "path", path, sizeof(path));
-	set_int(rec, "flags", e->flags);
-	set_int(rec, "result", e->ret);
-	if (e->ret < 0) {
-		name = strerrorname_np(-e->ret);
-		json_object_set_new(rec, "errno", name ? json_string(name) : json_sprintf("E%d", -e->ret));
+	if (!name) {
+		snprintf(unknown, sizeof(unknown), "E%d", err);
+		name = unknown;
 	}
-	return rec;
+	pgx_flat_str("errno", name, strlen(name));
 }
 
-static json_t *fork_record(const struct pgxt_fork *e, double ts)
+static bool open_record(const struct record_opts *o, const struct pgxt_open *e, double ts)
 {
-	json_t *rec = pgx_record_new("fork", ts);
+	size_t len = strnlen(e->path, sizeof(e->path) - 1);
+	char path[TRACE_PATH_LEN];
 
-	set_int(rec, "parent_pid", e->parent_pid);
-	set_int(rec, "child_pid", e->child_pid);
-	set_text(rec, "comm", e->hdr.comm, sizeof(e->hdr.comm));
-	set_int(rec, "cgroup_id", (long long)e->hdr.cgroup_id);
-	return rec;
+	memcpy(path, e->path, len);
+	path[len] = '\0';
+	if (!open_wanted(o, path))
+		return false;
+	record_base("open", &e->hdr, ts);
+	pgx_flat_int("tid", e->hdr.tid);
+	pgx_flat_text("path", path, len);
+	pgx_flat_int("flags", e->flags);
+	pgx_flat_int("result", e->ret);
+	if (e->ret < 0)
+		errno_name(-e->ret);
+	return true;
 }
 
-static json_t *exit_record(const struct pgxt_exit *e, double ts)
+static bool fork_record(const struct pgxt_fork *e, double ts)
 {
-	json_t *rec = record_base("exit", &e->hdr, ts);
-
-	set_int(rec, "code", e->code);
-	set_int(rec, "signal", e->signal);
-	json_object_set_new(rec, "core_dumped", json_boolean(e->core_dumped));
-	return rec;
+	pgx_flat_begin("fork", ts);
+	pgx_flat_int("parent_pid", e->parent_pid);
+	pgx_flat_int("child_pid", e->child_pid);
+	flat_text("comm", e->hdr.comm, sizeof(e->hdr.comm));
+	pgx_flat_int("cgroup_id", (long long)e->hdr.cgroup_id);
+	return true;
 }
 
-json_t *record_from_event(const struct record_opts *o, const void *data, size_t size,
-			  double *ts)
+static bool exit_record(const struct pgxt_exit *e, double ts)
+{
+	record_base("exit", &e->hdr, ts);
+	pgx_flat_int("code", e->code);
+	pgx_flat_int("signal", e->signal);
+	flat_bool("core_dumped", e->core_dumped);
+	return true;
+}
+
+bool record_from_event(const struct record_opts *o, const void *data, size_t size,
+		       double *ts)
 {
 	const struct pgxt_hdr *h = data;
 
 	if (size < sizeof(*h))
-		return NULL;
+		return false;
 	*ts = pgx_round_us(trace_clock__epoch(o->clock, h->ts_ns));
 	switch (h->type) {
 	case TRACE_EXEC:
-		if (size < offsetof(struct pgxt_exec, args))
-			return NULL;
-		return exec_record(data, size, *ts);
+		return size >= offsetof(struct pgxt_exec, args) && exec_record(data, size, *ts);
 	case TRACE_OPEN:
-		return size < sizeof(struct pgxt_open) ? NULL : open_record(o, data, *ts);
+		return size >= sizeof(struct pgxt_open) && open_record(o, data, *ts);
 	case TRACE_FORK:
-		return size < sizeof(struct pgxt_fork) ? NULL : fork_record(data, *ts);
+		return size >= sizeof(struct pgxt_fork) && fork_record(data, *ts);
 	case TRACE_EXIT:
-		return size < sizeof(struct pgxt_exit) ? NULL : exit_record(data, *ts);
+		return size >= sizeof(struct pgxt_exit) && exit_record(data, *ts);
 	}
-	return NULL;
+	return false;
 }
 
 json_t *record_lost(double ts, unsigned long long count)
