@@ -230,48 +230,52 @@ static bool word_needs_escape(uint64_t w)
 	return (((w - ones * 0x20) | (quote - ones) | (backslash - ones)) & ~w & high) != 0;
 }
 
-/* Index of the first byte from i on that needs an escape, or n. */
-static size_t next_escape(const char *s, size_t i, size_t n)
+static char *write_escape(char *o, unsigned char c)
 {
-	uint64_t w;
+	/* what follows the backslash of a control byte: 'u' for \u00XX */
+	static const char control[] = "uuuuuuuubtnufruuuuuuuuuuuuuuuuuu";
+	static const char hex[] = "0123456789ABCDEF";
 
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, s + i, 8);
-		if (word_needs_escape(w))
-			break;
+	*o++ = '\\';
+	*o++ = c < 0x20 ? control[c] : (char)c;
+	if (c < 0x20 && control[c] == 'u') {
+		memcpy(o, "00", 2);
+		o[2] = hex[c >> 4];
+		o[3] = hex[c & 15];
+		o += 4;
 	}
-	while (i < n && !needs_escape((unsigned char)s[i]))
-		i++;
-	return i;
+	return o;
 }
 
+/* Room is made for the rest of the string at its start and at each escape
+ * (six bytes at most), so the runs that need none are copied eight bytes at
+ * a time as they are checked. */
 static void write_string(struct text_buf *b, const char *s, size_t n)
 {
-	size_t run = 0;
+	char *o;
+	size_t i = 0;
+	uint64_t w;
 
 	buf_reserve(b, n + 2);
-	b->s[b->len++] = '"';
-	for (size_t i = 0; (i = next_escape(s, i, n)) < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[8];
-
-		buf_add(b, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': buf_add(b, "\\\"", 2); break;
-		case '\\': buf_add(b, "\\\\", 2); break;
-		case '\b': buf_add(b, "\\b", 2); break;
-		case '\f': buf_add(b, "\\f", 2); break;
-		case '\n': buf_add(b, "\\n", 2); break;
-		case '\r': buf_add(b, "\\r", 2); break;
-		case '\t': buf_add(b, "\\t", 2); break;
-		default:
-			snprintf(esc, sizeof(esc), "\\u%04X", c);
-			buf_add(b, esc, 6);
+	o = b->s + b->len;
+	*o++ = '"';
+	while (i < n) {
+		for (; i + 8 <= n; i += 8, o += 8) {
+			memcpy(&w, s + i, 8);
+			if (word_needs_escape(w))
+				break;
+			memcpy(o, &w, 8);
 		}
+		for (; i < n && !needs_escape((unsigned char)s[i]); i++)
+			*o++ = s[i];
+		if (i == n)
+			break;
+		b->len = (size_t)(o - b->s);
+		buf_reserve(b, 6 + (n - i - 1) + 1);
+		o = write_escape(b->s + b->len, (unsigned char)s[i++]);
 	}
-	buf_add(b, s + run, n - run);
-	buf_add(b, "\"", 1);
+	*o++ = '"';
+	b->len = (size_t)(o - b->s);
 }
 
 static bool write_value(struct text_buf *b, const json_t *v);
