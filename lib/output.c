@@ -184,10 +184,37 @@ static size_t format_short_decimal(double v, char *out, size_t outlen)
 	return 0;
 }
 
+/* format_short_decimal() in one step for a value in [1, 2^33) (a time in
+ * seconds) that is a whole number of microseconds, as pgx_round_us() makes
+ * them; 0 for any other.  A microsecond is wider than such a value's ulp
+ * (2^-20 at most), so one multiple of it at most reads back as v: m / 10^6
+ * here.  The first k where that loop finds a decimal is then m's trailing
+ * zeros off 6: below 6 its m (v * 10^k, off by less than 0.2) is exactly
+ * this one's digits, at 6 it computes this very m; and its later checks
+ * hold (ulp * 10^k < 1, v * 10^k < 2^53). */
+static size_t format_whole_microseconds(double v, char *out, size_t outlen)
+{
+	double a = fabs(v);
+	unsigned long long m;
+	int k = 6;
+
+	if (!(a >= 1 && a < 0x1p33))
+		return 0;
+	m = (unsigned long long)(a * 1e6 + 0.5);
+	if ((double)m / 1e6 != a)
+		return 0;
+	while (k && m % 10 == 0)
+		m /= 10, k--;
+	return print_decimal(v < 0, m, k, out, outlen);
+}
+
 static size_t format_shortest(double v, char *out, size_t outlen)
 {
 	int n = 0;
-	size_t fast = format_short_decimal(v, out, outlen);
+	size_t fast = format_whole_microseconds(v, out, outlen);
+
+	if (!fast)
+		fast = format_short_decimal(v, out, outlen);
 
 	if (fast)
 		return fast;
