@@ -102,16 +102,27 @@ static size_t trim_exponent(char *out, size_t n)
 	return strlen(out);
 }
 
+/* "00" to "99": digits are written two at a time */
+static const char digit_pairs[201] =
+	"0001020304050607080910111213141516171819"
+	"2021222324252627282930313233343536373839"
+	"4041424344454647484950515253545556575859"
+	"6061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 static size_t integer_digits(unsigned long long u, char *out)
 {
-	char tmp[24];
-	size_t n = 0;
+	char tmp[24], *p = tmp + sizeof(tmp);
+	size_t n;
 
-	do
-		tmp[n++] = (char)('0' + u % 10);
-	while ((u /= 10));
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	for (; u >= 100; u /= 100)
+		memcpy(p -= 2, digit_pairs + 2 * (u % 100), 2);
+	if (u >= 10)
+		memcpy(p -= 2, digit_pairs + 2 * u, 2);
+	else
+		*--p = (char)('0' + u);
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
 	return n;
 }
 
@@ -184,6 +195,38 @@ static size_t format_short_decimal(double v, char *out, size_t outlen)
 	return 0;
 }
 
+/* The whole seconds of the last time written: a log's lines mostly share them. */
+static struct {
+	unsigned long long secs;
+	char digits[24];
+	size_t len;
+} last_seconds = { 0, "0", 1 };
+
+static char *write_seconds(char *o, unsigned long long secs)
+{
+	if (secs != last_seconds.secs) {
+		last_seconds.secs = secs;
+		last_seconds.len = integer_digits(secs, last_seconds.digits);
+	}
+	memcpy(o, last_seconds.digits, last_seconds.len);
+	return o + last_seconds.len;
+}
+
+/* ".000001" to ".999999" without trailing zeros; nothing for 0 */
+static char *write_microseconds(char *o, unsigned long us)
+{
+	if (!us)
+		return o;
+	*o++ = '.';
+	memcpy(o, digit_pairs + 2 * (us / 10000), 2);
+	memcpy(o + 2, digit_pairs + 2 * (us / 100 % 100), 2);
+	memcpy(o + 4, digit_pairs + 2 * (us % 100), 2);
+	o += 6;
+	while (o[-1] == '0')
+		o--;
+	return o;
+}
+
 /* format_short_decimal() in one step for a value in [1, 2^33) (a time in
  * seconds) that is a whole number of microseconds, as pgx_round_us() makes
  * them; 0 for any other.  A microsecond is wider than such a value's ulp
@@ -191,21 +234,26 @@ static size_t format_short_decimal(double v, char *out, size_t outlen)
  * here.  The first k where that loop finds a decimal is then m's trailing
  * zeros off 6: below 6 its m (v * 10^k, off by less than 0.2) is exactly
  * this one's digits, at 6 it computes this very m; and its later checks
- * hold (ulp * 10^k < 1, v * 10^k < 2^53). */
+ * hold (ulp * 10^k < 1, v * 10^k < 2^53).  print_decimal() writes that
+ * decimal (v >= 1) as its whole seconds, then the microseconds, if any,
+ * without their trailing zeros. */
 static size_t format_whole_microseconds(double v, char *out, size_t outlen)
 {
 	double a = fabs(v);
 	unsigned long long m;
-	int k = 6;
+	char *o = out;
 
-	if (!(a >= 1 && a < 0x1p33))
+	if (!(a >= 1 && a < 0x1p33) || outlen < 32)
 		return 0;
 	m = (unsigned long long)(a * 1e6 + 0.5);
 	if ((double)m / 1e6 != a)
 		return 0;
-	while (k && m % 10 == 0)
-		m /= 10, k--;
-	return print_decimal(v < 0, m, k, out, outlen);
+	if (v < 0)
+		*o++ = '-';
+	o = write_seconds(o, m / 1000000);
+	o = write_microseconds(o, (unsigned long)(m % 1000000));
+	*o = '\0';
+	return (size_t)(o - out);
 }
 
 static size_t format_shortest(double v, char *out, size_t outlen)
