@@ -546,18 +546,77 @@ static void flat_key(const char *key)
 	buf_add(&flat, ":", 1);
 }
 
+/* What a record's head wrote for a string it depends on (its type, the
+ * program's name), kept for the next record: a command writes few types,
+ * and copying the bytes costs less than escaping them again. */
+#define FRAGMENTS 4
+struct fragments {
+	struct {
+		char of[32], text[96];
+		size_t len;	/* 0: unused */
+	} f[FRAGMENTS];
+	size_t next;
+};
+
+static bool fragment_copied(const struct fragments *c, const char *of)
+{
+	for (size_t i = 0; i < FRAGMENTS; i++)
+		if (c->f[i].len && !strcmp(c->f[i].of, of)) {
+			buf_add(&flat, c->f[i].text, c->f[i].len);
+			return true;
+		}
+	return false;
+}
+
+/* flat.s[from..flat.len), written for of, kept if it fits */
+static void fragment_keep(struct fragments *c, const char *of, size_t from)
+{
+	size_t i = c->next++ % FRAGMENTS;
+
+	if (strlen(of) >= sizeof(c->f[i].of) || flat.len - from > sizeof(c->f[i].text))
+		return;
+	strcpy(c->f[i].of, of);
+	memcpy(c->f[i].text, flat.s + from, flat.len - from);
+	c->f[i].len = flat.len - from;
+}
+
+/* {"type":TYPE,"ts": */
+static void flat_head(const char *type)
+{
+	static struct fragments heads;
+
+	flat_first = false;
+	if (fragment_copied(&heads, type))
+		return;
+	buf_add(&flat, "{", 1);
+	flat_first = true;
+	pgx_flat_str("type", type, strlen(type));
+	flat_key("ts");
+	fragment_keep(&heads, type, 0);
+}
+
+/* ,"src":PROGRAM */
+static void flat_src(void)
+{
+	static struct fragments sources;
+	const char *prog = pgx_progname();
+	size_t from = flat.len;
+
+	if (fragment_copied(&sources, prog))
+		return;
+	flat_key("src");
+	write_string(&flat, prog, strlen(prog));
+	fragment_keep(&sources, prog, from);
+}
+
 void pgx_flat_begin(const char *type, double ts)
 {
 	char num[48];
 
 	flat.len = 0;
-	buf_add(&flat, "{", 1);
-	flat_first = true;
-	pgx_flat_str("type", type, strlen(type));
-	flat_key("ts");
+	flat_head(type);
 	buf_add(&flat, num, format_shortest(pgx_round_us(ts < 0 ? pgx_now() : ts), num, sizeof(num)));
-	flat_key("src");
-	write_string(&flat, pgx_progname(), strlen(pgx_progname()));
+	flat_src();
 }
 
 void pgx_flat_str(const char *key, const char *s, size_t len)
