@@ -46,11 +46,27 @@ static bool finish_line(void)
 	return true;
 }
 
+/* A pipe holds 64 KiB by default, one buffer of ours: the writer then
+ * waits for the reader to empty it after each write, and the two take turns
+ * on the CPUs (a context switch per write).  A larger pipe lets them run at
+ * once.  Never shrunk; a size refused (over pipe-max-size or the user's
+ * quota) leaves it as it was. */
+static void widen_stdout_pipe(void)
+{
+	const int wanted = 1 << 20;
+	struct stat st;
+
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode) &&
+	    fcntl(STDOUT_FILENO, F_GETPIPE_SZ) < wanted)
+		fcntl(STDOUT_FILENO, F_SETPIPE_SZ, wanted);
+}
+
 void pgx_output_bulk(void)
 {
 	static char buf[64u << 10];	/* glibc takes no size without a buffer */
 
 	setvbuf(stdout, buf, _IOFBF, sizeof(buf));
+	widen_stdout_pipe();
 }
 
 void pgx_output_hold(bool hold)
@@ -86,16 +102,27 @@ static size_t trim_exponent(char *out, size_t n)
 	return strlen(out);
 }
 
+/* "00" to "99": digits are written two at a time */
+static const char digit_pairs[201] =
+	"0001020304050607080910111213141516171819"
+	"2021222324252627282930313233343536373839"
+	"4041424344454647484950515253545556575859"
+	"6061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 static size_t integer_digits(unsigned long long u, char *out)
 {
-	char tmp[24];
-	size_t n = 0;
+	char tmp[24], *p = tmp + sizeof(tmp);
+	size_t n;
 
-	do
-		tmp[n++] = (char)('0' + u % 10);
-	while ((u /= 10));
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	for (; u >= 100; u /= 100)
+		memcpy(p -= 2, digit_pairs + 2 * (u % 100), 2);
+	if (u >= 10)
+		memcpy(p -= 2, digit_pairs + 2 * u, 2);
+	else
+		*--p = (char)('0' + u);
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
 	return n;
 }
 
@@ -168,10 +195,74 @@ static size_t format_short_decimal(double v, char *out, size_t outlen)
 	return 0;
 }
 
+/* The whole seconds of the last time written: a log's lines mostly share them. */
+static struct {
+	unsigned long long secs;
+	char digits[24];
+	size_t len;
+} last_seconds = { 0, "0", 1 };
+
+static char *write_seconds(char *o, unsigned long long secs)
+{
+	if (secs != last_seconds.secs) {
+		last_seconds.secs = secs;
+		last_seconds.len = integer_digits(secs, last_seconds.digits);
+	}
+	memcpy(o, last_seconds.digits, last_seconds.len);
+	return o + last_seconds.len;
+}
+
+/* ".000001" to ".999999" without trailing zeros; nothing for 0 */
+static char *write_microseconds(char *o, unsigned long us)
+{
+	if (!us)
+		return o;
+	*o++ = '.';
+	memcpy(o, digit_pairs + 2 * (us / 10000), 2);
+	memcpy(o + 2, digit_pairs + 2 * (us / 100 % 100), 2);
+	memcpy(o + 4, digit_pairs + 2 * (us % 100), 2);
+	o += 6;
+	while (o[-1] == '0')
+		o--;
+	return o;
+}
+
+/* format_short_decimal() in one step for a value in [1, 2^33) (a time in
+ * seconds) that is a whole number of microseconds, as pgx_round_us() makes
+ * them; 0 for any other.  A microsecond is wider than such a value's ulp
+ * (2^-20 at most), so one multiple of it at most reads back as v: m / 10^6
+ * here.  The first k where that loop finds a decimal is then m's trailing
+ * zeros off 6: below 6 its m (v * 10^k, off by less than 0.2) is exactly
+ * this one's digits, at 6 it computes this very m; and its later checks
+ * hold (ulp * 10^k < 1, v * 10^k < 2^53).  print_decimal() writes that
+ * decimal (v >= 1) as its whole seconds, then the microseconds, if any,
+ * without their trailing zeros. */
+static size_t format_whole_microseconds(double v, char *out, size_t outlen)
+{
+	double a = fabs(v);
+	unsigned long long m;
+	char *o = out;
+
+	if (!(a >= 1 && a < 0x1p33) || outlen < 32)
+		return 0;
+	m = (unsigned long long)(a * 1e6 + 0.5);
+	if ((double)m / 1e6 != a)
+		return 0;
+	if (v < 0)
+		*o++ = '-';
+	o = write_seconds(o, m / 1000000);
+	o = write_microseconds(o, (unsigned long)(m % 1000000));
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
 static size_t format_shortest(double v, char *out, size_t outlen)
 {
 	int n = 0;
-	size_t fast = format_short_decimal(v, out, outlen);
+	size_t fast = format_whole_microseconds(v, out, outlen);
+
+	if (!fast)
+		fast = format_short_decimal(v, out, outlen);
 
 	if (fast)
 		return fast;
@@ -230,48 +321,68 @@ static bool word_needs_escape(uint64_t w)
 	return (((w - ones * 0x20) | (quote - ones) | (backslash - ones)) & ~w & high) != 0;
 }
 
-/* Index of the first byte from i on that needs an escape, or n. */
-static size_t next_escape(const char *s, size_t i, size_t n)
+static char *write_escape(char *o, unsigned char c)
 {
-	uint64_t w;
+	/* what follows the backslash of a control byte: 'u' for \u00XX */
+	static const char control[] = "uuuuuuuubtnufruuuuuuuuuuuuuuuuuu";
+	static const char hex[] = "0123456789ABCDEF";
 
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, s + i, 8);
-		if (word_needs_escape(w))
-			break;
+	*o++ = '\\';
+	*o++ = c < 0x20 ? control[c] : (char)c;
+	if (c < 0x20 && control[c] == 'u') {
+		memcpy(o, "00", 2);
+		o[2] = hex[c >> 4];
+		o[3] = hex[c & 15];
+		o += 4;
 	}
-	while (i < n && !needs_escape((unsigned char)s[i]))
-		i++;
-	return i;
+	return o;
 }
 
+typedef unsigned char bytes16 __attribute__((vector_size(16)));
+
+/* Whether any of 16 bytes needs an escape (SSE2's compares, or NEON's). */
+static bool block_needs_escape(const char *s)
+{
+	bytes16 v, escapes;
+	uint64_t hit[2];
+
+	memcpy(&v, s, 16);
+	escapes = (bytes16)(v < 0x20) | (bytes16)(v == '"') | (bytes16)(v == '\\');
+	memcpy(hit, &escapes, 16);
+	return (hit[0] | hit[1]) != 0;
+}
+
+/* Room is made for the rest of the string at its start and at each escape
+ * (six bytes at most), so the runs that need none are copied 16 and 8
+ * bytes at a time as they are checked. */
 static void write_string(struct text_buf *b, const char *s, size_t n)
 {
-	size_t run = 0;
+	char *o;
+	size_t i = 0;
+	uint64_t w;
 
 	buf_reserve(b, n + 2);
-	b->s[b->len++] = '"';
-	for (size_t i = 0; (i = next_escape(s, i, n)) < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[8];
-
-		buf_add(b, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': buf_add(b, "\\\"", 2); break;
-		case '\\': buf_add(b, "\\\\", 2); break;
-		case '\b': buf_add(b, "\\b", 2); break;
-		case '\f': buf_add(b, "\\f", 2); break;
-		case '\n': buf_add(b, "\\n", 2); break;
-		case '\r': buf_add(b, "\\r", 2); break;
-		case '\t': buf_add(b, "\\t", 2); break;
-		default:
-			snprintf(esc, sizeof(esc), "\\u%04X", c);
-			buf_add(b, esc, 6);
+	o = b->s + b->len;
+	*o++ = '"';
+	while (i < n) {
+		for (; i + 16 <= n && !block_needs_escape(s + i); i += 16, o += 16)
+			memcpy(o, s + i, 16);
+		for (; i + 8 <= n; i += 8, o += 8) {
+			memcpy(&w, s + i, 8);
+			if (word_needs_escape(w))
+				break;
+			memcpy(o, &w, 8);
 		}
+		for (; i < n && !needs_escape((unsigned char)s[i]); i++)
+			*o++ = s[i];
+		if (i == n)
+			break;
+		b->len = (size_t)(o - b->s);
+		buf_reserve(b, 6 + (n - i - 1) + 1);
+		o = write_escape(b->s + b->len, (unsigned char)s[i++]);
 	}
-	buf_add(b, s + run, n - run);
-	buf_add(b, "\"", 1);
+	*o++ = '"';
+	b->len = (size_t)(o - b->s);
 }
 
 static bool write_value(struct text_buf *b, const json_t *v);
@@ -435,18 +546,77 @@ static void flat_key(const char *key)
 	buf_add(&flat, ":", 1);
 }
 
+/* What a record's head wrote for a string it depends on (its type, the
+ * program's name), kept for the next record: a command writes few types,
+ * and copying the bytes costs less than escaping them again. */
+#define FRAGMENTS 4
+struct fragments {
+	struct {
+		char of[32], text[96];
+		size_t len;	/* 0: unused */
+	} f[FRAGMENTS];
+	size_t next;
+};
+
+static bool fragment_copied(const struct fragments *c, const char *of)
+{
+	for (size_t i = 0; i < FRAGMENTS; i++)
+		if (c->f[i].len && !strcmp(c->f[i].of, of)) {
+			buf_add(&flat, c->f[i].text, c->f[i].len);
+			return true;
+		}
+	return false;
+}
+
+/* flat.s[from..flat.len), written for of, kept if it fits */
+static void fragment_keep(struct fragments *c, const char *of, size_t from)
+{
+	size_t i = c->next++ % FRAGMENTS;
+
+	if (strlen(of) >= sizeof(c->f[i].of) || flat.len - from > sizeof(c->f[i].text))
+		return;
+	strcpy(c->f[i].of, of);
+	memcpy(c->f[i].text, flat.s + from, flat.len - from);
+	c->f[i].len = flat.len - from;
+}
+
+/* {"type":TYPE,"ts": */
+static void flat_head(const char *type)
+{
+	static struct fragments heads;
+
+	flat_first = false;
+	if (fragment_copied(&heads, type))
+		return;
+	buf_add(&flat, "{", 1);
+	flat_first = true;
+	pgx_flat_str("type", type, strlen(type));
+	flat_key("ts");
+	fragment_keep(&heads, type, 0);
+}
+
+/* ,"src":PROGRAM */
+static void flat_src(void)
+{
+	static struct fragments sources;
+	const char *prog = pgx_progname();
+	size_t from = flat.len;
+
+	if (fragment_copied(&sources, prog))
+		return;
+	flat_key("src");
+	write_string(&flat, prog, strlen(prog));
+	fragment_keep(&sources, prog, from);
+}
+
 void pgx_flat_begin(const char *type, double ts)
 {
 	char num[48];
 
 	flat.len = 0;
-	buf_add(&flat, "{", 1);
-	flat_first = true;
-	pgx_flat_str("type", type, strlen(type));
-	flat_key("ts");
+	flat_head(type);
 	buf_add(&flat, num, format_shortest(pgx_round_us(ts < 0 ? pgx_now() : ts), num, sizeof(num)));
-	flat_key("src");
-	write_string(&flat, pgx_progname(), strlen(pgx_progname()));
+	flat_src();
 }
 
 void pgx_flat_str(const char *key, const char *s, size_t len)

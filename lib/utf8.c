@@ -35,10 +35,14 @@ long pgx_utf8_invalid_at(const char *str, size_t len)
 	size_t i = 0, n;
 
 	while (i < len) {
-		uint64_t w;
+		uint64_t w[2];
 
-		if (i + 8 <= len && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080u))) {
-			i += 8;	/* eight ASCII bytes */
+		if (i + 16 <= len && (memcpy(w, s + i, 16), !((w[0] | w[1]) & 0x8080808080808080u))) {
+			i += 16;	/* sixteen ASCII bytes */
+			continue;
+		}
+		if (i + 8 <= len && (memcpy(w, s + i, 8), !(w[0] & 0x8080808080808080u))) {
+			i += 8;	/* eight */
 			continue;
 		}
 		if (s[i] < 0x80) {

@@ -2,9 +2,10 @@
  *
  * Running every rule's regex on every line costs a PCRE2 call per rule and
  * line.  Instead each rule contributes GRAM-byte windows of a literal its
- * matches must contain; one pass over the line checks a 64 Kbit table of
- * those grams and only the rules whose literal is really there go on to
- * their regex.  Each literal registers STRIDE consecutive grams, so looking
+ * matches must contain; one pass over the line checks a 64 KiB table of
+ * those grams (a byte each, a load and a test: a bit took four instructions
+ * more per position) and only the rules whose literal is really there go on
+ * to their regex.  Each literal registers STRIDE consecutive grams, so looking
  * at every STRIDE-th position of the line is enough to meet one of them.
  * Grams are four bytes (hashed to 16 bits) when every literal is that long:
  * pairs of letters are common in any text ("started" shares "te" and "ed"
@@ -26,7 +27,7 @@ struct pf_entry {
 #define NO_ENTRY UINT32_MAX
 
 struct prefilter {
-	uint8_t pair_seen[65536 / 8];	/* of grams: pairs or hashed quads */
+	uint8_t pair_seen[65536];	/* of grams: pairs or hashed quads; 1: some literal has it */
 	uint32_t first[65536];	/* entries chained per gram */
 	struct pf_entry *entries;
 	size_t nentries;
@@ -109,7 +110,7 @@ static void add_pair(struct prefilter *pf, size_t rule, const char *lit, size_t 
 	e->offset = offset;
 	e->next = pf->first[pair];
 	pf->first[pair] = (uint32_t)pf->nentries++;
-	pf->pair_seen[pair >> 3] |= (uint8_t)(1u << (pair & 7));
+	pf->pair_seen[pair] = 1;
 }
 
 struct prefilter *prefilter_new(const struct ruleset *rs)
@@ -155,7 +156,7 @@ static void check_pair(const struct prefilter *pf, const char *s, size_t len, si
 
 static bool gram_seen(const struct prefilter *pf, unsigned gram)
 {
-	return pf->pair_seen[gram >> 3] & (1u << (gram & 7));
+	return pf->pair_seen[gram];
 }
 
 /* The loop every line goes through, without gram_at's choice in it. */

@@ -40,15 +40,24 @@ static bool read_digits(struct cursor *c, int min, int max, long *out)
 	return n >= min;
 }
 
-/* ".123456" or ",123": optional fractional seconds */
+/* ".123456" or ",123": optional fractional seconds.  A digit's weight is
+ * 0.1, then each a tenth of the one before: divided, as it always was, once
+ * for the first 16 (the same doubles, without a division per digit). */
 static double read_fraction(struct cursor *c)
 {
+	static double weight[16];
 	double frac = 0, scale = 0.1;
 
 	if (c->p + 1 >= c->end || (*c->p != '.' && *c->p != ',') || !isdigit((unsigned char)c->p[1]))
 		return 0;
-	for (c->p++; c->p < c->end && isdigit((unsigned char)*c->p); c->p++, scale /= 10)
+	if (!weight[0])
+		for (size_t i = 0; i < 16; i++, scale /= 10)
+			weight[i] = scale;
+	c->p++;
+	for (size_t i = 0; c->p < c->end && isdigit((unsigned char)*c->p); c->p++, i++) {
+		scale = i < 16 ? weight[i] : scale / 10;
 		frac += (*c->p - '0') * scale;
+	}
 	return frac;
 }
 
@@ -105,12 +114,28 @@ static bool read_epoch(struct cursor *c, double *out)
 struct parsed_time {
 	struct tm tm;
 	double frac;
+	size_t frac_at, frac_end;	/* the digits %f read, as offsets; frac_end 0: none */
+	int fractions;		/* how many %f had digits */
 	int offset_min;
 	bool is_epoch;
 	double epoch;
 };
 
-static bool read_field(char conv, struct cursor *c, struct parsed_time *t, char *why, size_t whylen)
+/* %f at c: the fraction, and where its digits are. */
+static void read_fraction_field(struct cursor *c, const char *start, struct parsed_time *t)
+{
+	const char *sep = c->p;
+
+	t->frac = read_fraction(c);
+	if (c->p > sep) {
+		t->frac_at = (size_t)(sep + 1 - start);
+		t->frac_end = (size_t)(c->p - start);
+		t->fractions++;
+	}
+}
+
+static bool read_field(char conv, struct cursor *c, const char *start, struct parsed_time *t,
+		       char *why, size_t whylen)
 {
 	long v;
 
@@ -121,7 +146,7 @@ static bool read_field(char conv, struct cursor *c, struct parsed_time *t, char 
 	case 'H': return read_digits(c, 1, 2, &v) && (t->tm.tm_hour = (int)v, true);
 	case 'M': return read_digits(c, 1, 2, &v) && (t->tm.tm_min = (int)v, true);
 	case 'S': return read_digits(c, 1, 2, &v) && (t->tm.tm_sec = (int)v, true);
-	case 'f': t->frac = read_fraction(c); return true;
+	case 'f': read_fraction_field(c, start, t); return true;
 	case 'Z':
 	case 'z': return read_zone(c, &t->offset_min, why, whylen);
 	case 's': return (t->is_epoch = true) && read_epoch(c, &t->epoch);
@@ -175,19 +200,17 @@ static bool no_match(const char *format, const char *s, size_t len, char *why, s
 	return false;
 }
 
-bool ts_parse(const char *format, const char *s, size_t len, double *out, char *why, size_t whylen)
+/* Every field of s read as format says. */
+static bool parse_fields(const char *format, const char *s, size_t len, struct parsed_time *t,
+			 char *why, size_t whylen)
 {
 	struct cursor c = { s, s + len };
-	struct parsed_time t;
-	time_t secs;
 
-	memset(&t, 0, sizeof(t));
-	t.tm.tm_mday = 1;
-	if (whylen)
-		why[0] = '\0';	/* a field may say why it failed, else no_match() */
+	memset(t, 0, sizeof(*t));
+	t->tm.tm_mday = 1;
 	for (const char *f = format; *f; f++) {
 		if (*f == '%' && f[1]) {
-			if (!read_field(*++f, &c, &t, why, whylen))
+			if (!read_field(*++f, &c, s, t, why, whylen))
 				return no_match(format, s, len, why, whylen);
 		} else if (isspace((unsigned char)*f)) {
 			while (c.p < c.end && isspace((unsigned char)*c.p))
@@ -195,6 +218,60 @@ bool ts_parse(const char *format, const char *s, size_t len, double *out, char *
 		} else if (c.p >= c.end || *c.p++ != *f)
 			return no_match(format, s, len, why, whylen);
 	}
+	return true;
+}
+
+/* The last time read whose text had one fraction: a log's lines mostly
+ * share their second, and a text equal to its own but for the fraction's
+ * digits reads the same fields, so only the fraction is read again.  (No
+ * field looks further than one byte past what it takes, and the byte
+ * before the digits, '.' or ',', is among those compared.) */
+static struct {
+	char format[64], text[64];
+	size_t len, frac_at, frac_end;
+	double seconds;		/* the time less its fraction, zone applied */
+} last_second;
+
+static void remember_second(const char *format, const char *s, size_t len, const struct parsed_time *t,
+			    double seconds)
+{
+	if (t->fractions != 1 || len > sizeof(last_second.text) || strlen(format) >= sizeof(last_second.format))
+		return;
+	strcpy(last_second.format, format);
+	memcpy(last_second.text, s, len);
+	last_second.len = len;
+	last_second.frac_at = t->frac_at;
+	last_second.frac_end = t->frac_end;
+	last_second.seconds = seconds;
+}
+
+static bool same_second(const char *format, const char *s, size_t len, double *out)
+{
+	size_t at = last_second.frac_at, end = at, rest = last_second.len - last_second.frac_end;
+	struct cursor c;
+
+	if (!at || len < at || memcmp(s, last_second.text, at) || strcmp(format, last_second.format))
+		return false;
+	while (end < len && isdigit((unsigned char)s[end]))
+		end++;
+	if (end == at || len - end != rest || memcmp(s + end, last_second.text + last_second.frac_end, rest))
+		return false;
+	c = (struct cursor){ s + at - 1, s + len };	/* at the '.' */
+	*out = last_second.seconds + read_fraction(&c);
+	return true;
+}
+
+bool ts_parse(const char *format, const char *s, size_t len, double *out, char *why, size_t whylen)
+{
+	struct parsed_time t;
+	double seconds;
+
+	if (whylen)
+		why[0] = '\0';	/* a field may say why it failed, else no_match() */
+	if (same_second(format, s, len, out))
+		return true;
+	if (!parse_fields(format, s, len, &t, why, whylen))
+		return false;
 	if (t.is_epoch) {
 		*out = t.epoch;
 		return true;
@@ -203,8 +280,9 @@ bool ts_parse(const char *format, const char *s, size_t len, double *out, char *
 		snprintf(why, whylen, "timestamp \"%.*s\" is not a valid date and time", (int)(len > 40 ? 40 : len), s);
 		return false;
 	}
-	secs = minute_start(&t.tm) + t.tm.tm_sec;
-	*out = (double)secs - t.offset_min * 60.0 + t.frac;
+	seconds = (double)(minute_start(&t.tm) + t.tm.tm_sec) - t.offset_min * 60.0;
+	remember_second(format, s, len, &t, seconds);
+	*out = seconds + t.frac;
 	return true;
 }
 

@@ -1,8 +1,11 @@
 /* format_check.c - lib's numbers and units against format_cases.tsv
  * (function, input, expected): bytes, duration, size, seconds, long,
- * round_us, json (the NDJSON number writer) */
+ * round_us, json (the NDJSON number writer), flat (the flat writer's
+ * records of the given types, one after the other) */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "pgx.h"
 #include "cases.h"
 
@@ -37,6 +40,38 @@ static char *json_line(const char *in)
 	return text;
 }
 
+/* A record of each space-separated type, written by pgx_flat_begin() and
+ * pgx_flat_emit() (on standard output, caught in a file), joined with '|'. */
+static char *flat_records(const char *types)
+{
+	char *list = pgx_xstrdup(types), *save, *out;
+	FILE *caught = tmpfile();
+	int saved = dup(STDOUT_FILENO);
+	long len;
+
+	if (!caught || saved < 0)
+		return unit_fmt("cannot catch standard output");
+	fflush(stdout);
+	dup2(fileno(caught), STDOUT_FILENO);
+	for (char *t = strtok_r(list, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		pgx_flat_begin(t, 1795305600.5);
+		pgx_flat_emit();
+	}
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	len = ftell(caught);
+	out = pgx_xmalloc((size_t)len + 1);
+	rewind(caught);
+	out[fread(out, 1, (size_t)len, caught)] = '\0';
+	for (char *nl; (nl = strchr(out, '\n')) && nl[1]; )
+		*nl = '|';
+	out[strcspn(out, "\n")] = '\0';
+	fclose(caught);
+	free(list);
+	return out;
+}
+
 static char *format(const struct unit_case *c)
 {
 	const char *fn = c->col[0], *in = c->col[1];
@@ -59,6 +94,8 @@ static char *format(const struct unit_case *c)
 		return number(pgx_round_us(strtod(in, NULL)));
 	if (!strcmp(fn, "json"))
 		return json_line(in);
+	if (!strcmp(fn, "flat"))
+		return flat_records(in);
 	return unit_fmt("unknown function %s", fn);
 }
 
