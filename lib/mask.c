@@ -404,8 +404,6 @@ static bool trigger_ends_at(const char *s, size_t i)
 	}
 }
 
-typedef unsigned char bytes16 __attribute__((vector_size(16)));
-
 /* Does one of the 16 bytes at p end "sw", "d5", "6$" or "//" (any case)?
  * GCC's vector extension: a few SSE2 (or NEON) instructions for the 16;
  * p[-1] must be readable. */

@@ -338,8 +338,6 @@ static char *write_escape(char *o, unsigned char c)
 	return o;
 }
 
-typedef unsigned char bytes16 __attribute__((vector_size(16)));
-
 /* Whether any of 16 bytes needs an escape (SSE2's compares, or NEON's). */
 static bool block_needs_escape(const char *s)
 {

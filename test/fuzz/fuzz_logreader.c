@@ -8,6 +8,7 @@
  * Records go to standard output (libFuzzer's -close_fd_mask=3 drops them).
  */
 #include <stdint.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
