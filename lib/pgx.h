@@ -153,11 +153,11 @@ struct pgx_profile {
 };
 bool pgx_profile_emit(const struct pgx_profile *p);	/* pgx_emit's result */
 
-/* ---- line and NDJSON input ---- */
 /* 16 bytes compared at once with GCC's vector extension (SSE2, NEON) on
  * the hot scanning paths: string escaping, secret masking. */
 typedef unsigned char bytes16 __attribute__((vector_size(16)));
 
+/* ---- line and NDJSON input ---- */
 #define PGX_MAX_LINE_DEFAULT (1u << 20)	/* 1 MiB */
 
 struct pgx_input;
