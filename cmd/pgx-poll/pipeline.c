@@ -173,8 +173,12 @@ static bool send_prepared(struct poll_conn *pc, struct queued_query *q)
 		}
 	}
 	snprintf(q->stmt, sizeof(q->stmt), "%s", p->name);
-	return PQsendQueryPrepared(pc->conn, q->stmt, q->nparams, (const char *const *)q->params,
-				   NULL, NULL, 0) && PQpipelineSync(pc->conn);
+	if (PQsendQueryPrepared(pc->conn, q->stmt, q->nparams, (const char *const *)q->params,
+				NULL, NULL, 0) && PQpipelineSync(pc->conn))
+		return true;
+	if (q->prepare_sent)	/* its Parse may or may not have gone out */
+		prepared_forget(pc, q->stmt);
+	return false;
 }
 
 void pipeline_send(struct pipeline *pl, struct poll_conn *pc)
@@ -259,15 +263,11 @@ static void drain(struct pipeline *pl, PGconn *conn)
 static bool same_query(const struct queued_query *q, const char *sql, int nparams,
 		       const Oid *types, const char *const *params)
 {
-	if (q->taken || q->nparams != nparams || strcmp(q->sql, sql) ||
-	    (!q->types != !types))
+	if (q->taken || !same_statement(q->sql, q->nparams, q->types, sql, nparams, types))
 		return false;
-	for (int i = 0; i < nparams; i++) {
-		if (types && q->types[i] != types[i])
-			return false;
+	for (int i = 0; i < nparams; i++)
 		if (!q->params[i] != !params[i] || (params[i] && strcmp(q->params[i], params[i])))
 			return false;
-	}
 	return true;
 }
 
