@@ -187,10 +187,11 @@ role_dsn() {
 	grep -q "SET lock_timeout = 567" <<<"$log" || fail "no lock_timeout in the log"
 	grep -q "SET default_transaction_read_only = on" <<<"$log" || fail "not read-only"
 	# nothing but reads after that: no statement other than SET, SELECT, WITH, SHOW,
-	# whether sent as a simple query or (the sections, pipelined) an extended one
+	# whether sent as a simple query or (the sections, pipelined) an extended one,
+	# a statement the session prepared
 	# (each starts with pgx's mark, so pg_stat_statements can tell it from the user's)
 	run grep -oE '(statement|execute [^:]*): (/\* pgx \*/ )?[A-Z]+' <<<"$log"
-	assert_output --partial 'execute <unnamed>: /* pgx */ SELECT'
+	assert_output --regexp 'execute pgx_poll_[0-9]+: /\* pgx \*/ SELECT'
 	refute_output --regexp '(statement|execute [^:]*): (/\* pgx \*/ )?(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE|ANALYZE|VACUUM|RESET)'
 	psql_q -c "ALTER ROLE mon RESET log_statement"
 	timeout --foreground 10 pgx-poll -d "$MON_DSN" -s connections --interval 0.2 >/dev/null &
@@ -647,6 +648,73 @@ role_dsn() {
 	assert_regex "$(cat "$BATS_TEST_TMPDIR/err")" '^pgx-poll: error: connection to server on socket .* failed: '
 	assert_equal "$(jq -r 'select(.type == "error") | .message' "$BATS_TEST_TMPDIR/out")" "connection lost between the samples"
 	assert_equal "$(jq -r 'select(.type == "poll") | .success' "$BATS_TEST_TMPDIR/out")" false
+}
+
+# polls FILE: how many poll records FILE holds so far (its last line may be half written)
+polls() {
+	jq -R 'fromjson? | select(.type == "poll")' "$1" 2>/dev/null | jq -s length
+}
+
+# wait_polls FILE N: until FILE holds N poll records (20 s at most)
+wait_polls() {
+	local deadline=$((SECONDS + 20))
+	until [ "$(polls "$1")" -ge "$2" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "waited for $2 poll records in $1"
+		sleep 0.05
+	done
+}
+
+@test "a warm --interval session prepares each section's statement once, then only executes it" {
+	psql_q -c "ALTER ROLE mon SET log_min_duration_statement = 0"
+	log="$PGX_PG_DIR/log/postgresql.log"
+	from=$(($(stat -c %s "$log") + 1))
+	timeout --foreground -k 10 60 pgx-poll -d "$MON_DSN" -s connections,settings,vacuum --interval 0.2s \
+		>"$BATS_TEST_TMPDIR/out" &
+	pid=$!
+	wait_polls "$BATS_TEST_TMPDIR/out" 4
+	kill -TERM "$pid"
+	rc=0; wait "$pid" || rc=$?
+	psql_q -c "ALTER ROLE mon RESET log_min_duration_statement"
+	assert_equal "$rc" 0
+	run jq -r 'select(.type != "poll") | [.type, .status] | @tsv' "$BATS_TEST_TMPDIR/out"
+	refute_output --regexp $'\t(error|degraded)'
+	# the log is written by the collector: wait for the last pass's executions
+	deadline=$((SECONDS + 10))
+	until [ "$(tail -c +"$from" "$log" | grep -oE 'execute pgx_poll_[0-9]+' | sort | uniq -c |
+		awk '$1 >= 4' | wc -l)" -ge 3 ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.1; done
+	# three statements, each parsed once and executed in every pass
+	run bash -c "tail -c +$from '$log' | grep -oE 'parse pgx_poll_[0-9]+' | sort | uniq -c | awk '{print \$1}'"
+	assert_output $'1\n1\n1'
+	run bash -c "tail -c +$from '$log' | grep -oE 'execute pgx_poll_[0-9]+' | sort | uniq -c | awk '\$1 >= 4' | wc -l"
+	assert_output 3
+}
+
+@test "a statement a new server connection does not know (PgBouncer in transaction mode) runs unprepared, then is prepared again" {
+	PGB_DB_OPTIONS="pool_mode=transaction" pgbouncer_start
+	out="$BATS_TEST_TMPDIR/out"
+	timeout --foreground -k 10 60 pgx-poll -d "host=127.0.0.1 port=$PGB_PORT user=mon dbname=postgres" \
+		-s connections,settings --interval 0.5s >"$out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_polls "$out" 2
+	# right after a pass: PgBouncer's server connection ends between passes, the
+	# client's stays; the next pass gets a new server connection
+	n=$(($(polls "$out") + 1))
+	wait_polls "$out" "$n"
+	psql_q -c "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'mon'" >/dev/null
+	wait_polls "$out" $((n + 3))
+	kill -TERM "$pid"
+	rc=0; wait "$pid" || rc=$?
+	assert_equal "$rc" 0
+	# no pass lost its connection, and each pass after the new server connection is whole
+	run jq -r 'select(.type == "error") | .message' "$out"
+	assert_output ""
+	run jq -r -s --argjson n "$n" '[.[] | select(.type == "poll")][$n:] | map(.success) | unique | @tsv' "$out"
+	assert_output true
+	run jq -r 'select(.type == "connections" or .type == "settings") | .status' "$out"
+	refute_output --partial error
+	# the server did not know the statements: they ran unprepared in that pass
+	run grep -c 'prepared statement "pgx_poll_[0-9]*" does not exist' "$PGX_PG_DIR/log/postgresql.log"
+	assert_output 2
 }
 
 @test "a restart between --delta samples is reported as postmaster_restart instead of rates" {

@@ -16,7 +16,19 @@
  * section_query_typed() reads the result of the query it asks for.  Results
  * are read in the order sent, so normally one is in memory at a time; a
  * query that was not noted (collect took another path) first drains the
- * pipeline and then runs on its own. */
+ * pipeline and then runs on its own.
+ *
+ * Each query is a statement prepared once per session: the first pass sends
+ * its Parse (PQsendPrepare) in front of its execution, in the same sync
+ * segment; later passes only execute it, so a warm --interval session does
+ * not parse, analyze and (once the plan cache settles on a generic plan)
+ * plan 20 large catalog queries every pass.  The server revalidates a
+ * prepared statement itself when what it reads changes (DDL, an extension
+ * dropped and created again).  A new session starts with none (a restart
+ * ends the session: poll_disconnect forgets them).  Should the server not
+ * know a statement (a pooler that switched server connections) or refuse its
+ * cached plan (a view whose columns changed), that query runs again
+ * unprepared, on its own, and is prepared anew next pass. */
 
 struct queued_query {
 	char *sql;
@@ -25,7 +37,77 @@ struct queued_query {
 	char **params;
 	PGresult *res;			/* read ahead of its turn, not yet taken */
 	bool taken;
+	bool prepare_sent;		/* prepared in this pass, before its execution */
+	char stmt[24];			/* prepared statement name */
 };
+
+/* SQLSTATEs of a prepared statement the server no longer runs as prepared:
+ * unknown to this server connection, or its cached plan would change its
+ * result type. */
+#define SQLSTATE_INVALID_SQL_STATEMENT_NAME "26000"
+#define SQLSTATE_FEATURE_NOT_SUPPORTED "0A000"
+
+static bool same_statement(const char *sql1, int n1, const Oid *types1, const char *sql2, int n2,
+			   const Oid *types2)
+{
+	if (n1 != n2 || !types1 != !types2 || strcmp(sql1, sql2))
+		return false;
+	return !types1 || !memcmp(types1, types2, n1 * sizeof(*types1));
+}
+
+static struct prepared_stmt *prepared_find(struct poll_conn *pc, const struct queued_query *q)
+{
+	for (size_t i = 0; i < pc->n_prepared; i++) {
+		struct prepared_stmt *p = &pc->prepared[i];
+
+		if (same_statement(p->sql, p->nparams, p->types, q->sql, q->nparams, q->types))
+			return p;
+	}
+	return NULL;
+}
+
+static struct prepared_stmt *prepared_add(struct poll_conn *pc, const struct queued_query *q)
+{
+	struct prepared_stmt *p;
+
+	pc->prepared = pgx_xrealloc(pc->prepared, (pc->n_prepared + 1) * sizeof(*pc->prepared));
+	p = &pc->prepared[pc->n_prepared++];
+	p->sql = pgx_xstrdup(q->sql);
+	p->nparams = q->nparams;
+	p->types = NULL;
+	if (q->types) {
+		p->types = pgx_xmalloc((q->nparams ? q->nparams : 1) * sizeof(*p->types));
+		memcpy(p->types, q->types, q->nparams * sizeof(*p->types));
+	}
+	snprintf(p->name, sizeof(p->name), "pgx_poll_%lu", ++pc->prepared_serial);
+	return p;
+}
+
+/* Forget one statement (it failed to prepare, or the server lost it). */
+static void prepared_forget(struct poll_conn *pc, const char *name)
+{
+	for (size_t i = 0; i < pc->n_prepared; i++) {
+		struct prepared_stmt *p = &pc->prepared[i];
+
+		if (strcmp(p->name, name))
+			continue;
+		free(p->sql);
+		free(p->types);
+		pc->prepared[i] = pc->prepared[--pc->n_prepared];
+		return;
+	}
+}
+
+void prepared_forget_all(struct poll_conn *pc)
+{
+	for (size_t i = 0; i < pc->n_prepared; i++) {
+		free(pc->prepared[i].sql);
+		free(pc->prepared[i].types);
+	}
+	free(pc->prepared);
+	pc->prepared = NULL;
+	pc->n_prepared = 0;
+}
 
 static char **copy_params(int n, const char *const *params)
 {
@@ -73,30 +155,51 @@ static bool flush_all(PGconn *conn)
 	return r == 0;
 }
 
-void pipeline_send(struct pipeline *pl, PGconn *conn)
+/* The query's execution, after its Parse when the session has not prepared
+ * it yet; then its sync point. */
+static bool send_prepared(struct poll_conn *pc, struct queued_query *q)
 {
+	struct prepared_stmt *p = prepared_find(pc, q);
+
+	if (!p) {
+		char *sql = pgx_sql_marked(q->sql);
+
+		p = prepared_add(pc, q);
+		q->prepare_sent = PQsendPrepare(pc->conn, p->name, sql, q->nparams, q->types);
+		free(sql);
+		if (!q->prepare_sent) {
+			prepared_forget(pc, p->name);
+			return false;
+		}
+	}
+	snprintf(q->stmt, sizeof(q->stmt), "%s", p->name);
+	if (PQsendQueryPrepared(pc->conn, q->stmt, q->nparams, (const char *const *)q->params,
+				NULL, NULL, 0) && PQpipelineSync(pc->conn))
+		return true;
+	if (q->prepare_sent)	/* its Parse may or may not have gone out */
+		prepared_forget(pc, q->stmt);
+	return false;
+}
+
+void pipeline_send(struct pipeline *pl, struct poll_conn *pc)
+{
+	PGconn *conn = pc->conn;
+
+	pl->pc = pc;
 	pl->recording = false;
 	if (!pl->n || !PQenterPipelineMode(conn))
 		return;
 	PQsetnonblocking(conn, 1);
-	for (; pl->sent < pl->n; pl->sent++) {
-		struct queued_query *q = &pl->q[pl->sent];
-		char *sql = pgx_sql_marked(q->sql);
-		bool sent = PQsendQueryParams(conn, sql, q->nparams, q->types,
-					      (const char *const *)q->params, NULL, NULL, 0) &&
-			    PQpipelineSync(conn);
-
-		free(sql);
-		if (!sent)
+	for (; pl->sent < pl->n; pl->sent++)
+		if (!send_prepared(pc, &pl->q[pl->sent]))
 			break;
-	}
 	if (!flush_all(conn))
 		pl->broken = true;
 	PQsetnonblocking(conn, 0);
 }
 
-/* One query's result (its first; a query sends one), then its sync point. */
-static PGresult *read_one(struct pipeline *pl, PGconn *conn)
+/* One command's result (its first; a command sends one). */
+static PGresult *read_command(struct pipeline *pl, PGconn *conn)
 {
 	PGresult *first = NULL, *r;
 
@@ -108,17 +211,44 @@ static PGresult *read_one(struct pipeline *pl, PGconn *conn)
 		if (PQstatus(conn) == CONNECTION_BAD)
 			pl->broken = true;
 	}
+	return first;
+}
+
+/* A query's result, then its sync point.  When its Parse failed, that
+ * error is the result (the execution after it was only aborted), and the
+ * statement is not the session's. */
+static PGresult *read_one(struct pipeline *pl, PGconn *conn, struct queued_query *q)
+{
+	PGresult *prepared = q->prepare_sent ? read_command(pl, conn) : NULL;
+	PGresult *res = read_command(pl, conn), *r;
+
+	if (q->prepare_sent && PQresultStatus(prepared) != PGRES_COMMAND_OK) {
+		prepared_forget(pl->pc, q->stmt);
+		PQclear(res);
+		res = prepared;
+	} else
+		PQclear(prepared);
 	r = pl->broken ? NULL : PQgetResult(conn);
 	if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
 		pl->broken = true;
 	PQclear(r);
-	return first;
+	return res;
 }
 
 static void read_through(struct pipeline *pl, PGconn *conn, size_t last)
 {
 	for (; pl->read < pl->sent && pl->read <= last; pl->read++)
-		pl->q[pl->read].res = read_one(pl, conn);
+		pl->q[pl->read].res = read_one(pl, conn, &pl->q[pl->read]);
+}
+
+/* A statement prepared in an earlier pass that the server no longer runs
+ * as prepared (see the top of this file). */
+static bool lost_prepared(const struct queued_query *q)
+{
+	const char *state = PQresultErrorField(q->res, PG_DIAG_SQLSTATE);
+
+	return !q->prepare_sent && state && (!strcmp(state, SQLSTATE_INVALID_SQL_STATEMENT_NAME) ||
+					     !strcmp(state, SQLSTATE_FEATURE_NOT_SUPPORTED));
 }
 
 /* Out of pipeline mode, every sent result read (and kept). */
@@ -133,15 +263,11 @@ static void drain(struct pipeline *pl, PGconn *conn)
 static bool same_query(const struct queued_query *q, const char *sql, int nparams,
 		       const Oid *types, const char *const *params)
 {
-	if (q->taken || q->nparams != nparams || strcmp(q->sql, sql) ||
-	    (!q->types != !types))
+	if (q->taken || !same_statement(q->sql, q->nparams, q->types, sql, nparams, types))
 		return false;
-	for (int i = 0; i < nparams; i++) {
-		if (types && q->types[i] != types[i])
-			return false;
+	for (int i = 0; i < nparams; i++)
 		if (!q->params[i] != !params[i] || (params[i] && strcmp(q->params[i], params[i])))
 			return false;
-	}
 	return true;
 }
 
@@ -155,6 +281,12 @@ bool pipeline_take(struct pipeline *pl, PGconn *conn, const char *sql, int npara
 			continue;
 		read_through(pl, conn, i);
 		q->taken = true;
+		if (lost_prepared(q)) {	/* run unprepared (the caller's fallback) */
+			prepared_forget(pl->pc, q->stmt);
+			PQclear(q->res);
+			q->res = NULL;
+			break;
+		}
 		*res = q->res;
 		q->res = NULL;
 		return true;

@@ -71,14 +71,27 @@ struct server_info {
 	char *pgss_version;
 };
 
+/* A statement this session has prepared (pipeline.c): the text and the
+ * parameter types it was prepared with, and its name on the server. */
+struct prepared_stmt {
+	char *sql;
+	int nparams;
+	Oid *types;			/* NULL: untyped */
+	char name[24];
+};
+
 struct poll_conn {
 	PGconn *conn;
 	char *dbname;
 	struct server_info srv;
+	struct prepared_stmt *prepared;	/* this session's, freed with it */
+	size_t n_prepared;
+	unsigned long prepared_serial;	/* names are never reused in a session */
 };
 
 /* A pass's queries, sent together (pipeline.c). */
 struct pipeline {
+	struct poll_conn *pc;		/* set by pipeline_send */
 	struct queued_query *q;
 	size_t n, cap;			/* noted */
 	size_t sent, read;		/* sent to the server; results read so far */
@@ -160,10 +173,13 @@ json_t *section_record(struct section_run *run);
  * (false: not sent, run it synchronously); finish frees. */
 void pipeline_note(struct pipeline *pl, const char *sql, int nparams, const Oid *types,
 		   const char *const *params);
-void pipeline_send(struct pipeline *pl, PGconn *conn);
+void pipeline_send(struct pipeline *pl, struct poll_conn *pc);
 bool pipeline_take(struct pipeline *pl, PGconn *conn, const char *sql, int nparams,
 		   const Oid *types, const char *const *params, PGresult **res);
 void pipeline_finish(struct pipeline *pl, PGconn *conn);
+/* The session's prepared statements are forgotten (the server drops them
+ * with the session). */
+void prepared_forget_all(struct poll_conn *pc);
 
 /* One pass over the selected sections (run.c): records collected in out. */
 struct pass {

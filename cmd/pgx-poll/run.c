@@ -120,6 +120,7 @@ void poll_disconnect(struct poll_conn *pc)
 		PQfreeCancel(cancel);
 	pgx_pq_finish(pc->conn);
 	server_info_clear(&pc->srv);
+	prepared_forget_all(pc);
 	free(pc->dbname);
 	memset(pc, 0, sizeof(*pc));
 }
@@ -298,7 +299,7 @@ static void run_sections(struct pass *ps, struct poll_conn *pc, bool cluster_wid
 		section_sql_build(&poll_sections[order[k]], &pc->srv, &sql[k]);
 		note_queries(ps, &poll_sections[order[k]], pc, &pl, &sql[k]);
 	}
-	pipeline_send(&pl, pc->conn);
+	pipeline_send(&pl, pc);
 	for (size_t k = 0; k < n && !ps->lost && !pgx_stop_signal; k++)
 		run_section(ps, &poll_sections[order[k]], order[k], pc, &pl, &sql[k]);
 	pipeline_finish(&pl, pc->conn);
