@@ -1,17 +1,37 @@
 /* sqlnorm.c - reduce a SQL statement to its shape, so that one query
  * written with different values counts as one row of a slow log; and a
- * cache from raw statements to their shapes */
+ * cache from raw statements to their shapes
+ *
+ * One pass over the statement: its tokens (literals as ?, identifiers and
+ * keywords lower-cased, whitespace and comments as one space) go through
+ * emit(), which spaces them one way and collapses IN lists as it writes.
+ * Identifiers and runs of whitespace, most of a statement, are copied in
+ * loops of their own over a byte-class table.
+ */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
 #include "pgx_sql.h"
 
-/* ASCII classes, as <ctype.h> has them in the C locale, without a call per
- * byte; bytes from 0x80 up are none of them (and continue identifiers). */
+/* ASCII classes, as <ctype.h> has them in the C locale; bytes from 0x80 up
+ * are none of them (and continue identifiers). */
+enum byte_class {
+	BC_OTHER,		/* punctuation, operators, quotes: step() */
+	BC_SPACE,
+	BC_DIGIT,
+	BC_WORD,		/* starts an identifier: a letter, _, a byte from 0x80 */
+};
+
+static const unsigned char byte_class[256] = {
+	[' '] = BC_SPACE, ['\t' ... '\r'] = BC_SPACE,
+	['0' ... '9'] = BC_DIGIT,
+	['a' ... 'z'] = BC_WORD, ['A' ... 'Z'] = BC_WORD, ['_'] = BC_WORD, [0x80 ... 0xff] = BC_WORD,
+};
+
 static inline bool a_digit(unsigned char c)
 {
-	return c >= '0' && c <= '9';
+	return byte_class[c] == BC_DIGIT;
 }
 
 static inline bool a_alnum(unsigned char c)
@@ -19,47 +39,100 @@ static inline bool a_alnum(unsigned char c)
 	return a_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
-static inline bool a_space(unsigned char c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
 static inline unsigned char a_lower(unsigned char c)
 {
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
+/* Continues an identifier: a letter, digit, _, $ or a byte from 0x80. */
+static inline bool is_ident_char(unsigned char c)
+{
+	return byte_class[c] >= BC_DIGIT || c == '$';
+}
+
 struct norm {
 	const char *s;
 	size_t len, i;
-	char *out;
+	char *out;		/* room for 3 * len + 1 */
 	size_t n;
-	bool space;		/* whitespace seen since the last token */
+	bool gap;		/* whitespace or a comment since the last token */
 	bool ident;		/* the last source character continues an identifier */
+	bool space;		/* a space is due before the next character written */
+	bool op_run;		/* the last character written is an operator's */
 };
 
-static bool is_ident_char(unsigned char c)
+static bool is_operator_char(char c)
 {
-	return a_alnum(c) || c == '_' || c == '$' || c >= 0x80;
+	switch (c) {	/* a jump table instead of a strchr per byte */
+	case '=': case '<': case '>': case '!': case '~': case '@':
+	case '#': case '&': case '|': case '^': case '%':
+		return true;
+	default:
+		return false;
+	}
 }
 
-static void put(struct norm *z, char c)
+/* "in (?, ?, ?)" and "in (?)" (not "join (?)") become "in (...)": the
+ * list is checked when its ')' has just been written. */
+static void collapse_in_list(struct norm *z)
 {
-	if (z->space && z->n) {
-		z->out[z->n++] = ' ';
+	char *o = z->out;
+	size_t j = z->n - 1;	/* the ')' */
+	bool any = false;
+
+	while (j && (o[j - 1] == '?' || o[j - 1] == ',' || o[j - 1] == ' '))
+		any |= o[--j] == '?';
+	if (!any || j < 4 || memcmp(o + j - 4, "in (", 4) || (j > 4 && is_ident_char((unsigned char)o[j - 5])))
+		return;
+	memcpy(o + j - 4, "in (...)", 8);
+	z->n = j + 4;
+}
+
+/* One character of a token, spaced one way: operators such as = and <>
+ * between spaces, a space after a comma and none before it, none inside
+ * parentheses, else a space where the statement had whitespace. */
+static void emit(struct norm *z, char c)
+{
+	bool op = is_operator_char(c);
+
+	if (z->gap && z->n)
+		z->space = true, z->op_run = false;
+	z->gap = false;
+	if (op && z->op_run) {	/* "<>", ">=": one operator */
+		z->out[z->n++] = c;
+		return;
 	}
-	z->space = false;
+	if (c == ')' || c == ',')
+		z->space = false;
+	else if (op)
+		z->space = true;
+	if (z->space && z->n && z->out[z->n - 1] != '(' && z->out[z->n - 1] != ' ')
+		z->out[z->n++] = ' ';
 	z->out[z->n++] = c;
+	z->op_run = op;
+	z->space = op || c == ',';
+	if (c == ')')
+		collapse_in_list(z);
 }
 
 /* Past a '...' string at z->i; backslashes escape in E'' strings. */
 static void skip_quoted(struct norm *z, bool backslash)
 {
+	const char *s = z->s, *quote;
+
 	for (z->i++; z->i < z->len; z->i++) {
-		if (backslash && z->s[z->i] == '\\')
+		if (!backslash) {	/* nothing but the quote ends it */
+			if (!(quote = memchr(s + z->i, '\'', z->len - z->i))) {
+				z->i = z->len;
+				break;
+			}
+			z->i = (size_t)(quote - s);
+		} else if (s[z->i] == '\\') {
 			z->i++;
-		else if (z->s[z->i] == '\'') {
-			if (z->i + 1 < z->len && z->s[z->i + 1] == '\'')
+			continue;
+		}
+		if (s[z->i] == '\'') {
+			if (z->i + 1 < z->len && s[z->i + 1] == '\'')
 				z->i++;
 			else
 				break;
@@ -92,13 +165,21 @@ static bool skip_dollar_quoted(struct norm *z)
 	return true;
 }
 
+static bool at_comment(const struct norm *z)
+{
+	char c = z->s[z->i];
+
+	return (c == '-' || c == '/') && z->i + 1 < z->len && z->s[z->i + 1] == (c == '-' ? '-' : '*');
+}
+
 static void skip_comment(struct norm *z)
 {
 	int depth = 0;
+	const char *nl;
 
 	if (z->s[z->i] == '-') {
-		while (z->i < z->len && z->s[z->i] != '\n')
-			z->i++;
+		nl = memchr(z->s + z->i, '\n', z->len - z->i);
+		z->i = nl ? (size_t)(nl - z->s) : z->len;
 		return;
 	}
 	for (; z->i < z->len; z->i++) {	/* block comments nest in PostgreSQL */
@@ -149,12 +230,16 @@ static void skip_number(struct norm *z)
 	}
 }
 
+/* Written as it is; IN lists inside it are collapsed all the same. */
 static void copy_quoted_ident(struct norm *z)
 {
-	put(z, '"');
+	emit(z, '"');
 	for (z->i++; z->i < z->len; z->i++) {
-		z->out[z->n++] = z->s[z->i];
-		if (z->s[z->i] == '"') {
+		char c = z->s[z->i];
+		z->out[z->n++] = c;
+		if (c == ')')
+			collapse_in_list(z);
+		else if (c == '"') {
 			if (z->i + 1 < z->len && z->s[z->i + 1] == '"')
 				z->out[z->n++] = z->s[++z->i];
 			else
@@ -164,30 +249,35 @@ static void copy_quoted_ident(struct norm *z)
 	z->i++;
 }
 
-/* A string literal, with its prefix (E, B, X, N, U&) if any: true if skipped. */
-static bool skip_string(struct norm *z)
+/* The prefix of a string literal at z->i (E, B, X, N before a quote, U&
+ * before one), or 0; only where no identifier goes on. */
+static size_t string_prefix(const struct norm *z)
 {
 	const char *s = z->s + z->i;
 	size_t left = z->len - z->i;
 	char c = (char)a_lower((unsigned char)s[0]);
 
-	if (s[0] == '\'') {
-		skip_quoted(z, false);
-		return true;
-	}
 	if (z->ident || left < 2)
-		return false;
-	if ((c == 'e' || c == 'b' || c == 'x' || c == 'n') && s[1] == '\'') {
-		z->i++;
-		skip_quoted(z, c == 'e');
-		return true;
-	}
-	if (c == 'u' && left > 2 && s[1] == '&' && s[2] == '\'') {
-		z->i += 2;
+		return 0;
+	if ((c == 'e' || c == 'b' || c == 'x' || c == 'n') && s[1] == '\'')
+		return 1;
+	return c == 'u' && left > 2 && s[1] == '&' && s[2] == '\'' ? 2 : 0;
+}
+
+/* A string literal, with its prefix if any: true if skipped. */
+static bool skip_string(struct norm *z)
+{
+	size_t prefix;
+
+	if (z->s[z->i] == '\'') {
 		skip_quoted(z, false);
 		return true;
 	}
-	return false;
+	if (!(prefix = string_prefix(z)))
+		return false;
+	z->i += prefix;
+	skip_quoted(z, prefix == 1 && a_lower((unsigned char)z->s[z->i - 1]) == 'e');
+	return true;
 }
 
 /* The characters after which '-' starts a number (strchr's set, NUL too). */
@@ -199,19 +289,26 @@ static bool before_sign(char c)
 }
 
 /* A '-' before a number is its sign when no operand comes before it:
- * "a = -1" is "a = ?", "x - 1" stays "x - ?". */
+ * "a = -1" is "a = ?", "x - 1" stays "x - ?".  (What is written never
+ * ends with a space: one is written only before a character.) */
 static bool is_sign(const struct norm *z)
 {
-	size_t n = z->n;
-
 	if (z->s[z->i] != '-' || z->i + 1 >= z->len || !a_digit((unsigned char)z->s[z->i + 1]))
 		return false;
-	while (n && z->out[n - 1] == ' ')
-		n--;
-	return !n || before_sign(z->out[n - 1]);
+	return !z->n || before_sign(z->out[z->n - 1]);
 }
 
-/* One token of the statement at z->i. */
+/* An identifier or keyword, lower-cased: its first character is
+ * emit()ted, the rest need no spacing. */
+static void copy_word(struct norm *z)
+{
+	emit(z, (char)a_lower((unsigned char)z->s[z->i]));
+	for (z->i++; z->i < z->len && is_ident_char((unsigned char)z->s[z->i]); z->i++)
+		z->out[z->n++] = (char)a_lower((unsigned char)z->s[z->i]);
+	z->ident = true;
+}
+
+/* One token of the statement at z->i that is neither a word nor whitespace. */
 static void step(struct norm *z)
 {
 	unsigned char c = (unsigned char)z->s[z->i];
@@ -224,22 +321,22 @@ static void step(struct norm *z)
 	}
 
 	if (skip_string(z))
-		put(z, '?');
+		emit(z, '?');
 	else if (c == '$' && !z->ident && next_digit) {
 		for (z->i++; z->i < z->len && a_digit((unsigned char)z->s[z->i]); z->i++)
 			;
-		put(z, '?');
+		emit(z, '?');
 	} else if (c == '$' && !z->ident && skip_dollar_quoted(z))
-		put(z, '?');
+		emit(z, '?');
 	else if (c == '"') {
 		copy_quoted_ident(z);
 		z->ident = false;
 		return;
 	} else if (!z->ident && (a_digit(c) || (c == '.' && next_digit))) {
 		skip_number(z);
-		put(z, '?');
+		emit(z, '?');
 	} else {
-		put(z, (char)a_lower(c));
+		emit(z, (char)a_lower(c));
 		z->i++;
 		z->ident = is_ident_char(c);
 		return;
@@ -247,122 +344,51 @@ static void step(struct norm *z)
 	z->ident = false;
 }
 
-#define OPERATOR_CHARS "=<>!~@#&|^%"
-
-static bool is_operator_char(char c)
+static void skip_spaces(struct norm *z)
 {
-	switch (c) {	/* OPERATOR_CHARS, a jump table instead of a strchr per byte */
-	case '=': case '<': case '>': case '!': case '~': case '@':
-	case '#': case '&': case '|': case '^': case '%':
-		return true;
-	default:
-		return false;
-	}
+	while (z->i < z->len && byte_class[(unsigned char)z->s[z->i]] == BC_SPACE)
+		z->i++;
+	z->gap = true;
+	z->ident = false;
 }
 
-/* One spelling of the spaces between tokens: operators such as = and <>
- * between spaces, a space after a comma and none before it, none inside
- * parentheses; quoted identifiers are left alone.  d has room for 3n. */
-static size_t canonical_spaces(const char *s, size_t n, char *d)
-{
-	size_t r = 0, w = 0;
-	bool space = false;
-
-	while (r < n) {
-		char c = s[r];
-		if (c == ' ') {
-			space = true, r++;
-			continue;
-		}
-		if (c == ')' || c == ',')
-			space = false;
-		else if (is_operator_char(c))
-			space = true;
-		if (space && w && d[w - 1] != '(' && d[w - 1] != ' ')
-			d[w++] = ' ';
-		space = false;
-		if (c == '"') {
-			do
-				d[w++] = s[r++];
-			while (r < n && s[r] != '"');
-			if (r < n)
-				d[w++] = s[r++];
-			continue;
-		}
-		if (is_operator_char(c)) {
-			while (r < n && is_operator_char(s[r]))
-				d[w++] = s[r++];
-			space = true;
-			continue;
-		}
-		d[w++] = s[r++];
-		space = c == ',';
-	}
-	return w;
-}
-
-/* "in (?, ?, ?)" and "in (?)" become "in (...)". */
-static size_t collapse_in_lists(char *s, size_t n)
-{
-	size_t r = 0, w = 0;
-
-	while (r < n) {
-		if ((r == 0 || !is_ident_char((unsigned char)s[r - 1])) && r + 3 < n && !memcmp(s + r, "in ", 3) &&
-		    s[r + 3] == '(') {
-			size_t j = r + 4;
-			bool any = false;
-			while (j < n && (s[j] == '?' || s[j] == ',' || s[j] == ' '))
-				any |= s[j++] == '?';
-			if (any && j < n && s[j] == ')') {
-				memcpy(s + w, "in (...)", 8);
-				w += 8;
-				r = j + 1;
-				continue;
-			}
-		}
-		s[w++] = s[r++];
-	}
-	return w;
-}
-
-/* The shape of sql into spaced (room for 3 * len + 1), with out (room for
- * len + 1) for the first pass; its length. */
-static size_t normalize_into(const char *sql, size_t len, char *out, char *spaced)
+/* The shape of sql into out (room for 3 * len + 1); its length. */
+static size_t normalize_into(const char *sql, size_t len, char *out)
 {
 	struct norm z = { .s = sql, .len = len, .out = out };
-	size_t n;
 
 	while (z.i < len) {
-		unsigned char c = (unsigned char)sql[z.i];
-		bool comment = (c == '-' && z.i + 1 < len && sql[z.i + 1] == '-') ||
-			       (c == '/' && z.i + 1 < len && sql[z.i + 1] == '*');
-
-		if (a_space(c) || comment) {
-			if (comment)
+		switch (byte_class[(unsigned char)sql[z.i]]) {
+		case BC_SPACE:
+			skip_spaces(&z);
+			break;
+		case BC_WORD:
+			if (!string_prefix(&z)) {
+				copy_word(&z);
+				break;
+			}
+			/* fall through */
+		default:
+			if (at_comment(&z)) {
 				skip_comment(&z);
-			else
-				z.i++;
-			z.space = true;
-			z.ident = false;
-			continue;
+				z.gap = true;
+				z.ident = false;
+			} else
+				step(&z);
 		}
-		step(&z);
 	}
-	while (z.n && (z.out[z.n - 1] == ';' || z.out[z.n - 1] == ' '))
+	while (z.n && (out[z.n - 1] == ';' || out[z.n - 1] == ' '))
 		z.n--;
-	n = canonical_spaces(z.out, z.n, spaced);
-	n = collapse_in_lists(spaced, n);
-	spaced[n] = '\0';
-	return n;
+	out[z.n] = '\0';
+	return z.n;
 }
 
 char *pgx_sql_normalize(const char *sql, size_t len)
 {
-	char *out = pgx_xmalloc(len + 1), *spaced = pgx_xmalloc(3 * len + 1);
+	char *out = pgx_xmalloc(3 * len + 1);
 
-	normalize_into(sql, len, out, spaced);
-	free(out);
-	return spaced;
+	normalize_into(sql, len, out);
+	return out;
 }
 
 /* ---- hashing and the raw statement -> shape cache ---- */
@@ -403,7 +429,7 @@ struct cache_slot {		/* 16 bytes: the probe reads the hash without the entry */
 struct pgx_sql_cache {
 	struct cache_slot *tab;	/* grows to 2 * max; small tables stay in the CPU cache */
 	size_t mask, n, max;
-	char *out, *spaced;	/* normalize_into's buffers, for statements up to scratch_len */
+	char *scratch;		/* normalize_into's output, for statements up to scratch_len */
 	size_t scratch_len;
 };
 
@@ -424,7 +450,7 @@ struct pgx_sql_cache *pgx_sql_cache_new(size_t max_entries)
 	c->mask = 255;
 	c->n = 0;
 	c->max = max_entries < 1 ? 1 : max_entries;
-	c->out = c->spaced = NULL;
+	c->scratch = NULL;
 	c->scratch_len = 0;
 	return c;
 }
@@ -461,13 +487,12 @@ static struct cache_entry *cache_entry_new(struct pgx_sql_cache *c, const char *
 	size_t shape_len;
 	struct cache_entry *e;
 
-	if (!c->out || len > c->scratch_len) {	/* an empty statement comes first too */
+	if (!c->scratch || len > c->scratch_len) {	/* an empty statement comes first too */
 		c->scratch_len = len > 2 * c->scratch_len ? len : 2 * c->scratch_len;
-		c->out = pgx_xrealloc(c->out, c->scratch_len + 1);
-		c->spaced = pgx_xrealloc(c->spaced, 3 * c->scratch_len + 1);
+		c->scratch = pgx_xrealloc(c->scratch, 3 * c->scratch_len + 1);
 	}
-	shape_len = normalize_into(sql, len, c->out, c->spaced);
-	shape = c->spaced;
+	shape_len = normalize_into(sql, len, c->scratch);
+	shape = c->scratch;
 	e = pgx_xmalloc(sizeof(*e) + len + 1 + shape_len + 1);
 
 	e->raw_len = len;
@@ -509,7 +534,6 @@ void pgx_sql_cache_free(struct pgx_sql_cache *c)
 		return;
 	cache_clear(c);
 	free(c->tab);
-	free(c->out);
-	free(c->spaced);
+	free(c->scratch);
 	free(c);
 }
