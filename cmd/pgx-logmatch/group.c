@@ -18,10 +18,13 @@
 
 #define SHAPE_CACHE_ENTRIES 65536
 #define TS_KEEP 128		/* bytes of a line kept to find its timestamp in */
+#define NO_ZONE SIZE_MAX
 
 struct seen_at {		/* where to find the time of an occurrence */
 	char text[TS_KEEP];	/* the line's start, or the entry's time apart from it */
 	size_t len;
+	size_t iso_len;		/* of the ISO time text starts with, or 0 (iso_time_len) */
+	size_t zone_len;	/* of the zone after it, or NO_ZONE (zone_len) */
 	const char *format;	/* text is a time in this format, or NULL: a line */
 	bool year_inferred;
 	double carrier_ts;	/* the carrying record's ts, or -1 */
@@ -185,30 +188,6 @@ static void push_value(struct group *grp, double v, const char *text, size_t len
 	grp->texts.n += len;
 }
 
-static void keep_seen_at(struct seen_at *at, const struct log_source *src, const char *text, size_t len)
-{
-	const char *from = src->timestamp ? src->timestamp : text;
-	size_t n = src->timestamp ? strlen(src->timestamp) : len;
-
-	at->len = n < TS_KEEP ? n : TS_KEEP - 1;
-	memcpy(at->text, from, at->len);
-	at->text[at->len] = '\0';
-	at->format = src->timestamp ? (src->ts_format ? src->ts_format : TS_FORMAT_POSTGRES) : NULL;
-	at->year_inferred = src->year_inferred;
-	at->carrier_ts = src->carrier ? pgx_rec_ts(src->carrier) : -1;
-	at->ts = NAN;
-}
-
-static double seen_ts(const struct matcher *m, const struct seen_at *at)
-{
-	char why[160];
-	double ts;
-	bool ok = at->format ? ts_parse(at->format, at->text, at->len, &ts, why, sizeof(why))
-			     : ts_from_line(&m->rules, at->text, at->len, &ts, why, sizeof(why));
-
-	return ok ? ts : at->carrier_ts;
-}
-
 /* "2026-11-22 10:00:01.500" at the start: such times of one zone sort as
  * text, so most comparisons parse nothing; the rest are parsed. */
 static size_t iso_time_len(const struct seen_at *at)
@@ -227,16 +206,45 @@ static size_t iso_time_len(const struct seen_at *at)
 	return n;
 }
 
-/* " UTC" after both times (text is NUL-terminated) */
-static bool same_zone(const struct seen_at *a, size_t an, const struct seen_at *b, size_t bn)
+/* " UTC" after the ISO time (text is NUL-terminated): the zone's length,
+ * or NO_ZONE when no space follows the time. */
+static size_t zone_len(const struct seen_at *at)
 {
-	size_t az, bz;
+	if (!at->iso_len || at->iso_len >= at->len || at->text[at->iso_len] != ' ')
+		return NO_ZONE;
+	return strcspn(at->text + at->iso_len + 1, " ,[]:-");
+}
 
-	if (an >= a->len || bn >= b->len || a->text[an] != ' ' || b->text[bn] != ' ')
-		return false;
-	az = strcspn(a->text + an + 1, " ,[]:-");
-	bz = strcspn(b->text + bn + 1, " ,[]:-");
-	return az == bz && !memcmp(a->text + an + 1, b->text + bn + 1, az);
+static bool same_zone(const struct seen_at *a, const struct seen_at *b)
+{
+	return a->zone_len != NO_ZONE && a->zone_len == b->zone_len &&
+	       !memcmp(a->text + a->iso_len + 1, b->text + b->iso_len + 1, a->zone_len);
+}
+
+static void keep_seen_at(struct seen_at *at, const struct log_source *src, const char *text, size_t len)
+{
+	const char *from = src->timestamp ? src->timestamp : text;
+	size_t n = src->timestamp ? strlen(src->timestamp) : len;
+
+	at->len = n < TS_KEEP ? n : TS_KEEP - 1;
+	memcpy(at->text, from, at->len);
+	at->text[at->len] = '\0';
+	at->format = src->timestamp ? (src->ts_format ? src->ts_format : TS_FORMAT_POSTGRES) : NULL;
+	at->year_inferred = src->year_inferred;
+	at->carrier_ts = src->carrier ? pgx_rec_ts(src->carrier) : -1;
+	at->ts = NAN;
+	at->iso_len = iso_time_len(at);
+	at->zone_len = zone_len(at);
+}
+
+static double seen_ts(const struct matcher *m, const struct seen_at *at)
+{
+	char why[160];
+	double ts;
+	bool ok = at->format ? ts_parse(at->format, at->text, at->len, &ts, why, sizeof(why))
+			     : ts_from_line(&m->rules, at->text, at->len, &ts, why, sizeof(why));
+
+	return ok ? ts : at->carrier_ts;
 }
 
 static double seen_ts_once(const struct matcher *m, struct seen_at *at)
@@ -249,12 +257,11 @@ static double seen_ts_once(const struct matcher *m, struct seen_at *at)
 /* -1, 0, 1 as a's time is before, equal to or after b's (unknown: equal) */
 static int seen_cmp(const struct matcher *m, struct seen_at *a, struct seen_at *b)
 {
-	size_t an = iso_time_len(a), bn = iso_time_len(b);
 	double ta, tb;
 	int c;
 
-	if (an && an == bn && same_zone(a, an, b, bn)) {
-		c = memcmp(a->text, b->text, an);
+	if (a->iso_len && a->iso_len == b->iso_len && same_zone(a, b)) {
+		c = memcmp(a->text, b->text, a->iso_len);
 		return (c > 0) - (c < 0);
 	}
 	ta = seen_ts_once(m, a);
