@@ -9,6 +9,7 @@
  * loops of their own over a byte-class table.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pgx.h"
@@ -414,7 +415,7 @@ uint64_t pgx_hash_bytes(const char *s, size_t len)
 	return mix64(h);
 }
 
-/* One allocation: this header, the raw statement, NUL, the shape, NUL. */
+/* In the cache's arena: this header, the raw statement, NUL, the shape, NUL. */
 struct cache_entry {
 	size_t raw_len;
 	struct pgx_sql_shape shape;
@@ -426,9 +427,67 @@ struct cache_slot {		/* 16 bytes: the probe reads the hash without the entry */
 	struct cache_entry *e;	/* NULL: free */
 };
 
+/* The entries are carved out of chunks, not malloc'd one by one: a log
+ * whose statements never repeat makes one per line.  Forgetting them all
+ * keeps the chunks to fill again. */
+#define ARENA_CHUNK (1u << 20)
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+struct arena {
+	struct arena_chunk *first, *cur;	/* chunks after cur are empty */
+};
+
+static void *arena_alloc(struct arena *a, size_t size)
+{
+	struct arena_chunk *k;
+	void *p;
+
+	size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	while (a->cur && a->cur->cap - a->cur->used < size && a->cur->next)
+		a->cur = a->cur->next;
+	if (!a->cur || a->cur->cap - a->cur->used < size) {
+		size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+		k = pgx_xmalloc(sizeof(*k) + cap);
+		k->next = NULL;
+		k->used = 0;
+		k->cap = cap;
+		if (a->cur)
+			a->cur->next = k;
+		else
+			a->first = k;
+		a->cur = k;
+	}
+	p = (char *)a->cur->data + a->cur->used;
+	a->cur->used += size;
+	return p;
+}
+
+static void arena_reset(struct arena *a)
+{
+	for (struct arena_chunk *k = a->first; k; k = k->next)
+		k->used = 0;
+	a->cur = a->first;
+}
+
+static void arena_free(struct arena *a)
+{
+	while (a->first) {
+		struct arena_chunk *next = a->first->next;
+		free(a->first);
+		a->first = next;
+	}
+	a->cur = NULL;
+}
+
 struct pgx_sql_cache {
 	struct cache_slot *tab;	/* grows to 2 * max; small tables stay in the CPU cache */
 	size_t mask, n, max;
+	struct arena entries;
 	char *scratch;		/* normalize_into's output, for statements up to scratch_len */
 	size_t scratch_len;
 };
@@ -450,6 +509,7 @@ struct pgx_sql_cache *pgx_sql_cache_new(size_t max_entries)
 	c->mask = 255;
 	c->n = 0;
 	c->max = max_entries < 1 ? 1 : max_entries;
+	c->entries.first = c->entries.cur = NULL;
 	c->scratch = NULL;
 	c->scratch_len = 0;
 	return c;
@@ -475,8 +535,7 @@ static void cache_grow(struct pgx_sql_cache *c)
 
 static void cache_clear(struct pgx_sql_cache *c)
 {
-	for (size_t i = 0; i <= c->mask; i++)
-		free(c->tab[i].e);
+	arena_reset(&c->entries);
 	memset(c->tab, 0, (c->mask + 1) * sizeof(*c->tab));
 	c->n = 0;
 }
@@ -493,7 +552,7 @@ static struct cache_entry *cache_entry_new(struct pgx_sql_cache *c, const char *
 	}
 	shape_len = normalize_into(sql, len, c->scratch);
 	shape = c->scratch;
-	e = pgx_xmalloc(sizeof(*e) + len + 1 + shape_len + 1);
+	e = arena_alloc(&c->entries, sizeof(*e) + len + 1 + shape_len + 1);
 
 	e->raw_len = len;
 	memcpy(e->raw, sql, len);
@@ -532,7 +591,7 @@ void pgx_sql_cache_free(struct pgx_sql_cache *c)
 {
 	if (!c)
 		return;
-	cache_clear(c);
+	arena_free(&c->entries);
 	free(c->tab);
 	free(c->scratch);
 	free(c);
