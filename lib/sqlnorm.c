@@ -18,7 +18,8 @@
 /* ASCII classes, as <ctype.h> has them in the C locale; bytes from 0x80 up
  * are none of them (and continue identifiers). */
 enum byte_class {
-	BC_OTHER,		/* punctuation, operators, quotes: step() */
+	BC_OTHER,		/* punctuation, quotes: step() */
+	BC_OPERATOR,		/* = < > ! ~ @ # & | ^ %: step() too */
 	BC_SPACE,
 	BC_DIGIT,
 	BC_WORD,		/* starts an identifier: a letter, _, a byte from 0x80 */
@@ -26,9 +27,22 @@ enum byte_class {
 
 static const unsigned char byte_class[256] = {
 	[' '] = BC_SPACE, ['\t' ... '\r'] = BC_SPACE,
+	['='] = BC_OPERATOR, ['<'] = BC_OPERATOR, ['>'] = BC_OPERATOR, ['!'] = BC_OPERATOR,
+	['~'] = BC_OPERATOR, ['@'] = BC_OPERATOR, ['#'] = BC_OPERATOR, ['&'] = BC_OPERATOR,
+	['|'] = BC_OPERATOR, ['^'] = BC_OPERATOR, ['%'] = BC_OPERATOR,
 	['0' ... '9'] = BC_DIGIT,
 	['a' ... 'z'] = BC_WORD, ['A' ... 'Z'] = BC_WORD, ['_'] = BC_WORD, [0x80 ... 0xff] = BC_WORD,
 };
+
+/* Continues an identifier: a letter, digit, _, $ or a byte from 0x80. */
+static const bool word_byte[256] = {
+	['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['0' ... '9'] = 1, ['_'] = 1, ['$'] = 1, [0x80 ... 0xff] = 1,
+};
+
+static inline bool is_ident_char(unsigned char c)
+{
+	return word_byte[c];
+}
 
 static inline bool a_digit(unsigned char c)
 {
@@ -45,12 +59,6 @@ static inline unsigned char a_lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
-/* Continues an identifier: a letter, digit, _, $ or a byte from 0x80. */
-static inline bool is_ident_char(unsigned char c)
-{
-	return byte_class[c] >= BC_DIGIT || c == '$';
-}
-
 struct norm {
 	const char *s;
 	size_t len, i;
@@ -62,15 +70,9 @@ struct norm {
 	bool op_run;		/* the last character written is an operator's */
 };
 
-static bool is_operator_char(char c)
+static inline bool is_operator_char(char c)
 {
-	switch (c) {	/* a jump table instead of a strchr per byte */
-	case '=': case '<': case '>': case '!': case '~': case '@':
-	case '#': case '&': case '|': case '^': case '%':
-		return true;
-	default:
-		return false;
-	}
+	return byte_class[(unsigned char)c] == BC_OPERATOR;
 }
 
 /* "in (?, ?, ?)" and "in (?)" (not "join (?)") become "in (...)": the
@@ -252,13 +254,13 @@ static void copy_quoted_ident(struct norm *z)
 
 /* The prefix of a string literal at z->i (E, B, X, N before a quote, U&
  * before one), or 0; only where no identifier goes on. */
-static size_t string_prefix(const struct norm *z)
+static inline size_t string_prefix(const struct norm *z)
 {
 	const char *s = z->s + z->i;
 	size_t left = z->len - z->i;
 	char c = (char)a_lower((unsigned char)s[0]);
 
-	if (z->ident || left < 2)
+	if (left < 2 || (s[1] != '\'' && s[1] != '&') || z->ident)
 		return 0;
 	if ((c == 'e' || c == 'b' || c == 'x' || c == 'n') && s[1] == '\'')
 		return 1;
@@ -300,12 +302,20 @@ static bool is_sign(const struct norm *z)
 }
 
 /* An identifier or keyword, lower-cased: its first character is
- * emit()ted, the rest need no spacing. */
+ * emit()ted, the rest need no spacing.  (Locals: a store through char *
+ * could be to *z, which the compiler would then read again.) */
 static void copy_word(struct norm *z)
 {
-	emit(z, (char)a_lower((unsigned char)z->s[z->i]));
-	for (z->i++; z->i < z->len && is_ident_char((unsigned char)z->s[z->i]); z->i++)
-		z->out[z->n++] = (char)a_lower((unsigned char)z->s[z->i]);
+	const unsigned char *s = (const unsigned char *)z->s;
+	size_t i = z->i + 1, len = z->len;
+	char *o;
+
+	emit(z, (char)a_lower(s[z->i]));
+	o = z->out + z->n;
+	while (i < len && is_ident_char(s[i]))
+		*o++ = (char)a_lower(s[i++]);
+	z->n = (size_t)(o - z->out);
+	z->i = i;
 	z->ident = true;
 }
 
@@ -347,8 +357,11 @@ static void step(struct norm *z)
 
 static void skip_spaces(struct norm *z)
 {
-	while (z->i < z->len && byte_class[(unsigned char)z->s[z->i]] == BC_SPACE)
-		z->i++;
+	size_t i = z->i + 1;
+
+	while (i < z->len && byte_class[(unsigned char)z->s[i]] == BC_SPACE)
+		i++;
+	z->i = i;
 	z->gap = true;
 	z->ident = false;
 }
