@@ -578,9 +578,21 @@ static struct cache_entry *cache_entry_new(struct pgx_sql_cache *c, const char *
 	return e;
 }
 
-struct pgx_sql_shape *pgx_sql_cache_shape(struct pgx_sql_cache *c, const char *sql, size_t len)
+uint64_t pgx_sql_cache_prefetch(const struct pgx_sql_cache *c, const char *sql, size_t len)
 {
 	uint64_t h = pgx_hash_bytes(sql, len);
+
+	__builtin_prefetch(&c->tab[h & c->mask]);
+	return h;
+}
+
+struct pgx_sql_shape *pgx_sql_cache_shape(struct pgx_sql_cache *c, const char *sql, size_t len)
+{
+	return pgx_sql_cache_shape_hashed(c, sql, len, pgx_hash_bytes(sql, len));
+}
+
+struct pgx_sql_shape *pgx_sql_cache_shape_hashed(struct pgx_sql_cache *c, const char *sql, size_t len, uint64_t h)
+{
 	size_t j;
 
 	for (j = h & c->mask; c->tab[j].e; j = (j + 1) & c->mask)

@@ -271,20 +271,16 @@ static int seen_cmp(const struct matcher *m, struct seen_at *a, struct seen_at *
 
 /* first_seen is the earliest and last_seen the latest, whatever the order
  * of the lines (interleaved files, a clock stepped back). */
-static void note_seen(const struct matcher *m, struct group *grp, const struct log_source *src,
-		      const char *text, size_t len)
+static void note_seen(const struct matcher *m, struct group *grp, struct seen_at *now)
 {
-	struct seen_at now;
-
-	keep_seen_at(&now, src, text, len);
 	if (!grp->count) {
-		grp->first = grp->last = now;
+		grp->first = grp->last = *now;
 		return;
 	}
-	if (seen_cmp(m, &now, &grp->first) < 0)
-		grp->first = now;
-	if (seen_cmp(m, &now, &grp->last) >= 0)
-		grp->last = now;
+	if (seen_cmp(m, now, &grp->first) < 0)
+		grp->first = *now;
+	if (seen_cmp(m, now, &grp->last) >= 0)
+		grp->last = *now;
 }
 
 static void set_example(struct group *grp, const char *s, size_t len)
@@ -321,6 +317,18 @@ static void add_sums(struct group *grp, const struct rule *r, const char *text)
 	}
 }
 
+/* The group of a statement: one seen before points to it. */
+static struct group *shape_group(struct groups *g, size_t rule, size_t nsums, const char *sql, size_t len,
+				 uint64_t hash)
+{
+	struct pgx_sql_shape *shape = pgx_sql_cache_shape_hashed(g->shapes, sql, len, hash);
+	struct group *grp = shape->user;
+
+	if (!grp || grp->rule != rule)
+		shape->user = grp = group_get(g, rule, nsums, shape->text, shape->len, shape->hash);
+	return grp;
+}
+
 bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, const char *text, size_t len)
 {
 	const struct rule *r = &m->rules.rules[rule];
@@ -331,22 +339,24 @@ bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, co
 	const char *ex = capture(r, spec->example_group, text, &ex_len);
 	double v = 0;
 	bool json_ok = true;
-	uint64_t hash;
+	uint64_t hash = 0;
 	struct group *grp;
+	struct seen_at now;
 
+	if (spec->sql && by)	/* its cache slot comes in while the rest is read */
+		hash = pgx_sql_cache_prefetch(m->groups->shapes, by, key_len);
 	if ((spec->by_group && !by) || (spec->measure_group && (!ms || isnan(v = measure_value(ms, ms_len, &json_ok)))))
 		return false;	/* no key or nothing to sum: emitted as a match record */
-	if (spec->sql) {	/* a statement seen before points to its group */
-		struct pgx_sql_shape *shape = pgx_sql_cache_shape(m->groups->shapes, by, key_len);
-		if (!(grp = shape->user) || grp->rule != rule)
-			shape->user = grp = group_get(m->groups, rule, spec->nsums, shape->text, shape->len, shape->hash);
-	} else {
+	keep_seen_at(&now, src, text, len);
+	if (spec->sql)
+		grp = shape_group(m->groups, rule, spec->nsums, by, key_len, hash);
+	else {
 		key = by ? by : "";
 		hash = pgx_hash_bytes(key, key_len);
 		grp = group_get(m->groups, rule, spec->nsums, key, key_len, hash);
 	}
 	add_sums(grp, r, text);
-	note_seen(m, grp, src, text, len);
+	note_seen(m, grp, &now);
 	if (!grp->count || v > grp->max) {
 		if (ex)
 			set_example(grp, ex, ex_len);
