@@ -195,7 +195,7 @@ static size_t iso_time_len(const struct seen_at *at)
 	static const char shape[] = "dddd-dd-dd dd:dd:dd";
 	size_t n = sizeof(shape) - 1;
 
-	if (at->len < n)
+	if (at->len < n || at->text[4] != '-' || at->text[13] != ':')	/* most lines that are not, at once */
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (shape[i] == 'd' ? (at->text[i] < '0' || at->text[i] > '9') : (i != 10 && at->text[i] != shape[i]))
@@ -206,13 +206,27 @@ static size_t iso_time_len(const struct seen_at *at)
 	return n;
 }
 
+static bool ends_zone(char c)
+{
+	switch (c) {
+	case '\0': case ' ': case ',': case '[': case ']': case ':': case '-':
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* " UTC" after the ISO time (text is NUL-terminated): the zone's length,
  * or NO_ZONE when no space follows the time. */
 static size_t zone_len(const struct seen_at *at)
 {
+	const char *zone = at->text + at->iso_len + 1, *end = zone;
+
 	if (!at->iso_len || at->iso_len >= at->len || at->text[at->iso_len] != ' ')
 		return NO_ZONE;
-	return strcspn(at->text + at->iso_len + 1, " ,[]:-");
+	while (!ends_zone(*end))	/* strcspn(zone, " ,[]:-") without a call */
+		end++;
+	return (size_t)(end - zone);
 }
 
 static bool same_zone(const struct seen_at *a, const struct seen_at *b)
