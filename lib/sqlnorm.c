@@ -503,7 +503,16 @@ struct pgx_sql_cache {
 	struct arena entries;
 	char *scratch;		/* normalize_into's output, for statements up to scratch_len */
 	size_t scratch_len;
+	size_t hits;		/* since the cache was last emptied (its misses: n) */
+	size_t bypass;		/* lookups left to answer without the cache */
+	struct pgx_sql_shape passing;	/* the shape of such a lookup, in scratch */
 };
+
+/* A cache that filled up with statements mostly seen once (a log whose
+ * literals never repeat) costs more than it saves: it is forgotten, and
+ * this many lookups times its size go past it, normalizing each statement,
+ * before it is tried again. */
+#define BYPASS_FILLS 4
 
 static struct cache_slot *cache_table(size_t cap)
 {
@@ -525,6 +534,7 @@ struct pgx_sql_cache *pgx_sql_cache_new(size_t max_entries)
 	c->entries.first = c->entries.cur = NULL;
 	c->scratch = NULL;
 	c->scratch_len = 0;
+	c->hits = c->bypass = 0;
 	return c;
 }
 
@@ -553,24 +563,25 @@ static void cache_clear(struct pgx_sql_cache *c)
 	c->n = 0;
 }
 
-static struct cache_entry *cache_entry_new(struct pgx_sql_cache *c, const char *sql, size_t len)
+/* The shape of sql in c->scratch; its length. */
+static size_t scratch_shape(struct pgx_sql_cache *c, const char *sql, size_t len)
 {
-	const char *shape;
-	size_t shape_len;
-	struct cache_entry *e;
-
 	if (!c->scratch || len > c->scratch_len) {	/* an empty statement comes first too */
 		c->scratch_len = len > 2 * c->scratch_len ? len : 2 * c->scratch_len;
 		c->scratch = pgx_xrealloc(c->scratch, 3 * c->scratch_len + 1);
 	}
-	shape_len = normalize_into(sql, len, c->scratch);
-	shape = c->scratch;
-	e = arena_alloc(&c->entries, sizeof(*e) + len + 1 + shape_len + 1);
+	return normalize_into(sql, len, c->scratch);
+}
+
+static struct cache_entry *cache_entry_new(struct pgx_sql_cache *c, const char *sql, size_t len)
+{
+	size_t shape_len = scratch_shape(c, sql, len);
+	struct cache_entry *e = arena_alloc(&c->entries, sizeof(*e) + len + 1 + shape_len + 1);
 
 	e->raw_len = len;
 	memcpy(e->raw, sql, len);
 	e->raw[len] = '\0';
-	memcpy(e->raw + len + 1, shape, shape_len + 1);
+	memcpy(e->raw + len + 1, c->scratch, shape_len + 1);
 	e->shape.text = e->raw + len + 1;
 	e->shape.len = shape_len;
 	e->shape.hash = pgx_hash_bytes(e->shape.text, shape_len);
@@ -578,28 +589,57 @@ static struct cache_entry *cache_entry_new(struct pgx_sql_cache *c, const char *
 	return e;
 }
 
+/* A lookup while the cache is bypassed: the shape, new each time. */
+static struct pgx_sql_shape *passing_shape(struct pgx_sql_cache *c, const char *sql, size_t len)
+{
+	c->bypass--;
+	c->passing.len = scratch_shape(c, sql, len);
+	c->passing.text = c->scratch;
+	c->passing.hash = pgx_hash_bytes(c->scratch, c->passing.len);
+	c->passing.user = NULL;
+	return &c->passing;
+}
+
+/* Full: forgotten, and bypassed for a while if it was mostly missed. */
+static void cache_refill(struct pgx_sql_cache *c)
+{
+	if (c->hits < c->n)
+		c->bypass = BYPASS_FILLS * c->max;
+	cache_clear(c);
+	c->hits = 0;
+}
+
 uint64_t pgx_sql_cache_prefetch(const struct pgx_sql_cache *c, const char *sql, size_t len)
 {
-	uint64_t h = pgx_hash_bytes(sql, len);
+	uint64_t h;
 
+	if (c->bypass)
+		return 0;	/* not looked up */
+	h = pgx_hash_bytes(sql, len);
 	__builtin_prefetch(&c->tab[h & c->mask]);
 	return h;
 }
 
 struct pgx_sql_shape *pgx_sql_cache_shape(struct pgx_sql_cache *c, const char *sql, size_t len)
 {
-	return pgx_sql_cache_shape_hashed(c, sql, len, pgx_hash_bytes(sql, len));
+	return pgx_sql_cache_shape_hashed(c, sql, len, c->bypass ? 0 : pgx_hash_bytes(sql, len));
 }
 
 struct pgx_sql_shape *pgx_sql_cache_shape_hashed(struct pgx_sql_cache *c, const char *sql, size_t len, uint64_t h)
 {
 	size_t j;
 
+	if (c->bypass)
+		return passing_shape(c, sql, len);
 	for (j = h & c->mask; c->tab[j].e; j = (j + 1) & c->mask)
-		if (c->tab[j].hash == h && c->tab[j].e->raw_len == len && !memcmp(c->tab[j].e->raw, sql, len))
+		if (c->tab[j].hash == h && c->tab[j].e->raw_len == len && !memcmp(c->tab[j].e->raw, sql, len)) {
+			c->hits++;
 			return &c->tab[j].e->shape;
+		}
 	if (c->n >= c->max) {
-		cache_clear(c);
+		cache_refill(c);
+		if (c->bypass)
+			return passing_shape(c, sql, len);
 		j = h & c->mask;
 	} else if (2 * (c->n + 1) > c->mask + 1) {
 		cache_grow(c);
