@@ -189,19 +189,21 @@ static void push_value(struct group *grp, double v, const char *text, size_t len
 }
 
 /* "2026-11-22 10:00:01.500" at the start: such times of one zone sort as
- * text, so most comparisons parse nothing; the rest are parsed. */
+ * text, so most comparisons parse nothing; the rest are parsed.  (Byte 10
+ * may be anything: ' ' or 'T'.) */
 static size_t iso_time_len(const struct seen_at *at)
 {
-	static const char shape[] = "dddd-dd-dd dd:dd:dd";
-	size_t n = sizeof(shape) - 1;
+	static const unsigned char digit_at[] = { 0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18 };
+	const char *t = at->text;
+	size_t n = 19;		/* "dddd-dd-dd dd:dd:dd" */
 
-	if (at->len < n || at->text[4] != '-' || at->text[13] != ':')	/* most lines that are not, at once */
+	if (at->len < n || t[4] != '-' || t[7] != '-' || t[13] != ':' || t[16] != ':')
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (shape[i] == 'd' ? (at->text[i] < '0' || at->text[i] > '9') : (i != 10 && at->text[i] != shape[i]))
+	for (size_t i = 0; i < sizeof(digit_at); i++)
+		if (t[digit_at[i]] < '0' || t[digit_at[i]] > '9')
 			return 0;
-	if (n < at->len && at->text[n] == '.')
-		for (n++; n < at->len && at->text[n] >= '0' && at->text[n] <= '9'; n++)
+	if (n < at->len && t[n] == '.')
+		for (n++; n < at->len && t[n] >= '0' && t[n] <= '9'; n++)
 			;
 	return n;
 }
