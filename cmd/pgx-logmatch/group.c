@@ -137,23 +137,22 @@ static double plain_decimal(const char *s, size_t len, bool *json_ok)
 {
 	static const double pow10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 					1e11, 1e12, 1e13, 1e14, 1e15 };
-	uint64_t m = 0;
-	size_t i = 0, digits = 0, decimals = 0;
-	bool dot = false;
+	uint64_t m = 0;		/* wraps past 19 digits: read only up to 15 */
+	size_t i = 0, point = len;	/* where the '.' is, if any */
+	bool ok;
 
 	for (; i < len; i++) {
-		if (s[i] == '.' && !dot && digits) {
-			dot = true;
-			continue;
-		}
-		if (s[i] < '0' || s[i] > '9' || digits >= 15)
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
+		if (d <= 9)
+			m = m * 10 + d;
+		else if (s[i] != '.' || point != len || !i)
 			break;
-		m = m * 10 + (uint64_t)(s[i] - '0');
-		digits++;
-		decimals += dot;
+		else
+			point = i;
 	}
-	*json_ok = i == len && digits && s[len - 1] != '.' && !(s[0] == '0' && len > 1 && s[1] != '.');
-	return i == len && digits && s[len - 1] != '.' ? (double)m / pow10[decimals] : NAN;
+	ok = i == len && len && point != len - 1 && len - (point < len) <= 15;
+	*json_ok = ok && !(s[0] == '0' && len > 1 && s[1] != '.');
+	return ok ? (double)m / pow10[point < len ? len - point - 1 : 0] : NAN;
 }
 
 static double measure_value(const char *s, size_t len, bool *json_ok)
