@@ -34,6 +34,12 @@ struct pgx_sql_cache *pgx_sql_cache_new(size_t max_entries);
  * call (copy it to keep it).  user stays as the caller set it for as long
  * as the cache remembers the statement. */
 struct pgx_sql_shape *pgx_sql_cache_shape(struct pgx_sql_cache *c, const char *sql, size_t len);
+/* The same in two steps, for a caller with other work to do meanwhile:
+ * the hash of sql, its slot of the table asked of memory ahead (a table of
+ * many statements is out of the CPU's caches), then the shape. */
+uint64_t pgx_sql_cache_prefetch(const struct pgx_sql_cache *c, const char *sql, size_t len);
+struct pgx_sql_shape *pgx_sql_cache_shape_hashed(struct pgx_sql_cache *c, const char *sql, size_t len,
+						 uint64_t hash);
 void pgx_sql_cache_free(struct pgx_sql_cache *c);
 
 /* The p-quantile of v[0..n) (n > 0) by nearest rank: the smallest value

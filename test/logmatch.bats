@@ -361,6 +361,29 @@ teardown_file() {
 	done
 }
 
+@test "-o in a log where nearly every line is a candidate, then gaps of lines without a literal: the same matches" {
+	# after a search ahead that passes over nothing, the next lines are not
+	# searched ahead first (a back-off): none of them may be lost or added
+	f="$BATS_TEST_TMPDIR/dense.log"
+	dur='2026-11-22 00:00:00.000 UTC [7] LOG:  duration: 1.500 ms  statement: SELECT 1'
+	pad='2026-11-22 00:00:00.000 UTC [7] LOG:  connection authorized: user=app'
+	{ for ((i = 0; i < 50; i++)); do echo "$dur"; done
+	  for ((gap = 1; gap <= 40; gap++)); do
+		for ((i = 0; i < gap; i++)); do echo "$pad"; done
+		echo "$dur"
+		((gap % 3)) || printf '\tFROM t WHERE x = %d\n' "$gap"
+	  done
+	  for ((i = 0; i < 20; i++)); do echo "$pad"; done; } >"$f"
+	run --separate-stderr pgx-logmatch -o -r slowlog "$f"
+	assert_success
+	assert_equal "$(jq -s 'length' <<<"$output")" 90
+	assert_equal "$output" "$(pgx-logmatch -r slowlog "$f" | jq -c 'select(.type == "match")')"
+	run --separate-stderr pgx-logmatch -o --group -r slowlog "$f"
+	assert_success
+	assert_equal "$(jq -c '[.count, .key]' <<<"$output" | paste -sd ' ')" \
+		'[77,"select ?"] [13,"select ? from t where x = ?"]'
+}
+
 @test "an over-long line is skipped with its line number and the rest is still read" {
 	{ echo first; head -c 5000 /dev/zero | tr '\0' x; echo; echo 'third ERROR:  boom'; } >"$BATS_TEST_TMPDIR/long.log"
 	run --separate-stderr pgx-logmatch -L 1K "$BATS_TEST_TMPDIR/long.log"

@@ -18,10 +18,13 @@
 
 #define SHAPE_CACHE_ENTRIES 65536
 #define TS_KEEP 128		/* bytes of a line kept to find its timestamp in */
+#define NO_ZONE SIZE_MAX
 
 struct seen_at {		/* where to find the time of an occurrence */
 	char text[TS_KEEP];	/* the line's start, or the entry's time apart from it */
 	size_t len;
+	size_t iso_len;		/* of the ISO time text starts with, or 0 (iso_time_len) */
+	size_t zone_len;	/* of the zone after it, or NO_ZONE (zone_len) */
 	const char *format;	/* text is a time in this format, or NULL: a line */
 	bool year_inferred;
 	double carrier_ts;	/* the carrying record's ts, or -1 */
@@ -134,23 +137,22 @@ static double plain_decimal(const char *s, size_t len, bool *json_ok)
 {
 	static const double pow10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 					1e11, 1e12, 1e13, 1e14, 1e15 };
-	uint64_t m = 0;
-	size_t i = 0, digits = 0, decimals = 0;
-	bool dot = false;
+	uint64_t m = 0;		/* wraps past 19 digits: read only up to 15 */
+	size_t i = 0, point = len;	/* where the '.' is, if any */
+	bool ok;
 
 	for (; i < len; i++) {
-		if (s[i] == '.' && !dot && digits) {
-			dot = true;
-			continue;
-		}
-		if (s[i] < '0' || s[i] > '9' || digits >= 15)
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
+		if (d <= 9)
+			m = m * 10 + d;
+		else if (s[i] != '.' || point != len || !i)
 			break;
-		m = m * 10 + (uint64_t)(s[i] - '0');
-		digits++;
-		decimals += dot;
+		else
+			point = i;
 	}
-	*json_ok = i == len && digits && s[len - 1] != '.' && !(s[0] == '0' && len > 1 && s[1] != '.');
-	return i == len && digits && s[len - 1] != '.' ? (double)m / pow10[decimals] : NAN;
+	ok = i == len && len && point != len - 1 && len - (point < len) <= 15;
+	*json_ok = ok && !(s[0] == '0' && len > 1 && s[1] != '.');
+	return ok ? (double)m / pow10[point < len ? len - point - 1 : 0] : NAN;
 }
 
 static double measure_value(const char *s, size_t len, bool *json_ok)
@@ -185,6 +187,55 @@ static void push_value(struct group *grp, double v, const char *text, size_t len
 	grp->texts.n += len;
 }
 
+/* "2026-11-22 10:00:01.500" at the start: such times of one zone sort as
+ * text, so most comparisons parse nothing; the rest are parsed.  (Byte 10
+ * may be anything: ' ' or 'T'.) */
+static size_t iso_time_len(const struct seen_at *at)
+{
+	static const unsigned char digit_at[] = { 0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18 };
+	const char *t = at->text;
+	size_t n = 19;		/* "dddd-dd-dd dd:dd:dd" */
+
+	if (at->len < n || t[4] != '-' || t[7] != '-' || t[13] != ':' || t[16] != ':')
+		return 0;
+	for (size_t i = 0; i < sizeof(digit_at); i++)
+		if (t[digit_at[i]] < '0' || t[digit_at[i]] > '9')
+			return 0;
+	if (n < at->len && t[n] == '.')
+		for (n++; n < at->len && t[n] >= '0' && t[n] <= '9'; n++)
+			;
+	return n;
+}
+
+static bool ends_zone(char c)
+{
+	switch (c) {
+	case '\0': case ' ': case ',': case '[': case ']': case ':': case '-':
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* " UTC" after the ISO time (text is NUL-terminated): the zone's length,
+ * or NO_ZONE when no space follows the time. */
+static size_t zone_len(const struct seen_at *at)
+{
+	const char *zone = at->text + at->iso_len + 1, *end = zone;
+
+	if (!at->iso_len || at->iso_len >= at->len || at->text[at->iso_len] != ' ')
+		return NO_ZONE;
+	while (!ends_zone(*end))	/* strcspn(zone, " ,[]:-") without a call */
+		end++;
+	return (size_t)(end - zone);
+}
+
+static bool same_zone(const struct seen_at *a, const struct seen_at *b)
+{
+	return a->zone_len != NO_ZONE && a->zone_len == b->zone_len &&
+	       !memcmp(a->text + a->iso_len + 1, b->text + b->iso_len + 1, a->zone_len);
+}
+
 static void keep_seen_at(struct seen_at *at, const struct log_source *src, const char *text, size_t len)
 {
 	const char *from = src->timestamp ? src->timestamp : text;
@@ -197,6 +248,8 @@ static void keep_seen_at(struct seen_at *at, const struct log_source *src, const
 	at->year_inferred = src->year_inferred;
 	at->carrier_ts = src->carrier ? pgx_rec_ts(src->carrier) : -1;
 	at->ts = NAN;
+	at->iso_len = iso_time_len(at);
+	at->zone_len = zone_len(at);
 }
 
 static double seen_ts(const struct matcher *m, const struct seen_at *at)
@@ -209,36 +262,6 @@ static double seen_ts(const struct matcher *m, const struct seen_at *at)
 	return ok ? ts : at->carrier_ts;
 }
 
-/* "2026-11-22 10:00:01.500" at the start: such times of one zone sort as
- * text, so most comparisons parse nothing; the rest are parsed. */
-static size_t iso_time_len(const struct seen_at *at)
-{
-	static const char shape[] = "dddd-dd-dd dd:dd:dd";
-	size_t n = sizeof(shape) - 1;
-
-	if (at->len < n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (shape[i] == 'd' ? (at->text[i] < '0' || at->text[i] > '9') : (i != 10 && at->text[i] != shape[i]))
-			return 0;
-	if (n < at->len && at->text[n] == '.')
-		for (n++; n < at->len && at->text[n] >= '0' && at->text[n] <= '9'; n++)
-			;
-	return n;
-}
-
-/* " UTC" after both times (text is NUL-terminated) */
-static bool same_zone(const struct seen_at *a, size_t an, const struct seen_at *b, size_t bn)
-{
-	size_t az, bz;
-
-	if (an >= a->len || bn >= b->len || a->text[an] != ' ' || b->text[bn] != ' ')
-		return false;
-	az = strcspn(a->text + an + 1, " ,[]:-");
-	bz = strcspn(b->text + bn + 1, " ,[]:-");
-	return az == bz && !memcmp(a->text + an + 1, b->text + bn + 1, az);
-}
-
 static double seen_ts_once(const struct matcher *m, struct seen_at *at)
 {
 	if (isnan(at->ts))
@@ -249,12 +272,11 @@ static double seen_ts_once(const struct matcher *m, struct seen_at *at)
 /* -1, 0, 1 as a's time is before, equal to or after b's (unknown: equal) */
 static int seen_cmp(const struct matcher *m, struct seen_at *a, struct seen_at *b)
 {
-	size_t an = iso_time_len(a), bn = iso_time_len(b);
 	double ta, tb;
 	int c;
 
-	if (an && an == bn && same_zone(a, an, b, bn)) {
-		c = memcmp(a->text, b->text, an);
+	if (a->iso_len && a->iso_len == b->iso_len && same_zone(a, b)) {
+		c = memcmp(a->text, b->text, a->iso_len);
 		return (c > 0) - (c < 0);
 	}
 	ta = seen_ts_once(m, a);
@@ -264,20 +286,16 @@ static int seen_cmp(const struct matcher *m, struct seen_at *a, struct seen_at *
 
 /* first_seen is the earliest and last_seen the latest, whatever the order
  * of the lines (interleaved files, a clock stepped back). */
-static void note_seen(const struct matcher *m, struct group *grp, const struct log_source *src,
-		      const char *text, size_t len)
+static void note_seen(const struct matcher *m, struct group *grp, struct seen_at *now)
 {
-	struct seen_at now;
-
-	keep_seen_at(&now, src, text, len);
 	if (!grp->count) {
-		grp->first = grp->last = now;
+		grp->first = grp->last = *now;
 		return;
 	}
-	if (seen_cmp(m, &now, &grp->first) < 0)
-		grp->first = now;
-	if (seen_cmp(m, &now, &grp->last) >= 0)
-		grp->last = now;
+	if (seen_cmp(m, now, &grp->first) < 0)
+		grp->first = *now;
+	if (seen_cmp(m, now, &grp->last) >= 0)
+		grp->last = *now;
 }
 
 static void set_example(struct group *grp, const char *s, size_t len)
@@ -314,6 +332,18 @@ static void add_sums(struct group *grp, const struct rule *r, const char *text)
 	}
 }
 
+/* The group of a statement: one seen before points to it. */
+static struct group *shape_group(struct groups *g, size_t rule, size_t nsums, const char *sql, size_t len,
+				 uint64_t hash)
+{
+	struct pgx_sql_shape *shape = pgx_sql_cache_shape_hashed(g->shapes, sql, len, hash);
+	struct group *grp = shape->user;
+
+	if (!grp || grp->rule != rule)
+		shape->user = grp = group_get(g, rule, nsums, shape->text, shape->len, shape->hash);
+	return grp;
+}
+
 bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, const char *text, size_t len)
 {
 	const struct rule *r = &m->rules.rules[rule];
@@ -324,22 +354,24 @@ bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, co
 	const char *ex = capture(r, spec->example_group, text, &ex_len);
 	double v = 0;
 	bool json_ok = true;
-	uint64_t hash;
+	uint64_t hash = 0;
 	struct group *grp;
+	struct seen_at now;
 
+	if (spec->sql && by)	/* its cache slot comes in while the rest is read */
+		hash = pgx_sql_cache_prefetch(m->groups->shapes, by, key_len);
 	if ((spec->by_group && !by) || (spec->measure_group && (!ms || isnan(v = measure_value(ms, ms_len, &json_ok)))))
 		return false;	/* no key or nothing to sum: emitted as a match record */
-	if (spec->sql) {	/* a statement seen before points to its group */
-		struct pgx_sql_shape *shape = pgx_sql_cache_shape(m->groups->shapes, by, key_len);
-		if (!(grp = shape->user) || grp->rule != rule)
-			shape->user = grp = group_get(m->groups, rule, spec->nsums, shape->text, shape->len, shape->hash);
-	} else {
+	keep_seen_at(&now, src, text, len);
+	if (spec->sql)
+		grp = shape_group(m->groups, rule, spec->nsums, by, key_len, hash);
+	else {
 		key = by ? by : "";
 		hash = pgx_hash_bytes(key, key_len);
 		grp = group_get(m->groups, rule, spec->nsums, key, key_len, hash);
 	}
 	add_sums(grp, r, text);
-	note_seen(m, grp, src, text, len);
+	note_seen(m, grp, &now);
 	if (!grp->count || v > grp->max) {
 		if (ex)
 			set_example(grp, ex, ex_len);

@@ -355,11 +355,12 @@ static bool emit_match(struct matcher *m, const struct rule *r, const struct log
 	return pgx_emit(rec);
 }
 
-/* 1 matched (and emitted), 0 no match, -1 write error */
+/* 1 matched (and emitted), 0 no match, -1 write error; text is valid
+ * UTF-8 (match_valid), which a rule's regex is compiled to count on */
 static int try_rule(struct matcher *m, size_t i, const struct log_source *src, const char *text, size_t len)
 {
 	struct rule *r = &m->rules.rules[i];
-	int rc = pcre2_match(r->re, (PCRE2_SPTR)text, len, 0, 0, r->md, NULL);
+	int rc = pcre2_match(r->re, (PCRE2_SPTR)text, len, 0, PCRE2_NO_UTF_CHECK, r->md, NULL);
 
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
@@ -414,11 +415,11 @@ static bool match_rules(struct matcher *m, const struct log_source *src, const c
 }
 
 /* A rule runs on valid UTF-8: an invalid byte would end a capture such as
- * (?<message>.*) early, so a candidate line is first repaired (U+FFFD). */
+ * (?<message>.*) early, so a candidate line is first repaired (U+FFFD).
+ * candidates: prefilter_scan() of text, already in m->cand. */
 static bool match_valid(struct matcher *m, const struct log_source *src, const char *text, size_t len,
-			bool masked, const char *raw, size_t raw_len)
+			size_t candidates, bool masked, const char *raw, size_t raw_len)
 {
-	size_t candidates = prefilter_scan(m->pf, text, len, m->cand);
 	long bad = candidates ? pgx_utf8_invalid_at(text, len) : -1;
 	char *clean;
 	bool ok;
@@ -434,20 +435,23 @@ static bool match_valid(struct matcher *m, const struct log_source *src, const c
 }
 
 /* The rules see the line with its passwords already masked, so that no
- * record (line, captures, group key or example) can carry one. */
+ * record (line, captures, group key or example) can carry one.  One scan
+ * of the line says both whether it can be skipped (matcher_skips()) and
+ * which rules are its candidates; a masked line is scanned again. */
 bool matcher_line(struct matcher *m, const struct log_source *src, const char *text, size_t len,
 		  const char *raw, size_t raw_len)
 {
-	size_t masked_len;
+	size_t masked_len, candidates = prefilter_scan(m->pf, text, len, m->cand);
 	char *masked;
 	bool ok;
 
-	if (matcher_skips(m, text, len))
+	if (m->skip_unmatchable && !candidates)
 		return true;
 	masked = pgx_mask_secrets(text, len, &masked_len);
 	if (!masked)
-		return match_valid(m, src, text, len, false, raw, raw_len);
-	ok = match_valid(m, src, masked, masked_len, true, raw, raw_len);
+		return match_valid(m, src, text, len, candidates, false, raw, raw_len);
+	candidates = prefilter_scan(m->pf, masked, masked_len, m->cand);
+	ok = match_valid(m, src, masked, masked_len, candidates, true, raw, raw_len);
 	free(masked);
 	return ok;
 }

@@ -83,6 +83,7 @@ struct reader {
 	struct framed_entry framed[FRAMED_OPEN];	/* in the order they started */
 	size_t nframed;
 	struct framer *framer;
+	unsigned skip_wait, skip_backoff;	/* skip_unmatchable()'s */
 };
 
 /* A given log_line_prefix's %p (or %c) is the entry's process, for the
@@ -93,7 +94,9 @@ static bool match_stderr(struct matcher *m, struct pgx_input *in, struct csv_pen
 	size_t len = c->len;
 
 	c->len = 0;
-	if (matcher_skips(m, c->buf, len))
+	/* matcher_line() rejects an entry no rule can match all the same:
+	 * this spares only prefix_pid()'s regex */
+	if (m->rules.prefix_pid_group && matcher_skips(m, c->buf, len))
 		return true;
 	src.pid = prefix_pid(&m->rules, c->buf, len);
 	return matcher_line(m, &src, c->buf, len, NULL, 0);
@@ -397,6 +400,25 @@ static bool may_skip(const struct reader *r)
 	       (m->prefix_from != PREFIX_NONE || m->prefix_tries >= PREFIX_INFER_LINES);
 }
 
+/* Where most lines hold a literal (a slow log) the search finds one in the
+ * next line nearly every time and passes over nothing: after such a search
+ * the next 1, 2, 4... up to this many lines are not searched first (each
+ * is still rejected by itself, in handle_line()). */
+#define SKIP_BACKOFF_MAX 16
+
+static bool skip_backs_off(struct reader *r, unsigned long lines)
+{
+	if (lines) {
+		r->skip_backoff = 0;
+		return false;
+	}
+	r->skip_backoff = r->skip_backoff ? 2 * r->skip_backoff : 1;
+	if (r->skip_backoff > SKIP_BACKOFF_MAX)
+		r->skip_backoff = SKIP_BACKOFF_MAX;
+	r->skip_wait = r->skip_backoff;
+	return true;
+}
+
 /* The fast path of -o, as grep's: the buffer is searched for the rules'
  * literals at once, and the lines before the first one that holds one are
  * passed over, each only looked at where it starts: lines that would each
@@ -410,6 +432,10 @@ static bool skip_unmatchable(struct reader *r, unsigned long *skipped)
 	unsigned long lines = 0;
 
 	*skipped = 0;
+	if (r->skip_wait) {
+		r->skip_wait--;
+		return true;
+	}
 	if (!avail || !may_skip(r))
 		return true;
 	limit = prefilter_first(r->m->pf, buf, avail, r->m->cand);
@@ -423,7 +449,7 @@ static bool skip_unmatchable(struct reader *r, unsigned long *skipped)
 		at = end + 1;
 		lines++;
 	}
-	if (!lines)
+	if (skip_backs_off(r, lines))
 		return true;
 	if (r->entry.len && !match_stderr(r->m, r->in, &r->entry))
 		return false;

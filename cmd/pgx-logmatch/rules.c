@@ -80,7 +80,12 @@ static bool string_list(const struct rules_file *f, yaml_node_t *node, char ***o
 	return true;
 }
 
-static pcre2_code *compile_regex(const struct rules_file *f, const yaml_node_t *node, const char *what)
+/* options: a rule's regex runs only on text made valid UTF-8 first
+ * (match_valid), and is matched without a check (PCRE2_NO_UTF_CHECK);
+ * PCRE2_MATCH_INVALID_UTF, for a timestamp's on a raw line, would make
+ * each character of a (?s:.*) to the end be read one by one. */
+static pcre2_code *compile_regex(const struct rules_file *f, const yaml_node_t *node, const char *what,
+				 uint32_t options)
 {
 	int errcode;
 	PCRE2_SIZE erroff;
@@ -92,8 +97,7 @@ static pcre2_code *compile_regex(const struct rules_file *f, const yaml_node_t *
 		yaml_fail(f, node, "%s: regex must be a string", what);
 		return NULL;
 	}
-	re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
-			   &errcode, &erroff, NULL);
+	re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED, options, &errcode, &erroff, NULL);
 	if (!re) {
 		pcre2_get_error_message(errcode, msg, sizeof(msg));
 		yaml_fail(f, node, "%s: regex does not compile at offset %zu: %s", what, (size_t)erroff, msg);
@@ -289,7 +293,7 @@ static bool parse_rule(struct rules_file *f, yaml_node_t *node, struct rule *r)
 	if (!regex_node)
 		return yaml_fail(f, node, "rule \"%s\" has no regex", r->name);
 	snprintf(where, sizeof(where), "rule \"%.40s\"", r->name);
-	if (!(r->re = compile_regex(f, regex_node, where)) || !check_groups(f, regex_node, r) ||
+	if (!(r->re = compile_regex(f, regex_node, where, PCRE2_UTF)) || !check_groups(f, regex_node, r) ||
 	    !check_group_spec(f, regex_node, r))
 		return false;
 	r->md = pcre2_match_data_create_from_pattern(r->re, NULL);
@@ -335,7 +339,7 @@ static bool load_ts_spec(struct rules_file *f, yaml_node_t *node)
 	}
 	if (!regex_node || !format)
 		return yaml_fail(f, node, "timestamp needs both regex and format");
-	if (!(t.re = compile_regex(f, regex_node, "timestamp")))
+	if (!(t.re = compile_regex(f, regex_node, "timestamp", PCRE2_UTF | PCRE2_MATCH_INVALID_UTF)))
 		return false;
 	group = pcre2_substring_number_from_name(t.re, (PCRE2_SPTR) "ts");
 	t.group = group > 0 ? (unsigned)group : 1;
