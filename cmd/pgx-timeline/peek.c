@@ -155,6 +155,29 @@ static bool scan_word(struct scan *s, const char *word, size_t len)
 	return true;
 }
 
+/* strtod of [p, end), which a scanned number fills: the line need not be
+ * NUL-terminated. */
+static double bounded_strtod(const char *p, const char *end)
+{
+	char copy[PEEK_MAX_REAL_DIGITS + 3];	/* sign, point, NUL */
+	size_t len = (size_t)(end - p);
+
+	memcpy(copy, p, len);
+	copy[len] = '\0';
+	return strtod(copy, NULL);
+}
+
+/* A scanned integer: a sign and at most PEEK_MAX_INT_DIGITS digits. */
+static long int_value(const char *p, const char *end)
+{
+	bool neg = *p == '-';
+	long v = 0;
+
+	for (const char *q = p + neg; q < end; q++)
+		v = v * 10 + (*q - '0');
+	return neg ? -v : v;
+}
+
 /* The number's value as jansson reads it (strtoll or strtod), without
  * strtod's cost for the usual epoch seconds: a mantissa below 2^53 divided
  * by an exact power of ten is rounded once, as strtod rounds (Clinger's
@@ -181,7 +204,7 @@ static double number_value(const char *p, const char *end)
 	if (!real)
 		return (double)(neg ? -mantissa : mantissa);
 	if (digits > 18 || mantissa >= (INT64_C(1) << 53) || frac > 22)
-		return strtod(p, NULL);
+		return bounded_strtod(p, end);
 	return (neg ? -1.0 : 1.0) * ((double)mantissa / pow10[frac]);
 }
 
@@ -220,7 +243,7 @@ static bool take_member(struct record_peek *r, const char *key, size_t key_len,
 		r->ints[slot].is_int = (*value == '-' || (*value >= '0' && *value <= '9')) &&
 				       !memchr(value, '.', (size_t)(value_end - value));
 		if (r->ints[slot].is_int)
-			r->ints[slot].value = strtol(value, NULL, 10);
+			r->ints[slot].value = int_value(value, value_end);
 	} else if (key_len == 2 && !memcmp(key, "ts", 2)) {
 		if (r->has_ts)
 			return false;
