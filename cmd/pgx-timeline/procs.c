@@ -91,57 +91,39 @@ static void live_remove(struct proc_spans *s, struct live_span *l)
 
 /* ---- the spill entry of an exec ---- */
 
-static void body_add(struct proc_spans *s, const void *data, size_t n)
-{
-	if (s->body_len + n > s->body_cap) {
-		s->body_cap = (s->body_len + n) * 2;
-		s->body = pgx_xrealloc(s->body, s->body_cap);
-	}
-	memcpy(s->body + s->body_len, data, n);
-	s->body_len += n;
-}
-
-static void body_add_arg(struct proc_spans *s, const char *arg, size_t len)
+/* An argv string as spilled: its length, its bytes and the NUL after them. */
+static uint32_t spill_arg(struct spill *sp, const char *arg, size_t len)
 {
 	uint32_t n = (uint32_t)len;
 
-	body_add(s, &n, sizeof(n));
-	body_add(s, arg, len);
-	body_add(s, "", 1);
+	spill_append(sp, &n, sizeof(n));
+	spill_append(sp, arg, len + 1);
+	return sizeof(n) + n + 1;
 }
 
-/* comm, the argv strings and, when argv has anything else, its JSON text. */
-static void fill_body(struct proc_spans *s, struct span_head *h, const char *comm, const json_t *argv)
+/* The head, comm, the argv strings and, when argv has anything else, its
+ * JSON text; the head's lengths are known at the end, and patched in. */
+static off_t spill_span(struct proc_spans *s, struct span_head *h, const char *comm, const json_t *argv)
 {
-	size_t i, argv_start;
+	off_t at = spill_append(&s->spill, h, sizeof(*h));
+	size_t i;
 	json_t *a;
 
-	s->body_len = 0;
 	h->comm_len = (uint32_t)strlen(comm);
-	body_add(s, comm, h->comm_len + 1);
-	argv_start = s->body_len;
+	spill_append(&s->spill, comm, h->comm_len + 1);
 	json_array_foreach(argv, i, a)
 		if (json_is_string(a))
-			body_add_arg(s, json_string_value(a), json_string_length(a));
+			h->argv_len += spill_arg(&s->spill, json_string_value(a), json_string_length(a));
 		else
 			h->argv_json = true;
-	h->argv_len = (uint32_t)(s->body_len - argv_start);
 	if (h->argv_json) {
 		size_t len;
 		char *text = pgx_json_dumps(argv, &len);
 		h->json_len = (uint32_t)len;
-		body_add(s, text, len + 1);
+		spill_append(&s->spill, text, len + 1);
 		free(text);
 	}
-}
-
-static off_t spill_span(struct proc_spans *s, struct span_head *h, const char *comm, const json_t *argv)
-{
-	off_t at;
-
-	fill_body(s, h, comm, argv);
-	at = spill_append(&s->spill, h, sizeof(*h));
-	spill_append(&s->spill, s->body, s->body_len);
+	spill_patch(&s->spill, at, h, sizeof(*h));
 	return at;
 }
 
@@ -262,7 +244,6 @@ void procs_free(struct timeline *t)
 	if (s->has_first)
 		proc_free(&s->first);
 	free(s->live);
-	free(s->body);
 	spill_free(&s->spill);
 }
 

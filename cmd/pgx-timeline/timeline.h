@@ -77,8 +77,6 @@ struct proc_spans {
 	size_t count;
 	struct live_span *live;	/* open addressing by pid, linear probing */
 	size_t live_cap, nlive;
-	char *body;		/* the exec being spilled */
-	size_t body_len, body_cap;
 	struct proc_span first;	/* the earliest exec: the subject */
 	bool has_first;
 };
