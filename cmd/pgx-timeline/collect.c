@@ -4,14 +4,6 @@
 #include "pgx.h"
 #include "timeline.h"
 
-#define GROW(arr, n, cap)                                                      \
-	do {                                                                   \
-		if ((n) == (cap)) {                                            \
-			(cap) = (cap) ? (cap) * 2 : 64;                        \
-			(arr) = pgx_xrealloc((arr), (cap) * sizeof(*(arr)));   \
-		}                                                              \
-	} while (0)
-
 void timeline_init(struct timeline *t, const char *init_dir)
 {
 	memset(t, 0, sizeof(*t));

@@ -152,10 +152,7 @@ static size_t keep(struct timeline *t, const struct span_head *h, const char *co
 {
 	if (!kept_in_memory(comm, h->pid))
 		return 0;
-	if (t->nprocs == t->procs_cap) {
-		t->procs_cap = t->procs_cap ? t->procs_cap * 2 : 16;
-		t->procs = pgx_xrealloc(t->procs, t->procs_cap * sizeof(*t->procs));
-	}
+	GROW(t->procs, t->nprocs, t->procs_cap);
 	proc_copy(&t->procs[t->nprocs++], h, comm, argv);
 	return t->nprocs;
 }

@@ -10,6 +10,15 @@
 
 #define NO_TIME (-1.0)
 
+/* Room for one more in arr, which holds n of cap. */
+#define GROW(arr, n, cap)                                                      \
+	do {                                                                   \
+		if ((n) == (cap)) {                                            \
+			(cap) = (cap) ? (cap) * 2 : 64;                        \
+			(arr) = pgx_xrealloc((arr), (cap) * sizeof(*(arr)));   \
+		}                                                              \
+	} while (0)
+
 /* An unlinked temporary file written through a buffer (spill.c). */
 struct spill {
 	int fd;
