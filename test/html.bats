@@ -23,11 +23,6 @@ artifacts() {
 	mkdir -p "$ART"
 }
 
-# Poll records in FILE (a line being written is not one)
-polls() {
-	jq -R 'fromjson? | select(.type == "poll") | 1' "$1" 2>/dev/null | wc -l
-}
-
 # poll_start FILE [ARGS]: pgx-poll --interval 1s into FILE, in the background
 poll_start() {
 	local out="$1"

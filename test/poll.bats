@@ -650,11 +650,6 @@ role_dsn() {
 	assert_equal "$(jq -r 'select(.type == "poll") | .success' "$BATS_TEST_TMPDIR/out")" false
 }
 
-# polls FILE: how many poll records FILE holds so far (its last line may be half written)
-polls() {
-	jq -R 'fromjson? | select(.type == "poll")' "$1" 2>/dev/null | jq -s length
-}
-
 # wait_polls FILE N: until FILE holds N poll records (20 s at most)
 wait_polls() {
 	local deadline=$((SECONDS + 20))

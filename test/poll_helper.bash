@@ -111,3 +111,8 @@ pgb_queue() {
 	done
 	[ "$(pgb_pool cl_waiting)" = "$waiting" ] || fail "cl_waiting: $(pgb_pool cl_waiting)"
 }
+
+# polls FILE: how many poll records FILE holds so far (a line being written is not one)
+polls() {
+	jq -R 'fromjson? | select(.type == "poll") | 1' "$1" 2>/dev/null | wc -l
+}

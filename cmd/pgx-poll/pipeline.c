@@ -47,6 +47,12 @@ struct queued_query {
 #define SQLSTATE_INVALID_SQL_STATEMENT_NAME "26000"
 #define SQLSTATE_FEATURE_NOT_SUPPORTED "0A000"
 
+/* NULL stays NULL (untyped). */
+static Oid *copy_types(int n, const Oid *types)
+{
+	return types ? memcpy(pgx_xmalloc(n * sizeof(*types)), types, n * sizeof(*types)) : NULL;
+}
+
 static bool same_statement(const char *sql1, int n1, const Oid *types1, const char *sql2, int n2,
 			   const Oid *types2)
 {
@@ -74,11 +80,7 @@ static struct prepared_stmt *prepared_add(struct poll_conn *pc, const struct que
 	p = &pc->prepared[pc->n_prepared++];
 	p->sql = pgx_xstrdup(q->sql);
 	p->nparams = q->nparams;
-	p->types = NULL;
-	if (q->types) {
-		p->types = pgx_xmalloc((q->nparams ? q->nparams : 1) * sizeof(*p->types));
-		memcpy(p->types, q->types, q->nparams * sizeof(*p->types));
-	}
+	p->types = copy_types(q->nparams, q->types);
 	snprintf(p->name, sizeof(p->name), "pgx_poll_%lu", ++pc->prepared_serial);
 	return p;
 }
@@ -132,10 +134,7 @@ void pipeline_note(struct pipeline *pl, const char *sql, int nparams, const Oid 
 	q->sql = pgx_xstrdup(sql);
 	q->nparams = nparams;
 	q->params = copy_params(nparams, params);
-	if (types) {
-		q->types = pgx_xmalloc(nparams * sizeof(*q->types));
-		memcpy(q->types, types, nparams * sizeof(*q->types));
-	}
+	q->types = copy_types(nparams, types);
 }
 
 /* Write what libpq buffered, reading meanwhile so the server never blocks

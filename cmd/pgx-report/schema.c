@@ -1,11 +1,9 @@
 /* schema.c - share/pgx/records.yaml, the one definition of every pgx record
  * type: its writers and its fields with their JSON types */
-#include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 #include "pgx.h"
 #include "schema.h"
 #include "yamljson.h"
