@@ -161,7 +161,6 @@ static int run(struct matcher *m, const struct options *o, char **files, int nfi
 	return m->input_errors ? PGX_EXIT_INPUT : PGX_EXIT_OK;
 }
 
-
 int main(int argc, char **argv)
 {
 	struct options opts = { 0 };

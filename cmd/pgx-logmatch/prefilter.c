@@ -159,17 +159,24 @@ static bool gram_seen(const struct prefilter *pf, unsigned gram)
 	return pf->pair_seen[gram];
 }
 
-/* The loop every line goes through, without gram_at's choice in it. */
-static void scan_quads(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand, size_t *n)
+/* The loop every line goes through, without gram_at's choice in it; with
+ * first, it stops where the first candidate is met and returns that
+ * position (len: none met). */
+static inline size_t scan_quads(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand,
+				size_t *n, bool first)
 {
 	const size_t stride = pf->stride;
 	uint32_t quad;
 
 	for (size_t i = 0; i + 4 <= len; i += stride) {
 		memcpy(&quad, s + i, 4);
-		if (gram_seen(pf, (quad * 2654435761u) >> 16))
+		if (gram_seen(pf, (quad * 2654435761u) >> 16)) {
 			check_pair(pf, s, len, i, cand, n);
+			if (first && *n)
+				return i;
+		}
 	}
+	return len;
 }
 
 /* Could masking or UTF-8 repair make a literal appear that the raw text
@@ -199,22 +206,12 @@ bool prefilter_any(const struct prefilter *pf, const char *s, size_t len, unsign
 
 size_t prefilter_first(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand)
 {
-	const size_t stride = pf->stride;
 	size_t n = 0;
-	uint32_t quad;
 
 	if (pf->gram != 4)
 		return prefilter_scan(pf, s, len, cand) ? 0 : len;
 	memset(cand, 0, pf->rs->nrules);
-	for (size_t i = 0; i + 4 <= len; i += stride) {
-		memcpy(&quad, s + i, 4);
-		if (gram_seen(pf, (quad * 2654435761u) >> 16)) {
-			check_pair(pf, s, len, i, cand, &n);
-			if (n)
-				return i;
-		}
-	}
-	return len;
+	return scan_quads(pf, s, len, cand, &n, true);
 }
 
 size_t prefilter_scan(const struct prefilter *pf, const char *s, size_t len, unsigned char *cand)
@@ -225,7 +222,7 @@ size_t prefilter_scan(const struct prefilter *pf, const char *s, size_t len, uns
 	for (size_t i = 0; i < pf->nalways; i++)
 		cand[pf->always[i]] = 1, n++;
 	if (pf->gram == 4)
-		scan_quads(pf, s, len, cand, &n);
+		scan_quads(pf, s, len, cand, &n, false);
 	else
 		for (size_t i = 0; i + 2 <= len; i += pf->stride)
 			if (gram_seen(pf, gram_at(pf, s + i)))
