@@ -82,12 +82,13 @@ static const char sql_sizes_text[] =
 	" AS skipped_other";
 
 /* The indexes statement: a second query, so each stays well inside
- * statement_timeout on 100,000 relations (ranking reads all of pg_class). */
+ * statement_timeout on 100,000 relations (ranking reads all of pg_class).
+ * Names are joined for the Top-N only. */
 static const char sql_sizes_indexes[] =
 	"WITH %s,\n"
 	"idx AS (\n"
-	"  SELECT i.indexrelid AS oid, n.nspname || '.' || ic.relname AS index,\n"
-	"         i.indrelid, n.nspname, ic.relname, ic.relpages::bigint AS relpages\n"
+	"  SELECT i.indexrelid AS oid, i.indrelid, n.nspname, ic.relname,\n"
+	"         ic.relpages::bigint AS relpages\n"
 	"    FROM pg_catalog.pg_index i\n"
 	"    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid\n"
 	"    JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace\n"
@@ -95,7 +96,8 @@ static const char sql_sizes_indexes[] =
 	"     AND n.nspname !~ '^pg_toast' AND ic.relkind = 'i'\n"
 	"     AND i.indexrelid NOT IN (SELECT oid FROM locked)),\n"
 	"top AS (\n"
-	"  SELECT t.index, tn.nspname || '.' || c.relname AS relation, t.relpages,\n"
+	"  SELECT t.nspname || '.' || t.relname AS index, tn.nspname || '.' || c.relname AS relation,\n"
+	"         t.relpages,\n"
 	"         pg_catalog.pg_relation_size(t.oid) AS bytes,\n"
 	"         row_number() OVER (ORDER BY t.relpages DESC, t.nspname, t.relname) AS rn\n"
 	"    FROM (SELECT * FROM idx ORDER BY relpages DESC, nspname, relname LIMIT $1) t\n"

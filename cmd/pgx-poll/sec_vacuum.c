@@ -7,7 +7,10 @@
  * directly), by bounded sorts; the dozen others, the name and the reloptions
  * are read for the Top-N only, and other is the whole less the Top-N.
  * PostgreSQL 17 counts dead items (num_dead_item_ids) and their memory
- * (dead_tuple_bytes) where 12..16 counted tuples (num_dead_tuples). */
+ * (dead_tuple_bytes) where 12..16 counted tuples (num_dead_tuples).  The
+ * stale test reads the two settings in sub-selects, evaluated once: a bare
+ * current_setting() is called again for every table (a quarter of the
+ * statement's time at 2,000 tables). */
 char *sql_vacuum(const struct server_info *srv, const char **why)
 {
 	bool v17 = server_has(srv, FEAT_VACUUM_DEAD_TUPLE_BYTES);
@@ -48,8 +51,8 @@ char *sql_vacuum(const struct server_info *srv, const char **why)
 		"    FROM top JOIN pg_catalog.pg_class c ON c.oid = top.oid),\n"
 		"stale_all AS (\n"
 		"  SELECT oid, nspname, relname, n_mod_since_analyze FROM base\n"
-		"   WHERE n_mod_since_analyze > current_setting('autovacuum_analyze_threshold')::float8\n"
-		"         + current_setting('autovacuum_analyze_scale_factor')::float8 * n_live_tup),\n"
+		"   WHERE n_mod_since_analyze > (SELECT current_setting('autovacuum_analyze_threshold')::float8)\n"
+		"         + (SELECT current_setting('autovacuum_analyze_scale_factor')::float8) * n_live_tup),\n"
 		"stale_top AS (\n"
 		"  SELECT * FROM stale_all ORDER BY n_mod_since_analyze DESC, nspname, relname LIMIT $1),\n"
 		"stale AS (\n"
