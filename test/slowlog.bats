@@ -106,6 +106,22 @@ expected_top() {
 	assert_output '["query_duration","statement","sql",20,"duration_ms",215,20.25,19.25,1795341601.5,1795341620.5,"SELECT * FROM t WHERE id = 140",20,1.25,true]'
 }
 
+@test "a time with another byte where a digit goes is not compared as text: first and last seen are the readable times" {
+	# ':' and '/' are the bytes either side of the digits; "10:00:0:" would
+	# sort after "10:00:05" as text, and stay last_seen (unreadable: null)
+	for c in : / a; do
+		{
+			echo "2026-11-22 10:00:05.000 UTC [7] LOG:  duration: 1 ms  statement: SELECT 1"
+			echo "2026-11-22 10:00:0$c.000 UTC [7] LOG:  duration: 2 ms  statement: SELECT 1"
+			echo "2026-11-22 10:00:01.000 UTC [7] LOG:  duration: 3 ms  statement: SELECT 1"
+		} >"$BATS_TEST_TMPDIR/pg.log"
+		run --separate-stderr pgx-logmatch -o --group --rules slowlog "$BATS_TEST_TMPDIR/pg.log"
+		assert_success
+		assert_equal "$stderr" ""
+		assert_equal "$(jq -c '[.count, .first_seen, .last_seen]' <<<"$output")" '[3,1795341601,1795341601]'
+	done
+}
+
 @test "a group of a rule names captures of its regex, and no occurrence" {
 	cat >"$BATS_TEST_TMPDIR/r.yaml" <<-'EOF'
 	timestamp: read
