@@ -53,22 +53,6 @@ struct {
 	__type(value, struct pgxt_exec);
 } execs SEC(".maps");
 
-/* The open in progress, by tid.  A thread's entry stays from its first open
- * to its exit and is rewritten in place: an insert and a delete per open
- * cost more than the open's record. */
-struct open_args {
-	const char *path;
-	int flags;
-	int pending;	/* between sys_enter and sys_exit */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, u32);
-	__type(value, struct open_args);
-} opens SEC(".maps");
-
 static const struct pgxt_exec empty_exec = {};
 
 static __always_inline void count_lost(void)
@@ -266,87 +250,91 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	return 0;
 }
 
-static __always_inline int open_enter(const char *path, int flags)
+/* An open is recorded at its syscall's exit alone, its arguments read from
+ * the registers it was entered with (saved at entry, and not changed by
+ * these syscalls): a program at sys_enter, with a map entry per thread to
+ * carry them to sys_exit, cost more than the record itself. */
+static __always_inline struct pt_regs *syscall_regs(void)
 {
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	struct open_args *a, args = { .path = path, .flags = flags, .pending = 1 };
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+#define OPEN_SHORT_SIZE (__builtin_offsetof(struct pgxt_open, path) + TRACE_OPEN_SHORT_PATH)
+
+/* A path that filled the short record's room, read again into a full one
+ * (in its header and fields those of the short one, which is discarded). */
+static __always_inline void submit_long_open(struct pgxt_open *s, const char *path)
+{
+	struct pgxt_open *e = reserve(sizeof(*e));
+
+	if (e) {
+		__builtin_memcpy(e, s, __builtin_offsetof(struct pgxt_open, path));
+		if (bpf_probe_read_user_str(e->path, sizeof(e->path), path) < 0)
+			e->path[0] = '\0';
+		bpf_ringbuf_submit(e, submit_flags(sizeof(*e)));
+	}
+	bpf_ringbuf_discard(s, BPF_RB_NO_WAKEUP);
+}
+
+/* Most paths are short: a record with room for the whole of the longest
+ * costs the ring buffer 600 bytes an open, and fills it 8 times sooner. */
+static __always_inline int open_exit(long ret, const char *path, int flags)
+{
+	struct pgxt_open *e;
+	long n;
 
 	if (!subject_match())
 		return 0;
-	a = bpf_map_lookup_elem(&opens, &tid);
-	if (a) {
-		a->path = path;
-		a->flags = flags;
-		a->pending = 1;
-	} else if (bpf_map_update_elem(&opens, &tid, &args, BPF_NOEXIST)) {
-		count_lost();	/* more threads than entries */
-	}
-	return 0;
-}
-
-static __always_inline int open_exit(long ret)
-{
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	struct open_args *args;
-	struct pgxt_open *e;
-
-	args = bpf_map_lookup_elem(&opens, &tid);
-	if (!args || !args->pending)
+	e = reserve(OPEN_SHORT_SIZE);
+	if (!e)
 		return 0;
-	args->pending = 0;
-	e = reserve(sizeof(*e));
-	if (e) {
-		fill_hdr(&e->hdr, TRACE_OPEN);
-		if (comm_match(e->hdr.comm)) {
-			e->flags = args->flags;
-			e->ret = ret;
-			if (bpf_probe_read_user_str(e->path, sizeof(e->path), args->path) < 0)
-				e->path[0] = '\0';
-			bpf_ringbuf_submit(e, submit_flags(sizeof(*e)));
-		} else {
-			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-		}
+	fill_hdr(&e->hdr, TRACE_OPEN);
+	if (!comm_match(e->hdr.comm)) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return 0;
 	}
+	e->flags = flags;
+	e->ret = ret;
+	n = bpf_probe_read_user_str(e->path, TRACE_OPEN_SHORT_PATH, path);
+	if (n == TRACE_OPEN_SHORT_PATH) {
+		submit_long_open(e, path);
+		return 0;
+	}
+	if (n < 0)
+		e->path[0] = '\0';
+	bpf_ringbuf_submit(e, submit_flags(OPEN_SHORT_SIZE));
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat")
-int handle_enter_openat(struct trace_event_raw_sys_enter *ctx)
-{
-	return open_enter((const char *)ctx->args[1], (int)ctx->args[2]);
-}
-
+/* openat(dfd, path, flags, mode) */
 SEC("tracepoint/syscalls/sys_exit_openat")
 int handle_exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
-	return open_exit(ctx->ret);
+	struct pt_regs *regs = syscall_regs();
+
+	return open_exit(ctx->ret, (const char *)PT_REGS_PARM2_SYSCALL(regs),
+			 (int)PT_REGS_PARM3_SYSCALL(regs));
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat2")
-int handle_enter_openat2(struct trace_event_raw_sys_enter *ctx)
-{
-	struct open_how how = {};
-
-	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
-	return open_enter((const char *)ctx->args[1], (int)how.flags);
-}
-
+/* openat2(dfd, path, how, size) */
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int handle_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 {
-	return open_exit(ctx->ret);
+	struct pt_regs *regs = syscall_regs();
+	struct open_how how = {};
+
+	bpf_probe_read_user(&how, sizeof(how), (void *)PT_REGS_PARM3_SYSCALL(regs));
+	return open_exit(ctx->ret, (const char *)PT_REGS_PARM2_SYSCALL(regs), (int)how.flags);
 }
 
-SEC("tracepoint/syscalls/sys_enter_open")
-int handle_enter_open(struct trace_event_raw_sys_enter *ctx)
-{
-	return open_enter((const char *)ctx->args[0], (int)ctx->args[1]);
-}
-
+/* open(path, flags, mode) */
 SEC("tracepoint/syscalls/sys_exit_open")
 int handle_exit_open(struct trace_event_raw_sys_exit *ctx)
 {
-	return open_exit(ctx->ret);
+	struct pt_regs *regs = syscall_regs();
+
+	return open_exit(ctx->ret, (const char *)PT_REGS_PARM1_SYSCALL(regs),
+			 (int)PT_REGS_PARM2_SYSCALL(regs));
 }
 
 /* BTF tracepoint: the child task is needed to tell a process from a thread. */
@@ -388,7 +376,6 @@ int handle_exit(struct trace_event_raw_sched_process_exit *ctx)
 
 	/* also for a thread that has left the subject: tids are reused */
 	bpf_map_delete_elem(&execs, &tid);
-	bpf_map_delete_elem(&opens, &tid);
 	if (!subject_match())
 		return 0;
 	/* signal->live drops before this tracepoint: 0 means the last thread */

@@ -40,12 +40,16 @@ struct pgxt_exec {
 	char args[TRACE_ARGS_SIZE];
 };
 
+/* Sent with room for TRACE_OPEN_SHORT_PATH bytes of path when the path
+ * fits there (with its NUL), else for TRACE_PATH_LEN. */
 struct pgxt_open {
 	struct pgxt_hdr hdr;
 	int flags;
 	int ret;		/* fd, or -errno */
 	char path[TRACE_PATH_LEN];
 };
+
+#define TRACE_OPEN_SHORT_PATH 64
 
 struct pgxt_fork {
 	struct pgxt_hdr hdr;

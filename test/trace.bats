@@ -260,6 +260,30 @@ assert_own_cgroup_removed() {
 	[ "$(count '.type=="exec" and (.argv[1]|length)==511 and .argv_truncated')" -eq 1 ]
 }
 
+# Paths to /etc/hostname of a given length, from /: "/" or "" then "./"s.
+hostname_path() {	# LENGTH
+	local n=$(( $1 - ${#HOSTNAME_REL} ))
+	printf '%s' "$( (( n % 2 )) && echo /)"
+	printf './%.0s' $(seq $(( n / 2 )))
+	printf '%s' "$HOSTNAME_REL"
+}
+
+@test "open paths are recorded whole up to 511 bytes and cut there, on either side of the short record's 64" {
+	require_root eBPF
+	local HOSTNAME_REL=etc/hostname p63 p64 p200 p600
+	p63=$(hostname_path 63)
+	p64=$(hostname_path 64)
+	p200=$(hostname_path 200)
+	p600=$(hostname_path 600)
+	[ "${#p63}" -eq 63 ] && [ "${#p64}" -eq 64 ] && [ "${#p600}" -eq 600 ]
+	trace -- bash -c 'cd / && for p; do : <"$p"; done' bash "$p63" "$p64" "$p200" "$p600"
+	assert_success
+	[ "$(count ".type==\"open\" and .path==\"$p63\" and .result>=0")" -eq 1 ]
+	[ "$(count ".type==\"open\" and .path==\"$p64\" and .result>=0")" -eq 1 ]
+	[ "$(count ".type==\"open\" and .path==\"$p200\" and .result>=0")" -eq 1 ]
+	[ "$(count ".type==\"open\" and .path==\"${p600:0:511}\" and .result>=0")" -eq 1 ]
+}
+
 @test "tracing a PostgreSQL startup shows initdb, postgres and the open of postgresql.conf" {
 	require_root eBPF
 	[ -x "$PG_BINDIR/initdb" ] || skip "PostgreSQL 15 not installed"

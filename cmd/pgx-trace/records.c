@@ -147,9 +147,12 @@ static void errno_name(int err)
 	pgx_flat_str("errno", name, strlen(name));
 }
 
-static bool open_record(const struct record_opts *o, const struct pgxt_open *e, double ts)
+/* size: the record's, which holds a short path or a full one */
+static bool open_record(const struct record_opts *o, const struct pgxt_open *e, size_t size,
+			double ts)
 {
-	size_t len = strnlen(e->path, sizeof(e->path) - 1);
+	size_t room = size - offsetof(struct pgxt_open, path);
+	size_t len = strnlen(e->path, room < sizeof(e->path) ? room : sizeof(e->path) - 1);
 	char path[TRACE_PATH_LEN];
 
 	memcpy(path, e->path, len);
@@ -197,7 +200,7 @@ bool record_from_event(const struct record_opts *o, const void *data, size_t siz
 	case TRACE_EXEC:
 		return size >= offsetof(struct pgxt_exec, args) && exec_record(data, size, *ts);
 	case TRACE_OPEN:
-		return size >= sizeof(struct pgxt_open) && open_record(o, data, *ts);
+		return size >= offsetof(struct pgxt_open, path) && open_record(o, data, size, *ts);
 	case TRACE_FORK:
 		return size >= sizeof(struct pgxt_fork) && fork_record(data, *ts);
 	case TRACE_EXIT:

@@ -134,14 +134,11 @@ static void set_rodata(struct trace_bpf *skel, const struct tracer_opts *o)
 
 static void choose_programs(struct trace_bpf *skel, const struct tracer_opts *o)
 {
-	bool open2 = !o->no_open && tracepoint_exists("syscalls", "sys_enter_openat2");
-	bool open1 = !o->no_open && tracepoint_exists("syscalls", "sys_enter_open");
+	bool open2 = !o->no_open && tracepoint_exists("syscalls", "sys_exit_openat2");
+	bool open1 = !o->no_open && tracepoint_exists("syscalls", "sys_exit_open");
 
-	bpf_program__set_autoload(skel->progs.handle_enter_openat, !o->no_open);
 	bpf_program__set_autoload(skel->progs.handle_exit_openat, !o->no_open);
-	bpf_program__set_autoload(skel->progs.handle_enter_openat2, open2);
 	bpf_program__set_autoload(skel->progs.handle_exit_openat2, open2);
-	bpf_program__set_autoload(skel->progs.handle_enter_open, open1);
 	bpf_program__set_autoload(skel->progs.handle_exit_open, open1);
 }
 
