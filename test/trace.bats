@@ -220,7 +220,9 @@ assert_own_cgroup_removed() {
 
 @test "a tiny --buffer-size under a burst yields a lost record with a non-zero count" {
 	require_root eBPF
-	trace --buffer-size 4K -- bash -c 'for i in $(seq 5000); do : </etc/hostname; done'
+	# thousands of directory opens from a C loop: more than a 4 KiB ring
+	# buffer holds between two reads, whatever the record size
+	trace --buffer-size 4K -- sh -c 'ls -R /usr/share >/dev/null'
 	assert_success
 	[ "$(count '.type=="lost" and .count>0')" -ge 1 ]
 	[[ "$stderr" == *"lost"*"events"* ]]
