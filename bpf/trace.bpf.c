@@ -141,6 +141,22 @@ static __always_inline void *reserve(u64 size)
 	return e;
 }
 
+/* A record with its header filled in, or NULL: the buffer was full (counted
+ * as lost), or --comm names another program (discarded). */
+static __always_inline void *reserve_record(u64 size, unsigned int type)
+{
+	struct pgxt_hdr *h = reserve(size);
+
+	if (!h)
+		return NULL;
+	fill_hdr(h, type);
+	if (!comm_match(h->comm)) {
+		bpf_ringbuf_discard(h, BPF_RB_NO_WAKEUP);
+		return NULL;
+	}
+	return h;
+}
+
 /* One argument per iteration; an argument that filled its slot is checked
  * for one more byte so that the flag means "something was cut". */
 static __always_inline void read_argv(struct pgxt_exec *e, const char *const *argv)
@@ -285,14 +301,9 @@ static __always_inline int open_exit(long ret, const char *path, int flags)
 
 	if (!subject_match())
 		return 0;
-	e = reserve(OPEN_SHORT_SIZE);
+	e = reserve_record(OPEN_SHORT_SIZE, TRACE_OPEN);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, TRACE_OPEN);
-	if (!comm_match(e->hdr.comm)) {
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-		return 0;
-	}
 	e->flags = flags;
 	e->ret = ret;
 	n = bpf_probe_read_user_str(e->path, TRACE_OPEN_SHORT_PATH, path);
@@ -351,14 +362,9 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		bpf_map_update_elem(&tracked, &child_tgid, &one, BPF_ANY);
 	if (child->pid != child->tgid)
 		return 0;
-	e = reserve(sizeof(*e));
+	e = reserve_record(sizeof(*e), TRACE_FORK);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, TRACE_FORK);
-	if (!comm_match(e->hdr.comm)) {
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-		return 0;
-	}
 	e->parent_pid = parent->tgid;
 	e->child_pid = child_tgid;
 	bpf_ringbuf_submit(e, submit_flags(sizeof(*e)));
@@ -383,14 +389,9 @@ int handle_exit(struct trace_event_raw_sched_process_exit *ctx)
 		return 0;
 	if (filter_pid)
 		bpf_map_delete_elem(&tracked, &tgid);
-	e = reserve(sizeof(*e));
+	e = reserve_record(sizeof(*e), TRACE_EXIT);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, TRACE_EXIT);
-	if (!comm_match(e->hdr.comm)) {
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-		return 0;
-	}
 	code = BPF_CORE_READ(task, exit_code);
 	e->code = (code >> 8) & 0xff;
 	e->signal = code & 0x7f;
