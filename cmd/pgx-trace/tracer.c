@@ -162,11 +162,23 @@ static int arm_filters(struct tracer *tr, const struct tracer_opts *o)
 	return 0;
 }
 
+/* Opens are read from the registers saved at the system call's entry. */
+static bool can_read_open_args(void)
+{
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) > 0)
+		return true;
+	pgx_error("kernel's BPF has no bpf_task_pt_regs(), which opens are traced with: "
+		  "Linux 5.15 or later is needed (or --no-open)");
+	return false;
+}
+
 static int load(struct tracer *tr, const struct tracer_opts *o)
 {
 	unsigned long long size;
 	int err;
 
+	if (!o->no_open && !can_read_open_args())
+		return PGX_EXIT_INTERNAL;
 	tr->skel = trace_bpf__open();
 	if (!tr->skel) {
 		pgx_error("cannot open the BPF object: %s", strerror(errno));
