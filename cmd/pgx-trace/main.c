@@ -308,7 +308,7 @@ static int open_subject(const struct options *o, struct tracer_opts *t, struct s
 		pgx_error("no process with PID %ld", o->pid);
 		return PGX_EXIT_USAGE;
 	}
-	rc = tracer__check_environment();
+	rc = tracer__check_environment(!o->no_open);
 	if (rc || !o->cmd)
 		return rc;
 	return subject__new(root, o->cmd, sub);

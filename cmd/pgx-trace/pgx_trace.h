@@ -37,9 +37,10 @@ struct tracer_opts {
 };
 struct tracer;
 typedef int (*tracer_event_fn)(void *ctx, void *data, size_t size);
-/* Privileges, BTF, ring buffer, tracefs (mounted if need be): 0 when all
- * is there, else reported and the exit code. */
-int tracer__check_environment(void);
+/* Privileges, BTF, ring buffer, bpf_task_pt_regs when traces_opens,
+ * tracefs (mounted if need be): 0 when all is there, else reported and the
+ * exit code. */
+int tracer__check_environment(bool traces_opens);
 /* Loads, arms the filters and attaches. On failure it
  * has reported and returns the exit code; 0 on success. */
 int tracer__new(const struct tracer_opts *opts, tracer_event_fn fn, void *ctx,

@@ -76,7 +76,7 @@ static int ensure_tracefs(void)
 	return errno == EPERM || errno == EACCES ? PGX_EXIT_PRIVILEGE : PGX_EXIT_INTERNAL;
 }
 
-static int check_kernel(void)
+static int check_kernel(bool traces_opens)
 {
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		pgx_error("kernel has no BTF (/sys/kernel/btf/vmlinux): "
@@ -89,10 +89,17 @@ static int check_kernel(void)
 			  "every lost event at the ring buffer reserve");
 		return PGX_EXIT_INTERNAL;
 	}
+	/* an open's arguments are read from the registers saved at its entry */
+	if (traces_opens &&
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) <= 0) {
+		pgx_error("kernel's BPF has no bpf_task_pt_regs(), which opens are traced with: "
+			  "Linux 5.15 or later is needed (or --no-open)");
+		return PGX_EXIT_INTERNAL;
+	}
 	return 0;
 }
 
-int tracer__check_environment(void)
+int tracer__check_environment(bool traces_opens)
 {
 	int rc;
 
@@ -100,7 +107,7 @@ int tracer__check_environment(void)
 		pgx_error("permission denied: tracing needs root, or CAP_BPF and CAP_PERFMON");
 		return PGX_EXIT_PRIVILEGE;
 	}
-	rc = check_kernel();
+	rc = check_kernel(traces_opens);
 	return rc ? rc : ensure_tracefs();
 }
 
@@ -162,23 +169,11 @@ static int arm_filters(struct tracer *tr, const struct tracer_opts *o)
 	return 0;
 }
 
-/* Opens are read from the registers saved at the system call's entry. */
-static bool can_read_open_args(void)
-{
-	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) > 0)
-		return true;
-	pgx_error("kernel's BPF has no bpf_task_pt_regs(), which opens are traced with: "
-		  "Linux 5.15 or later is needed (or --no-open)");
-	return false;
-}
-
 static int load(struct tracer *tr, const struct tracer_opts *o)
 {
 	unsigned long long size;
 	int err;
 
-	if (!o->no_open && !can_read_open_args())
-		return PGX_EXIT_INTERNAL;
 	tr->skel = trace_bpf__open();
 	if (!tr->skel) {
 		pgx_error("cannot open the BPF object: %s", strerror(errno));
