@@ -21,7 +21,8 @@ struct pgx_input {
 	size_t max_line;
 	unsigned long lineno, errors;
 	unsigned long long bytes_read;
-	bool eof, follow, skipping;
+	unsigned long long left;	/* bytes of a range still to read (pgx_input_range) */
+	bool eof, follow, skipping, ranged;
 	/* One memchr over the buffer says which lines hold a NUL byte, not
 	 * one per line: the first at or after the last scan's start (SIZE_MAX:
 	 * none), and where that scan ended (0: the buffer moved since). */
@@ -63,6 +64,22 @@ const char *pgx_input_name(const struct pgx_input *in)
 void pgx_input_follow(struct pgx_input *in, bool follow)
 {
 	in->follow = follow;
+}
+
+bool pgx_input_range(struct pgx_input *in, unsigned long long from, unsigned long long to,
+		     unsigned long lines_before)
+{
+	if (to < from || lseek(in->fd, (off_t)from, SEEK_SET) < 0)
+		return false;
+	in->ranged = true;
+	in->left = to - from;
+	in->lineno = lines_before;
+	return true;
+}
+
+unsigned long pgx_input_lines(const struct pgx_input *in)
+{
+	return in->lineno;
 }
 
 unsigned long pgx_input_errors(const struct pgx_input *in)
@@ -120,17 +137,22 @@ static bool would_block(int fd)
 static int fill(struct pgx_input *in)
 {
 	static const struct timespec pause = { 0, FOLLOW_POLL_NS };
+	size_t room;
 	ssize_t n;
 
 	make_room(in);
+	room = in->cap - in->end - 1;
+	if (in->ranged && room > in->left)
+		room = (size_t)in->left;
 	for (;;) {
-		if (pgx_stop_signal)
+		if (pgx_stop_signal || (in->ranged && !room))
 			return 0;
 		pgx_output_hold(!would_block(in->fd));
-		n = read(in->fd, in->buf + in->end, in->cap - in->end - 1);
+		n = read(in->fd, in->buf + in->end, room);
 		if (n > 0) {
 			in->end += (size_t)n;
 			in->bytes_read += (unsigned long long)n;
+			in->left -= in->ranged ? (unsigned long long)n : 0;
 			return 1;
 		}
 		pgx_output_hold(false);

@@ -14,11 +14,14 @@
  * double (as jq and Python print numbers), so epoch microseconds survive and
  * 79.4 does not become 79.40000000000001. */
 
-static int flush_each = -1;	/* unknown until the first write */
-static int write_errno;
-static bool held;
-static char *dump_buf;	/* the record writer's buffer, kept across records */
-static size_t dump_cap;
+/* Each thread writes records of its own: a second thread reading part of
+ * an input writes them to a file of its own (pgx_output_thread_file). */
+static __thread FILE *thread_file;	/* NULL: stdout */
+static __thread int flush_each = -1;	/* unknown until the first write */
+static __thread int write_errno;
+static __thread bool held;
+static __thread char *dump_buf;	/* the record writer's buffer, kept across records */
+static __thread size_t dump_cap;
 
 /* Keep the first write error for pgx_finish to report; false for callers. */
 static bool note_write_error(void)
@@ -39,6 +42,8 @@ static bool stdout_is_interactive(void)
 
 static bool finish_line(void)
 {
+	if (thread_file)
+		return putc('\n', thread_file) != EOF || note_write_error();
 	if (flush_each < 0)
 		flush_each = stdout_is_interactive();
 	if (putchar('\n') == EOF || (flush_each && !held && fflush(stdout) == EOF))
@@ -76,12 +81,18 @@ void pgx_output_hold(bool hold)
 		note_write_error();
 }
 
+void pgx_output_thread_file(FILE *f)
+{
+	thread_file = f;
+}
+
 bool pgx_emit_raw(const char *line, size_t len)
 {
 	if (write_errno)
 		return false;
-	pgx_progress_before_output();
-	if (len && fwrite(line, 1, len, stdout) != len)
+	if (!thread_file)
+		pgx_progress_before_output();
+	if (len && fwrite(line, 1, len, thread_file ? thread_file : stdout) != len)
 		return note_write_error();
 	return finish_line();
 }
@@ -196,7 +207,7 @@ static size_t format_short_decimal(double v, char *out, size_t outlen)
 }
 
 /* The whole seconds of the last time written: a log's lines mostly share them. */
-static struct {
+static __thread struct {
 	unsigned long long secs;
 	char digits[24];
 	size_t len;
@@ -482,7 +493,7 @@ static int above_stdio(int fd)
 
 static void copy_for_validation(const char *line, size_t len)
 {
-	static int fd = -2;
+	static __thread int fd = -2;	/* O_APPEND: a thread's records each whole */
 	struct iovec iov[2] = { { (void *)line, len }, { "\n", 1 } };
 
 	if (fd == -2) {
@@ -532,8 +543,8 @@ char *pgx_record_dumps(const json_t *rec, size_t *len)
 	return text;
 }
 
-static struct text_buf flat;
-static bool flat_first;	/* no member yet in the innermost object */
+static __thread struct text_buf flat;
+static __thread bool flat_first;	/* no member yet in the innermost object */
 
 static void flat_key(const char *key)
 {
@@ -581,7 +592,7 @@ static void fragment_keep(struct fragments *c, const char *of, size_t from)
 /* {"type":TYPE,"ts": */
 static void flat_head(const char *type)
 {
-	static struct fragments heads;
+	static __thread struct fragments heads;
 
 	flat_first = false;
 	if (fragment_copied(&heads, type))
@@ -596,7 +607,7 @@ static void flat_head(const char *type)
 /* ,"src":PROGRAM */
 static void flat_src(void)
 {
-	static struct fragments sources;
+	static __thread struct fragments sources;
 	const char *prog = pgx_progname();
 	size_t from = flat.len;
 
@@ -674,6 +685,15 @@ void pgx_flat_close(void)
 {
 	buf_add(&flat, "}", 1);
 	flat_first = false;
+}
+
+void pgx_output_thread_end(void)
+{
+	free(dump_buf);
+	free(flat.s);
+	dump_buf = NULL;
+	dump_cap = 0;
+	memset(&flat, 0, sizeof(flat));
 }
 
 const char *pgx_flat_line(size_t *len)

@@ -101,6 +101,11 @@ void pgx_output_hold(bool hold);
  * 4 KiB costs a write and a wake-up of its reader per few records); lines
  * still go out one by one while the input waits (pgx_output_hold). */
 void pgx_output_bulk(void);
+/* This thread's records go to f (NULL: stdout again); a write error to f
+ * is the emitting calls' false, not pgx_finish's. */
+void pgx_output_thread_file(FILE *f);
+/* A thread that wrote records frees its buffers before it ends. */
+void pgx_output_thread_end(void);
 /* The line pgx_emit would write for rec (without the newline), for a
  * command that orders records before writing them; caller frees.
  * Does not take the reference. */
@@ -173,6 +178,10 @@ struct pgx_input *pgx_input_open(const char *path, size_t max_line);
 /* Read an open descriptor (a pipe, a socket); closed by pgx_input_close. */
 struct pgx_input *pgx_input_fdopen(int fd, const char *name, size_t max_line);
 const char *pgx_input_name(const struct pgx_input *in);	/* "stdin" or path */
+/* Of a regular file just opened, read only the bytes [from, to), the
+ * first line numbered lines_before + 1.  false when it cannot seek. */
+bool pgx_input_range(struct pgx_input *in, unsigned long long from, unsigned long long to,
+		     unsigned long lines_before);
 /* Follow mode: at EOF wait for more data instead of ending (like tail -f). */
 void pgx_input_follow(struct pgx_input *in, bool follow);
 /* Next line: 1 line read, 0 end of input, -1 error (already reported as
@@ -180,6 +189,7 @@ void pgx_input_follow(struct pgx_input *in, bool follow);
  * end and counted in pgx_input_errors(); reading goes on. */
 int pgx_input_next(struct pgx_input *in, struct pgx_line *line);
 unsigned long pgx_input_errors(const struct pgx_input *in);
+unsigned long pgx_input_lines(const struct pgx_input *in);	/* the last line's number */
 /* For a reader that can pass over lines without looking at each: what is
  * read and not yet handed out (whole lines, then perhaps part of one), and
  * handing out the first `bytes` of it, `lines` whole lines, unseen. */

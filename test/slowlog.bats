@@ -90,6 +90,71 @@ expected_top() {
 	assert_output 2
 }
 
+# Lines the slow-log rules make match records of one by one (a statement
+# paired later by process), one of them with a time that cannot be read,
+# and one with invalid UTF-8: each said with its line number.
+odd_lines() {	# odd_lines TAG
+	printf '2026-11-22 10:00:00.001 UTC [4242] 00000 LOG:  statement: SELECT %s_1\n' "$1"
+	printf '2026-11-22 10:00:00.002 UTC [4242] 00000 LOG:  duration: 2.000 ms\n'
+	printf '2026-11-22 25:61:00.000 UTC [4243] 00000 LOG:  statement: SELECT %s_2\n' "$1"
+	printf '2026-11-22 10:00:00.003 UTC [4244] 00000 LOG:  statement: SELECT %s_\xff\n' "$1"
+}
+
+@test "a log of 32 MB or more is read by two threads with --group, with the records and warnings of one" {
+	log="$BATS_TEST_TMPDIR/big.log"
+	{
+		python3 "$GEN" --size-mb 20 --seed 3
+		odd_lines early
+		python3 "$GEN" --size-mb 20 --seed 4
+		odd_lines late
+	} >"$log"
+	for prefix in "" "--prefix=%m [%p] %e "; do
+		# one CPU: one thread, the reference; both exit 3 (the invalid UTF-8)
+		one=0 two=0
+		taskset -c 0 strace -f -qq -e trace=clone,clone3 -o "$BATS_TEST_TMPDIR/one.trace" \
+			pgx-logmatch -o --group --rules slowlog ${prefix:+"$prefix"} "$log" \
+			>"$BATS_TEST_TMPDIR/one.ndjson" 2>"$BATS_TEST_TMPDIR/one.err" || one=$?
+		strace -f -qq -e trace=clone,clone3 -o "$BATS_TEST_TMPDIR/two.trace" \
+			pgx-logmatch -o --group --rules slowlog ${prefix:+"$prefix"} "$log" \
+			>"$BATS_TEST_TMPDIR/two.ndjson" 2>"$BATS_TEST_TMPDIR/two.err" || two=$?
+		assert_equal "$one $two" "3 3"
+		run grep -c clone "$BATS_TEST_TMPDIR/one.trace"
+		assert_output 0
+		run grep -c clone "$BATS_TEST_TMPDIR/two.trace"
+		assert_output 1
+		# (a record whose time was not read has the time it was read)
+		for n in one two; do
+			jq -c 'if .ts_source == "read" then del(.ts) else . end' "$BATS_TEST_TMPDIR/$n.ndjson" \
+				>"$BATS_TEST_TMPDIR/$n.cmp"
+		done
+		run cmp "$BATS_TEST_TMPDIR/one.cmp" "$BATS_TEST_TMPDIR/two.cmp"
+		assert_success
+		run grep -c match_group "$BATS_TEST_TMPDIR/two.cmp"
+		assert_output 25
+		run grep -c '"ts_source":"read"' "$BATS_TEST_TMPDIR/two.ndjson"
+		assert_output 2
+		run diff <(sort "$BATS_TEST_TMPDIR/one.err") <(sort "$BATS_TEST_TMPDIR/two.err")
+		assert_success
+	done
+	# the later part's records carry their own line numbers and occurrences
+	run jq -r 'select(.type == "match") | [.rule, .occurrence, .lineno, .captures.statement] | @tsv' \
+		"$BATS_TEST_TMPDIR/two.ndjson"
+	early="$(grep -n 'SELECT early_1' "$log" | cut -d: -f1)"
+	late="$(grep -n 'SELECT late_1' "$log" | cut -d: -f1)"
+	assert_output "$(printf 'query_statement\t1\t%s\tSELECT early_1\n' "$early")
+$(printf 'query_duration_only\t1\t%s\t\n' $((early + 1)))
+$(printf 'query_statement\t2\t%s\tSELECT early_2\n' $((early + 2)))
+$(printf 'query_statement\t3\t%s\tSELECT early_\xef\xbf\xbd\n' $((early + 3)))
+$(printf 'query_statement\t4\t%s\tSELECT late_1\n' "$late")
+$(printf 'query_duration_only\t2\t%s\t\n' $((late + 1)))
+$(printf 'query_statement\t5\t%s\tSELECT late_2\n' $((late + 2)))
+$(printf 'query_statement\t6\t%s\tSELECT late_\xef\xbf\xbd' $((late + 3)))"
+	run grep -c ":$((late + 3)): invalid UTF-8" "$BATS_TEST_TMPDIR/two.err"
+	assert_output 1
+	run grep -c "2 lines carry a time pgx could not read (the first, line $((early + 2))" "$BATS_TEST_TMPDIR/two.err"
+	assert_output 1
+}
+
 @test "a match_group record sums its shape's runs: count, total, max, p95, first and last seen, the slowest example" {
 	{
 		for i in $(seq 1 20); do

@@ -37,10 +37,12 @@ struct group {
 	char *key;
 	size_t key_len;
 	unsigned long count;
-	double total, max;
+	double max;
 	size_t nvalues;
 	struct { char *v; size_t n, cap; } texts;	/* the values as written, comma-separated:
 							 * half the memory of doubles, read back once */
+	double *read;		/* the first nread values read back (groups_prepare) */
+	size_t nread, read_to;	/* and where in texts reading goes on */
 	double *sums;		/* of the spec's sum captures */
 	char *example;		/* the example capture of the match with the largest measure */
 	size_t example_len;
@@ -72,6 +74,7 @@ void groups_free(struct groups *g)
 		free(g->order[i]->key);
 		free(g->order[i]->example);
 		free(g->order[i]->texts.v);
+		free(g->order[i]->read);
 		free(g->order[i]->sums);
 		free(g->order[i]);
 	}
@@ -392,33 +395,118 @@ bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, co
 		grp->max = v;
 	}
 	grp->count++;
-	if (spec->measure_group) {
-		grp->total += v;
+	if (spec->measure_group)
 		push_value(grp, v, ms, ms_len, json_ok);
-	}
 	return true;
+}
+
+/* ---- a later part of the input, read by another matcher, added ---- */
+
+static void append_values(struct group *into, const struct group *from)
+{
+	size_t need = into->texts.n + 1 + from->texts.n;
+
+	if (need > into->texts.cap) {
+		into->texts.cap = need;
+		into->texts.v = pgx_xrealloc(into->texts.v, need);
+	}
+	if (into->texts.n)
+		into->texts.v[into->texts.n++] = ',';
+	memcpy(into->texts.v + into->texts.n, from->texts.v, from->texts.n);
+	into->texts.n += from->texts.n;
+	if (into->nread == into->nvalues && from->nread == from->nvalues) {	/* both read back */
+		into->read = pgx_xrealloc(into->read, (into->nread + from->nread) * sizeof(double));
+		memcpy(into->read + into->nread, from->read, from->nread * sizeof(double));
+		into->nread += from->nread;
+		into->read_to = into->texts.n;
+	}
+	into->nvalues += from->nvalues;
+}
+
+/* As if from's matches had been added to into one by one after its own:
+ * the earliest first, the latest last, the example of the first largest
+ * measure.  (Only the sums of sum captures may differ in their last digit:
+ * doubles added in another order.) */
+static void merge_group(const struct matcher *m, struct group *into, struct group *from, size_t nsums)
+{
+	if (!into->count) {
+		struct group kept = *into;
+		*into = *from;
+		into->hash = kept.hash;
+		into->key = kept.key;
+		free(kept.sums);
+		from->texts.v = from->example = NULL;
+		from->sums = NULL;
+		from->read = NULL;
+		return;
+	}
+	if (seen_cmp(m, &from->first, &into->first) < 0)
+		into->first = from->first;
+	if (seen_cmp(m, &from->last, &into->last) >= 0)
+		into->last = from->last;
+	if (from->max > into->max) {
+		free(into->example);
+		into->example = from->example;
+		into->example_len = from->example_len;
+		from->example = NULL;
+		into->max = from->max;
+	}
+	for (size_t i = 0; i < nsums; i++)
+		into->sums[i] += from->sums[i];
+	into->count += from->count;
+	append_values(into, from);
+}
+
+void groups_merge(struct matcher *m, struct matcher *later)
+{
+	for (size_t i = 0; i < later->groups->n; i++) {
+		struct group *from = later->groups->order[i];
+		size_t nsums = m->rules.rules[from->rule].group->nsums;
+		struct group *into = group_get(m->groups, from->rule, nsums, from->key, from->key_len,
+					       pgx_hash_bytes(from->key, from->key_len));
+		merge_group(m, into, from, nsums);
+	}
 }
 
 /* ---- at the end: one match_group record per group ---- */
 
-/* Nearest rank, as pgx-report slowlog has it, of the values read back from
- * their text (JSON numbers, each read as it was the first time). */
-static double p95(const struct group *grp)
+/* The values not yet read back from their text (JSON numbers, each read as
+ * it was the first time), appended to grp->read. */
+static void read_values(struct group *grp)
 {
-	double *v = pgx_xmalloc(grp->nvalues * sizeof(double)), r;
-	const char *p = grp->texts.v, *end = p + grp->texts.n;
-	size_t n = 0;
+	const char *p = grp->texts.v + grp->read_to, *end = grp->texts.v + grp->texts.n;
 	bool json_ok;
 
-	while (p < end && n < grp->nvalues) {
-		const char *comma = memchr(p, ',', (size_t)(end - p));
-		size_t len = comma ? (size_t)(comma - p) : (size_t)(end - p);
-		v[n++] = measure_value(p, len, &json_ok);
-		p += len + 1;
+	if (grp->nread == grp->nvalues)
+		return;
+	grp->read = pgx_xrealloc(grp->read, grp->nvalues * sizeof(double));
+	if (grp->read_to)
+		p++;	/* the comma after the last one read */
+	for (; p < end && grp->nread < grp->nvalues; p++) {
+		const char *start = p;
+		while (p < end && *p != ',')
+			p++;
+		grp->read[grp->nread++] = measure_value(start, (size_t)(p - start), &json_ok);
 	}
-	r = pgx_nearest_rank(v, n, 0.95);
-	free(v);
-	return r;
+	grp->read_to = grp->texts.n;
+}
+
+void groups_prepare(struct matcher *m)
+{
+	for (size_t i = 0; m->groups && i < m->groups->n; i++)
+		if (m->rules.rules[m->groups->order[i]->rule].group->measure)
+			read_values(m->groups->order[i]);
+}
+
+/* The values' total, added in the order they came, and their 95th
+ * percentile by nearest rank, as pgx-report slowlog has it. */
+static double values_total_p95(struct group *grp, double *total)
+{
+	*total = 0;
+	read_values(grp);
+	for (size_t i = 0; i < grp->nread; i++)
+		*total += grp->read[i];
+	return pgx_nearest_rank(grp->read, grp->nread, 0.95);	/* reorders them: read last */
 }
 
 static void set_seen(json_t *rec, const char *key, double ts)
@@ -429,7 +517,7 @@ static void set_seen(json_t *rec, const char *key, double ts)
 		json_object_set_new(rec, key, json_null());
 }
 
-static json_t *group_record(const struct matcher *m, const struct group *grp)
+static json_t *group_record(const struct matcher *m, struct group *grp)
 {
 	const struct rule *r = &m->rules.rules[grp->rule];
 	double first = seen_ts(m, &grp->first), last = seen_ts(m, &grp->last);
@@ -447,10 +535,11 @@ static json_t *group_record(const struct matcher *m, const struct group *grp)
 	if (grp->example)
 		json_object_set_new(rec, "example", pgx_json_text(grp->example, grp->example_len, NULL));
 	if (r->group->measure) {
+		double total, p95 = values_total_p95(grp, &total);
 		json_object_set_new(rec, "measure", json_string(r->group->measure));
-		json_object_set_new(rec, "total", json_real(grp->total));
+		json_object_set_new(rec, "total", json_real(total));
 		json_object_set_new(rec, "max", json_real(grp->max));
-		json_object_set_new(rec, "p95", json_real(p95(grp)));
+		json_object_set_new(rec, "p95", json_real(p95));
 	}
 	if (r->group->nsums) {
 		json_t *sums = json_object();
@@ -464,7 +553,7 @@ static json_t *group_record(const struct matcher *m, const struct group *grp)
 /* The record with "values":[...] spliced in as the values were written:
  * formatting a few hundred thousand numbers through jansson would cost
  * more than matching them did. */
-static bool emit_group(const struct matcher *m, const struct group *grp)
+static bool emit_group(const struct matcher *m, struct group *grp)
 {
 	json_t *rec = group_record(m, grp);
 	size_t len, n;

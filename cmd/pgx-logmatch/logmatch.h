@@ -51,6 +51,8 @@ struct ruleset {
 	size_t nts;
 	bool tab_continuation;	/* a line starting with a tab (or spaces) continues the last */
 	bool has_prefix;	/* ts[0] is a log_line_prefix's (prefix.c) */
+	char *prefix_regex;	/* its regex, as given to ruleset_set_prefix() */
+	unsigned prefix_generation;	/* counts its changes */
 	unsigned prefix_pid_group;	/* its group of %p (or %c, in hex), or 0 */
 	bool prefix_pid_hex;
 };

@@ -7,6 +7,7 @@
 #include "logmatch.h"
 #include "match.h"
 #include "reader.h"
+#include "split.h"
 
 struct options {
 	const char **rules;
@@ -138,6 +139,24 @@ static bool use_prefix(struct matcher *m, const char *prefix)
 	return ok;
 }
 
+static bool setup_matcher(struct matcher *m, const void *arg)
+{
+	const struct options *o = arg;
+
+	matcher_init(m, o->only_matching, o->group);
+	return load_rules(m, o) && (!o->prefix || use_prefix(m, o->prefix));
+}
+
+/* A big log file may be read in two parts at once (split.h). */
+static bool match_file(struct matcher *m, const struct options *o, const char *path, struct pgx_progress *progress)
+{
+	struct split_plan plan;
+
+	if (!split_worth(m, path, o->follow, &plan))
+		return match_input(m, path, o->follow, o->max_line, progress);
+	return match_split(m, setup_matcher, o, path, &plan, o->max_line, progress);
+}
+
 static int run(struct matcher *m, const struct options *o, char **files, int nfiles)
 {
 	struct pgx_progress progress;
@@ -147,7 +166,7 @@ static int run(struct matcher *m, const struct options *o, char **files, int nfi
 	if (nfiles == 0)
 		ok = match_input(m, "-", false, o->max_line, &progress);
 	for (int i = 0; ok && i < nfiles && !pgx_stop_signal; i++)
-		ok = match_input(m, files[i], o->follow, o->max_line, &progress);
+		ok = match_file(m, o, files[i], &progress);
 	pgx_progress_end(&progress);
 	if (ok && m->groups) {	/* also after an interrupt: what was read so far */
 		pgx_output_hold(true);	/* nothing is waited for now: no flush per record */
@@ -171,8 +190,7 @@ int main(int argc, char **argv)
 	parse_options(argc, argv, &opts);
 	pgx_output_bulk();
 	pgx_install_signals();
-	matcher_init(&m, opts.only_matching, opts.group);
-	if (!load_rules(&m, &opts) || (opts.prefix && !use_prefix(&m, opts.prefix)))
+	if (!setup_matcher(&m, &opts))
 		status = PGX_EXIT_USAGE;
 	else if (opts.check_rules)
 		status = PGX_EXIT_OK;

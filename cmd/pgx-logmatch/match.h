@@ -12,8 +12,17 @@ struct matcher {
 	bool skip_unmatchable;	/* -o, and prefilter_can_reject(): see matcher_skips() */
 	struct groups *groups;		/* --group, else NULL */
 	unsigned long input_errors;
-	enum { PREFIX_NONE, PREFIX_INFERRED, PREFIX_SETTINGS, PREFIX_GIVEN } prefix_from;
+	/* INHERITED: the prefix (or none) the part of the input before this
+	 * one was read with, by another matcher (split.c) */
+	enum { PREFIX_NONE, PREFIX_INFERRED, PREFIX_SETTINGS, PREFIX_GIVEN, PREFIX_INHERITED } prefix_from;
 	unsigned prefix_tries;	/* lines inference was tried on */
+	struct {		/* called once, when the prefix is known (or known to be none) */
+		void (*fn)(void *arg);
+		void *arg;
+	} prefix_known;
+	unsigned long lines_read;	/* by the last input, read to its end */
+	struct part_progress *tell_progress;	/* split.c: this matcher reads a later part */
+	const struct part_progress *later_progress;	/* shown with this one's */
 	bool live;		/* the input is a stream (stdin, --follow): read time is its time */
 	struct {		/* the current input's name, as the flat writer needs it */
 		const char *name;	/* NULL: not yet looked at */
@@ -24,6 +33,12 @@ struct matcher {
 		unsigned long count, first_line;
 		char first_why[160];
 	} unread_times;
+};
+
+/* How far the thread reading the later part of a file is (split.c). */
+struct part_progress {
+	_Atomic unsigned long long bytes;
+	_Atomic unsigned long lines;
 };
 
 /* Where a line to match came from. */
@@ -59,6 +74,12 @@ void groups_free(struct groups *g);
 /* After rule's regex matched text: true if the match went into its group,
  * false if it is to be emitted as a match record (no key or measure). */
 bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, const char *text, size_t len);
+/* The values of m's groups read back from their text now (the thread that
+ * read a part of the input, while the other reads on), not at the end. */
+void groups_prepare(struct matcher *m);
+/* The groups of later, a matcher with the same rules that read the part of
+ * the input after m's, added to m's. */
+void groups_merge(struct matcher *m, struct matcher *later);
 /* One match_group record per group, in order of first occurrence. */
 bool groups_emit(const struct matcher *m);
 

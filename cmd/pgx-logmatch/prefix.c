@@ -178,6 +178,9 @@ bool ruleset_set_prefix(struct ruleset *rs, const char *regex, const char *forma
 	}
 	rs->ts[0] = t;
 	rs->has_prefix = true;
+	free(rs->prefix_regex);
+	rs->prefix_regex = pgx_xstrdup(regex);
+	rs->prefix_generation++;
 	group = pcre2_substring_number_from_name(t.re, (PCRE2_SPTR) "pid");
 	rs->prefix_pid_hex = group <= 0 && (group = pcre2_substring_number_from_name(t.re, (PCRE2_SPTR) "pidhex")) > 0;
 	rs->prefix_pid_group = group > 0 ? (unsigned)group : 0;
@@ -194,6 +197,9 @@ void ruleset_clear_prefix(struct ruleset *rs)
 	memmove(rs->ts, rs->ts + 1, (rs->nts - 1) * sizeof(*rs->ts));
 	rs->nts--;
 	rs->has_prefix = false;
+	free(rs->prefix_regex);
+	rs->prefix_regex = NULL;
+	rs->prefix_generation++;
 	rs->prefix_pid_group = 0;
 }
 

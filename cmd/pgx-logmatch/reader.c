@@ -1,5 +1,6 @@
 /* reader.c - read one input: plain lines, NDJSON records, csvlog, jsonlog,
  * syslog and logplex, the JSON of managed services */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -153,6 +154,21 @@ static void prefix_from_settings(struct matcher *m, const struct log_source *src
 }
 
 #define PREFIX_INFER_LINES 20
+
+/* No more lines are tried for a prefix: one was found, given, or not needed. */
+static bool prefix_settled(const struct matcher *m)
+{
+	return m->prefix_from != PREFIX_NONE || m->prefix_tries >= PREFIX_INFER_LINES;
+}
+
+static void tell_prefix_known(struct matcher *m)
+{
+	void (*fn)(void *) = m->prefix_known.fn;
+
+	m->prefix_known.fn = NULL;
+	if (fn)
+		fn(m->prefix_known.arg);
+}
 
 /* The first lines whose time the rules cannot read say where the prefix
  * has it (a prefix of the rules' own shape needs nothing). */
@@ -396,8 +412,7 @@ static bool may_skip(const struct reader *r)
 {
 	const struct matcher *m = r->m;
 
-	return m->skip_unmatchable && !r->csv.len &&
-	       (m->prefix_from != PREFIX_NONE || m->prefix_tries >= PREFIX_INFER_LINES);
+	return m->skip_unmatchable && !r->csv.len && prefix_settled(m);
 }
 
 /* Where most lines hold a literal (a slow log) the search finds one in the
@@ -460,42 +475,57 @@ static bool skip_unmatchable(struct reader *r, unsigned long *skipped)
 	return true;
 }
 
+/* The thread reading the later part of a file says how far it is; the
+ * earlier part's shows both. */
+static void tell_part_progress(struct part_progress *pp, struct pgx_input *in, unsigned long lines)
+{
+	atomic_store_explicit(&pp->bytes, pgx_input_bytes(in), memory_order_relaxed);
+	atomic_store_explicit(&pp->lines, lines, memory_order_relaxed);
+}
+
 /* The clock is read once per this many lines: cheap beside matching them. */
 #define PROGRESS_EVERY_LINES 1024
 
 /* A compressed file's progress is its compressed bytes: that is the size known. */
 static void show_progress(struct pgx_progress *p, struct pgx_input *in, struct unpacker *u,
-			  unsigned long lines)
+			  unsigned long lines, const struct part_progress *later)
 {
-	if (u)
+	if (later)
+		pgx_progress_bytes(p, pgx_input_name(in),
+				   pgx_input_bytes(in) + atomic_load_explicit(&later->bytes, memory_order_relaxed),
+				   pgx_input_size(in),
+				   lines + atomic_load_explicit(&later->lines, memory_order_relaxed));
+	else if (u)
 		pgx_progress_bytes(p, pgx_input_name(in), unpack_compressed_read(u),
 				   unpack_compressed_size(u), lines);
 	else
 		pgx_progress_bytes(p, pgx_input_name(in), pgx_input_bytes(in), pgx_input_size(in), lines);
 }
 
-bool match_input(struct matcher *m, const char *path, bool follow, size_t max_line,
-		 struct pgx_progress *progress)
+/* Which part of a file an input is (split.c): all of it; the first part;
+ * a part after it read by another matcher, whose counts join the first's;
+ * the last part, read by the first part's matcher.  An input's prefix is
+ * inferred at its start, and its warnings are summed up at its end. */
+enum part { WHOLE, FIRST, LATER_ELSEWHERE, LAST };
+
+/* Every line of in through the matcher; in is closed. */
+static bool read_input(struct matcher *m, struct pgx_input *in, struct unpacker *unpacker, const char *path,
+		       bool follow, enum part part, struct pgx_progress *progress)
 {
-	struct unpacker *unpacker;
-	struct pgx_input *in = unpack_open(path, max_line, &unpacker);
 	struct reader r = { .m = m, .in = in };
 	struct pgx_line line;
 	struct stat st;
 	char *replaced;
 	bool ok = true;
 	int got;
-	unsigned long skipped = 0, unshown = 0;
+	unsigned long skipped = 0, unshown = 0, first_lineno = pgx_input_lines(in);
 
-	if (!in) {
-		m->input_errors++;
-		return true;
-	}
-	if (m->prefix_from == PREFIX_INFERRED) {	/* each file may have its own */
+	if ((part == WHOLE || part == FIRST) && m->prefix_from == PREFIX_INFERRED) {	/* each file may have its own */
 		ruleset_clear_prefix(&m->rules);
 		m->prefix_from = PREFIX_NONE;
 	}
-	m->prefix_tries = 0;
+	if (part == WHOLE || part == FIRST)
+		m->prefix_tries = 0;
 	r.framer = framer_new();
 	if (strcmp(path, "-") && stat(path, &st) == 0)
 		framer_set_reference(r.framer, st.st_mtime);
@@ -507,12 +537,16 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 		replaced = nul_as_replacement(m, in, &line);
 		ok = handle_line(&r, &line, replaced != NULL);
 		free(replaced);
+		if (m->prefix_known.fn && prefix_settled(m))
+			tell_prefix_known(m);
 		if (ok)
 			ok = skip_unmatchable(&r, &skipped);
 		if ((unshown += 1 + skipped) >= PROGRESS_EVERY_LINES) {
 			unshown = 0;
-			if (pgx_progress_due(progress))
-				show_progress(progress, in, unpacker, line.lineno + skipped);
+			if (m->tell_progress)
+				tell_part_progress(m->tell_progress, in, line.lineno + skipped - first_lineno);
+			else if (progress && pgx_progress_due(progress))
+				show_progress(progress, in, unpacker, line.lineno + skipped, m->later_progress);
 		}
 	}
 	if (ok && r.entry.len)
@@ -521,7 +555,10 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 		ok = close_framed(&r, 0);
 	if (ok)
 		ok = flush_csv(m, in, &r.csv);
-	matcher_input_done(m, pgx_input_name(in));
+	tell_prefix_known(m);	/* an input too short to tell */
+	if (part == WHOLE || part == LAST)
+		matcher_input_done(m, pgx_input_name(in));
+	m->lines_read = pgx_input_lines(in);
 	m->input_errors += pgx_input_errors(in);
 	free(r.csv.buf);
 	free(r.entry.buf);
@@ -532,4 +569,42 @@ bool match_input(struct matcher *m, const char *path, bool follow, size_t max_li
 	if (!unpack_end(unpacker, path))
 		m->input_errors++;
 	return ok;
+}
+
+bool match_input(struct matcher *m, const char *path, bool follow, size_t max_line,
+		 struct pgx_progress *progress)
+{
+	struct unpacker *unpacker;
+	struct pgx_input *in = unpack_open(path, max_line, &unpacker);
+
+	if (!in) {
+		m->input_errors++;
+		return true;
+	}
+	return read_input(m, in, unpacker, path, follow, WHOLE, progress);
+}
+
+bool match_part(struct matcher *m, const char *path, unsigned long long from, unsigned long long to,
+		unsigned long lines_before, bool last, size_t max_line, struct pgx_progress *progress)
+{
+	enum part part = from == 0 ? FIRST : last ? LAST : LATER_ELSEWHERE;
+
+	struct pgx_input *in = pgx_input_open(path, max_line);
+
+	if (!in) {
+		m->input_errors++;
+		return true;
+	}
+	if (!pgx_input_range(in, from, to, lines_before)) {
+		pgx_error("cannot seek in \"%s\"", path);
+		m->input_errors++;
+		pgx_input_close(in);
+		return true;
+	}
+	return read_input(m, in, NULL, path, false, part, progress);
+}
+
+bool reader_plain_start(const char *s, size_t len)
+{
+	return plain_start(s, len) && !memchr(s, '\0', len);
 }

@@ -441,5 +441,6 @@ void ruleset_free(struct ruleset *rs)
 	}
 	free(rs->rules);
 	free(rs->ts);
+	free(rs->prefix_regex);
 	memset(rs, 0, sizeof(*rs));
 }

@@ -45,7 +45,7 @@ static bool read_digits(struct cursor *c, int min, int max, long *out)
  * for the first 16 (the same doubles, without a division per digit). */
 static double read_fraction(struct cursor *c)
 {
-	static double weight[16];
+	static __thread double weight[16];	/* the group worker reads times too */
 	double frac = 0, scale = 0.1;
 
 	if (c->p + 1 >= c->end || (*c->p != '.' && *c->p != ',') || !isdigit((unsigned char)c->p[1]))
@@ -177,9 +177,9 @@ static bool valid_tm(const struct tm *tm)
 /* timegm() of the minute, remembered: a log's lines mostly share it. */
 static time_t minute_start(const struct tm *tm)
 {
-	static struct tm last;
-	static time_t last_secs;
-	static bool known;
+	static __thread struct tm last;
+	static __thread time_t last_secs;
+	static __thread bool known;
 	struct tm minute = *tm;
 
 	if (known && tm->tm_min == last.tm_min && tm->tm_hour == last.tm_hour &&
@@ -226,7 +226,7 @@ static bool parse_fields(const char *format, const char *s, size_t len, struct p
  * digits reads the same fields, so only the fraction is read again.  (No
  * field looks further than one byte past what it takes, and the byte
  * before the digits, '.' or ',', is among those compared.) */
-static struct {
+static __thread struct {
 	char format[64], text[64];
 	size_t len, frac_at, frac_end;
 	double seconds;		/* the time less its fraction, zone applied */

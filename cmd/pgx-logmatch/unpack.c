@@ -27,8 +27,7 @@ static bool starts_with(const unsigned char *buf, size_t len, const char *magic,
 	return len >= mlen && !memcmp(buf, magic, mlen);
 }
 
-/* The compression a file's first bytes announce, or NULL. */
-static const char *compression_of(int fd)
+const char *unpack_compression(int fd)
 {
 	unsigned char head[6];
 	ssize_t n = pread(fd, head, sizeof(head), 0);
@@ -101,7 +100,7 @@ struct pgx_input *unpack_open(const char *path, size_t max_line, struct unpacker
 		pgx_error("cannot open \"%s\": %s", path, strerror(errno));
 		return NULL;
 	}
-	if (!(kind = compression_of(fd)))
+	if (!(kind = unpack_compression(fd)))
 		return pgx_input_fdopen(fd, path, max_line);
 	if (pipe2(fds, O_CLOEXEC)) {
 		pgx_error("cannot decompress \"%s\": %s", path, strerror(errno));

@@ -12,6 +12,8 @@ struct pgx_input;
  * decompressed on the way, *u then set; standard input is read as it is.
  * NULL (and an error said) when it cannot be opened. */
 struct pgx_input *unpack_open(const char *path, size_t max_line, struct unpacker **u);
+/* The compression a file's first bytes announce ("gzip"...), or NULL. */
+const char *unpack_compression(int fd);
 /* For progress: the compressed file's bytes read so far (from the
  * decompressing thread), and its size (0 when not a regular file). */
 unsigned long long unpack_compressed_read(struct unpacker *u);
