@@ -21,10 +21,12 @@ const char *pgx_progname(void)
 __attribute__((format(printf, 2, 0)))
 static void vreport(const char *prefix, const char *fmt, va_list ap)
 {
+	pgx_stderr_lock();
 	pgx_progress_erase();
 	fprintf(stderr, "%s: %s", progname, prefix);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	pgx_stderr_unlock();
 }
 
 #define DEFINE_REPORTER(name, prefix)                  \

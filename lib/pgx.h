@@ -281,6 +281,9 @@ void pgx_progress_end(struct pgx_progress *p);
 void pgx_progress_erase(void);
 /* Before a record goes to stdout: erase the line if stdout is the same terminal. */
 void pgx_progress_before_output(void);
+/* Around a write to stderr that a thread's must not break into. */
+void pgx_stderr_lock(void);
+void pgx_stderr_unlock(void);
 void pgx_format_bytes(char *out, size_t outlen, double bytes);	/* "1.5 GiB", "512 B" */
 void pgx_progress_format_duration(char *out, size_t outlen, double seconds);	/* "1:05", "2:01:05" */
 

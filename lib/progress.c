@@ -1,7 +1,9 @@
 /* progress.c - one line of progress on stderr, redrawn in place with "\r"
  * a few times a second and erased before anything else is written there */
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -14,8 +16,21 @@
 
 /* Whether a progress line is on the terminal now: diagnostics and records
  * written to the same terminal erase it first, from anywhere. */
-static bool line_shown;
+static atomic_bool line_shown;
 static bool stdout_shares_terminal;
+/* Two threads may write to the terminal (pgx-logmatch reading a file in
+ * two parts): a diagnostic and the line each wait for the other. */
+static pthread_mutex_t terminal = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+void pgx_stderr_lock(void)
+{
+	pthread_mutex_lock(&terminal);
+}
+
+void pgx_stderr_unlock(void)
+{
+	pthread_mutex_unlock(&terminal);
+}
 
 static double monotonic_now(void)
 {
@@ -82,18 +97,23 @@ void pgx_progress_show(struct pgx_progress *p, const char *fmt, ...)
 	va_end(ap);
 	if (strlen(text) > width)
 		text[width] = '\0';
+	pgx_stderr_lock();
 	if (stdout_shares_terminal)
 		fflush(stdout);	/* records written so far go above the line */
 	fprintf(stderr, "\r%s\033[K", text);
 	line_shown = true;
+	pgx_stderr_unlock();
 }
 
 void pgx_progress_erase(void)
 {
 	if (!line_shown)
 		return;
-	fputs(ERASE_LINE, stderr);
+	pgx_stderr_lock();
+	if (line_shown)
+		fputs(ERASE_LINE, stderr);
 	line_shown = false;
+	pgx_stderr_unlock();
 }
 
 void pgx_progress_before_output(void)

@@ -406,6 +406,8 @@ static void append_values(struct group *into, const struct group *from)
 {
 	size_t need = into->texts.n + 1 + from->texts.n;
 
+	if (!from->nvalues)
+		return;
 	if (need > into->texts.cap) {
 		into->texts.cap = need;
 		into->texts.v = pgx_xrealloc(into->texts.v, need);
