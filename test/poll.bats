@@ -335,6 +335,14 @@ role_dsn() {
 	run jq -r 'select(.type == "prereqs") | .checks[] | select(.name == "pg_stat_statements") | [.ok, .detail] | @tsv' <<<"$snap"
 	assert_output $'false\tnot in shared_preload_libraries (restart needed)'
 	assert_equal "$(jq -r 'select(.type == "connections") | .status' <<<"$snap")" ok
+	# track_activity_query_size's check: the default 1kB is short of 4kB; 4kB is enough
+	run jq -r 'select(.type == "prereqs") | .checks[] | select(.name == "track_activity_query_size") | [.ok, .detail] | @tsv' <<<"$snap"
+	assert_output $'false\ttrack_activity_query_size = 1kB'
+	pg_stop
+	poll_setup "-c track_activity_query_size=4096"
+	run jq -r 'select(.type == "prereqs") | .checks[] | select(.name == "track_activity_query_size") | [.ok, .detail] | @tsv' \
+		<<<"$(timeout 10 pgx-poll -d "$MON_DSN" -s prereqs)"
+	assert_output $'true\ttrack_activity_query_size = 4kB'
 }
 
 @test "a role without pg_monitor gets null and a reason where it cannot see, never 0" {
@@ -682,6 +690,35 @@ wait_polls() {
 	assert_output $'1\n1\n1'
 	run bash -c "tail -c +$from '$log' | grep -oE 'execute pgx_poll_[0-9]+' | sort | uniq -c | awk '\$1 >= 4' | wc -l"
 	assert_output 3
+}
+
+@test "in --interval, pg_settings is read again after a reload, and each pass's settings record is whole" {
+	out="$BATS_TEST_TMPDIR/out"
+	rows="$(psql_q -c 'SELECT count(*) FROM pg_settings')"
+	timeout --foreground -k 10 60 pgx-poll -d "$MON_DSN" -s settings --interval 0.2s >"$out" &
+	pid=$!
+	wait_polls "$out" 3
+	psql_q -c "ALTER SYSTEM SET work_mem = '7MB'" -c "SELECT pg_reload_conf()" >/dev/null
+	deadline=$((SECONDS + 20))
+	until grep -q '"name":"work_mem","setting":"7168"' "$out"; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "no settings record with the reloaded work_mem"
+		sleep 0.05
+	done
+	wait_polls "$out" $(($(polls "$out") + 2))
+	kill -TERM "$pid"
+	rc=0; wait "$pid" || rc=$?
+	psql_q -c "ALTER SYSTEM RESET work_mem" -c "SELECT pg_reload_conf()" >/dev/null
+	assert_equal "$rc" 0
+	# every pass's record has every row; work_mem is the old value, then the new one
+	run jq -r 'select(.type == "settings") | [.status, (.settings | length),
+		(.settings[] | select(.name == "work_mem") | .setting)] | @tsv' "$out"
+	refute_line --regexp $'^(error|degraded)'
+	run jq -r 'select(.type == "settings") | .settings | length' "$out"
+	assert_equal "$(sort -u <<<"$output")" "$rows"
+	run jq -r 'select(.type == "settings") | .settings[] | select(.name == "work_mem") | .setting' "$out"
+	assert_equal "$(uniq <<<"$output" | paste -sd ' ')" "4096 7168"
+	run jq -r 'select(.type == "settings") | .settings_key // "none"' "$out"
+	assert_equal "$(sort -u <<<"$output")" none
 }
 
 @test "a statement a new server connection does not know (PgBouncer in transaction mode) runs unprepared, then is prepared again" {

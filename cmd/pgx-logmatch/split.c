@@ -27,9 +27,9 @@
 #define SPLIT_MIN_BYTES (32ull << 20)	/* below, a thread saves a few ms */
 #define SPLIT_LOOK_BYTES (1u << 20)	/* how far to look for a line starting an entry */
 #define COUNT_CHUNK (1u << 20)
-/* The later part's share of the file: its thread counts the earlier part's
- * lines first (~10 ms per 50 MB), but the first thread stops to read a few
- * lines before it can start (the prefix), and ends with the merge. */
+/* The later part's share of the file: its thread loads the rules and counts
+ * the earlier part's lines first (~10 ms per 50 MB), while the first ends
+ * with the merge. */
 #define LATER_SHARE 0.50
 
 /* What the earlier part's first lines told of the prefix. */

@@ -80,8 +80,16 @@ struct prepared_stmt {
 	char name[24];
 };
 
+/* The settings section's rows, read again only when their key changes. */
+struct settings_cache {
+	char *key;			/* pg_conf_load_time and recovery state, as text */
+	json_t *settings;
+};
+void settings_cache_clear(struct settings_cache *c);
+
 struct poll_conn {
 	PGconn *conn;
+	struct settings_cache settings_cache;
 	char *dbname;
 	struct server_info srv;
 	struct prepared_stmt *prepared;	/* this session's, freed with it */

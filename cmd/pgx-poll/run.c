@@ -121,6 +121,7 @@ void poll_disconnect(struct poll_conn *pc)
 	pgx_pq_finish(pc->conn);
 	server_info_clear(&pc->srv);
 	prepared_forget_all(pc);
+	settings_cache_clear(&pc->settings_cache);
 	free(pc->dbname);
 	memset(pc, 0, sizeof(*pc));
 }
