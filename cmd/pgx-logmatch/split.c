@@ -42,6 +42,7 @@ struct told_prefix {
 
 struct later_part {
 	struct matcher m;
+	const struct matcher *earlier;	/* reads the part before, in the main thread */
 	matcher_setup_fn setup;
 	const void *setup_arg;
 	const char *path;
@@ -231,16 +232,11 @@ static void tell_prefix(struct later_part *p, const struct matcher *earlier, boo
 	pthread_mutex_unlock(&p->lock);
 }
 
-struct prefix_hook {
-	struct later_part *part;
-	const struct matcher *earlier;
-};
-
 static void prefix_known(void *arg)
 {
-	struct prefix_hook *h = arg;
+	struct later_part *p = arg;
 
-	tell_prefix(h->part, h->earlier, true);
+	tell_prefix(p, p->earlier, true);
 }
 
 /* The rule named by a record's "rule" value (escape-free, len bytes). */
@@ -367,9 +363,8 @@ static void later_part_free(struct later_part *p)
 bool match_split(struct matcher *m, matcher_setup_fn setup, const void *setup_arg, const char *path,
 		 const struct split_plan *plan, size_t max_line, struct pgx_progress *progress)
 {
-	struct later_part p = { .setup = setup, .setup_arg = setup_arg, .path = path, .from = plan->at,
+	struct later_part p = { .earlier = m, .setup = setup, .setup_arg = setup_arg, .path = path, .from = plan->at,
 				.to = plan->size, .max_line = max_line, .records = tmpfile() };
-	struct prefix_hook hook = { &p, m };
 	bool ok, told;
 
 	pthread_mutex_init(&p.lock, NULL);
@@ -379,7 +374,7 @@ bool match_split(struct matcher *m, matcher_setup_fn setup, const void *setup_ar
 		return match_input(m, path, false, max_line, progress);
 	}
 	m->prefix_known.fn = prefix_known;
-	m->prefix_known.arg = &hook;
+	m->prefix_known.arg = &p;
 	m->later_progress = &p.progress;
 	ok = match_part(m, path, 0, plan->at, 0, false, max_line, progress);
 	told = !m->prefix_known.fn;	/* else the file could not be opened */
