@@ -45,6 +45,10 @@ PGPing pgx_pq_ping(const char *dsn, int connect_timeout_s);
 #define PGX_SQL_MARK "/* pgx */ "
 /* PGX_SQL_MARK and sql, malloc'd. */
 char *pgx_sql_marked(const char *sql);
+/* PGX_SQL_MARK, then a comment holding tag, which names what runs the
+ * statement (a pgx-poll section: pg_stat_statements, pg_stat_activity and the
+ * server log show which), then sql; malloc'd.  A NULL tag: no second comment. */
+char *pgx_sql_marked_as(const char *tag, const char *sql);
 /* The DSN with any password replaced by "********", for messages; caller frees. */
 char *pgx_pq_redact(const char *dsn);
 

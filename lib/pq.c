@@ -235,9 +235,16 @@ char *pgx_pq_redact(const char *dsn)
 
 char *pgx_sql_marked(const char *sql)
 {
-	char *out;
+	return pgx_sql_marked_as(NULL, sql);
+}
 
-	if (asprintf(&out, "%s%s", PGX_SQL_MARK, sql) < 0)
+char *pgx_sql_marked_as(const char *tag, const char *sql)
+{
+	char *out;
+	int n = tag ? asprintf(&out, "%s/* %s */ %s", PGX_SQL_MARK, tag, sql)
+		    : asprintf(&out, "%s%s", PGX_SQL_MARK, sql);
+
+	if (n < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	return out;
 }

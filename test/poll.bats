@@ -189,10 +189,11 @@ role_dsn() {
 	# nothing but reads after that: no statement other than SET, SELECT, WITH, SHOW,
 	# whether sent as a simple query or (the sections, pipelined) an extended one,
 	# a statement the session prepared
-	# (each starts with pgx's mark, so pg_stat_statements can tell it from the user's)
-	run grep -oE '(statement|execute [^:]*): (/\* pgx \*/ )?[A-Z]+' <<<"$log"
-	assert_output --regexp 'execute pgx_poll_[0-9]+: /\* pgx \*/ SELECT'
-	refute_output --regexp '(statement|execute [^:]*): (/\* pgx \*/ )?(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE|ANALYZE|VACUUM|RESET)'
+	# (each starts with pgx's mark, so pg_stat_statements can tell it from the user's,
+	# and a section's then names the section)
+	run grep -oE '(statement|execute [^:]*): (/\* pgx \*/ )?(/\* [a-z_]+ \*/ )?[A-Z]+' <<<"$log"
+	assert_output --regexp 'execute pgx_poll_[0-9]+: /\* pgx \*/ /\* connections \*/ SELECT'
+	refute_output --regexp '(statement|execute [^:]*): (/\* pgx \*/ )?(/\* [a-z_]+ \*/ )?(INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|TRUNCATE|ANALYZE|VACUUM|RESET)'
 	psql_q -c "ALTER ROLE mon RESET log_statement"
 	timeout --foreground 10 pgx-poll -d "$MON_DSN" -s connections --interval 0.2 >/dev/null &
 	pid=$!
@@ -875,6 +876,31 @@ wait_polls() {
 	# the table shows pgx's cost on a line of its own
 	run bash -c "pgx-poll -d '$MON_DSN' -s statements | pgx-report"
 	assert_line --regexp '^ +[0-9]+ +[0-9.]+ +-  pgx itself \([0-9]+ statements, not ranked\)$'
+}
+
+@test "each statement names its section after pgx's mark: pg_stat_statements tells what each section costs" {
+	psql_q -c "CREATE EXTENSION pg_stat_statements"
+	psql_q -c "SELECT pg_stat_statements_reset()" >/dev/null
+	run --separate-stderr timeout 60 pgx-poll -d "$MON_DSN"
+	assert_success
+	ran="$(records poll | jq -r '.sections[]' | sort)"
+	tags="$(psql_q -A -t -c "SELECT DISTINCT substring(s.query FROM '^/\\* pgx \\*/ /\\* ([a-z_]+) \\*/ ')
+		FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+		WHERE r.rolname = 'mon' AND s.query LIKE '/* pgx */ %' AND s.query NOT LIKE '/* pgx */ SET %'" | sort)"
+	# the probe and the guard, and the sections that have a query on this server
+	for name in probe guard identity settings statements database vacuum sizes wraparound; do
+		grep -qx "$name" <<<"$tags"
+	done
+	# every query of mon's but its SETs names one of them
+	run comm -23 <(echo "$tags") <(printf '%s\nprobe\nguard\n' "$ran" | sort)
+	assert_output ""
+	run psql_q -A -t -c "SELECT count(*) FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+		WHERE r.rolname = 'mon' AND s.query NOT LIKE '/* pgx */ /* %' AND s.query NOT LIKE '/* pgx */ SET %'"
+	assert_output 0
+	# the sql records (--with-sql, --print-sql) hold the section's SQL alone
+	run --separate-stderr pgx-poll --print-sql -s sizes
+	assert_success
+	jq -e 'select(.type == "sql") | .text | startswith("WITH ")' <<<"$output"
 }
 
 # The coverage table of share/pgx/records.yaml (poll_sections) against the

@@ -31,6 +31,7 @@
  * unprepared, on its own, and is prepared anew next pass. */
 
 struct queued_query {
+	const char *tag;		/* the section's name, in a comment after the mark */
 	char *sql;
 	int nparams;
 	Oid *types;			/* NULL: untyped */
@@ -120,7 +121,7 @@ static char **copy_params(int n, const char *const *params)
 	return out;
 }
 
-void pipeline_note(struct pipeline *pl, const char *sql, int nparams, const Oid *types,
+void pipeline_note(struct pipeline *pl, const char *tag, const char *sql, int nparams, const Oid *types,
 		   const char *const *params)
 {
 	struct queued_query *q;
@@ -131,6 +132,7 @@ void pipeline_note(struct pipeline *pl, const char *sql, int nparams, const Oid 
 	}
 	q = &pl->q[pl->n++];
 	memset(q, 0, sizeof(*q));
+	q->tag = tag;
 	q->sql = pgx_xstrdup(sql);
 	q->nparams = nparams;
 	q->params = copy_params(nparams, params);
@@ -161,7 +163,7 @@ static bool send_prepared(struct poll_conn *pc, struct queued_query *q)
 	struct prepared_stmt *p = prepared_find(pc, q);
 
 	if (!p) {
-		char *sql = pgx_sql_marked(q->sql);
+		char *sql = pgx_sql_marked_as(q->tag, q->sql);
 
 		p = prepared_add(pc, q);
 		q->prepare_sent = PQsendPrepare(pc->conn, p->name, sql, q->nparams, q->types);

@@ -109,6 +109,7 @@ struct pipeline {
 
 /* One collection of one section: the record being filled and how it went. */
 struct section_run {
+	const char *name;		/* the section's: its queries carry it (pgx_sql_marked_as) */
 	struct poll_conn *pc;
 	const struct poll_opts *opts;
 	json_t *rec;			/* type, ts, cluster (and db) already set */
@@ -179,8 +180,8 @@ json_t *section_record(struct section_run *run);
 
 /* pipeline.c: note while recording; send; then take each result in turn
  * (false: not sent, run it synchronously); finish frees. */
-void pipeline_note(struct pipeline *pl, const char *sql, int nparams, const Oid *types,
-		   const char *const *params);
+void pipeline_note(struct pipeline *pl, const char *tag, const char *sql, int nparams,
+		   const Oid *types, const char *const *params);
 void pipeline_send(struct pipeline *pl, struct poll_conn *pc);
 bool pipeline_take(struct pipeline *pl, PGconn *conn, const char *sql, int nparams,
 		   const Oid *types, const char *const *params, PGresult **res);

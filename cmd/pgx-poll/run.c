@@ -49,7 +49,7 @@ static bool probe_and_guard(struct poll_conn *pc, const struct poll_opts *o, boo
 	size_t n = 0;
 	bool ok = false;
 
-	if (asprintf(&sql, PGX_SQL_MARK "%s;\n" PGX_SQL_MARK "%s;\n"
+	if (asprintf(&sql, PGX_SQL_MARK "/* probe */ %s;\n" PGX_SQL_MARK "/* guard */ %s;\n"
 		     PGX_SQL_MARK "SET statement_timeout = %ld", probe, guard_sql(),
 		     o->statement_timeout_ms) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
@@ -208,7 +208,8 @@ static void section_sql_build(const struct section *s, const struct server_info 
 static void run_section(struct pass *ps, const struct section *s, size_t idx,
 			struct poll_conn *pc, struct pipeline *pl, const struct section_sql *q)
 {
-	struct section_run run = { .pc = pc, .opts = ps->o, .sql = q->text, .pipeline = pl };
+	struct section_run run = { .name = s->name, .pc = pc, .opts = ps->o, .sql = q->text,
+				   .pipeline = pl };
 	size_t i;
 	json_t *r;
 
@@ -263,7 +264,8 @@ static bool selected(const struct pass *ps, size_t i, bool per_database)
 static void note_queries(struct pass *ps, const struct section *s, struct poll_conn *pc,
 			 struct pipeline *pl, const struct section_sql *q)
 {
-	struct section_run run = { .pc = pc, .opts = ps->o, .sql = q->text, .pipeline = pl };
+	struct section_run run = { .name = s->name, .pc = pc, .opts = ps->o, .sql = q->text,
+				   .pipeline = pl };
 
 	if (s->needs_pgbouncer || !q->text)
 		return;
