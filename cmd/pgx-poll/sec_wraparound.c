@@ -9,7 +9,9 @@
  * over every relation) and counted by a second scan.  A TOAST table is
  * reported under its table, found for the Top-N only from its name
  * (pg_toast_OID, which PostgreSQL keeps through rewrites) and checked
- * against that table's reltoastrelid. */
+ * against that table's reltoastrelid: a subquery per row of the Top-N, so
+ * by index; as a join, a generic plan (which does not know the Top-N's size)
+ * hashes all of pg_class for it. */
 const char sql_wraparound[] =
 	"WITH db AS (\n"
 	"  SELECT datname, pg_catalog.age(datfrozenxid) AS xid_age,\n"
@@ -25,17 +27,17 @@ const char sql_wraparound[] =
 	"  SELECT *, pg_catalog.age(relfrozenxid) AS xid_age FROM rel\n"
 	"   ORDER BY pg_catalog.age(relfrozenxid) DESC, nspname, relname LIMIT $1),\n"
 	"worst AS (\n"
-	"  SELECT coalesce(tn.nspname || '.' || t.relname, top.nspname || '.' || top.relname)"
-	" AS relation,\n"
+	"  SELECT coalesce((SELECT tn.nspname || '.' || t.relname FROM pg_catalog.pg_class t\n"
+	"                     JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace\n"
+	"                    WHERE t.oid = CASE WHEN top.relkind = 't'\n"
+	"                                        AND top.relname ~ '^pg_toast_[0-9]+$'\n"
+	"                                       THEN pg_catalog.substr(top.relname, 10)::oid END\n"
+	"                      AND t.reltoastrelid = top.oid),\n"
+	"                  top.nspname || '.' || top.relname) AS relation,\n"
 	"         top.relkind::text AS relkind, top.xid_age,\n"
 	"         pg_catalog.mxid_age(top.relminmxid) AS mxid_age,\n"
 	"         row_number() OVER (ORDER BY top.xid_age DESC, top.nspname, top.relname) AS rn\n"
-	"    FROM top\n"
-	"    LEFT JOIN pg_catalog.pg_class t\n"
-	"      ON t.oid = CASE WHEN top.relkind = 't' AND top.relname ~ '^pg_toast_[0-9]+$'\n"
-	"                      THEN pg_catalog.substr(top.relname, 10)::oid END\n"
-	"     AND t.reltoastrelid = top.oid\n"
-	"    LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace),\n"
+	"    FROM top),\n"
 "cfg AS (\n"
 	"  SELECT current_setting('autovacuum_freeze_max_age')::bigint AS fmax,\n"
 	"         current_setting('autovacuum_multixact_freeze_max_age')::bigint AS mfmax)\n"
