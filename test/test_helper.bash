@@ -55,8 +55,39 @@ require_root() {
 	[ "$(id -u)" = 0 ] || skip "needs root (${1:-privileged operation})"
 }
 
+# A TCP port on 127.0.0.1 that nothing listens on, below the kernel's range
+# for outgoing connections' local ports: a port bind() picks from that range
+# can be taken by any connection made before the server that was to have it
+# binds (etcd's own did, to Patroni's REST port).  Ports handed out in this
+# run are not handed out again.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 - "${BATS_RUN_TMPDIR:-${TMPDIR:-/tmp}}/pgx-test-ports" <<'PY'
+import fcntl, random, socket, sys
+
+with open(sys.argv[1], "a+") as used_file:
+    fcntl.flock(used_file, fcntl.LOCK_EX)
+    used_file.seek(0)
+    used = set(used_file.read().split())
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as r:
+        low = int(r.read().split()[0])
+    for port in random.sample(range(10000, low), min(200, max(low - 10000, 0))):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        if str(port) not in used:
+            break
+    else:	# no room below the range: let the kernel choose
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+    used_file.write(f"{port}\n")
+print(port)
+PY
 }
 
 # Run as the cluster owner: PostgreSQL refuses to run as root.
