@@ -121,8 +121,8 @@ static char **copy_params(int n, const char *const *params)
 	return out;
 }
 
-void pipeline_note(struct pipeline *pl, const char *tag, const char *sql, int nparams, const Oid *types,
-		   const char *const *params)
+void pipeline_note(struct pipeline *pl, const char *tag, const char *sql, int nparams,
+		   const Oid *types, const char *const *params)
 {
 	struct queued_query *q;
 

@@ -65,8 +65,8 @@ static const char probe_head[] =
 	 * queries, 10 ms a pass on 2,000 tables), one whose custom plans look
 	 * cheaper is planned every pass for good, and --schedule's hourly loop
 	 * would plan them for five hours.  The sections' SQL is written for
-	 * plans that do not know $1 (the Top-N): a Top-N's few rows are joined
-	 * by index (LATERAL). */
+	 * plans that do not know $1 (the Top-N): what a Top-N's few rows need
+	 * from another catalog is a subquery per row, by index. */
 	"       pg_catalog.set_config('max_parallel_workers_per_gather', '0', false),"
 	"       CASE WHEN pg_catalog.current_setting('jit', true) IS NOT NULL"
 	"            THEN pg_catalog.set_config('jit', 'off', false) END,"
