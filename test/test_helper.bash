@@ -58,8 +58,8 @@ require_root() {
 # A TCP port on 127.0.0.1 that nothing listens on, below the kernel's range
 # for outgoing connections' local ports: a port bind() picks from that range
 # can be taken by any connection made before the server that was to have it
-# binds (etcd's own did, to Patroni's REST port).  Ports handed out in this
-# run are not handed out again.
+# binds (Patroni's REST port was, while etcd started).  Ports handed out in
+# this run are not handed out again.
 free_port() {
 	python3 - "${BATS_RUN_TMPDIR:-${TMPDIR:-/tmp}}/pgx-test-ports" <<'PY'
 import fcntl, random, socket, sys
@@ -71,6 +71,8 @@ with open(sys.argv[1], "a+") as used_file:
     with open("/proc/sys/net/ipv4/ip_local_port_range") as r:
         low = int(r.read().split()[0])
     for port in random.sample(range(10000, low), min(200, max(low - 10000, 0))):
+        if str(port) in used:
+            continue
         s = socket.socket()
         try:
             s.bind(("127.0.0.1", port))
@@ -78,8 +80,7 @@ with open(sys.argv[1], "a+") as used_file:
             continue
         finally:
             s.close()
-        if str(port) not in used:
-            break
+        break
     else:	# no room below the range: let the kernel choose
         s = socket.socket()
         s.bind(("127.0.0.1", 0))

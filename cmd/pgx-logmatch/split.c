@@ -216,8 +216,9 @@ static void *read_later_part(void *arg)
 	return NULL;
 }
 
-static void tell_prefix(struct later_part *p, const struct matcher *earlier, bool read)
+static void tell_prefix(struct later_part *p, bool read)
 {
+	const struct matcher *earlier = p->earlier;
 	const struct ruleset *rs = &earlier->rules;
 
 	pthread_mutex_lock(&p->lock);
@@ -236,7 +237,7 @@ static void prefix_known(void *arg)
 {
 	struct later_part *p = arg;
 
-	tell_prefix(p, p->earlier, true);
+	tell_prefix(p, true);
 }
 
 /* The rule named by a record's "rule" value (escape-free, len bytes). */
@@ -363,8 +364,9 @@ static void later_part_free(struct later_part *p)
 bool match_split(struct matcher *m, matcher_setup_fn setup, const void *setup_arg, const char *path,
 		 const struct split_plan *plan, size_t max_line, struct pgx_progress *progress)
 {
-	struct later_part p = { .earlier = m, .setup = setup, .setup_arg = setup_arg, .path = path, .from = plan->at,
-				.to = plan->size, .max_line = max_line, .records = tmpfile() };
+	struct later_part p = { .earlier = m, .setup = setup, .setup_arg = setup_arg, .path = path,
+				.from = plan->at, .to = plan->size, .max_line = max_line,
+				.records = tmpfile() };
 	bool ok, told;
 
 	pthread_mutex_init(&p.lock, NULL);
@@ -379,7 +381,7 @@ bool match_split(struct matcher *m, matcher_setup_fn setup, const void *setup_ar
 	ok = match_part(m, path, 0, plan->at, 0, false, max_line, progress);
 	told = !m->prefix_known.fn;	/* else the file could not be opened */
 	m->prefix_known.fn = NULL;
-	tell_prefix(&p, m, false);	/* if not yet told: never will be */
+	tell_prefix(&p, false);	/* if not yet told: never will be */
 	groups_prepare(m);
 	pthread_join(p.thread, NULL);
 	m->later_progress = NULL;
