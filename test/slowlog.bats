@@ -192,6 +192,17 @@ $(printf 'query_statement\t6\t%s\tSELECT late_\xef\xbf\xbd' $((late + 3)))"
 	done
 }
 
+@test "lines out of order, at equal times and with an unreadable time: first seen the earliest, last seen the latest" {
+	# a line no earlier than last_seen skips the first_seen comparison; 03
+	# comes after an unreadable time (last_seen) and is the earliest
+	for t in 05 05 0: 03 07; do
+		echo "2026-11-22 10:00:$t.000 UTC [7] LOG:  duration: 1 ms  statement: SELECT 1"
+	done >"$BATS_TEST_TMPDIR/pg.log"
+	run --separate-stderr pgx-logmatch -o --group --rules slowlog "$BATS_TEST_TMPDIR/pg.log"
+	assert_success
+	assert_equal "$(jq -c '[.count, .first_seen, .last_seen]' <<<"$output")" '[5,1795341603,1795341607]'
+}
+
 @test "a group of a rule names captures of its regex, and no occurrence" {
 	cat >"$BATS_TEST_TMPDIR/r.yaml" <<-'EOF'
 	timestamp: read

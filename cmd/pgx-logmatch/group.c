@@ -38,11 +38,8 @@ struct group {
 	size_t key_len;
 	unsigned long count;
 	double max;
-	size_t nvalues;
-	struct { char *v; size_t n, cap; } texts;	/* the values as written, comma-separated:
-							 * half the memory of doubles, read back once */
-	double *read;		/* the first nread values read back (groups_prepare) */
-	size_t nread, read_to;	/* and where in texts reading goes on */
+	struct { char *v; size_t n, cap; } texts;	/* the values as written, comma-separated */
+	struct { double *v; size_t n, cap; } values;	/* and as read, for the total and p95 */
 	double *sums;		/* of the spec's sum captures */
 	char *example;		/* the example capture of the match with the largest measure */
 	size_t example_len;
@@ -74,7 +71,7 @@ void groups_free(struct groups *g)
 		free(g->order[i]->key);
 		free(g->order[i]->example);
 		free(g->order[i]->texts.v);
-		free(g->order[i]->read);
+		free(g->order[i]->values.v);
 		free(g->order[i]->sums);
 		free(g->order[i]);
 	}
@@ -179,7 +176,11 @@ static void push_value(struct group *grp, double v, const char *text, size_t len
 		len = (size_t)snprintf(num, sizeof(num), "%.17g", v);
 		text = num;
 	}
-	grp->nvalues++;
+	if (grp->values.n == grp->values.cap) {
+		grp->values.cap = grp->values.cap ? grp->values.cap * 2 : 64;
+		grp->values.v = pgx_xrealloc(grp->values.v, grp->values.cap * sizeof(double));
+	}
+	grp->values.v[grp->values.n++] = v;
 	if (grp->texts.n + len + 1 > grp->texts.cap) {
 		grp->texts.cap = (grp->texts.n + len + 1) * 2;
 		grp->texts.v = pgx_xrealloc(grp->texts.v, grp->texts.cap);
@@ -286,7 +287,11 @@ static double seen_ts_once(const struct matcher *m, struct seen_at *at)
 	return at->ts;
 }
 
-/* -1, 0, 1 as a's time is before, equal to or after b's (unknown: equal) */
+/* seen_cmp() when either time is unknown: neither before nor after */
+#define SEEN_UNKNOWN 2
+
+/* -1, 0, 1 as a's time is before, equal to or after b's, or SEEN_UNKNOWN
+ * (which "< 0" and ">= 0" take as equal) */
 static int seen_cmp(const struct matcher *m, struct seen_at *a, struct seen_at *b)
 {
 	double ta, tb;
@@ -298,20 +303,26 @@ static int seen_cmp(const struct matcher *m, struct seen_at *a, struct seen_at *
 	}
 	ta = seen_ts_once(m, a);
 	tb = seen_ts_once(m, b);
-	return ta < 0 || tb < 0 ? 0 : (ta > tb) - (ta < tb);
+	return ta < 0 || tb < 0 ? SEEN_UNKNOWN : (ta > tb) - (ta < tb);
 }
 
 /* first_seen is the earliest and last_seen the latest, whatever the order
- * of the lines (interleaved files, a clock stepped back). */
+ * of the lines (interleaved files, a clock stepped back).  A time known to
+ * be no earlier than last_seen is not before first_seen (when both are
+ * known, first_seen is no later than last_seen), so a log read in order
+ * compares most lines once. */
 static void note_seen(const struct matcher *m, struct group *grp, struct seen_at *now)
 {
+	int vs_last;
+
 	if (!grp->count) {
 		grp->first = grp->last = *now;
 		return;
 	}
-	if (seen_cmp(m, now, &grp->first) < 0)
+	vs_last = seen_cmp(m, now, &grp->last);
+	if ((vs_last < 0 || vs_last == SEEN_UNKNOWN) && seen_cmp(m, now, &grp->first) < 0)
 		grp->first = *now;
-	if (seen_cmp(m, now, &grp->last) >= 0)
+	if (vs_last >= 0)
 		grp->last = *now;
 }
 
@@ -406,7 +417,7 @@ static void append_values(struct group *into, const struct group *from)
 {
 	size_t need = into->texts.n + 1 + from->texts.n;
 
-	if (!from->nvalues)
+	if (!from->values.n)
 		return;
 	if (need > into->texts.cap) {
 		into->texts.cap = need;
@@ -416,13 +427,12 @@ static void append_values(struct group *into, const struct group *from)
 		into->texts.v[into->texts.n++] = ',';
 	memcpy(into->texts.v + into->texts.n, from->texts.v, from->texts.n);
 	into->texts.n += from->texts.n;
-	if (into->nread == into->nvalues && from->nread == from->nvalues) {	/* both read back */
-		into->read = pgx_xrealloc(into->read, (into->nread + from->nread) * sizeof(double));
-		memcpy(into->read + into->nread, from->read, from->nread * sizeof(double));
-		into->nread += from->nread;
-		into->read_to = into->texts.n;
+	if (into->values.n + from->values.n > into->values.cap) {
+		into->values.cap = into->values.n + from->values.n;
+		into->values.v = pgx_xrealloc(into->values.v, into->values.cap * sizeof(double));
 	}
-	into->nvalues += from->nvalues;
+	memcpy(into->values.v + into->values.n, from->values.v, from->values.n * sizeof(double));
+	into->values.n += from->values.n;
 }
 
 /* As if from's matches had been added to into one by one after its own:
@@ -439,7 +449,7 @@ static void merge_group(const struct matcher *m, struct group *into, struct grou
 		free(kept.sums);
 		from->texts.v = from->example = NULL;
 		from->sums = NULL;
-		from->read = NULL;
+		from->values.v = NULL;
 		return;
 	}
 	if (seen_cmp(m, &from->first, &into->first) < 0)
@@ -472,43 +482,14 @@ void groups_merge(struct matcher *m, struct matcher *later)
 
 /* ---- at the end: one match_group record per group ---- */
 
-/* The values not yet read back from their text (JSON numbers, each read as
- * it was the first time), appended to grp->read. */
-static void read_values(struct group *grp)
-{
-	const char *p = grp->texts.v + grp->read_to, *end = grp->texts.v + grp->texts.n;
-	bool json_ok;
-
-	if (grp->nread == grp->nvalues)
-		return;
-	grp->read = pgx_xrealloc(grp->read, grp->nvalues * sizeof(double));
-	if (grp->read_to)
-		p++;	/* the comma after the last one read */
-	for (; p < end && grp->nread < grp->nvalues; p++) {
-		const char *start = p;
-		while (p < end && *p != ',')
-			p++;
-		grp->read[grp->nread++] = measure_value(start, (size_t)(p - start), &json_ok);
-	}
-	grp->read_to = grp->texts.n;
-}
-
-void groups_prepare(struct matcher *m)
-{
-	for (size_t i = 0; m->groups && i < m->groups->n; i++)
-		if (m->rules.rules[m->groups->order[i]->rule].group->measure)
-			read_values(m->groups->order[i]);
-}
-
 /* The values' total, added in the order they came, and their 95th
  * percentile by nearest rank, as pgx-report slowlog has it. */
 static double values_total_p95(struct group *grp, double *total)
 {
 	*total = 0;
-	read_values(grp);
-	for (size_t i = 0; i < grp->nread; i++)
-		*total += grp->read[i];
-	return pgx_nearest_rank(grp->read, grp->nread, 0.95);	/* reorders them: read last */
+	for (size_t i = 0; i < grp->values.n; i++)
+		*total += grp->values.v[i];
+	return pgx_nearest_rank(grp->values.v, grp->values.n, 0.95);	/* reorders them: read last */
 }
 
 static void set_seen(json_t *rec, const char *key, double ts)

@@ -30,6 +30,7 @@ struct rule {
 	char *name;
 	char *origin;		/* "FILE:LINE" of the rule, for messages */
 	pcre2_code *re;
+	bool jit;		/* re is JIT-compiled: matched by pcre2_jit_match() */
 	pcre2_match_data *md;
 	char **captures;	/* NULL: every named group */
 	size_t ncaptures;

@@ -355,12 +355,21 @@ static bool emit_match(struct matcher *m, const struct rule *r, const struct log
 	return pgx_emit(rec);
 }
 
-/* 1 matched (and emitted), 0 no match, -1 write error; text is valid
- * UTF-8 (match_valid), which a rule's regex is compiled to count on */
+/* text is valid UTF-8 (match_valid), which a rule's regex is compiled to
+ * count on.  The JIT's own entry point skips pcre2_match()'s checks of its
+ * arguments: a tenth of what matching a slow log's duration line costs. */
+static int rule_match(const struct rule *r, const char *text, size_t len)
+{
+	if (r->jit)
+		return pcre2_jit_match(r->re, (PCRE2_SPTR)text, len, 0, 0, r->md, NULL);
+	return pcre2_match(r->re, (PCRE2_SPTR)text, len, 0, PCRE2_NO_UTF_CHECK, r->md, NULL);
+}
+
+/* 1 matched (and emitted), 0 no match, -1 write error */
 static int try_rule(struct matcher *m, size_t i, const struct log_source *src, const char *text, size_t len)
 {
 	struct rule *r = &m->rules.rules[i];
-	int rc = pcre2_match(r->re, (PCRE2_SPTR)text, len, 0, PCRE2_NO_UTF_CHECK, r->md, NULL);
+	int rc = rule_match(r, text, len);
 
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;

@@ -74,9 +74,6 @@ void groups_free(struct groups *g);
 /* After rule's regex matched text: true if the match went into its group,
  * false if it is to be emitted as a match record (no key or measure). */
 bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, const char *text, size_t len);
-/* The values of m's groups read back from their text now (the thread that
- * read a part of the input, while the other reads on), not at the end. */
-void groups_prepare(struct matcher *m);
 /* The groups of later, a matcher with the same rules that read the part of
  * the input after m's, added to m's. */
 void groups_merge(struct matcher *m, struct matcher *later);

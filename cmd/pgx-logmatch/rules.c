@@ -107,6 +107,13 @@ static pcre2_code *compile_regex(const struct rules_file *f, const yaml_node_t *
 	return re;
 }
 
+static bool jit_compiled(const pcre2_code *re)
+{
+	size_t size = 0;
+
+	return pcre2_pattern_info(re, PCRE2_INFO_JITSIZE, &size) == 0 && size > 0;
+}
+
 static bool group_exists(const pcre2_code *re, const char *name)
 {
 	return pcre2_substring_number_from_name(re, (PCRE2_SPTR)name) > 0;
@@ -296,6 +303,7 @@ static bool parse_rule(struct rules_file *f, yaml_node_t *node, struct rule *r)
 	if (!(r->re = compile_regex(f, regex_node, where, PCRE2_UTF)) || !check_groups(f, regex_node, r) ||
 	    !check_group_spec(f, regex_node, r))
 		return false;
+	r->jit = jit_compiled(r->re);
 	r->md = pcre2_match_data_create_from_pattern(r->re, NULL);
 	if (asprintf(&r->origin, "%s:%lu", f->path, (unsigned long)node->start_mark.line + 1) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
