@@ -546,13 +546,41 @@ char *pgx_record_dumps(const json_t *rec, size_t *len)
 static __thread struct text_buf flat;
 static __thread bool flat_first;	/* no member yet in the innermost object */
 
+static bool plain_key(const char *key, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (needs_escape((unsigned char)key[i]))
+			return false;
+	return true;
+}
+
+/* ,"KEY": -- a key is a name in the code or a regex group's name, which
+ * needs no escape: copied as it is, in one reservation (write_string's
+ * setup cost more than a short key's bytes, four keys a log record). */
 static void flat_key(const char *key)
 {
+	size_t n = strlen(key);
+	char *o;
+
+	if (!plain_key(key, n)) {
+		if (!flat_first)
+			buf_add(&flat, ",", 1);
+		flat_first = false;
+		write_string(&flat, key, n);
+		buf_add(&flat, ":", 1);
+		return;
+	}
+	buf_reserve(&flat, n + 4);
+	o = flat.s + flat.len;
 	if (!flat_first)
-		buf_add(&flat, ",", 1);
+		*o++ = ',';
 	flat_first = false;
-	write_string(&flat, key, strlen(key));
-	buf_add(&flat, ":", 1);
+	*o++ = '"';
+	memcpy(o, key, n);
+	o += n;
+	*o++ = '"';
+	*o++ = ':';
+	flat.len = (size_t)(o - flat.s);
 }
 
 /* What a record's head wrote for a string it depends on (its type, the

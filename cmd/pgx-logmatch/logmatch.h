@@ -8,11 +8,26 @@
 #include <stddef.h>
 #include <jansson.h>
 
+/* re on s: by the JIT's own entry point when re was JIT-compiled, which
+ * skips pcre2_match()'s checks of its arguments (a sixth of PCRE2's time on
+ * a slow log's duration lines), else by the interpreter with options.  The
+ * JIT checks no UTF either: re either counts on valid UTF-8 (the rules'
+ * regexes, PCRE2_NO_UTF_CHECK) or was compiled with PCRE2_MATCH_INVALID_UTF
+ * (a timestamp's, on a raw line), which pcre2_match() does not check for. */
+static inline int regex_match(const pcre2_code *re, bool jit, const char *s, size_t len, uint32_t options,
+			      pcre2_match_data *md)
+{
+	if (jit)
+		return pcre2_jit_match(re, (PCRE2_SPTR)s, len, 0, 0, md, NULL);
+	return pcre2_match(re, (PCRE2_SPTR)s, len, 0, options, md, NULL);
+}
+
 struct ts_spec {
 	pcre2_code *re;
 	pcre2_match_data *md;
 	unsigned group;		/* the group named "ts", else 1 */
 	char *format;
+	bool jit;		/* re is JIT-compiled */
 };
 
 /* group: { by: CAPTURE, normalize: sql|none, measure: CAPTURE, example: CAPTURE,
@@ -60,6 +75,7 @@ struct ruleset {
 
 /* rules.c */
 bool ruleset_load(struct ruleset *rs, const char *path);	/* reports errors */
+bool regex_jit_compiled(const pcre2_code *re);
 void ruleset_free(struct ruleset *rs);
 /* The longest literal run every match of a PCRE2 pattern must contain. */
 size_t regex_required_literal(const char *re, char *out, size_t outlen);

@@ -356,13 +356,10 @@ static bool emit_match(struct matcher *m, const struct rule *r, const struct log
 }
 
 /* text is valid UTF-8 (match_valid), which a rule's regex is compiled to
- * count on.  The JIT's own entry point skips pcre2_match()'s checks of its
- * arguments: a sixth of PCRE2's time on a slow log's duration lines. */
+ * count on. */
 static int rule_match(const struct rule *r, const char *text, size_t len)
 {
-	if (r->jit)
-		return pcre2_jit_match(r->re, (PCRE2_SPTR)text, len, 0, 0, r->md, NULL);
-	return pcre2_match(r->re, (PCRE2_SPTR)text, len, 0, PCRE2_NO_UTF_CHECK, r->md, NULL);
+	return regex_match(r->re, r->jit, text, len, PCRE2_NO_UTF_CHECK, r->md);
 }
 
 /* 1 matched (and emitted), 0 no match, -1 write error */

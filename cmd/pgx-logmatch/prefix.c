@@ -166,6 +166,7 @@ bool ruleset_set_prefix(struct ruleset *rs, const char *regex, const char *forma
 	group = pcre2_substring_number_from_name(t.re, (PCRE2_SPTR) "ts");
 	t.group = group > 0 ? (unsigned)group : 1;
 	t.md = pcre2_match_data_create_from_pattern(t.re, NULL);
+	t.jit = regex_jit_compiled(t.re);
 	t.format = pgx_xstrdup(format);
 	if (rs->has_prefix) {
 		free(rs->ts[0].format);
@@ -208,7 +209,7 @@ long prefix_pid(const struct ruleset *rs, const char *s, size_t len)
 {
 	PCRE2_SIZE *ov;
 
-	if (!rs->prefix_pid_group || pcre2_match(rs->ts[0].re, (PCRE2_SPTR)s, len, 0, 0, rs->ts[0].md, NULL) <= 0)
+	if (!rs->prefix_pid_group || regex_match(rs->ts[0].re, rs->ts[0].jit, s, len, 0, rs->ts[0].md) <= 0)
 		return 0;
 	ov = pcre2_get_ovector_pointer(rs->ts[0].md);
 	if (ov[2 * rs->prefix_pid_group] == PCRE2_UNSET)

@@ -107,7 +107,7 @@ static pcre2_code *compile_regex(const struct rules_file *f, const yaml_node_t *
 	return re;
 }
 
-static bool jit_compiled(const pcre2_code *re)
+bool regex_jit_compiled(const pcre2_code *re)
 {
 	size_t size = 0;
 
@@ -303,7 +303,7 @@ static bool parse_rule(struct rules_file *f, yaml_node_t *node, struct rule *r)
 	if (!(r->re = compile_regex(f, regex_node, where, PCRE2_UTF)) || !check_groups(f, regex_node, r) ||
 	    !check_group_spec(f, regex_node, r))
 		return false;
-	r->jit = jit_compiled(r->re);
+	r->jit = regex_jit_compiled(r->re);
 	r->md = pcre2_match_data_create_from_pattern(r->re, NULL);
 	if (asprintf(&r->origin, "%s:%lu", f->path, (unsigned long)node->start_mark.line + 1) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
@@ -352,6 +352,7 @@ static bool load_ts_spec(struct rules_file *f, yaml_node_t *node)
 	group = pcre2_substring_number_from_name(t.re, (PCRE2_SPTR) "ts");
 	t.group = group > 0 ? (unsigned)group : 1;
 	t.md = pcre2_match_data_create_from_pattern(t.re, NULL);
+	t.jit = regex_jit_compiled(t.re);
 	t.format = pgx_xstrdup(strcmp(format, "epoch") ? format : "%s");
 	rs->ts = pgx_xrealloc(rs->ts, (rs->nts + 1) * sizeof(t));
 	rs->ts[rs->nts++] = t;

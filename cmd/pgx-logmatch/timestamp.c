@@ -293,7 +293,7 @@ bool ts_from_line(const struct ruleset *rs, const char *s, size_t len, double *o
 		const struct ts_spec *t = &rs->ts[i];
 		PCRE2_SIZE *ov;
 
-		if (pcre2_match(t->re, (PCRE2_SPTR)s, len, 0, 0, t->md, NULL) <= (int)t->group)
+		if (regex_match(t->re, t->jit, s, len, 0, t->md) <= (int)t->group)
 			continue;
 		ov = pcre2_get_ovector_pointer(t->md);
 		if (ov[2 * t->group] == PCRE2_UNSET)
