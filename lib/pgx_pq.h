@@ -22,6 +22,10 @@ PGconn *pgx_pq_connect(const struct pgx_pq_options *opt);
  * password masked even where libpq quotes a part it could not parse. */
 char *pgx_pq_conn_error(const PGconn *conn, const char *dsn);
 void pgx_pq_finish(PGconn *conn);
+/* The same for a session beside one pgx_pq_connect opened: nothing is
+ * reported and SIGINT is not armed; on failure, NULL and *why (malloc'd,
+ * no password) says why.  Close it with PQfinish. */
+PGconn *pgx_pq_connect_beside(const struct pgx_pq_options *opt, char **why);
 
 /* What pgx_pq_error_line adds to the server's primary message. */
 enum pgx_pq_error_parts {

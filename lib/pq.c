@@ -96,13 +96,13 @@ char *pgx_pq_error_line(const PGconn *conn, const PGresult *res, unsigned what)
 }
 
 /* The session settings in one round trip: SET statements of one simple
- * query, committed together (or, if one fails, none). */
-static bool apply_session_settings(PGconn *conn, const struct pgx_pq_options *opt)
+ * query, committed together (or, if one fails, none).  NULL, or why not
+ * (malloc'd). */
+static char *session_settings_failure(PGconn *conn, const struct pgx_pq_options *opt)
 {
-	char sql[256];
+	char sql[256], *why = NULL;
 	size_t len = 0;
 	PGresult *res;
-	bool ok;
 
 	sql[0] = '\0';
 	if (opt->statement_timeout_ms > 0)
@@ -114,18 +114,18 @@ static bool apply_session_settings(PGconn *conn, const struct pgx_pq_options *op
 	if (opt->read_only)
 		len += snprintf(sql + len, sizeof(sql) - len, PGX_SQL_MARK "SET default_transaction_read_only = on; ");
 	if (!len)
-		return true;
+		return NULL;
 	sql[len - 2] = '\0';	/* the last "; " */
 	res = PQexec(conn, sql);
-	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok) {
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		char *msg = pgx_pq_error_line(conn, res, PGX_PQ_DETAIL | PGX_PQ_HINT);
 
-		pgx_error("%s: %s", sql, msg);
+		if (asprintf(&why, "%s: %s", sql, msg) < 0)
+			pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 		free(msg);
 	}
 	PQclear(res);
-	return ok;
+	return why;
 }
 
 static PGconn *connect_params(const char *dsn, int connect_timeout_s)
@@ -153,22 +153,28 @@ char *pgx_pq_conn_error(const PGconn *conn, const char *dsn)
 	return msg;
 }
 
-PGconn *pgx_pq_connect(const struct pgx_pq_options *opt)
+PGconn *pgx_pq_connect_beside(const struct pgx_pq_options *opt, char **why)
 {
 	PGconn *conn = connect_params(opt->dsn, opt->connect_timeout_s);
-	char *msg;
 
 	if (!conn)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
-	if (PQstatus(conn) != CONNECTION_OK) {
-		msg = pgx_pq_conn_error(conn, opt->dsn);
-		pgx_error("%s", msg);
-		free(msg);
-		PQfinish(conn);
-		return NULL;
-	}
-	if (!apply_session_settings(conn, opt)) {
-		PQfinish(conn);
+	*why = PQstatus(conn) == CONNECTION_OK ? session_settings_failure(conn, opt)
+					       : pgx_pq_conn_error(conn, opt->dsn);
+	if (!*why)
+		return conn;
+	PQfinish(conn);
+	return NULL;
+}
+
+PGconn *pgx_pq_connect(const struct pgx_pq_options *opt)
+{
+	char *why;
+	PGconn *conn = pgx_pq_connect_beside(opt, &why);
+
+	if (!conn) {
+		pgx_error("%s", why);
+		free(why);
 		return NULL;
 	}
 	active_cancel = PQgetCancel(conn);

@@ -693,6 +693,89 @@ wait_polls() {
 	assert_output 3
 }
 
+# jobs_sessions: pgx-poll's sessions of role mon, now
+jobs_sessions() {
+	psql_q -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'mon' AND application_name = 'pgx-poll'"
+}
+
+@test "--jobs 2: a pass runs on two guarded sessions at once and writes what one session writes" {
+	run --separate-stderr timeout 30 pgx-poll -d "$MON_DSN"
+	assert_success
+	one="$(jq -r '[.type, .db // "", .status // ""] | @tsv' <<<"$output")"
+	psql_q -c "ALTER ROLE mon SET log_min_duration_statement = 0"
+	log="$PGX_PG_DIR/log/postgresql.log"
+	from=$(($(stat -c %s "$log") + 1))
+	timeout --foreground -k 10 60 pgx-poll -d "$MON_DSN" -j 2 --interval 0.2s \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_polls "$BATS_TEST_TMPDIR/out" 3
+	sessions="$(jobs_sessions)"
+	kill -TERM "$pid"
+	rc=0; wait "$pid" || rc=$?
+	psql_q -c "ALTER ROLE mon RESET log_min_duration_statement"
+	assert_equal "$rc" 0
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" ""
+	assert_equal "$sessions" 2
+	# the first pass's records: the same sections and statuses as with one session
+	first="$(jq -r -s 'first(to_entries[] | select(.value.type == "poll") | .key) as $stop
+		| .[:$stop][] | [.type, .db // "", .status // ""] | @tsv' "$BATS_TEST_TMPDIR/out")"
+	assert_equal "$first" "$(grep -v '^poll' <<<"$one")"
+	assert_equal "$(jq -r -s 'map(select(.type == "poll") | .success) | unique | @tsv' "$BATS_TEST_TMPDIR/out")" true
+	# each session was probed and guarded, and each executed prepared section statements
+	deadline=$((SECONDS + 10))
+	until [ "$(tail -c +"$from" "$log" | grep -E 'execute pgx_poll_[0-9]+' | grep -oE '\[[0-9]+\]' |
+		sort -u | wc -l)" -ge 2 ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.1; done
+	# (the probe, the guard and the timeout are one statement, logged from its first line)
+	run bash -c "tail -c +$from '$log' | grep -F 'statement: /* pgx */ /* probe */' | grep -oE '\[[0-9]+\]' | sort -u | wc -l"
+	assert_output 2
+	run bash -c "tail -c +$from '$log' | grep -E 'execute pgx_poll_[0-9]+' | grep -oE '\[[0-9]+\]' | sort -u | wc -l"
+	assert_output 2
+}
+
+@test "--jobs: a session the role's connection limit refuses is a warning, and the passes run on one" {
+	psql_q -c "ALTER ROLE mon CONNECTION LIMIT 1"
+	run --separate-stderr timeout 30 pgx-poll -d "$MON_DSN" -j 3 -s connections,vacuum
+	psql_q -c "ALTER ROLE mon CONNECTION LIMIT -1"
+	assert_success
+	assert_regex "$stderr" '^pgx-poll: warning: --jobs=3: session 2 of 3 cannot be opened, passes run on 1: .*too many connections for role "mon"$'
+	assert_equal "$(jq -r '[.type, .status // .success] | @tsv' <<<"$output")" $'connections\tok\nvacuum\tok\npoll\ttrue'
+}
+
+@test "--jobs: a session lost during --interval has its queries run on the first, with a warning, and no pass fails" {
+	timeout --foreground -k 10 60 pgx-poll -d "$MON_DSN" -j 2 --interval 0.3s \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_polls "$BATS_TEST_TMPDIR/out" 1
+	wait_for 20 "SELECT count(*) FROM pg_stat_activity WHERE usename = 'mon'" 2
+	psql_q -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'mon'
+		ORDER BY backend_start DESC LIMIT 1" >/dev/null
+	deadline=$((SECONDS + 20))
+	until grep -q 'lost' "$BATS_TEST_TMPDIR/err" || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.1; done
+	after=$(($(polls "$BATS_TEST_TMPDIR/out") + 2))
+	wait_polls "$BATS_TEST_TMPDIR/out" "$after"
+	sessions="$(jobs_sessions)"
+	kill -TERM "$pid"
+	rc=0; wait "$pid" || rc=$?
+	assert_equal "$rc" 0
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" "pgx-poll: warning: 1 --jobs session lost: the next passes run on 1"
+	assert_equal "$sessions" 1
+	run jq -r 'select(.type == "error" or .status == "error") | .type' "$BATS_TEST_TMPDIR/out"
+	assert_output ""
+	assert_equal "$(jq -r -s 'map(select(.type == "poll") | .success) | unique | @tsv' "$BATS_TEST_TMPDIR/out")" true
+}
+
+@test "--jobs: one warning for --allow-privileged, 1 to 8 sessions, and not with --print-sql" {
+	run --separate-stderr timeout 10 pgx-poll -d "$PGX_PG_DSN" --allow-privileged -j 2 -s connections
+	assert_success
+	assert_equal "$stderr" 'pgx-poll: warning: role "postgres" is a superuser (--allow-privileged): the session stays read-only'
+	run --separate-stderr pgx-poll -d "$MON_DSN" -j 9
+	assert_failure 2
+	assert_regex "$stderr" '^pgx-poll: error: --jobs'
+	run --separate-stderr pgx-poll -j 2 --print-sql
+	assert_failure 2
+	assert_regex "$stderr" '^pgx-poll: error: --jobs applies to snapshots'
+}
+
 @test "in --interval, pg_settings is read again after a reload, and each pass's settings record is whole" {
 	out="$BATS_TEST_TMPDIR/out"
 	rows="$(psql_q -c 'SELECT count(*) FROM pg_settings')"

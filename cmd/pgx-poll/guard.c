@@ -134,11 +134,13 @@ static char *unsafe_reason(const char *session, const char *current,
 	return line;
 }
 
-/* An error (refused), or a warning with --allow-privileged. */
-static bool refuse(bool allow, const char *why)
+/* An error (refused), or a warning with --allow-privileged (once: not
+ * again for the sessions beside the main one). */
+static bool refuse(const struct poll_conn *pc, bool allow, const char *why)
 {
 	if (allow) {
-		pgx_warn("%s (--allow-privileged): the session stays read-only", why);
+		if (!pc->beside)
+			pgx_warn("%s (--allow-privileged): the session stays read-only", why);
 		return false;
 	}
 	pgx_error("%s (use --allow-privileged to run anyway)", why);
@@ -165,7 +167,7 @@ bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow, bool name_
 		if (name_db && asprintf(&where, "in database \"%s\", %s", pc->dbname, why) < 0)
 			pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 		pc->srv.unsafe = true;
-		refused = refuse(allow, where ? where : why);
+		refused = refuse(pc, allow, where ? where : why);
 		free(where);
 		free(why);
 	}

@@ -31,6 +31,8 @@ static void usage(void)
 	       "                             hourly 1h, each with its time budget\n"
 	       "      --delta=DURATION       two samples DURATION apart: *_per_s rates\n"
 	       "      --all-databases        per-database sections in every connectable database\n"
+	       "  -j, --jobs=NUM             run each pass on NUM sessions at once, its queries\n"
+	       "                             shared out by cost (default 1, at most %d)\n"
 	       "      --progress             show databases done of all, or the time left of\n"
 	       "                             --delta, on stderr (default: when stderr is a\n"
 	       "                             terminal)\n"
@@ -65,7 +67,8 @@ static void usage(void)
 	       "4 cannot connect or connection lost, 5 role refused, 6 write error,\n"
 	       "7 the explained statement failed,\n"
 	       "130 interrupted (SIGTERM ends --interval and --schedule with 0).\n",
-	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname());
+	       pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(), pgx_progname(),
+	       POLL_MAX_JOBS);
 }
 
 enum { OPT_CLUSTER = 256, OPT_WITH_SQL, OPT_ONCE, OPT_STATEMENT_TIMEOUT, OPT_LOCK_TIMEOUT,
@@ -172,6 +175,7 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 		{ "schedule", no_argument, NULL, OPT_SCHEDULE },
 		{ "delta", required_argument, NULL, OPT_DELTA },
 		{ "all-databases", no_argument, NULL, OPT_ALL_DATABASES },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 		{ "pgbouncer", required_argument, NULL, OPT_PGBOUNCER },
@@ -202,13 +206,18 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 	o->long_xact_s = 60;
 	o->server_version = 150000;
 	o->section_mask = default_sections();
-	while ((c = getopt_long(argc, argv, "s:n:d:Vh", longopts, NULL)) != -1) {
+	o->jobs = 1;
+	while ((c = getopt_long(argc, argv, "s:n:d:j:Vh", longopts, NULL)) != -1) {
 		if (parse_query_option(c, q))
 			continue;
 		switch (c) {
 		case 's': select_sections(o, optarg); break;
 		case 'n':
 			if (!pgx_parse_long(optarg, "--top", 1, 100000, &o->top_n))
+				pgx_usage_error(NULL);
+			break;
+		case 'j':
+			if (!pgx_parse_long(optarg, "--jobs", 1, POLL_MAX_JOBS, &o->jobs))
 				pgx_usage_error(NULL);
 			break;
 		case OPT_CLUSTER: o->cluster = optarg; break;
@@ -254,6 +263,8 @@ static void parse_options(int argc, char **argv, struct poll_opts *o, struct que
 		pgx_usage_error("unexpected argument \"%s\"", argv[optind]);
 	check_query_options(q);
 	check_mode_options(o);
+	if (o->jobs > 1 && (o->print_sql || q->explain_sql || q->explain_file || q->advice))
+		pgx_usage_error("--jobs applies to snapshots, not to --print-sql, --explain or --advice");
 }
 
 static char *cluster_label(const struct poll_opts *o, PGconn *conn)

@@ -28,7 +28,14 @@
  * ends the session: poll_disconnect forgets them).  Should the server not
  * know a statement (a pooler that switched server connections) or refuse its
  * cached plan (a view whose columns changed), that query runs again
- * unprepared, on its own, and is prepared anew next pass. */
+ * unprepared, on its own, and is prepared anew next pass.
+ *
+ * With --jobs, the main session has others beside it (run.c), each a lane
+ * of its own: the pass's queries are shared out by their sections' cost
+ * (sections.c), each lane pipelines its share, and the servers' backends
+ * work through them at once.  Results are still taken in pass order, each
+ * read from its lane.  A query whose session beside failed runs again on
+ * the main session; that session is closed after the pass (pc->lost). */
 
 struct queued_query {
 	const char *tag;		/* the section's name, in a comment after the mark */
@@ -37,6 +44,8 @@ struct queued_query {
 	Oid *types;			/* NULL: untyped */
 	char **params;
 	PGresult *res;			/* read ahead of its turn, not yet taken */
+	size_t lane;			/* the session it runs on: pl->lane[lane] */
+	bool sent, read;
 	bool taken;
 	bool prepare_sent;		/* prepared in this pass, before its execution */
 	char stmt[24];			/* prepared statement name */
@@ -182,35 +191,91 @@ static bool send_prepared(struct poll_conn *pc, struct queued_query *q)
 	return false;
 }
 
+/* A query's part of its section's cost: the section's queries share it. */
+static double query_cost(const struct pipeline *pl, size_t i)
+{
+	const struct section *s = section_find(pl->q[i].tag, NULL);
+	size_t same = 0;
+
+	for (size_t k = 0; k < pl->n; k++)
+		same += !strcmp(pl->q[k].tag, pl->q[i].tag);
+	return (s && s->cost_ms > 0 ? s->cost_ms : 0.1) / (double)same;
+}
+
+/* The costliest query first, each to the session with the least work so
+ * far (the main one on a tie), so that the sessions finish together; each
+ * runs its queries in pass order, the order they are taken in. */
+static void share_out(struct pipeline *pl)
+{
+	double load[POLL_MAX_JOBS] = { 0 }, *cost = pgx_xmalloc((pl->n ? pl->n : 1) * sizeof(*cost));
+	bool *placed = pgx_xmalloc((pl->n ? pl->n : 1) * sizeof(*placed));
+
+	for (size_t i = 0; i < pl->n; i++) {
+		cost[i] = query_cost(pl, i);
+		placed[i] = false;
+		pl->q[i].lane = 0;
+	}
+	for (size_t k = 0; k < pl->n && pl->n_lanes > 1; k++) {
+		size_t next = pl->n, lane = 0;
+
+		for (size_t i = 0; i < pl->n; i++)
+			if (!placed[i] && (next == pl->n || cost[i] > cost[next]))
+				next = i;
+		for (size_t l = 1; l < pl->n_lanes; l++)
+			if (load[l] < load[lane])
+				lane = l;
+		pl->q[next].lane = lane;
+		load[lane] += cost[next];
+		placed[next] = true;
+	}
+	free(cost);
+	free(placed);
+}
+
+/* A lane's queries out at once, each with its sync point. */
+static void send_lane(struct pipeline *pl, size_t l)
+{
+	struct poll_conn *pc = pl->lane[l].pc;
+	size_t i = 0;
+
+	while (i < pl->n && pl->q[i].lane != l)
+		i++;
+	if (i == pl->n || !PQenterPipelineMode(pc->conn))
+		return;
+	PQsetnonblocking(pc->conn, 1);
+	for (; i < pl->n; i++)
+		if (pl->q[i].lane == l && !(pl->q[i].sent = send_prepared(pc, &pl->q[i])))
+			break;
+	if (!flush_all(pc->conn))
+		pl->lane[l].broken = true;
+	PQsetnonblocking(pc->conn, 0);
+}
+
 void pipeline_send(struct pipeline *pl, struct poll_conn *pc)
 {
-	PGconn *conn = pc->conn;
-
-	pl->pc = pc;
 	pl->recording = false;
-	if (!pl->n || !PQenterPipelineMode(conn))
-		return;
-	PQsetnonblocking(conn, 1);
-	for (; pl->sent < pl->n; pl->sent++)
-		if (!send_prepared(pc, &pl->q[pl->sent]))
-			break;
-	if (!flush_all(conn))
-		pl->broken = true;
-	PQsetnonblocking(conn, 0);
+	pl->lane[0] = (struct pipeline_lane){ .pc = pc };
+	pl->n_lanes = 1;
+	for (size_t j = 0; j < pc->n_jobs && pl->n_lanes < POLL_MAX_JOBS; j++)
+		pl->lane[pl->n_lanes++] = (struct pipeline_lane){ .pc = &pc->jobs[j] };
+	share_out(pl);
+	for (size_t l = 0; l < pl->n_lanes; l++)
+		send_lane(pl, l);
 }
 
 /* One command's result (its first; a command sends one). */
-static PGresult *read_command(struct pipeline *pl, PGconn *conn)
+static PGresult *read_command(struct pipeline_lane *lane)
 {
+	PGconn *conn = lane->pc->conn;
 	PGresult *first = NULL, *r;
 
-	while (!pl->broken && (r = PQgetResult(conn))) {
+	while (!lane->broken && (r = PQgetResult(conn))) {
 		if (!first)
 			first = r;
 		else
 			PQclear(r);
 		if (PQstatus(conn) == CONNECTION_BAD)
-			pl->broken = true;
+			lane->broken = true;
 	}
 	return first;
 }
@@ -218,28 +283,37 @@ static PGresult *read_command(struct pipeline *pl, PGconn *conn)
 /* A query's result, then its sync point.  When its Parse failed, that
  * error is the result (the execution after it was only aborted), and the
  * statement is not the session's. */
-static PGresult *read_one(struct pipeline *pl, PGconn *conn, struct queued_query *q)
+static PGresult *read_one(struct pipeline_lane *lane, struct queued_query *q)
 {
-	PGresult *prepared = q->prepare_sent ? read_command(pl, conn) : NULL;
-	PGresult *res = read_command(pl, conn), *r;
+	PGresult *prepared = q->prepare_sent ? read_command(lane) : NULL;
+	PGresult *res = read_command(lane), *r;
 
 	if (q->prepare_sent && PQresultStatus(prepared) != PGRES_COMMAND_OK) {
-		prepared_forget(pl->pc, q->stmt);
+		prepared_forget(lane->pc, q->stmt);
 		PQclear(res);
 		res = prepared;
 	} else
 		PQclear(prepared);
-	r = pl->broken ? NULL : PQgetResult(conn);
+	r = lane->broken ? NULL : PQgetResult(lane->pc->conn);
 	if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
-		pl->broken = true;
+		lane->broken = true;
 	PQclear(r);
 	return res;
 }
 
-static void read_through(struct pipeline *pl, PGconn *conn, size_t last)
+/* The lane's results in the order sent, through query last. */
+static void read_through(struct pipeline *pl, size_t l, size_t last)
 {
-	for (; pl->read < pl->sent && pl->read <= last; pl->read++)
-		pl->q[pl->read].res = read_one(pl, conn, &pl->q[pl->read]);
+	struct pipeline_lane *lane = &pl->lane[l];
+
+	for (; lane->next_read < pl->n && lane->next_read <= last; lane->next_read++) {
+		struct queued_query *q = &pl->q[lane->next_read];
+
+		if (q->lane == l && q->sent) {
+			q->res = read_one(lane, q);
+			q->read = true;
+		}
+	}
 }
 
 /* A statement prepared in an earlier pass that the server no longer runs
@@ -252,12 +326,21 @@ static bool lost_prepared(const struct queued_query *q)
 					     !strcmp(state, SQLSTATE_FEATURE_NOT_SUPPORTED));
 }
 
-/* Out of pipeline mode, every sent result read (and kept). */
-static void drain(struct pipeline *pl, PGconn *conn)
+/* A session beside the main one failed with this query: its result is
+ * that failure, and the main session runs it instead. */
+static bool lost_beside(const struct pipeline *pl, const struct queued_query *q)
 {
-	if (pl->sent)
-		read_through(pl, conn, pl->sent - 1);
-	if (!pl->broken && PQpipelineStatus(conn) != PQ_PIPELINE_OFF)
+	return q->lane > 0 && pl->lane[q->lane].broken && PQresultStatus(q->res) != PGRES_TUPLES_OK;
+}
+
+/* Out of pipeline mode, every sent result of the lane read (and kept). */
+static void drain(struct pipeline *pl, size_t l)
+{
+	PGconn *conn = pl->lane[l].pc->conn;
+
+	if (pl->n)
+		read_through(pl, l, pl->n - 1);
+	if (!pl->lane[l].broken && PQpipelineStatus(conn) != PQ_PIPELINE_OFF)
 		PQexitPipelineMode(conn);
 }
 
@@ -272,18 +355,23 @@ static bool same_query(const struct queued_query *q, const char *sql, int nparam
 	return true;
 }
 
-bool pipeline_take(struct pipeline *pl, PGconn *conn, const char *sql, int nparams,
-		   const Oid *types, const char *const *params, PGresult **res)
+/* The result of a query noted and sent; false when the caller must run it
+ * on the main session itself (drained first, out of pipeline mode). */
+bool pipeline_take(struct pipeline *pl, const char *sql, int nparams, const Oid *types,
+		   const char *const *params, PGresult **res)
 {
-	for (size_t i = 0; i < pl->sent; i++) {
+	for (size_t i = 0; i < pl->n; i++) {
 		struct queued_query *q = &pl->q[i];
 
 		if (!same_query(q, sql, nparams, types, params))
 			continue;
-		read_through(pl, conn, i);
+		if (!q->sent)
+			break;
+		read_through(pl, q->lane, i);
 		q->taken = true;
-		if (lost_prepared(q)) {	/* run unprepared (the caller's fallback) */
-			prepared_forget(pl->pc, q->stmt);
+		if (lost_prepared(q) || lost_beside(pl, q)) {	/* run again, unprepared */
+			if (lost_prepared(q))
+				prepared_forget(pl->lane[q->lane].pc, q->stmt);
 			PQclear(q->res);
 			q->res = NULL;
 			break;
@@ -292,17 +380,27 @@ bool pipeline_take(struct pipeline *pl, PGconn *conn, const char *sql, int npara
 		q->res = NULL;
 		return true;
 	}
-	drain(pl, conn);
+	if (pl->n_lanes)
+		drain(pl, 0);
 	return false;
+}
+
+bool pipeline_broken(const struct pipeline *pl)
+{
+	return pl->n_lanes && pl->lane[0].broken;
 }
 
 /* After the pass: the results nobody took are read and dropped, unless a
  * signal ends the run (the server's next write to a closed socket ends the
- * rest). */
-void pipeline_finish(struct pipeline *pl, PGconn *conn)
+ * rest).  A session beside the main one that failed is marked lost. */
+void pipeline_finish(struct pipeline *pl)
 {
-	if (!pgx_stop_signal)
-		drain(pl, conn);
+	for (size_t l = 0; l < pl->n_lanes; l++) {
+		if (!pgx_stop_signal)
+			drain(pl, l);
+		if (l > 0 && (pl->lane[l].broken || PQstatus(pl->lane[l].pc->conn) != CONNECTION_OK))
+			pl->lane[l].pc->lost = true;
+	}
 	for (size_t i = 0; i < pl->n; i++) {
 		struct queued_query *q = &pl->q[i];
 

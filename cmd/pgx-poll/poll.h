@@ -24,6 +24,7 @@ struct poll_opts {
 	long server_version;		/* --print-sql --server-version */
 	const char *pgss_version;	/* --print-sql --pgss-version */
 	long statement_timeout_ms, lock_timeout_ms;
+	long jobs;			/* --jobs: sessions a pass runs on (1: none beside) */
 	bool with_sql;			/* emit a sql record per section */
 	unsigned long section_mask;	/* bit i: sections[i] selected */
 	bool sections_given;		/* --sections was used */
@@ -95,16 +96,30 @@ struct poll_conn {
 	struct prepared_stmt *prepared;	/* this session's, freed with it */
 	size_t n_prepared;
 	unsigned long prepared_serial;	/* names are never reused in a session */
+	struct poll_conn *jobs;		/* --jobs: the sessions beside this one (run.c) */
+	size_t n_jobs;
+	bool beside;			/* this is one of them: its guard warns nothing */
+	bool lost;			/* it failed during a pass (pipeline.c) */
+};
+
+/* --jobs at most: sessions a pass may run its queries on */
+#define POLL_MAX_JOBS 8
+
+/* A session a pass's queries run on, in pipeline mode: the main one first,
+ * then its --jobs sessions. */
+struct pipeline_lane {
+	struct poll_conn *pc;
+	size_t next_read;		/* its queries before this index are read */
+	bool broken;			/* the session failed while reading */
 };
 
 /* A pass's queries, sent together (pipeline.c). */
 struct pipeline {
-	struct poll_conn *pc;		/* set by pipeline_send */
+	struct pipeline_lane lane[POLL_MAX_JOBS];
+	size_t n_lanes;			/* set by pipeline_send */
 	struct queued_query *q;
 	size_t n, cap;			/* noted */
-	size_t sent, read;		/* sent to the server; results read so far */
 	bool recording;			/* collect() runs to note its queries */
-	bool broken;			/* the connection failed while reading */
 };
 
 /* One collection of one section: the record being filled and how it went. */
@@ -141,6 +156,9 @@ struct section {
 	 * collect as run->sql. */
 	char *(*build_sql)(const struct server_info *srv, const char **why);
 	bool needs_pgbouncer;		/* talks to --pgbouncer, not to PostgreSQL */
+	/* Server ms a pass at 2,000 tables (bench/poll), for sharing a pass's
+	 * queries among --jobs sessions: only the proportions matter. */
+	double cost_ms;
 };
 
 extern const struct section poll_sections[];
@@ -183,9 +201,11 @@ json_t *section_record(struct section_run *run);
 void pipeline_note(struct pipeline *pl, const char *tag, const char *sql, int nparams,
 		   const Oid *types, const char *const *params);
 void pipeline_send(struct pipeline *pl, struct poll_conn *pc);
-bool pipeline_take(struct pipeline *pl, PGconn *conn, const char *sql, int nparams,
-		   const Oid *types, const char *const *params, PGresult **res);
-void pipeline_finish(struct pipeline *pl, PGconn *conn);
+bool pipeline_take(struct pipeline *pl, const char *sql, int nparams, const Oid *types,
+		   const char *const *params, PGresult **res);
+void pipeline_finish(struct pipeline *pl);
+/* Did the main session fail while its results were read? */
+bool pipeline_broken(const struct pipeline *pl);
 /* The session's prepared statements are forgotten (the server drops them
  * with the session). */
 void prepared_forget_all(struct poll_conn *pc);

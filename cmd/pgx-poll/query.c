@@ -86,8 +86,8 @@ PGresult *section_query_typed(struct section_run *run, const char *sql, int npar
 		return NULL;
 	}
 	/* A connection that broke in pipeline mode stays in it: no result. */
-	if ((!run->pipeline || !pipeline_take(run->pipeline, conn, sql, nparams, types, params,
-					       &res)) && PQpipelineStatus(conn) == PQ_PIPELINE_OFF) {
+	if ((!run->pipeline || !pipeline_take(run->pipeline, sql, nparams, types, params, &res)) &&
+	    PQpipelineStatus(conn) == PQ_PIPELINE_OFF) {
 		char *marked = pgx_sql_marked_as(run->name, sql);
 
 		res = PQexecParams(conn, marked, nparams, types, params, NULL, NULL, 0);

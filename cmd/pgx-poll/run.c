@@ -9,14 +9,20 @@
 /* SIGINT cancels the running query (exit 130); SIGTERM lets it finish, bounded
  * by statement_timeout, so the current record is complete. */
 static PGcancel *volatile cancel_handle;
+static PGcancel *volatile job_cancel[POLL_MAX_JOBS];	/* the sessions beside it */
 
 static void cancel_on_sigint(void)
 {
 	PGcancel *cancel = cancel_handle;
 	char errbuf[256];
 
-	if (cancel && pgx_stop_signal == SIGINT)
+	if (pgx_stop_signal != SIGINT)
+		return;
+	if (cancel)
 		PQcancel(cancel, errbuf, sizeof(errbuf));
+	for (size_t i = 0; i < POLL_MAX_JOBS; i++)
+		if ((cancel = job_cancel[i]))
+			PQcancel(cancel, errbuf, sizeof(errbuf));
 }
 
 /* Server notices (a shutdown's WARNING) are not pgx-poll's to print: what
@@ -83,21 +89,85 @@ static bool probe_and_guard(struct poll_conn *pc, const struct poll_opts *o, boo
 	return ok;
 }
 
-bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *dsn, int *status)
+static struct pgx_pq_options session_options(const struct poll_opts *o, const char *dsn)
 {
-	struct pgx_pq_options pq = {
-		.dsn = dsn ? dsn : o->dsn, .connect_timeout_s = 10,
+	return (struct pgx_pq_options){
+		.dsn = dsn, .connect_timeout_s = 10,
 		.statement_timeout_ms = (int)setup_timeout_ms(o),
 		.lock_timeout_ms = (int)o->lock_timeout_ms, .read_only = true,
 	};
+}
+
+static void session_ready(struct poll_conn *pc)
+{
+	pc->dbname = pgx_xstrdup(PQdb(pc->conn));
+	PQsetNoticeProcessor(pc->conn, ignore_notice, NULL);
+}
+
+static char *session_dsn(PGconn *conn, const char *db, bool same_host);
+
+/* The same server: pinned to its host and port, it could still be another
+ * one that took them over since (a restart, a failover). */
+static bool same_server(const struct poll_conn *a, const struct poll_conn *b)
+{
+	return a->srv.start_ts == b->srv.start_ts && a->srv.version_num == b->srv.version_num &&
+	       a->srv.in_recovery == b->srv.in_recovery;
+}
+
+/* A session beside pc on the server pc reached, set up and guarded as pc
+ * was; false when it could not be had, with *why (malloc'd). */
+static bool connect_beside(struct poll_conn *job, const struct poll_conn *pc,
+			   const struct poll_opts *o, const char *dsn, char **why)
+{
+	struct pgx_pq_options pq = session_options(o, dsn);
+	int status;
+
+	memset(job, 0, sizeof(*job));
+	job->beside = true;
+	if (!(job->conn = pgx_pq_connect_beside(&pq, why)))
+		return false;
+	session_ready(job);
+	if (!probe_and_guard(job, o, false, &status))
+		*why = pgx_xstrdup("its probe or privilege check failed");
+	else if (!same_server(pc, job))
+		*why = pgx_xstrdup("it reached another server");
+	else
+		return true;
+	poll_disconnect(job);
+	return false;
+}
+
+/* --jobs: the sessions beside the main one.  One that cannot be had (a
+ * connection limit, say) is a warning, and the passes run on fewer. */
+static void connect_jobs(struct poll_conn *pc, const struct poll_opts *o)
+{
+	char *dsn = session_dsn(pc->conn, PQdb(pc->conn), true), *why = NULL;
+
+	pc->jobs = pgx_xmalloc((size_t)(o->jobs - 1) * sizeof(*pc->jobs));
+	for (long i = 1; i < o->jobs; i++) {
+		struct poll_conn *job = &pc->jobs[pc->n_jobs];
+
+		if (!connect_beside(job, pc, o, dsn, &why)) {
+			pgx_warn("--jobs=%ld: session %ld of %ld cannot be opened, passes run on %zu: %s",
+				 o->jobs, i + 1, o->jobs, pc->n_jobs + 1, why);
+			free(why);
+			break;
+		}
+		job_cancel[pc->n_jobs++] = PQgetCancel(job->conn);
+	}
+	free(dsn);
+}
+
+bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *dsn, int *status)
+{
+	struct pgx_pq_options pq = session_options(o, dsn ? dsn : o->dsn);
 
 	memset(pc, 0, sizeof(*pc));
 	*status = PGX_EXIT_CONNECT;
 	pc->conn = pgx_pq_connect(&pq);
 	if (!pc->conn)
 		return false;
-	pc->dbname = pgx_xstrdup(PQdb(pc->conn));
-	PQsetNoticeProcessor(pc->conn, ignore_notice, NULL);
+	session_ready(pc);
 	cancel_handle = PQgetCancel(pc->conn);
 	pgx_set_stop_hook(cancel_on_sigint);
 	/* another database of --all-databases: the refusal names it */
@@ -105,7 +175,61 @@ bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *d
 		poll_disconnect(pc);
 		return false;
 	}
+	if (!dsn && o->jobs > 1)
+		connect_jobs(pc, o);
 	return true;
+}
+
+static void close_session(struct poll_conn *pc)
+{
+	server_info_clear(&pc->srv);
+	prepared_forget_all(pc);
+	settings_cache_clear(&pc->settings_cache);
+	free(pc->dbname);
+	memset(pc, 0, sizeof(*pc));
+}
+
+static void disconnect_job(struct poll_conn *pc, size_t i)
+{
+	PGcancel *cancel = job_cancel[i];
+
+	job_cancel[i] = NULL;
+	if (cancel)
+		PQfreeCancel(cancel);
+	PQfinish(pc->jobs[i].conn);
+	close_session(&pc->jobs[i]);
+}
+
+static void disconnect_jobs(struct poll_conn *pc)
+{
+	for (size_t i = 0; i < pc->n_jobs; i++)
+		disconnect_job(pc, i);
+	free(pc->jobs);
+	pc->jobs = NULL;
+	pc->n_jobs = 0;
+}
+
+/* After a pass: a session beside the main one that failed is closed, and
+ * the next passes run on the others. */
+static void drop_lost_jobs(struct poll_conn *pc)
+{
+	size_t kept = 0, lost = 0;
+
+	for (size_t i = 0; i < pc->n_jobs; i++) {
+		if (pc->jobs[i].lost) {
+			disconnect_job(pc, i);
+			lost++;
+			continue;
+		}
+		pc->jobs[kept] = pc->jobs[i];
+		job_cancel[kept++] = job_cancel[i];
+	}
+	for (size_t i = kept; i < POLL_MAX_JOBS; i++)
+		job_cancel[i] = NULL;
+	pc->n_jobs = kept;
+	if (lost)
+		pgx_warn("%zu --jobs session%s lost: the next passes run on %zu", lost, lost > 1 ? "s" : "",
+			 kept + 1);
 }
 
 void poll_disconnect(struct poll_conn *pc)
@@ -114,16 +238,18 @@ void poll_disconnect(struct poll_conn *pc)
 
 	if (!pc->conn)
 		return;
+	if (pc->beside) {
+		PQfinish(pc->conn);
+		close_session(pc);
+		return;
+	}
+	disconnect_jobs(pc);
 	pgx_set_stop_hook(NULL);
 	cancel_handle = NULL;
 	if (cancel)
 		PQfreeCancel(cancel);
 	pgx_pq_finish(pc->conn);
-	server_info_clear(&pc->srv);
-	prepared_forget_all(pc);
-	settings_cache_clear(&pc->settings_cache);
-	free(pc->dbname);
-	memset(pc, 0, sizeof(*pc));
+	close_session(pc);
 }
 
 json_t *error_record(struct pass *ps, const char *section, const char *db,
@@ -162,7 +288,7 @@ bool connection_alive(PGconn *conn)
 static bool session_alive(PGconn *conn, const struct pipeline *pl)
 {
 	if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF)
-		return !pl->broken && PQstatus(conn) == CONNECTION_OK;
+		return !pipeline_broken(pl) && PQstatus(conn) == CONNECTION_OK;
 	return connection_alive(conn);
 }
 
@@ -305,7 +431,8 @@ static void run_sections(struct pass *ps, struct poll_conn *pc, bool cluster_wid
 	pipeline_send(&pl, pc);
 	for (size_t k = 0; k < n && !ps->lost && !pgx_stop_signal; k++)
 		run_section(ps, &poll_sections[order[k]], order[k], pc, &pl, &sql[k]);
-	pipeline_finish(&pl, pc->conn);
+	pipeline_finish(&pl);
+	drop_lost_jobs(pc);
 	for (size_t k = 0; k < n; k++)
 		free(sql[k].built);
 }
@@ -318,8 +445,22 @@ static bool any_selected(const struct pass *ps, bool per_database)
 	return false;
 }
 
-/* The conninfo of conn with another dbname (the password stays in memory only). */
-static char *dsn_for_db(PGconn *conn, const char *db)
+/* A conninfo option of conn as a session beside it is to have it: on the
+ * host and port conn reached, not the list it was given. */
+static const char *same_host_option(PGconn *conn, const PQconninfoOption *p)
+{
+	if (!strcmp(p->keyword, "host"))
+		return PQhost(conn);
+	if (!strcmp(p->keyword, "port"))
+		return PQport(conn);
+	if (!strcmp(p->keyword, "hostaddr") && p->val && *p->val)
+		return PQhostaddr(conn);
+	return p->val;
+}
+
+/* The conninfo of conn with another dbname (the password stays in memory
+ * only); same_host: on the host and port conn reached. */
+static char *session_dsn(PGconn *conn, const char *db, bool same_host)
 {
 	PQconninfoOption *opts = PQconninfo(conn);
 	char *out = NULL;
@@ -327,7 +468,8 @@ static char *dsn_for_db(PGconn *conn, const char *db)
 	FILE *f = open_memstream(&out, &len);
 
 	for (PQconninfoOption *p = opts; p && p->keyword; p++) {
-		const char *v = !strcmp(p->keyword, "dbname") ? db : p->val;
+		const char *v = !strcmp(p->keyword, "dbname") ? db
+			      : same_host ? same_host_option(conn, p) : p->val;
 
 		if (!v || !*v)
 			continue;
@@ -400,8 +542,9 @@ static void show_databases(struct pgx_progress *progress, size_t done, size_t al
 		pgx_progress_show(progress, "databases: %zu of %zu done, now %s", done, all, now);
 }
 
-/* Every other database, one connection at a time: the main connection is
- * closed first (the caller reconnects), so a pass never holds two.  The
+/* Every other database, one connection at a time: the main connection (and
+ * its --jobs sessions) is closed first, the caller reconnects, so a pass
+ * never holds more sessions than at its start.  The
  * DSNs are built from the main connection before it closes.  A database
  * where the guard refuses the role ends the pass (ps->refused): the caller
  * then writes nothing of it. */
@@ -416,7 +559,7 @@ static void run_other_databases(struct pass *ps, struct poll_conn *pc)
 	int status;
 
 	json_array_foreach(dbs, i, db)
-		dsns[i] = dsn_for_db(pc->conn, json_string_value(json_array_get(db, 0)));
+		dsns[i] = session_dsn(pc->conn, json_string_value(json_array_get(db, 0)), false);
 	poll_disconnect(pc);
 	pgx_progress_start(&progress, ps->o->progress);
 	json_array_foreach(dbs, i, db) {
