@@ -45,7 +45,7 @@ struct queued_query {
 	char **params;
 	PGresult *res;			/* read ahead of its turn, not yet taken */
 	size_t lane;			/* the session it runs on: pl->lane[lane] */
-	bool sent, read;
+	bool sent;
 	bool taken;
 	bool prepare_sent;		/* prepared in this pass, before its execution */
 	char stmt[24];			/* prepared statement name */
@@ -309,10 +309,8 @@ static void read_through(struct pipeline *pl, size_t l, size_t last)
 	for (; lane->next_read < pl->n && lane->next_read <= last; lane->next_read++) {
 		struct queued_query *q = &pl->q[lane->next_read];
 
-		if (q->lane == l && q->sent) {
+		if (q->lane == l && q->sent)
 			q->res = read_one(lane, q);
-			q->read = true;
-		}
 	}
 }
 
