@@ -119,7 +119,8 @@ void pgx_json_write(FILE *f, const json_t *doc);
 /* A flat record written field by field, for a command's most frequent
  * record: the bytes pgx_emit() writes for the object with the same fields
  * in the same order, without building it.  pgx_flat_begin() starts it as
- * pgx_record_new() does; strings must be valid UTF-8. */
+ * pgx_record_new() does; strings must be valid UTF-8.  A KEY is written as
+ * it is: a name in the code or a regex group's (word characters). */
 void pgx_flat_begin(const char *type, double ts);
 void pgx_flat_str(const char *key, const char *s, size_t len);
 /* Any bytes: invalid UTF-8 is replaced as pgx_json_text() replaces it. */
