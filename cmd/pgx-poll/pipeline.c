@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "pgx.h"
 #include "pgx_pq.h"
 #include "poll.h"
@@ -31,10 +32,12 @@
  * unprepared, on its own, and is prepared anew next pass.
  *
  * With --jobs, the main session has others beside it (run.c), each a lane
- * of its own: the pass's queries are shared out by their sections' cost
- * (sections.c), each lane pipelines its share, and the servers' backends
- * work through them at once.  Results are still taken in pass order, each
- * read from its lane.  A query whose session beside failed runs again on
+ * of its own: the pass's queries are shared out by their cost, each lane
+ * pipelines its share, and the servers' backends work through them at once.
+ * A query's cost is what it took in the passes before (every lane's results
+ * are read as they arrive, so each is timed from the one before it on its
+ * lane), or, in the first pass, its section's in sections.c.  Results are
+ * still taken in pass order.  A query whose session beside failed runs again on
  * the main session; that session is closed after the pass (pc->lost). */
 
 struct queued_query {
@@ -44,6 +47,7 @@ struct queued_query {
 	Oid *types;			/* NULL: untyped */
 	char **params;
 	PGresult *res;			/* read ahead of its turn, not yet taken */
+	double ms;			/* read this long after the one before it on its lane */
 	size_t lane;			/* the session it runs on: pl->lane[lane] */
 	bool sent;
 	bool taken;
@@ -142,6 +146,7 @@ void pipeline_note(struct pipeline *pl, const char *tag, const char *sql, int np
 	q = &pl->q[pl->n++];
 	memset(q, 0, sizeof(*q));
 	q->tag = tag;
+	q->ms = -1;
 	q->sql = pgx_xstrdup(sql);
 	q->nparams = nparams;
 	q->params = copy_params(nparams, params);
@@ -191,15 +196,55 @@ static bool send_prepared(struct poll_conn *pc, struct queued_query *q)
 	return false;
 }
 
-/* A query's part of its section's cost: the section's queries share it. */
-static double query_cost(const struct pipeline *pl, size_t i)
+static struct stmt_cost *cost_find(const struct poll_conn *pc, const char *sql)
 {
+	for (size_t i = 0; i < pc->n_costs; i++)
+		if (!strcmp(pc->costs[i].sql, sql))
+			return &pc->costs[i];
+	return NULL;
+}
+
+/* A query's cost: what it took in the passes before (their running mean,
+ * halved each pass), or else its part of its section's cost in sections.c
+ * (the section's queries share it). */
+static double query_cost(const struct pipeline *pl, const struct poll_conn *main, size_t i)
+{
+	const struct stmt_cost *learned = cost_find(main, pl->q[i].sql);
 	const struct section *s = section_find(pl->q[i].tag, NULL);
 	size_t same = 0;
 
+	if (learned)
+		return learned->ms;
 	for (size_t k = 0; k < pl->n; k++)
 		same += !strcmp(pl->q[k].tag, pl->q[i].tag);
 	return (s && s->cost_ms > 0 ? s->cost_ms : 0.1) / (double)same;
+}
+
+/* After a pass: each query read whole on its lane updates its cost. */
+static void learn_costs(const struct pipeline *pl, struct poll_conn *main)
+{
+	for (size_t i = 0; i < pl->n; i++) {
+		const struct queued_query *q = &pl->q[i];
+		struct stmt_cost *c;
+
+		if (q->ms < 0)
+			continue;
+		if ((c = cost_find(main, q->sql))) {
+			c->ms = (c->ms + q->ms) / 2;
+			continue;
+		}
+		main->costs = pgx_xrealloc(main->costs, (main->n_costs + 1) * sizeof(*main->costs));
+		main->costs[main->n_costs++] = (struct stmt_cost){ .sql = pgx_xstrdup(q->sql), .ms = q->ms };
+	}
+}
+
+void stmt_costs_clear(struct poll_conn *pc)
+{
+	for (size_t i = 0; i < pc->n_costs; i++)
+		free(pc->costs[i].sql);
+	free(pc->costs);
+	pc->costs = NULL;
+	pc->n_costs = 0;
 }
 
 /* The costliest query first, each to the session with the least work so
@@ -211,7 +256,7 @@ static void share_out(struct pipeline *pl)
 	bool *placed = pgx_xmalloc((pl->n ? pl->n : 1) * sizeof(*placed));
 
 	for (size_t i = 0; i < pl->n; i++) {
-		cost[i] = query_cost(pl, i);
+		cost[i] = query_cost(pl, pl->lane[0].pc, i);
 		placed[i] = false;
 		pl->q[i].lane = 0;
 	}
@@ -251,6 +296,9 @@ static void send_lane(struct pipeline *pl, size_t l)
 	PQsetnonblocking(pc->conn, 0);
 }
 
+static double monotonic_ms(void);
+static void lane_start(struct pipeline *pl, size_t l, size_t from);
+
 void pipeline_send(struct pipeline *pl, struct poll_conn *pc)
 {
 	pl->recording = false;
@@ -259,58 +307,129 @@ void pipeline_send(struct pipeline *pl, struct poll_conn *pc)
 	for (size_t j = 0; j < pc->n_jobs && pl->n_lanes < POLL_MAX_JOBS; j++)
 		pl->lane[pl->n_lanes++] = (struct pipeline_lane){ .pc = &pc->jobs[j] };
 	share_out(pl);
-	for (size_t l = 0; l < pl->n_lanes; l++)
+	for (size_t l = 0; l < pl->n_lanes; l++) {
 		send_lane(pl, l);
-}
-
-/* One command's result (its first; a command sends one). */
-static PGresult *read_command(struct pipeline_lane *lane)
-{
-	PGconn *conn = lane->pc->conn;
-	PGresult *first = NULL, *r;
-
-	while (!lane->broken && (r = PQgetResult(conn))) {
-		if (!first)
-			first = r;
-		else
-			PQclear(r);
-		if (PQstatus(conn) == CONNECTION_BAD)
-			lane->broken = true;
+		pl->lane[l].since = monotonic_ms();
+		lane_start(pl, l, 0);
 	}
-	return first;
 }
 
-/* A query's result, then its sync point.  When its Parse failed, that
- * error is the result (the execution after it was only aborted), and the
- * statement is not the session's. */
-static PGresult *read_one(struct pipeline_lane *lane, struct queued_query *q)
+static double monotonic_ms(void)
 {
-	PGresult *prepared = q->prepare_sent ? read_command(lane) : NULL;
-	PGresult *res = read_command(lane), *r;
+	struct timespec t;
 
-	if (q->prepare_sent && PQresultStatus(prepared) != PGRES_COMMAND_OK) {
-		prepared_forget(lane->pc, q->stmt);
-		PQclear(res);
-		res = prepared;
-	} else
-		PQclear(prepared);
-	r = lane->broken ? NULL : PQgetResult(lane->pc->conn);
-	if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
-		lane->broken = true;
-	PQclear(r);
-	return res;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
-/* The lane's results in the order sent, through query last. */
-static void read_through(struct pipeline *pl, size_t l, size_t last)
+/* The lane's first sent query at index from or after, or pl->n. */
+static size_t lane_next(const struct pipeline *pl, size_t l, size_t from)
+{
+	while (from < pl->n && !(pl->q[from].lane == l && pl->q[from].sent))
+		from++;
+	return from;
+}
+
+static void lane_start(struct pipeline *pl, size_t l, size_t from)
 {
 	struct pipeline_lane *lane = &pl->lane[l];
 
-	for (; lane->next_read < pl->n && lane->next_read <= last; lane->next_read++) {
-		struct queued_query *q = &pl->q[lane->next_read];
+	lane->next_read = lane_next(pl, l, from);
+	if (lane->next_read < pl->n)
+		lane->stage = pl->q[lane->next_read].prepare_sent ? READ_PARSE : READ_EXECUTE;
+}
 
-		if (q->lane == l && q->sent)
-			q->res = read_one(lane, q);
+/* The lane's current query is read: its result is its execution's, or,
+ * when its Parse failed, that error (the execution after it was only
+ * aborted, and the statement is not the session's). */
+static void lane_done(struct pipeline *pl, size_t l)
+{
+	struct pipeline_lane *lane = &pl->lane[l];
+	struct queued_query *q = &pl->q[lane->next_read];
+	double now = monotonic_ms();
+
+	if (q->prepare_sent && PQresultStatus(lane->parse_res) != PGRES_COMMAND_OK) {
+		prepared_forget(lane->pc, q->stmt);
+		PQclear(lane->exec_res);
+		q->res = lane->parse_res;
+	} else {
+		PQclear(lane->parse_res);
+		q->res = lane->exec_res;
+	}
+	if (!lane->broken)
+		q->ms = now - lane->since;
+	lane->since = now;
+	lane->parse_res = lane->exec_res = NULL;
+	lane_start(pl, l, lane->next_read + 1);
+}
+
+/* One PQgetResult of the lane's current query: each command's results end
+ * with a NULL (the first result is the command's), and the query ends with
+ * its sync point.  True when the query is read. */
+static bool lane_step(struct pipeline_lane *lane, PGresult *r)
+{
+	PGresult **held = lane->stage == READ_PARSE ? &lane->parse_res : &lane->exec_res;
+
+	if (lane->stage == READ_SYNC) {
+		if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+			lane->broken = true;
+		PQclear(r);
+		return true;
+	}
+	if (!r)
+		lane->stage = lane->stage == READ_PARSE ? READ_EXECUTE : READ_SYNC;
+	else if (!*held)
+		*held = r;
+	else
+		PQclear(r);
+	return false;
+}
+
+/* Whatever the lane's server has sent, read without waiting.  A lane that
+ * fails ends its current query with what it had, and its others with no
+ * result. */
+static void lane_harvest(struct pipeline *pl, size_t l)
+{
+	struct pipeline_lane *lane = &pl->lane[l];
+	PGconn *conn = lane->pc->conn;
+
+	if (lane->next_read == pl->n)
+		return;
+	if (!PQconsumeInput(conn))
+		lane->broken = true;
+	while (!lane->broken && lane->next_read < pl->n && !PQisBusy(conn)) {
+		if (lane_step(lane, PQgetResult(conn)))
+			lane_done(pl, l);
+		if (PQstatus(conn) == CONNECTION_BAD)
+			lane->broken = true;
+	}
+	if (lane->broken && lane->next_read < pl->n) {
+		lane_done(pl, l);
+		while (lane->next_read < pl->n)
+			lane_done(pl, l);
+	}
+}
+
+/* Wait until query i is read, reading every lane's results as they come,
+ * so that each query's time on its lane is known (learn_costs). */
+static void await_query(struct pipeline *pl, size_t i)
+{
+	struct pipeline_lane *lane = &pl->lane[pl->q[i].lane];
+
+	for (;;) {
+		struct pollfd fds[POLL_MAX_JOBS];
+		nfds_t n = 0;
+
+		for (size_t l = 0; l < pl->n_lanes; l++)
+			lane_harvest(pl, l);
+		if (lane->next_read > i)
+			return;
+		for (size_t l = 0; l < pl->n_lanes; l++)
+			if (pl->lane[l].next_read < pl->n)
+				fds[n++] = (struct pollfd){ .fd = PQsocket(pl->lane[l].pc->conn),
+							    .events = POLLIN };
+		if (poll(fds, n, -1) < 0 && errno != EINTR)
+			lane->broken = true;
 	}
 }
 
@@ -336,8 +455,8 @@ static void drain(struct pipeline *pl, size_t l)
 {
 	PGconn *conn = pl->lane[l].pc->conn;
 
-	if (pl->n)
-		read_through(pl, l, pl->n - 1);
+	while (pl->lane[l].next_read < pl->n)
+		await_query(pl, pl->lane[l].next_read);
 	if (!pl->lane[l].broken && PQpipelineStatus(conn) != PQ_PIPELINE_OFF)
 		PQexitPipelineMode(conn);
 }
@@ -365,7 +484,7 @@ bool pipeline_take(struct pipeline *pl, const char *sql, int nparams, const Oid 
 			continue;
 		if (!q->sent)
 			break;
-		read_through(pl, q->lane, i);
+		await_query(pl, i);
 		q->taken = true;
 		if (lost_prepared(q) || lost_beside(pl, q)) {	/* run again, unprepared */
 			if (lost_prepared(q))
@@ -396,9 +515,13 @@ void pipeline_finish(struct pipeline *pl)
 	for (size_t l = 0; l < pl->n_lanes; l++) {
 		if (!pgx_stop_signal)
 			drain(pl, l);
+		PQclear(pl->lane[l].parse_res);
+		PQclear(pl->lane[l].exec_res);
 		if (l > 0 && (pl->lane[l].broken || PQstatus(pl->lane[l].pc->conn) != CONNECTION_OK))
 			pl->lane[l].pc->lost = true;
 	}
+	if (pl->n_lanes > 1 && !pgx_stop_signal)
+		learn_costs(pl, pl->lane[0].pc);
 	for (size_t i = 0; i < pl->n; i++) {
 		struct queued_query *q = &pl->q[i];
 

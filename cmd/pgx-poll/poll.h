@@ -88,6 +88,13 @@ struct settings_cache {
 };
 void settings_cache_clear(struct settings_cache *c);
 
+/* What a statement took on its session in the passes before (pipeline.c):
+ * the pass's queries are shared out among the --jobs sessions by it. */
+struct stmt_cost {
+	char *sql;
+	double ms;
+};
+
 struct poll_conn {
 	PGconn *conn;
 	struct settings_cache settings_cache;
@@ -100,6 +107,8 @@ struct poll_conn {
 	size_t n_jobs;
 	bool beside;			/* this is one of them: its guard warns nothing */
 	bool lost;			/* it failed during a pass (pipeline.c) */
+	struct stmt_cost *costs;	/* the main session's, learned pass by pass */
+	size_t n_costs;
 };
 
 /* --jobs at most: sessions a pass may run its queries on */
@@ -107,9 +116,14 @@ struct poll_conn {
 
 /* A session a pass's queries run on, in pipeline mode: the main one first,
  * then its --jobs sessions. */
+enum read_stage { READ_PARSE, READ_EXECUTE, READ_SYNC };
+
 struct pipeline_lane {
 	struct poll_conn *pc;
-	size_t next_read;		/* its queries before this index are read */
+	size_t next_read;		/* its next query to read, or pl->n: all read */
+	enum read_stage stage;		/* of that query, what comes next */
+	PGresult *parse_res, *exec_res;	/* of that query, read so far */
+	double since;			/* monotonic ms: sent, or the one before it read */
 	bool broken;			/* the session failed while reading */
 };
 
@@ -204,6 +218,7 @@ void pipeline_send(struct pipeline *pl, struct poll_conn *pc);
 bool pipeline_take(struct pipeline *pl, const char *sql, int nparams, const Oid *types,
 		   const char *const *params, PGresult **res);
 void pipeline_finish(struct pipeline *pl);
+void stmt_costs_clear(struct poll_conn *pc);
 /* Did the main session fail while its results were read? */
 bool pipeline_broken(const struct pipeline *pl);
 /* The session's prepared statements are forgotten (the server drops them

@@ -184,6 +184,7 @@ static void close_session(struct poll_conn *pc)
 {
 	server_info_clear(&pc->srv);
 	prepared_forget_all(pc);
+	stmt_costs_clear(pc);
 	settings_cache_clear(&pc->settings_cache);
 	free(pc->dbname);
 	memset(pc, 0, sizeof(*pc));
