@@ -75,20 +75,29 @@ static inline bool is_operator_char(char c)
 	return byte_class[(unsigned char)c] == BC_OPERATOR;
 }
 
-/* "in (?, ?, ?)" and "in (?)" (not "join (?)") become "in (...)": the
- * list is checked when its ')' has just been written. */
+/* Whether "in (" (or "in(", as written without a space) ends at o[j]: its
+ * length, else 0.  "join (" and "pin(" are not it. */
+static size_t in_open_before(const char *o, size_t j)
+{
+	size_t k = j >= 4 && !memcmp(o + j - 4, "in (", 4) ? 4 : j >= 3 && !memcmp(o + j - 3, "in(", 3) ? 3 : 0;
+
+	return k && (j == k || !is_ident_char((unsigned char)o[j - k - 1])) ? k : 0;
+}
+
+/* "in (?, ?, ?)", "in (?)" and "in(?, ?)" become "in (...)": the list is
+ * checked when its ')' has just been written. */
 static void collapse_in_list(struct norm *z)
 {
 	char *o = z->out;
-	size_t j = z->n - 1;	/* the ')' */
+	size_t j = z->n - 1, k;	/* the ')' */
 	bool any = false;
 
 	while (j && (o[j - 1] == '?' || o[j - 1] == ',' || o[j - 1] == ' '))
 		any |= o[--j] == '?';
-	if (!any || j < 4 || memcmp(o + j - 4, "in (", 4) || (j > 4 && is_ident_char((unsigned char)o[j - 5])))
+	if (!any || !(k = in_open_before(o, j)))
 		return;
-	memcpy(o + j - 4, "in (...)", 8);
-	z->n = j + 4;
+	memcpy(o + j - k, "in (...)", 8);
+	z->n = j - k + 8;
 }
 
 /* One character of a token, spaced one way: operators such as = and <>
