@@ -37,8 +37,8 @@
  * A query's cost is what it took in the passes before (every lane's results
  * are read as they arrive, so each is timed from the one before it on its
  * lane), or, in the first pass, its section's in sections.c.  Results are
- * still taken in pass order.  A query whose session beside failed runs again on
- * the main session; that session is closed after the pass (pc->lost). */
+ * still taken in pass order.  A query whose session beside failed runs again
+ * on the main session; that session is closed after the pass (pc->lost). */
 
 struct queued_query {
 	const char *tag;		/* the section's name, in a comment after the mark */
@@ -47,7 +47,8 @@ struct queued_query {
 	Oid *types;			/* NULL: untyped */
 	char **params;
 	PGresult *res;			/* read ahead of its turn, not yet taken */
-	double ms;			/* read this long after the one before it on its lane */
+	double ms;			/* read this long after its lane's query before it
+					 * (or its sending); -1: not timed */
 	size_t lane;			/* the session it runs on: pl->lane[lane] */
 	bool sent;
 	bool taken;
@@ -204,9 +205,9 @@ static struct stmt_cost *cost_find(const struct poll_conn *pc, const char *sql)
 	return NULL;
 }
 
-/* A query's cost: what it took in the passes before (their running mean,
- * halved each pass), or else its part of its section's cost in sections.c
- * (the section's queries share it). */
+/* A query's cost: what it took in the passes before (a running mean where
+ * the last pass weighs as much as all before it), or else its part of its
+ * section's cost in sections.c (the section's queries share it). */
 static double query_cost(const struct pipeline *pl, const struct poll_conn *main, size_t i)
 {
 	const struct stmt_cost *learned = cost_find(main, pl->q[i].sql);
@@ -296,24 +297,6 @@ static void send_lane(struct pipeline *pl, size_t l)
 	PQsetnonblocking(pc->conn, 0);
 }
 
-static double monotonic_ms(void);
-static void lane_start(struct pipeline *pl, size_t l, size_t from);
-
-void pipeline_send(struct pipeline *pl, struct poll_conn *pc)
-{
-	pl->recording = false;
-	pl->lane[0] = (struct pipeline_lane){ .pc = pc };
-	pl->n_lanes = 1;
-	for (size_t j = 0; j < pc->n_jobs && pl->n_lanes < POLL_MAX_JOBS; j++)
-		pl->lane[pl->n_lanes++] = (struct pipeline_lane){ .pc = &pc->jobs[j] };
-	share_out(pl);
-	for (size_t l = 0; l < pl->n_lanes; l++) {
-		send_lane(pl, l);
-		pl->lane[l].since = monotonic_ms();
-		lane_start(pl, l, 0);
-	}
-}
-
 static double monotonic_ms(void)
 {
 	struct timespec t;
@@ -337,6 +320,21 @@ static void lane_start(struct pipeline *pl, size_t l, size_t from)
 	lane->next_read = lane_next(pl, l, from);
 	if (lane->next_read < pl->n)
 		lane->stage = pl->q[lane->next_read].prepare_sent ? READ_PARSE : READ_EXECUTE;
+}
+
+void pipeline_send(struct pipeline *pl, struct poll_conn *pc)
+{
+	pl->recording = false;
+	pl->lane[0] = (struct pipeline_lane){ .pc = pc };
+	pl->n_lanes = 1;
+	for (size_t j = 0; j < pc->n_jobs && pl->n_lanes < POLL_MAX_JOBS; j++)
+		pl->lane[pl->n_lanes++] = (struct pipeline_lane){ .pc = &pc->jobs[j] };
+	share_out(pl);
+	for (size_t l = 0; l < pl->n_lanes; l++) {
+		send_lane(pl, l);
+		pl->lane[l].since = monotonic_ms();
+		lane_start(pl, l, 0);
+	}
 }
 
 /* The lane's current query is read: its result is its execution's, or,
@@ -403,11 +401,8 @@ static void lane_harvest(struct pipeline *pl, size_t l)
 		if (PQstatus(conn) == CONNECTION_BAD)
 			lane->broken = true;
 	}
-	if (lane->broken && lane->next_read < pl->n) {
+	while (lane->broken && lane->next_read < pl->n)
 		lane_done(pl, l);
-		while (lane->next_read < pl->n)
-			lane_done(pl, l);
-	}
 }
 
 /* Wait until query i is read, reading every lane's results as they come,
