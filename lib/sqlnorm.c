@@ -79,8 +79,12 @@ static inline bool is_operator_char(char c)
  * length, else 0.  "join (" and "pin(" are not it. */
 static size_t in_open_before(const char *o, size_t j)
 {
-	size_t k = j >= 4 && !memcmp(o + j - 4, "in (", 4) ? 4 : j >= 3 && !memcmp(o + j - 3, "in(", 3) ? 3 : 0;
+	size_t k = 0;
 
+	if (j >= 4 && !memcmp(o + j - 4, "in (", 4))
+		k = 4;
+	else if (j >= 3 && !memcmp(o + j - 3, "in(", 3))
+		k = 3;
 	return k && (j == k || !is_ident_char((unsigned char)o[j - k - 1])) ? k : 0;
 }
 
