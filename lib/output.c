@@ -547,9 +547,9 @@ static __thread struct text_buf flat;
 static __thread bool flat_first;	/* no member yet in the innermost object */
 
 /* ,"KEY": -- a key is a name in the code or a regex group's name (word
- * characters, PCRE2 allows no other), so it needs no escape and is copied
- * as it is, in one reservation: four keys a log record, where checking
- * each byte cost as much as the copy. */
+ * characters: no control byte, quote or backslash), so it needs no escape
+ * and is copied as it is, in one reservation: four keys a log record, where
+ * checking each byte cost as much as the copy. */
 static void flat_key(const char *key)
 {
 	size_t n = strlen(key);

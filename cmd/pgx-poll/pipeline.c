@@ -211,11 +211,12 @@ static struct stmt_cost *cost_find(const struct poll_conn *pc, const char *sql)
 static double query_cost(const struct pipeline *pl, const struct poll_conn *main, size_t i)
 {
 	const struct stmt_cost *learned = cost_find(main, pl->q[i].sql);
-	const struct section *s = section_find(pl->q[i].tag, NULL);
+	const struct section *s;
 	size_t same = 0;
 
 	if (learned)
 		return learned->ms;
+	s = section_find(pl->q[i].tag, NULL);
 	for (size_t k = 0; k < pl->n; k++)
 		same += !strcmp(pl->q[k].tag, pl->q[i].tag);
 	return (s && s->cost_ms > 0 ? s->cost_ms : 0.1) / (double)same;

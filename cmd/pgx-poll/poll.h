@@ -114,10 +114,11 @@ struct poll_conn {
 /* --jobs at most: sessions a pass may run its queries on */
 #define POLL_MAX_JOBS 8
 
-/* A session a pass's queries run on, in pipeline mode: the main one first,
- * then its --jobs sessions. */
+/* What a lane's query has yet to deliver (pipeline.c). */
 enum read_stage { READ_PARSE, READ_EXECUTE, READ_SYNC };
 
+/* A session a pass's queries run on, in pipeline mode: the main one first,
+ * then its --jobs sessions. */
 struct pipeline_lane {
 	struct poll_conn *pc;
 	size_t next_read;		/* its next query to read, or pl->n: all read */
