@@ -408,6 +408,21 @@ role_dsn() {
 	fi
 }
 
+@test "pgx-poll's own queries write no temporary file where work_mem is small, and settings still shows the server's work_mem" {
+	pg_stop
+	poll_setup "-c work_mem=64kB"
+	psql_q -c "CREATE EXTENSION pg_stat_statements"
+	# 400 distinct statements: pg_stat_statements() alone returns more than 64kB
+	for ((i = 1; i <= 400; i++)); do echo "SELECT $(seq -s, "$i");"; done | psql_q >/dev/null
+	run --separate-stderr timeout 20 pgx-poll -d "$MON_DSN" -s statements,settings,database
+	assert_success
+	assert_equal "$(records statements | jq -r '[.status, .other.count > 350] | @tsv')" $'ok\ttrue'
+	assert_equal "$(records settings | jq -r '.settings[] | select(.name == "work_mem") | .setting')" 64
+	# pg_stat_statements counts a statement's temporary blocks before its result is sent
+	assert_equal "$(psql_q -c "SELECT count(*) || ' ' || sum(temp_blks_written) FROM pg_stat_statements
+		WHERE query LIKE '/* pgx */ /* statements */%'")" "1 0"
+}
+
 @test "wal: current_lsn on every version; before 14 the pg_stat_wal counters are null, the record ok" {
 	run timeout 10 pgx-poll -d "$MON_DSN" -s wal
 	assert_success
