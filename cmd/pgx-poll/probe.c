@@ -66,13 +66,18 @@ static const char probe_head[] =
 	 * cheaper is planned every pass for good, and --schedule's hourly loop
 	 * would plan them for five hours.  The sections' SQL is written for
 	 * plans that do not know $1 (the Top-N): what a Top-N's few rows need
-	 * from another catalog is a subquery per row, by index. */
+	 * from another catalog is a subquery per row, by index.  And work_mem
+	 * of 64MB: pg_stat_statements() and the statements section hold every
+	 * entry in tuplestores bounded by it, and at the default 4MB 8,000
+	 * entries spill to a temporary file every pass, counted in the
+	 * temp_files_total pgx-poll reports and logged under log_temp_files. */
 	"       pg_catalog.set_config('max_parallel_workers_per_gather', '0', false),"
+	"       pg_catalog.set_config('work_mem', '64MB', false),"
 	"       CASE WHEN pg_catalog.current_setting('jit', true) IS NOT NULL"
 	"            THEN pg_catalog.set_config('jit', 'off', false) END,"
 	"       CASE WHEN pg_catalog.current_setting('plan_cache_mode', true) IS NOT NULL"
 	"            THEN pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false) END";
-#define PROBE_FIXED_COLS 11
+#define PROBE_FIXED_COLS 12
 
 static const char *probe_rel_expr(const char *rel, char *buf, size_t len)
 {

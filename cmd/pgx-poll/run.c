@@ -37,51 +37,32 @@ static void ignore_notice(void *arg, const char *message)
  * too little on 8,000 tables).  The sections' own timeout follows them. */
 #define SETUP_TIMEOUT_MS 10000
 
-/* pg_stat_statements() and the statements section hold every entry in
- * tuplestores bounded by work_mem: at the default 4MB, 8,000 entries spill
- * to a temporary file every pass, counted in the temp_files_total pgx-poll
- * reports and logged under log_temp_files. */
-#define SESSION_WORK_MEM "64MB"
-
 static long setup_timeout_ms(const struct poll_opts *o)
 {
 	return o->statement_timeout_ms > SETUP_TIMEOUT_MS ? o->statement_timeout_ms
 							  : SETUP_TIMEOUT_MS;
 }
 
-/* One of the settings after the guard: an error names it. */
-static bool setting_applied(const PGresult *res, const char *name)
-{
-	const char *msg;
-
-	if (PQresultStatus(res) == PGRES_COMMAND_OK)
-		return true;
-	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	pgx_error("cannot set %s: %s", name, msg ? msg : "connection lost");
-	return false;
-}
-
-/* The probe (with the session settings), the privilege guard, then the
- * sections' statement_timeout and work_mem in one round trip: four
- * statements of one simple query, four results.  A failure ends the query
- * string, so the settings change only when the guard passed. */
+/* The probe (with the session settings), the privilege guard and then the
+ * sections' statement_timeout in one round trip: three statements of one
+ * simple query, three results.  A failure ends the query string, so the
+ * timeout is lowered only when the guard passed. */
 static bool probe_and_guard(struct poll_conn *pc, const struct poll_opts *o, bool name_db,
 			    int *status)
 {
 	char *probe = probe_sql(), *sql = NULL;
-	PGresult *res, *results[4] = { NULL, NULL, NULL, NULL };
+	PGresult *res, *results[3] = { NULL, NULL, NULL };
 	size_t n = 0;
 	bool ok = false;
 
 	if (asprintf(&sql, PGX_SQL_MARK "/* probe */ %s;\n" PGX_SQL_MARK "/* guard */ %s;\n"
-		     PGX_SQL_MARK "SET statement_timeout = %ld;\n"
-		     PGX_SQL_MARK "SET work_mem = '" SESSION_WORK_MEM "'",
-		     probe, guard_sql(), o->statement_timeout_ms) < 0)
+		     PGX_SQL_MARK "SET statement_timeout = %ld", probe, guard_sql(),
+		     o->statement_timeout_ms) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	free(probe);
 	if (PQsendQuery(pc->conn, sql)) {
 		while ((res = PQgetResult(pc->conn))) {
-			if (n < 4)
+			if (n < 3)
 				results[n++] = res;
 			else
 				PQclear(res);
@@ -95,12 +76,15 @@ static bool probe_and_guard(struct poll_conn *pc, const struct poll_opts *o, boo
 		else
 			pgx_error("cannot check the role's privileges: %s", "connection lost");
 	}
-	if (ok && !(setting_applied(results[2], "statement_timeout") &&
-		    setting_applied(results[3], "work_mem"))) {
+	if (ok && PQresultStatus(results[2]) != PGRES_COMMAND_OK) {
+		pgx_error("cannot set statement_timeout: %s",
+			  PQresultErrorField(results[2], PG_DIAG_MESSAGE_PRIMARY)
+				  ? PQresultErrorField(results[2], PG_DIAG_MESSAGE_PRIMARY)
+				  : "connection lost");
 		*status = PGX_EXIT_CONNECT;
 		ok = false;
 	}
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < 3; i++)
 		PQclear(results[i]);
 	return ok;
 }
