@@ -747,6 +747,34 @@ jobs_sessions() {
 	assert_output 2
 }
 
+@test "--jobs: activity leaves out every pgx-poll session, not only the one its query ran on" {
+	psql_q -c "CREATE EXTENSION pg_stat_statements"
+	# 500 tables and 2,000 distinct statements: the other sections run long enough to overlap
+	# activity's
+	psql_q -c "DO \$\$ BEGIN FOR i IN 1..500 LOOP
+		EXECUTE format('CREATE TABLE t_%s (id int PRIMARY KEY, v text)', i); END LOOP; END \$\$"
+	psql_q >/dev/null <<-'SQL'
+		SELECT format('SELECT * FROM t_%s WHERE id = 1; SELECT v FROM t_%1$s ORDER BY id LIMIT 1;
+			SELECT count(*) FROM t_%1$s WHERE v = $$x$$; SELECT max(id) FROM t_%1$s', i)
+		  FROM generate_series(1, 500) i \gexec
+	SQL
+	timeout --foreground -k 10 60 pgx-poll -d "$MON_DSN" -j 3 --long-xact 0 --interval 0.1s \
+		-s activity,statements,sizes,vacuum,wraparound >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_polls "$BATS_TEST_TMPDIR/out" 20
+	# pgx-poll's backends, from their process titles (a query would be seen by the passes)
+	own="$(pgrep -d, -f '^postgres: mon ')"
+	kill -TERM "$pid"
+	rc=0; wait "$pid" || rc=$?
+	assert_equal "$rc" 0
+	assert_equal "$(tr , '\n' <<<"$own" | wc -l)" 3
+	# no other client runs a query meanwhile: none is the oldest, and no pgx-poll pid is listed
+	run jq -c --argjson own "[$own]" 'select(.type == "activity") | [.status, .oldest_query_age_s,
+		[.long_xacts[].pid, .xmin_holders[].pid | select(. as $p | $own | index($p))]]' \
+		"$BATS_TEST_TMPDIR/out"
+	assert_equal "$(sort -u <<<"$output")" '["ok",null,[]]'
+}
+
 @test "--jobs: a session the role's connection limit refuses is a warning, and the passes run on one" {
 	psql_q -c "ALTER ROLE mon CONNECTION LIMIT 1"
 	run --separate-stderr timeout 30 pgx-poll -d "$MON_DSN" -j 3 -s connections,vacuum

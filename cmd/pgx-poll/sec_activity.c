@@ -16,7 +16,7 @@ const char sql_activity[] =
 	"         wait_event_type, wait_event, pg_catalog.age(backend_xmin) AS backend_xmin_age,\n"
 	"         pg_catalog.age(backend_xid) AS backend_xid_age,\n"
 	"         CASE WHEN query <> '<insufficient privilege>' THEN left(query, 200) END AS query\n"
-	"    FROM pg_catalog.pg_stat_activity WHERE pid <> pg_catalog.pg_backend_pid()),\n"
+	"    FROM pg_catalog.pg_stat_activity WHERE pid <> ALL ($4)),\n"
 	"l AS (SELECT *, row_number() OVER (ORDER BY xact_age_s DESC, pid) AS rn\n"
 	"        FROM a WHERE xact_age_s >= $3),\n"
 	"h AS (SELECT 'backend' AS kind, pid, NULL::text AS name,\n"
@@ -60,17 +60,31 @@ const char sql_activity[] =
 	"       (SELECT pg_catalog.json_build_object('count', count(*)) FROM hr WHERE rn > $1)"
 	" AS xmin_holders_other";
 
+/* pgx-poll's own backends, the --jobs sessions' too, as an int4[] literal:
+ * while one runs this query, another may be running (or have just run) a
+ * section's, and would show up as the oldest query or an xmin holder. */
+static void own_pids(const struct poll_conn *pc, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "{%d", PQbackendPID(pc->conn));
+
+	for (size_t i = 0; i < pc->n_jobs && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, ",%d", PQbackendPID(pc->jobs[i].conn));
+	if (n < len)
+		snprintf(buf + n, len - n, "}");
+}
+
 void collect_activity(struct section_run *run)
 {
-	static const Oid types[3] = { 20, 23, 701 };	/* int8, int4, float8 */
-	char top[24], qlen[24], long_xact[32];
-	const char *params[3] = { top, qlen, long_xact };
+	static const Oid types[4] = { 20, 23, 701, 1007 };	/* int8, int4, float8, int4[] */
+	char top[24], qlen[24], long_xact[32], pids[(POLL_MAX_JOBS + 1) * 12 + 3];
+	const char *params[4] = { top, qlen, long_xact, pids };
 	PGresult *res;
 
 	snprintf(top, sizeof(top), "%ld", run->opts->top_n);
 	snprintf(qlen, sizeof(qlen), "%ld", run->opts->query_length);
 	snprintf(long_xact, sizeof(long_xact), "%.3f", run->opts->long_xact_s);
-	res = section_query_typed(run, run->sql, 3, types, params);
+	own_pids(run->pc, pids, sizeof(pids));
+	res = section_query_typed(run, run->sql, 4, types, params);
 	if (!res)
 		return;
 	result_merge_row(run->rec, res, 0);
