@@ -55,6 +55,22 @@ assert_analyze_skipped() {
 	assert_output '["plan_view",1,true,true]'
 }
 
+@test "the statement is planned and run with the role's settings, not those pgx-poll sets for its own queries" {
+	# a role whose sessions plan any scan in parallel and sort in 64kB
+	psql_q -c "CREATE ROLE app_like LOGIN IN ROLE pg_monitor, pg_read_all_data;
+		ALTER ROLE app_like SET work_mem = '64kB'; ALTER ROLE app_like SET parallel_setup_cost = 0;
+		ALTER ROLE app_like SET parallel_tuple_cost = 0; ALTER ROLE app_like SET min_parallel_table_scan_size = 0"
+	nodes='[.plan | .. | objects | select(has("Node Type")) | .["Node Type"]] | join(",")'
+	run --separate-stderr timeout 60 pgx-poll -d "$PGX_PG_DSN user=app_like" --explain "SELECT count(*) FROM skew"
+	assert_success
+	assert_equal "$(jq -r "$nodes" <<<"$output")" "Aggregate,Gather,Aggregate,Seq Scan"
+	assert_equal "$(jq -r '.plan.Plan.Plans[0].Plans[0].Plans[0]["Parallel Aware"]' <<<"$output")" true
+	run --separate-stderr timeout 60 pgx-poll -d "$PGX_PG_DSN user=app_like" --explain "SELECT id FROM skew ORDER BY v, id"
+	assert_success
+	assert_equal "$(jq -r '[.plan | .. | objects | .["Sort Method"] // empty] | unique | join(",")' <<<"$output")" "external merge"
+	psql_q -c "DROP ROLE app_like"
+}
+
 @test "a higher --misestimate factor no longer marks the node" {
 	run timeout 60 pgx-poll -d "$MONITOR_DSN" --explain "SELECT * FROM skew WHERE v = 42"
 	assert_success

@@ -39,6 +39,24 @@ bool explain_command(PGconn *conn, const char *sql, char **err)
 	return ok;
 }
 
+bool explain_begin(PGconn *conn, char **err)
+{
+	char *marked;
+	PGresult *res;
+	bool ok;
+
+	if (!explain_command(conn, "BEGIN READ ONLY", err))
+		return false;
+	marked = pgx_sql_marked(sql_server_settings_local);
+	res = PQexec(conn, marked);
+	free(marked);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok && err)
+		*err = explain_error(conn, res);
+	PQclear(res);
+	return ok;
+}
+
 /* EXPLAIN (options) sql as one statement of the extended protocol, so a
  * second statement after a semicolon is an error, never run.  Returns the
  * first element of the JSON array (the object with "Plan"), or NULL. */
@@ -364,7 +382,7 @@ int explain_run(struct poll_conn *pc, const struct poll_opts *o,
 		free(sql);
 		return PGX_EXIT_USAGE;
 	}
-	if (!explain_command(pc->conn, "BEGIN READ ONLY", &err)) {
+	if (!explain_begin(pc->conn, &err)) {
 		pgx_error("cannot start a read-only transaction: %s", err);
 		free(err);
 		free(sql);

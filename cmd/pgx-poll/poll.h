@@ -271,6 +271,7 @@ bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow_privileged,
 		     int *status);
 
 /* probe.c */
+extern const char sql_server_settings_local[];
 char *probe_sql(void);
 bool server_probe(struct poll_conn *pc, PGresult *res);
 void server_info_clear(struct server_info *srv);

@@ -70,7 +70,8 @@ static const char probe_head[] =
 	 * of 64MB: pg_stat_statements() and the statements section hold every
 	 * entry in tuplestores bounded by it, and at the default 4MB 8,000
 	 * entries spill to a temporary file every pass, counted in the
-	 * temp_files_total pgx-poll reports and logged under log_temp_files. */
+	 * temp_files_total pgx-poll reports and logged under log_temp_files.
+	 * Each is named in sql_server_settings_local as well. */
 	"       pg_catalog.set_config('max_parallel_workers_per_gather', '0', false),"
 	"       pg_catalog.set_config('work_mem', '64MB', false),"
 	"       CASE WHEN pg_catalog.current_setting('jit', true) IS NOT NULL"
@@ -78,6 +79,13 @@ static const char probe_head[] =
 	"       CASE WHEN pg_catalog.current_setting('plan_cache_mode', true) IS NOT NULL"
 	"            THEN pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false) END";
 #define PROBE_FIXED_COLS 12
+
+/* The settings above back to the session's reset values (the role's, the
+ * database's, the server's), until the transaction ends: a user's statement
+ * (--explain, --advice) is planned and run as the application's would be. */
+const char sql_server_settings_local[] =
+	"SELECT pg_catalog.set_config(name, reset_val, true) FROM pg_catalog.pg_settings"
+	" WHERE name IN ('max_parallel_workers_per_gather', 'jit', 'plan_cache_mode', 'work_mem')";
 
 static const char *probe_rel_expr(const char *rel, char *buf, size_t len)
 {
