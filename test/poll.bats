@@ -408,7 +408,7 @@ role_dsn() {
 	fi
 }
 
-@test "pgx-poll's own queries write no temporary file where work_mem is small, and settings still shows the server's work_mem" {
+@test "pgx-poll's own queries write no temporary file where work_mem is small, and settings shows the server's work_mem and its source" {
 	pg_stop
 	poll_setup "-c work_mem=64kB"
 	psql_q -c "CREATE EXTENSION pg_stat_statements"
@@ -417,7 +417,10 @@ role_dsn() {
 	run --separate-stderr timeout 20 pgx-poll -d "$MON_DSN" -s statements,settings,database
 	assert_success
 	assert_equal "$(records statements | jq -r '[.status, .other.count > 350] | @tsv')" $'ok\ttrue'
-	assert_equal "$(records settings | jq -r '.settings[] | select(.name == "work_mem") | .setting')" 64
+	# the server's values and their sources, not the ones pgx-poll's session sets
+	assert_equal "$(records settings | jq -r '.settings[] | select(.name | IN("work_mem", "statement_timeout", "jit"))
+		| [.name, .setting, .value, .source] | @tsv')" \
+		"$(printf 'jit\ton\ton\tdefault\nstatement_timeout\t0\t0\tdefault\nwork_mem\t64\t64kB\tcommand line')"
 	# pg_stat_statements counts a statement's temporary blocks before its result is sent
 	assert_equal "$(psql_q -c "SELECT count(*) || ' ' || sum(temp_blks_written) FROM pg_stat_statements
 		WHERE query LIKE '/* pgx */ /* statements */%'")" "1 0"

@@ -80,11 +80,12 @@ static const char probe_head[] =
 	"            THEN pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false) END";
 #define PROBE_FIXED_COLS 12
 
-/* The settings above back to the session's reset values (the role's, the
- * database's, the server's), until the transaction ends: a user's statement
- * (--explain, --advice) is planned and run as the application's would be. */
+/* The settings above back to where a new session of the role has them
+ * until the transaction ends (set_config(name, NULL, true) is SET LOCAL name
+ * TO DEFAULT): a user's statement (--explain, --advice) is planned and run
+ * as the application's would be. */
 const char sql_server_settings_local[] =
-	"SELECT pg_catalog.set_config(name, reset_val, true) FROM pg_catalog.pg_settings"
+	"SELECT pg_catalog.set_config(name, NULL, true) FROM pg_catalog.pg_settings"
 	" WHERE name IN ('max_parallel_workers_per_gather', 'jit', 'plan_cache_mode', 'work_mem')";
 
 static const char *probe_rel_expr(const char *rel, char *buf, size_t len)

@@ -5,9 +5,11 @@
 #include "poll.h"
 
 /* pgx-poll's own session changes some settings (timeouts, read-only, no
- * parallel workers or JIT): those rows report the server's value, reset_val,
- * in the unit syntax PostgreSQL accepts, and a null source, since pg_settings
- * does not say where a reset value came from.
+ * parallel workers or JIT, work_mem): each row of pg_settings is read with
+ * those set back to where a new session of the role has them, source and
+ * all, until the query's transaction ends.  set_config(name, NULL, true) is
+ * SET LOCAL name TO DEFAULT; the rows are read by a subquery that depends
+ * on the count of those resets, so it runs after them.
  *
  * What a session sees in pg_settings changes only when the server reloads
  * its configuration (pg_conf_load_time(): ALTER SYSTEM and postgresql.conf
@@ -16,22 +18,17 @@
  * and while it holds they are not read again (a pass reuses them). */
 const char sql_settings[] =
 	"SELECT k.settings_key, current_setting('server_version_num')::int AS server_version_num,\n"
-	"       CASE WHEN k.settings_key IS DISTINCT FROM $1 THEN (SELECT\n"
+	"       CASE WHEN k.settings_key IS DISTINCT FROM $1 THEN (SELECT (SELECT\n"
 	"       pg_catalog.json_agg(pg_catalog.json_build_object(\n"
-	"         'name', name,\n"
-	"         'setting', CASE WHEN source = 'session' THEN reset_val ELSE setting END,\n"
-	"         'unit', unit,\n"
-	"         'value', CASE WHEN source <> 'session' THEN current_setting(name)\n"
-	"                       WHEN unit IS NULL OR vartype NOT IN ('integer', 'real') THEN reset_val\n"
-	"                       WHEN unit ~ '^[0-9]' THEN (reset_val::numeric\n"
-	"                            * substring(unit FROM '^[0-9]+')::numeric)::text\n"
-	"                            || substring(unit FROM '[A-Za-z]+$')\n"
-	"                       ELSE reset_val || unit END,\n"
-	"         'source', NULLIF(source, 'session'), 'context', context,\n"
+	"         'name', name, 'setting', setting, 'unit', unit, 'value', current_setting(name),\n"
+	"         'source', source, 'context', context,\n"
 	"         'vartype', vartype, 'min_val', min_val, 'max_val', max_val,\n"
 	"         'enumvals', enumvals, 'boot_val', boot_val, 'reset_val', reset_val,\n"
 	"         'pending_restart', pending_restart) ORDER BY name)\n"
-	"         FROM pg_catalog.pg_settings) END AS settings\n"
+	"         FROM pg_catalog.pg_settings WHERE own.reset >= 0)\n"
+	"         FROM (SELECT count(pg_catalog.set_config(name, NULL, true)) AS reset\n"
+	"                 FROM pg_catalog.pg_settings WHERE source = 'session'\n"
+	"                  AND name NOT IN ('role', 'session_authorization')) own) END AS settings\n"
 	"  FROM (SELECT pg_catalog.pg_conf_load_time()::text || ' '"
 	" || pg_catalog.pg_is_in_recovery()::text AS settings_key) k";
 
