@@ -11,6 +11,11 @@ struct pgx_pq_options {
 	int statement_timeout_ms;	/* 0: leave server setting */
 	int lock_timeout_ms;		/* 0: leave server setting */
 	bool read_only;			/* default_transaction_read_only=on */
+	/* Optional, set on return: a connection pooler sits between this end
+	 * and PostgreSQL (pgx_pq_pooled), so the settings above were not made:
+	 * the server connection is shared, and the pooler would hand them on to
+	 * other clients' sessions. */
+	bool *pooled;
 };
 
 /* Connect with fallback_application_name = progname and the session settings
@@ -26,6 +31,12 @@ void pgx_pq_finish(PGconn *conn);
  * reported and SIGINT is not armed; on failure, NULL and *why (malloc'd,
  * no password) says why.  Close it with PQfinish. */
 PGconn *pgx_pq_connect_beside(const struct pgx_pq_options *opt, char **why);
+
+/* Whether a connection pooler (PgBouncer, Odyssey, pgcat...) is between
+ * conn and PostgreSQL: the backend pid the connection reported at start is
+ * not the server's pg_backend_pid(), since a pooler reports a cancel key of
+ * its own.  A TCP proxy passes the server's on.  One round trip. */
+bool pgx_pq_pooled(PGconn *conn);
 
 /* What pgx_pq_error_line adds to the server's primary message. */
 enum pgx_pq_error_parts {

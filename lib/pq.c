@@ -95,15 +95,34 @@ char *pgx_pq_error_line(const PGconn *conn, const PGresult *res, unsigned what)
 	return masked;
 }
 
+bool pgx_pq_pooled(PGconn *conn)
+{
+	PGresult *res = PQexec(conn, PGX_SQL_MARK "/* pooler */ SELECT pg_catalog.pg_backend_pid()");
+	bool pooled = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		      atoi(PQgetvalue(res, 0, 0)) != PQbackendPID(conn);
+
+	PQclear(res);
+	return pooled;
+}
+
 /* The session settings in one round trip: SET statements of one simple
- * query, committed together (or, if one fails, none).  NULL, or why not
- * (malloc'd). */
+ * query, committed together (or, if one fails, none); none through a
+ * pooler.  NULL, or why not (malloc'd). */
 static char *session_settings_failure(PGconn *conn, const struct pgx_pq_options *opt)
 {
 	char sql[256], *why = NULL;
 	size_t len = 0;
 	PGresult *res;
 
+	if (opt->pooled)
+		*opt->pooled = false;
+	if (opt->statement_timeout_ms <= 0 && opt->lock_timeout_ms <= 0 && !opt->read_only)
+		return NULL;
+	if (pgx_pq_pooled(conn)) {
+		if (opt->pooled)
+			*opt->pooled = true;
+		return NULL;
+	}
 	sql[0] = '\0';
 	if (opt->statement_timeout_ms > 0)
 		len += snprintf(sql + len, sizeof(sql) - len, PGX_SQL_MARK "SET statement_timeout = %d; ",
@@ -170,13 +189,23 @@ PGconn *pgx_pq_connect_beside(const struct pgx_pq_options *opt, char **why)
 PGconn *pgx_pq_connect(const struct pgx_pq_options *opt)
 {
 	char *why;
-	PGconn *conn = pgx_pq_connect_beside(opt, &why);
+	bool pooled = false;
+	struct pgx_pq_options own = *opt;
+	PGconn *conn;
 
-	if (!conn) {
+	own.pooled = &pooled;
+	if (!(conn = pgx_pq_connect_beside(&own, &why))) {
 		pgx_error("%s", why);
 		free(why);
 		return NULL;
 	}
+	if (opt->pooled)
+		*opt->pooled = pooled;
+	if (pooled)
+		pgx_warn("a connection pooler is between %s and PostgreSQL (the server's backend pid is not"
+			 " the one the connection reported): the session's timeouts and read-only default are"
+			 " left unset, since the pooler would hand them on to other clients' sessions",
+			 pgx_progname());
 	active_cancel = PQgetCancel(conn);
 	pgx_set_stop_hook(cancel_active_query);
 	return conn;

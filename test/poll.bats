@@ -851,7 +851,39 @@ jobs_sessions() {
 	assert_equal "$(sort -u <<<"$output")" none
 }
 
-@test "a statement a new server connection does not know (PgBouncer in transaction mode) runs unprepared, then is prepared again" {
+@test "through PgBouncer in transaction mode nothing pgx-poll or pgx-tune sets reaches the next client's session" {
+	# one server connection, shared: what a session SETs stays on it for whoever comes next
+	PGB_DB_OPTIONS="pool_mode=transaction pool_size=1" pgbouncer_start
+	pooled="host=127.0.0.1 port=$PGB_PORT user=mon dbname=postgres"
+	shown() {
+		"$PG_BINDIR/psql" -X -q -A -t -d "$pooled" -c "SELECT concat_ws(' ',
+			current_setting('statement_timeout'), current_setting('lock_timeout'),
+			current_setting('default_transaction_read_only'), current_setting('work_mem'),
+			current_setting('max_parallel_workers_per_gather'), current_setting('jit'),
+			current_setting('plan_cache_mode'))"
+	}
+	before="$(shown)"
+	assert_equal "$before" "0 0 off 4MB 2 on auto"
+	run --separate-stderr timeout 30 pgx-poll -d "$pooled" -j 2 -s connections,activity,settings,sizes
+	assert_success
+	records="$output"
+	assert_equal "$(shown)" "$before"
+	assert_regex "$stderr" "^pgx-poll: warning: a connection pooler is between pgx-poll and PostgreSQL \(the server's backend pid is not the one the connection reported\)"
+	assert_equal "$(jq -r '[.type, .status // .success] | @tsv' <<<"$records")" \
+		"$(printf 'settings\tok\nconnections\tok\nactivity\tok\nsizes\tok\npoll\ttrue')"
+	# and no statement of its own is left prepared there
+	assert_equal "$("$PG_BINDIR/psql" -X -q -A -t -d "$pooled" -c "SELECT count(*) FROM pg_prepared_statements")" 0
+	run --separate-stderr timeout 30 pgx-tune -d "$pooled" --memory 4GB --cpus 2
+	assert_success
+	assert_equal "$(shown)" "$before"
+	# --explain keeps its timeout there: set for its own transaction only
+	run --separate-stderr timeout 30 pgx-poll -d "$pooled" --statement-timeout 300 --explain "SELECT pg_sleep(5)"
+	assert_failure 7
+	assert_regex "$stderr" 'canceling statement due to statement timeout'
+	assert_equal "$(shown)" "$before"
+}
+
+@test "through PgBouncer in transaction mode a new server connection between passes loses no pass: nothing is prepared" {
 	PGB_DB_OPTIONS="pool_mode=transaction" pgbouncer_start
 	out="$BATS_TEST_TMPDIR/out"
 	timeout --foreground -k 10 60 pgx-poll -d "host=127.0.0.1 port=$PGB_PORT user=mon dbname=postgres" \
@@ -874,9 +906,9 @@ jobs_sessions() {
 	assert_output true
 	run jq -r 'select(.type == "connections" or .type == "settings") | .status' "$out"
 	refute_output --partial error
-	# the server did not know the statements: they ran unprepared in that pass
+	# every statement ran as the unnamed one: none was missing on the new server connection
 	run grep -c 'prepared statement "pgx_poll_[0-9]*" does not exist' "$PGX_PG_DIR/log/postgresql.log"
-	assert_output 2
+	assert_output 0
 }
 
 @test "a restart between --delta samples is reported as postmaster_restart instead of rates" {
@@ -1020,8 +1052,8 @@ jobs_sessions() {
 	for name in probe guard identity settings statements database vacuum sizes wraparound; do
 		grep -qx "$name" <<<"$tags"
 	done
-	# every query of mon's but its SETs names one of them
-	run comm -23 <(echo "$tags") <(printf '%s\nprobe\nguard\n' "$ran" | sort)
+	# every query of mon's but its SETs names one of them, or the pooler check
+	run comm -23 <(echo "$tags") <(printf '%s\nprobe\nguard\npooler\n' "$ran" | sort)
 	assert_output ""
 	run psql_q -A -t -c "SELECT count(*) FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
 		WHERE r.rolname = 'mon' AND s.query NOT LIKE '/* pgx */ /* %' AND s.query NOT LIKE '/* pgx */ SET %'"

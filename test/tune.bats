@@ -245,11 +245,13 @@ recommended_pairs() {
 	assert_success
 	# the logging collector writes the lines a moment later
 	statements() { sed -n 's/^\[[0-9]*\] pgx-tune: LOG:  statement: //p' "$PGX_PG_DIR/log/postgresql.log"; }
-	for _ in $(seq 100); do [ "$(statements | wc -l)" -ge 2 ] && break; sleep 0.05; done
+	for _ in $(seq 100); do [ "$(statements | wc -l)" -ge 3 ] && break; sleep 0.05; done
 	run statements
-	assert_equal "${#lines[@]}" 2
-	assert_equal "${lines[0]}" "/* pgx */ SET statement_timeout = 10000; /* pgx */ SET lock_timeout = 1000; /* pgx */ SET default_transaction_read_only = on"
-	assert_equal "$(cut -c1-46 <<<"${lines[1]}")" "/* pgx */ SELECT pg_catalog.json_build_object("
+	assert_equal "${#lines[@]}" 3
+	# no pooler in between (its backend pid is the server's), so the settings are made
+	assert_equal "${lines[0]}" "/* pgx */ /* pooler */ SELECT pg_catalog.pg_backend_pid()"
+	assert_equal "${lines[1]}" "/* pgx */ SET statement_timeout = 10000; /* pgx */ SET lock_timeout = 1000; /* pgx */ SET default_transaction_read_only = on"
+	assert_equal "$(cut -c1-46 <<<"${lines[2]}")" "/* pgx */ SELECT pg_catalog.json_build_object("
 }
 
 @test "an unreachable server is exit 4 with one error line" {

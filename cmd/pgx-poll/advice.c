@@ -846,7 +846,7 @@ int advice_run(struct poll_conn *pc, const struct poll_opts *o,
 
 	c.out = json_array();
 	c.missing = json_array();
-	if (!explain_begin(pc->conn, &err)) {
+	if (!explain_begin(pc->conn, o, &err)) {
 		pgx_error("cannot start a read-only transaction: %s", err);
 		free(err);
 		json_decref(c.out);

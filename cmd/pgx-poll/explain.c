@@ -39,13 +39,27 @@ bool explain_command(PGconn *conn, const char *sql, char **err)
 	return ok;
 }
 
-bool explain_begin(PGconn *conn, char **err)
+/* The timeouts again, for the transaction only: through a pooler the
+ * session has none (poll_conn.pooled), and SET LOCAL ends with it. */
+static char *timeouts_local_sql(const struct poll_opts *o)
 {
-	char *marked;
+	char *sql;
+
+	if (asprintf(&sql, "SET LOCAL statement_timeout = %ld; SET LOCAL lock_timeout = %ld",
+		     o->statement_timeout_ms, o->lock_timeout_ms) < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	return sql;
+}
+
+bool explain_begin(PGconn *conn, const struct poll_opts *o, char **err)
+{
+	char *marked, *timeouts = timeouts_local_sql(o);
 	PGresult *res;
 	bool ok;
 
-	if (!explain_command(conn, "BEGIN READ ONLY", err))
+	ok = explain_command(conn, "BEGIN READ ONLY", err) && explain_command(conn, timeouts, err);
+	free(timeouts);
+	if (!ok)
 		return false;
 	marked = pgx_sql_marked(sql_server_settings_local);
 	res = PQexec(conn, marked);
@@ -382,7 +396,7 @@ int explain_run(struct poll_conn *pc, const struct poll_opts *o,
 		free(sql);
 		return PGX_EXIT_USAGE;
 	}
-	if (!explain_begin(pc->conn, &err)) {
+	if (!explain_begin(pc->conn, o, &err)) {
 		pgx_error("cannot start a read-only transaction: %s", err);
 		free(err);
 		free(sql);

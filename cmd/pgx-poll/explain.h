@@ -24,9 +24,10 @@ int explain_run(struct poll_conn *pc, const struct poll_opts *o,
 /* EXPLAIN (options) sql as one extended-protocol statement: the plan object
  * (first array element), or NULL with *err (malloc'd). */
 json_t *explain_json(PGconn *conn, const char *options, const char *sql, char **err);
-/* BEGIN READ ONLY, with the planner settings pgx-poll's session changed
- * back to the role's for the transaction: false with *err (malloc'd). */
-bool explain_begin(PGconn *conn, char **err);
+/* BEGIN READ ONLY, with the timeouts of o and the planner settings
+ * pgx-poll's session changed back to the role's for the transaction: false
+ * with *err (malloc'd). */
+bool explain_begin(PGconn *conn, const struct poll_opts *o, char **err);
 /* A command (BEGIN, SET, PREPARE...): false with *err (malloc'd) when it fails. */
 bool explain_command(PGconn *conn, const char *sql, char **err);
 char *explain_error(PGconn *conn, const PGresult *res);

@@ -171,13 +171,30 @@ static bool flush_all(PGconn *conn)
 	return r == 0;
 }
 
+/* The query as the unnamed statement, which the next one replaces; then its
+ * sync point. */
+static bool send_unnamed(struct poll_conn *pc, const struct queued_query *q)
+{
+	char *sql = pgx_sql_marked_as(q->tag, q->sql);
+	bool sent = PQsendQueryParams(pc->conn, sql, q->nparams, q->types,
+				      (const char *const *)q->params, NULL, NULL, 0) &&
+		    PQpipelineSync(pc->conn);
+
+	free(sql);
+	return sent;
+}
+
 /* The query's execution, after its Parse when the session has not prepared
- * it yet; then its sync point. */
+ * it yet; then its sync point.  Through a pooler nothing is prepared: a
+ * named statement would stay on a server connection other clients share,
+ * and the next pgx-poll there would find its name taken. */
 static bool send_prepared(struct poll_conn *pc, struct queued_query *q)
 {
-	struct prepared_stmt *p = prepared_find(pc, q);
+	struct prepared_stmt *p;
 
-	if (!p) {
+	if (pc->pooled)
+		return send_unnamed(pc, q);
+	if (!(p = prepared_find(pc, q))) {
 		char *sql = pgx_sql_marked_as(q->tag, q->sql);
 
 		p = prepared_add(pc, q);

@@ -107,6 +107,7 @@ struct poll_conn {
 	size_t n_jobs;
 	bool beside;			/* this is one of them: its guard warns nothing */
 	bool lost;			/* it failed during a pass (pipeline.c) */
+	bool pooled;			/* behind a connection pooler: nothing is SET */
 	struct stmt_cost *costs;	/* the main session's, learned pass by pass */
 	size_t n_costs;
 };
@@ -272,7 +273,8 @@ bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow_privileged,
 
 /* probe.c */
 extern const char sql_server_settings_local[];
-char *probe_sql(void);
+/* The probe; with session_settings, it also sets those of pgx-poll's queries. */
+char *probe_sql(bool session_settings);
 bool server_probe(struct poll_conn *pc, PGresult *res);
 void server_info_clear(struct server_info *srv);
 /* Fill srv as a stock server_version_num with pg_stat_statements pgss_version

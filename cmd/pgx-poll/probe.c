@@ -71,13 +71,17 @@ static const char probe_head[] =
 	 * entry in tuplestores bounded by it, and at the default 4MB 8,000
 	 * entries spill to a temporary file every pass, counted in the
 	 * temp_files_total pgx-poll reports and logged under log_temp_files.
-	 * Each is named in sql_server_settings_local as well. */
+	 * Each is named in sql_server_settings_local as well.  None through a
+	 * connection pooler, which would hand them on to other clients. */
+	;
+static const char probe_settings[] =
 	"       pg_catalog.set_config('max_parallel_workers_per_gather', '0', false),"
 	"       pg_catalog.set_config('work_mem', '64MB', false),"
 	"       CASE WHEN pg_catalog.current_setting('jit', true) IS NOT NULL"
 	"            THEN pg_catalog.set_config('jit', 'off', false) END,"
 	"       CASE WHEN pg_catalog.current_setting('plan_cache_mode', true) IS NOT NULL"
 	"            THEN pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false) END";
+static const char probe_no_settings[] = " NULL, NULL, NULL, NULL";
 #define PROBE_FIXED_COLS 12
 
 /* The settings above back to where a new session of the role has them
@@ -109,12 +113,13 @@ static void append(char **sql, size_t *len, const char *text)
 	*len += n;
 }
 
-char *probe_sql(void)
+char *probe_sql(bool session_settings)
 {
 	char *sql = NULL, rel[256], expr[512];
 	size_t len = 0;
 
 	append(&sql, &len, probe_head);
+	append(&sql, &len, session_settings ? probe_settings : probe_no_settings);
 	for (size_t i = 0; i < N_FEATURES; i++) {
 		const struct feature_probe *f = &feature_probes[i];
 

@@ -45,19 +45,22 @@ static long setup_timeout_ms(const struct poll_opts *o)
 
 /* The probe (with the session settings), the privilege guard and then the
  * sections' statement_timeout in one round trip: three statements of one
- * simple query, three results.  A failure ends the query string, so the
- * timeout is lowered only when the guard passed. */
+ * simple query, three results (two, setting nothing, through a pooler).  A
+ * failure ends the query string, so the timeout is lowered only when the
+ * guard passed. */
 static bool probe_and_guard(struct poll_conn *pc, const struct poll_opts *o, bool name_db,
 			    int *status)
 {
-	char *probe = probe_sql(), *sql = NULL;
+	char *probe = probe_sql(!pc->pooled), *sql = NULL, timeout[64] = "";
 	PGresult *res, *results[3] = { NULL, NULL, NULL };
 	size_t n = 0;
 	bool ok = false;
 
-	if (asprintf(&sql, PGX_SQL_MARK "/* probe */ %s;\n" PGX_SQL_MARK "/* guard */ %s;\n"
-		     PGX_SQL_MARK "SET statement_timeout = %ld", probe, guard_sql(),
-		     o->statement_timeout_ms) < 0)
+	if (!pc->pooled)
+		snprintf(timeout, sizeof(timeout), ";\n" PGX_SQL_MARK "SET statement_timeout = %ld",
+			 o->statement_timeout_ms);
+	if (asprintf(&sql, PGX_SQL_MARK "/* probe */ %s;\n" PGX_SQL_MARK "/* guard */ %s%s", probe,
+		     guard_sql(), timeout) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	free(probe);
 	if (PQsendQuery(pc->conn, sql)) {
@@ -76,7 +79,7 @@ static bool probe_and_guard(struct poll_conn *pc, const struct poll_opts *o, boo
 		else
 			pgx_error("cannot check the role's privileges: %s", "connection lost");
 	}
-	if (ok && PQresultStatus(results[2]) != PGRES_COMMAND_OK) {
+	if (ok && !pc->pooled && PQresultStatus(results[2]) != PGRES_COMMAND_OK) {
 		pgx_error("cannot set statement_timeout: %s",
 			  PQresultErrorField(results[2], PG_DIAG_MESSAGE_PRIMARY)
 				  ? PQresultErrorField(results[2], PG_DIAG_MESSAGE_PRIMARY)
@@ -124,6 +127,7 @@ static bool connect_beside(struct poll_conn *job, const struct poll_conn *pc,
 
 	memset(job, 0, sizeof(*job));
 	job->beside = true;
+	pq.pooled = &job->pooled;
 	if (!(job->conn = pgx_pq_connect_beside(&pq, why)))
 		return false;
 	session_ready(job);
@@ -164,6 +168,7 @@ bool poll_connect(struct poll_conn *pc, const struct poll_opts *o, const char *d
 
 	memset(pc, 0, sizeof(*pc));
 	*status = PGX_EXIT_CONNECT;
+	pq.pooled = &pc->pooled;
 	pc->conn = pgx_pq_connect(&pq);
 	if (!pc->conn)
 		return false;

@@ -16,7 +16,8 @@ const char sql_activity[] =
 	"         wait_event_type, wait_event, pg_catalog.age(backend_xmin) AS backend_xmin_age,\n"
 	"         pg_catalog.age(backend_xid) AS backend_xid_age,\n"
 	"         CASE WHEN query <> '<insufficient privilege>' THEN left(query, 200) END AS query\n"
-	"    FROM pg_catalog.pg_stat_activity WHERE pid <> ALL ($4)),\n"
+	"    FROM pg_catalog.pg_stat_activity\n"
+	"   WHERE pid <> pg_catalog.pg_backend_pid() AND pid <> ALL ($4)),\n"
 	"l AS (SELECT *, row_number() OVER (ORDER BY xact_age_s DESC, pid) AS rn\n"
 	"        FROM a WHERE xact_age_s >= $3),\n"
 	"h AS (SELECT 'backend' AS kind, pid, NULL::text AS name,\n"
@@ -62,7 +63,9 @@ const char sql_activity[] =
 
 /* pgx-poll's own backends, the --jobs sessions' too, as an int4[] literal:
  * while one runs this query, another may be running (or have just run) a
- * section's, and would show up as the oldest query or an xmin holder. */
+ * section's, and would show up as the oldest query or an xmin holder.
+ * (Through a pooler these are the pooler's numbers, and only the backend
+ * running the query is known: pg_backend_pid().) */
 static void own_pids(const struct poll_conn *pc, char *buf, size_t len)
 {
 	size_t n = (size_t)snprintf(buf, len, "{%d", PQbackendPID(pc->conn));
