@@ -55,25 +55,25 @@ static const char probe_head[] =
 	"       r.rolsuper OR pg_catalog.pg_has_role('pg_monitor', 'USAGE'),"
 	"       r.rolsuper OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE'),"
 	"       (SELECT nspname FROM pgss), (SELECT extversion FROM pgss),"
-	"       extract(epoch FROM pg_catalog.pg_postmaster_start_time())::float8,"
-	/* Session settings in the same round trip: no parallel workers (forking
-	 * them costs more than the catalog scans they would share under load),
-	 * no JIT (compiling a catalog query whose cost estimate is large on
-	 * 100,000 relations takes longer than running it), and generic plans for
-	 * the prepared sections from their first execution: by default each is
-	 * planned anew for its first five (1 to 3 ms each for the big catalog
-	 * queries, 10 ms a pass on 2,000 tables), one whose custom plans look
-	 * cheaper is planned every pass for good, and --schedule's hourly loop
-	 * would plan them for five hours.  The sections' SQL is written for
-	 * plans that do not know $1 (the Top-N): what a Top-N's few rows need
-	 * from another catalog is a subquery per row, by index.  And work_mem
-	 * of 64MB: pg_stat_statements() and the statements section hold every
-	 * entry in tuplestores bounded by it, and at the default 4MB 8,000
-	 * entries spill to a temporary file every pass, counted in the
-	 * temp_files_total pgx-poll reports and logged under log_temp_files.
-	 * Each is named in sql_server_settings_local as well.  None through a
-	 * connection pooler, which would hand them on to other clients. */
-	;
+	"       extract(epoch FROM pg_catalog.pg_postmaster_start_time())::float8,";
+
+/* Session settings in the same round trip: no parallel workers (forking
+ * them costs more than the catalog scans they would share under load),
+ * no JIT (compiling a catalog query whose cost estimate is large on
+ * 100,000 relations takes longer than running it), and generic plans for
+ * the prepared sections from their first execution: by default each is
+ * planned anew for its first five (1 to 3 ms each for the big catalog
+ * queries, 10 ms a pass on 2,000 tables), one whose custom plans look
+ * cheaper is planned every pass for good, and --schedule's hourly loop
+ * would plan them for five hours.  The sections' SQL is written for
+ * plans that do not know $1 (the Top-N): what a Top-N's few rows need
+ * from another catalog is a subquery per row, by index.  And work_mem
+ * of 64MB: pg_stat_statements() and the statements section hold every
+ * entry in tuplestores bounded by it, and at the default 4MB 8,000
+ * entries spill to a temporary file every pass, counted in the
+ * temp_files_total pgx-poll reports and logged under log_temp_files.
+ * Each is named in sql_server_settings_local as well.  None through a
+ * connection pooler, which would hand them on to other clients. */
 static const char probe_settings[] =
 	"       pg_catalog.set_config('max_parallel_workers_per_gather', '0', false),"
 	"       pg_catalog.set_config('work_mem', '64MB', false),"
