@@ -881,6 +881,15 @@ jobs_sessions() {
 	assert_failure 7
 	assert_regex "$stderr" 'canceling statement due to statement timeout'
 	assert_equal "$(shown)" "$before"
+	# and a section stuck behind a lock is cancelled from pgx-poll's end after --statement-timeout
+	hold_session "BEGIN; LOCK TABLE pg_catalog.pg_sequence IN ACCESS EXCLUSIVE MODE;"
+	wait_for 5 "SELECT count(*) FROM pg_locks WHERE relation = 'pg_sequence'::regclass AND granted" 1
+	run --separate-stderr timeout -k 5 30 pgx-poll -d "$pooled" --statement-timeout 300 -s connections,sequences
+	assert_success
+	assert_equal "$(jq -r 'select(.type != "poll") | [.type, .status, (.missing[0].why // "")] | @tsv' <<<"$output")" \
+		"$(printf '%s\t%s\t%s\n' connections ok '' sequences degraded \
+		'canceling statement due to user request (SQLSTATE 57014) (--statement-timeout 300 ms)')"
+	assert_equal "$(shown)" "$before"
 }
 
 @test "through PgBouncer in transaction mode a new server connection between passes loses no pass: nothing is prepared" {

@@ -375,6 +375,7 @@ static void lane_done(struct pipeline *pl, size_t l)
 	if (!lane->broken)
 		q->ms = now - lane->since;
 	lane->since = now;
+	lane->cancel_sent = false;
 	lane->parse_res = lane->exec_res = NULL;
 	lane_start(pl, l, lane->next_read + 1);
 }
@@ -423,6 +424,36 @@ static void lane_harvest(struct pipeline *pl, size_t l)
 		lane_done(pl, l);
 }
 
+/* pl->timeout_ms: cancel each lane's query that has run that long (its
+ * result is then the server's query_canceled error); how long poll() may
+ * wait for the next one to, -1 for ever. */
+static int cancel_overdue(struct pipeline *pl)
+{
+	double now = monotonic_ms(), first = -1;
+	char errbuf[256];
+
+	if (pl->timeout_ms <= 0)
+		return -1;
+	for (size_t l = 0; l < pl->n_lanes; l++) {
+		struct pipeline_lane *lane = &pl->lane[l];
+		double left = lane->since + (double)pl->timeout_ms - now;
+		PGcancel *cancel;
+
+		if (lane->next_read == pl->n || lane->cancel_sent)
+			continue;
+		if (left > 0) {
+			first = first < 0 || left < first ? left : first;
+			continue;
+		}
+		if ((cancel = PQgetCancel(lane->pc->conn))) {
+			PQcancel(cancel, errbuf, sizeof(errbuf));
+			PQfreeCancel(cancel);
+		}
+		lane->cancel_sent = true;
+	}
+	return first < 0 ? -1 : (int)first + 1;
+}
+
 /* Wait until query i is read, reading every lane's results as they come,
  * so that each query's time on its lane is known (learn_costs). */
 static void await_query(struct pipeline *pl, size_t i)
@@ -441,7 +472,7 @@ static void await_query(struct pipeline *pl, size_t i)
 			if (pl->lane[l].next_read < pl->n)
 				fds[n++] = (struct pollfd){ .fd = PQsocket(pl->lane[l].pc->conn),
 							    .events = POLLIN };
-		if (poll(fds, n, -1) < 0 && errno != EINTR)
+		if (poll(fds, n, cancel_overdue(pl)) < 0 && errno != EINTR)
 			lane->broken = true;
 	}
 }

@@ -127,6 +127,7 @@ struct pipeline_lane {
 	PGresult *parse_res, *exec_res;	/* of that query, read so far */
 	double since;			/* monotonic ms: sent, or the one before it read */
 	bool broken;			/* the session failed while reading */
+	bool cancel_sent;		/* its current query ran past pipeline.timeout_ms */
 };
 
 /* A pass's queries, sent together (pipeline.c). */
@@ -136,6 +137,9 @@ struct pipeline {
 	struct queued_query *q;
 	size_t n, cap;			/* noted */
 	bool recording;			/* collect() runs to note its queries */
+	/* Through a pooler the sessions have no statement_timeout: a query
+	 * that runs longer than this is cancelled from here.  0: never. */
+	long timeout_ms;
 };
 
 /* One collection of one section: the record being filled and how it went. */
