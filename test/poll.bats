@@ -765,8 +765,9 @@ jobs_sessions() {
 		-s activity,statements,sizes,vacuum,wraparound >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	pid=$!
 	wait_polls "$BATS_TEST_TMPDIR/out" 20
-	# pgx-poll's backends, from their process titles (a query would be seen by the passes)
-	own="$(pgrep -d, -f '^postgres: mon ')"
+	# pgx-poll's backends: this server's, from their process titles (a query would be seen by
+	# the passes)
+	own="$(pgrep -d, -P "$(head -1 "$PGX_PG_DIR/data/postmaster.pid")" -f '^postgres: mon ')"
 	kill -TERM "$pid"
 	rc=0; wait "$pid" || rc=$?
 	assert_equal "$rc" 0
