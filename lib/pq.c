@@ -132,8 +132,6 @@ static char *session_settings_failure(PGconn *conn, const struct pgx_pq_options 
 				opt->lock_timeout_ms);
 	if (opt->read_only)
 		len += snprintf(sql + len, sizeof(sql) - len, PGX_SQL_MARK "SET default_transaction_read_only = on; ");
-	if (!len)
-		return NULL;
 	sql[len - 2] = '\0';	/* the last "; " */
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {

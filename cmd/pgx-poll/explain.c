@@ -39,31 +39,22 @@ bool explain_command(PGconn *conn, const char *sql, char **err)
 	return ok;
 }
 
-/* The timeouts again, for the transaction only: through a pooler the
- * session has none (poll_conn.pooled), and SET LOCAL ends with it. */
-static char *timeouts_local_sql(const struct poll_opts *o)
-{
-	char *sql;
-
-	if (asprintf(&sql, "SET LOCAL statement_timeout = %ld; SET LOCAL lock_timeout = %ld",
-		     o->statement_timeout_ms, o->lock_timeout_ms) < 0)
-		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
-	return sql;
-}
-
+/* One round trip: BEGIN READ ONLY; the timeouts again, for the
+ * transaction only (through a pooler the session has none, and SET LOCAL
+ * ends with the transaction); then sql_server_settings_local.  Each
+ * statement carries pgx's mark, so pg_stat_statements counts it as pgx's. */
 bool explain_begin(PGconn *conn, const struct poll_opts *o, char **err)
 {
-	char *marked, *timeouts = timeouts_local_sql(o);
+	char *sql;
 	PGresult *res;
 	bool ok;
 
-	ok = explain_command(conn, "BEGIN READ ONLY", err) && explain_command(conn, timeouts, err);
-	free(timeouts);
-	if (!ok)
-		return false;
-	marked = pgx_sql_marked(sql_server_settings_local);
-	res = PQexec(conn, marked);
-	free(marked);
+	if (asprintf(&sql, PGX_SQL_MARK "BEGIN READ ONLY; " PGX_SQL_MARK "SET LOCAL statement_timeout = %ld; "
+		     PGX_SQL_MARK "SET LOCAL lock_timeout = %ld; " PGX_SQL_MARK "%s",
+		     o->statement_timeout_ms, o->lock_timeout_ms, sql_server_settings_local) < 0)
+		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	res = PQexec(conn, sql);
+	free(sql);
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 	if (!ok && err)
 		*err = explain_error(conn, res);
