@@ -352,9 +352,12 @@ role_dsn() {
 	hold_session "BEGIN; SELECT txid_current(); SELECT 'secret text';"
 	wait_for 10 "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'" 1
 	run timeout 10 pgx-poll -d "host=$PGX_PG_SOCKDIR port=$PGX_PG_PORT user=plain dbname=postgres" \
-		-s identity,activity,statements,connections --long-xact 0
+		-s identity,prereqs,activity,statements,connections --long-xact 0
 	assert_success
 	snap="$output"
+	# shared_preload_libraries is hidden from it: not "not preloaded"
+	run jq -r 'select(.type == "prereqs") | .checks[] | select(.name == "pg_stat_statements") | [.ok, .detail] | @tsv' <<<"$snap"
+	assert_output $'false\tshared_preload_libraries is not visible to this role (pg_monitor)'
 	run jq -r 'select(.type == "identity") | [.status, (.data_directory // "null"), (.missing | map(.what) | join(","))] | @tsv' <<<"$snap"
 	assert_output $'degraded\tnull\tdata_directory'
 	run jq -r 'select(.type == "activity") | [.status, .missing[0].what, (.long_xacts[0].query // "null")] | @tsv' <<<"$snap"

@@ -9,10 +9,11 @@
  * SELECT it; sequences read last_value, which needs SELECT on the sequence
  * (USAGE would allow nextval, which the guard refuses). */
 const char sql_prereqs[] =
-	/* pg_settings, not current_setting(): a role without pg_monitor may not
-	 * see shared_preload_libraries (null, where current_setting fails) */
-	"WITH spl AS (SELECT (SELECT setting FROM pg_catalog.pg_settings"
-	" WHERE name = 'shared_preload_libraries') AS v),\n"
+	/* a role without pg_read_all_settings may not see
+	 * shared_preload_libraries: null for it, where current_setting() fails
+	 * (pg_settings would hide it too, but builds every setting's row) */
+	"WITH spl AS (SELECT CASE WHEN pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE')"
+	" THEN current_setting('shared_preload_libraries') END AS v),\n"
 	"preloaded AS (SELECT v ~ '(^|[ ,])pg_stat_statements($|[ ,])' AS yes FROM spl),\n"
 	"hidden AS (\n"
 	"  SELECT n.nspname, c.relkind = 'S' AS is_seq\n"
