@@ -885,14 +885,20 @@ jobs_sessions() {
 	assert_failure 7
 	assert_regex "$stderr" 'canceling statement due to statement timeout'
 	assert_equal "$(shown)" "$before"
-	# and a section stuck behind a lock is cancelled from pgx-poll's end after --statement-timeout
+	# and a section stuck behind a lock ends at --statement-timeout or --lock-timeout, as
+	# on a session of pgx's own: the server's timeouts, set for that query's transaction
 	hold_session "BEGIN; LOCK TABLE pg_catalog.pg_sequence IN ACCESS EXCLUSIVE MODE;"
 	wait_for 5 "SELECT count(*) FROM pg_locks WHERE relation = 'pg_sequence'::regclass AND granted" 1
 	run --separate-stderr timeout -k 5 30 pgx-poll -d "$pooled" --statement-timeout 300 -s connections,sequences
 	assert_success
 	assert_equal "$(jq -r 'select(.type != "poll") | [.type, .status, (.missing[0].why // "")] | @tsv' <<<"$output")" \
 		"$(printf '%s\t%s\t%s\n' connections ok '' sequences degraded \
-		'canceling statement due to user request (SQLSTATE 57014) (--statement-timeout 300 ms)')"
+		'canceling statement due to statement timeout (SQLSTATE 57014) (--statement-timeout 300 ms)')"
+	run --separate-stderr timeout -k 5 30 pgx-poll -d "$pooled" --statement-timeout 20000 --lock-timeout 200 \
+		-s sequences
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "sequences") | .missing[0].why' <<<"$output")" \
+		'canceling statement due to lock timeout (SQLSTATE 55P03) (--lock-timeout 200 ms)'
 	assert_equal "$(shown)" "$before"
 }
 

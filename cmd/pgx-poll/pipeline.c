@@ -53,6 +53,7 @@ struct queued_query {
 	bool sent;
 	bool taken;
 	bool prepare_sent;		/* prepared in this pass, before its execution */
+	bool timeouts_sent;		/* its transaction's timeouts, before its execution */
 	char stmt[24];			/* prepared statement name */
 };
 
@@ -154,6 +155,14 @@ void pipeline_note(struct pipeline *pl, const char *tag, const char *sql, int np
 	q->types = copy_types(nparams, types);
 }
 
+/* Through a pooler the server still ends a query at --statement-timeout or
+ * --lock-timeout, as on a session of pgx's own. */
+void pipeline_local_timeouts(struct pipeline *pl, const struct poll_opts *o)
+{
+	pl->statement_timeout_ms = o->statement_timeout_ms;
+	pl->lock_timeout_ms = o->lock_timeout_ms;
+}
+
 /* Write what libpq buffered, reading meanwhile so the server never blocks
  * on a full socket while we block on ours. */
 static bool flush_all(PGconn *conn)
@@ -171,12 +180,30 @@ static bool flush_all(PGconn *conn)
 	return r == 0;
 }
 
-/* The query as the unnamed statement, which the next one replaces; then its
- * sync point. */
-static bool send_unnamed(struct poll_conn *pc, const struct queued_query *q)
+/* Everything up to a sync point is one transaction (an implicit one), and
+ * set_config(..., true) lasts until its end: a pooler may give the next
+ * transaction's server connection to another client, but not this one's. */
+static bool send_timeouts(struct poll_conn *pc, const struct pipeline *pl, struct queued_query *q)
+{
+	char *sql = pgx_sql_marked_as(q->tag, "SELECT pg_catalog.set_config('statement_timeout', $1, true),"
+					      " pg_catalog.set_config('lock_timeout', $2, true)");
+	char statement[24], lock[24];
+	const char *params[2] = { statement, lock };
+
+	snprintf(statement, sizeof(statement), "%ld", pl->statement_timeout_ms);
+	snprintf(lock, sizeof(lock), "%ld", pl->lock_timeout_ms);
+	q->timeouts_sent = PQsendQueryParams(pc->conn, sql, 2, NULL, params, NULL, NULL, 0);
+	free(sql);
+	return q->timeouts_sent;
+}
+
+/* Through a pooler: the query's timeouts, then the query as the unnamed
+ * statement, which the next one replaces; then its sync point. */
+static bool send_unnamed(struct poll_conn *pc, const struct pipeline *pl, struct queued_query *q)
 {
 	char *sql = pgx_sql_marked_as(q->tag, q->sql);
-	bool sent = PQsendQueryParams(pc->conn, sql, q->nparams, q->types,
+	bool sent = send_timeouts(pc, pl, q) &&
+		    PQsendQueryParams(pc->conn, sql, q->nparams, q->types,
 				      (const char *const *)q->params, NULL, NULL, 0) &&
 		    PQpipelineSync(pc->conn);
 
@@ -188,12 +215,12 @@ static bool send_unnamed(struct poll_conn *pc, const struct queued_query *q)
  * it yet; then its sync point.  Through a pooler nothing is prepared: a
  * named statement would stay on a server connection other clients share,
  * and the next pgx-poll there would find its name taken. */
-static bool send_prepared(struct poll_conn *pc, struct queued_query *q)
+static bool send_prepared(struct poll_conn *pc, const struct pipeline *pl, struct queued_query *q)
 {
 	struct prepared_stmt *p;
 
 	if (pc->pooled)
-		return send_unnamed(pc, q);
+		return send_unnamed(pc, pl, q);
 	if (!(p = prepared_find(pc, q))) {
 		char *sql = pgx_sql_marked_as(q->tag, q->sql);
 
@@ -308,7 +335,7 @@ static void send_lane(struct pipeline *pl, size_t l)
 		return;
 	PQsetnonblocking(pc->conn, 1);
 	for (; i < pl->n; i++)
-		if (pl->q[i].lane == l && !(pl->q[i].sent = send_prepared(pc, &pl->q[i])))
+		if (pl->q[i].lane == l && !(pl->q[i].sent = send_prepared(pc, pl, &pl->q[i])))
 			break;
 	if (!flush_all(pc->conn))
 		pl->lane[l].broken = true;
@@ -337,7 +364,8 @@ static void lane_start(struct pipeline *pl, size_t l, size_t from)
 
 	lane->next_read = lane_next(pl, l, from);
 	if (lane->next_read < pl->n)
-		lane->stage = pl->q[lane->next_read].prepare_sent ? READ_PARSE : READ_EXECUTE;
+		lane->stage = pl->q[lane->next_read].prepare_sent || pl->q[lane->next_read].timeouts_sent
+				      ? READ_BEFORE : READ_EXECUTE;
 }
 
 void pipeline_send(struct pipeline *pl, struct poll_conn *pc)
@@ -355,28 +383,36 @@ void pipeline_send(struct pipeline *pl, struct poll_conn *pc)
 	}
 }
 
+/* What was sent before the query's execution failed (or was never read). */
+static bool before_failed(const struct queued_query *q, const PGresult *before)
+{
+	if (q->prepare_sent)
+		return PQresultStatus(before) != PGRES_COMMAND_OK;
+	return q->timeouts_sent && PQresultStatus(before) != PGRES_TUPLES_OK;
+}
+
 /* The lane's current query is read: its result is its execution's, or,
- * when its Parse failed, that error (the execution after it was only
- * aborted, and the statement is not the session's). */
+ * when its Parse or its timeouts failed, that error (the execution after it
+ * was only aborted; a statement whose Parse failed is not the session's). */
 static void lane_done(struct pipeline *pl, size_t l)
 {
 	struct pipeline_lane *lane = &pl->lane[l];
 	struct queued_query *q = &pl->q[lane->next_read];
 	double now = monotonic_ms();
 
-	if (q->prepare_sent && PQresultStatus(lane->parse_res) != PGRES_COMMAND_OK) {
-		prepared_forget(lane->pc, q->stmt);
+	if (before_failed(q, lane->before_res)) {
+		if (q->prepare_sent)
+			prepared_forget(lane->pc, q->stmt);
 		PQclear(lane->exec_res);
-		q->res = lane->parse_res;
+		q->res = lane->before_res;
 	} else {
-		PQclear(lane->parse_res);
+		PQclear(lane->before_res);
 		q->res = lane->exec_res;
 	}
 	if (!lane->broken)
 		q->ms = now - lane->since;
 	lane->since = now;
-	lane->cancel_sent = false;
-	lane->parse_res = lane->exec_res = NULL;
+	lane->before_res = lane->exec_res = NULL;
 	lane_start(pl, l, lane->next_read + 1);
 }
 
@@ -385,7 +421,7 @@ static void lane_done(struct pipeline *pl, size_t l)
  * its sync point.  True when the query is read. */
 static bool lane_step(struct pipeline_lane *lane, PGresult *r)
 {
-	PGresult **held = lane->stage == READ_PARSE ? &lane->parse_res : &lane->exec_res;
+	PGresult **held = lane->stage == READ_BEFORE ? &lane->before_res : &lane->exec_res;
 
 	if (lane->stage == READ_SYNC) {
 		if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
@@ -394,7 +430,7 @@ static bool lane_step(struct pipeline_lane *lane, PGresult *r)
 		return true;
 	}
 	if (!r)
-		lane->stage = lane->stage == READ_PARSE ? READ_EXECUTE : READ_SYNC;
+		lane->stage = lane->stage == READ_BEFORE ? READ_EXECUTE : READ_SYNC;
 	else if (!*held)
 		*held = r;
 	else
@@ -424,36 +460,6 @@ static void lane_harvest(struct pipeline *pl, size_t l)
 		lane_done(pl, l);
 }
 
-/* pl->timeout_ms: cancel each lane's query that has run that long (its
- * result is then the server's query_canceled error); how long poll() may
- * wait for the next one to, -1 for ever. */
-static int cancel_overdue(struct pipeline *pl)
-{
-	double now = monotonic_ms(), first = -1;
-	char errbuf[256];
-
-	if (pl->timeout_ms <= 0)
-		return -1;
-	for (size_t l = 0; l < pl->n_lanes; l++) {
-		struct pipeline_lane *lane = &pl->lane[l];
-		double left = lane->since + (double)pl->timeout_ms - now;
-		PGcancel *cancel;
-
-		if (lane->next_read == pl->n || lane->cancel_sent)
-			continue;
-		if (left > 0) {
-			first = first < 0 || left < first ? left : first;
-			continue;
-		}
-		if ((cancel = PQgetCancel(lane->pc->conn))) {
-			PQcancel(cancel, errbuf, sizeof(errbuf));
-			PQfreeCancel(cancel);
-		}
-		lane->cancel_sent = true;
-	}
-	return first < 0 ? -1 : (int)first + 1;
-}
-
 /* Wait until query i is read, reading every lane's results as they come,
  * so that each query's time on its lane is known (learn_costs). */
 static void await_query(struct pipeline *pl, size_t i)
@@ -472,7 +478,7 @@ static void await_query(struct pipeline *pl, size_t i)
 			if (pl->lane[l].next_read < pl->n)
 				fds[n++] = (struct pollfd){ .fd = PQsocket(pl->lane[l].pc->conn),
 							    .events = POLLIN };
-		if (poll(fds, n, cancel_overdue(pl)) < 0 && errno != EINTR)
+		if (poll(fds, n, -1) < 0 && errno != EINTR)
 			lane->broken = true;
 	}
 }
@@ -559,7 +565,7 @@ void pipeline_finish(struct pipeline *pl)
 	for (size_t l = 0; l < pl->n_lanes; l++) {
 		if (!pgx_stop_signal)
 			drain(pl, l);
-		PQclear(pl->lane[l].parse_res);
+		PQclear(pl->lane[l].before_res);
 		PQclear(pl->lane[l].exec_res);
 		if (l > 0 && (pl->lane[l].broken || PQstatus(pl->lane[l].pc->conn) != CONNECTION_OK))
 			pl->lane[l].pc->lost = true;

@@ -115,8 +115,10 @@ struct poll_conn {
 /* --jobs at most: sessions a pass may run its queries on */
 #define POLL_MAX_JOBS 8
 
-/* What a lane's query has yet to deliver (pipeline.c). */
-enum read_stage { READ_PARSE, READ_EXECUTE, READ_SYNC };
+/* What a lane's query has yet to deliver (pipeline.c): the result of what
+ * was sent before its execution (its Parse, or through a pooler its
+ * timeouts), its execution's, its sync point. */
+enum read_stage { READ_BEFORE, READ_EXECUTE, READ_SYNC };
 
 /* A session a pass's queries run on, in pipeline mode: the main one first,
  * then its --jobs sessions. */
@@ -124,10 +126,9 @@ struct pipeline_lane {
 	struct poll_conn *pc;
 	size_t next_read;		/* its next query to read, or pl->n: all read */
 	enum read_stage stage;		/* of that query, what comes next */
-	PGresult *parse_res, *exec_res;	/* of that query, read so far */
+	PGresult *before_res, *exec_res;	/* of that query, read so far */
 	double since;			/* monotonic ms: sent, or the one before it read */
 	bool broken;			/* the session failed while reading */
-	bool cancel_sent;		/* its current query ran past pipeline.timeout_ms */
 };
 
 /* A pass's queries, sent together (pipeline.c). */
@@ -137,9 +138,10 @@ struct pipeline {
 	struct queued_query *q;
 	size_t n, cap;			/* noted */
 	bool recording;			/* collect() runs to note its queries */
-	/* Through a pooler the sessions have no statement_timeout: a query
-	 * that runs longer than this is cancelled from here.  0: never. */
-	long timeout_ms;
+	/* Through a pooler the sessions set nothing of their own: each query's
+	 * transaction gets these timeouts (set_config(..., true)) before it.
+	 * 0: not through a pooler. */
+	long statement_timeout_ms, lock_timeout_ms;
 };
 
 /* One collection of one section: the record being filled and how it went. */
@@ -218,6 +220,7 @@ json_t *section_record(struct section_run *run);
 
 /* pipeline.c: note while recording; send; then take each result in turn
  * (false: not sent, run it synchronously); finish frees. */
+void pipeline_local_timeouts(struct pipeline *pl, const struct poll_opts *o);
 void pipeline_note(struct pipeline *pl, const char *tag, const char *sql, int nparams,
 		   const Oid *types, const char *const *params);
 void pipeline_send(struct pipeline *pl, struct poll_conn *pc);

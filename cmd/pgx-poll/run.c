@@ -426,11 +426,12 @@ static size_t pass_order(const struct pass *ps, bool cluster_wide, bool per_data
 static void run_sections(struct pass *ps, struct poll_conn *pc, bool cluster_wide,
 			 bool per_database)
 {
-	struct pipeline pl = { .recording = true,
-			       .timeout_ms = pc->pooled ? ps->o->statement_timeout_ms : 0 };
+	struct pipeline pl = { .recording = true };
 	size_t order[sizeof(ps->mask) * 8], n = pass_order(ps, cluster_wide, per_database, order);
 	struct section_sql sql[sizeof(ps->mask) * 8];
 
+	if (pc->pooled)
+		pipeline_local_timeouts(&pl, ps->o);
 	for (size_t k = 0; k < n; k++) {
 		section_sql_build(&poll_sections[order[k]], &pc->srv, &sql[k]);
 		note_queries(ps, &poll_sections[order[k]], pc, &pl, &sql[k]);
