@@ -899,6 +899,13 @@ jobs_sessions() {
 	assert_success
 	assert_equal "$(jq -r 'select(.type == "sequences") | .missing[0].why' <<<"$output")" \
 		'canceling statement due to lock timeout (SQLSTATE 55P03) (--lock-timeout 200 ms)'
+	# the probe at connect too: a catalog it reads is locked
+	hold_session "BEGIN; LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE;"
+	wait_for 5 "SELECT count(*) FROM pg_locks WHERE relation = 'pg_extension'::regclass AND granted" 1
+	run --separate-stderr timeout -k 5 30 pgx-poll -d "$pooled" --lock-timeout 200 -s connections
+	assert_failure 4
+	assert_regex "$stderr" $'\npgx-poll: error: cannot probe the server: canceling statement due to lock timeout$'
+	release_sessions
 	assert_equal "$(shown)" "$before"
 }
 

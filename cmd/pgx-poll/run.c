@@ -45,27 +45,33 @@ static long setup_timeout_ms(const struct poll_opts *o)
 
 /* The probe (with the session settings), the privilege guard and then the
  * sections' statement_timeout in one round trip: three statements of one
- * simple query, three results (two, setting nothing, through a pooler).  A
- * failure ends the query string, so the timeout is lowered only when the
- * guard passed. */
+ * simple query, three results.  A failure ends the query string, so the
+ * timeout is lowered only when the guard passed.  Through a pooler nothing
+ * is set for the session: the string, one transaction, starts with its own
+ * timeouts instead, which end with it. */
 static bool probe_and_guard(struct poll_conn *pc, const struct poll_opts *o, bool name_db,
 			    int *status)
 {
-	char *probe = probe_sql(!pc->pooled), *sql = NULL, timeout[64] = "";
-	PGresult *res, *results[3] = { NULL, NULL, NULL };
+	char *probe = probe_sql(!pc->pooled), *sql = NULL, before[160] = "", after[64] = "";
+	PGresult *res, *results[4] = { NULL, NULL, NULL, NULL };
+	PGresult **probe_res = results + pc->pooled, **timeout_res;
 	size_t n = 0;
 	bool ok = false;
 
-	if (!pc->pooled)
-		snprintf(timeout, sizeof(timeout), ";\n" PGX_SQL_MARK "SET statement_timeout = %ld",
+	if (pc->pooled)
+		snprintf(before, sizeof(before), PGX_SQL_MARK "/* probe */ SELECT pg_catalog.set_config("
+			 "'statement_timeout', '%ld', true), pg_catalog.set_config('lock_timeout', '%ld', true);\n",
+			 setup_timeout_ms(o), o->lock_timeout_ms);
+	else
+		snprintf(after, sizeof(after), ";\n" PGX_SQL_MARK "SET statement_timeout = %ld",
 			 o->statement_timeout_ms);
-	if (asprintf(&sql, PGX_SQL_MARK "/* probe */ %s;\n" PGX_SQL_MARK "/* guard */ %s%s", probe,
-		     guard_sql(), timeout) < 0)
+	if (asprintf(&sql, "%s" PGX_SQL_MARK "/* probe */ %s;\n" PGX_SQL_MARK "/* guard */ %s%s", before,
+		     probe, guard_sql(), after) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	free(probe);
 	if (PQsendQuery(pc->conn, sql)) {
 		while ((res = PQgetResult(pc->conn))) {
-			if (n < 3)
+			if (n < 4)
 				results[n++] = res;
 			else
 				PQclear(res);
@@ -73,21 +79,25 @@ static bool probe_and_guard(struct poll_conn *pc, const struct poll_opts *o, boo
 	}
 	free(sql);
 	*status = PGX_EXIT_CONNECT;
-	if (server_probe(pc, results[0])) {
-		if (results[1])
-			ok = privilege_guard(pc, results[1], o->allow_privileged, name_db, status);
+	/* a failed set_config is the first result, and ends the string */
+	if (pc->pooled && PQresultStatus(results[0]) != PGRES_TUPLES_OK)
+		probe_res = results;
+	timeout_res = pc->pooled ? NULL : &results[2];
+	if (server_probe(pc, probe_res[0])) {
+		if (probe_res[1])
+			ok = privilege_guard(pc, probe_res[1], o->allow_privileged, name_db, status);
 		else
 			pgx_error("cannot check the role's privileges: %s", "connection lost");
 	}
-	if (ok && !pc->pooled && PQresultStatus(results[2]) != PGRES_COMMAND_OK) {
+	if (ok && timeout_res && PQresultStatus(*timeout_res) != PGRES_COMMAND_OK) {
 		pgx_error("cannot set statement_timeout: %s",
-			  PQresultErrorField(results[2], PG_DIAG_MESSAGE_PRIMARY)
-				  ? PQresultErrorField(results[2], PG_DIAG_MESSAGE_PRIMARY)
+			  PQresultErrorField(*timeout_res, PG_DIAG_MESSAGE_PRIMARY)
+				  ? PQresultErrorField(*timeout_res, PG_DIAG_MESSAGE_PRIMARY)
 				  : "connection lost");
 		*status = PGX_EXIT_CONNECT;
 		ok = false;
 	}
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		PQclear(results[i]);
 	return ok;
 }
