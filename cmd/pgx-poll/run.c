@@ -54,7 +54,7 @@ static bool probe_and_guard(struct poll_conn *pc, const struct poll_opts *o, boo
 {
 	char *probe = probe_sql(!pc->pooled), *sql = NULL, before[160] = "", after[64] = "";
 	PGresult *res, *results[4] = { NULL, NULL, NULL, NULL };
-	PGresult **probe_res = results + pc->pooled, **timeout_res;
+	PGresult **probe_res = results + pc->pooled;
 	size_t n = 0;
 	bool ok = false;
 
@@ -82,17 +82,16 @@ static bool probe_and_guard(struct poll_conn *pc, const struct poll_opts *o, boo
 	/* a failed set_config is the first result, and ends the string */
 	if (pc->pooled && PQresultStatus(results[0]) != PGRES_TUPLES_OK)
 		probe_res = results;
-	timeout_res = pc->pooled ? NULL : &results[2];
 	if (server_probe(pc, probe_res[0])) {
 		if (probe_res[1])
 			ok = privilege_guard(pc, probe_res[1], o->allow_privileged, name_db, status);
 		else
 			pgx_error("cannot check the role's privileges: %s", "connection lost");
 	}
-	if (ok && timeout_res && PQresultStatus(*timeout_res) != PGRES_COMMAND_OK) {
+	if (ok && !pc->pooled && PQresultStatus(results[2]) != PGRES_COMMAND_OK) {
 		pgx_error("cannot set statement_timeout: %s",
-			  PQresultErrorField(*timeout_res, PG_DIAG_MESSAGE_PRIMARY)
-				  ? PQresultErrorField(*timeout_res, PG_DIAG_MESSAGE_PRIMARY)
+			  PQresultErrorField(results[2], PG_DIAG_MESSAGE_PRIMARY)
+				  ? PQresultErrorField(results[2], PG_DIAG_MESSAGE_PRIMARY)
 				  : "connection lost");
 		*status = PGX_EXIT_CONNECT;
 		ok = false;
