@@ -40,19 +40,19 @@ bool explain_command(PGconn *conn, const char *sql, char **err)
 }
 
 /* One round trip: BEGIN READ ONLY; the timeouts again, for the
- * transaction only (through a pooler the session has none, and SET LOCAL
- * ends with the transaction); then sql_server_settings_local.  Each
- * statement carries pgx's mark, so pg_stat_statements counts it as pgx's. */
+ * transaction only (sql_timeouts_local); then sql_server_settings_local.
+ * Each statement carries pgx's mark, so pg_stat_statements counts it as
+ * pgx's. */
 bool explain_begin(PGconn *conn, const struct poll_opts *o, char **err)
 {
-	char *sql;
+	char *timeouts = sql_timeouts_local(o->statement_timeout_ms, o->lock_timeout_ms), *sql;
 	PGresult *res;
 	bool ok;
 
-	if (asprintf(&sql, PGX_SQL_MARK "BEGIN READ ONLY; " PGX_SQL_MARK "SET LOCAL statement_timeout = %ld; "
-		     PGX_SQL_MARK "SET LOCAL lock_timeout = %ld; " PGX_SQL_MARK "%s",
-		     o->statement_timeout_ms, o->lock_timeout_ms, sql_server_settings_local) < 0)
+	if (asprintf(&sql, PGX_SQL_MARK "BEGIN READ ONLY; " PGX_SQL_MARK "%s; " PGX_SQL_MARK "%s", timeouts,
+		     sql_server_settings_local) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
+	free(timeouts);
 	res = PQexec(conn, sql);
 	free(sql);
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK;

@@ -159,8 +159,7 @@ void pipeline_note(struct pipeline *pl, const char *tag, const char *sql, int np
  * --lock-timeout, as on a session of pgx's own. */
 void pipeline_local_timeouts(struct pipeline *pl, const struct poll_opts *o)
 {
-	pl->statement_timeout_ms = o->statement_timeout_ms;
-	pl->lock_timeout_ms = o->lock_timeout_ms;
+	pl->timeouts_sql = sql_timeouts_local(o->statement_timeout_ms, o->lock_timeout_ms);
 }
 
 /* Write what libpq buffered, reading meanwhile so the server never blocks
@@ -185,14 +184,9 @@ static bool flush_all(PGconn *conn)
  * transaction's server connection to another client, but not this one's. */
 static bool send_timeouts(struct poll_conn *pc, const struct pipeline *pl, struct queued_query *q)
 {
-	char *sql = pgx_sql_marked_as(q->tag, "SELECT pg_catalog.set_config('statement_timeout', $1, true),"
-					      " pg_catalog.set_config('lock_timeout', $2, true)");
-	char statement[24], lock[24];
-	const char *params[2] = { statement, lock };
+	char *sql = pgx_sql_marked_as(q->tag, pl->timeouts_sql);
 
-	snprintf(statement, sizeof(statement), "%ld", pl->statement_timeout_ms);
-	snprintf(lock, sizeof(lock), "%ld", pl->lock_timeout_ms);
-	q->timeouts_sent = PQsendQueryParams(pc->conn, sql, 2, NULL, params, NULL, NULL, 0);
+	q->timeouts_sent = PQsendQueryParams(pc->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
 	free(sql);
 	return q->timeouts_sent;
 }
@@ -361,11 +355,13 @@ static size_t lane_next(const struct pipeline *pl, size_t l, size_t from)
 static void lane_start(struct pipeline *pl, size_t l, size_t from)
 {
 	struct pipeline_lane *lane = &pl->lane[l];
+	const struct queued_query *q;
 
 	lane->next_read = lane_next(pl, l, from);
-	if (lane->next_read < pl->n)
-		lane->stage = pl->q[lane->next_read].prepare_sent || pl->q[lane->next_read].timeouts_sent
-				      ? READ_BEFORE : READ_EXECUTE;
+	if (lane->next_read == pl->n)
+		return;
+	q = &pl->q[lane->next_read];
+	lane->stage = q->prepare_sent || q->timeouts_sent ? READ_BEFORE : READ_EXECUTE;
 }
 
 void pipeline_send(struct pipeline *pl, struct poll_conn *pc)
@@ -583,5 +579,6 @@ void pipeline_finish(struct pipeline *pl)
 		free(q->sql);
 	}
 	free(pl->q);
+	free(pl->timeouts_sql);
 	memset(pl, 0, sizeof(*pl));
 }

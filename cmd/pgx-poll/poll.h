@@ -139,9 +139,9 @@ struct pipeline {
 	size_t n, cap;			/* noted */
 	bool recording;			/* collect() runs to note its queries */
 	/* Through a pooler the sessions set nothing of their own: each query's
-	 * transaction gets these timeouts (set_config(..., true)) before it.
-	 * 0: not through a pooler. */
-	long statement_timeout_ms, lock_timeout_ms;
+	 * transaction runs this first (sql_timeouts_local).  NULL: not through
+	 * a pooler. */
+	char *timeouts_sql;
 };
 
 /* One collection of one section: the record being filled and how it went. */
@@ -280,6 +280,7 @@ bool privilege_guard(struct poll_conn *pc, PGresult *res, bool allow_privileged,
 
 /* probe.c */
 extern const char sql_server_settings_local[];
+char *sql_timeouts_local(long statement_timeout_ms, long lock_timeout_ms);
 /* The probe; with session_settings, it also sets those of pgx-poll's queries. */
 char *probe_sql(bool session_settings);
 bool server_probe(struct poll_conn *pc, PGresult *res);

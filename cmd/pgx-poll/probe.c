@@ -92,6 +92,16 @@ const char sql_server_settings_local[] =
 	"SELECT pg_catalog.set_config(name, NULL, true) FROM pg_catalog.pg_settings"
 	" WHERE name IN ('max_parallel_workers_per_gather', 'jit', 'plan_cache_mode', 'work_mem')";
 
+/* The timeouts until the transaction ends: through a pooler the session
+ * has none of its own (poll_conn.pooled), and the pooler keeps a transaction
+ * on one server connection.  Caller frees. */
+char *sql_timeouts_local(long statement_timeout_ms, long lock_timeout_ms)
+{
+	return sql_format("SELECT pg_catalog.set_config('statement_timeout', '%ld', true),"
+			  " pg_catalog.set_config('lock_timeout', '%ld', true)",
+			  statement_timeout_ms, lock_timeout_ms);
+}
+
 static const char *probe_rel_expr(const char *rel, char *buf, size_t len)
 {
 	if (!strcmp(rel, "@pgss") || !strcmp(rel, "@pgss_info")) {

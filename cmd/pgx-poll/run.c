@@ -52,23 +52,25 @@ static long setup_timeout_ms(const struct poll_opts *o)
 static bool probe_and_guard(struct poll_conn *pc, const struct poll_opts *o, bool name_db,
 			    int *status)
 {
-	char *probe = probe_sql(!pc->pooled), *sql = NULL, before[160] = "", after[64] = "";
+	char *probe = probe_sql(!pc->pooled), *sql = NULL, *before = NULL, after[64] = "";
 	PGresult *res, *results[4] = { NULL, NULL, NULL, NULL };
 	PGresult **probe_res = results + pc->pooled;
 	size_t n = 0;
 	bool ok = false;
 
-	if (pc->pooled)
-		snprintf(before, sizeof(before), PGX_SQL_MARK "/* probe */ SELECT pg_catalog.set_config("
-			 "'statement_timeout', '%ld', true), pg_catalog.set_config('lock_timeout', '%ld', true);\n",
-			 setup_timeout_ms(o), o->lock_timeout_ms);
-	else
+	if (pc->pooled) {
+		char *timeouts = sql_timeouts_local(setup_timeout_ms(o), o->lock_timeout_ms);
+
+		before = sql_format(PGX_SQL_MARK "/* probe */ %s;\n", timeouts);
+		free(timeouts);
+	} else
 		snprintf(after, sizeof(after), ";\n" PGX_SQL_MARK "SET statement_timeout = %ld",
 			 o->statement_timeout_ms);
-	if (asprintf(&sql, "%s" PGX_SQL_MARK "/* probe */ %s;\n" PGX_SQL_MARK "/* guard */ %s%s", before,
-		     probe, guard_sql(), after) < 0)
+	if (asprintf(&sql, "%s" PGX_SQL_MARK "/* probe */ %s;\n" PGX_SQL_MARK "/* guard */ %s%s",
+		     before ? before : "", probe, guard_sql(), after) < 0)
 		pgx_die(PGX_EXIT_INTERNAL, "out of memory");
 	free(probe);
+	free(before);
 	if (PQsendQuery(pc->conn, sql)) {
 		while ((res = PQgetResult(pc->conn))) {
 			if (n < 4)
