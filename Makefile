@@ -103,7 +103,7 @@ $(BUILD)/test/mask_check: test/unit/mask_check.c $(LIBPGX)
 # test/unit/NAME_check.c runs the cases of test/unit/NAME_cases.tsv against
 # the code (lib/, or a command's objects listed here).  `make unit` runs
 # them all; `make check` runs them first and stops when one fails.
-UNIT_CHECKS := sqlnorm format pqline timestamp expr delta rank
+UNIT_CHECKS := sqlnorm format pqline timestamp expr delta rank number
 UNIT_OBJS_timestamp := $(BUILD)/cmd/pgx-logmatch/timestamp.o
 UNIT_OBJS_expr := $(BUILD)/cmd/pgx-report/alerts_expr.o $(BUILD)/cmd/pgx-report/snapshot.o
 UNIT_OBJS_delta := $(BUILD)/cmd/pgx-poll/delta.o

@@ -47,4 +47,9 @@ void pgx_sql_cache_free(struct pgx_sql_cache *c);
  * a sort).  A slow log's p95 in pgx-logmatch --group and pgx-report. */
 double pgx_nearest_rank(double *v, size_t n, double p);
 
+/* One JSON number at *p that ends at ',', ']' or the string's end, as
+ * strtod reads it; *p is left on the character after it.  false: none
+ * there.  The values of a slow log's match_group record. */
+bool pgx_list_number(const char **p, double *out);
+
 #endif

@@ -1,6 +1,8 @@
 /* rank.c - a quantile by nearest rank, in linear time */
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include "pgx_sql.h"
 
 static void swap_double(double *a, double *b)
@@ -79,4 +81,32 @@ double pgx_nearest_rank(double *v, size_t n, double p)
 	if (n >= 16 * SAMPLE && kth_bracketed(v, n, k, &kth))
 		return kth;
 	return kth_smallest(v, n, k);
+}
+
+/* digits[.digits] with up to 15 digits is m / 10^k, both exact, so the
+ * division's correct rounding is strtod's; anything else goes to strtod. */
+bool pgx_list_number(const char **p, double *out)
+{
+	static const double pow10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+					1e11, 1e12, 1e13, 1e14, 1e15 };
+	const char *s = *p;
+	uint64_t m = 0;
+	int digits = 0, decimals = 0;
+	char *end;
+
+	for (; *s >= '0' && *s <= '9' && digits < 15; s++, digits++)
+		m = m * 10 + (uint64_t)(*s - '0');
+	if (*s == '.' && digits)
+		for (s++; *s >= '0' && *s <= '9' && digits < 15; s++, digits++, decimals++)
+			m = m * 10 + (uint64_t)(*s - '0');
+	if (digits && (*s == ',' || *s == ']' || !*s) && s[-1] != '.') {
+		*out = (double)m / pow10[decimals];
+		*p = s;
+		return true;
+	}
+	*out = strtod(*p, &end);
+	if (end == *p || (*end != ',' && *end != ']' && *end))
+		return false;
+	*p = end;
+	return true;
 }

@@ -38,8 +38,10 @@ struct group {
 	size_t key_len;
 	unsigned long count;
 	double max;
-	struct { char *v; size_t n, cap; } texts;	/* the values as written, comma-separated */
-	struct { double *v; size_t n, cap; } values;	/* and as read, for the total and p95 */
+	/* the values as written, comma-separated: read again for the total and
+	 * p95 when the group is written, not kept as doubles beside them (a
+	 * fresh page costs more than reading its numbers twice) */
+	struct { char *v; size_t n, cap; } texts;
 	double *sums;		/* of the spec's sum captures */
 	char *example;		/* the example capture of the match with the largest measure */
 	size_t example_len;
@@ -52,6 +54,8 @@ struct groups {
 	struct group **order;	/* in order of first occurrence */
 	size_t n, order_cap;
 	struct pgx_sql_cache *shapes;
+	struct { double *v; size_t cap; } values;	/* a group's, as it is written */
+	struct { char *v; size_t cap; } line;		/* the record being written */
 };
 
 struct groups *groups_new(void)
@@ -71,12 +75,13 @@ void groups_free(struct groups *g)
 		free(g->order[i]->key);
 		free(g->order[i]->example);
 		free(g->order[i]->texts.v);
-		free(g->order[i]->values.v);
 		free(g->order[i]->sums);
 		free(g->order[i]);
 	}
 	free(g->order);
 	free(g->tab);
+	free(g->values.v);
+	free(g->line.v);
 	pgx_sql_cache_free(g->shapes);
 	free(g);
 }
@@ -176,12 +181,7 @@ static void push_value(struct group *grp, double v, const char *text, size_t len
 		len = (size_t)snprintf(num, sizeof(num), "%.17g", v);
 		text = num;
 	}
-	if (grp->values.n == grp->values.cap) {
-		grp->values.cap = grp->values.cap ? grp->values.cap * 2 : 64;
-		grp->values.v = pgx_xrealloc(grp->values.v, grp->values.cap * sizeof(double));
-	}
-	grp->values.v[grp->values.n++] = v;
-	if (grp->texts.n + len + 1 > grp->texts.cap) {
+	if (grp->texts.n + len + 2 > grp->texts.cap) {	/* and room for a NUL */
 		grp->texts.cap = (grp->texts.n + len + 1) * 2;
 		grp->texts.v = pgx_xrealloc(grp->texts.v, grp->texts.cap);
 	}
@@ -415,9 +415,9 @@ bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, co
 
 static void append_values(struct group *into, const struct group *from)
 {
-	size_t need = into->texts.n + 1 + from->texts.n;
+	size_t need = into->texts.n + 1 + from->texts.n + 1;
 
-	if (!from->values.n)
+	if (!from->texts.n)
 		return;
 	if (need > into->texts.cap) {
 		into->texts.cap = need;
@@ -427,12 +427,6 @@ static void append_values(struct group *into, const struct group *from)
 		into->texts.v[into->texts.n++] = ',';
 	memcpy(into->texts.v + into->texts.n, from->texts.v, from->texts.n);
 	into->texts.n += from->texts.n;
-	if (into->values.n + from->values.n > into->values.cap) {
-		into->values.cap = into->values.n + from->values.n;
-		into->values.v = pgx_xrealloc(into->values.v, into->values.cap * sizeof(double));
-	}
-	memcpy(into->values.v + into->values.n, from->values.v, from->values.n * sizeof(double));
-	into->values.n += from->values.n;
 }
 
 /* As if from's matches had been added to into one by one after its own:
@@ -449,7 +443,6 @@ static void merge_group(const struct matcher *m, struct group *into, struct grou
 		free(kept.sums);
 		from->texts.v = from->example = NULL;
 		from->sums = NULL;
-		from->values.v = NULL;
 		return;
 	}
 	if (seen_cmp(m, &from->first, &into->first) < 0)
@@ -483,13 +476,28 @@ void groups_merge(struct matcher *m, struct matcher *later)
 /* ---- at the end: one match_group record per group ---- */
 
 /* The values' total, added in the order they came, and their 95th
- * percentile by nearest rank, as pgx-report slowlog has it. */
-static double values_total_p95(struct group *grp, double *total)
+ * percentile by nearest rank, as pgx-report slowlog has it: read from
+ * their texts, which are JSON numbers that read back as the doubles they
+ * were written from (push_value). */
+static double values_total_p95(struct groups *g, struct group *grp, double *total)
 {
+	const char *p = grp->texts.v;
+	size_t n = 0;
+
 	*total = 0;
-	for (size_t i = 0; i < grp->values.n; i++)
-		*total += grp->values.v[i];
-	return pgx_nearest_rank(grp->values.v, grp->values.n, 0.95);	/* reorders them: read last */
+	if (!grp->texts.n)
+		return 0;
+	grp->texts.v[grp->texts.n] = '\0';
+	for (; *p; p += *p == ',') {
+		if (n == g->values.cap) {
+			g->values.cap = g->values.cap ? 2 * g->values.cap : 1024;
+			g->values.v = pgx_xrealloc(g->values.v, g->values.cap * sizeof(double));
+		}
+		if (!pgx_list_number(&p, &g->values.v[n]))
+			break;	/* push_value writes none such */
+		*total += g->values.v[n++];
+	}
+	return pgx_nearest_rank(g->values.v, n, 0.95);
 }
 
 static void set_seen(json_t *rec, const char *key, double ts)
@@ -518,7 +526,7 @@ static json_t *group_record(const struct matcher *m, struct group *grp)
 	if (grp->example)
 		json_object_set_new(rec, "example", pgx_json_text(grp->example, grp->example_len, NULL));
 	if (r->group->measure) {
-		double total, p95 = values_total_p95(grp, &total);
+		double total, p95 = values_total_p95(m->groups, grp, &total);
 		json_object_set_new(rec, "measure", json_string(r->group->measure));
 		json_object_set_new(rec, "total", json_real(total));
 		json_object_set_new(rec, "max", json_real(grp->max));
@@ -541,6 +549,7 @@ static bool emit_group(const struct matcher *m, struct group *grp)
 	json_t *rec = group_record(m, grp);
 	size_t len, n;
 	char *head = pgx_record_dumps(rec, &len), *line;
+	struct groups *g = m->groups;
 	bool ok;
 
 	json_decref(rec);
@@ -549,7 +558,12 @@ static bool emit_group(const struct matcher *m, struct group *grp)
 		free(head);
 		return ok;
 	}
-	line = pgx_xmalloc(len + grp->texts.n + 16);
+	if (len + grp->texts.n + 16 > g->line.cap) {	/* one buffer for every group's */
+		g->line.cap = len + grp->texts.n + 16;
+		free(g->line.v);
+		g->line.v = pgx_xmalloc(g->line.cap);
+	}
+	line = g->line.v;
 	memcpy(line, head, len - 1);	/* without the closing brace */
 	n = len - 1;
 	memcpy(line + n, ",\"values\":[", 11);
@@ -560,7 +574,6 @@ static bool emit_group(const struct matcher *m, struct group *grp)
 	n += 2;
 	ok = pgx_emit_raw(line, n);
 	free(head);
-	free(line);
 	return ok;
 }
 

@@ -473,35 +473,6 @@ static void push_value(struct group_values *gv, double v)
 	gv->v[gv->n++] = v;
 }
 
-/* One JSON number at *p, as strtod reads it: digits[.digits] with up to 15
- * digits is m / 10^k, both exact, so the division's correct rounding is
- * strtod's; anything else goes to strtod. */
-static bool read_number(const char **p, double *out)
-{
-	static const double pow10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-					1e11, 1e12, 1e13, 1e14, 1e15 };
-	const char *s = *p;
-	uint64_t m = 0;
-	int digits = 0, decimals = 0;
-	char *end;
-
-	for (; *s >= '0' && *s <= '9' && digits < 15; s++, digits++)
-		m = m * 10 + (uint64_t)(*s - '0');
-	if (*s == '.' && digits)
-		for (s++; *s >= '0' && *s <= '9' && digits < 15; s++, digits++, decimals++)
-			m = m * 10 + (uint64_t)(*s - '0');
-	if (digits && (*s == ',' || *s == ']') && s[-1] != '.') {
-		*out = (double)m / pow10[decimals];
-		*p = s;
-		return true;
-	}
-	*out = strtod(*p, &end);
-	if (end == *p || (*end != ',' && *end != ']'))
-		return false;
-	*p = end;
-	return true;
-}
-
 /* pgx-logmatch --group writes "values" last: a match_group line ending in
  * ,"values":[n,n,...]} has the numbers read here and the rest by jansson,
  * which would make a JSON value of each.  false (line untouched) otherwise. */
@@ -521,7 +492,7 @@ static bool split_values(struct pgx_line *line, struct group_values *gv)
 	if (!(at = memmem(line->text, line->len, key, sizeof(key) - 1)))
 		return false;
 	for (p = at + sizeof(key) - 1; *p != ']'; p += *p == ',') {
-		if (!read_number(&p, &v))
+		if (!pgx_list_number(&p, &v))
 			return false;
 		push_value(gv, v);
 	}
