@@ -302,12 +302,15 @@ hostname_path() {	# LENGTH
 	[ "$(count '.type=="lost"')" -eq 0 ]
 }
 
-@test "without root pgx-trace exits 5 with a one-line error" {
+@test "without root pgx-trace exits 5 with a one-line error, whatever it traces" {
 	require_root "to drop privileges"
-	run --separate-stderr runuser -u nobody -- "$(command -v pgx-trace)" -- true
-	assert_failure 5
-	assert_output ""
-	[ "$stderr" = "pgx-trace: error: permission denied: tracing needs root, or CAP_BPF and CAP_PERFMON" ]
+	for subject in "-- true" "--cgroup / --duration 1" "--pid 1 --duration 1"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr runuser -u nobody -- "$(command -v pgx-trace)" $subject
+		assert_failure 5
+		assert_output ""
+		[ "$stderr" = "pgx-trace: error: permission denied: tracing needs root, or CAP_BPF and CAP_PERFMON" ]
+	done
 }
 
 @test "bad options and subjects are usage errors (exit 2)" {
@@ -404,6 +407,15 @@ hostname_path() {	# LENGTH
 	[ "$stderr" = "pgx-trace: mounted tracefs on /sys/kernel/tracing" ]
 	mountpoint -q /sys/kernel/tracing
 	[ "$(count '.type=="exec" and .filename=="/bin/true"')" -eq 1 ]
+	# and so does --cgroup (pgx-docker's way in), which once went straight to
+	# libbpf and failed there on a machine where nothing had mounted tracefs
+	umount /sys/kernel/tracing
+	TRACE_CG="$CGROOT/pgx-bats-$$-$BATS_TEST_NUMBER"
+	mkdir "$TRACE_CG"
+	trace --no-open --cgroup "${TRACE_CG#"$CGROOT"/}" --duration 1
+	assert_success
+	[ "${stderr%%$'\n'*}" = "pgx-trace: mounted tracefs on /sys/kernel/tracing" ]
+	mountpoint -q /sys/kernel/tracing
 }
 
 @test "secrets in a traced command's arguments never reach the exec records" {

@@ -300,15 +300,13 @@ static int open_subject(const struct options *o, struct tracer_opts *t, struct s
 			  "(looked at /sys/fs/cgroup/unified and /sys/fs/cgroup)");
 		return PGX_EXIT_INTERNAL;
 	}
-	if (o->cgroup) {
-		t->cgroup_fd = cgroup_open(root, o->cgroup, cgroup);
-		return t->cgroup_fd < 0 ? PGX_EXIT_USAGE : 0;
-	}
+	if (o->cgroup && (t->cgroup_fd = cgroup_open(root, o->cgroup, cgroup)) < 0)
+		return PGX_EXIT_USAGE;
 	if (o->pid > 0 && kill((pid_t)o->pid, 0) != 0 && errno == ESRCH) {
 		pgx_error("no process with PID %ld", o->pid);
 		return PGX_EXIT_USAGE;
 	}
-	rc = tracer__check_environment(!o->no_open);
+	rc = tracer__check_environment(!o->no_open);	/* every mode: privileges, BTF, tracefs */
 	if (rc || !o->cmd)
 		return rc;
 	return subject__new(root, o->cmd, sub);
