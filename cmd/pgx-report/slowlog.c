@@ -201,7 +201,7 @@ static double ts_field(const json_t *rec, const char *key)
 
 /* A match_group record of pgx-logmatch --group: a shape's runs at once.
  * Groups of one shape from several inputs add up as their lines would. */
-static bool add_statement_group(struct slowlog *sl, const json_t *rec, const struct group_values *gv)
+static bool add_statement_group(struct slowlog *sl, const json_t *rec, struct group_values *gv)
 {
 	const char *key = pgx_rec_str(rec, "key"), *example = pgx_rec_str(rec, "example");
 	const char *norm = pgx_rec_str(rec, "normalize");
@@ -221,12 +221,19 @@ static bool add_statement_group(struct slowlog *sl, const json_t *rec, const str
 		q->example = pgx_mask_secrets_dup(example);
 		q->max_ms = json_number_value(max);
 	}
-	for (size_t i = 0; i < gv->n; i++) {
-		*(double *)vec_push(&q->durations) = gv->v[i];
-		q->count++;
+	for (size_t i = 0; i < gv->n; i++)
 		q->total_ms += gv->v[i];
-		sl->statements++;
+	if (!q->durations.n) {	/* the shape's first group: its values taken as they are */
+		free(q->durations.v);
+		q->durations.v = gv->v, q->durations.n = gv->n, q->durations.cap = gv->cap;
+		gv->v = NULL, gv->cap = 0;
+	} else {
+		vec_grow((void **)&q->durations.v, &q->durations.cap, q->durations.n + gv->n, sizeof(double));
+		memcpy(q->durations.v + q->durations.n, gv->v, gv->n * sizeof(double));
+		q->durations.n += gv->n;
 	}
+	q->count += gv->n;
+	sl->statements += gv->n;
 	span_add(&q->seen, ts_field(rec, "first_seen"));
 	span_add(&q->seen, ts_field(rec, "last_seen"));
 	span_add(&sl->seen, ts_field(rec, "first_seen"));
@@ -403,7 +410,7 @@ static void add_match(struct slowlog *sl, const json_t *rec)
 }
 
 /* Errors of one SQLSTATE, or every lock wait or temporary file, at once. */
-static bool add_group(struct slowlog *sl, const json_t *rec, const struct group_values *gv)
+static bool add_group(struct slowlog *sl, const json_t *rec, struct group_values *gv)
 {
 	const char *rule = pgx_rec_str(rec, "rule");
 	json_int_t count = json_integer_value(json_object_get(rec, "count"));
