@@ -31,6 +31,12 @@ struct seen_at {		/* where to find the time of an occurrence */
 	double ts;		/* its time once parsed to compare, else NAN */
 };
 
+/* Values as written, comma-separated, with room for a NUL after them. */
+struct value_texts {
+	char *v;
+	size_t n, cap;
+};
+
 struct group {
 	size_t rule;
 	uint64_t hash;
@@ -41,7 +47,8 @@ struct group {
 	/* the values as written, comma-separated: read again for the total and
 	 * p95 when the group is written, not kept as doubles beside them (a
 	 * fresh page costs more than reading its numbers twice) */
-	struct { char *v; size_t n, cap; } texts;
+	struct value_texts texts;
+	struct value_texts later;	/* the later part's (split.c), after these */
 	double *sums;		/* of the spec's sum captures */
 	char *example;		/* the example capture of the match with the largest measure */
 	size_t example_len;
@@ -75,6 +82,7 @@ void groups_free(struct groups *g)
 		free(g->order[i]->key);
 		free(g->order[i]->example);
 		free(g->order[i]->texts.v);
+		free(g->order[i]->later.v);
 		free(g->order[i]->sums);
 		free(g->order[i]);
 	}
@@ -173,6 +181,18 @@ static double measure_value(const char *s, size_t len, bool *json_ok)
 	return end == buf + len && isfinite(v) ? v : NAN;
 }
 
+static void texts_append(struct value_texts *t, const char *text, size_t len)
+{
+	if (t->n + len + 2 > t->cap) {	/* a comma, and the NUL they are read back with */
+		t->cap = (t->n + len + 2) * 2;
+		t->v = pgx_xrealloc(t->v, t->cap);
+	}
+	if (t->n)
+		t->v[t->n++] = ',';
+	memcpy(t->v + t->n, text, len);
+	t->n += len;
+}
+
 static void push_value(struct group *grp, double v, const char *text, size_t len, bool json_ok)
 {
 	char num[32];
@@ -181,14 +201,7 @@ static void push_value(struct group *grp, double v, const char *text, size_t len
 		len = (size_t)snprintf(num, sizeof(num), "%.17g", v);
 		text = num;
 	}
-	if (grp->texts.n + len + 2 > grp->texts.cap) {	/* and room for a NUL */
-		grp->texts.cap = (grp->texts.n + len + 1) * 2;
-		grp->texts.v = pgx_xrealloc(grp->texts.v, grp->texts.cap);
-	}
-	if (grp->texts.n)
-		grp->texts.v[grp->texts.n++] = ',';
-	memcpy(grp->texts.v + grp->texts.n, text, len);
-	grp->texts.n += len;
+	texts_append(&grp->texts, text, len);
 }
 
 /* Are the bytes of p[0..8) that mask marks 0xff all ASCII digits?  Eight
@@ -413,20 +426,19 @@ bool groups_add(struct matcher *m, size_t rule, const struct log_source *src, co
 
 /* ---- a later part of the input, read by another matcher, added ---- */
 
-static void append_values(struct group *into, const struct group *from)
+/* from's values follow into's: taken as they are, not copied, by a group
+ * that has none from a later part yet (the one later part of split.c). */
+static void append_values(struct group *into, struct group *from)
 {
-	size_t need = into->texts.n + 1 + from->texts.n + 1;
-
 	if (!from->texts.n)
 		return;
-	if (need > into->texts.cap) {
-		into->texts.cap = need;
-		into->texts.v = pgx_xrealloc(into->texts.v, need);
+	if (into->later.n) {
+		texts_append(&into->later, from->texts.v, from->texts.n);
+		return;
 	}
-	if (into->texts.n)
-		into->texts.v[into->texts.n++] = ',';
-	memcpy(into->texts.v + into->texts.n, from->texts.v, from->texts.n);
-	into->texts.n += from->texts.n;
+	free(into->later.v);
+	into->later = from->texts;
+	from->texts = (struct value_texts){ 0 };
 }
 
 /* As if from's matches had been added to into one by one after its own:
@@ -475,19 +487,14 @@ void groups_merge(struct matcher *m, struct matcher *later)
 
 /* ---- at the end: one match_group record per group ---- */
 
-/* The values' total, added in the order they came, and their 95th
- * percentile by nearest rank, as pgx-report slowlog has it: read from
- * their texts, which are JSON numbers that read back as the doubles they
- * were written from (push_value). */
-static double values_total_p95(struct groups *g, struct group *grp, double *total)
+/* t's values into g->values from n on, each added to *total: the count after them. */
+static size_t read_values(struct groups *g, struct value_texts *t, size_t n, double *total)
 {
-	const char *p = grp->texts.v;
-	size_t n = 0;
+	const char *p = t->v;
 
-	*total = 0;
-	if (!grp->texts.n)
-		return 0;
-	grp->texts.v[grp->texts.n] = '\0';
+	if (!t->n)
+		return n;
+	t->v[t->n] = '\0';
 	for (; *p; p += *p == ',') {
 		if (n == g->values.cap) {
 			g->values.cap = g->values.cap ? 2 * g->values.cap : 1024;
@@ -497,7 +504,20 @@ static double values_total_p95(struct groups *g, struct group *grp, double *tota
 			break;	/* push_value writes none such */
 		*total += g->values.v[n++];
 	}
-	return pgx_nearest_rank(g->values.v, n, 0.95);
+	return n;
+}
+
+/* The values' total, added in the order they came, and their 95th
+ * percentile by nearest rank, as pgx-report slowlog has it: read from
+ * their texts, which are JSON numbers that read back as the doubles they
+ * were written from (push_value). */
+static double values_total_p95(struct groups *g, struct group *grp, double *total)
+{
+	size_t n;
+
+	*total = 0;
+	n = read_values(g, &grp->later, read_values(g, &grp->texts, 0, total), total);
+	return n ? pgx_nearest_rank(g->values.v, n, 0.95) : 0;
 }
 
 static void set_seen(json_t *rec, const char *key, double ts)
@@ -558,8 +578,8 @@ static bool emit_group(const struct matcher *m, struct group *grp)
 		free(head);
 		return ok;
 	}
-	if (len + grp->texts.n + 16 > g->line.cap) {	/* one buffer for every group's */
-		g->line.cap = len + grp->texts.n + 16;
+	if (len + grp->texts.n + grp->later.n + 16 > g->line.cap) {	/* one buffer for every group's */
+		g->line.cap = len + grp->texts.n + grp->later.n + 16;
 		free(g->line.v);
 		g->line.v = pgx_xmalloc(g->line.cap);
 	}
@@ -570,6 +590,12 @@ static bool emit_group(const struct matcher *m, struct group *grp)
 	n += 11;
 	memcpy(line + n, grp->texts.v, grp->texts.n);
 	n += grp->texts.n;
+	if (grp->later.n) {
+		if (grp->texts.n)
+			line[n++] = ',';
+		memcpy(line + n, grp->later.v, grp->later.n);
+		n += grp->later.n;
+	}
 	memcpy(line + n, "]}", 2);
 	n += 2;
 	ok = pgx_emit_raw(line, n);
