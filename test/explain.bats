@@ -67,7 +67,10 @@ assert_analyze_skipped() {
 	assert_equal "$(jq -r '.plan.Plan.Plans[0].Plans[0].Plans[0]["Parallel Aware"]' <<<"$output")" true
 	run --separate-stderr timeout 60 pgx-poll -d "$PGX_PG_DSN user=app_like" --explain "SELECT id FROM skew ORDER BY v, id"
 	assert_success
-	assert_equal "$(jq -r '[.plan | .. | objects | .["Sort Method"] // empty] | unique | join(",")' <<<"$output")" "external merge"
+	# the role's 64kB sends the sort to disk; a parallel worker that started
+	# late and got a few rows may still sort them in memory
+	run jq -r '[.plan | .. | objects | .["Sort Method"] // empty] | unique | join(",")' <<<"$output"
+	assert_output --regexp '^(external merge|external merge,quicksort)$'
 	psql_q -c "DROP ROLE app_like"
 }
 
